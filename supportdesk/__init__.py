@@ -1,0 +1,172 @@
+"""supportdesk: tiered support desk and FAQ for the Danish municipal support model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from supportdesk.config import ROOT_DIR, flask_config, load_settings
+from supportdesk.extensions import (
+    babel,
+    configure_sqlite,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+)
+
+LOCALES = ("da", "en")
+
+
+def _blueprints():
+    """Every blueprint, in one list, so a new domain is registered in one place."""
+    from supportdesk.accounts.views import bp as accounts_bp
+    from supportdesk.admin.views import bp as admin_bp
+    from supportdesk.api import bp as api_bp
+    from supportdesk.core_views import bp as core_bp
+
+    return [core_bp, accounts_bp, admin_bp, api_bp]
+
+
+def _translation_dirs() -> str:
+    """One catalogue per domain: supportdesk/<domain>/translations (merged by Flask-Babel)."""
+    package = Path(__file__).parent
+    dirs = sorted(str(p) for p in package.glob("*/translations") if p.is_dir())
+    dirs.append(str(package / "translations"))
+    return ";".join(dirs)
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return current_user.locale
+    chosen = request.cookies.get("lang") if request else None
+    return chosen if chosen in LOCALES else "da"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; `config` overrides settings (tests pass a mapping)."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT_DIR / "templates"),
+        static_folder=str(ROOT_DIR / "static"),
+        instance_path=str(ROOT_DIR / "instance"),
+    )
+    overrides = dict(config or {})
+    environ = {**os.environ, **overrides.pop("environ", {})}
+    settings = load_settings(environ)
+    app.config.update(flask_config(settings))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = _translation_dirs()
+    app.config.update(overrides)
+    settings = app.config["SUPPORTDESK"]
+    os.makedirs(app.instance_path, exist_ok=True)
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    _init_login(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+
+    from supportdesk import models  # noqa: F401  (every model registered for metadata)
+    from supportdesk.cli import register_cli
+    from supportdesk.errors import register_error_handlers
+
+    for blueprint in _blueprints():
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    register_cli(app)
+    _init_templates(app)
+    _init_security_headers(app)
+    if environ.get("SUPPORTDESK_PROXY_FIX"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from supportdesk.accounts.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load(user_id: str) -> User | None:
+        ident, _, epoch = user_id.partition(":")
+        if not ident.isdigit():
+            return None
+        user = db.session.get(User, int(ident))
+        if user is None or str(user.auth_epoch) != epoch or not user.active:
+            return None
+        return user
+
+    @login_manager.request_loader
+    def _from_token(req) -> User | None:
+        """Bearer tokens authenticate the JSON API only."""
+        header = req.headers.get("Authorization", "")
+        if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+            return None
+        from supportdesk.accounts.services import user_for_token
+
+        user = user_for_token(header.removeprefix("Bearer ").strip())
+        if user is not None:
+            g.token_auth = True
+        return user
+
+
+def _init_templates(app: Flask) -> None:
+    from flask_wtf.csrf import generate_csrf
+
+    from supportdesk import policy
+    from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS, ROLE_LABELS
+    from supportdesk.markup import render_markdown
+    from supportdesk.navigation import nav_items
+
+    app.jinja_env.globals.update(
+        policy=policy,
+        csrf_token=generate_csrf,
+        nav_items=nav_items,
+        role_label=lambda role: ROLE_LABELS.get(role, role),
+        institution_type_label=lambda t: INSTITUTION_TYPE_LABELS.get(t, t),
+    )
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _context() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale() or "da"), "session": session}
+
+
+def _init_security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        )
+        if request.path.startswith(("/api/", "/tickets", "/cases", "/admin", "/account")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

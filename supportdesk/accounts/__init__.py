@@ -1,0 +1,1 @@
+"""Organisations (municipalities, institutions, vendors, systems), users and entitlements."""

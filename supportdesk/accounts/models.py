@@ -1,0 +1,266 @@
+"""Tenants, organisations, users, support entitlements and API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from supportdesk.extensions import db, utcnow
+
+
+def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
+    """Store enums by value as a plain string (no native ENUM type to migrate)."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Role(enum.StrEnum):
+    superuser = "superuser"
+    hotline = "hotline"
+    coordinator = "coordinator"
+    municipal_admin = "municipal_admin"
+    vendor_agent = "vendor_agent"
+    vendor_editor = "vendor_editor"
+    admin = "admin"
+
+    @property
+    def is_municipal(self) -> bool:
+        return self in MUNICIPAL_ROLES
+
+    @property
+    def is_vendor(self) -> bool:
+        return self in VENDOR_ROLES
+
+
+MUNICIPAL_ROLES = frozenset({Role.superuser, Role.hotline, Role.coordinator, Role.municipal_admin})
+VENDOR_ROLES = frozenset({Role.vendor_agent, Role.vendor_editor})
+
+
+class InstitutionType(enum.StrEnum):
+    skole = "skole"
+    dagtilbud = "dagtilbud"
+    sfo = "sfo"
+    klub = "klub"
+    dagpleje = "dagpleje"
+
+
+class Municipality(db.Model):
+    """A tenant: owns institutions, users and tickets."""
+
+    __tablename__ = "municipality"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # Short prefix for ticket numbers, e.g. ESB-2026-000123.
+    code: Mapped[str] = mapped_column(String(6), unique=True)
+    retention_days: Mapped[int] = mapped_column(Integer, default=730)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    institutions: Mapped[list[Institution]] = relationship(
+        back_populates="municipality", order_by="Institution.name"
+    )
+
+    __table_args__ = (CheckConstraint("retention_days >= 30", name="retention_min"),)
+
+    def __repr__(self) -> str:
+        return f"<Municipality {self.slug}>"
+
+
+class Institution(db.Model):
+    """A school or daycare institution where superusers work."""
+
+    __tablename__ = "institution"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    number: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    type: Mapped[InstitutionType] = mapped_column(str_enum(InstitutionType, "institution_type"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    municipality: Mapped[Municipality] = relationship(back_populates="institutions")
+
+    def __repr__(self) -> str:
+        return f"<Institution {self.number} {self.name}>"
+
+
+class Vendor(db.Model):
+    """Runs a servicedesk for one or more systems and owns their FAQ."""
+
+    __tablename__ = "vendor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    min_entitled: Mapped[int] = mapped_column(Integer, default=4)
+    max_entitled: Mapped[int] = mapped_column(Integer, default=8)
+    # Business-hours calendar for SLA clocks; weekdays as ISO numbers "1,2,3,4,5".
+    business_days: Mapped[str] = mapped_column(String(20), default="1,2,3,4,5")
+    business_start: Mapped[time] = mapped_column(Time, default=time(8, 0))
+    business_end: Mapped[time] = mapped_column(Time, default=time(16, 0))
+    timezone: Mapped[str] = mapped_column(String(40), default="Europe/Copenhagen")
+    support_email: Mapped[str | None] = mapped_column(String(254))
+
+    systems: Mapped[list[System]] = relationship(back_populates="vendor", order_by="System.name")
+    closed_days: Mapped[list[VendorClosedDay]] = relationship(
+        back_populates="vendor", order_by="VendorClosedDay.day", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("min_entitled >= 0 AND max_entitled >= min_entitled", name="limits"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Vendor {self.slug}>"
+
+
+class VendorClosedDay(db.Model):
+    """A day the vendor's servicedesk is closed beyond weekends and public holidays."""
+
+    __tablename__ = "vendor_closed_day"
+    __table_args__ = (UniqueConstraint("vendor_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"))
+    day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(120), default="")
+
+    vendor: Mapped[Vendor] = relationship(back_populates="closed_days")
+
+
+class System(db.Model):
+    """An IT system (Aula, læringsplatform, …) supported by one vendor."""
+
+    __tablename__ = "system"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), index=True)
+
+    vendor: Mapped[Vendor] = relationship(back_populates="systems")
+    categories: Mapped[list[Category]] = relationship(
+        back_populates="system", order_by="Category.name", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<System {self.slug}>"
+
+
+class Category(db.Model):
+    __tablename__ = "category"
+    __table_args__ = (UniqueConstraint("system_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("system.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(120))
+
+    system: Mapped[System] = relationship(back_populates="categories")
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in; the role decides which organisation fields are set."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so the unique constraint is case-insensitive.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendor.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(5), default="da")
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    # Bumped on password change or deactivation: every existing session ends.
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+    municipality: Mapped[Municipality | None] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+    vendor: Mapped[Vendor | None] = relationship()
+    entitlements: Mapped[list[SupportEntitlement]] = relationship(
+        back_populates="user",
+        foreign_keys="SupportEntitlement.user_id",
+        cascade="all, delete-orphan",
+    )
+
+    @validates("email")
+    def _normalise_email(self, _key: str, value: str) -> str:
+        return value.strip().lower()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.auth_epoch}"
+
+    @property
+    def entitled_vendor_ids(self) -> frozenset[int]:
+        return frozenset(e.vendor_id for e in self.entitlements)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class SupportEntitlement(db.Model):
+    """A coordinator's right to talk to one vendor's servicedesk (supportberettiget)."""
+
+    __tablename__ = "support_entitlement"
+    __table_args__ = (UniqueConstraint("user_id", "vendor_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"))
+    # Denormalised from the user so limits are counted and locked per municipality.
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="entitlements", foreign_keys=[user_id])
+    vendor: Mapped[Vendor] = relationship()
+    granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id])
+
+
+class ApiToken(db.Model):
+    """A bearer token for /api/v1. Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship()

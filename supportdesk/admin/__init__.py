@@ -1,0 +1,1 @@
+"""Administration screens: municipal (users, institutions, entitlements) and system."""

@@ -1,0 +1,151 @@
+"""`flask --app wsgi …` command groups: call services, commit once, exit non-zero on failure."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from supportdesk.accounts import services as accounts
+from supportdesk.accounts.models import Institution, Municipality, Role, User, Vendor
+from supportdesk.errors import DomainError
+from supportdesk.extensions import db
+
+
+def fail(message: str) -> None:
+    """Print a clear reason on stderr and exit 1 (no traceback)."""
+    db.session.rollback()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def describe(error: DomainError) -> str:
+    details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
+    return f"{error.message}" + (f" ({details})" if details else "")
+
+
+def _lookup(model, column, value, label: str):
+    row = db.session.scalar(select(model).where(column == value))
+    if row is None:
+        fail(f"unknown {label} {value!r}")
+    return row
+
+
+users_cli = click.Group("users", help="Manage users.")
+tokens_cli = click.Group("tokens", help="Manage API tokens.")
+entitlements_cli = click.Group("entitlements", help="Grant and revoke support entitlement.")
+demo_cli = click.Group("demo", help="Demo data.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", default=None, help="Full name (defaults to the e-mail's local part).")
+@click.option("--municipality", "municipality_slug", default=None)
+@click.option("--institution", "institution_number", default=None)
+@click.option("--vendor", "vendor_slug", default=None)
+@click.option("--password", default=None, help="Read from stdin when not given.")
+def users_create(email, role, name, municipality_slug, institution_number, vendor_slug, password):
+    """Create a user (password from stdin when --password is not given)."""
+    municipality = institution = vendor = None
+    if municipality_slug:
+        municipality = _lookup(Municipality, Municipality.slug, municipality_slug, "municipality")
+    if institution_number:
+        institution = _lookup(Institution, Institution.number, institution_number, "institution")
+        municipality = municipality or institution.municipality
+    if vendor_slug:
+        vendor = _lookup(Vendor, Vendor.slug, vendor_slug, "vendor")
+    if password is None:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        user = accounts.create_user(
+            None,
+            accounts.UserData(
+                email=email,
+                name=name or email.split("@")[0],
+                role=Role(role),
+                municipality=municipality,
+                institution=institution,
+                vendor=vendor,
+                password=password,
+            ),
+        )
+    except DomainError as error:
+        fail(describe(error))
+    db.session.commit()
+    click.echo(f"Created {user.email} ({user.role.value})")
+
+
+@tokens_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="cli", help="A name to recognise the token by.")
+def tokens_create(email, name):
+    """Print a new API token for the user on stdout, nothing else."""
+    user = _lookup(User, User.email, email.strip().lower(), "user")
+    if not user.active:
+        fail(f"user {email} is not active")
+    _token, plain = accounts.create_token(user, name)
+    db.session.commit()
+    click.echo(plain)
+
+
+def _entitlement_args(email: str, vendor_slug: str) -> tuple[User, Vendor]:
+    user = _lookup(User, User.email, email.strip().lower(), "user")
+    vendor = _lookup(Vendor, Vendor.slug, vendor_slug, "vendor")
+    return user, vendor
+
+
+@entitlements_cli.command("grant")
+@click.argument("email")
+@click.argument("vendor_slug")
+def entitlements_grant(email, vendor_slug):
+    """Grant support entitlement (same limits as the UI)."""
+    user, vendor = _entitlement_args(email, vendor_slug)
+    try:
+        accounts.grant_entitlement(None, user, vendor)
+    except DomainError as error:
+        fail(describe(error))
+    db.session.commit()
+    count = accounts.entitled_count(user.municipality_id, vendor.id)
+    click.echo(f"Granted {vendor.slug} to {user.email} ({count}/{vendor.max_entitled})")
+
+
+@entitlements_cli.command("revoke")
+@click.argument("email")
+@click.argument("vendor_slug")
+def entitlements_revoke(email, vendor_slug):
+    """Revoke support entitlement."""
+    user, vendor = _entitlement_args(email, vendor_slug)
+    try:
+        accounts.revoke_entitlement(None, user, vendor)
+    except DomainError as error:
+        fail(describe(error))
+    db.session.commit()
+    click.echo(f"Revoked {vendor.slug} from {user.email}")
+
+
+@demo_cli.command("seed")
+@click.option(
+    "--tickets",
+    "ticket_count",
+    type=click.IntRange(min=0),
+    default=None,
+    help="How many demo tickets (default about 2,000).",
+)
+@click.option("--quiet", is_flag=True, help="Do not print the demo logins.")
+def demo_seed(ticket_count, quiet):
+    """Idempotent realistic demo data."""
+    from supportdesk.demo import seed
+
+    logins = seed(ticket_count=ticket_count, echo=click.echo)
+    if not quiet:
+        click.echo(f"\nDemo logins (password for all: {logins.password}):")
+        for email, label in logins.users:
+            click.echo(f"  {label:<42} {email}")
+
+
+def register_cli(app: Flask) -> None:
+    for group in (users_cli, tokens_cli, entitlements_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,37 @@
+"""Idempotent demo data: `flask --app wsgi demo seed [--tickets N]`.
+
+Each step upserts by natural key (slug, e-mail, institution number), so running
+the seed twice changes nothing. Domains add their own step to STEPS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from supportdesk.extensions import db
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 — printed to the operator on purpose
+
+
+@dataclass
+class Logins:
+    password: str = DEMO_PASSWORD
+    users: list[tuple[str, str]] = field(default_factory=list)
+
+
+def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -> Logins:
+    from supportdesk.demo import organisations
+
+    logins = Logins()
+    organisations.seed(logins, echo)
+    db.session.commit()
+    for step in _later_steps():
+        step(ticket_count=ticket_count, echo=echo)
+        db.session.commit()
+    return logins
+
+
+def _later_steps() -> list[Callable[..., None]]:
+    """Steps of the domains built on the organisations (tickets, cases, FAQ …)."""
+    return []

@@ -1,0 +1,142 @@
+"""Domain errors and the one place that turns any error into a page or JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A rule said no. Carries an HTTP status, a stable code and a translated message."""
+
+    status = 400
+    code = "bad_request"
+    default_message = _l("The request could not be carried out.")
+
+    def __init__(self, message: Any = None, fields: dict[str, Any] | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        self.fields = fields or {}
+        super().__init__(str(self.message))
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    default_message = _l("The page or item was not found.")
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+    default_message = _l("You do not have access to do this.")
+
+
+class NotEntitled(Forbidden):
+    code = "not_entitled"
+    default_message = _l("Only support-entitled coordinators for this vendor may do this.")
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    code = "validation_error"
+    default_message = _l("Some fields are not filled in correctly.")
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    default_message = _l("Someone else changed this in the meantime. Reload and try again.")
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    default_message = _l("That status change is not allowed.")
+
+
+class LimitReached(Conflict):
+    code = "limit_reached"
+    default_message = _l("The limit has been reached.")
+
+
+_HTTP_MESSAGES = {
+    400: _l("The request was not understood."),
+    401: _l("You need to sign in."),
+    403: _l("You do not have access to this page."),
+    404: _l("The page or item was not found."),
+    405: _l("That method is not allowed here."),
+    409: _l("Someone else changed this in the meantime. Reload and try again."),
+    413: _l("The upload is too large."),
+    415: _l("That file type is not allowed."),
+    422: _l("Some fields are not filled in correctly."),
+    429: _l("Too many requests. Wait a moment and try again."),
+    500: _l("Something went wrong on our side. The error has been logged."),
+    503: _l("The service is temporarily unavailable."),
+}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(
+    status: int, code: str, message: Any, fields: dict[str, Any] | None = None
+) -> tuple[Response | str, int]:
+    if wants_json():
+        body = {"error": {"code": code, "message": str(message), "fields": fields or {}}}
+        return jsonify(body), status
+    template = f"errors/{status}.html" if status in {400, 403, 404, 500} else "errors/generic.html"
+    return render_template(template, status=status, message=message, fields=fields or {}), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    from supportdesk.extensions import db
+
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        db.session.rollback()
+        return error_response(error.status, error.code, error.message, error.fields)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(_error: StaleDataError):
+        db.session.rollback()
+        return error_response(409, "conflict", _HTTP_MESSAGES[409])
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_error: CSRFError):
+        return error_response(
+            400, "csrf_failed", _l("The form has expired or is missing its security token.")
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        status = error.code or 500
+        message = _HTTP_MESSAGES.get(status, error.description)
+        response, status = error_response(status, _HTTP_CODES.get(status, "error"), message)
+        if status == 405 and isinstance(response, Response):
+            response.headers.update(error.get_response().headers.items())
+        return response, status
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        app.logger.exception("Unhandled error", exc_info=error)
+        db.session.rollback()
+        return error_response(500, "internal_error", _HTTP_MESSAGES[500])

@@ -1,0 +1,4 @@
+"""Imports every domain's models so metadata (migrations, create_all) sees all tables."""
+
+from supportdesk.accounts.models import *  # noqa: F403
+from supportdesk.numbering import NumberSequence  # noqa: F401

@@ -1,0 +1,40 @@
+"""The main menu per role. Each domain adds its entries in NAV_PROVIDERS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import url_for
+from flask_babel import gettext as _
+
+from supportdesk import policy
+from supportdesk.accounts.models import Role, User
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    badge: int = 0
+
+
+def _admin_items(user: User) -> list[NavItem]:
+    items = []
+    if user.is_authenticated and user.role in (Role.municipal_admin, Role.admin):
+        items.append(NavItem(_("Administration"), url_for("admin.index")))
+    return items
+
+
+# Providers return the items for the user in menu order; domains append theirs.
+NAV_PROVIDERS: list[Callable[[User], list[NavItem]]] = [_admin_items]
+
+
+def nav_items(user: User) -> list[NavItem]:
+    items: list[NavItem] = []
+    for provider in NAV_PROVIDERS:
+        items.extend(provider(user))
+    return items
+
+
+__all__ = ["NAV_PROVIDERS", "NavItem", "nav_items", "policy"]
