@@ -146,6 +146,31 @@ def demo_seed(ticket_count, quiet):
             click.echo(f"  {label:<42} {email}")
 
 
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, run periodic jobs, exit.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True)
+def worker(once, interval):
+    """Run the outbox worker (e-mail, webhooks, indexing, SLA checks)."""
+    import time
+
+    from supportdesk import outbox
+
+    if once:
+        periodic = outbox.run_periodic(force=True)
+        delivered, failed = outbox.run_once()
+        click.echo(f"delivered {delivered}, failed {failed}, periodic {periodic}")
+        return
+    click.echo("worker running; Ctrl-C stops it")
+    try:
+        while True:
+            outbox.run_periodic()
+            delivered, _failed = outbox.run_once()
+            if not delivered:
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        click.echo("worker stopped")
+
+
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, tokens_cli, entitlements_cli, demo_cli):
+    for group in (users_cli, tokens_cli, entitlements_cli, demo_cli, worker):
         app.cli.add_command(group)

@@ -76,12 +76,24 @@ def _po_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def add_missing() -> int:
-    """Append untranslated messages, with an empty msgstr, to the owning catalogue."""
+def add_missing(domain: str | None = None) -> int:
+    """Append untranslated messages, with an empty msgstr, to the owning catalogue.
+
+    With a domain ("tickets", or "core" for the shared catalogue) only that
+    domain's catalogue is touched, so people working on different domains do
+    not write each other's files.
+    """
     missing = missing_translations()
     by_file: dict[Path, list[tuple[str, str]]] = {}
     for ident, where in missing.items():
-        by_file.setdefault(owning_catalogue(where), []).append((ident, where))
+        target = owning_catalogue(where)
+        if domain is not None:
+            wanted = PACKAGE / "translations" if domain == "core" else PACKAGE / domain
+            if not target.is_relative_to(wanted) or (
+                domain == "core" and target != PACKAGE / "translations/da/LC_MESSAGES/messages.po"
+            ):
+                continue
+        by_file.setdefault(target, []).append((ident, where))
     for po_path, entries in by_file.items():
         po_path.parent.mkdir(parents=True, exist_ok=True)
         existing = po_path.read_text(encoding="utf-8") if po_path.exists() else HEADER
@@ -141,7 +153,10 @@ def main(argv: list[str]) -> int:
         print(f"{fill(mapping)} translation(s) set")
         return 0
     if command == "update":
-        print(f"{add_missing()} message(s) added with an empty Danish translation; fill them in")
+        domain = argv[2] if len(argv) > 2 else None
+        print(
+            f"{add_missing(domain)} message(s) added with an empty Danish translation; fill them in"
+        )
         return 0
     print(__doc__)
     return 2
