@@ -3,3 +3,4 @@
 from supportdesk.accounts.models import *  # noqa: F403
 from supportdesk.numbering import NumberSequence  # noqa: F401
 from supportdesk.outbox import OutboxMessage  # noqa: F401
+from supportdesk.tickets.models import *  # noqa: F403

@@ -1,0 +1,1 @@
+"""Tickets (henvendelser): first-level requests, triage, routing and the ticket API."""

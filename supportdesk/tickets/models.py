@@ -1,0 +1,233 @@
+"""Tickets (henvendelser), their history entries, attachments, queues and routing rules."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from supportdesk.accounts.models import (
+    Category,
+    Institution,
+    InstitutionType,
+    Municipality,
+    System,
+    User,
+    str_enum,
+)
+from supportdesk.extensions import db, utcnow
+
+
+class TicketStatus(enum.StrEnum):
+    new = "new"
+    open = "open"
+    waiting = "waiting"
+    escalated = "escalated"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class Priority(enum.StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return PRIORITY_RANK[self]
+
+
+PRIORITY_RANK = {Priority.low: 0, Priority.normal: 1, Priority.high: 2, Priority.critical: 3}
+
+
+class TicketSource(enum.StrEnum):
+    web = "web"
+    hotline = "hotline"
+    api = "api"
+
+
+class EntryKind(enum.StrEnum):
+    reply = "reply"
+    internal_note = "internal_note"
+    event = "event"
+
+
+class Queue(db.Model):
+    """A municipal work queue (e.g. "Hotline", "Skole-IT"); routing rules fill it."""
+
+    __tablename__ = "queue"
+    __table_args__ = (UniqueConstraint("municipality_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(120))
+    # The hotline's own queue: hotline staff see every ticket in it.
+    is_hotline: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    municipality: Mapped[Municipality] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Queue {self.slug}>"
+
+
+class Ticket(db.Model):
+    """A request logged at first level; always owned by one municipality."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (
+        # The triage list: municipality + status, newest first, keyset by (created_at, id).
+        Index("ix_ticket_municipality_status_created", "municipality_id", "status", "created_at"),
+        Index("ix_ticket_municipality_created", "municipality_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("system.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queue.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[TicketStatus] = mapped_column(
+        str_enum(TicketStatus, "ticket_status"), default=TicketStatus.new
+    )
+    priority: Mapped[Priority] = mapped_column(
+        str_enum(Priority, "priority"), default=Priority.normal
+    )
+    source: Mapped[TicketSource] = mapped_column(
+        str_enum(TicketSource, "ticket_source"), default=TicketSource.web
+    )
+    # Hotline tickets: the parent or staff member who phoned.
+    requester_name: Mapped[str | None] = mapped_column(String(120))
+    requester_phone: Mapped[str | None] = mapped_column(String(40))
+    requester_email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    # A stale save raises StaleDataError; errors.py answers 409.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    municipality: Mapped[Municipality] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+    system: Mapped[System] = relationship()
+    category: Mapped[Category | None] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    queue: Mapped[Queue | None] = relationship()
+    entries: Mapped[list[TicketEntry]] = relationship(
+        back_populates="ticket",
+        order_by="TicketEntry.id",
+        cascade="all, delete-orphan",
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="ticket", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def in_hotline_queue(self) -> bool:
+        return self.queue is not None and self.queue.is_hotline
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.number}>"
+
+
+class TicketEntry(db.Model):
+    """One item of a ticket's history: public reply, internal note or system event."""
+
+    __tablename__ = "ticket_entry"
+    __table_args__ = (Index("ix_ticket_entry_ticket_created", "ticket_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    # Denormalised so tenant checks and retention never need the join.
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind, "entry_kind"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text, default="")
+    # Machine-readable event ("status", "assigned", "routed", "escalated", …) and its data.
+    event: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict | None] = mapped_column(db.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="entries")
+    author: Mapped[User | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="entry", order_by="Attachment.id"
+    )
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind != EntryKind.internal_note
+
+
+class Attachment(db.Model):
+    """An uploaded file, stored outside static/ under a generated name."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_entry.id"), index=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    storage_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="attachments")
+    entry: Mapped[TicketEntry | None] = relationship(back_populates="attachments")
+    uploaded_by: Mapped[User | None] = relationship()
+
+
+class RoutingRule(db.Model):
+    """Ordered rule; the first whose conditions all match decides queue and/or assignee."""
+
+    __tablename__ = "routing_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Conditions: None matches anything.
+    system_id: Mapped[int | None] = mapped_column(ForeignKey("system.id"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    institution_type: Mapped[InstitutionType | None] = mapped_column(
+        str_enum(InstitutionType, "institution_type")
+    )
+    source: Mapped[TicketSource | None] = mapped_column(str_enum(TicketSource, "ticket_source"))
+    # Outcome.
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queue.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    system: Mapped[System | None] = relationship()
+    category: Mapped[Category | None] = relationship()
+    queue: Mapped[Queue | None] = relationship()
+    assignee: Mapped[User | None] = relationship()
+
+
+class TicketView(db.Model):
+    """Access log: who opened which ticket when (DESIGN §3.9, data about children)."""
+
+    __tablename__ = "ticket_view"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    # "page" or "api".
+    channel: Mapped[str] = mapped_column(String(10), default="page")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
