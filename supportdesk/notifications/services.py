@@ -1,0 +1,315 @@
+"""Who hears about what: in-app notifications now, e-mail through the outbox.
+
+Domains call `notify(...)` inside the transaction that makes the change; the
+caller commits once, so the bell entry and the e-mail exist exactly when the
+change does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, select, update
+
+from supportdesk import outbox
+from supportdesk.accounts.models import Role, User
+from supportdesk.errors import NotFound
+from supportdesk.extensions import db, utcnow
+from supportdesk.notifications.models import (
+    Notification,
+    NotificationEvent,
+    NotificationPreference,
+)
+
+EMAIL_KIND = "email"
+PAGE_SIZE = 30
+
+# Internal notes are for municipality staff only (DESIGN §4): superusers and the hotline
+# never get one, whatever a caller passes.
+INTERNAL_NOTE_EXCLUDED = frozenset({Role.superuser, Role.hotline})
+
+EVENT_LABELS = {
+    NotificationEvent.ticket_assigned: _l("A ticket is assigned to me"),
+    NotificationEvent.ticket_reply: _l("New reply on a ticket"),
+    NotificationEvent.ticket_internal_note: _l("New internal note on a ticket"),
+    NotificationEvent.ticket_status: _l("A ticket changes status"),
+    NotificationEvent.ticket_created: _l("New ticket in my queue"),
+    NotificationEvent.case_message: _l("New message on a vendor case"),
+    NotificationEvent.case_status: _l("A vendor case changes status"),
+    NotificationEvent.case_resolved: _l("A vendor case is resolved"),
+    NotificationEvent.sla_warning: _l("A vendor case is close to its SLA deadline"),
+    NotificationEvent.sla_breach: _l("A vendor case has passed its SLA deadline"),
+    NotificationEvent.known_issue_resolved: _l("A known issue is resolved"),
+}
+
+# The fixed status vocabulary (INTERFACE.md), so wording does not depend on other domains.
+STATUS_LABELS = {
+    "new": _l("new"),
+    "open": _l("open"),
+    "waiting": _l("waiting"),
+    "escalated": _l("escalated"),
+    "resolved": _l("resolved"),
+    "closed": _l("closed"),
+    "in_progress": _l("in progress"),
+    "waiting_on_municipality": _l("waiting on the municipality"),
+}
+
+_TICKET_EVENTS = (
+    NotificationEvent.ticket_assigned,
+    NotificationEvent.ticket_reply,
+    NotificationEvent.ticket_internal_note,
+    NotificationEvent.ticket_status,
+    NotificationEvent.ticket_created,
+)
+_CASE_EVENTS = (
+    NotificationEvent.case_message,
+    NotificationEvent.case_status,
+    NotificationEvent.case_resolved,
+    NotificationEvent.sla_warning,
+    NotificationEvent.sla_breach,
+)
+
+
+def may_receive(user: User, event: NotificationEvent) -> bool:
+    """Defence in depth: some events must never reach some roles."""
+    return not (
+        event == NotificationEvent.ticket_internal_note and user.role in INTERNAL_NOTE_EXCLUDED
+    )
+
+
+def events_for(user: User) -> list[NotificationEvent]:
+    """The event types a user can meet, for the preferences page."""
+    if user.role in (Role.vendor_agent, Role.vendor_editor):
+        events = list(_CASE_EVENTS)
+    elif user.role in (Role.superuser, Role.hotline):
+        events = [e for e in _TICKET_EVENTS if may_receive(user, e)]
+    else:
+        events = [*_TICKET_EVENTS, *_CASE_EVENTS]
+    return [*events, NotificationEvent.known_issue_resolved]
+
+
+def notify(
+    recipients: Iterable[User],
+    event: NotificationEvent,
+    *,
+    url: str,
+    context: dict[str, Any],
+    actor: User | None = None,
+) -> int:
+    """In-app notification for each recipient (except the actor, de-duplicated), plus an
+    'email' outbox message per recipient who has e-mail on for this event. Caller commits.
+
+    `url` is a site path ("/tickets/ESB-2026-000001"); e-mails prefix settings.base_url.
+    `context` must hold only what every recipient may see: callers are responsible for
+    never passing internal notes to superusers or the hotline. As a second line of
+    defence a `ticket_internal_note` is never delivered to a superuser or hotline user,
+    nor to inactive users. Context values must be JSON-serialisable; common keys are
+    `number`, `subject`, `excerpt`, `status`, `title`, `system`, `due_at`; the actor's
+    name is added as `actor`. Returns the number of users notified.
+    """
+    event = NotificationEvent(event)
+    if not url.startswith("/") or url.startswith("//"):
+        raise ValueError("notification url must be a site-relative path")
+    context = dict(context)
+    if actor is not None:
+        context.setdefault("actor", actor.name)
+    chosen: dict[int, User] = {}
+    for user in recipients:
+        if user is None or user.id in chosen:
+            continue
+        if actor is not None and user.id == actor.id:
+            continue
+        if not user.active or not may_receive(user, event):
+            continue
+        chosen[user.id] = user
+    if not chosen:
+        return 0
+    opted_out = set(
+        db.session.scalars(
+            select(NotificationPreference.user_id).where(
+                NotificationPreference.user_id.in_(chosen),
+                NotificationPreference.event == event,
+                NotificationPreference.email_enabled.is_(False),
+            )
+        )
+    )
+    now = utcnow()
+    for user_id in chosen:
+        db.session.add(
+            Notification(user_id=user_id, event=event, context=context, url=url, created_at=now)
+        )
+        if user_id not in opted_out:
+            outbox.enqueue(
+                EMAIL_KIND,
+                {"user_id": user_id, "event": event.value, "url": url, "context": context},
+            )
+    db.session.flush()
+    return len(chosen)
+
+
+def summary(event: NotificationEvent | str, context: dict[str, Any]) -> str:
+    """One line for the bell list and the e-mail subject, in the current locale."""
+    number = str(context.get("number", ""))
+    subject = str(context.get("subject", ""))
+    status = context.get("status")
+    status_label = str(STATUS_LABELS.get(status, status or ""))
+    match NotificationEvent(event):
+        case NotificationEvent.ticket_assigned:
+            return _(
+                "Ticket %(number)s assigned to you: %(subject)s", number=number, subject=subject
+            )
+        case NotificationEvent.ticket_reply:
+            return _("New reply on ticket %(number)s: %(subject)s", number=number, subject=subject)
+        case NotificationEvent.ticket_internal_note:
+            return _(
+                "New internal note on ticket %(number)s: %(subject)s",
+                number=number,
+                subject=subject,
+            )
+        case NotificationEvent.ticket_status:
+            return _(
+                "Ticket %(number)s is now %(status)s: %(subject)s",
+                number=number,
+                status=status_label,
+                subject=subject,
+            )
+        case NotificationEvent.ticket_created:
+            return _("New ticket %(number)s: %(subject)s", number=number, subject=subject)
+        case NotificationEvent.case_message:
+            return _(
+                "New message on vendor case %(number)s: %(subject)s",
+                number=number,
+                subject=subject,
+            )
+        case NotificationEvent.case_status:
+            return _(
+                "Vendor case %(number)s is now %(status)s: %(subject)s",
+                number=number,
+                status=status_label,
+                subject=subject,
+            )
+        case NotificationEvent.case_resolved:
+            return _(
+                "Vendor case %(number)s is resolved: %(subject)s", number=number, subject=subject
+            )
+        case NotificationEvent.sla_warning:
+            return _(
+                "Vendor case %(number)s is close to its SLA deadline: %(subject)s",
+                number=number,
+                subject=subject,
+            )
+        case NotificationEvent.sla_breach:
+            return _(
+                "Vendor case %(number)s has passed its SLA deadline: %(subject)s",
+                number=number,
+                subject=subject,
+            )
+        case NotificationEvent.known_issue_resolved:
+            return _(
+                "Known issue resolved: %(title)s",
+                title=str(context.get("title") or subject),
+            )
+    return ""  # pragma: no cover
+
+
+# --- the user's own notifications ------------------------------------------------------
+
+
+def notifications_of(user: User) -> Select[tuple[Notification]]:
+    """A user only ever sees their own notifications."""
+    return select(Notification).where(Notification.user_id == user.id)
+
+
+def get_notification(user: User, notification_id: int) -> Notification:
+    notification = db.session.scalar(
+        notifications_of(user).where(Notification.id == notification_id)
+    )
+    if notification is None:
+        raise NotFound()
+    return notification
+
+
+def unread_count(user: User) -> int:
+    """One indexed COUNT; the bell runs it on every page."""
+    return (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def page(
+    user: User, before: int | None = None, size: int = PAGE_SIZE
+) -> tuple[list[Notification], int | None]:
+    """Newest first, keyset on id; returns the rows and the cursor for the next page."""
+    query = notifications_of(user).order_by(Notification.id.desc()).limit(size + 1)
+    if before is not None:
+        query = query.where(Notification.id < before)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (rows[-1].id if more else None)
+
+
+def mark_read(notification: Notification, when: datetime | None = None) -> None:
+    if notification.read_at is None:
+        notification.read_at = when or utcnow()
+    db.session.flush()
+
+
+def mark_all_read(user: User) -> int:
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+# --- preferences ----------------------------------------------------------------------
+
+
+def email_enabled(user: User, event: NotificationEvent | str) -> bool:
+    enabled = db.session.scalar(
+        select(NotificationPreference.email_enabled).where(
+            NotificationPreference.user_id == user.id,
+            NotificationPreference.event == NotificationEvent(event),
+        )
+    )
+    return enabled is not False
+
+
+def email_preferences(user: User) -> dict[NotificationEvent, bool]:
+    """Every event the user can meet → whether e-mail is on (default on)."""
+    stored = {
+        pref.event: pref.email_enabled
+        for pref in db.session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+        )
+    }
+    return {event: stored.get(event, True) for event in events_for(user)}
+
+
+def set_email_preferences(user: User, enabled: Iterable[NotificationEvent | str]) -> None:
+    """Turn e-mail on for the given events and off for the user's other events."""
+    wanted = {NotificationEvent(e) for e in enabled}
+    stored = {
+        pref.event: pref
+        for pref in db.session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+        )
+    }
+    for event in events_for(user):
+        pref = stored.get(event)
+        if pref is None:
+            pref = NotificationPreference(user_id=user.id, event=event)
+            db.session.add(pref)
+        pref.email_enabled = event in wanted
+    db.session.flush()
