@@ -1,0 +1,1 @@
+"""Escalation to vendor servicedesks: vendor cases, SLA in business hours, known issues."""
