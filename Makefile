@@ -9,6 +9,12 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 
 .PHONY: install run setup test lint format translations translations-extract clean
+.PHONY: browser-deps bench
+
+# Browser tests: Debian's Chromium (no browser download) and axe-core vendored from npm.
+CHROMIUM := /usr/bin/chromium
+AXE_JS := static/vendor/axe.min.js
+AXE_VERSION ?= 4
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +42,34 @@ run: setup
 	@echo "supportdesk is running on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install translations
+test: install translations browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+browser-deps: $(CHROMIUM) $(AXE_JS)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	elif command -v sudo >/dev/null 2>&1; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+	  echo "Browser tests need Debian's chromium at $(CHROMIUM): run 'apt-get install chromium' as root." >&2; \
+	  exit 1; \
+	fi
+
+$(AXE_JS):
+	@command -v npm >/dev/null 2>&1 || { echo "npm is needed to vendor axe-core: apt-get install npm" >&2; exit 1; }
+	@mkdir -p $(@D)
+	@tmp=$$(mktemp -d) && \
+	  tarball=$$(npm pack --silent --pack-destination "$$tmp" axe-core@$(AXE_VERSION) | tail -n 1) && \
+	  tar -xzf "$$tmp/$$tarball" -C "$$tmp" package/axe.min.js package/LICENSE && \
+	  cp "$$tmp/package/axe.min.js" $@.tmp && cp "$$tmp/package/LICENSE" $(@D)/axe.LICENSE && \
+	  mv $@.tmp $@ && rm -rf "$$tmp" && echo "vendored axe-core ($$tarball) to $@"
+
+# Benchmarks (not part of `make test`): see bench/README.md.
+bench: install
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check supportdesk tests bench wsgi.py

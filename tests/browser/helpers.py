@@ -1,0 +1,89 @@
+"""Browser-test helpers: axe-core checks, screenshots, sign-in through the real form."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE_JS = ROOT / "static" / "vendor" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+AXE_LOG = ARTIFACTS / "axe-results.jsonl"
+# WCAG 2.1 A and AA: what Danish public-sector web sites must meet.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING_IMPACTS = {"serious", "critical"}
+_names = itertools.count(1)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def format_violations(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"[{violation['impact']}] {violation['id']}: {violation['help']}")
+        for node in violation["nodes"][:5]:
+            lines.append(f"    {' '.join(node['target'])}: {node['failureSummary']}")
+    return "\n".join(lines)
+
+
+def run_axe(page) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A/AA violations of the page as it is now."""
+    if not AXE_JS.exists():
+        pytest.fail(f"{AXE_JS} is missing: run `make browser-deps`", pytrace=False)
+    page.wait_for_load_state("load")
+    return page.evaluate(
+        """async (tags) => {
+            const result = await window.axe.run(document, {
+                runOnly: {type: "tag", values: tags},
+                resultTypes: ["violations"],
+            });
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => ({target: n.target, failureSummary: n.failureSummary})),
+            }));
+        }""",
+        AXE_TAGS,
+    )
+
+
+def axe_check(page, name: str | None = None) -> list[dict[str, Any]]:
+    """Screenshot the page (when named) and fail on serious/critical WCAG 2.1 AA violations.
+
+    Minor and moderate findings are returned and logged to test-artifacts/axe-results.jsonl.
+    """
+    violations = run_axe(page)
+    if name:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{_slug(name)}.png"), full_page=True)
+    AXE_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with AXE_LOG.open("a", encoding="utf-8") as log:
+        entry = {"page": name or page.url, "url": page.url, "violations": violations}
+        log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"axe on {name or page.url} ({page.url}):\n" + format_violations(blocking)
+    return violations
+
+
+def sign_in(page, email: str, password: str, check: str | None = None) -> None:
+    """Sign in through the real form, as a person would."""
+    page.goto("/login")
+    if check:
+        axe_check(page, check)
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Adgangskode").fill(password)
+    page.locator("main").get_by_role("button", name="Log ind").click()
+    page.wait_for_load_state("load")
+    assert "/login" not in page.url, f"sign-in as {email} failed: {page.url}"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_names)}"
