@@ -1,6 +1,7 @@
 """Imports every domain's models so metadata (migrations, create_all) sees all tables."""
 
 from supportdesk.accounts.models import *  # noqa: F403
+from supportdesk.escalation.models import *  # noqa: F403
 from supportdesk.notifications.models import *  # noqa: F403
 from supportdesk.numbering import NumberSequence  # noqa: F401
 from supportdesk.outbox import OutboxMessage  # noqa: F401

@@ -1,0 +1,306 @@
+"""Vendor cases (leverandørsager), what was shared into them, SLA targets, known issues."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from supportdesk.accounts.models import Municipality, System, User, Vendor, str_enum
+from supportdesk.extensions import db, utcnow
+from supportdesk.tickets.models import Attachment, Priority, Ticket, TicketEntry
+
+
+class CaseStatus(enum.StrEnum):
+    new = "new"
+    in_progress = "in_progress"
+    waiting_on_municipality = "waiting_on_municipality"
+    resolved = "resolved"
+    closed = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_CASE_STATUSES
+
+
+OPEN_CASE_STATUSES = frozenset(
+    {CaseStatus.new, CaseStatus.in_progress, CaseStatus.waiting_on_municipality}
+)
+
+# DESIGN §4: new → in_progress → waiting_on_municipality → resolved → closed; a resolved
+# case may be reopened (back to in_progress) until it is closed.
+CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.new: frozenset(
+        {CaseStatus.in_progress, CaseStatus.waiting_on_municipality, CaseStatus.resolved}
+    ),
+    CaseStatus.in_progress: frozenset({CaseStatus.waiting_on_municipality, CaseStatus.resolved}),
+    CaseStatus.waiting_on_municipality: frozenset({CaseStatus.in_progress, CaseStatus.resolved}),
+    CaseStatus.resolved: frozenset({CaseStatus.in_progress, CaseStatus.closed}),
+    CaseStatus.closed: frozenset(),
+}
+
+
+class SlaState(enum.StrEnum):
+    """Stored so the vendor queue can filter on it; the worker keeps it current."""
+
+    ok = "ok"
+    warning = "warning"
+    breached = "breached"
+    paused = "paused"
+    met = "met"
+
+
+class ShareKind(enum.StrEnum):
+    description = "description"
+    entry = "entry"
+    attachment = "attachment"
+
+
+class KnownIssueStatus(enum.StrEnum):
+    investigating = "investigating"  # undersøges
+    identified = "identified"  # identificeret
+    monitoring = "monitoring"  # overvåges
+    resolved = "resolved"  # løst
+
+    @property
+    def is_active(self) -> bool:
+        return self != KnownIssueStatus.resolved
+
+
+class KnownIssue(db.Model):
+    """A vendor-published incident (driftsstatus) that many tickets and cases link to."""
+
+    __tablename__ = "known_issue"
+    __table_args__ = (Index("ix_known_issue_system_status", "system_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), index=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("system.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[KnownIssueStatus] = mapped_column(
+        str_enum(KnownIssueStatus, "known_issue_status"), default=KnownIssueStatus.investigating
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    vendor: Mapped[Vendor] = relationship()
+    system: Mapped[System] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    ticket_links: Mapped[list[KnownIssueTicket]] = relationship(
+        back_populates="known_issue", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_active(self) -> bool:
+        return self.status.is_active
+
+
+class KnownIssueTicket(db.Model):
+    """A ticket linked to a known issue ("Det er den kendte fejl")."""
+
+    __tablename__ = "known_issue_ticket"
+    __table_args__ = (UniqueConstraint("known_issue_id", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    known_issue_id: Mapped[int] = mapped_column(ForeignKey("known_issue.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    known_issue: Mapped[KnownIssue] = relationship(back_populates="ticket_links")
+    ticket: Mapped[Ticket] = relationship()
+    linked_by: Mapped[User | None] = relationship()
+
+
+class SlaTarget(db.Model):
+    """A vendor's promise per priority, in business minutes of its own calendar."""
+
+    __tablename__ = "sla_target"
+    __table_args__ = (UniqueConstraint("vendor_id", "priority"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"))
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, "priority"))
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+
+    vendor: Mapped[Vendor] = relationship()
+
+
+# Used when a vendor has no row for a priority: business minutes (8-hour days).
+DEFAULT_SLA_MINUTES: dict[Priority, tuple[int, int]] = {
+    Priority.critical: (60, 8 * 60),
+    Priority.high: (4 * 60, 3 * 8 * 60),
+    Priority.normal: (8 * 60, 5 * 8 * 60),
+    Priority.low: (2 * 8 * 60, 10 * 8 * 60),
+}
+
+
+class VendorCase(db.Model):
+    """An escalation to a vendor's servicedesk; bundles tickets of one municipality."""
+
+    __tablename__ = "vendor_case"
+    __table_args__ = (
+        # The vendor queue: its cases by status, keyset on (created_at, id).
+        Index("ix_vendor_case_vendor_status_created", "vendor_id", "status", "created_at", "id"),
+        Index("ix_vendor_case_municipality_status", "municipality_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    system_id: Mapped[int] = mapped_column(ForeignKey("system.id"), index=True)
+    status: Mapped[CaseStatus] = mapped_column(
+        str_enum(CaseStatus, "case_status"), default=CaseStatus.new
+    )
+    priority: Mapped[Priority] = mapped_column(
+        str_enum(Priority, "priority"), default=Priority.normal
+    )
+    # What the vendor sees as the title and the coordinator's summary (masked unless confirmed).
+    subject: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    vendor_reference: Mapped[str | None] = mapped_column(String(60))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    known_issue_id: Mapped[int | None] = mapped_column(ForeignKey("known_issue.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    # SLA clock (business time of the vendor's calendar).
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    response_due_at: Mapped[datetime | None] = mapped_column()
+    resolution_due_at: Mapped[datetime | None] = mapped_column()
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    paused_at: Mapped[datetime | None] = mapped_column()
+    sla_state: Mapped[SlaState] = mapped_column(
+        str_enum(SlaState, "sla_state"), default=SlaState.ok, index=True
+    )
+    response_warned_at: Mapped[datetime | None] = mapped_column()
+    response_breached_at: Mapped[datetime | None] = mapped_column()
+    resolution_warned_at: Mapped[datetime | None] = mapped_column()
+    resolution_breached_at: Mapped[datetime | None] = mapped_column()
+    # A stale save raises StaleDataError; errors.py answers 409.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    vendor: Mapped[Vendor] = relationship()
+    municipality: Mapped[Municipality] = relationship()
+    system: Mapped[System] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    known_issue: Mapped[KnownIssue | None] = relationship()
+    tickets: Mapped[list[Ticket]] = relationship(back_populates="vendor_case", order_by="Ticket.id")
+    messages: Mapped[list[CaseMessage]] = relationship(
+        back_populates="case", order_by="CaseMessage.id", cascade="all, delete-orphan"
+    )
+    shares: Mapped[list[SharedItem]] = relationship(
+        back_populates="case", order_by="SharedItem.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<VendorCase {self.number}>"
+
+
+class CaseMessage(db.Model):
+    """A message between the municipality's coordinators and the vendor's agents."""
+
+    __tablename__ = "case_message"
+    __table_args__ = (Index("ix_case_message_case_created", "case_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("vendor_case.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    from_vendor: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text)
+    # Municipal messages: CPR/phone numbers were masked, or the author confirmed sharing them.
+    masked: Mapped[bool] = mapped_column(Boolean, default=False)
+    sensitive_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[VendorCase] = relationship(back_populates="messages")
+    author: Mapped[User | None] = relationship()
+
+
+class SharedItem(db.Model):
+    """One piece of a ticket a coordinator chose to share, as the vendor sees it."""
+
+    __tablename__ = "case_shared_item"
+    __table_args__ = (Index("ix_case_shared_item_case", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("vendor_case.id"))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    kind: Mapped[ShareKind] = mapped_column(str_enum(ShareKind, "share_kind"))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_entry.id"))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
+    # Snapshot taken when shared: masked unless the coordinator confirmed.
+    text: Mapped[str] = mapped_column(Text, default="")
+    filename: Mapped[str | None] = mapped_column(String(255))
+    masked: Mapped[bool] = mapped_column(Boolean, default=False)
+    sensitive_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    shared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    shared_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[VendorCase] = relationship(back_populates="shares")
+    ticket: Mapped[Ticket] = relationship()
+    entry: Mapped[TicketEntry | None] = relationship()
+    attachment: Mapped[Attachment | None] = relationship()
+    shared_by: Mapped[User | None] = relationship()
+
+
+class SensitiveDataConfirmation(db.Model):
+    """Log row: who confirmed that CPR/phone numbers may reach the vendor, and when."""
+
+    __tablename__ = "sensitive_data_confirmation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("vendor_case.id"), index=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    # "escalation" or "message".
+    context: Mapped[str] = mapped_column(String(20))
+    findings: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+__all__ = [
+    "CASE_TRANSITIONS",
+    "DEFAULT_SLA_MINUTES",
+    "OPEN_CASE_STATUSES",
+    "CaseMessage",
+    "CaseStatus",
+    "KnownIssue",
+    "KnownIssueStatus",
+    "KnownIssueTicket",
+    "SensitiveDataConfirmation",
+    "ShareKind",
+    "SharedItem",
+    "SlaState",
+    "SlaTarget",
+    "VendorCase",
+]
