@@ -21,6 +21,7 @@ from supportdesk.accounts.models import (
     Vendor,
 )
 from supportdesk.errors import Forbidden, NotFound
+from supportdesk.escalation.models import KnownIssue, VendorCase
 from supportdesk.extensions import db
 from supportdesk.tickets.models import Attachment, EntryKind, Queue, Ticket, TicketStatus
 
@@ -131,6 +132,24 @@ def require_admin(user: User) -> None:
 def require_municipal_admin(user: User) -> None:
     if not (user.is_authenticated and user.role in (Role.municipal_admin, Role.admin)):
         raise NotFound()
+
+
+def managed_municipality(user: User, slug: str | None) -> Municipality | None:
+    """The municipality an administration page works on: a municipal admin's own (any
+    other slug is not found); admin picks any, None while none is chosen."""
+    require_municipal_admin(user)
+    if user.role == Role.municipal_admin:
+        if slug and slug != user.municipality.slug:
+            raise NotFound()
+        return user.municipality
+    return get_municipality(user, slug) if slug else None
+
+
+def get_managed_institution(actor: User, number: str) -> Institution:
+    """An institution the actor administers; anyone else's is not found."""
+    institution = get_institution(actor, number)
+    require_manage_municipality(actor, institution.municipality_id)
+    return institution
 
 
 # --- support entitlement --------------------------------------------------------
@@ -298,3 +317,102 @@ def assignable_users(user: User) -> Select[tuple[User]]:
         )
         .order_by(User.name)
     )
+
+
+# --- vendor cases and known issues (escalation) ----------------------------------------
+
+
+def can_escalate(user: User, vendor: Vendor | int) -> bool:
+    """Only a coordinator entitled for the vendor talks to its servicedesk (rule 3)."""
+    return is_entitled(user, vendor)
+
+
+def is_vendor_agent(user: User, vendor_id: int | None = None) -> bool:
+    return (
+        user.is_authenticated
+        and user.role == Role.vendor_agent
+        and user.vendor_id is not None
+        and (vendor_id is None or user.vendor_id == vendor_id)
+    )
+
+
+def cases_visible_to(user: User) -> Select[tuple[VendorCase]]:
+    """Vendor agents see their vendor's cases from every municipality; coordinators and
+    municipal admins their own municipality's. Nobody else sees cases."""
+    query = select(VendorCase)
+    if is_vendor_agent(user):
+        return query.where(VendorCase.vendor_id == user.vendor_id)
+    if is_ticket_staff(user) and user.municipality_id is not None:
+        return query.where(VendorCase.municipality_id == user.municipality_id)
+    return query.where(false())
+
+
+def get_case(user: User, number: str) -> VendorCase:
+    case = db.session.scalar(cases_visible_to(user).where(VendorCase.number == number))
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def can_see_cases(user: User) -> bool:
+    return is_vendor_agent(user) or (is_ticket_staff(user) and user.municipality_id is not None)
+
+
+def is_case_vendor_side(user: User, case: VendorCase) -> bool:
+    return is_vendor_agent(user, case.vendor_id)
+
+
+def is_case_municipal_side(user: User, case: VendorCase) -> bool:
+    """An entitled coordinator of the case's municipality speaks for the municipality."""
+    return user.municipality_id == case.municipality_id and is_entitled(user, case.vendor_id)
+
+
+def can_message_case(user: User, case: VendorCase) -> bool:
+    if not case.status.is_open and case.status.value != "resolved":
+        return False
+    return is_case_vendor_side(user, case) or is_case_municipal_side(user, case)
+
+
+def can_manage_case(user: User, case: VendorCase) -> bool:
+    """Status, assignment and the vendor's own reference: the vendor's agents."""
+    return is_case_vendor_side(user, case)
+
+
+def can_relay_case(user: User, case: VendorCase) -> bool:
+    """Relaying answers to tickets and resolving them: the municipality's entitled side."""
+    return is_case_municipal_side(user, case)
+
+
+def case_agents(case: VendorCase) -> Select[tuple[User]]:
+    """Whom a case can be assigned to: the vendor's active agents."""
+    return (
+        select(User)
+        .where(
+            User.vendor_id == case.vendor_id,
+            User.role == Role.vendor_agent,
+            User.active.is_(True),
+        )
+        .order_by(User.name)
+    )
+
+
+def can_manage_known_issues(user: User, vendor_id: int | None = None) -> bool:
+    """Vendor agents and FAQ editors publish incidents for their own vendor's systems."""
+    return (
+        user.is_authenticated
+        and user.role in (Role.vendor_agent, Role.vendor_editor)
+        and user.vendor_id is not None
+        and (vendor_id is None or user.vendor_id == vendor_id)
+    )
+
+
+def can_link_known_issue(user: User, ticket: Ticket) -> bool:
+    """Ticket staff tie a ticket to a known issue ("Det er den kendte fejl")."""
+    return is_ticket_staff(user) and user.municipality_id == ticket.municipality_id
+
+
+def get_managed_known_issue(user: User, issue_id: int) -> KnownIssue:
+    issue = db.session.get(KnownIssue, issue_id)
+    if issue is None or not can_manage_known_issues(user, issue.vendor_id):
+        raise NotFound()
+    return issue

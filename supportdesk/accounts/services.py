@@ -6,11 +6,14 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import date, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from supportdesk import policy
 from supportdesk.accounts.models import (
@@ -24,6 +27,7 @@ from supportdesk.accounts.models import (
     System,
     User,
     Vendor,
+    VendorClosedDay,
 )
 from supportdesk.errors import LimitReached, NotFound, ValidationFailed
 from supportdesk.extensions import db, utcnow
@@ -140,6 +144,7 @@ def create_user(actor: User | None, data: UserData) -> User:
 
 
 def update_user(actor: User, user: User, data: UserData, active: bool) -> User:
+    policy.require_manage_municipality(actor, user.municipality_id)
     if data.role not in policy.assignable_roles(actor):
         raise ValidationFailed(fields={"role": _l("You may not give this role.")})
     errors = _check_user_shape(data)
@@ -147,12 +152,25 @@ def update_user(actor: User, user: User, data: UserData, active: bool) -> User:
     clash = db.session.scalar(select(User.id).where(User.email == email, User.id != user.id))
     if clash is not None:
         errors["email"] = _l("A user with this e-mail address already exists.")
+    if actor.id == user.id and (not active or data.role != user.role):
+        # An administrator who locks themselves out needs an operator to get back in.
+        errors["active"] = _l("You cannot deactivate yourself or change your own role.")
     if errors:
         raise ValidationFailed(fields=errors)
+    role = data.role
+    municipality = data.municipality if role.is_municipal else None
+    if policy.is_admin(actor):
+        if municipality is None or municipality.id != user.municipality_id:
+            for entitlement in list(user.entitlements):  # counted per municipality
+                db.session.delete(entitlement)
+        user.municipality = municipality
+        user.vendor = data.vendor if role.is_vendor else None
+    elif not role.is_municipal or municipality is None or municipality.id != user.municipality_id:
+        raise ValidationFailed(fields={"role": _l("You may not give this role.")})
     user.email = email
     user.name = data.name.strip()
-    user.role = data.role
-    user.institution = data.institution if data.role in (Role.superuser, Role.hotline) else None
+    user.role = role
+    user.institution = data.institution if role in (Role.superuser, Role.hotline) else None
     user.locale = data.locale
     if user.active and not active:
         user.auth_epoch += 1
@@ -323,14 +341,115 @@ def entitlement_overview(municipality_id: int) -> list[EntitlementStatus]:
     return [EntitlementStatus(vendor=v, count=counts.get(v.id, 0)) for v in vendors]
 
 
+# --- lists for the administration pages --------------------------------------------
+
+PAGE_SIZE = 50
+
+
+def list_users(
+    actor: User, municipality: Municipality | None, after: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[User], int | None]:
+    """One keyset page of users ordered by name: (rows, id to continue after or None)."""
+    query = policy.users_visible_to(actor).options(
+        selectinload(User.institution), selectinload(User.vendor), selectinload(User.municipality)
+    )
+    query = query.order_by(None).order_by(User.name, User.id)
+    if municipality is not None:
+        query = query.where(User.municipality_id == municipality.id)
+    if after is not None:
+        last = db.session.execute(
+            policy.users_visible_to(actor)
+            .order_by(None)
+            .with_only_columns(User.name, User.id)
+            .where(User.id == after)
+        ).first()
+        if last is not None:
+            query = query.where(
+                or_(User.name > last.name, and_(User.name == last.name, User.id > last.id))
+            )
+    rows = list(db.session.scalars(query.limit(limit + 1)))
+    next_after = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_after
+
+
+def list_institutions(actor: User, municipality: Municipality | None) -> list[Institution]:
+    query = policy.institutions_visible_to(actor).options(selectinload(Institution.municipality))
+    if municipality is not None:
+        query = query.where(Institution.municipality_id == municipality.id)
+    return list(db.session.scalars(query))
+
+
+def list_municipalities(actor: User) -> list[Municipality]:
+    return list(db.session.scalars(policy.municipalities_visible_to(actor)))
+
+
+def list_vendors() -> list[Vendor]:
+    return list(db.session.scalars(select(Vendor).order_by(Vendor.name)))
+
+
+def list_systems() -> list[System]:
+    return list(
+        db.session.scalars(
+            select(System)
+            .options(selectinload(System.vendor), selectinload(System.categories))
+            .order_by(System.name)
+        )
+    )
+
+
+def entitlements_in(actor: User, municipality: Municipality) -> list[SupportEntitlement]:
+    """The municipality's entitlements with user and vendor loaded (one page, no N+1)."""
+    policy.require_manage_municipality(actor, municipality.id)
+    return list(
+        db.session.scalars(
+            policy.entitlements_visible_to(actor)
+            .where(SupportEntitlement.municipality_id == municipality.id)
+            .join(SupportEntitlement.user)
+            .options(selectinload(SupportEntitlement.user), selectinload(SupportEntitlement.vendor))
+            .order_by(SupportEntitlement.vendor_id, User.name)
+        )
+    )
+
+
+def entitlement_candidates(actor: User, municipality: Municipality) -> list[User]:
+    """Active coordinators of the municipality: the only users who can hold entitlement."""
+    policy.require_manage_municipality(actor, municipality.id)
+    return list(
+        db.session.scalars(
+            policy.users_visible_to(actor).where(
+                User.municipality_id == municipality.id,
+                User.role == Role.coordinator,
+                User.active.is_(True),
+            )
+        )
+    )
+
+
 # --- organisations --------------------------------------------------------------------
 
 
-def _check_slug(slug: str) -> None:
+def _check_slug(slug: str, errors: dict[str, object]) -> None:
     if not _SLUG.match(slug):
-        raise ValidationFailed(
-            fields={"slug": _l("Use lower-case letters, digits and hyphens only.")}
-        )
+        errors["slug"] = _l("Use lower-case letters, digits and hyphens only.")
+
+
+def _check_name(name: str, errors: dict[str, object], max_length: int = 120) -> None:
+    if not name.strip():
+        errors["name"] = _l("Enter a name.")
+    elif len(name.strip()) > max_length:
+        errors["name"] = _l("The name is too long.")
+
+
+def _by_slug(model, slug: str, current, actor: User | None, errors: dict[str, object]):
+    """The row to save: `current` when editing; new, or the existing one for operators
+    (the seed upserts by slug), when creating. A slug taken by another row is an error."""
+    clash = db.session.scalar(select(model).where(model.slug == slug))
+    taken = clash is not None and (
+        (current is not None and clash.id != current.id) or (current is None and actor is not None)
+    )
+    if taken:
+        errors["slug"] = _l("This short name is already in use.")
+    return current if current is not None else clash
 
 
 def save_institution(
@@ -343,6 +462,8 @@ def save_institution(
     institution: Institution | None = None,
 ) -> Institution:
     policy.require_manage_municipality(actor, municipality.id)
+    if institution is not None:
+        policy.require_manage_municipality(actor, institution.municipality_id)
     number = number.strip()
     errors: dict[str, object] = {}
     if not re.fullmatch(r"\d{3,12}", number):
@@ -350,8 +471,9 @@ def save_institution(
     clash = db.session.scalar(select(Institution.id).where(Institution.number == number))
     if clash is not None and (institution is None or clash != institution.id):
         errors["number"] = _l("Another institution already has this number.")
-    if not name.strip():
-        errors["name"] = _l("Enter a name.")
+    _check_name(name, errors, 160)
+    if not isinstance(type_, InstitutionType):
+        errors["type"] = _l("Choose a type.")
     if errors:
         raise ValidationFailed(fields=errors)
     if institution is None:
@@ -366,24 +488,80 @@ def save_institution(
 
 
 def save_municipality(
-    actor: User | None, slug: str, name: str, code: str, retention_days: int = 730
+    actor: User | None,
+    slug: str,
+    name: str,
+    code: str,
+    retention_days: int = 730,
+    municipality: Municipality | None = None,
 ) -> Municipality:
+    """Create or edit a municipality; operators (actor None) upsert by slug."""
     if actor is not None:
         policy.require_admin(actor)
-    _check_slug(slug)
-    if retention_days < 30:
-        raise ValidationFailed(fields={"retention_days": _l("At least 30 days.")})
+    slug, code = slug.strip(), code.strip()
+    errors: dict[str, object] = {}
+    _check_slug(slug, errors)
+    _check_name(name, errors)
+    if retention_days < 30 or retention_days > 36500:
+        errors["retention_days"] = _l("Between 30 and 36500 days.")
     if not re.fullmatch(r"[A-ZÆØÅ]{2,6}", code):
-        raise ValidationFailed(fields={"code": _l("Two to six capital letters.")})
-    municipality = db.session.scalar(select(Municipality).where(Municipality.slug == slug))
-    if municipality is None:
-        municipality = Municipality(slug=slug)
-        db.session.add(municipality)
-    municipality.name = name.strip()
-    municipality.code = code
-    municipality.retention_days = retention_days
+        errors["code"] = _l("Two to six capital letters.")
+    target = _by_slug(Municipality, slug, municipality, actor, errors)
+    code_owner = db.session.scalar(select(Municipality.id).where(Municipality.code == code))
+    if code_owner is not None and (target is None or code_owner != target.id):
+        errors["code"] = _l("Another municipality already uses this code.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    if target is None:
+        target = Municipality()
+        db.session.add(target)
+    target.slug = slug
+    target.name = name.strip()
+    target.code = code
+    target.retention_days = retention_days
     db.session.flush()
-    return municipality
+    return target
+
+
+@dataclass
+class VendorCalendar:
+    """Business hours for SLA clocks; None fields keep the current (or default) value."""
+
+    business_days: str | None = None
+    business_start: time | None = None
+    business_end: time | None = None
+    timezone: str | None = None
+    closed_days: list[tuple[date, str]] | None = None
+
+
+def _check_calendar(calendar: VendorCalendar, errors: dict[str, object]) -> None:
+    if calendar.business_days is not None:
+        days = [d.strip() for d in calendar.business_days.split(",") if d.strip()]
+        if (
+            not days
+            or any(d not in "1234567" or len(d) != 1 for d in days)
+            or len(set(days)) != len(days)
+        ):
+            errors["business_days"] = _l(
+                "Weekdays as numbers 1 (Monday) to 7 (Sunday), separated by commas."
+            )
+    if (
+        calendar.business_start is not None
+        and calendar.business_end is not None
+        and calendar.business_start >= calendar.business_end
+    ):
+        errors["business_end"] = _l("The end must be after the start.")
+    if calendar.timezone is not None:
+        try:
+            ZoneInfo(calendar.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["timezone"] = _l("Unknown time zone, e.g. Europe/Copenhagen.")
+    if calendar.closed_days is not None:
+        seen = [day for day, _reason in calendar.closed_days]
+        if len(set(seen)) != len(seen):
+            errors["closed_days"] = _l("A day is listed twice.")
+        elif any(len(reason) > 120 for _day, reason in calendar.closed_days):
+            errors["closed_days"] = _l("A reason is longer than 120 characters.")
 
 
 def save_vendor(
@@ -393,50 +571,119 @@ def save_vendor(
     min_entitled: int = 4,
     max_entitled: int = 8,
     support_email: str | None = None,
+    calendar: VendorCalendar | None = None,
+    vendor: Vendor | None = None,
 ) -> Vendor:
+    """Create or edit a vendor; operators (actor None) upsert by slug."""
     if actor is not None:
         policy.require_admin(actor)
-    _check_slug(slug)
-    if min_entitled < 0 or max_entitled < max(min_entitled, 1):
-        raise ValidationFailed(
-            fields={"max_entitled": _l("The maximum must be at least the minimum and at least 1.")}
-        )
-    vendor = db.session.scalar(select(Vendor).where(Vendor.slug == slug))
-    if vendor is None:
-        vendor = Vendor(slug=slug)
-        db.session.add(vendor)
-    vendor.name = name.strip()
-    vendor.min_entitled = min_entitled
-    vendor.max_entitled = max_entitled
-    vendor.support_email = support_email
+    slug = slug.strip()
+    calendar = calendar or VendorCalendar()
+    errors: dict[str, object] = {}
+    _check_slug(slug, errors)
+    _check_name(name, errors)
+    if min_entitled < 0:
+        errors["min_entitled"] = _l("The minimum cannot be negative.")
+    if max_entitled < max(min_entitled, 1):
+        errors["max_entitled"] = _l("The maximum must be at least the minimum and at least 1.")
+    support_email = (support_email or "").strip() or None
+    if support_email is not None and not _EMAIL.match(support_email):
+        errors["support_email"] = _l("Enter a valid e-mail address.")
+    _check_calendar(calendar, errors)
+    target = _by_slug(Vendor, slug, vendor, actor, errors)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    if target is None:
+        target = Vendor()
+        db.session.add(target)
+    target.slug = slug
+    target.name = name.strip()
+    target.min_entitled = min_entitled
+    target.max_entitled = max_entitled
+    target.support_email = support_email
+    if calendar.business_days is not None:
+        days = sorted({int(d) for d in calendar.business_days.split(",") if d.strip()})
+        target.business_days = ",".join(str(d) for d in days)
+    for attr in ("business_start", "business_end", "timezone"):
+        if getattr(calendar, attr) is not None:
+            setattr(target, attr, getattr(calendar, attr))
+    if calendar.closed_days is not None:
+        wanted = dict(calendar.closed_days)
+        for closed in list(target.closed_days):
+            if closed.day not in wanted:
+                target.closed_days.remove(closed)
+            else:
+                closed.reason = wanted.pop(closed.day)
+        for day, reason in sorted(wanted.items()):
+            target.closed_days.append(VendorClosedDay(day=day, reason=reason))
     db.session.flush()
-    return vendor
+    return target
 
 
-def save_system(actor: User | None, slug: str, name: str, vendor: Vendor) -> System:
+def save_system(
+    actor: User | None, slug: str, name: str, vendor: Vendor, system: System | None = None
+) -> System:
+    """Create or edit a system; operators (actor None) upsert by slug."""
     if actor is not None:
         policy.require_admin(actor)
-    _check_slug(slug)
-    system = db.session.scalar(select(System).where(System.slug == slug))
-    if system is None:
-        system = System(slug=slug)
-        db.session.add(system)
-    system.name = name.strip()
-    system.vendor = vendor
+    slug = slug.strip()
+    errors: dict[str, object] = {}
+    _check_slug(slug, errors)
+    _check_name(name, errors)
+    target = _by_slug(System, slug, system, actor, errors)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    if target is None:
+        target = System()
+        db.session.add(target)
+    target.slug = slug
+    target.name = name.strip()
+    target.vendor = vendor
     db.session.flush()
-    return system
+    return target
 
 
-def save_category(actor: User | None, system: System, slug: str, name: str) -> Category:
+def save_category(
+    actor: User | None, system: System, slug: str, name: str, category: Category | None = None
+) -> Category:
+    """Create or edit a category of a system; operators (actor None) upsert by slug."""
     if actor is not None:
         policy.require_admin(actor)
-    _check_slug(slug)
-    category = db.session.scalar(
+    slug = slug.strip()
+    errors: dict[str, object] = {}
+    _check_slug(slug, errors)
+    _check_name(name, errors)
+    clash = db.session.scalar(
         select(Category).where(Category.system_id == system.id, Category.slug == slug)
     )
-    if category is None:
-        category = Category(system=system, slug=slug)
-        db.session.add(category)
-    category.name = name.strip()
+    if clash is not None and (
+        (category is not None and clash.id != category.id) or (category is None and actor)
+    ):
+        errors["slug"] = _l("This short name is already in use.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    target = category or clash
+    if target is None:
+        target = Category(system=system)
+        db.session.add(target)
+    target.slug = slug
+    target.name = name.strip()
     db.session.flush()
+    return target
+
+
+def get_category(system: System, category_id: int) -> Category:
+    category = db.session.scalar(
+        select(Category).where(Category.system_id == system.id, Category.id == category_id)
+    )
+    if category is None:
+        raise NotFound()
     return category
+
+
+def get_by_slug(model, slug: str):
+    """A vendor or system for the admin pages (no tenant: admin-only objects)."""
+    row = db.session.scalar(select(model).where(model.slug == slug))
+    if row is None:
+        raise NotFound()
+    return row

@@ -1,22 +1,536 @@
-"""Administration: municipal admins manage their municipality, admin the installation."""
+"""Administration: municipal admins manage their municipality, admin the installation.
+
+Every object is loaded through `policy` (another municipality's user or institution
+is a 404); services validate and write; the view commits once and redirects.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from supportdesk import policy
 from supportdesk.accounts import services
+from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS, ROLE_LABELS
+from supportdesk.accounts.models import InstitutionType, Municipality, Role, System, Vendor
+from supportdesk.admin.forms import (
+    AdminEntitlementForm,
+    AdminInstitutionForm,
+    AdminUserForm,
+    CategoryForm,
+    MunicipalityForm,
+    SystemForm,
+    VendorForm,
+)
+from supportdesk.errors import LimitReached, NotFound, ValidationFailed
+from supportdesk.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _apply_errors(form: FlaskForm, error: ValidationFailed) -> list[str]:
+    """Put a service's field errors on the form fields; the rest become page errors."""
+    general: list[str] = []
+    for name, message in error.fields.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, str(message)]
+        else:
+            general.append(str(message))
+    if not error.fields:
+        general.append(str(error.message))
+    return general
+
+
+def _scope() -> Municipality | None:
+    """The municipality this page works on (?municipality=slug for admin)."""
+    return policy.managed_municipality(current_user, request.args.get("municipality"))
+
+
+def _required_scope() -> Municipality:
+    municipality = _scope()
+    if municipality is None:
+        raise NotFound()
+    return municipality
+
+
+def _scoped_url(endpoint: str, municipality: Municipality | None, **values: Any) -> str:
+    if municipality is not None and policy.is_admin(current_user):
+        values["municipality"] = municipality.slug
+    return url_for(endpoint, **values)
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {"scoped_url": _scoped_url}
+
+
+# --- overview ---------------------------------------------------------------------------
 
 
 @bp.get("/")
 @login_required
 def index() -> ResponseReturnValue:
+    municipality = _scope()
+    overview = services.entitlement_overview(municipality.id) if municipality else []
+    municipalities = (
+        services.list_municipalities(current_user) if policy.is_admin(current_user) else []
+    )
+    return render_template(
+        "admin/index.html",
+        municipality=municipality,
+        overview=overview,
+        municipalities=municipalities,
+    )
+
+
+# --- users ------------------------------------------------------------------------------
+
+
+def _user_form(municipality: Municipality | None, **kwargs: Any) -> tuple[AdminUserForm, dict]:
+    """The user form with choices limited to what the actor may assign."""
+    form = AdminUserForm(**kwargs)
+    form.role.choices = [(r.value, ROLE_LABELS[r]) for r in policy.assignable_roles(current_user)]
+    institutions = services.list_institutions(current_user, municipality)
+    show_municipality = municipality is None and policy.is_admin(current_user)
+    form.institution.choices = [("", _("No institution"))] + [
+        (
+            str(i.id),
+            f"{i.name} ({i.municipality.name})" if show_municipality else i.name,
+        )
+        for i in institutions
+    ]
+    options = {"institution": {str(i.id): i for i in institutions}}
+    if policy.is_admin(current_user):
+        municipalities = services.list_municipalities(current_user)
+        vendors = services.list_vendors()
+        form.municipality.choices = [("", _("No municipality"))] + [
+            (str(m.id), m.name) for m in municipalities
+        ]
+        form.vendor.choices = [("", _("No vendor"))] + [(str(v.id), v.name) for v in vendors]
+        options["municipality"] = {str(m.id): m for m in municipalities}
+        options["vendor"] = {str(v.id): v for v in vendors}
+    else:
+        del form.municipality
+        del form.vendor
+    return form, options
+
+
+def _user_data(form: AdminUserForm, options: dict, municipality: Municipality | None):
+    if "municipality" in options:
+        municipality = options["municipality"].get(form.municipality.data or "")
+    return services.UserData(
+        email=form.email.data or "",
+        name=form.name.data or "",
+        role=Role(form.role.data),
+        municipality=municipality,
+        institution=options["institution"].get(form.institution.data or ""),
+        vendor=options.get("vendor", {}).get(form.vendor.data or "") if "vendor" in form else None,
+        password=form.password.data or None,
+        locale=form.locale.data or "da",
+    )
+
+
+@bp.get("/users")
+@login_required
+def users() -> ResponseReturnValue:
+    municipality = _scope()
+    rows, next_after = services.list_users(
+        current_user, municipality, after=request.args.get("after", type=int)
+    )
+    return render_template(
+        "admin/users.html", municipality=municipality, users=rows, next_after=next_after
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@login_required
+def user_new() -> ResponseReturnValue:
+    municipality = _scope()
+    initial = {"municipality": str(municipality.id)} if municipality else {}
+    form, options = _user_form(municipality, data=initial if request.method == "GET" else None)
+    form.password.description = _("At least 10 characters. The user signs in with it.")
+    general: list[str] = []
+    if form.validate_on_submit():
+        if not form.password.data:
+            form.password.errors = [_("This field is required.")]
+        else:
+            try:
+                user = services.create_user(current_user, _user_data(form, options, municipality))
+            except ValidationFailed as error:
+                general = _apply_errors(form, error)
+            else:
+                db.session.commit()
+                flash(_("%(name)s has been created.", name=user.name), "success")
+                return redirect(_scoped_url("admin.users", municipality))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/user_form.html", form=form, municipality=municipality, user=None, general=general
+    ), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def user_edit(user_id: int) -> ResponseReturnValue:
     policy.require_municipal_admin(current_user)
-    overview = []
-    if current_user.municipality_id:
-        overview = services.entitlement_overview(current_user.municipality_id)
-    return render_template("admin/index.html", overview=overview)
+    user = policy.get_managed_user(current_user, user_id)
+    municipality = user.municipality
+    scope = municipality if not policy.is_admin(current_user) else None
+    initial = None
+    if request.method == "GET":
+        initial = {
+            "email": user.email,
+            "name": user.name,
+            "role": user.role.value,
+            "institution": str(user.institution_id or ""),
+            "municipality": str(user.municipality_id or ""),
+            "vendor": str(user.vendor_id or ""),
+            "locale": user.locale,
+            "active": user.active,
+        }
+    form, options = _user_form(scope or municipality, data=initial)
+    general: list[str] = []
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                current_user,
+                user,
+                _user_data(form, options, municipality),
+                active=bool(form.active.data),
+            )
+        except ValidationFailed as error:
+            general = _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("The changes to %(name)s have been saved.", name=user.name), "success")
+            return redirect(_scoped_url("admin.users", municipality))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/user_form.html", form=form, municipality=municipality, user=user, general=general
+    ), status
+
+
+# --- institutions ---------------------------------------------------------------------------
+
+
+@bp.get("/institutions")
+@login_required
+def institutions() -> ResponseReturnValue:
+    municipality = _scope()
+    return render_template(
+        "admin/institutions.html",
+        municipality=municipality,
+        institutions=services.list_institutions(current_user, municipality),
+    )
+
+
+def _save_institution(municipality: Municipality, institution=None) -> ResponseReturnValue:
+    data = None
+    if request.method == "GET" and institution is not None:
+        data = {
+            "number": institution.number,
+            "name": institution.name,
+            "type": institution.type.value,
+            "active": institution.active,
+        }
+    form = AdminInstitutionForm(data=data)
+    general: list[str] = []
+    if form.validate_on_submit():
+        try:
+            saved = services.save_institution(
+                current_user,
+                municipality,
+                form.number.data or "",
+                form.name.data or "",
+                InstitutionType(form.type.data),
+                active=bool(form.active.data),
+                institution=institution,
+            )
+        except ValidationFailed as error:
+            general = _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s has been saved.", name=saved.name), "success")
+            return redirect(_scoped_url("admin.institutions", municipality))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/institution_form.html",
+        form=form,
+        municipality=municipality,
+        institution=institution,
+        general=general,
+        type_labels=INSTITUTION_TYPE_LABELS,
+    ), status
+
+
+@bp.route("/institutions/new", methods=["GET", "POST"])
+@login_required
+def institution_new() -> ResponseReturnValue:
+    return _save_institution(_required_scope())
+
+
+@bp.route("/institutions/<number>", methods=["GET", "POST"])
+@login_required
+def institution_edit(number: str) -> ResponseReturnValue:
+    policy.require_municipal_admin(current_user)
+    institution = policy.get_managed_institution(current_user, number)
+    return _save_institution(institution.municipality, institution)
+
+
+# --- support entitlements -----------------------------------------------------------------
+
+
+def _entitlement_form(municipality: Municipality) -> AdminEntitlementForm:
+    form = AdminEntitlementForm()
+    form.user.choices = [
+        (str(u.id), u.name) for u in services.entitlement_candidates(current_user, municipality)
+    ]
+    form.vendor.choices = [(str(v.id), v.name) for v in services.list_vendors()]
+    return form
+
+
+def _entitlements_page(
+    municipality: Municipality, form: AdminEntitlementForm, error: str | None = None, status=200
+) -> ResponseReturnValue:
+    entitlements = services.entitlements_in(current_user, municipality)
+    by_vendor: dict[int, list] = {}
+    for entitlement in entitlements:
+        by_vendor.setdefault(entitlement.vendor_id, []).append(entitlement)
+    return render_template(
+        "admin/entitlements.html",
+        municipality=municipality,
+        overview=services.entitlement_overview(municipality.id),
+        by_vendor=by_vendor,
+        form=form,
+        error=error,
+    ), status
+
+
+@bp.get("/entitlements")
+@login_required
+def entitlements() -> ResponseReturnValue:
+    municipality = _scope()
+    if municipality is None:
+        return render_template(
+            "admin/choose.html",
+            target="admin.entitlements",
+            municipalities=services.list_municipalities(current_user),
+        )
+    return _entitlements_page(municipality, _entitlement_form(municipality))
+
+
+@bp.post("/entitlements/grant")
+@login_required
+def entitlement_grant() -> ResponseReturnValue:
+    municipality = _required_scope()
+    form = _entitlement_form(municipality)
+    if not form.validate_on_submit():
+        return _entitlements_page(municipality, form, status=422)
+    user = policy.get_managed_user(current_user, int(form.user.data))
+    vendor = {str(v.id): v for v in services.list_vendors()}[form.vendor.data]
+    try:
+        services.grant_entitlement(current_user, user, vendor)
+    except (LimitReached, ValidationFailed) as error:
+        db.session.rollback()
+        return _entitlements_page(municipality, form, error=str(error.message), status=error.status)
+    db.session.commit()
+    flash(
+        _("%(name)s is now support-entitled for %(vendor)s.", name=user.name, vendor=vendor.name),
+        "success",
+    )
+    return redirect(_scoped_url("admin.entitlements", municipality))
+
+
+@bp.post("/entitlements/revoke")
+@login_required
+def entitlement_revoke() -> ResponseReturnValue:
+    municipality = _required_scope()
+    user_id = request.form.get("user", type=int)
+    vendor_id = request.form.get("vendor", type=int)
+    if user_id is None or vendor_id is None:
+        raise ValidationFailed()
+    user = policy.get_managed_user(current_user, user_id)
+    vendor = {v.id: v for v in services.list_vendors()}.get(vendor_id)
+    if vendor is None or user.municipality_id != municipality.id:
+        raise NotFound()
+    services.revoke_entitlement(current_user, user, vendor)
+    db.session.commit()
+    flash(
+        _(
+            "%(name)s is no longer support-entitled for %(vendor)s.",
+            name=user.name,
+            vendor=vendor.name,
+        ),
+        "success",
+    )
+    return redirect(_scoped_url("admin.entitlements", municipality))
+
+
+# --- system administration (role admin) -------------------------------------------------------
+
+
+def _system_admin() -> None:
+    policy.require_admin(current_user)
+
+
+@bp.get("/municipalities")
+@login_required
+def municipalities() -> ResponseReturnValue:
+    _system_admin()
+    return render_template(
+        "admin/municipalities.html", municipalities=services.list_municipalities(current_user)
+    )
+
+
+@bp.route("/municipalities/new", methods=["GET", "POST"])
+@bp.route("/municipalities/<slug>", methods=["GET", "POST"])
+@login_required
+def municipality_edit(slug: str | None = None) -> ResponseReturnValue:
+    _system_admin()
+    municipality = policy.get_municipality(current_user, slug) if slug else None
+    form = MunicipalityForm(obj=municipality if request.method == "GET" else None)
+    general: list[str] = []
+    if form.validate_on_submit():
+        try:
+            saved = services.save_municipality(
+                current_user,
+                form.slug.data or "",
+                form.name.data or "",
+                (form.code.data or "").upper(),
+                form.retention_days.data,
+                municipality=municipality,
+            )
+        except ValidationFailed as error:
+            general = _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s has been saved.", name=saved.name), "success")
+            return redirect(url_for("admin.municipalities"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/municipality_form.html", form=form, municipality=municipality, general=general
+    ), status
+
+
+@bp.get("/vendors")
+@login_required
+def vendors() -> ResponseReturnValue:
+    _system_admin()
+    return render_template("admin/vendors.html", vendors=services.list_vendors())
+
+
+@bp.route("/vendors/new", methods=["GET", "POST"])
+@bp.route("/vendors/<slug>", methods=["GET", "POST"])
+@login_required
+def vendor_edit(slug: str | None = None) -> ResponseReturnValue:
+    _system_admin()
+    vendor = services.get_by_slug(Vendor, slug) if slug else None
+    form = VendorForm(obj=vendor if request.method == "GET" else None)
+    if request.method == "GET" and vendor is not None:
+        form.closed_days.data = "\n".join(
+            f"{c.day.isoformat()} {c.reason}".strip() for c in vendor.closed_days
+        )
+    general: list[str] = []
+    if form.validate_on_submit():
+        calendar = services.VendorCalendar(
+            business_days=form.business_days.data,
+            business_start=form.business_start.data,
+            business_end=form.business_end.data,
+            timezone=(form.timezone.data or "").strip(),
+            closed_days=getattr(form, "parsed_closed_days", []),
+        )
+        try:
+            saved = services.save_vendor(
+                current_user,
+                form.slug.data or "",
+                form.name.data or "",
+                min_entitled=form.min_entitled.data,
+                max_entitled=form.max_entitled.data,
+                support_email=form.support_email.data,
+                calendar=calendar,
+                vendor=vendor,
+            )
+        except ValidationFailed as error:
+            general = _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s has been saved.", name=saved.name), "success")
+            return redirect(url_for("admin.vendors"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/vendor_form.html", form=form, vendor=vendor, general=general
+    ), status
+
+
+@bp.get("/systems")
+@login_required
+def systems() -> ResponseReturnValue:
+    _system_admin()
+    return render_template("admin/systems.html", systems=services.list_systems())
+
+
+@bp.route("/systems/new", methods=["GET", "POST"])
+@bp.route("/systems/<slug>", methods=["GET", "POST"])
+@login_required
+def system_edit(slug: str | None = None) -> ResponseReturnValue:
+    _system_admin()
+    system = services.get_by_slug(System, slug) if slug else None
+    form = SystemForm(obj=system if request.method == "GET" else None)
+    vendors = {str(v.id): v for v in services.list_vendors()}
+    form.vendor.choices = [(key, v.name) for key, v in vendors.items()]
+    if request.method == "GET" and system is not None:
+        form.vendor.data = str(system.vendor_id)
+    general: list[str] = []
+    if form.validate_on_submit():
+        try:
+            saved = services.save_system(
+                current_user,
+                form.slug.data or "",
+                form.name.data or "",
+                vendors[form.vendor.data],
+                system=system,
+            )
+        except ValidationFailed as error:
+            general = _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s has been saved.", name=saved.name), "success")
+            return redirect(url_for("admin.system_edit", slug=saved.slug))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/system_form.html",
+        form=form,
+        system=system,
+        category_form=CategoryForm(prefix="category", formdata=None),
+        general=general,
+    ), status
+
+
+@bp.route("/systems/<slug>/categories/new", methods=["GET", "POST"])
+@bp.route("/systems/<slug>/categories/<int:category_id>", methods=["GET", "POST"])
+@login_required
+def category_edit(slug: str, category_id: int | None = None) -> ResponseReturnValue:
+    _system_admin()
+    system = services.get_by_slug(System, slug)
+    category = services.get_category(system, category_id) if category_id else None
+    form = CategoryForm(prefix="category", obj=category if request.method == "GET" else None)
+    general: list[str] = []
+    if form.validate_on_submit():
+        try:
+            saved = services.save_category(
+                current_user, system, form.slug.data or "", form.name.data or "", category=category
+            )
+        except ValidationFailed as error:
+            general = _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s has been saved.", name=saved.name), "success")
+            return redirect(url_for("admin.system_edit", slug=system.slug))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/category_form.html", form=form, system=system, category=category, general=general
+    ), status
