@@ -1,0 +1,1 @@
+"""Benchmarks for supportdesk: `make bench` (load) and the search benchmark; see README.md."""
