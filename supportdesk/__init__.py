@@ -31,8 +31,9 @@ def _blueprints():
     from supportdesk.admin.views import bp as admin_bp
     from supportdesk.api import bp as api_bp
     from supportdesk.core_views import bp as core_bp
+    from supportdesk.notifications.views import bp as notifications_bp
 
-    return [core_bp, accounts_bp, admin_bp, api_bp]
+    return [core_bp, accounts_bp, admin_bp, api_bp, notifications_bp]
 
 
 def _translation_dirs() -> str:

@@ -16,7 +16,12 @@ from babel.messages.pofile import read_po
 
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
-METHODS = [("supportdesk/**.py", "python"), ("templates/**.html", "jinja2")]
+METHODS = [
+    ("supportdesk/**.py", "python"),
+    ("templates/**.html", "jinja2"),
+    # Plain-text e-mail templates (templates/<domain>/email/*.txt) are translated too.
+    ("templates/**.txt", "jinja2"),
+]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
 
 
@@ -47,7 +52,10 @@ def translated_ids() -> set[str]:
 def extracted_ids() -> dict[str, str]:
     """Message id → first place it is used."""
     found: dict[str, str] = {}
-    options = {"templates/**.html": {"extensions": "jinja2.ext.do"}}
+    options = {
+        "templates/**.html": {"extensions": "jinja2.ext.do"},
+        "templates/**.txt": {"extensions": "jinja2.ext.do"},
+    }
     for filename, lineno, message, _comments, _context in extract_from_dir(
         str(ROOT), METHODS, options_map=options, keywords=KEYWORDS
     ):

@@ -26,8 +26,17 @@ def _admin_items(user: User) -> list[NavItem]:
     return items
 
 
+def _notification_items(user: User) -> list[NavItem]:
+    """The bell: one indexed COUNT per page for the unread badge."""
+    if not user.is_authenticated:
+        return []
+    from supportdesk.notifications.services import unread_count
+
+    return [NavItem(_("Notifications"), url_for("notifications.index"), unread_count(user))]
+
+
 # Providers return the items for the user in menu order; domains append theirs.
-NAV_PROVIDERS: list[Callable[[User], list[NavItem]]] = [_admin_items]
+NAV_PROVIDERS: list[Callable[[User], list[NavItem]]] = [_admin_items, _notification_items]
 
 
 def nav_items(user: User) -> list[NavItem]:
