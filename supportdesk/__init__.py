@@ -32,8 +32,9 @@ def _blueprints():
     from supportdesk.api import bp as api_bp
     from supportdesk.core_views import bp as core_bp
     from supportdesk.notifications.views import bp as notifications_bp
+    from supportdesk.tickets.views import bp as tickets_bp
 
-    return [core_bp, accounts_bp, admin_bp, api_bp, notifications_bp]
+    return [core_bp, accounts_bp, admin_bp, api_bp, notifications_bp, tickets_bp]
 
 
 def _translation_dirs() -> str:

@@ -1,0 +1,154 @@
+"""Ticket forms: shape only (required, length, choices); rules live in services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+
+from supportdesk.tickets.models import Priority, TicketSource
+from supportdesk.tickets.services import PRIORITY_LABELS, SOURCE_LABELS, STATUS_LABELS
+
+
+def priority_choices() -> list[tuple[str, str]]:
+    return [(p.value, str(PRIORITY_LABELS[p])) for p in Priority]
+
+
+class TicketForm(FlaskForm):
+    """Ny henvendelse. `topic` is "c<category id>" or "s<system id>" (System - Kategori)."""
+
+    topic = SelectField(
+        _l("System and category"),
+        validators=[DataRequired(_l("Choose a system and category."))],
+        choices=[],
+        validate_choice=True,
+    )
+    subject = StringField(
+        _l("Subject"),
+        validators=[DataRequired(_l("Write a short subject.")), Length(max=200)],
+        description=_l("One line, e.g. “Parents cannot log in to Aula”."),
+    )
+    description = TextAreaField(
+        _l("Description"),
+        validators=[DataRequired(_l("Describe the problem.")), Length(max=20000)],
+        description=_l(
+            "What happened, what did you expect, and who is affected? "
+            "Do not write CPR numbers. Markdown is allowed."
+        ),
+    )
+    priority = SelectField(_l("Priority"), choices=[], default=Priority.normal.value)
+    institution = SelectField(_l("Institution"), choices=[], validators=[Optional()])
+    attachments = MultipleFileField(
+        _l("Attachments"),
+        description=_l("PDF, images, Word, Excel or text files."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.priority.choices = priority_choices()
+
+
+class HotlineForm(TicketForm):
+    """Fast intake of a phone call."""
+
+    requester_name = StringField(
+        _l("Caller's name"),
+        validators=[DataRequired(_l("Write the caller's name.")), Length(max=120)],
+    )
+    requester_phone = StringField(_l("Caller's phone"), validators=[Optional(), Length(max=40)])
+    requester_email = StringField(
+        _l("Caller's e-mail"),
+        validators=[Optional(), Email(_l("Write a valid e-mail address.")), Length(max=254)],
+    )
+    institution_lookup = StringField(
+        _l("Institution (name or number)"),
+        validators=[DataRequired(_l("Write the institution's name or number.")), Length(max=160)],
+        description=_l("Start typing the name, or write the institution number."),
+    )
+
+
+class EntryForm(FlaskForm):
+    body = TextAreaField(
+        _l("Message"),
+        validators=[Length(max=20000)],
+        description=_l("Markdown is allowed."),
+    )
+    internal = BooleanField(_l("Internal note (only municipal staff can see it)"))
+    attachments = MultipleFileField(_l("Attachments"))
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[])
+    version = IntegerField(validators=[InputRequired()])
+
+
+class AssignForm(FlaskForm):
+    assignee = SelectField(_l("Assignee"), choices=[])
+    version = IntegerField(validators=[InputRequired()])
+
+
+class PriorityForm(FlaskForm):
+    priority = SelectField(_l("Priority"), choices=[])
+    version = IntegerField(validators=[InputRequired()])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.priority.choices = priority_choices()
+
+
+class ReopenForm(FlaskForm):
+    version = IntegerField(validators=[InputRequired()])
+
+
+class BulkForm(FlaskForm):
+    tickets = SelectMultipleField(_l("Tickets"), choices=[], validate_choice=False)
+    action = SelectField(
+        _l("Action"),
+        choices=[("assign", _l("Assign to")), ("status", _l("Change status to"))],
+    )
+    assignee = SelectField(_l("Assignee"), choices=[], validate_choice=False)
+    status = SelectField(
+        _l("Status"),
+        choices=[(s.value, label) for s, label in STATUS_LABELS.items()],
+        validate_choice=False,
+    )
+    next = HiddenField()
+
+
+class RoutingRuleForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    system = SelectField(_l("System"), choices=[], validators=[Optional()])
+    category = SelectField(
+        _l("Category"),
+        choices=[],
+        validators=[Optional()],
+        description=_l("Only with a system; the category must belong to it."),
+    )
+    institution_type = SelectField(_l("Institution type"), choices=[], validators=[Optional()])
+    source = SelectField(
+        _l("Source"),
+        choices=[("", _l("Any"))] + [(s.value, SOURCE_LABELS[s]) for s in TicketSource],
+        validators=[Optional()],
+    )
+    queue = SelectField(_l("Queue"), choices=[], validators=[Optional()])
+    assignee = SelectField(_l("Assignee"), choices=[], validators=[Optional()])
+    active = BooleanField(_l("Active"), default=True)
+
+
+class QueueForm(FlaskForm):
+    name = StringField(_l("Queue name"), validators=[DataRequired(), Length(max=120)])
+    is_hotline = BooleanField(_l("This is the hotline's queue"))
+
+
+class MoveRuleForm(FlaskForm):
+    direction = SelectField(choices=[("up", "up"), ("down", "down")])

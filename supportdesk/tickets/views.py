@@ -1,0 +1,613 @@
+"""Ticket pages: lists and triage, new ticket, hotline intake, ticket page, routing admin.
+
+Load via policy, validate a form, call one service, commit, redirect or render.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from supportdesk import policy
+from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS
+from supportdesk.accounts.models import InstitutionType, Role, User
+from supportdesk.errors import Forbidden, NotFound, ValidationFailed
+from supportdesk.extensions import db
+from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.tickets import services
+from supportdesk.tickets.forms import (
+    AssignForm,
+    BulkForm,
+    EntryForm,
+    HotlineForm,
+    MoveRuleForm,
+    PriorityForm,
+    QueueForm,
+    ReopenForm,
+    RoutingRuleForm,
+    StatusForm,
+    TicketForm,
+)
+from supportdesk.tickets.models import Priority, TicketSource, TicketStatus
+from supportdesk.tickets.services import (
+    PRIORITY_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    TicketFilters,
+    Upload,
+)
+
+bp = Blueprint("tickets", __name__)
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "status_label": lambda s: STATUS_LABELS.get(TicketStatus(s), s),
+        "priority_label": lambda p: PRIORITY_LABELS.get(Priority(p), p),
+        "source_label": lambda s: SOURCE_LABELS.get(TicketSource(s), s),
+    }
+
+
+def _nav(user: User) -> list[NavItem]:
+    if not policy.is_municipal(user):
+        return []
+    items = []
+    if policy.can_triage(user):
+        items.append(NavItem(_("Ticket queue"), url_for("tickets.index")))
+    else:
+        items.append(NavItem(_("My tickets"), url_for("tickets.index")))
+    if user.role == Role.hotline:
+        items.append(NavItem(_("Phone call"), url_for("tickets.hotline")))
+    items.append(NavItem(_("New ticket"), url_for("tickets.new")))
+    if user.role == Role.municipal_admin:
+        items.append(NavItem(_("Routing"), url_for("tickets.routing")))
+    return items
+
+
+NAV_PROVIDERS.append(_nav)
+
+
+def _apply_errors(form: FlaskForm, error: ValidationFailed) -> list[str]:
+    """Put a service's field errors on the form; the rest become page-level errors."""
+    general: list[str] = []
+    for name, message in error.fields.items():
+        if name in form:
+            form[name].errors = [*list(form[name].errors), str(message)]
+        else:
+            general.append(str(message))
+    if not error.fields:
+        general.append(str(error.message))
+    return general
+
+
+def _uploads(form_field) -> list[Upload]:
+    return [
+        Upload(f.filename or "fil", f.stream) for f in (form_field.data or []) if f and f.filename
+    ]
+
+
+def _require_municipal() -> None:
+    if not policy.is_municipal(current_user):
+        raise NotFound()
+
+
+# --- lists ---------------------------------------------------------------------------
+
+
+def _filters_from_args() -> TicketFilters:
+    args = request.args
+    statuses = []
+    for value in args.getlist("status"):
+        try:
+            statuses.append(TicketStatus(value))
+        except ValueError:
+            continue
+    try:
+        priority = Priority(args["priority"]) if args.get("priority") else None
+    except ValueError:
+        priority = None
+    return TicketFilters(
+        status=statuses,
+        system=args.get("system") or None,
+        category=args.get("category", type=int),
+        institution=args.get("institution") or None,
+        priority=priority,
+        assignee=args.get("assignee", type=int),
+        unassigned=args.get("unassigned") == "1",
+        queue=args.get("queue", type=int),
+        scope=args.get("scope") or None,
+        q=args.get("q") or None,
+        sort=args.get("sort") if args.get("sort") in services.SORTS else "newest",
+    )
+
+
+@bp.get("/tickets")
+@login_required
+def index() -> ResponseReturnValue:
+    """The caller's list (superuser, hotline) or the municipality's triage queue."""
+    _require_municipal()
+    filters = _filters_from_args()
+    if not policy.can_triage(current_user) and filters.scope is None:
+        filters.scope = "mine" if current_user.role == Role.hotline else None
+    limit = request.args.get("limit", type=int) or 25
+    limit = limit if limit in services.PAGE_SIZES else 25
+    page = services.list_tickets(
+        current_user, filters, cursor=request.args.get("cursor") or None, limit=limit
+    )
+    triage = policy.can_triage(current_user)
+    args = request.args.to_dict(flat=False)
+    args.pop("cursor", None)
+    context: dict[str, Any] = {
+        "page": page,
+        "filters": filters,
+        "triage": triage,
+        "limit": limit,
+        "args": args,
+        "statuses": list(TicketStatus),
+        "priorities": list(Priority),
+    }
+    if triage:
+        bulk = BulkForm()
+        assignees = services.assignee_options(current_user)
+        bulk.assignee.choices = [("", _("Nobody"))] + [(str(u.id), u.name) for u in assignees]
+        context.update(
+            bulk=bulk,
+            assignees=assignees,
+            systems=services.systems_with_categories(),
+            institutions=services.institution_options(current_user),
+            queues=services.queue_options(current_user),
+        )
+    return render_template("tickets/index.html", **context)
+
+
+@bp.post("/tickets/bulk")
+@login_required
+def bulk() -> ResponseReturnValue:
+    if not policy.can_triage(current_user):
+        raise NotFound()
+    form = BulkForm()
+    back = form.next.data if (form.next.data or "").startswith("/tickets") else None
+    back = back or url_for("tickets.index")
+    if not form.validate_on_submit():
+        flash(_("Choose an action."), "error")
+        return redirect(back)
+    try:
+        if form.action.data == "assign":
+            assignee = services.get_assignee(current_user, form.assignee.data)
+            result = services.bulk_assign(current_user, form.tickets.data, assignee)
+        else:
+            try:
+                target = TicketStatus(form.status.data)
+            except ValueError:
+                raise ValidationFailed(fields={"status": _("Unknown status.")}) from None
+            result = services.bulk_status(current_user, form.tickets.data, target)
+    except ValidationFailed as error:
+        for message in _apply_errors(form, error) or [str(error.message)]:
+            flash(message, "error")
+        for messages in (form.assignee.errors, form.status.errors):
+            for message in messages:
+                flash(message, "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("%(count)s tickets changed.", count=len(result.changed)), "success")
+    if result.skipped:
+        flash(
+            _(
+                "%(count)s tickets were skipped because the change is not allowed: %(numbers)s",
+                count=len(result.skipped),
+                numbers=", ".join(result.skipped),
+            ),
+            "warning",
+        )
+    return redirect(back)
+
+
+# --- new ticket ----------------------------------------------------------------------
+
+
+def _fill_ticket_form(form: TicketForm) -> list[tuple[str, str, str | None, str]]:
+    topics = services.topics()
+    form.topic.choices = [("", _("Choose system and category"))] + [
+        (value, f"{system} - {category}" if category else system)
+        for value, system, category, _slug in topics
+    ]
+    institutions = services.institution_options(current_user)
+    form.institution.choices = [("", _("No institution"))] + [
+        (i.number, f"{i.name} ({i.number})") for i in institutions
+    ]
+    if request.method == "GET" and current_user.institution is not None:
+        form.institution.data = current_user.institution.number
+    return topics
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+@login_required
+def new() -> ResponseReturnValue:
+    _require_municipal()
+    if not services.can_create_ticket(current_user):
+        raise NotFound()
+    form = TicketForm()
+    topics = _fill_ticket_form(form)
+    if request.method == "GET" and request.args.get("topic"):
+        form.topic.data = request.args["topic"]
+    errors: list[str] = []
+    if form.validate_on_submit():
+        system, category = services.resolve_topic(form.topic.data)
+        try:
+            institution = services.get_institution_by_number(current_user, form.institution.data)
+            ticket = services.create_ticket(
+                current_user,
+                system=system,
+                category=category,
+                subject=form.subject.data,
+                description=form.description.data,
+                priority=form.priority.data,
+                institution=institution,
+                source=TicketSource.web,
+                uploads=_uploads(form.attachments),
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            errors = _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Ticket %(number)s is created.", number=ticket.number), "success")
+            return redirect(url_for("tickets.detail", number=ticket.number))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "tickets/new.html", form=form, topics=topics, errors=errors, hotline=False
+    ), status
+
+
+@bp.route("/tickets/hotline", methods=["GET", "POST"])
+@login_required
+def hotline() -> ResponseReturnValue:
+    """Fast intake of a phone call: caller, institution lookup, topic, text."""
+    if not policy.can_take_hotline_calls(current_user):
+        raise NotFound()
+    form = HotlineForm()
+    topics = _fill_ticket_form(form)
+    institutions = services.institution_options(current_user)
+    errors: list[str] = []
+    if form.validate_on_submit():
+        system, category = services.resolve_topic(form.topic.data)
+        try:
+            institution = services.find_institution(current_user, form.institution_lookup.data)
+            ticket = services.create_ticket(
+                current_user,
+                system=system,
+                category=category,
+                subject=form.subject.data,
+                description=form.description.data,
+                priority=form.priority.data,
+                institution=institution,
+                source=TicketSource.hotline,
+                requester_name=form.requester_name.data,
+                requester_phone=form.requester_phone.data,
+                requester_email=form.requester_email.data,
+                uploads=_uploads(form.attachments),
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            errors = _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Ticket %(number)s is created.", number=ticket.number), "success")
+            return redirect(url_for("tickets.hotline"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "tickets/hotline.html",
+        form=form,
+        topics=topics,
+        institutions=institutions,
+        errors=errors,
+    ), status
+
+
+# --- ticket page ---------------------------------------------------------------------
+
+
+def _detail_context(ticket, entry_form: EntryForm | None = None, errors=None) -> dict[str, Any]:
+    ticket = services.load_detail(ticket)
+    user = current_user
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "entries": services.visible_entries(user, ticket),
+        "attachments": [
+            a for a in services.visible_attachments(user, ticket) if a.entry_id is None
+        ],
+        "entry_form": entry_form or EntryForm(formdata=None),
+        "can_internal": policy.can_add_internal_note(user, ticket),
+        "can_reply": policy.can_reply(user, ticket),
+        "can_reopen": services.can_reopen_now(user, ticket),
+        "reopen_deadline": services.reopen_deadline(ticket),
+        "errors": errors or [],
+    }
+    if policy.can_change_status(user, ticket):
+        status_form = StatusForm(formdata=None, version=ticket.version)
+        status_form.status.choices = [
+            (s.value, str(STATUS_LABELS[s])) for s in services.allowed_statuses(user, ticket)
+        ]
+        context["status_form"] = status_form
+    if policy.can_assign(user, ticket):
+        assign_form = AssignForm(formdata=None, version=ticket.version)
+        assign_form.assignee.choices = [("", _("Nobody"))] + [
+            (str(u.id), u.name) for u in services.assignee_options(user)
+        ]
+        assign_form.assignee.data = str(ticket.assignee_id or "")
+        context["assign_form"] = assign_form
+    if policy.can_change_priority(user, ticket):
+        context["priority_form"] = PriorityForm(
+            formdata=None, version=ticket.version, priority=ticket.priority.value
+        )
+    if context["can_reopen"]:
+        context["reopen_form"] = ReopenForm(formdata=None, version=ticket.version)
+    return context
+
+
+@bp.get("/tickets/<number>")
+@login_required
+def detail(number: str) -> ResponseReturnValue:
+    ticket = policy.get_ticket(current_user, number)
+    services.log_view(current_user, ticket, "page")
+    return render_template("tickets/detail.html", **_detail_context(ticket))
+
+
+@bp.post("/tickets/<number>/entries")
+@login_required
+def add_entry(number: str) -> ResponseReturnValue:
+    ticket = policy.get_ticket(current_user, number)
+    form = EntryForm()
+    if not form.validate_on_submit():
+        return render_template("tickets/detail.html", **_detail_context(ticket, form)), 422
+    internal = bool(form.internal.data)
+    try:
+        services.add_entry(
+            current_user,
+            ticket,
+            form.body.data or "",
+            internal=internal,
+            uploads=_uploads(form.attachments),
+        )
+    except ValidationFailed as error:
+        db.session.rollback()
+        ticket = policy.get_ticket(current_user, number)
+        errors = _apply_errors(form, error)
+        context = _detail_context(ticket, form, errors)
+        return render_template("tickets/detail.html", **context), 422
+    db.session.commit()
+    flash(_("Internal note added.") if internal else _("Reply sent."), "success")
+    return redirect(url_for("tickets.detail", number=number) + "#timeline")
+
+
+def _versioned_change(number: str, form_cls, apply) -> ResponseReturnValue:
+    ticket = policy.get_ticket(current_user, number)
+    form = form_cls()
+    if hasattr(form, "status"):
+        form.status.choices = [(s.value, s.value) for s in TicketStatus]
+    if hasattr(form, "assignee"):
+        form.assignee.choices = [("", "")] + [
+            (str(u.id), u.name) for u in services.assignee_options(current_user)
+        ]
+    if not form.validate_on_submit():
+        flash(_("Choose a valid value."), "error")
+        return redirect(url_for("tickets.detail", number=number))
+    try:
+        message = apply(ticket, form)
+    except ValidationFailed as error:
+        db.session.rollback()
+        for text in _apply_errors(form, error):
+            flash(text, "error")
+        for field in form:
+            for text in field.errors:
+                flash(text, "error")
+        return redirect(url_for("tickets.detail", number=number))
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("tickets.detail", number=number))
+
+
+@bp.post("/tickets/<number>/status")
+@login_required
+def change_status(number: str) -> ResponseReturnValue:
+    def apply(ticket, form):
+        services.change_status(current_user, ticket, form.status.data, version=form.version.data)
+        return _("Status changed to %(status)s.", status=STATUS_LABELS[ticket.status])
+
+    return _versioned_change(number, StatusForm, apply)
+
+
+@bp.post("/tickets/<number>/assign")
+@login_required
+def assign(number: str) -> ResponseReturnValue:
+    def apply(ticket, form):
+        assignee = services.get_assignee(current_user, form.assignee.data)
+        services.assign(current_user, ticket, assignee, version=form.version.data)
+        if assignee is None:
+            return _("The ticket is no longer assigned.")
+        return _("Assigned to %(name)s.", name=assignee.name)
+
+    return _versioned_change(number, AssignForm, apply)
+
+
+@bp.post("/tickets/<number>/priority")
+@login_required
+def priority(number: str) -> ResponseReturnValue:
+    def apply(ticket, form):
+        services.set_priority(current_user, ticket, form.priority.data, version=form.version.data)
+        return _("Priority changed to %(priority)s.", priority=PRIORITY_LABELS[ticket.priority])
+
+    return _versioned_change(number, PriorityForm, apply)
+
+
+@bp.post("/tickets/<number>/reopen")
+@login_required
+def reopen(number: str) -> ResponseReturnValue:
+    def apply(ticket, form):
+        services.change_status(current_user, ticket, TicketStatus.open, version=form.version.data)
+        return _("The ticket is reopened.")
+
+    return _versioned_change(number, ReopenForm, apply)
+
+
+@bp.get("/tickets/<number>/attachments/<int:attachment_id>")
+@login_required
+def attachment(number: str, attachment_id: int) -> ResponseReturnValue:
+    """Only through policy; always a download, never rendered inline."""
+    item = policy.get_attachment(current_user, number, attachment_id)
+    path = services.attachment_path(item)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=item.content_type, max_age=0, conditional=True)
+    ascii_name = item.filename.encode("ascii", "ignore").decode() or "fil"
+    ascii_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in ascii_name)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(item.filename, safe='')}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- routing rules (municipal admin) -------------------------------------------------
+
+
+def _require_routing_admin() -> None:
+    if not (current_user.role == Role.municipal_admin and current_user.municipality_id):
+        raise NotFound()
+
+
+def _fill_rule_form(form: RoutingRuleForm) -> None:
+    systems = services.systems_with_categories()
+    form.system.choices = [("", _("Any"))] + [(str(s.id), s.name) for s in systems]
+    form.category.choices = [("", _("Any"))] + [
+        (str(c.id), f"{s.name} - {c.name}") for s in systems for c in s.categories
+    ]
+    form.institution_type.choices = [("", _("Any"))] + [
+        (t.value, str(INSTITUTION_TYPE_LABELS.get(t, t.value))) for t in InstitutionType
+    ]
+    form.queue.choices = [("", _("None"))] + [
+        (str(q.id), q.name) for q in services.queue_options(current_user)
+    ]
+    form.assignee.choices = [("", _("Nobody"))] + [
+        (str(u.id), u.name) for u in services.assignee_options(current_user)
+    ]
+
+
+@bp.get("/admin/routing")
+@login_required
+def routing() -> ResponseReturnValue:
+    _require_routing_admin()
+    return render_template(
+        "tickets/routing.html",
+        rules=services.routing_rules(current_user),
+        queues=services.queue_options(current_user),
+        queue_form=QueueForm(formdata=None),
+        move_form=MoveRuleForm(formdata=None),
+    )
+
+
+@bp.post("/admin/routing/queues")
+@login_required
+def create_queue() -> ResponseReturnValue:
+    _require_routing_admin()
+    form = QueueForm()
+    if form.validate_on_submit():
+        try:
+            queue = services.create_queue(current_user, form.name.data, bool(form.is_hotline.data))
+        except ValidationFailed as error:
+            db.session.rollback()
+            for message in _apply_errors(form, error) + list(form.name.errors):
+                flash(message, "error")
+        else:
+            db.session.commit()
+            flash(_("Queue %(name)s created.", name=queue.name), "success")
+    else:
+        flash(_("Give the queue a name."), "error")
+    return redirect(url_for("tickets.routing"))
+
+
+@bp.route("/admin/routing/new", methods=["GET", "POST"], defaults={"rule_id": None})
+@bp.route("/admin/routing/<int:rule_id>", methods=["GET", "POST"])
+@login_required
+def edit_rule(rule_id: int | None) -> ResponseReturnValue:
+    _require_routing_admin()
+    rule = services.get_rule(current_user, rule_id) if rule_id else None
+    form = RoutingRuleForm(obj=None)
+    _fill_rule_form(form)
+    if request.method == "GET" and rule is not None:
+        form.name.data = rule.name
+        form.system.data = str(rule.system_id or "")
+        form.category.data = str(rule.category_id or "")
+        form.institution_type.data = rule.institution_type.value if rule.institution_type else ""
+        form.source.data = rule.source.value if rule.source else ""
+        form.queue.data = str(rule.queue_id or "")
+        form.assignee.data = str(rule.assignee_id or "")
+        form.active.data = rule.active
+    errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            rule = services.save_rule(
+                current_user,
+                rule,
+                name=form.name.data,
+                system=services.get_system_by_id(form.system.data),
+                category=services.get_category_by_id(form.category.data),
+                institution_type=InstitutionType(form.institution_type.data)
+                if form.institution_type.data
+                else None,
+                source=TicketSource(form.source.data) if form.source.data else None,
+                queue=services.get_queue(current_user, form.queue.data),
+                assignee=services.get_assignee(current_user, form.assignee.data),
+                active=bool(form.active.data),
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            errors = _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Routing rule saved."), "success")
+            return redirect(url_for("tickets.routing"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("tickets/rule.html", form=form, rule=rule, errors=errors), status
+
+
+@bp.post("/admin/routing/<int:rule_id>/move")
+@login_required
+def move_rule(rule_id: int) -> ResponseReturnValue:
+    _require_routing_admin()
+    rule = services.get_rule(current_user, rule_id)
+    form = MoveRuleForm()
+    if form.validate_on_submit():
+        services.move_rule(current_user, rule, -1 if form.direction.data == "up" else 1)
+        db.session.commit()
+    return redirect(url_for("tickets.routing"))
+
+
+@bp.post("/admin/routing/<int:rule_id>/delete")
+@login_required
+def delete_rule(rule_id: int) -> ResponseReturnValue:
+    _require_routing_admin()
+    rule = services.get_rule(current_user, rule_id)
+    if not FlaskForm().validate_on_submit():
+        raise Forbidden()
+    services.delete_rule(current_user, rule)
+    db.session.commit()
+    flash(_("Routing rule deleted."), "success")
+    return redirect(url_for("tickets.routing"))
