@@ -7,13 +7,14 @@ change does.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 
 from supportdesk import outbox
 from supportdesk.accounts.models import Role, User
@@ -27,6 +28,7 @@ from supportdesk.notifications.models import (
 
 EMAIL_KIND = "email"
 PAGE_SIZE = 30
+KEEP_READ_DAYS = 180
 
 # Internal notes are for municipality staff only (DESIGN §4): superusers and the hotline
 # never get one, whatever a caller passes.
@@ -114,7 +116,7 @@ def notify(
     event = NotificationEvent(event)
     if not url.startswith("/") or url.startswith("//"):
         raise ValueError("notification url must be a site-relative path")
-    context = dict(context)
+    context = _jsonable(context)
     if actor is not None:
         context.setdefault("actor", actor.name)
     chosen: dict[int, User] = {}
@@ -149,6 +151,27 @@ def notify(
             )
     db.session.flush()
     return len(chosen)
+
+
+def _jsonable(context: dict[str, Any]) -> dict[str, Any]:
+    """Context is stored as JSON twice (bell and outbox); times become ISO strings."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, datetime | date):
+            return value.isoformat()
+        raise TypeError(f"notification context value {value!r} is not JSON-serialisable")
+
+    return json.loads(json.dumps(context, default=convert))
+
+
+@outbox.periodic("notifications.cleanup", every=timedelta(hours=24))
+def delete_old_read_notifications() -> int:
+    """Keep the bell table small: read notifications go after KEEP_READ_DAYS."""
+    cutoff = utcnow() - timedelta(days=KEEP_READ_DAYS)
+    result = db.session.execute(
+        delete(Notification).where(Notification.read_at.is_not(None), Notification.read_at < cutoff)
+    )
+    return result.rowcount or 0
 
 
 def summary(event: NotificationEvent | str, context: dict[str, Any]) -> str:

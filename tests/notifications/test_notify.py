@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
+from supportdesk import outbox
 from supportdesk.accounts.models import Role
+from supportdesk.extensions import utcnow
 from supportdesk.notifications import services
 from supportdesk.notifications.models import Notification, NotificationEvent
 from supportdesk.outbox import OutboxMessage
@@ -94,3 +98,31 @@ def test_email_preference_off_keeps_in_app_only(db, make_user):
 def test_url_must_be_a_site_path(db, make_user, url):
     with pytest.raises(ValueError, match="site-relative"):
         services.notify([make_user(Role.coordinator)], "ticket_reply", url=url, context={})
+
+
+def test_times_in_context_are_stored_as_iso_strings(db, make_user):
+    user = make_user(Role.coordinator)
+    due = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    services.notify([user], "sla_warning", url="/cases/1", context={"due_at": due})
+    db.session.commit()
+    note = db.session.scalar(select(Notification))
+    assert note.context["due_at"] == "2026-11-24T09:00:00+00:00"
+    with pytest.raises(TypeError, match="not JSON-serialisable"):
+        services.notify([user], "sla_warning", url="/cases/1", context={"x": object()})
+
+
+def test_cleanup_removes_only_old_read_notifications(db, make_user):
+    user = make_user(Role.coordinator)
+    services.notify([user], "ticket_reply", url=URL, context=CONTEXT)
+    services.notify([user], "ticket_status", url=URL, context=CONTEXT)
+    services.notify([user], "ticket_assigned", url=URL, context=CONTEXT)
+    db.session.commit()
+    old, recent, unread = db.session.scalars(select(Notification).order_by(Notification.id))
+    long_ago = utcnow() - timedelta(days=services.KEEP_READ_DAYS + 1)
+    old.read_at = long_ago
+    recent.read_at = utcnow()
+    unread.created_at = long_ago
+    db.session.commit()
+    assert outbox.run_periodic(force=True) >= 1
+    left = sorted(db.session.scalars(select(Notification.event)))
+    assert left == ["ticket_assigned", "ticket_status"]
