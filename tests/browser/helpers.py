@@ -19,6 +19,7 @@ AXE_LOG = ARTIFACTS / "axe-results.jsonl"
 # WCAG 2.1 A and AA: what Danish public-sector web sites must meet.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING_IMPACTS = {"serious", "critical"}
+DEMO_PASSWORD = "demo-password-2026"  # the demo seed's published password
 _names = itertools.count(1)
 
 

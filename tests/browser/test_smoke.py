@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.helpers import axe_check, sign_in
-
-DEMO_PASSWORD = "demo-password-2026"
+from tests.browser.helpers import DEMO_PASSWORD, axe_check, sign_in
 
 
 def test_front_and_login_pages_are_accessible(page):
