@@ -327,6 +327,9 @@ def entitlements() -> ResponseReturnValue:
 @login_required
 def entitlement_grant() -> ResponseReturnValue:
     municipality = _required_scope()
+    user_id = request.form.get("user", type=int)
+    if user_id is not None:  # another municipality's user is not found, not "invalid"
+        policy.get_managed_user(current_user, user_id)
     form = _entitlement_form(municipality)
     if not form.validate_on_submit():
         return _entitlements_page(municipality, form, status=422)

@@ -219,7 +219,7 @@ def test_grant_to_non_coordinator_or_foreign_user_refused(
     response = client.post(
         "/admin/entitlements/grant", data={"user": foreign.id, "vendor": vendor.id}
     )
-    assert response.status_code == 422  # not among the choices
+    assert response.status_code == 404  # another municipality's user is not found
     response = client.post("/admin/entitlements/grant", data={"user": "x", "vendor": "y"})
     assert response.status_code == 422
     assert _count(db, SupportEntitlement) == 0

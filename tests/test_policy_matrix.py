@@ -1,0 +1,420 @@
+"""The access matrix: every role x relation x action, checked over HTTP.
+
+One table, MATRIX: a row is (action, relation) and its columns are the roles in
+ROLES order. Each cell is OK (2xx or a redirect after a write), NF (404: the
+object is in another tenant or invisible) or FB (403: visible but not allowed).
+ACTIONS says how an action is performed for a relation: it may create what it
+needs in the world (per-action setup) and returns the HTTP call plus, for writes,
+a check that tells whether the write happened. A later domain adds its rows to
+MATRIX and its actions to ACTIONS; nothing else changes.
+
+Relations name the target object relative to the actor: own/other municipality,
+own/other institution (the other one is in the actor's own municipality),
+own/other vendor, or "-" when the action has no target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from supportdesk.accounts.models import (
+    Institution,
+    InstitutionType,
+    Municipality,
+    Role,
+    SupportEntitlement,
+    User,
+    Vendor,
+)
+from supportdesk.extensions import db as _db
+
+OK, NF, FB = "ok", 404, 403
+ROLES = [
+    Role.superuser,
+    Role.hotline,
+    Role.coordinator,
+    Role.municipal_admin,
+    Role.vendor_agent,
+    Role.vendor_editor,
+    Role.admin,
+]
+RELATIONS = (
+    "own_municipality",
+    "other_municipality",
+    "own_institution",
+    "other_institution",
+    "own_vendor",
+    "other_vendor",
+)
+NONE = "-"
+
+# fmt: off
+#                                                super   hotline coord  mun_adm v_agent v_edit admin
+MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
+    ("view_admin_home", NONE):                  (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("view_system_admin", NONE):                (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("list_users", "own_municipality"):         (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("list_users", "other_municipality"):       (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("view_user", "own_municipality"):          (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("view_user", "other_municipality"):        (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("view_user", "own_institution"):           (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("view_user", "other_institution"):         (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("view_user", "own_vendor"):                (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("view_user", "other_vendor"):              (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("manage_user", "own_municipality"):        (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("manage_user", "other_municipality"):      (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("manage_user", "own_institution"):         (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("manage_user", "other_institution"):       (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("manage_user", "own_vendor"):              (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("manage_user", "other_vendor"):            (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("create_user", "own_municipality"):        (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("create_user", "other_municipality"):      (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("view_institution", "own_institution"):    (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("view_institution", "other_institution"):  (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("view_institution", "other_municipality"): (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("manage_institution", "own_institution"):  (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("manage_institution", "other_institution"):(NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("manage_institution", "other_municipality"):(NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("create_institution", "own_municipality"): (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("create_institution", "other_municipality"):(NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("view_entitlements", "own_municipality"):  (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("view_entitlements", "other_municipality"):(NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("grant_entitlement", "own_municipality"):  (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("grant_entitlement", "other_municipality"):(NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("revoke_entitlement", "own_municipality"): (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("revoke_entitlement", "other_municipality"):(NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("manage_vendor", "own_vendor"):            (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("manage_vendor", "other_vendor"):          (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("manage_municipality", "own_municipality"):(NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_institutions", "own_municipality"):   (OK,      OK,     OK,    OK,     NF,     NF,    OK),
+    ("api_institutions", "other_municipality"): (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_me", NONE):                           (OK,      OK,     OK,    OK,     OK,     OK,    OK),
+    ("api_systems", NONE):                      (OK,      OK,     OK,    OK,     OK,     OK,    OK),
+}
+# fmt: on
+
+
+@dataclass
+class World:
+    """Two municipalities, two institutions in the own one, two vendors, one actor."""
+
+    actor: User
+    own: Municipality
+    other: Municipality
+    own_institution: Institution
+    other_institution: Institution
+    foreign_institution: Institution
+    own_vendor: Vendor
+    other_vendor: Vendor
+    password_hash: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def user(self, role: Role, **org: Any) -> User:
+        """A target user, committed."""
+        n = len(self.extra) + 1
+        self.extra[f"user{n}"] = user = User(
+            email=f"target{n}-{role.value}@matrix.dk",
+            name=f"Target {n}",
+            role=role,
+            password_hash=self.password_hash,
+            **org,
+        )
+        _db.session.add(user)
+        _db.session.commit()
+        return user
+
+    def municipality_of(self, relation: str) -> Municipality:
+        return self.other if relation == "other_municipality" else self.own
+
+
+@dataclass
+class Call:
+    method: str
+    url: str
+    data: dict[str, Any] | None = None
+    # For writes: did the change happen? Must be True exactly when the cell is OK.
+    effect: Callable[[], bool] | None = None
+
+
+def _target_user(world: World, relation: str) -> User:
+    match relation:
+        case "own_municipality":
+            return world.user(Role.coordinator, municipality=world.own)
+        case "other_municipality":
+            return world.user(Role.coordinator, municipality=world.other)
+        case "own_institution":
+            return world.user(
+                Role.superuser, municipality=world.own, institution=world.own_institution
+            )
+        case "other_institution":
+            return world.user(
+                Role.superuser, municipality=world.own, institution=world.other_institution
+            )
+        case "own_vendor":
+            return world.user(Role.vendor_agent, vendor=world.own_vendor)
+        case "other_vendor":
+            return world.user(Role.vendor_agent, vendor=world.other_vendor)
+    raise AssertionError(relation)
+
+
+def _user_form(user: User, **changes: Any) -> dict[str, Any]:
+    data = {
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.value,
+        "institution": user.institution_id or "",
+        "municipality": user.municipality_id or "",
+        "vendor": user.vendor_id or "",
+        "locale": user.locale,
+        "active": "y",
+    }
+    return {**data, **changes}
+
+
+def _institution(world: World, relation: str) -> Institution:
+    return {
+        "own_institution": world.own_institution,
+        "other_institution": world.other_institution,
+        "other_municipality": world.foreign_institution,
+    }[relation]
+
+
+def _renamed(model, ident: int, name: str) -> Callable[[], bool]:
+    def check() -> bool:
+        _db.session.expire_all()
+        return _db.session.get(model, ident).name == name
+
+    return check
+
+
+def _entitlement_exists(user_id: int, vendor_id: int) -> Callable[[], bool]:
+    def check() -> bool:
+        _db.session.expire_all()
+        return (
+            _db.session.scalar(
+                select(SupportEntitlement.id).where(
+                    SupportEntitlement.user_id == user_id, SupportEntitlement.vendor_id == vendor_id
+                )
+            )
+            is not None
+        )
+
+    return check
+
+
+def _view_user(world: World, relation: str) -> Call:
+    return Call("GET", f"/admin/users/{_target_user(world, relation).id}")
+
+
+def _manage_user(world: World, relation: str) -> Call:
+    user = _target_user(world, relation)
+    return Call(
+        "POST",
+        f"/admin/users/{user.id}",
+        _user_form(user, name="Changed Name"),
+        effect=_renamed(User, user.id, "Changed Name"),
+    )
+
+
+def _create_user(world: World, relation: str) -> Call:
+    municipality = world.municipality_of(relation)
+    email = f"created-{relation}@matrix.dk"
+
+    def created() -> bool:
+        return _db.session.scalar(select(User.id).where(User.email == email)) is not None
+
+    return Call(
+        "POST",
+        f"/admin/users/new?municipality={municipality.slug}",
+        {
+            "email": email,
+            "name": "Created",
+            "role": "hotline",
+            "municipality": municipality.id,
+            "locale": "da",
+            "password": "a-long-enough-password",
+            "active": "y",
+        },
+        effect=created,
+    )
+
+
+def _manage_institution(world: World, relation: str) -> Call:
+    institution = _institution(world, relation)
+    return Call(
+        "POST",
+        f"/admin/institutions/{institution.number}",
+        {"number": institution.number, "name": "Renamed", "type": "skole", "active": "y"},
+        effect=_renamed(Institution, institution.id, "Renamed"),
+    )
+
+
+def _create_institution(world: World, relation: str) -> Call:
+    municipality = world.municipality_of(relation)
+
+    def created() -> bool:
+        return _db.session.scalar(select(Institution.id).where(Institution.number == "777777"))
+
+    return Call(
+        "POST",
+        f"/admin/institutions/new?municipality={municipality.slug}",
+        {"number": "777777", "name": "Ny", "type": "klub", "active": "y"},
+        effect=lambda: created() is not None,
+    )
+
+
+def _grant(world: World, relation: str) -> Call:
+    municipality = world.municipality_of(relation)
+    coordinator = world.user(Role.coordinator, municipality=municipality)
+    return Call(
+        "POST",
+        f"/admin/entitlements/grant?municipality={municipality.slug}",
+        {"user": coordinator.id, "vendor": world.own_vendor.id},
+        effect=_entitlement_exists(coordinator.id, world.own_vendor.id),
+    )
+
+
+def _revoke(world: World, relation: str) -> Call:
+    municipality = world.municipality_of(relation)
+    coordinator = world.user(Role.coordinator, municipality=municipality)
+    _db.session.add(
+        SupportEntitlement(
+            user=coordinator, vendor=world.own_vendor, municipality_id=municipality.id
+        )
+    )
+    _db.session.commit()
+    gone = _entitlement_exists(coordinator.id, world.own_vendor.id)
+    return Call(
+        "POST",
+        f"/admin/entitlements/revoke?municipality={municipality.slug}",
+        {"user": coordinator.id, "vendor": world.own_vendor.id},
+        effect=lambda: not gone(),
+    )
+
+
+def _vendor(world: World, relation: str) -> Vendor:
+    return world.own_vendor if relation == "own_vendor" else world.other_vendor
+
+
+ACTIONS: dict[str, Callable[[World, str], Call]] = {
+    "view_admin_home": lambda w, r: Call("GET", "/admin/"),
+    "view_system_admin": lambda w, r: Call("GET", "/admin/vendors"),
+    "list_users": lambda w, r: Call(
+        "GET", f"/admin/users?municipality={w.municipality_of(r).slug}"
+    ),
+    "view_user": _view_user,
+    "manage_user": _manage_user,
+    "create_user": _create_user,
+    "view_institution": lambda w, r: Call(
+        "GET", f"/admin/institutions/{_institution(w, r).number}"
+    ),
+    "manage_institution": _manage_institution,
+    "create_institution": _create_institution,
+    "view_entitlements": lambda w, r: Call(
+        "GET", f"/admin/entitlements?municipality={w.municipality_of(r).slug}"
+    ),
+    "grant_entitlement": _grant,
+    "revoke_entitlement": _revoke,
+    "manage_vendor": lambda w, r: Call("GET", f"/admin/vendors/{_vendor(w, r).slug}"),
+    "manage_municipality": lambda w, r: Call(
+        "GET", f"/admin/municipalities/{w.municipality_of(r).slug}"
+    ),
+    "api_institutions": lambda w, r: Call(
+        "GET", f"/api/v1/institutions?municipality={w.municipality_of(r).slug}"
+    ),
+    "api_me": lambda w, r: Call("GET", "/api/v1/me"),
+    "api_systems": lambda w, r: Call("GET", "/api/v1/systems"),
+}
+
+CELLS = [
+    pytest.param(role, action, relation, expected, id=f"{action}-{relation}-{role.value}")
+    for (action, relation), row in MATRIX.items()
+    for role, expected in zip(ROLES, row, strict=True)
+]
+
+
+def test_matrix_is_complete():
+    """Every row has a cell per role, a known relation and an action that performs it."""
+    for (action, relation), row in MATRIX.items():
+        assert len(row) == len(ROLES), action
+        assert relation in (*RELATIONS, NONE), relation
+        assert action in ACTIONS, action
+        assert all(cell in (OK, NF, FB) for cell in row), action
+    assert {action for action, _ in MATRIX} == set(ACTIONS)
+
+
+@pytest.fixture
+def world_for(app, password_hash) -> Callable[[Role], World]:
+    def build(role: Role) -> World:
+        own = Municipality(slug="egen", name="Egen Kommune", code="EGN")
+        other = Municipality(slug="anden", name="Anden Kommune", code="AND")
+        own_inst = Institution(
+            municipality=own, number="100001", name="Egen skole", type=InstitutionType.skole
+        )
+        other_inst = Institution(
+            municipality=own, number="100002", name="Anden skole", type=InstitutionType.dagtilbud
+        )
+        foreign_inst = Institution(
+            municipality=other, number="200001", name="Fremmed skole", type=InstitutionType.skole
+        )
+        own_vendor = Vendor(slug="egen-lev", name="Egen leverandør")
+        other_vendor = Vendor(slug="anden-lev", name="Anden leverandør")
+        org: dict[str, Any] = {}
+        if role.is_municipal:
+            org["municipality"] = own
+        if role in (Role.superuser, Role.hotline):
+            org["institution"] = own_inst
+        if role.is_vendor:
+            org["vendor"] = own_vendor
+        actor = User(
+            email=f"actor-{role.value}@matrix.dk",
+            name="Actor",
+            role=role,
+            password_hash=password_hash,
+            **org,
+        )
+        _db.session.add_all(
+            [own, other, own_inst, other_inst, foreign_inst, own_vendor, other_vendor, actor]
+        )
+        _db.session.flush()
+        if role == Role.coordinator:
+            _db.session.add(
+                SupportEntitlement(user=actor, vendor=own_vendor, municipality_id=own.id)
+            )
+        _db.session.commit()
+        return World(
+            actor,
+            own,
+            other,
+            own_inst,
+            other_inst,
+            foreign_inst,
+            own_vendor,
+            other_vendor,
+            password_hash,
+        )
+
+    return build
+
+
+@pytest.mark.parametrize(("role", "action", "relation", "expected"), CELLS)
+def test_access(client, login, world_for, role, action, relation, expected):
+    world = world_for(role)
+    call = ACTIONS[action](world, relation)
+    login(world.actor)
+    response = client.open(call.url, method=call.method, data=call.data)
+    if expected == OK:
+        assert response.status_code in (200, 201, 204, 302, 303), response.status_code
+        if response.status_code in (302, 303):
+            assert "/login" not in response.headers["Location"]
+    else:
+        assert response.status_code == expected
+        if call.url.startswith("/api/"):
+            assert response.get_json()["error"]["code"] in ("not_found", "forbidden")
+    if call.effect is not None:
+        assert call.effect() is (expected == OK)
