@@ -172,5 +172,8 @@ def worker(once, interval):
 
 
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, tokens_cli, entitlements_cli, demo_cli, worker):
+    from supportdesk.faq.cli import faq_cli
+    from supportdesk.search.tasks import search_cli
+
+    for group in (users_cli, tokens_cli, entitlements_cli, demo_cli, worker, faq_cli, search_cli):
         app.cli.add_command(group)

@@ -2,6 +2,7 @@
 
 from supportdesk.accounts.models import *  # noqa: F403
 from supportdesk.escalation.models import *  # noqa: F403
+from supportdesk.faq.models import *  # noqa: F403
 from supportdesk.notifications.models import *  # noqa: F403
 from supportdesk.numbering import NumberSequence  # noqa: F401
 from supportdesk.outbox import OutboxMessage  # noqa: F401

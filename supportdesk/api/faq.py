@@ -1,0 +1,93 @@
+"""API: FAQ search and articles; public articles answer without a token."""
+
+from __future__ import annotations
+
+from flask import jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from supportdesk import policy
+from supportdesk.api import bp
+from supportdesk.api.openapi import document, query_param
+from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.faq.models import ArticleState
+from supportdesk.faq.views import MAX_QUERY, run_search
+from supportdesk.markup import render_markdown
+
+
+@bp.get("/faq/search")
+@document(
+    "Search the FAQ articles the caller may see",
+    parameters=[
+        query_param("q", "search words"),
+        query_param("system", "system slug"),
+        query_param("category", "category slug"),
+        query_param("limit", "1 to 50, default 10", "integer"),
+    ],
+    public=True,
+)
+def faq_search() -> ResponseReturnValue:
+    text = request.args.get("q", "")
+    raw_limit = request.args.get("limit", "10")
+    errors = {}
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 50:
+        errors["limit"] = _("Must be a whole number from 1 to 50.")
+    if len(text) > MAX_QUERY:
+        errors["q"] = _("At most 200 characters.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    system = request.args.get("system") or None
+    category = request.args.get("category") or None
+    source = request.args.get("source") if request.args.get("source") == "ticket" else "api"
+    if not text.strip():
+        return jsonify(
+            {
+                "query": text,
+                "total": 0,
+                "results": [],
+                "suggestion": None,
+                "facets": {"system": {}, "category": {}},
+            }
+        )
+    results, log_id = run_search(text, system, category, int(raw_limit), source)
+    return jsonify(
+        {
+            "query": results.query,
+            "total": results.total,
+            "results": [
+                {
+                    "slug": hit.slug,
+                    "title": hit.title,
+                    "system": hit.system,
+                    "category": hit.category,
+                    "snippet": hit.snippet,
+                    "score": hit.score,
+                    "url": url_for("faq.article", slug=hit.slug, s=log_id),
+                }
+                for hit in results.hits
+            ],
+            "suggestion": results.suggestion,
+            "facets": results.facets,
+        }
+    )
+
+
+@bp.get("/faq/articles/<slug>")
+@document("One FAQ article the caller may see", public=True)
+def faq_article(slug: str) -> ResponseReturnValue:
+    article = policy.get_article(current_user, slug)
+    if article.state != ArticleState.published:
+        raise NotFound()
+    return jsonify(
+        {
+            "slug": article.slug,
+            "title": article.title,
+            "system": article.system.slug,
+            "category": article.category.slug,
+            "tags": list(article.tags or []),
+            "audience": article.audience.value,
+            "body_html": str(render_markdown(article.body)),
+            "updated": article.updated.isoformat(),
+        }
+    )

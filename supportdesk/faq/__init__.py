@@ -1,0 +1,1 @@
+"""The vendor-maintained FAQ: articles, versions, files, feedback and deflection."""

@@ -1,0 +1,46 @@
+"""`flask --app wsgi faq import PATH` / `faq export PATH`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from supportdesk.extensions import db
+
+faq_cli = click.Group("faq", help="FAQ articles as files.")
+
+
+@faq_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, file_okay=True, path_type=Path))
+def import_command(path: Path) -> None:
+    """Import PATH/<system>/<slug>.md (upsert by slug); bad files are reported and skipped."""
+    from supportdesk.faq.files import import_path
+    from supportdesk.search.tasks import sync_now
+
+    report = import_path(path)
+    db.session.commit()
+    for slug in report.changed_slugs:
+        sync_now(slug)
+    for result in report.results:
+        line = f"{result.status:<9} {result.path}"
+        if result.message:
+            line += f": {result.message}"
+        click.echo(line, err=result.status == "error")
+    click.echo(
+        f"{report.count('created')} created, {report.count('updated')} updated, "
+        f"{report.count('unchanged')} unchanged, {report.count('error')} with errors"
+    )
+    if not report.ok:
+        sys.exit(1)
+
+
+@faq_cli.command("export")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+def export_command(path: Path) -> None:
+    """Write the published articles to PATH/<system>/<slug>.md."""
+    from supportdesk.faq.files import export_path
+
+    count = export_path(path)
+    click.echo(f"Exported {count} published articles to {path}")

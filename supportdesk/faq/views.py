@@ -1,0 +1,430 @@
+"""FAQ pages: browse, read, search, feedback, deflection, editing and the gap report."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from supportdesk import policy
+from supportdesk.accounts.models import Municipality, Role, System
+from supportdesk.errors import ValidationFailed
+from supportdesk.extensions import db
+from supportdesk.faq import services
+from supportdesk.faq.forms import (
+    AUDIENCE_LABELS,
+    STATE_LABELS,
+    ArticleForm,
+    FeedbackForm,
+    SolvedForm,
+    StateForm,
+)
+from supportdesk.faq.models import Article, ArticleState, ArticleVersion, Audience
+from supportdesk.markup import render_markdown
+from supportdesk.search import SearchResults, SearchUnavailable, get_backend
+from supportdesk.search.tasks import sync_now
+
+bp = Blueprint("faq", __name__, url_prefix="/faq")
+MAX_QUERY = 200
+
+
+@bp.record_once
+def _init(state) -> None:
+    from supportdesk import search
+    from supportdesk.navigation import NAV_PROVIDERS
+
+    search.init_app(state.app)
+    if _nav not in NAV_PROVIDERS:
+        NAV_PROVIDERS.append(_nav)
+
+
+def _nav(user):
+    from supportdesk.navigation import NavItem
+
+    items = [NavItem(_("FAQ"), url_for("faq.index"))]
+    if policy.can_edit_faq(user):
+        items.append(NavItem(_("Edit FAQ"), url_for("faq.manage")))
+    return items
+
+
+@bp.app_context_processor
+def _labels():
+    return {"audience_labels": AUDIENCE_LABELS, "state_labels": STATE_LABELS}
+
+
+def run_search(
+    text: str, system: str | None, category: str | None, limit: int, source: str
+) -> tuple[SearchResults, int | None]:
+    """Search as the current user and log the query without personal data."""
+    text = (text or "").strip()[:MAX_QUERY]
+    results = get_backend().search(
+        text,
+        policy.article_visibility(current_user),
+        system=system,
+        category=category,
+        limit=limit,
+    )
+    log_id = None
+    try:
+        entry = services.log_search(text, results.total, system, source)
+        db.session.commit()
+        log_id = entry.id if entry else None
+    except Exception as error:  # the log is a nicety: never fail a search for it
+        db.session.rollback()
+        current_app.logger.warning("faq: search log failed: %s", error)
+    return results, log_id
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    """Browse by system and category; counts only what the caller may read."""
+    visible = policy.articles_visible_to(current_user).subquery()
+    counts = dict(
+        db.session.execute(
+            select(visible.c.category_id, func.count()).group_by(visible.c.category_id)
+        ).all()
+    )
+    systems = db.session.scalars(
+        select(System).options(selectinload(System.categories)).order_by(System.name)
+    ).all()
+    system_slug = request.args.get("system") or None
+    category_slug = request.args.get("category") or None
+    articles = []
+    chosen = None
+    if system_slug:
+        chosen = next((s for s in systems if s.slug == system_slug), None)
+        if chosen is None:
+            abort(404)
+        query = policy.articles_visible_to(current_user).where(Article.system_id == chosen.id)
+        if category_slug:
+            category = next((c for c in chosen.categories if c.slug == category_slug), None)
+            if category is None:
+                abort(404)
+            query = query.where(Article.category_id == category.id)
+        articles = db.session.scalars(
+            query.options(selectinload(Article.category)).order_by(Article.title)
+        ).all()
+    return render_template(
+        "faq/index.html",
+        systems=systems,
+        counts=counts,
+        chosen=chosen,
+        category_slug=category_slug,
+        articles=articles,
+    )
+
+
+@bp.get("/search")
+def search() -> ResponseReturnValue:
+    text = request.args.get("q", "")
+    system = request.args.get("system") or None
+    category = request.args.get("category") or None
+    systems = db.session.scalars(
+        select(System).options(selectinload(System.categories)).order_by(System.name)
+    ).all()
+    results = None
+    log_id = None
+    unavailable = False
+    if text.strip():
+        try:
+            results, log_id = run_search(text, system, category, 20, "page")
+        except SearchUnavailable:
+            unavailable = True
+    status = 503 if unavailable else 200
+    return (
+        render_template(
+            "faq/search.html",
+            q=text,
+            system=system,
+            category=category,
+            systems=systems,
+            results=results,
+            log_id=log_id,
+            unavailable=unavailable,
+            system_names={s.slug: s.name for s in systems},
+            category_names={c.slug: c.name for s in systems for c in s.categories},
+        ),
+        status,
+    )
+
+
+@bp.get("/<slug>")
+def article(slug: str) -> ResponseReturnValue:
+    item = policy.get_article(current_user, slug)
+    log_id = request.args.get("s", type=int)
+    if log_id:
+        try:
+            services.mark_clicked(log_id)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+    related = [
+        a
+        for a in db.session.scalars(
+            policy.articles_visible_to(current_user).where(
+                Article.id.in_([r.id for r in item.related])
+            )
+        )
+    ]
+    return render_template(
+        "faq/article.html",
+        article=item,
+        related=related,
+        feedback_form=FeedbackForm(),
+        solved_form=SolvedForm(next=request.args.get("next", "")),
+        can_edit=policy.can_edit_article(current_user, item),
+    )
+
+
+def _readable_published(slug: str) -> Article:
+    item = policy.get_article(current_user, slug)
+    if item.state != ArticleState.published:
+        abort(404)
+    return item
+
+
+@bp.post("/<slug>/feedback")
+def feedback(slug: str) -> ResponseReturnValue:
+    item = _readable_published(slug)
+    form = FeedbackForm()
+    if not form.validate_on_submit():
+        related = []
+        return (
+            render_template(
+                "faq/article.html",
+                article=item,
+                related=related,
+                feedback_form=form,
+                solved_form=SolvedForm(),
+                can_edit=policy.can_edit_article(current_user, item),
+            ),
+            422,
+        )
+    services.record_feedback(item, form.helpful.data == "yes", form.comment.data or "")
+    db.session.commit()
+    flash(_("Thank you for your feedback."), "success")
+    return redirect(url_for("faq.article", slug=slug) + "#feedback")
+
+
+@bp.post("/<slug>/solved")
+@login_required
+def solved(slug: str) -> ResponseReturnValue:
+    """ "Det løste mit problem": counts a deflection and creates no ticket."""
+    item = _readable_published(slug)
+    form = SolvedForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.record_deflection(current_user, item)
+    db.session.commit()
+    flash(_("Good - no ticket was created. Thank you for letting us know."), "success")
+    return redirect(url_for("faq.article", slug=slug))
+
+
+# --- editing ------------------------------------------------------------------------------
+
+
+def _require_editor() -> None:
+    if not policy.can_edit_faq(current_user):
+        abort(404)
+
+
+def _editable_systems() -> list[System]:
+    systems = db.session.scalars(
+        select(System).options(selectinload(System.categories)).order_by(System.name)
+    ).all()
+    if current_user.role == Role.vendor_editor:
+        return [s for s in systems if s.vendor_id == current_user.vendor_id]
+    return list(systems)
+
+
+def _prepare(form: ArticleForm, systems: list[System]) -> None:
+    form.placement.choices = [
+        (f"{s.slug}:{c.slug}", f"{s.name} - {c.name}") for s in systems for c in s.categories
+    ]
+    municipalities = (
+        db.session.scalars(policy.municipalities_visible_to(current_user)).all()
+        if current_user.role != Role.vendor_editor
+        else []
+    )
+    form.municipality.choices = [("", "—")] + [(m.slug, m.name) for m in municipalities]
+    if current_user.role == Role.vendor_editor:
+        form.audience.choices = [
+            (a.value, label) for a, label in AUDIENCE_LABELS.items() if a != Audience.municipal
+        ]
+    elif current_user.role == Role.municipal_admin:
+        form.audience.choices = [(Audience.municipal.value, AUDIENCE_LABELS[Audience.municipal])]
+
+
+def _data_from(form: ArticleForm, systems: list[System]) -> services.ArticleData:
+    system_slug, _sep, category_slug = (form.placement.data or "").partition(":")
+    system = next((s for s in systems if s.slug == system_slug), None)
+    if system is None:
+        raise ValidationFailed(fields={"placement": _("Choose a system and category.")})
+    audience = Audience(form.audience.data)
+    municipality_id = None
+    if audience == Audience.municipal:
+        if current_user.role == Role.municipal_admin:
+            municipality_id = current_user.municipality_id
+        elif form.municipality.data:
+            municipality_id = db.session.scalar(
+                select(Municipality.id).where(Municipality.slug == form.municipality.data)
+            )
+    return services.ArticleData(
+        title=form.title.data or "",
+        body=form.body.data or "",
+        system=system,
+        category_slug=category_slug,
+        audience=audience,
+        tags=[t for t in (form.tags.data or "").split(",")],
+        municipality_id=municipality_id,
+    )
+
+
+def _related_slugs(form: ArticleForm) -> list[str]:
+    return [s.strip() for s in (form.related.data or "").split(",") if s.strip()]
+
+
+@bp.get("/manage")
+@login_required
+def manage() -> ResponseReturnValue:
+    _require_editor()
+    state = request.args.get("state") or None
+    query = policy.articles_editable_by(current_user).options(
+        selectinload(Article.system), selectinload(Article.category)
+    )
+    if state in STATE_LABELS:
+        query = query.where(Article.state == ArticleState(state))
+    articles = db.session.scalars(query.order_by(Article.changed_at.desc()).limit(500)).all()
+    return render_template("faq/manage.html", articles=articles, state=state)
+
+
+def _render_editor(form, article, preview, status=200):
+    return (
+        render_template("faq/edit.html", form=form, article=article, preview=preview),
+        status,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> ResponseReturnValue:
+    _require_editor()
+    systems = _editable_systems()
+    form = ArticleForm()
+    _prepare(form, systems)
+    if request.method == "GET":
+        return _render_editor(form, None, None)
+    if not form.validate_on_submit() or not form.slug.data:
+        if not form.slug.data:
+            form.slug.errors = [*form.slug.errors, _("Enter an address (slug).")]
+        return _render_editor(form, None, None, 422)
+    if "preview" in request.form:
+        return _render_editor(form, None, render_markdown(form.body.data))
+    try:
+        item = services.create_article(current_user, form.slug.data, _data_from(form, systems))
+        services.set_related(item, _related_slugs(form))
+    except ValidationFailed as error:
+        db.session.rollback()
+        _attach_errors(form, error)
+        return _render_editor(form, None, None, 422)
+    db.session.commit()
+    flash(_("The article was saved as a draft."), "success")
+    return redirect(url_for("faq.article", slug=item.slug))
+
+
+def _attach_errors(form: ArticleForm, error: ValidationFailed) -> None:
+    for name, message in error.fields.items():
+        target = getattr(form, name, None) or form.placement
+        target.errors = [*target.errors, message]
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str) -> ResponseReturnValue:
+    item = policy.get_editable_article(current_user, slug)
+    systems = _editable_systems()
+    if request.method == "GET":
+        form = ArticleForm(
+            data={
+                "title": item.title,
+                "slug": item.slug,
+                "placement": f"{item.system.slug}:{item.category.slug}",
+                "audience": item.audience.value,
+                "municipality": item.municipality.slug if item.municipality else "",
+                "tags": ", ".join(item.tags or []),
+                "related": ", ".join(sorted(a.slug for a in item.related)),
+                "body": item.body,
+            }
+        )
+        _prepare(form, systems)
+        return _render_editor(form, item, None)
+    form = ArticleForm()
+    _prepare(form, systems)
+    if not form.validate_on_submit():
+        return _render_editor(form, item, None, 422)
+    if "preview" in request.form:
+        return _render_editor(form, item, render_markdown(form.body.data))
+    try:
+        services.update_article(current_user, item, _data_from(form, systems))
+        services.set_related(item, _related_slugs(form))
+    except ValidationFailed as error:
+        db.session.rollback()
+        _attach_errors(form, error)
+        return _render_editor(form, item, None, 422)
+    db.session.commit()
+    sync_now(item.slug)
+    flash(_("The article was saved."), "success")
+    return redirect(url_for("faq.article", slug=item.slug))
+
+
+@bp.post("/<slug>/state")
+@login_required
+def change_state(slug: str) -> ResponseReturnValue:
+    item = policy.get_editable_article(current_user, slug)
+    form = StateForm()
+    if not form.validate_on_submit() or form.target.data not in STATE_LABELS:
+        abort(400)
+    services.change_state(current_user, item, ArticleState(form.target.data))
+    db.session.commit()
+    sync_now(item.slug)
+    flash(_("The article is now: %(state)s.", state=STATE_LABELS[form.target.data]), "success")
+    return redirect(url_for("faq.article", slug=slug))
+
+
+@bp.get("/<slug>/history")
+@login_required
+def history(slug: str) -> ResponseReturnValue:
+    item = policy.get_editable_article(current_user, slug)
+    versions = db.session.scalars(
+        select(ArticleVersion)
+        .where(ArticleVersion.article_id == item.id)
+        .options(selectinload(ArticleVersion.author))
+        .order_by(ArticleVersion.number.desc())
+    ).all()
+    return render_template("faq/history.html", article=item, versions=versions)
+
+
+@bp.get("/<slug>/diff")
+@login_required
+def diff(slug: str) -> ResponseReturnValue:
+    item = policy.get_editable_article(current_user, slug)
+    newest = item.versions[-1].number
+    to_number = request.args.get("to", type=int) or newest
+    from_number = request.args.get("from", type=int) or max(to_number - 1, 1)
+    older = services.get_version(item, from_number)
+    newer = services.get_version(item, to_number)
+    lines = services.diff_versions(older, newer)
+    return render_template("faq/diff.html", article=item, older=older, newer=newer, lines=lines)
+
+
+@bp.get("/report")
+@login_required
+def report() -> ResponseReturnValue:
+    if not policy.can_view_faq_report(current_user):
+        abort(404)
+    days = request.args.get("days", default=90, type=int)
+    days = min(max(days or 90, 1), 730)
+    return render_template("faq/report.html", report=services.gap_report(current_user, days))

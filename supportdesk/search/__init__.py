@@ -1,0 +1,114 @@
+"""Search behind one interface: Whoosh today, PostgreSQL full text later (DESIGN §6).
+
+The index is derived data. It is updated through the outbox ("search.index") in
+the transaction that publishes or archives an article, can be rebuilt from the
+database at any time (`flask --app wsgi search rebuild`), and every search is
+filtered by the caller's visibility *inside* the backend query, so results,
+totals, facets and suggestions only ever come from articles the caller may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+
+from supportdesk.errors import DomainError
+from supportdesk.faq.models import Article, Visibility
+
+
+class SearchUnavailable(DomainError):
+    """The index could not be opened nor rebuilt: a clear 503, never a 500."""
+
+    status = 503
+    code = "search_unavailable"
+    default_message = _l("Search is temporarily unavailable. Please try again in a moment.")
+
+
+@dataclass
+class Hit:
+    slug: str
+    title: str
+    system: str
+    category: str
+    snippet: str  # HTML: escaped text with <mark> around matched words
+    score: float
+
+
+@dataclass
+class SearchResults:
+    query: str
+    total: int = 0
+    hits: list[Hit] = field(default_factory=list)
+    facets: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {"system": {}, "category": {}}
+    )
+    suggestion: str | None = None
+
+
+class SearchBackend(Protocol):
+    def index(self, article: Article) -> None:
+        """Add, replace or (when not published) remove one article."""
+
+    def remove(self, slug: str) -> None: ...
+
+    def rebuild(self, articles: Iterable[Article]) -> int:
+        """Replace the whole index with these articles; returns how many were indexed."""
+
+    def search(
+        self,
+        query: str,
+        user_filter: Visibility,
+        system: str | None = None,
+        category: str | None = None,
+        limit: int = 10,
+    ) -> SearchResults: ...
+
+    def check(self) -> None:
+        """Raise if the index is unusable (the /healthz search check)."""
+
+
+def get_backend(app: Flask | None = None) -> SearchBackend:
+    """The app's backend, created once per process."""
+    app = app or current_app
+    backend = app.extensions.get("supportdesk.search")
+    if backend is None:
+        backend = _create(app)
+        app.extensions["supportdesk.search"] = backend
+    return backend
+
+
+def _create(app: Flask) -> SearchBackend:
+    settings = app.config["SUPPORTDESK"]
+    if settings.search_backend != "whoosh":
+        # The PostgreSQL full-text backend is not built yet; refuse clearly at start-up.
+        raise RuntimeError("SUPPORTDESK_SEARCH_BACKEND=postgres is not available yet")
+    from supportdesk.search.whoosh_backend import WhooshBackend
+
+    return WhooshBackend(
+        settings.index_dir,
+        synonyms_path=app.config.get("SUPPORTDESK_SYNONYMS", _default_synonyms()),
+        loader=_published_articles,
+    )
+
+
+def _default_synonyms() -> str:
+    from supportdesk.config import ROOT_DIR
+
+    return str(ROOT_DIR / "faq_content" / "synonyms.txt")
+
+
+def _published_articles() -> list[Article]:
+    from supportdesk.faq import services
+
+    return services.published_articles()
+
+
+def init_app(app: Flask) -> None:
+    """Health check for /healthz and the outbox handler (registered on import)."""
+    from supportdesk.search import tasks  # noqa: F401  (registers the outbox handler)
+
+    app.extensions["supportdesk.search_health"] = lambda: get_backend(app).check()

@@ -1,0 +1,443 @@
+"""The Whoosh backend: Danish analysis, boosted fields, highlights, facets, suggestions.
+
+Visibility is a Whoosh `filter=` query, so a forbidden article never enters the
+result set, the count or the facets. Words used for fuzzy matching, compound
+splitting and "Mente du …?" must occur in a document the caller may see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import nh3
+from markupsafe import escape
+from whoosh import highlight, index, sorting
+from whoosh.fields import ID, TEXT, Schema
+from whoosh.query import And, NullQuery, Or, Query, Term
+
+from supportdesk.faq.models import Article, ArticleState, Audience
+from supportdesk.search import Hit, SearchResults, SearchUnavailable, Visibility
+from supportdesk.search.analysis import (
+    danish_analyzer,
+    is_stop,
+    split_compound,
+    stem,
+    words,
+)
+from supportdesk.search.synonyms import Synonyms
+
+log = logging.getLogger(__name__)
+
+TEXT_FIELDS = {"title": 3.0, "tags": 2.0, "body": 1.0}
+FUZZY_BOOST = 0.4
+COMPOUND_BOOST = 0.8
+WRITE_TIMEOUT = 20.0
+_MARKDOWN_NOISE = re.compile(r"[#*_`>\[\]|]+|\(https?://[^)]*\)")
+
+
+def make_schema() -> Schema:
+    analyzer = danish_analyzer()
+    return Schema(
+        slug=ID(stored=True, unique=True),
+        title=TEXT(analyzer=analyzer, stored=True, spelling=True),
+        tags=TEXT(analyzer=analyzer, stored=True, spelling=True),
+        body=TEXT(analyzer=analyzer, stored=True, spelling=True, chars=True),
+        system=ID(stored=True, sortable=True),
+        category=ID(stored=True, sortable=True),
+        audience=ID(stored=True),
+        municipality=ID(stored=True),
+        vendor=ID(stored=True),
+        state=ID(stored=True),
+    )
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown without its markup, for indexing and snippets."""
+    return _MARKDOWN_NOISE.sub(" ", markdown or "")
+
+
+def document_for(article: Article) -> dict[str, str]:
+    return {
+        "slug": article.slug,
+        "title": article.title,
+        "tags": " , ".join(article.tags or []),
+        "body": plain_text(article.body),
+        "system": article.system.slug,
+        "category": article.category.slug,
+        "audience": article.audience.value,
+        "municipality": str(article.municipality_id or ""),
+        "vendor": str(article.system.vendor_id),
+        "state": article.state.value,
+    }
+
+
+def visibility_query(visible: Visibility) -> Query:
+    """The Whoosh filter for a caller: published, and an audience they belong to."""
+    published = Term("state", ArticleState.published.value)
+    if visible.everything:
+        return published
+    allowed: list[Query] = [Term("audience", Audience.public.value)]
+    if visible.first_level:
+        allowed.append(Term("audience", Audience.first_level.value))
+    if visible.municipality_id is not None:
+        allowed.append(
+            And(
+                [
+                    Term("audience", Audience.municipal.value),
+                    Term("municipality", str(visible.municipality_id)),
+                ]
+            )
+        )
+    if visible.vendor_id is not None:
+        allowed.append(
+            And(
+                [
+                    Term("audience", Audience.vendor_internal.value),
+                    Term("vendor", str(visible.vendor_id)),
+                ]
+            )
+        )
+    return And([published, Or(allowed)])
+
+
+def _term_clause(stemmed: str, boost: float = 1.0) -> Query:
+    return Or([Term(name, stemmed, boost=weight * boost) for name, weight in TEXT_FIELDS.items()])
+
+
+class _Allowed:
+    """The document numbers a caller may see in one searcher generation (cached)."""
+
+    def __init__(self, searcher, visible: Visibility) -> None:
+        self.everything = visible.everything
+        self.docs = (
+            None
+            if visible.everything
+            else frozenset(searcher.docs_for_query(visibility_query(visible)))
+        )
+
+    def has_term(self, reader, stemmed: str) -> bool:
+        for name in TEXT_FIELDS:
+            if not reader.frequency(name, stemmed):
+                continue
+            if self.everything:
+                return True
+            postings = reader.postings(name, stemmed)
+            for docnum in postings.all_ids():
+                if docnum in self.docs:
+                    return True
+        return False
+
+
+class WhooshBackend:
+    """A file index under `index_dir`, opened lazily and rebuilt from the database when lost."""
+
+    def __init__(
+        self,
+        index_dir: str | os.PathLike,
+        synonyms_path: str | None = None,
+        loader: Callable[[], Iterable[Article]] | None = None,
+    ) -> None:
+        self.path = Path(index_dir)
+        self.synonyms_path = synonyms_path
+        self._synonyms: Synonyms | None = None
+        self._synonyms_mtime: float | None = None
+        self.loader = loader
+        self._ix = None
+        self._searcher = None
+        self._lock = threading.RLock()
+        self._allowed_cache: OrderedDict[tuple, _Allowed] = OrderedDict()
+
+    # --- index lifecycle -------------------------------------------------------------
+
+    def _open(self):
+        if self._ix is None:
+            if not index.exists_in(str(self.path)):
+                raise index.EmptyIndexError(f"no index in {self.path}")
+            self._ix = index.open_dir(str(self.path))
+        return self._ix
+
+    def _reset(self) -> None:
+        if self._searcher is not None:
+            with contextlib.suppress(Exception):  # a broken searcher is dropped either way
+                self._searcher.close()
+        self._searcher = None
+        self._ix = None
+        self._allowed_cache.clear()
+
+    def _get_searcher(self):
+        if self._searcher is None:
+            self._searcher = self._open().searcher()
+        else:
+            fresh = self._searcher.refresh()
+            if fresh is not self._searcher:
+                self._searcher = fresh
+                self._allowed_cache.clear()
+        return self._searcher
+
+    def _with_recovery(self, action: Callable[[], object]):
+        """Run a read; if the index is missing or corrupt, rebuild it once and retry."""
+        with self._lock:
+            try:
+                return action()
+            except SearchUnavailable:
+                raise
+            except Exception as error:
+                log.warning("search index at %s unusable (%s); rebuilding", self.path, error)
+                self._reset()
+            try:
+                self._rebuild_from_loader()
+                return action()
+            except Exception as error:
+                log.exception("search index at %s could not be rebuilt", self.path)
+                self._reset()
+                raise SearchUnavailable() from error
+
+    def _rebuild_from_loader(self) -> None:
+        if self.loader is None:
+            raise SearchUnavailable()
+        self.rebuild(self.loader())
+
+    def check(self) -> None:
+        with self._lock:
+            try:
+                self._get_searcher().doc_count()
+            except Exception:
+                self._reset()
+                raise
+
+    def _writer(self):
+        try:
+            ix = self._open()
+        except Exception:
+            self._reset()
+            self._rebuild_from_loader()
+            ix = self._open()
+        # Another process may hold the write lock: wait for it instead of failing.
+        return ix.writer(timeout=WRITE_TIMEOUT, delay=0.05)
+
+    def index(self, article: Article) -> None:
+        if article.state != ArticleState.published:
+            self.remove(article.slug)
+            return
+        with self._lock:
+            writer = self._writer()
+            try:
+                writer.update_document(**document_for(article))
+            except Exception:
+                writer.cancel()
+                raise
+            writer.commit()
+
+    def remove(self, slug: str) -> None:
+        with self._lock:
+            writer = self._writer()
+            writer.delete_by_term("slug", slug)
+            writer.commit()
+
+    def rebuild(self, articles: Iterable[Article]) -> int:
+        """Build a fresh index beside the old one, then swap directories."""
+        with self._lock:
+            self._reset()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fresh = self.path.with_name(self.path.name + ".new")
+            shutil.rmtree(fresh, ignore_errors=True)
+            fresh.mkdir(parents=True)
+            ix = index.create_in(str(fresh), make_schema())
+            writer = ix.writer(limitmb=128)
+            count = 0
+            for article in articles:
+                if article.state == ArticleState.published:
+                    writer.add_document(**document_for(article))
+                    count += 1
+            writer.commit()
+            ix.close()
+            old = self.path.with_name(self.path.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            if self.path.exists():
+                self.path.rename(old)
+            fresh.rename(self.path)
+            shutil.rmtree(old, ignore_errors=True)
+            return count
+
+    # --- querying ----------------------------------------------------------------------
+
+    @property
+    def synonyms(self) -> Synonyms:
+        path = Path(self.synonyms_path) if self.synonyms_path else None
+        mtime = path.stat().st_mtime if path and path.is_file() else None
+        if self._synonyms is None or mtime != self._synonyms_mtime:
+            self._synonyms = Synonyms.load(path)
+            self._synonyms_mtime = mtime
+        return self._synonyms
+
+    def _allowed(self, searcher, visible: Visibility) -> _Allowed:
+        key = visible.key
+        allowed = self._allowed_cache.get(key)
+        if allowed is None:
+            allowed = _Allowed(searcher, visible)
+            self._allowed_cache[key] = allowed
+            while len(self._allowed_cache) > 64:
+                self._allowed_cache.popitem(last=False)
+        return allowed
+
+    def search(
+        self,
+        query: str,
+        user_filter: Visibility,
+        system: str | None = None,
+        category: str | None = None,
+        limit: int = 10,
+    ) -> SearchResults:
+        return self._with_recovery(
+            lambda: self._search(query, user_filter, system, category, limit)
+        )
+
+    def _search(self, text, visible, system, category, limit) -> SearchResults:
+        searcher = self._get_searcher()
+        reader = searcher.reader()
+        allowed = self._allowed(searcher, visible)
+        results = SearchResults(query=text)
+        q, corrections = self._build_query(reader, allowed, words(text))
+        if corrections:
+            results.suggestion = self._suggestion(text, corrections)
+        if q is NullQuery:
+            return results
+        conditions: list[Query] = [visibility_query(visible)]
+        if system:
+            conditions.append(Term("system", system))
+        if category:
+            conditions.append(Term("category", category))
+        facets = {
+            name: sorting.FieldFacet(name, maptype=sorting.Count) for name in ("system", "category")
+        }
+        found = searcher.search(
+            q, filter=And(conditions), limit=max(limit, 1), groupedby=facets, terms=True
+        )
+        found.fragmenter = highlight.ContextFragmenter(maxchars=220, surround=60)
+        found.formatter = highlight.HtmlFormatter(tagname="mark", classname="match")
+        results.total = len(found)
+        for name in facets:
+            counts = found.groups(name)
+            results.facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        for hit in found[:limit]:
+            snippet = hit.highlights("body", top=2) or str(escape(hit["body"][:200]))
+            results.hits.append(
+                Hit(
+                    slug=hit["slug"],
+                    title=hit["title"],
+                    system=hit["system"],
+                    category=hit["category"],
+                    snippet=nh3.clean(snippet, tags={"mark"}, attributes={}),
+                    score=round(float(hit.score), 4),
+                )
+            )
+        return results
+
+    def _build_query(self, reader, allowed: _Allowed, tokens: list[str]):
+        """Clauses per concept: synonyms, exact stems, compound parts, then fuzzy.
+
+        Returns the query and the corrections {typed word: suggested word}.
+        """
+        synonyms = self.synonyms
+        clauses: list[Query] = []
+        corrections: dict[str, str] = {}
+        known = _memo(lambda stemmed: allowed.has_term(reader, stemmed))
+        i = 0
+        while i < len(tokens):
+            match = synonyms.match(tokens, i) if tokens[i] in synonyms.by_first else None
+            if match is not None:
+                length, phrases = match
+                alternatives = []
+                for phrase in phrases:
+                    stems = [stem(w) for w in phrase if not is_stop(w)]
+                    if stems:
+                        alternatives.append(
+                            _term_clause(stems[0])
+                            if len(stems) == 1
+                            else And([_term_clause(s) for s in stems])
+                        )
+                if alternatives:
+                    clauses.append(Or(alternatives))
+                i += length
+                continue
+            word = tokens[i]
+            i += 1
+            if is_stop(word) or len(word) < 2:
+                continue
+            stemmed = stem(word)
+            if known(stemmed):
+                clauses.append(_term_clause(stemmed))
+                continue
+            parts = split_compound(word, known)
+            if parts:
+                clauses.append(And([_term_clause(stem(p), COMPOUND_BOOST) for p in parts]))
+                continue
+            candidates = self._near_words(reader, word, known)
+            if candidates:
+                corrections[word] = candidates[0]
+                clauses.append(Or([_term_clause(stem(c), FUZZY_BOOST) for c in candidates[:4]]))
+            else:
+                clauses.append(_term_clause(stemmed))
+        if not clauses:
+            return NullQuery, corrections
+        if len(clauses) == 1:
+            return clauses[0], corrections
+        return Or(clauses, scale=0.9), corrections
+
+    def _near_words(self, reader, word: str, known: Callable[[str], bool]) -> list[str]:
+        """Visible words within one or two edits, closest and most frequent first."""
+        if len(word) < 4:
+            return []
+        maxdist = 1 if len(word) < 8 else 2
+        scored: dict[str, tuple[int, int]] = {}
+        for name in TEXT_FIELDS:
+            for candidate in reader.terms_within(name, word, maxdist, prefix=1):
+                if candidate == word or candidate in scored:
+                    continue
+                stemmed = stem(candidate)
+                if not known(stemmed):
+                    continue
+                freq = max(reader.doc_frequency(n, stemmed) for n in TEXT_FIELDS)
+                scored[candidate] = (_distance(word, candidate), -freq)
+        return sorted(scored, key=lambda c: (scored[c], c))
+
+    @staticmethod
+    def _suggestion(text: str, corrections: dict[str, str]) -> str | None:
+        typed = words(text)
+        changed = [corrections.get(w, w) for w in typed]
+        return None if changed == typed else " ".join(changed)
+
+
+def _memo(fn: Callable[[str], bool]) -> Callable[[str], bool]:
+    cache: dict[str, bool] = {}
+
+    def wrapped(key: str) -> bool:
+        if key not in cache:
+            cache[key] = fn(key)
+        return cache[key]
+
+    return wrapped
+
+
+def _distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (small words only)."""
+    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        rows[i][0] = i
+    for j in range(len(b) + 1):
+        rows[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
+    return rows[-1][-1]
