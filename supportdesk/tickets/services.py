@@ -432,9 +432,9 @@ def add_entry(
             for u in (ticket.assignee, ticket.created_by)
             if u is not None and u.role in policy.TICKET_STAFF_ROLES
         ]
-        _notify(staff, "ticket_internal_note", ticket, actor)
+        _notify(staff, "ticket_internal_note", ticket, actor, excerpt=body)
     else:
-        _notify([ticket.created_by, ticket.assignee], "ticket_reply", ticket, actor)
+        _notify([ticket.created_by, ticket.assignee], "ticket_reply", ticket, actor, excerpt=body)
     return entry
 
 
@@ -1025,23 +1025,29 @@ def _typed_literals(columns: list[Any], values: list[Any]) -> list[Any]:
 # --- notifications -------------------------------------------------------------------
 
 
-def _notify(recipients: Iterable[User | None], event: str, ticket: Ticket, actor: User) -> None:
+def _notify(
+    recipients: Iterable[User | None],
+    event: str,
+    ticket: Ticket,
+    actor: User,
+    excerpt: str | None = None,
+) -> None:
     """Hand over to the notifications domain (outbox in this same transaction)."""
     people = {u.id: u for u in recipients if u is not None and u.id != actor.id and u.active}
     if not people:
         return
-    try:
-        from supportdesk.notifications import services as notifications
-        from supportdesk.notifications.models import NotificationEvent
-    except ImportError:  # pragma: no cover — notifications domain not installed yet
-        return
+    from supportdesk.notifications import services as notifications
+    from supportdesk.notifications.models import NotificationEvent
+
     context = {
         "number": ticket.number,
         "subject": ticket.subject,
         "status": ticket.status.value,
         "priority": ticket.priority.value,
-        "municipality": ticket.municipality_id,
+        "system": ticket.system.name,
     }
+    if excerpt:
+        context["excerpt"] = excerpt[:300]
     notifications.notify(
         list(people.values()),
         NotificationEvent(event),
