@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import has_request_context, request
+from flask import current_app, has_app_context, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -91,5 +91,12 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        read_only = has_request_context() and request.method in _READ_METHODS
+        if has_request_context():
+            read_only = request.method in _READ_METHODS
+        else:
+            # The test suite's own session reads beside live servers; it must not
+            # hold the write lock while they work.
+            read_only = has_app_context() and current_app.config.get(
+                "SQLITE_DEFERRED_OUTSIDE_REQUESTS", False
+            )
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

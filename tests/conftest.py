@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -92,6 +94,25 @@ def _test_environ(tmp: Path, database_url: str) -> dict[str, str]:
     }
 
 
+class CommittingClient(FlaskClient):
+    """A test client whose requests behave like separate requests in production.
+
+    Tests share the app context, and so the session, with the requests they make.
+    Ending the test's transaction before each request keeps it from holding
+    SQLite's write lock (or a stale snapshot) while the request works, and
+    Flask-Login's per-context user cache is dropped so each request loads its
+    own user.
+    """
+
+    def open(self, *args, **kwargs):
+        _db.session.commit()
+        g.pop("_login_user", None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            g.pop("_login_user", None)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend_app(request, tmp_path_factory):
     """One app per database for the whole session; tables created once."""
@@ -107,9 +128,11 @@ def backend_app(request, tmp_path_factory):
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_ENABLED": False,
             "SERVER_NAME": None,
+            "SQLITE_DEFERRED_OUTSIDE_REQUESTS": True,
         }
     )
     app.config["TEST_ENVIRON"] = environ
+    app.test_client_class = CommittingClient
     with app.app_context():
         _db.create_all()
     yield app
