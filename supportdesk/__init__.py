@@ -31,11 +31,21 @@ def _blueprints():
     from supportdesk.admin.views import bp as admin_bp
     from supportdesk.api import bp as api_bp
     from supportdesk.core_views import bp as core_bp
+    from supportdesk.escalation.views import bp as escalation_bp
     from supportdesk.faq.views import bp as faq_bp
     from supportdesk.notifications.views import bp as notifications_bp
     from supportdesk.tickets.views import bp as tickets_bp
 
-    return [core_bp, accounts_bp, admin_bp, api_bp, notifications_bp, tickets_bp, faq_bp]
+    return [
+        core_bp,
+        accounts_bp,
+        admin_bp,
+        api_bp,
+        notifications_bp,
+        tickets_bp,
+        escalation_bp,
+        faq_bp,
+    ]
 
 
 def _translation_dirs() -> str:

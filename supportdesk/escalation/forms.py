@@ -1,0 +1,134 @@
+"""Escalation forms: shape only (required, length, choices); rules live in services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from supportdesk.escalation.models import KnownIssueStatus
+from supportdesk.escalation.services import KNOWN_ISSUE_STATUS_LABELS
+from supportdesk.tickets.models import Priority
+from supportdesk.tickets.services import PRIORITY_LABELS
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes, usable without JavaScript."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def priority_choices() -> list[tuple[str, str]]:
+    return [(p.value, str(PRIORITY_LABELS[p])) for p in Priority]
+
+
+SENSITIVE_HINT = _l(
+    "CPR and phone numbers are masked before the vendor sees them. Tick only if the vendor "
+    "needs them; your confirmation is logged."
+)
+
+
+class EscalateForm(FlaskForm):
+    case = SelectField(_l("Vendor case"), choices=[], validators=[Optional()])
+    summary = TextAreaField(
+        _l("Summary for the vendor"),
+        validators=[DataRequired(_l("Write a summary for the vendor.")), Length(max=20000)],
+        description=_l(
+            "What is wrong, who is affected and what has been tried. The requester's contact "
+            "details and internal notes are never sent."
+        ),
+    )
+    priority = SelectField(_l("Priority"), choices=[])
+    share_description = BooleanField(_l("Share the ticket's description"))
+    share_entries = MultiCheckboxField(_l("Replies to share"), choices=[], coerce=int)
+    share_attachments = MultiCheckboxField(_l("Attachments to share"), choices=[], coerce=int)
+    confirm_sensitive = BooleanField(
+        _l("Send CPR and phone numbers unmasked"), description=SENSITIVE_HINT
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.priority.choices = priority_choices()
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField(
+        _l("Message"), validators=[DataRequired(_l("Write a message.")), Length(max=20000)]
+    )
+    confirm_sensitive = BooleanField(
+        _l("Send CPR and phone numbers unmasked"), description=SENSITIVE_HINT
+    )
+
+
+class CaseStatusForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[], validators=[DataRequired()])
+
+
+class AssignCaseForm(FlaskForm):
+    assignee = SelectField(_l("Assigned to"), choices=[], validators=[Optional()])
+
+
+class CaseDetailsForm(FlaskForm):
+    vendor_reference = StringField(
+        _l("Your reference"),
+        validators=[Optional(), Length(max=60)],
+        description=_l("The case number in your own servicedesk system."),
+    )
+    priority = SelectField(_l("Priority"), choices=[])
+    version = HiddenField()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.priority.choices = priority_choices()
+
+
+class RelayForm(FlaskForm):
+    body = TextAreaField(
+        _l("Reply to the requester"),
+        validators=[DataRequired(_l("Write a message.")), Length(max=20000)],
+        description=_l("Edit the vendor's answer before it is sent as a public reply."),
+    )
+    tickets = MultiCheckboxField(_l("Send on these tickets"), choices=[], coerce=int)
+
+
+class ResolveTicketsForm(FlaskForm):
+    tickets = MultiCheckboxField(_l("Tickets to resolve"), choices=[], coerce=int)
+
+
+class LinkKnownIssueForm(FlaskForm):
+    known_issue = SelectField(_l("Known issue"), choices=[], validators=[Optional()])
+
+
+class KnownIssueForm(FlaskForm):
+    system = SelectField(
+        _l("System"), choices=[], validators=[DataRequired(_l("Choose a system."))]
+    )
+    title = StringField(
+        _l("Title"), validators=[DataRequired(_l("Write a title.")), Length(max=200)]
+    )
+    description = TextAreaField(
+        _l("Description"),
+        validators=[Length(max=20000)],
+        description=_l("What users notice, and a workaround if there is one. Markdown is allowed."),
+    )
+    status = SelectField(_l("Status"), choices=[])
+    started_at = DateTimeLocalField(_l("Started"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    ended_at = DateTimeLocalField(_l("Ended"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    version = HiddenField()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.status.choices = [
+            (s.value, str(KNOWN_ISSUE_STATUS_LABELS[s])) for s in KnownIssueStatus
+        ]
