@@ -171,9 +171,39 @@ def worker(once, interval):
         click.echo("worker stopped")
 
 
+@click.group("retention", help="Personal data retention.")
+def retention_cli():
+    pass
+
+
+@retention_cli.command("run")
+def retention_run():
+    """Anonymise closed tickets past their municipality's retention period."""
+    from supportdesk.retention.services import run_retention
+
+    report = run_retention()
+    db.session.commit()
+    for slug, count in report.per_municipality.items():
+        click.echo(f"{slug}: {count} ticket(s) anonymised")
+    click.echo(
+        f"Anonymised {report.tickets} ticket(s), removed {report.attachments} attachment(s), "
+        f"{report.cases} case(s), {report.outbox} delivered outbox message(s)"
+    )
+
+
 def register_cli(app: Flask) -> None:
     from supportdesk.faq.cli import faq_cli
     from supportdesk.search.tasks import search_cli
 
-    for group in (users_cli, tokens_cli, entitlements_cli, demo_cli, worker, faq_cli, search_cli):
+    groups = (
+        users_cli,
+        tokens_cli,
+        entitlements_cli,
+        demo_cli,
+        worker,
+        retention_cli,
+        faq_cli,
+        search_cli,
+    )
+    for group in groups:
         app.cli.add_command(group)

@@ -118,6 +118,8 @@ class Ticket(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
+    # Set when `retention run` removed the personal content (DESIGN §3.9).
+    anonymised_at: Mapped[datetime | None] = mapped_column()
     # A stale save raises StaleDataError; errors.py answers 409.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -1,0 +1,1 @@
+"""Retention: closed tickets lose their personal content after the municipality's period."""

@@ -1,0 +1,149 @@
+"""Anonymise closed tickets past their municipality's retention period (DESIGN §3.9).
+
+What identifies a child, a parent or a staff member goes: subject, description,
+requester contact, the text of replies and internal notes, attachments (rows and
+files), what was shared with the vendor from the ticket, and the in-app
+notifications that quote it. What stays is the skeleton that reports need:
+number, municipality, institution, system, category, priority, status, times
+and the system events of the life cycle. Cases whose tickets are all anonymised
+and that are closed lose their summary and messages too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from supportdesk.accounts.models import Municipality
+from supportdesk.escalation.models import CaseMessage, CaseStatus, SharedItem, VendorCase
+from supportdesk.extensions import db, utcnow
+from supportdesk.notifications.models import Notification
+from supportdesk.outbox import OutboxMessage
+from supportdesk.tickets.models import Attachment, EntryKind, Ticket, TicketEntry, TicketStatus
+
+ANONYMISED_SUBJECT = "[anonymiseret]"
+# Delivered outbox rows quote subjects and replies; they are kept only this long.
+SENT_OUTBOX_KEEP = timedelta(days=30)
+BATCH = 500
+
+
+@dataclass
+class RetentionReport:
+    tickets: int = 0
+    attachments: int = 0
+    cases: int = 0
+    outbox: int = 0
+    per_municipality: dict[str, int] = field(default_factory=dict)
+
+
+def _expired_ticket_ids(municipality: Municipality, now: datetime) -> list[int]:
+    cutoff = now - timedelta(days=municipality.retention_days)
+    return list(
+        db.session.scalars(
+            select(Ticket.id)
+            .where(
+                Ticket.municipality_id == municipality.id,
+                Ticket.status == TicketStatus.closed,
+                Ticket.closed_at.is_not(None),
+                Ticket.closed_at < cutoff,
+                Ticket.anonymised_at.is_(None),
+            )
+            .order_by(Ticket.id)
+        )
+    )
+
+
+def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -> None:
+    numbers = list(db.session.scalars(select(Ticket.number).where(Ticket.id.in_(ids))))
+    attachments = list(db.session.scalars(select(Attachment).where(Attachment.ticket_id.in_(ids))))
+    upload_dir = Path(current_app.config["SUPPORTDESK"].upload_dir)
+    db.session.execute(
+        update(SharedItem)
+        .where(SharedItem.ticket_id.in_(ids))
+        .values(text="", filename=None, attachment_id=None, entry_id=None)
+    )
+    for attachment in attachments:
+        with contextlib.suppress(FileNotFoundError):
+            (upload_dir / attachment.storage_name).unlink()
+    db.session.execute(delete(Attachment).where(Attachment.ticket_id.in_(ids)))
+    report.attachments += len(attachments)
+    db.session.execute(
+        update(TicketEntry)
+        .where(
+            TicketEntry.ticket_id.in_(ids),
+            TicketEntry.kind.in_([EntryKind.reply, EntryKind.internal_note]),
+        )
+        .values(body="")
+    )
+    db.session.execute(
+        update(Ticket)
+        .where(Ticket.id.in_(ids))
+        .values(
+            subject=ANONYMISED_SUBJECT,
+            description="",
+            requester_name=None,
+            requester_phone=None,
+            requester_email=None,
+            anonymised_at=now,
+            version=Ticket.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        delete(Notification).where(Notification.url.in_([f"/tickets/{n}" for n in numbers]))
+    )
+
+
+def _anonymise_finished_cases(report: RetentionReport) -> None:
+    """Closed cases whose every ticket is anonymised lose their text as well."""
+    has_live_ticket = (
+        select(Ticket.id)
+        .where(Ticket.vendor_case_id == VendorCase.id, Ticket.anonymised_at.is_(None))
+        .exists()
+    )
+    ids = list(
+        db.session.scalars(
+            select(VendorCase.id).where(
+                VendorCase.status == CaseStatus.closed,
+                VendorCase.summary != "",
+                ~has_live_ticket,
+                select(Ticket.id).where(Ticket.vendor_case_id == VendorCase.id).exists(),
+            )
+        )
+    )
+    if not ids:
+        return
+    db.session.execute(delete(CaseMessage).where(CaseMessage.case_id.in_(ids)))
+    db.session.execute(
+        update(VendorCase)
+        .where(VendorCase.id.in_(ids))
+        .values(summary="", subject=ANONYMISED_SUBJECT, version=VendorCase.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    report.cases += len(ids)
+
+
+def run_retention(now: datetime | None = None) -> RetentionReport:
+    """Anonymise every expired ticket; flushes, the caller commits."""
+    now = now or utcnow()
+    report = RetentionReport()
+    for municipality in db.session.scalars(select(Municipality).order_by(Municipality.slug)):
+        ids = _expired_ticket_ids(municipality, now)
+        for start in range(0, len(ids), BATCH):
+            _anonymise_tickets(ids[start : start + BATCH], now, report)
+        report.tickets += len(ids)
+        report.per_municipality[municipality.slug] = len(ids)
+    _anonymise_finished_cases(report)
+    result = db.session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < now - SENT_OUTBOX_KEEP
+        )
+    )
+    report.outbox = result.rowcount or 0
+    db.session.flush()
+    return report

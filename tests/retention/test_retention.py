@@ -1,0 +1,96 @@
+"""`retention run` anonymises closed tickets past the municipality's period, and only those."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+from supportdesk.accounts.models import Role
+from supportdesk.extensions import utcnow
+from supportdesk.notifications.models import Notification
+from supportdesk.retention.services import ANONYMISED_SUBJECT, run_retention
+from supportdesk.tickets import services as tickets
+from supportdesk.tickets.models import Attachment, EntryKind, Ticket, TicketSource, TicketStatus
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+
+
+def _closed_ticket(db, hotline, system, closed_days_ago: int, subject: str) -> Ticket:
+    ticket = tickets.create_ticket(
+        hotline,
+        system=system,
+        category=system.categories[0],
+        subject=subject,
+        description="Mor ringede: Emma (0101151234) kan ikke logge ind.",
+        source=TicketSource.hotline,
+        requester_name="Karen Forælder",
+        requester_phone="20 30 40 50",
+        uploads=[tickets.Upload("skaermbillede.png", io.BytesIO(PNG))],
+    )
+    tickets.add_entry(hotline, ticket, "Vi har nulstillet koden for Emma.")
+    ticket.status = TicketStatus.closed
+    ticket.closed_at = utcnow() - timedelta(days=closed_days_ago)
+    db.session.add(
+        Notification(
+            user_id=hotline.id,
+            event="ticket_reply",
+            context={"subject": subject},
+            url=f"/tickets/{ticket.number}",
+        )
+    )
+    db.session.commit()
+    return ticket
+
+
+def test_only_expired_closed_tickets_are_anonymised(app, db, make_user, make_system):
+    system = make_system("aula")
+    hotline = make_user(Role.hotline, municipality="esbjerg")
+    hotline.municipality.retention_days = 365
+    old = _closed_ticket(db, hotline, system, 400, "Gammel sag om Emma")
+    recent = _closed_ticket(db, hotline, system, 30, "Ny sag om Oliver")
+    stored = [Path(app.config["SUPPORTDESK"].upload_dir) / a.storage_name for a in old.attachments]
+    assert all(path.exists() for path in stored)
+
+    report = run_retention()
+    db.session.commit()
+
+    assert report.tickets == 1
+    assert report.attachments == 1
+    db.session.expire_all()
+    old = db.session.get(Ticket, old.id)
+    assert old.subject == ANONYMISED_SUBJECT
+    assert old.description == ""
+    assert (old.requester_name, old.requester_phone, old.requester_email) == (None, None, None)
+    assert old.anonymised_at is not None
+    assert all(
+        e.body == "" for e in old.entries if e.kind in (EntryKind.reply, EntryKind.internal_note)
+    )
+    assert db.session.query(Attachment).filter_by(ticket_id=old.id).count() == 0
+    assert not any(path.exists() for path in stored)
+    assert db.session.query(Notification).filter_by(url=f"/tickets/{old.number}").count() == 0
+    # The skeleton stays for reports.
+    assert (old.number, old.status, old.system_id) == (old.number, TicketStatus.closed, system.id)
+
+    recent = db.session.get(Ticket, recent.id)
+    assert recent.subject == "Ny sag om Oliver"
+    assert recent.requester_phone == "20 30 40 50"
+    assert recent.anonymised_at is None
+
+    # Running again finds nothing new.
+    assert run_retention().tickets == 0
+
+
+def test_cli_reports_counts(app, db, make_user, make_system):
+    system = make_system("aula")
+    hotline = make_user(Role.hotline, municipality="aalborg")
+    hotline.municipality.retention_days = 30
+    _closed_ticket(db, hotline, system, 31, "Udløbet")
+    result = app.test_cli_runner().invoke(args=["retention", "run"])
+    assert result.exit_code == 0, result.output
+    assert "Anonymised 1 ticket(s)" in result.output
+    assert db.session.query(Ticket).filter_by(subject=ANONYMISED_SUBJECT).count() == 1
