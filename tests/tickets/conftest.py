@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from flask import g
 
 from supportdesk.accounts.models import Institution, Role, System, User
 from supportdesk.extensions import db
@@ -13,34 +12,10 @@ from supportdesk.tickets import services
 from supportdesk.tickets.models import Priority, Ticket, TicketSource
 
 
-def _committing_client(app):
-    """A test client that ends the test's own transaction before each request.
-
-    Tests share the app context (and session) with the requests they make; a lazy
-    load in the test opens a write transaction on SQLite (BEGIN IMMEDIATE) that
-    would block the ticket page's separate access-log write. Flask-Login caches the
-    user in `g`, which the shared app context keeps between requests: drop it.
-    """
-    test_client = app.test_client()
-    original = test_client.open
-
-    def _open(*args, **kwargs):
-        db.session.commit()
-        g.pop("_login_user", None)
-        return original(*args, **kwargs)
-
-    test_client.open = _open  # type: ignore[method-assign]
-    return test_client
-
-
-@pytest.fixture
-def client(app):
-    return _committing_client(app)
-
-
 @pytest.fixture
 def new_client(app) -> Callable[[], object]:
-    return lambda: _committing_client(app)
+    """A second browser (its own cookies)."""
+    return app.test_client
 
 
 @pytest.fixture
@@ -83,3 +58,17 @@ def make_ticket(app, make_user, system) -> Callable[..., Ticket]:
         return ticket
 
     return _make
+
+
+@pytest.fixture
+def token_for(app) -> Callable[[User], dict[str, str]]:
+    """Authorization header with a fresh API token for the user."""
+
+    def _headers(user: User) -> dict[str, str]:
+        from supportdesk.accounts.services import create_token
+
+        _token, plain = create_token(user, "test")
+        db.session.commit()
+        return {"Authorization": f"Bearer {plain}"}
+
+    return _headers
