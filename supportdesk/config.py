@@ -69,6 +69,11 @@ class Settings:
             )
         if self.search_backend not in {"whoosh", "postgres"}:
             raise ConfigError(f"{ENV_PREFIX}SEARCH_BACKEND must be whoosh or postgres")
+        if self.search_backend == "postgres":
+            # The name is reserved by the interface; the backend is not built yet.
+            raise ConfigError(
+                f"{ENV_PREFIX}SEARCH_BACKEND=postgres is not available in this version; use whoosh"
+            )
         smtp = urlsplit(self.smtp_url)
         if smtp.scheme not in {"smtp", "smtps"} or not smtp.hostname:
             raise ConfigError(f"{ENV_PREFIX}SMTP_URL must look like smtp://host:port")
