@@ -9,6 +9,7 @@ so a test can also prepare or check rows directly with `data()`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from werkzeug.serving import make_server
 
 from supportdesk import create_app
 from supportdesk.extensions import db
-from tests.browser.helpers import AXE_JS, AXE_LOG, CHROMIUM
+from tests.browser.helpers import AXE_JS, AXE_LOG, CHROMIUM, ROOT
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -58,13 +59,25 @@ def browser_app(tmp_path_factory):
     }
     app = create_app({"environ": environ, "RATELIMIT_ENABLED": False, "SERVER_NAME": None})
     app.config["TEST_ENVIRON"] = environ
-    with app.app_context():
+    with app.app_context(), pytest.MonkeyPatch.context() as patch:
         db.create_all()
+        from supportdesk.accounts import services as account_services
         from supportdesk.demo import seed
 
+        # every demo user shares one password: hash it once, not once per user (argon2)
+        patch.setattr(
+            account_services, "hash_password", functools.cache(account_services.hash_password)
+        )
         seed(ticket_count=SEED_TICKETS, echo=lambda _line: None)
         db.session.commit()
         db.session.remove()
+    # the FAQ starter content and its search index, as `make run` sets them up
+    runner = app.test_cli_runner()
+    for args in (["faq", "import", str(ROOT / "faq_content")], ["search", "rebuild"]):
+        if args[0] in app.cli.commands:
+            with app.app_context():
+                result = runner.invoke(args=args)
+            assert result.exit_code == 0, f"{' '.join(args)}: {result.output}"
     yield app
     with app.app_context():
         db.session.remove()
