@@ -558,7 +558,7 @@ def escalate(
     if confirm_sensitive and findings:
         db.session.add(
             SensitiveDataConfirmation(
-                case=case,
+                case_id=case.id,
                 municipality_id=ticket.municipality_id,
                 ticket_id=ticket.id,
                 user_id=actor.id,
@@ -671,7 +671,7 @@ def post_message(
         if confirm_sensitive and findings:
             db.session.add(
                 SensitiveDataConfirmation(
-                    case=case,
+                    case_id=case.id,
                     municipality_id=case.municipality_id,
                     user_id=actor.id,
                     context="message",

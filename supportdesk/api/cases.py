@@ -1,0 +1,283 @@
+"""API: escalate a ticket, read and change vendor cases, write case messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+
+from supportdesk import policy
+from supportdesk.accounts.models import User
+from supportdesk.api import bp, require_user
+from supportdesk.api.openapi import document
+from supportdesk.errors import NotEntitled, ValidationFailed
+from supportdesk.escalation import services
+from supportdesk.escalation.models import CaseMessage, CaseStatus, VendorCase
+from supportdesk.extensions import db
+from supportdesk.markup import render_markdown
+from supportdesk.tickets.models import Priority, Ticket
+
+_STRING = {"type": "string"}
+_IDS = {"type": "array", "items": {"type": "integer"}}
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "Send a JSON object.",
+            fields={"body": "Send a JSON object (Content-Type: application/json)."},
+        )
+    return data
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _ids(data: dict[str, Any], name: str, errors: dict[str, str]) -> list[int]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in value
+    ):
+        errors[name] = "A list of integer ids."
+        return []
+    return value
+
+
+def _bool(data: dict[str, Any], name: str, errors: dict[str, str]) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        errors[name] = "Must be true or false."
+        return False
+    return value
+
+
+def _optional_string(data: dict[str, Any], name: str, errors: dict[str, str]) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        errors[name] = "Must be a string."
+        return None
+    return value
+
+
+def message_json(message: CaseMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "from_vendor": message.from_vendor,
+        "author": message.author.name if message.author else None,
+        "body": message.body,
+        "body_html": str(render_markdown(message.body)),
+        "masked": message.masked,
+        "created_at": _iso(message.created_at),
+    }
+
+
+def case_json(case: VendorCase) -> dict[str, Any]:
+    """The case as the caller may see it: vendors get shared snapshots, never tickets."""
+    user = current_user
+    municipal = policy.is_municipal(user)
+    visible_numbers = list(
+        db.session.scalars(
+            policy.tickets_visible_to(user)
+            .where(Ticket.vendor_case_id == case.id)
+            .with_only_columns(Ticket.number)
+            .order_by(Ticket.id)
+        )
+    )
+    return {
+        "number": case.number,
+        "vendor": case.vendor.slug,
+        "municipality": case.municipality.slug,
+        "system": case.system.slug,
+        "status": case.status.value,
+        "priority": case.priority.value,
+        "vendor_reference": case.vendor_reference,
+        "subject": case.subject,
+        "summary": case.summary,
+        "assignee": case.assignee.email if case.assignee else None,
+        "known_issue": case.known_issue_id,
+        "created_at": _iso(case.created_at),
+        "updated_at": _iso(case.updated_at),
+        "first_response_at": _iso(case.first_response_at),
+        "resolved_at": _iso(case.resolved_at),
+        "version": case.version,
+        "tickets": visible_numbers,
+        "ticket_summaries": [
+            {
+                "number": s.number,
+                "subject": s.subject,
+                "institution": s.institution,
+                "status": s.status,
+                "created_at": _iso(s.created_at),
+            }
+            for s in services.ticket_summaries(user, case)
+        ],
+        "shared": [
+            {
+                "kind": item.kind.value,
+                "text": item.text,
+                "filename": item.filename,
+                "masked": item.masked,
+                "sensitive_confirmed": item.sensitive_confirmed,
+                "shared_at": _iso(item.shared_at),
+                **({"ticket": item.ticket.number} if municipal else {}),
+            }
+            for item in case.shares
+        ],
+        "messages": [message_json(m) for m in case.messages],
+        "sla": services.sla_view(case).as_json(),
+        "url": url_for("escalation.detail", number=case.number),
+    }
+
+
+@bp.post("/tickets/<number>/escalate")
+@document(
+    "Escalate a ticket to its system's vendor (support-entitled coordinators only)",
+    request_body={
+        "type": "object",
+        "required": ["summary"],
+        "properties": {
+            "summary": _STRING,
+            "case": {"type": "string", "description": "an open case of the same vendor"},
+            "share_entries": _IDS,
+            "share_attachments": _IDS,
+            "share_description": {"type": "boolean"},
+            "confirm_sensitive": {
+                "type": "boolean",
+                "description": "send CPR and phone numbers unmasked (logged)",
+            },
+            "priority": {"type": "string", "enum": [p.value for p in Priority]},
+        },
+    },
+    responses={
+        201: 'Escalated: {"case": number}',
+        403: "Not support-entitled for the vendor",
+        409: "Already escalated or not escalatable",
+        422: "Invalid",
+    },
+)
+def escalate(number: str) -> ResponseReturnValue:
+    require_user()
+    ticket = policy.get_ticket(current_user, number)
+    if not policy.can_escalate(current_user, ticket.system.vendor):
+        raise NotEntitled()
+    data = _body()
+    errors: dict[str, str] = {}
+    summary = _optional_string(data, "summary", errors)
+    case_number = _optional_string(data, "case", errors)
+    priority = _optional_string(data, "priority", errors)
+    entries = _ids(data, "share_entries", errors)
+    attachments = _ids(data, "share_attachments", errors)
+    share_description = _bool(data, "share_description", errors)
+    confirm = _bool(data, "confirm_sensitive", errors)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    case = services.escalate(
+        current_user,
+        ticket,
+        summary or "",
+        entries,
+        attachments,
+        case_number=case_number,
+        confirm_sensitive=confirm,
+        share_description=share_description,
+        priority=priority,
+    )
+    db.session.commit()
+    response = jsonify(
+        {"case": case.number, "url": url_for("escalation.detail", number=case.number)}
+    )
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_case", number=case.number)
+    return response
+
+
+@bp.get("/cases/<number>")
+@document("One vendor case as the caller may see it")
+def get_case(number: str) -> ResponseReturnValue:
+    require_user()
+    return jsonify(case_json(services.case_for_page(current_user, number)))
+
+
+@bp.patch("/cases/<number>")
+@document(
+    "Change status, priority, vendor reference or assignee (optimistic locking on version)",
+    request_body={
+        "type": "object",
+        "required": ["version"],
+        "properties": {
+            "version": {"type": "integer"},
+            "status": {"type": "string", "enum": [s.value for s in CaseStatus]},
+            "priority": {"type": "string", "enum": [p.value for p in Priority]},
+            "vendor_reference": {"type": ["string", "null"]},
+            "assignee": {"type": ["string", "null"], "description": "a vendor agent's e-mail"},
+        },
+    },
+    responses={200: "Changed", 409: "Stale version or invalid transition", 422: "Invalid"},
+)
+def patch_case(number: str) -> ResponseReturnValue:
+    require_user()
+    case = policy.get_case(current_user, number)
+    data = _body()
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValidationFailed(fields={"version": "Send the version you last read (integer)."})
+    unknown = set(data) - {"version", "status", "priority", "vendor_reference", "assignee"}
+    if unknown:
+        raise ValidationFailed(fields={name: "Unknown field." for name in sorted(unknown)})
+    errors: dict[str, str] = {}
+    status = _optional_string(data, "status", errors)
+    priority = _optional_string(data, "priority", errors)
+    reference = _optional_string(data, "vendor_reference", errors)
+    assignee: User | bool | None = False
+    if "assignee" in data:
+        email = _optional_string(data, "assignee", errors)
+        assignee = None
+        if email:
+            assignee = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+            if assignee is None:
+                errors["assignee"] = "Unknown user."
+    if errors:
+        raise ValidationFailed(fields=errors)
+    services.update_case(
+        current_user,
+        case,
+        version=version,
+        status=status,
+        priority=priority,
+        # null clears the reference; a missing field leaves it alone.
+        vendor_reference=(reference or "") if "vendor_reference" in data else None,
+        assignee=assignee,
+    )
+    db.session.commit()
+    return jsonify(case_json(services.case_for_page(current_user, number)))
+
+
+@bp.post("/cases/<number>/messages")
+@document(
+    "Write a message in the case (the vendor's agents or the municipality's entitled coordinators)",
+    request_body={
+        "type": "object",
+        "required": ["body"],
+        "properties": {"body": _STRING, "confirm_sensitive": {"type": "boolean"}},
+    },
+    responses={201: "Created", 403: "Not allowed to write in this case", 422: "Invalid"},
+)
+def post_message(number: str) -> ResponseReturnValue:
+    require_user()
+    case = policy.get_case(current_user, number)
+    data = _body()
+    errors: dict[str, str] = {}
+    body = _optional_string(data, "body", errors)
+    confirm = _bool(data, "confirm_sensitive", errors)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    message = services.post_message(current_user, case, body or "", confirm_sensitive=confirm)
+    db.session.commit()
+    response = jsonify(message_json(message))
+    response.status_code = 201
+    return response
