@@ -152,6 +152,7 @@ class WhooshBackend:
         self.loader = loader
         self._ix = None
         self._searcher = None
+        self._generation: int | None = None
         self._lock = threading.RLock()
         self._allowed_cache: OrderedDict[tuple, _Allowed] = OrderedDict()
 
@@ -173,13 +174,16 @@ class WhooshBackend:
         self._allowed_cache.clear()
 
     def _get_searcher(self):
+        ix = self._open()
+        if self._searcher is not None and ix.latest_generation() != self._generation:
+            # A fresh searcher, not Searcher.refresh(): refresh reuses segment readers
+            # whose deletion sets are stale, so removed articles would still be found.
+            self._searcher.close()
+            self._searcher = None
+            self._allowed_cache.clear()
         if self._searcher is None:
-            self._searcher = self._open().searcher()
-        else:
-            fresh = self._searcher.refresh()
-            if fresh is not self._searcher:
-                self._searcher = fresh
-                self._allowed_cache.clear()
+            self._searcher = ix.searcher()
+            self._generation = self._searcher.reader().generation()
         return self._searcher
 
     def _with_recovery(self, action: Callable[[], object]):

@@ -13,8 +13,17 @@ from tests.faq.conftest import CONTENT, write_article
 def _snapshot(db):
     rows = db.session.scalars(select(Article).order_by(Article.slug)).all()
     return [
-        (a.slug, a.title, a.body, a.tags, a.audience, a.municipality_id, a.updated, a.state,
-         sorted(r.slug for r in a.related))
+        (
+            a.slug,
+            a.title,
+            a.body,
+            a.tags,
+            a.audience,
+            a.municipality_id,
+            a.updated,
+            a.state,
+            sorted(r.slug for r in a.related),
+        )
         for a in rows
     ]
 
