@@ -298,7 +298,14 @@ def _announce_sla(case: VendorCase, phase: str, level: str) -> None:
 
     event = "sla_warning" if level == "warning" else "sla_breach"
     for ticket in case.tickets:
-        ticket_services.add_system_event(ticket, None, event, {"case": case.number, "phase": phase})
+        text = (
+            _l("Vendor case %(case)s is close to its SLA deadline.", case=case.number)
+            if level == "warning"
+            else _l("Vendor case %(case)s has passed its SLA deadline.", case=case.number)
+        )
+        ticket_services.add_system_event(
+            ticket, None, event, {"case": case.number, "phase": phase, "text": str(text)}
+        )
     recipients = [*_vendor_recipients(case), *_coordinators(case)]
     _notify(
         recipients,
@@ -743,7 +750,18 @@ def change_case_status(
             ticket,
             actor,
             "case_status",
-            {"case": case.number, "from": previous.value, "to": target.value},
+            {
+                "case": case.number,
+                "from": previous.value,
+                "to": target.value,
+                "text": str(
+                    _l(
+                        "Vendor case %(case)s is now: %(status)s.",
+                        case=case.number,
+                        status=CASE_STATUS_LABELS[target],
+                    )
+                ),
+            },
         )
     refresh_sla(case, now)
     db.session.flush()
@@ -1135,7 +1153,14 @@ def _announce_known_issue_resolved(actor: User, issue: KnownIssue) -> None:
     by_municipality: dict[int, list[Ticket]] = {}
     for ticket in tickets:
         ticket_services.add_system_event(
-            ticket, actor, "known_issue_resolved", {"known_issue": issue.id, "title": issue.title}
+            ticket,
+            actor,
+            "known_issue_resolved",
+            {
+                "known_issue": issue.id,
+                "title": issue.title,
+                "text": str(_l("The known issue is resolved: %(title)s", title=issue.title)),
+            },
         )
         by_municipality.setdefault(ticket.municipality_id, []).append(ticket)
     for municipality_id, group in by_municipality.items():
@@ -1187,7 +1212,14 @@ def link_ticket_to_known_issue(actor: User, ticket: Ticket, issue: KnownIssue) -
         )
     )
     ticket_services.add_system_event(
-        ticket, actor, "known_issue", {"known_issue": issue.id, "title": issue.title}
+        ticket,
+        actor,
+        "known_issue",
+        {
+            "known_issue": issue.id,
+            "title": issue.title,
+            "text": str(_l("Linked to the known issue: %(title)s", title=issue.title)),
+        },
     )
     return True
 

@@ -1,0 +1,275 @@
+"""Demo vendor cases in every state, bundled tickets, known issues and SLA states.
+
+Runs after the organisations (and the tickets step, when there is one). It makes
+its own tickets through the ticket service so it does not depend on demo ticket
+content. Idempotent: once any demo case exists, the step does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from supportdesk.accounts.models import Institution, System, User, Vendor
+from supportdesk.escalation import services
+from supportdesk.escalation.models import (
+    CaseStatus,
+    KnownIssue,
+    KnownIssueStatus,
+    VendorCase,
+)
+from supportdesk.escalation.sla import business_seconds_between
+from supportdesk.extensions import db, utcnow
+from supportdesk.tickets import services as ticket_services
+from supportdesk.tickets.models import Priority, Ticket
+
+HOUR = 3600
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    municipality: str
+    system: str
+    institutions: tuple[str, ...]
+    subject: str
+    description: str
+    summary: str
+    priority: Priority
+    # Business seconds of the resolution target already used (fraction), for the SLA state.
+    used: float
+    status: CaseStatus
+    vendor_answer: str | None = None
+    known_issue: str | None = None
+
+
+CASES = [
+    DemoCase(
+        "esbjerg",
+        "aula",
+        ("561001", "561002", "561101"),
+        "Forældre kan ikke logge ind med MitID",
+        "Flere forældre får en fejlside efter MitID-login i Aula-appen. Det virker i browseren.",
+        "Forældre på tre institutioner får fejl efter MitID-login i appen (iOS og Android). "
+        "Browser-login virker. Startede i morges omkring kl. 7.",
+        Priority.high,
+        0.85,
+        CaseStatus.in_progress,
+        "Vi kan genskabe fejlen og har eskaleret til vores app-team. Vi vender tilbage i dag.",
+        "Login via MitID i Aula-appen fejler for nogle forældre",
+    ),
+    DemoCase(
+        "esbjerg",
+        "laeringsplatform",
+        ("561003",),
+        "Elevplaner kan ikke gemmes",
+        "Lærerne får 'Der opstod en fejl' når de gemmer elevplaner i 5. klasse.",
+        "Elevplaner for 5.a og 5.b kan ikke gemmes; fejlen kommer ved klik på Gem.",
+        Priority.normal,
+        0.1,
+        CaseStatus.new,
+    ),
+    DemoCase(
+        "aalborg",
+        "aula",
+        ("851001", "851101"),
+        "Beskeder forsvinder i appen",
+        "Sendte beskeder vises ikke i indbakken i appen, men kan ses på web.",
+        "Beskeder sendt fra web vises ikke i appens indbakke for personale på to institutioner.",
+        Priority.normal,
+        0.3,
+        CaseStatus.waiting_on_municipality,
+        "Kan I oplyse hvilke app-versioner personalet bruger, og om de har genstartet appen?",
+    ),
+    DemoCase(
+        "aalborg",
+        "brugeradministration",
+        ("851002", "851003", "851004"),
+        "Forældrerelationer mangler efter import",
+        "Efter nattens import fra elevadministrationen mangler mange forældre adgang.",
+        "Forældrerelationer for elever på tre skoler mangler efter import natten til i dag.",
+        Priority.high,
+        1.25,
+        CaseStatus.in_progress,
+        "Vi undersøger importloggen for jeres kommune.",
+    ),
+    DemoCase(
+        "esbjerg",
+        "fildeling",
+        ("561004", "561201"),
+        "Delte mapper er tomme for elever",
+        "Eleverne kan se de delte mapper, men de er tomme.",
+        "Delte mapper vises tomme for elever på to institutioner siden fredag.",
+        Priority.normal,
+        0.5,
+        CaseStatus.resolved,
+        "Rettigheds-synkroniseringen var gået i stå. Den er genstartet, og mapperne er synlige "
+        "igen.",
+    ),
+    DemoCase(
+        "aalborg",
+        "laeringsplatform",
+        ("851005",),
+        "Forløb blev ikke flyttet ved skoleårsskift",
+        "Ved skoleårsskiftet blev forløbene ikke flyttet med til de nye klasser.",
+        "Forløb for 3. årgang blev ikke flyttet ved skoleårsskiftet.",
+        Priority.low,
+        0.2,
+        CaseStatus.closed,
+        "Forløbene er flyttet manuelt. Fejlen er rettet i version 24.3.",
+    ),
+]
+
+KNOWN_ISSUES = [
+    # system, title, description, status, hours since start
+    (
+        "aula",
+        "Login via MitID i Aula-appen fejler for nogle forældre",
+        "Nogle forældre ser en fejlside efter MitID-login i appen. Log ind via browseren "
+        "som midlertidig løsning.",
+        KnownIssueStatus.identified,
+        5,
+    ),
+    (
+        "laeringsplatform",
+        "Langsom indlæsning af årsplaner",
+        "Årsplaner kan tage op til et minut at åbne. Vi overvåger efter en rettelse.",
+        KnownIssueStatus.monitoring,
+        26,
+    ),
+    (
+        "aula",
+        "Kalenderinvitationer blev sendt dobbelt",
+        "Invitationer blev sendt to gange i et par timer. Rettet.",
+        KnownIssueStatus.resolved,
+        72,
+    ),
+]
+
+
+def _ago(calendar, business_seconds: float, now: datetime) -> datetime:
+    """The moment that lies `business_seconds` of the calendar's working time before now."""
+    start = now
+    for _ in range(24 * 120):
+        if business_seconds_between(calendar, start, now) >= business_seconds:
+            return start
+        start -= timedelta(minutes=30)
+    return start
+
+
+def _one(model, **where):
+    return db.session.scalar(select(model).filter_by(**where))
+
+
+def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -> None:
+    if db.session.scalar(select(VendorCase.id).limit(1)) is not None:
+        echo("Vendor cases: already seeded")
+        return
+    now = utcnow()
+    for vendor in db.session.scalars(select(Vendor)):
+        services.seed_default_sla_targets(vendor)
+    issues: dict[str, KnownIssue] = {}
+    for system_slug, title, description, status, hours in KNOWN_ISSUES:
+        system = _one(System, slug=system_slug)
+        editor = _one(User, email=f"redaktor@{system.vendor.slug}.sd-demo.dk")
+        if system is None or editor is None:
+            continue
+        issues[title] = services.save_known_issue(
+            editor,
+            None,
+            system=system,
+            title=title,
+            description=description,
+            status=KnownIssueStatus.investigating,
+            started_at=now - timedelta(hours=hours),
+            now=now - timedelta(hours=hours),
+        )
+        if status != KnownIssueStatus.investigating:
+            services.save_known_issue(
+                editor,
+                issues[title],
+                system=system,
+                title=title,
+                description=description,
+                status=status,
+                started_at=issues[title].started_at,
+                now=now - timedelta(hours=max(hours - 2, 0)),
+            )
+    made = 0
+    for demo in CASES:
+        made += _seed_case(demo, issues, now)
+    services.check_sla(now=now)
+    echo(f"Vendor cases: {made} cases, {len(issues)} known issues")
+
+
+def _seed_case(demo: DemoCase, issues: dict[str, KnownIssue], now: datetime) -> int:
+    system = _one(System, slug=demo.system)
+    if system is None:
+        return 0
+    vendor = system.vendor
+    coordinator = _one(User, email=f"koordinator1@{demo.municipality}.sd-demo.dk")
+    agent = _one(User, email=f"agent@{vendor.slug}.sd-demo.dk")
+    if coordinator is None or agent is None:
+        return 0
+    calendar = services.calendar_for(vendor)
+    _response, resolution = services.sla_targets(vendor.id, demo.priority)
+    start = _ago(calendar, resolution * demo.used, now)
+    tickets: list[Ticket] = []
+    for number in demo.institutions:
+        institution = _one(Institution, number=number)
+        creator = _one(User, email=f"superbruger.{number}@{demo.municipality}.sd-demo.dk")
+        if institution is None or creator is None:
+            continue
+        ticket = ticket_services.create_ticket(
+            creator,
+            system=system,
+            category=system.categories[0] if system.categories else None,
+            subject=demo.subject,
+            description=demo.description,
+            priority=demo.priority,
+            institution=institution,
+        )
+        ticket.created_at = start - timedelta(hours=1)
+        tickets.append(ticket)
+    if not tickets:
+        return 0
+    db.session.flush()
+    case = services.escalate(
+        coordinator,
+        tickets[0],
+        demo.summary,
+        share_description=True,
+        priority=demo.priority,
+        now=start,
+    )
+    for ticket in tickets[1:]:
+        services.escalate(
+            coordinator,
+            ticket,
+            f"Samme fejl på {ticket.institution.name}.",
+            case_number=case.number,
+            share_description=True,
+            now=start + timedelta(minutes=10),
+        )
+    services.assign_case(agent, case, agent)
+    step = (now - start) / 4
+    if demo.vendor_answer:
+        services.post_message(agent, case, demo.vendor_answer, now=start + step)
+    if demo.status == CaseStatus.waiting_on_municipality:
+        services.change_case_status(agent, case, demo.status, now=start + step * 2)
+    elif demo.status in (CaseStatus.resolved, CaseStatus.closed):
+        services.change_case_status(agent, case, CaseStatus.resolved, now=start + step * 2)
+        if demo.status == CaseStatus.closed:
+            services.resolve_linked_tickets(coordinator, case)
+            services.change_case_status(coordinator, case, CaseStatus.closed, now=start + step * 3)
+    elif demo.status == CaseStatus.in_progress and case.status == CaseStatus.new:
+        services.change_case_status(agent, case, demo.status, now=start + step)
+    if demo.known_issue and demo.known_issue in issues:
+        issue = issues[demo.known_issue]
+        services.link_case_to_known_issue(agent, case, issue)
+        for ticket in tickets:
+            services.link_ticket_to_known_issue(coordinator, ticket, issue)
+    db.session.flush()
+    return 1
