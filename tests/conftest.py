@@ -394,6 +394,9 @@ def live_server(app) -> Iterator[Callable[..., str]]:
             proc.wait(timeout=10)
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def json_of(response) -> Any:

@@ -1,0 +1,74 @@
+"""The vendor queue: filters, keyset pagination, no N+1."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from supportdesk.escalation import services
+from supportdesk.escalation.models import CaseStatus
+from supportdesk.extensions import db
+from tests.escalation.conftest import client_for
+
+
+def _cases(world, make_ticket, count: int):
+    start = datetime(2026, 11, 23, 8, tzinfo=UTC)
+    made = []
+    for i in range(count):
+        ticket = make_ticket(subject=f"Sag nummer {i}")
+        made.append(
+            services.escalate(
+                world.coordinator,
+                ticket,
+                f"Resumé {i}",
+                priority="high" if i % 2 else "normal",
+                now=start + timedelta(minutes=i),
+            )
+        )
+    db.session.commit()
+    return made
+
+
+def test_filters_and_keyset_pages(app, world, make_ticket, count_queries):
+    cases = _cases(world, make_ticket, 7)
+    services.assign_case(world.agent, cases[0], world.agent)
+    services.change_case_status(world.agent, cases[1], CaseStatus.waiting_on_municipality)
+    db.session.commit()
+    numbers = [c.number for c in cases]
+    db.session.rollback()
+
+    page = services.list_cases(world.agent, services.CaseFilters(), size=3)
+    seen = [c.number for c in page.cases]
+    while page.next_cursor:
+        page = services.list_cases(
+            world.agent, services.CaseFilters(cursor=page.next_cursor), size=3
+        )
+        seen += [c.number for c in page.cases]
+    assert seen == list(reversed(numbers))
+
+    def only(**kwargs):
+        return {
+            c.number for c in services.list_cases(world.agent, services.CaseFilters(**kwargs)).cases
+        }
+
+    assert only(priority="high") == {numbers[i] for i in (1, 3, 5)}
+    assert only(status="waiting_on_municipality") == {numbers[1]}
+    assert only(sla="paused") == {numbers[1]}
+    assert only(assignee="me") == {numbers[0]}
+    assert len(only(assignee="none")) == 6
+    assert len(only(municipality="esbjerg")) == 7
+    assert only(municipality="aalborg") == set()
+    assert len(only(system="aula")) == 7
+    assert services.list_cases(world.other_agent, services.CaseFilters()).cases == []
+
+    client = client_for(app, world.agent)
+    with count_queries() as queries:
+        response = client.get("/cases")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert all(n in body for n in numbers)
+    assert len(queries) <= 15, queries
+    assert client.get("/cases?status=bogus").status_code == 422
+    assert client.get("/cases?cursor=not-a-cursor").status_code == 422
+    # The coordinator's list shows the municipality's cases; first level sees none.
+    assert numbers[0] in client_for(app, world.coordinator).get("/cases").get_data(as_text=True)
+    assert client_for(app, world.superuser).get("/cases").status_code == 404
