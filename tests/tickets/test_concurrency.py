@@ -1,0 +1,82 @@
+"""Real server processes: concurrent creation gets distinct numbers; racing PATCHes, one wins."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, select
+
+from supportdesk.accounts.models import Role
+from supportdesk.extensions import db
+from supportdesk.tickets.models import Ticket
+
+
+def _server(live_server, workers: int) -> str:
+    """The real server answers /healthz only with a search index; build the empty one."""
+    from supportdesk.search import get_backend
+
+    get_backend().rebuild([])
+    return live_server(workers=workers)
+
+
+def _call(url: str, method: str, token: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(  # noqa: S310 — local test server
+        url,
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_fifty_concurrent_creations_get_fifty_distinct_numbers(
+    make_user, system, token_for, live_server
+):
+    user = make_user(Role.superuser, municipality="esbjerg")
+    token = token_for(user)["Authorization"].removeprefix("Bearer ")
+    base = _server(live_server, 4)
+    body = {
+        "subject": "Samtidig oprettelse",
+        "description": "Samme øjeblik",
+        "system": system.slug,
+        "category": system.categories[0].slug,
+    }
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(
+            pool.map(lambda _i: _call(f"{base}/api/v1/tickets", "POST", token, body), range(50))
+        )
+    statuses = [status for status, _body in results]
+    assert statuses == [201] * 50, results[:3]
+    numbers = [payload["number"] for _status, payload in results]
+    assert len(set(numbers)) == 50
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 50
+    code = user.municipality.code
+    values = sorted(int(n.rsplit("-", 1)[1]) for n in numbers)
+    assert values == list(range(1, 51))
+    assert all(n.startswith(f"{code}-") for n in numbers)
+
+
+def test_racing_patches_with_the_same_version_one_200_one_409(
+    make_user, make_ticket, token_for, live_server
+):
+    ticket = make_ticket()
+    coordinator = make_user(Role.coordinator, municipality=ticket.municipality)
+    token = token_for(coordinator)["Authorization"].removeprefix("Bearer ")
+    base = _server(live_server, 2)
+    url = f"{base}/api/v1/tickets/{ticket.number}"
+    version = ticket.version
+    bodies = [{"priority": "high", "version": version}, {"priority": "low", "version": version}]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda b: _call(url, "PATCH", token, b), bodies))
+    assert sorted(status for status, _ in results) == [200, 409]
+    db.session.commit()
+    db.session.refresh(ticket)
+    assert ticket.version == version + 1
