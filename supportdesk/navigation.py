@@ -36,14 +36,16 @@ def _notification_items(user: User) -> list[NavItem]:
 
 
 # Providers return the items for the user in menu order; domains append theirs.
-NAV_PROVIDERS: list[Callable[[User], list[NavItem]]] = [_admin_items, _notification_items]
+NAV_PROVIDERS: list[Callable[[User], list[NavItem]]] = [_admin_items]
+# Shown after every domain's entries, next to the user's name (the notification bell).
+NAV_TRAILING: list[Callable[[User], list[NavItem]]] = [_notification_items]
 
 
 def nav_items(user: User) -> list[NavItem]:
     items: list[NavItem] = []
-    for provider in NAV_PROVIDERS:
+    for provider in (*NAV_PROVIDERS, *NAV_TRAILING):
         items.extend(provider(user))
     return items
 
 
-__all__ = ["NAV_PROVIDERS", "NavItem", "nav_items", "policy"]
+__all__ = ["NAV_PROVIDERS", "NAV_TRAILING", "NavItem", "nav_items", "policy"]

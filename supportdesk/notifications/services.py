@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, func, select, update
 
 from supportdesk import outbox
-from supportdesk.accounts.models import Role, User
+from supportdesk.accounts.models import MUNICIPAL_ROLES, Role, User
 from supportdesk.errors import NotFound
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import (
@@ -30,9 +30,9 @@ EMAIL_KIND = "email"
 PAGE_SIZE = 30
 KEEP_READ_DAYS = 180
 
-# Internal notes are for municipality staff only (DESIGN §4): superusers and the hotline
-# never get one, whatever a caller passes.
-INTERNAL_NOTE_EXCLUDED = frozenset({Role.superuser, Role.hotline})
+# Internal notes are for the municipality's coordinators and administrators (DESIGN §4):
+# superusers, the hotline and vendor staff never get one, whatever a caller passes.
+INTERNAL_NOTE_ROLES = frozenset({Role.coordinator, Role.municipal_admin})
 
 EVENT_LABELS = {
     NotificationEvent.ticket_assigned: _l("A ticket is assigned to me"),
@@ -77,21 +77,25 @@ _CASE_EVENTS = (
 
 
 def may_receive(user: User, event: NotificationEvent) -> bool:
-    """Defence in depth: some events must never reach some roles."""
-    return not (
-        event == NotificationEvent.ticket_internal_note and user.role in INTERNAL_NOTE_EXCLUDED
-    )
+    """Defence in depth: some events must never reach some roles, whatever a caller passes."""
+    if event == NotificationEvent.ticket_internal_note:
+        return user.role in INTERNAL_NOTE_ROLES
+    if event in _TICKET_EVENTS:
+        # Tickets are municipal; vendor staff and the system admin never see one.
+        return user.role in MUNICIPAL_ROLES
+    return True
 
 
 def events_for(user: User) -> list[NotificationEvent]:
     """The event types a user can meet, for the preferences page."""
-    if user.role in (Role.vendor_agent, Role.vendor_editor):
-        events = list(_CASE_EVENTS)
+    if user.role.is_vendor:
+        events: tuple[NotificationEvent, ...] = _CASE_EVENTS
     elif user.role in (Role.superuser, Role.hotline):
-        events = [e for e in _TICKET_EVENTS if may_receive(user, e)]
+        events = _TICKET_EVENTS
     else:
-        events = [*_TICKET_EVENTS, *_CASE_EVENTS]
-    return [*events, NotificationEvent.known_issue_resolved]
+        events = (*_TICKET_EVENTS, *_CASE_EVENTS)
+    candidates = (*events, NotificationEvent.known_issue_resolved)
+    return [event for event in candidates if may_receive(user, event)]
 
 
 def notify(
@@ -108,8 +112,9 @@ def notify(
     `url` is a site path ("/tickets/ESB-2026-000001"); e-mails prefix settings.base_url.
     `context` must hold only what every recipient may see: callers are responsible for
     never passing internal notes to superusers or the hotline. As a second line of
-    defence a `ticket_internal_note` is never delivered to a superuser or hotline user,
-    nor to inactive users. Context values must be JSON-serialisable; common keys are
+    defence a `ticket_internal_note` only reaches coordinators and municipal admins (never
+    a superuser, hotline or vendor user), ticket events only reach municipal staff, and
+    inactive users get nothing. Context values must be JSON-serialisable; common keys are
     `number`, `subject`, `excerpt`, `status`, `title`, `system`, `due_at`; the actor's
     name is added as `actor`. Returns the number of users notified.
     """

@@ -50,7 +50,7 @@ def test_each_recipient_once_and_never_the_actor(db, make_user, make_municipalit
     assert note.read_at is None
 
 
-@pytest.mark.parametrize("role", [Role.superuser, Role.hotline])
+@pytest.mark.parametrize("role", [Role.superuser, Role.hotline, Role.vendor_agent, Role.admin])
 def test_internal_note_never_reaches_superuser_or_hotline(db, make_user, make_municipality, role):
     town = make_municipality("esbjerg")
     colleague = make_user(Role.coordinator, municipality=town)
@@ -71,6 +71,18 @@ def test_same_roles_do_get_public_replies(db, make_user):
     superuser = make_user(Role.superuser)
     hotline = make_user(Role.hotline, municipality=superuser.municipality)
     assert services.notify([superuser, hotline], "ticket_reply", url=URL, context=CONTEXT) == 2
+
+
+@pytest.mark.parametrize("role", [Role.vendor_agent, Role.vendor_editor, Role.admin])
+def test_ticket_events_never_reach_non_municipal_users(db, make_user, role):
+    outsider = make_user(role)
+    assert services.notify([outsider], "ticket_status", url=URL, context=CONTEXT) == 0
+    assert services.notify([outsider], "case_status", url="/cases/LEV-1", context={}) == 1
+
+
+def test_municipal_admin_gets_internal_notes(db, make_user):
+    admin = make_user(Role.municipal_admin)
+    assert services.notify([admin], "ticket_internal_note", url=URL, context=CONTEXT) == 1
 
 
 def test_inactive_users_are_skipped(db, make_user):

@@ -207,3 +207,11 @@ def test_empty_list_in_danish(client, login, make_user):
     login(make_user(Role.vendor_agent))
     html = client.get("/notifications").get_data(as_text=True)
     assert "Du har ingen notifikationer endnu." in html
+
+
+def test_bell_sits_last_in_the_menu_next_to_the_users_name(client, login, make_user):
+    login(make_user(Role.coordinator))
+    html = client.get("/account").get_data(as_text=True)
+    menu = html[html.index("<nav") : html.index("</nav>")]
+    links = re.findall(r'<li><a href="([^"]+)"', menu)
+    assert links[-2:] == ["/notifications", "/account"]
