@@ -95,6 +95,21 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("api_institutions", "other_municipality"): (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("api_me", NONE):                           (OK,      OK,     OK,    OK,     OK,     OK,    OK),
     ("api_systems", NONE):                      (OK,      OK,     OK,    OK,     OK,     OK,    OK),
+    # escalation (issue 5): only entitled coordinators escalate; vendors see cases, not tickets
+    ("escalate", "own_vendor"):                 (FB,      NF,     OK,    FB,     NF,     NF,    NF),
+    ("escalate", "other_vendor"):               (FB,      NF,     FB,    FB,     NF,     NF,    NF),
+    ("escalate", "other_municipality"):         (NF,      NF,     NF,    NF,     NF,     NF,    NF),
+    ("view_case", "own_vendor"):                (NF,      NF,     OK,    OK,     OK,     NF,    NF),
+    ("view_case", "other_vendor"):              (NF,      NF,     OK,    OK,     NF,     NF,    NF),
+    ("view_case", "other_municipality"):        (NF,      NF,     NF,    NF,     OK,     NF,    NF),
+    ("api_case", "own_vendor"):                 (NF,      NF,     OK,    OK,     OK,     NF,    NF),
+    ("api_case", "other_municipality"):         (NF,      NF,     NF,    NF,     OK,     NF,    NF),
+    ("message_case", "own_vendor"):             (NF,      NF,     OK,    FB,     OK,     NF,    NF),
+    ("message_case", "other_vendor"):           (NF,      NF,     FB,    FB,     NF,     NF,    NF),
+    ("case_ticket_page", "own_vendor"):         (OK,      NF,     OK,    OK,     NF,     NF,    NF),
+    ("edit_known_issue", "own_vendor"):         (NF,      NF,     NF,    NF,     OK,     OK,    NF),
+    ("edit_known_issue", "other_vendor"):       (NF,      NF,     NF,    NF,     NF,     NF,    NF),
+    ("status_page", NONE):                      (OK,      OK,     OK,    OK,     OK,     OK,    OK),
 }
 # fmt: on
 
@@ -301,6 +316,88 @@ def _vendor(world: World, relation: str) -> Vendor:
     return world.own_vendor if relation == "own_vendor" else world.other_vendor
 
 
+def _escalation_setup(world: World, relation: str):
+    """A ticket by a superuser at the own institution, on a system of the relation's vendor,
+    in the relation's municipality; returns (ticket, entitled coordinator there)."""
+    from supportdesk.accounts.models import System
+    from supportdesk.tickets import services as ticket_services
+
+    vendor = world.other_vendor if relation == "other_vendor" else world.own_vendor
+    municipality = world.municipality_of(relation)
+    system = _db.session.scalar(select(System).where(System.vendor_id == vendor.id))
+    if system is None:
+        system = System(slug=f"sys-{vendor.slug}", name=f"System {vendor.name}", vendor=vendor)
+        _db.session.add(system)
+    institution = (
+        world.foreign_institution if municipality is world.other else world.own_institution
+    )
+    creator = world.user(Role.superuser, municipality=municipality, institution=institution)
+    coordinator = world.user(Role.coordinator, municipality=municipality)
+    _db.session.add(
+        SupportEntitlement(user=coordinator, vendor=vendor, municipality_id=municipality.id)
+    )
+    _db.session.commit()
+    ticket = ticket_services.create_ticket(
+        creator, system=system, category=None, subject="Login", description="Fejl"
+    )
+    _db.session.commit()
+    return ticket, coordinator
+
+
+def _case(world: World, relation: str):
+    from supportdesk.escalation import services as escalation
+
+    ticket, coordinator = _escalation_setup(world, relation)
+    case = escalation.escalate(coordinator, ticket, "Resumé")
+    _db.session.commit()
+    return case
+
+
+def _escalate(world: World, relation: str) -> Call:
+    ticket, _coordinator = _escalation_setup(world, relation)
+    ident = ticket.id
+
+    def escalated() -> bool:
+        from supportdesk.tickets.models import Ticket
+
+        _db.session.expire_all()
+        return _db.session.get(Ticket, ident).vendor_case_id is not None
+
+    return Call(
+        "POST",
+        f"/tickets/{ticket.number}/escalate",
+        {"summary": "Resumé", "priority": "normal"},
+        effect=escalated,
+    )
+
+
+def _message_case(world: World, relation: str) -> Call:
+    from supportdesk.escalation.models import CaseMessage
+
+    case = _case(world, relation)
+    ident = case.id
+
+    def written() -> bool:
+        return (
+            _db.session.scalar(select(CaseMessage.id).where(CaseMessage.case_id == ident))
+            is not None
+        )
+
+    return Call("POST", f"/cases/{case.number}/messages", {"body": "Hej"}, effect=written)
+
+
+def _known_issue(world: World, relation: str) -> Call:
+    from supportdesk.escalation.models import KnownIssue
+
+    ticket, _coordinator = _escalation_setup(world, relation)
+    issue = KnownIssue(
+        vendor_id=ticket.system.vendor_id, system_id=ticket.system_id, title="Driftsforstyrrelse"
+    )
+    _db.session.add(issue)
+    _db.session.commit()
+    return Call("GET", f"/known-issues/{issue.id}")
+
+
 ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "view_admin_home": lambda w, r: Call("GET", "/admin/"),
     "view_system_admin": lambda w, r: Call("GET", "/admin/vendors"),
@@ -329,6 +426,13 @@ ACTIONS: dict[str, Callable[[World, str], Call]] = {
     ),
     "api_me": lambda w, r: Call("GET", "/api/v1/me"),
     "api_systems": lambda w, r: Call("GET", "/api/v1/systems"),
+    "escalate": _escalate,
+    "view_case": lambda w, r: Call("GET", f"/cases/{_case(w, r).number}"),
+    "api_case": lambda w, r: Call("GET", f"/api/v1/cases/{_case(w, r).number}"),
+    "message_case": _message_case,
+    "case_ticket_page": lambda w, r: Call("GET", f"/tickets/{_case(w, r).tickets[0].number}"),
+    "edit_known_issue": _known_issue,
+    "status_page": lambda w, r: Call("GET", "/status"),
 }
 
 CELLS = [
