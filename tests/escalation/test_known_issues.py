@@ -109,3 +109,18 @@ def test_known_issue_validation(app, world, make_user):
             description="",
             status="investigating",
         )
+
+
+def test_active_issue_on_the_front_page(app, world, make_user):
+    editor = make_user(Role.vendor_editor, vendor=world.vendor)
+    services.save_known_issue(
+        editor,
+        None,
+        system=world.system,
+        title="Aula er langsom",
+        description="",
+        status="monitoring",
+    )
+    db.session.commit()
+    assert "Aula er langsom" in client_for(app, world.coordinator).get("/").get_data(as_text=True)
+    assert "Aula er langsom" in app.test_client().get("/").get_data(as_text=True)
