@@ -86,6 +86,8 @@ class UserData:
     vendor: Vendor | None = None
     password: str | None = None
     locale: str = "da"
+    # Bulk creation (demo seed) hashes one shared password once instead of per user.
+    password_hash: str | None = None
 
 
 def _check_user_shape(data: UserData) -> dict[str, object]:
@@ -136,7 +138,8 @@ def create_user(actor: User | None, data: UserData) -> User:
         vendor=data.vendor if role.is_vendor else None,
         locale=data.locale,
         # Without a password the account cannot sign in until one is set.
-        password_hash=hash_password(data.password) if data.password else "!",
+        password_hash=data.password_hash
+        or (hash_password(data.password) if data.password else "!"),
     )
     db.session.add(user)
     db.session.flush()

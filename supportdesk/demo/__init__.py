@@ -34,6 +34,6 @@ def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -
 
 def _later_steps() -> list[Callable[..., None]]:
     """Steps of the domains built on the organisations (tickets, cases, FAQ …)."""
-    from supportdesk.demo import cases
+    from supportdesk.demo import cases, tickets
 
-    return [cases.seed]
+    return [tickets.seed, cases.seed]

@@ -208,9 +208,16 @@ def _name(seed: int) -> str:
     return f"{FIRST[seed % len(FIRST)]} {LAST[(seed * 7 + 3) % len(LAST)]}"
 
 
+_HASHES: dict[str, str] = {}
+
+
 def _user(logins, label: str, email: str, role: Role, **org) -> User:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
+        # argon2 takes ~0.1-0.3 s: hash the shared demo password once, not per user.
+        if logins.password not in _HASHES:
+            _HASHES[logins.password] = services.hash_password(logins.password)
+        org["password_hash"] = _HASHES[logins.password]
         user = services.create_user(
             None,
             services.UserData(
