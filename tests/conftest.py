@@ -145,13 +145,11 @@ def _wipe(app) -> None:
     with app.app_context():
         _db.session.remove()
         tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+        # DELETE in reverse dependency order on both backends: on PostgreSQL a TRUNCATE of
+        # every table costs 0.3-2 s per test (new files, fsync); DELETE of a few rows ~20 ms.
         with _db.engine.begin() as conn:
-            if _db.engine.dialect.name == "postgresql":
-                quoted = ", ".join(f'"{t}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 — table names from metadata
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 — table names from metadata
 
 
 @pytest.fixture
