@@ -35,5 +35,7 @@ def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -
 def _later_steps() -> list[Callable[..., None]]:
     """Steps of the domains built on the organisations (tickets, cases, FAQ …)."""
     from supportdesk.demo import cases, tickets
+    from supportdesk.demo import notifications as demo_notifications
 
-    return [tickets.seed, cases.seed]
+    # notifications last: it fills the bells from the tickets seeded before it.
+    return [tickets.seed, cases.seed, demo_notifications.seed]
