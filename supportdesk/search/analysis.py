@@ -14,7 +14,8 @@ from functools import lru_cache
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.lang import stemmer_for_language, stopwords_for_language
 
-TOKEN_PATTERN = r"\w+(?:[-']\w+)*"  # noqa: S105 — a regex, not a secret
+# Hyphens split words ("uni-login" → "uni", "login") on both the index and the query side.
+TOKEN_PATTERN = r"\w+"  # noqa: S105 — a regex, not a secret
 _TOKEN_RE = re.compile(TOKEN_PATTERN, re.UNICODE)
 _FOLDS = (("aa", "å"), ("ae", "æ"), ("oe", "ø"))
 # Connecting letters between the parts of a Danish compound ("fravær-s-besked").

@@ -13,15 +13,15 @@ import os
 import re
 import shutil
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import nh3
 from markupsafe import escape
-from whoosh import highlight, index, sorting
+from whoosh import highlight, index
 from whoosh.fields import ID, TEXT, Schema
-from whoosh.query import And, NullQuery, Or, Query, Term
+from whoosh.query import And, Or, Query, Term
 
 from supportdesk.faq.models import Article, ArticleState, Audience
 from supportdesk.search import Hit, SearchResults, SearchUnavailable, Visibility
@@ -47,9 +47,11 @@ def make_schema() -> Schema:
     analyzer = danish_analyzer()
     return Schema(
         slug=ID(stored=True, unique=True),
-        title=TEXT(analyzer=analyzer, stored=True, spelling=True),
-        tags=TEXT(analyzer=analyzer, stored=True, spelling=True),
-        body=TEXT(analyzer=analyzer, stored=True, spelling=True, chars=True),
+        title=TEXT(analyzer=analyzer, stored=True),
+        tags=TEXT(analyzer=analyzer, stored=True),
+        body=TEXT(analyzer=analyzer, stored=True),
+        # Unstemmed words of title, tags and body: the vocabulary for typos and suggestions.
+        words=TEXT(analyzer=danish_analyzer(stemming=False), phrase=False),
         system=ID(stored=True, sortable=True),
         category=ID(stored=True, sortable=True),
         audience=ID(stored=True),
@@ -70,6 +72,7 @@ def document_for(article: Article) -> dict[str, str]:
         "title": article.title,
         "tags": " , ".join(article.tags or []),
         "body": plain_text(article.body),
+        "words": " ".join((article.title, " ".join(article.tags or []), plain_text(article.body))),
         "system": article.system.slug,
         "category": article.category.slug,
         "audience": article.audience.value,
@@ -110,6 +113,95 @@ def visibility_query(visible: Visibility) -> Query:
 
 def _term_clause(stemmed: str, boost: float = 1.0) -> Query:
     return Or([Term(name, stemmed, boost=weight * boost) for name, weight in TEXT_FIELDS.items()])
+
+
+MAX_PLAIN_TERMS = 8
+COMMON_SHARE = 0.3
+COMMON_MIN_DOCS = 1000
+
+
+def _prune(plain: list[tuple[int, _Node]], docs: int, keep_some: bool) -> list[_Node]:
+    """Long queries (a ticket description) keep their rarest words; very common words
+    are dropped when rarer ones carry the query. Keeps scoring cheap at 20k articles."""
+    ranked = sorted(plain, key=lambda item: item[0])[:MAX_PLAIN_TERMS]
+    if docs < COMMON_MIN_DOCS:  # in a small index every word is informative
+        return [node for _frequency, node in ranked]
+    rare = [node for frequency, node in ranked if frequency <= COMMON_SHARE * docs]
+    if rare or not keep_some:
+        return rare
+    return [node for _frequency, node in ranked[:2]]
+
+
+class _Node:
+    """A query tree that Whoosh can score and that can be counted with set algebra."""
+
+    def __init__(
+        self,
+        kind: str,
+        children: list[_Node] | None = None,
+        stemmed: str = "",
+        boost: float = 1.0,
+        scale: float | None = None,
+    ) -> None:
+        self.kind, self.children, self.stemmed = kind, children or [], stemmed
+        self.boost, self.scale = boost, scale
+
+    @classmethod
+    def term(cls, stemmed: str, boost: float = 1.0) -> _Node:
+        return cls("term", stemmed=stemmed, boost=boost)
+
+    def query(self) -> Query:
+        if self.kind == "term":
+            return _term_clause(self.stemmed, self.boost)
+        subqueries = [child.query() for child in self.children]
+        if self.kind == "and":
+            return And(subqueries)
+        return Or(subqueries, scale=self.scale) if self.scale else Or(subqueries)
+
+    def docs(self, cache: _GenerationCache) -> frozenset[int]:
+        if self.kind == "term":
+            return cache.term_docs(self.stemmed)
+        sets = [child.docs(cache) for child in self.children]
+        if self.kind == "and":
+            return frozenset.intersection(*sets)
+        return frozenset().union(*sets)
+
+
+class _GenerationCache:
+    """Postings as sets and facet columns for one index generation (LRU for terms)."""
+
+    def __init__(self, searcher, generation: int | None) -> None:
+        self.generation = generation
+        self.reader = searcher.reader()
+        self._terms: OrderedDict[str, frozenset[int]] = OrderedDict()
+        self._columns: dict[str, list[str]] = {}
+        self._values: dict[tuple[str, str], frozenset[int]] = {}
+
+    def term_docs(self, stemmed: str) -> frozenset[int]:
+        docs = self._terms.get(stemmed)
+        if docs is None:
+            found: set[int] = set()
+            for name in TEXT_FIELDS:
+                if self.reader.frequency(name, stemmed):
+                    found.update(self.reader.postings(name, stemmed).all_ids())
+            docs = frozenset(found)
+            self._terms[stemmed] = docs
+            if len(self._terms) > 20000:
+                self._terms.popitem(last=False)
+        else:
+            self._terms.move_to_end(stemmed)
+        return docs
+
+    def column(self, name: str) -> list[str]:
+        if name not in self._columns:
+            self._columns[name] = list(self.reader.column_reader(name))
+        return self._columns[name]
+
+    def values(self, name: str, value: str) -> frozenset[int]:
+        key = (name, value)
+        if key not in self._values:
+            self._values[key] = frozenset(d for d, v in enumerate(self.column(name)) if v == value)
+        return self._values[key]
 
 
 class _Allowed:
@@ -153,6 +245,7 @@ class WhooshBackend:
         self._ix = None
         self._searcher = None
         self._generation: int | None = None
+        self._cache: _GenerationCache | None = None
         self._lock = threading.RLock()
         self._allowed_cache: OrderedDict[tuple, _Allowed] = OrderedDict()
 
@@ -171,6 +264,7 @@ class WhooshBackend:
                 self._searcher.close()
         self._searcher = None
         self._ix = None
+        self._cache = None
         self._allowed_cache.clear()
 
     def _get_searcher(self):
@@ -307,30 +401,32 @@ class WhooshBackend:
     def _search(self, text, visible, system, category, limit) -> SearchResults:
         searcher = self._get_searcher()
         reader = searcher.reader()
+        cache = self._generation_cache(searcher)
         allowed = self._allowed(searcher, visible)
         results = SearchResults(query=text)
-        q, corrections = self._build_query(reader, allowed, words(text))
+        node, corrections = self._build_query(reader, allowed, words(text))
         if corrections:
             results.suggestion = self._suggestion(text, corrections)
-        if q is NullQuery:
+        if node is None:
             return results
-        conditions: list[Query] = [visibility_query(visible)]
+        # Count and facet with set algebra on cached postings (no scoring), then let
+        # Whoosh score only the top hits among exactly those documents.
+        matched = node.docs(cache)
+        if not allowed.everything:
+            matched = matched & allowed.docs
         if system:
-            conditions.append(Term("system", system))
+            matched = matched & cache.values("system", system)
         if category:
-            conditions.append(Term("category", category))
-        facets = {
-            name: sorting.FieldFacet(name, maptype=sorting.Count) for name in ("system", "category")
-        }
-        found = searcher.search(
-            q, filter=And(conditions), limit=max(limit, 1), groupedby=facets, terms=True
-        )
-        found.fragmenter = highlight.ContextFragmenter(maxchars=220, surround=60)
-        found.formatter = highlight.HtmlFormatter(tagname="mark", classname="match")
-        results.total = len(found)
-        for name in facets:
-            counts = found.groups(name)
+            matched = matched & cache.values("category", category)
+        results.total = len(matched)
+        for name in ("system", "category"):
+            counts = Counter(cache.column(name)[d] for d in matched)
             results.facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        if not matched:
+            return results
+        found = searcher.search(node.query(), filter=set(matched), limit=max(limit, 1))
+        found.fragmenter = highlight.ContextFragmenter(maxchars=220, surround=60, charlimit=6000)
+        found.formatter = highlight.HtmlFormatter(tagname="mark", classname="match")
         for hit in found[:limit]:
             snippet = hit.highlights("body", top=2) or str(escape(hit["body"][:200]))
             results.hits.append(
@@ -345,13 +441,20 @@ class WhooshBackend:
             )
         return results
 
+    def _generation_cache(self, searcher) -> _GenerationCache:
+        if self._cache is None or self._cache.generation != self._generation:
+            self._cache = _GenerationCache(searcher, self._generation)
+        return self._cache
+
     def _build_query(self, reader, allowed: _Allowed, tokens: list[str]):
         """Clauses per concept: synonyms, exact stems, compound parts, then fuzzy.
 
-        Returns the query and the corrections {typed word: suggested word}.
+        Returns the query tree (None when nothing is searchable) and the corrections
+        {typed word: suggested word}.
         """
         synonyms = self.synonyms
-        clauses: list[Query] = []
+        clauses: list[_Node] = []
+        plain: list[tuple[int, _Node]] = []  # (document frequency, clause) of ordinary words
         corrections: dict[str, str] = {}
         known = _memo(lambda stemmed: allowed.has_term(reader, stemmed))
         i = 0
@@ -364,12 +467,12 @@ class WhooshBackend:
                     stems = [stem(w) for w in phrase if not is_stop(w)]
                     if stems:
                         alternatives.append(
-                            _term_clause(stems[0])
+                            _Node.term(stems[0])
                             if len(stems) == 1
-                            else And([_term_clause(s) for s in stems])
+                            else _Node("and", [_Node.term(s) for s in stems])
                         )
                 if alternatives:
-                    clauses.append(Or(alternatives))
+                    clauses.append(_Node("or", alternatives))
                 i += length
                 continue
             word = tokens[i]
@@ -378,23 +481,27 @@ class WhooshBackend:
                 continue
             stemmed = stem(word)
             if known(stemmed):
-                clauses.append(_term_clause(stemmed))
+                frequency = max(reader.doc_frequency(name, stemmed) for name in TEXT_FIELDS)
+                plain.append((frequency, _Node.term(stemmed)))
                 continue
+            # An unknown word: a compound of known parts and/or a typo of a known word.
+            options: list[_Node] = []
             parts = split_compound(word, known)
             if parts:
-                clauses.append(And([_term_clause(stem(p), COMPOUND_BOOST) for p in parts]))
-                continue
+                options.append(_Node("and", [_Node.term(stem(p), COMPOUND_BOOST) for p in parts]))
             candidates = self._near_words(reader, word, known)
             if candidates:
-                corrections[word] = candidates[0]
-                clauses.append(Or([_term_clause(stem(c), FUZZY_BOOST) for c in candidates[:4]]))
-            else:
-                clauses.append(_term_clause(stemmed))
+                if not parts:
+                    corrections[word] = candidates[0]
+                options.extend(_Node.term(stem(c), FUZZY_BOOST) for c in candidates[:4])
+            if options:
+                clauses.append(options[0] if len(options) == 1 else _Node("or", options))
+        clauses.extend(_prune(plain, reader.doc_count_all(), keep_some=not clauses))
         if not clauses:
-            return NullQuery, corrections
+            return None, corrections
         if len(clauses) == 1:
             return clauses[0], corrections
-        return Or(clauses, scale=0.9), corrections
+        return _Node("or", clauses, scale=0.9), corrections
 
     def _near_words(self, reader, word: str, known: Callable[[str], bool]) -> list[str]:
         """Visible words within one or two edits, closest and most frequent first."""
@@ -402,15 +509,14 @@ class WhooshBackend:
             return []
         maxdist = 1 if len(word) < 8 else 2
         scored: dict[str, tuple[int, int]] = {}
-        for name in TEXT_FIELDS:
-            for candidate in reader.terms_within(name, word, maxdist, prefix=1):
-                if candidate == word or candidate in scored:
-                    continue
-                stemmed = stem(candidate)
-                if not known(stemmed):
-                    continue
-                freq = max(reader.doc_frequency(n, stemmed) for n in TEXT_FIELDS)
-                scored[candidate] = (_distance(word, candidate), -freq)
+        for candidate in reader.terms_within("words", word, maxdist, prefix=1):
+            if candidate == word or candidate in scored:
+                continue
+            stemmed = stem(candidate)
+            if not known(stemmed):
+                continue
+            freq = max(reader.doc_frequency(n, stemmed) for n in TEXT_FIELDS)
+            scored[candidate] = (_distance(word, candidate), -freq)
         return sorted(scored, key=lambda c: (scored[c], c))
 
     @staticmethod

@@ -1,0 +1,228 @@
+"""Search benchmark: 20,000 Danish-like articles, 1,000 mixed queries, p50/p99 per query.
+
+`make bench-search` (or `python -m bench.search_bench [--articles N] [--queries N]`).
+Builds a throw-away Whoosh index with the production backend and analyzer, runs
+plain, inflected, typo, ASCII-spelled, synonym, compound and multi-word queries as
+anonymous, first-level, municipal and vendor callers, and writes the figures to
+bench/RESULTS.md under "## Search". Not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from supportdesk.faq.models import ArticleState, Audience, Visibility
+from supportdesk.search.whoosh_backend import WhooshBackend
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ROOT / "faq_content"
+RESULTS = Path(__file__).with_name("RESULTS.md")
+SYSTEMS = {
+    "aula": (1, ["login", "beskeder", "kalender", "komme-gaa", "grupper", "galleri", "samtykker"]),
+    "laeringsplatform": (2, ["login", "forloeb", "elevplaner", "opgaver", "skoleaarsskift"]),
+    "fildeling": (3, ["deling", "adgang", "synkronisering", "lagerplads", "login"]),
+    "brugeradministration": (4, ["brugeroprettelse", "uni-login", "roller", "dataimport"]),
+}
+FALLBACK_WORDS = (
+    "forældre barn elev lærer pædagog besked kalender fravær sygemelding skoleår login mitid "
+    "unilogin adgangskode gruppe billeder galleri samtykke forløb elevplan opgave aflevering "
+    "mappe deling synkronisering lagerplads rettigheder medarbejder institution kommune "
+    "hotline superbruger notifikation telefon appen indstillinger dokument skema"
+).split()
+
+
+def vocabulary() -> list[str]:
+    """Real Danish words from the starter content, so term statistics look realistic."""
+    words: list[str] = []
+    for path in sorted(CONTENT.glob("*/*.md")):
+        words += re.findall(r"[a-zæøå]{3,}", path.read_text(encoding="utf-8").lower())
+    return words or FALLBACK_WORDS
+
+
+def make_articles(count: int, words: list[str], rng: random.Random) -> list[SimpleNamespace]:
+    articles = []
+    systems = list(SYSTEMS.items())
+    audiences = [
+        Audience.public,
+        Audience.first_level,
+        Audience.first_level,
+        Audience.municipal,
+        Audience.vendor_internal,
+    ]
+    for n in range(count):
+        slug_system, (vendor_id, categories) = systems[n % len(systems)]
+        audience = audiences[rng.randrange(len(audiences))]
+        title = " ".join(rng.choice(words) for _ in range(rng.randint(4, 9))).capitalize()
+        paragraphs = [
+            " ".join(rng.choice(words) for _ in range(rng.randint(25, 60)))
+            for _ in range(rng.randint(3, 7))
+        ]
+        system = SimpleNamespace(slug=slug_system, vendor_id=vendor_id)
+        articles.append(
+            SimpleNamespace(
+                slug=f"artikel-{n}",
+                title=title,
+                body="\n\n".join(paragraphs),
+                tags=[rng.choice(words) for _ in range(rng.randint(1, 5))],
+                system=system,
+                category=SimpleNamespace(slug=rng.choice(categories)),
+                audience=audience,
+                municipality_id=rng.randint(1, 98) if audience == Audience.municipal else None,
+                state=ArticleState.published,
+            )
+        )
+    return articles
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    if len(word) < 5:
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    return word[:i] + word[i + 1 :]
+
+
+def _ascii(word: str) -> str:
+    return word.replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
+
+
+def make_queries(count: int, words: list[str], rng: random.Random) -> list[tuple[str, str]]:
+    synonyms = ["log ind", "logge på", "sygemelding", "fotos", "kodeord", "forældreintra"]
+    kinds = ["plain", "multi", "typo", "ascii", "synonym", "compound", "long"]
+    queries = []
+    long_words = [w for w in words if len(w) >= 6] or words
+    for n in range(count):
+        kind = kinds[n % len(kinds)]
+        if kind == "plain":
+            q = rng.choice(words)
+        elif kind == "multi":
+            q = " ".join(rng.choice(words) for _ in range(3))
+        elif kind == "typo":
+            q = _typo(rng.choice(long_words), rng) + " " + rng.choice(words)
+        elif kind == "ascii":
+            q = _ascii(" ".join(rng.choice(words) for _ in range(2)))
+        elif kind == "synonym":
+            q = rng.choice(synonyms) + " " + rng.choice(words)
+        elif kind == "compound":
+            q = rng.choice(long_words) + rng.choice(long_words)
+        else:  # a ticket subject + description as the deflection panel sends it
+            q = " ".join(rng.choice(words) for _ in range(18))
+        queries.append((kind, q))
+    return queries
+
+
+VISIBILITIES = [
+    Visibility(),
+    Visibility(first_level=True, municipality_id=7),
+    Visibility(first_level=True, municipality_id=42),
+    Visibility(first_level=True, vendor_id=2),
+]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def run(articles: int, queries: int, seed: int) -> dict[str, object]:
+    rng = random.Random(seed)
+    words = vocabulary()
+    docs = make_articles(articles, words, rng)
+    workdir = Path(tempfile.mkdtemp(prefix="search-bench-"))
+    try:
+        backend = WhooshBackend(workdir / "index", synonyms_path=str(CONTENT / "synonyms.txt"))
+        started = time.perf_counter()
+        backend.rebuild(docs)
+        index_seconds = time.perf_counter() - started
+        size = sum(p.stat().st_size for p in (workdir / "index").rglob("*") if p.is_file())
+        qs = make_queries(queries, words, rng)
+        for _kind, q in qs[:50]:  # warm up caches and the first searcher
+            backend.search(q, VISIBILITIES[0], limit=10)
+        timings: dict[str, list[float]] = {}
+        totals = []
+        for n, (kind, q) in enumerate(qs):
+            visible = VISIBILITIES[n % len(VISIBILITIES)]
+            t0 = time.perf_counter()
+            result = backend.search(q, visible, limit=10)
+            timings.setdefault(kind, []).append((time.perf_counter() - t0) * 1000)
+            totals.append(result.total)
+        every = [t for ts in timings.values() for t in ts]
+        return {
+            "articles": articles,
+            "queries": queries,
+            "index_seconds": index_seconds,
+            "index_mb": size / 1024 / 1024,
+            "p50": statistics.median(every),
+            "p99": percentile(every, 99),
+            "max": max(every),
+            "by_kind": {k: (statistics.median(v), percentile(v, 99)) for k, v in timings.items()},
+            "mean_total": statistics.mean(totals),
+        }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(figures: dict[str, object]) -> str:
+    lines = [
+        "## Search",
+        "",
+        f"Measured {dt.date.today().isoformat()} with `make bench-search` on "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        "Whoosh backend with the Danish analyzer and synonyms, visibility filter on every query.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| articles indexed | {figures['articles']:,} |",
+        f"| indexing time (full rebuild) | {figures['index_seconds']:.1f} s |",
+        f"| index size | {figures['index_mb']:.1f} MB |",
+        f"| queries | {figures['queries']:,} (mixed kinds, 4 caller visibilities) |",
+        f"| query p50 | {figures['p50']:.2f} ms |",
+        f"| query p99 | {figures['p99']:.2f} ms |",
+        f"| query max | {figures['max']:.2f} ms |",
+        f"| mean hits per query | {figures['mean_total']:.0f} |",
+        "",
+        "| query kind | p50 ms | p99 ms |",
+        "|---|---|---|",
+    ]
+    for kind, (p50, p99) in sorted(figures["by_kind"].items()):
+        lines.append(f"| {kind} | {p50:.2f} | {p99:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(section: str) -> None:
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(r"^## Search\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(section + "\n", text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=20_000)
+    parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    figures = run(args.articles, args.queries, args.seed)
+    section = report(figures)
+    print(section)
+    if not args.no_write:
+        write_results(section)
+        print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
