@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -42,6 +43,7 @@ from supportdesk.escalation.models import (
 )
 from supportdesk.extensions import db, utcnow
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.tickets import services as ticket_services
 from supportdesk.tickets.models import Ticket
 
 bp = Blueprint("escalation", __name__)
@@ -398,6 +400,29 @@ def case_known_issue(number: str) -> ResponseReturnValue:
     db.session.commit()
     flash(_("The known issue link is saved."), "success")
     return redirect(url_for("escalation.detail", number=number))
+
+
+@bp.get("/cases/<number>/shared/<int:item_id>")
+@login_required
+def shared_attachment(number: str, item_id: int) -> ResponseReturnValue:
+    """A shared attachment, for anyone who sees the case; always a download."""
+    case = policy.get_case(current_user, number)
+    item = next((s for s in case.shares if s.id == item_id and s.attachment is not None), None)
+    if item is None:
+        raise NotFound()
+    path = ticket_services.attachment_path(item.attachment)
+    if not path.is_file():
+        raise NotFound()
+    response = send_file(path, mimetype=item.attachment.content_type, max_age=0, conditional=True)
+    shown = item.filename or "fil"
+    ascii_name = shown.encode("ascii", "ignore").decode() or "fil"
+    ascii_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in ascii_name)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(shown, safe='')}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 # --- from the ticket ---------------------------------------------------------------------

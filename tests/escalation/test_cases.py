@@ -258,3 +258,46 @@ def test_shared_items_snapshot_does_not_follow_later_edits(world, make_ticket):
     db.session.commit()
     item = db.session.scalar(select(SharedItem).where(SharedItem.case_id == case.id))
     assert item.text == "Original tekst"
+
+
+def test_shared_attachment_download_only_when_shared(app, world, make_ticket):
+    import io
+
+    ticket = make_ticket()
+    public = ticket_services.add_entry(
+        world.coordinator,
+        ticket,
+        "Skærmbillede vedhæftet",
+        uploads=[ticket_services.Upload("fejl 010203-1234.txt", io.BytesIO(b"fejllog linje 1\n"))],
+    )
+    internal = ticket_services.add_entry(
+        world.coordinator,
+        ticket,
+        "Intern fil",
+        internal=True,
+        uploads=[ticket_services.Upload("intern.txt", io.BytesIO(b"hemmeligt\n"))],
+    )
+    db.session.commit()
+    public_file = public.attachments[0]
+    internal_file = internal.attachments[0]
+    with pytest.raises(ValidationFailed):
+        services.escalate(world.coordinator, ticket, "x", share_attachment_ids=[internal_file.id])
+    db.session.rollback()
+    case = services.escalate(world.coordinator, ticket, "x", share_attachment_ids=[public_file.id])
+    db.session.commit()
+    item = db.session.scalar(select(SharedItem).where(SharedItem.case_id == case.id))
+    assert item.filename == f"fejl {CPR_MASK}.txt"
+    number, item_id = case.number, item.id
+    db.session.rollback()
+    vendor = client_for(app, world.agent)
+    response = vendor.get(f"/cases/{number}/shared/{item_id}")
+    assert response.status_code == 200
+    assert response.data == b"fejllog linje 1\n"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert "010203" not in response.headers["Content-Disposition"]
+    response.close()
+    assert vendor.get(f"/cases/{number}/shared/{item_id + 1}").status_code == 404
+    assert (
+        client_for(app, world.other_agent).get(f"/cases/{number}/shared/{item_id}").status_code
+        == 404
+    )
