@@ -107,10 +107,12 @@ class CommittingClient(FlaskClient):
     def open(self, *args, **kwargs):
         _db.session.commit()
         g.pop("_login_user", None)
+        g.pop("_flask_babel", None)  # Flask-Babel caches the locale per context too
         try:
             return super().open(*args, **kwargs)
         finally:
             g.pop("_login_user", None)
+            g.pop("_flask_babel", None)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
