@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
@@ -131,8 +131,12 @@ def register_error_handlers(app: Flask) -> None:
         status = error.code or 500
         message = _HTTP_MESSAGES.get(status, error.description)
         response, status = error_response(status, _HTTP_CODES.get(status, "error"), message)
-        if status == 405 and isinstance(response, Response):
-            response.headers.update(error.get_response().headers.items())
+        allowed = getattr(error, "valid_methods", None)
+        if status == 405 and allowed:
+            # Only Allow: copying the default response's headers would overwrite the
+            # JSON body's Content-Type and Content-Length.
+            response = make_response(response, status)
+            response.headers["Allow"] = ", ".join(allowed)
         return response, status
 
     @app.errorhandler(Exception)
