@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 QUERY_HEADER = "x-bench-queries"
+CPU_HEADER = "x-bench-cpu-us"
 TIMEOUT = 30.0
 
 
@@ -50,6 +51,7 @@ class LoadResult:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     queries: list[int] = field(default_factory=list)
+    cpu_us: list[int] = field(default_factory=list)
     failures: Counter = field(default_factory=Counter)
 
     @property
@@ -81,6 +83,7 @@ class LoadResult:
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "failures": dict(self.failures),
             "sql_per_request": (sum(self.queries) / len(self.queries)) if self.queries else None,
+            "cpu_ms": (sum(self.cpu_us) / len(self.cpu_us) / 1000) if self.cpu_us else None,
         }
 
 
@@ -154,6 +157,8 @@ async def _user(
             result.failures[f"unexpected {status}"] += 1
         if QUERY_HEADER in response.headers:
             result.queries.append(int(response.headers[QUERY_HEADER]))
+        if CPU_HEADER in response.headers:
+            result.cpu_us.append(int(response.headers[CPU_HEADER]))
 
 
 def run_load(

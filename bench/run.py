@@ -692,15 +692,19 @@ def report(outcomes: list[Outcome], targets: list[Target], args, elapsed: float)
             f"Prepared in: {prep}. Tickets after the run: {outcome.tickets_after:,}.",
             "",
             "| scenario | req/s | x ceiling | p50 ms | p95 ms | p99 ms | errors | SQL/req "
-            "| worker RSS MB |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| CPU ms/req | x ceiling CPU | worker RSS MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in outcome.rows:
             ratio = row["rps"] / ceiling["rps"] if ceiling and ceiling["rps"] else None
+            cpu_ratio = None
+            if ceiling and ceiling.get("cpu_ms") and row.get("cpu_ms"):
+                cpu_ratio = ceiling["cpu_ms"] / row["cpu_ms"]
             out.append(
                 f"| {row['title']} | {fmt(row['rps'])} | {fmt(ratio, 2)} | "
                 f"{fmt(row['p50_ms'], 1)} | {fmt(row['p95_ms'], 1)} | {fmt(row['p99_ms'], 1)} | "
                 f"{row['errors']} | {fmt(row['sql_per_request'], 1)} | "
+                f"{fmt(row.get('cpu_ms'), 1)} | {fmt(cpu_ratio, 2)} | "
                 f"{fmt(row['worker_rss_mb'])} |"
             )
         for name, reason in outcome.skipped.items():

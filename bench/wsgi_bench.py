@@ -1,13 +1,15 @@
-"""Gunicorn entry point for `make bench`: the real app plus a per-request SQL counter.
+"""Gunicorn entry point for `make bench`: the real app plus per-request counters.
 
-The counter exists only here, only with SUPPORTDESK_BENCH=1: it adds an
-`X-Bench-Queries` header so the load generator can report queries per request.
+The counters exist only here, only with SUPPORTDESK_BENCH=1: `X-Bench-Queries`
+(SQL statements) and `X-Bench-CPU-us` (the worker's CPU time for the request, a
+figure that other load on the machine disturbs far less than wall-clock time).
 Rate limits are off so that the limiter, not the app, is not what gets measured.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from flask import Flask, g, has_request_context
 from sqlalchemy import event
@@ -28,9 +30,15 @@ def instrument(app: Flask) -> None:
         if has_request_context() and not statement.lstrip().upper().startswith(_NOT_COUNTED):
             g.bench_queries = g.get("bench_queries", 0) + 1
 
+    @app.before_request
+    def _start():
+        g.bench_cpu = time.process_time()
+
     @app.after_request
     def _header(response):
         response.headers["X-Bench-Queries"] = str(g.get("bench_queries", 0))
+        spent = time.process_time() - g.get("bench_cpu", time.process_time())
+        response.headers["X-Bench-CPU-us"] = str(int(spent * 1_000_000))
         return response
 
 

@@ -8,9 +8,10 @@ cost of the framework, the template engine and one indexed query, nothing else.
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, g, jsonify, render_template
 from sqlalchemy import Engine, create_engine, text
 
 TABLE = "bench_ceiling_row"
@@ -71,9 +72,15 @@ def create_app(database_url: str | None = None) -> Flask:
     def healthz():
         return jsonify({"status": "ok"})
 
+    @app.before_request
+    def _start():
+        g.bench_cpu = time.process_time()
+
     @app.after_request
-    def _queries(response):
+    def _counters(response):
         response.headers["X-Bench-Queries"] = "1" if response.status_code == 200 else "0"
+        spent = time.process_time() - g.get("bench_cpu", time.process_time())
+        response.headers["X-Bench-CPU-us"] = str(int(spent * 1_000_000))
         return response
 
     return app
