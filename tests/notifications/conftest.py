@@ -35,6 +35,7 @@ class SmtpServer:
         self.port = port
         self.collector = _Collector()
         self._controller: Controller | None = None
+        self.smtp_options: dict = {}
 
     @property
     def url(self) -> str:
@@ -46,7 +47,9 @@ class SmtpServer:
 
     def start(self) -> SmtpServer:
         if self._controller is None:
-            self._controller = Controller(self.collector, hostname="127.0.0.1", port=self.port)
+            self._controller = Controller(
+                self.collector, hostname="127.0.0.1", port=self.port, **self.smtp_options
+            )
             self._controller.start()
         return self
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -240,3 +241,31 @@ def test_header_injection_in_a_subject_is_flattened(db, make_user, smtp_server):
     assert mail["Bcc"] is None
     assert smtp_server.collector.recipients == [[user.email]]
     assert "Bcc: victim@example.com" in mail["Subject"]
+
+
+def test_credentials_in_the_smtp_url_are_used(app, db, make_user, smtp_server):
+    """user:password in SUPPORTDESK_SMTP_URL (percent-encoded) log in before sending."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server, session, envelope, mechanism, data):
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login, data.password))
+        return AuthResult(success=data.password == b"p@ss:word")
+
+    smtp_server.smtp_options = {
+        "authenticator": authenticator,
+        "auth_require_tls": False,
+    }
+    smtp_server.start()
+    settings = app.config["SUPPORTDESK"]
+    authed = f"smtp://mailer:p%40ss%3Aword@127.0.0.1:{smtp_server.port}"
+    app.config["SUPPORTDESK"] = dataclasses.replace(settings, smtp_url=authed)
+    user = make_user(Role.coordinator)
+    services.notify([user], NotificationEvent.ticket_assigned, url=URL, context=CONTEXT)
+    db.session.commit()
+
+    assert outbox.run_once() == (1, 0)
+    assert logins == [(b"mailer", b"p@ss:word")]
+    assert len(smtp_server.messages) == 1
