@@ -261,11 +261,16 @@ def refresh_sla(case: VendorCase, now: datetime | None = None) -> list[tuple[str
         if case.first_response_at is None:
             phases.insert(0, ("response", response))
         for phase, target in phases:
-            for level, threshold in (("warning", WARNING_FRACTION), ("breach", 1.0)):
-                attr = f"{phase}_{'warned' if level == 'warning' else 'breached'}_at"
-                if elapsed >= target * threshold and getattr(case, attr) is None:
-                    setattr(case, attr, now)
-                    crossed.append((phase, level))
+            warned, breached = f"{phase}_warned_at", f"{phase}_breached_at"
+            if elapsed >= target and getattr(case, breached) is None:
+                # A breach found in the same run as the warning makes the warning moot.
+                setattr(case, breached, now)
+                if getattr(case, warned) is None:
+                    setattr(case, warned, now)
+                crossed.append((phase, "breach"))
+            elif elapsed >= target * WARNING_FRACTION and getattr(case, warned) is None:
+                setattr(case, warned, now)
+                crossed.append((phase, "warning"))
     state = sla_view(case, now).state
     if case.sla_state != state:
         case.sla_state = state
@@ -592,7 +597,9 @@ def escalate(
 # --- messages and status ---------------------------------------------------------------
 
 
-def _ticket_note(case: VendorCase, actor: User, event: str, body: str, data: dict) -> None:
+def _ticket_note(
+    case: VendorCase, actor: User, event: str, body: str, data: dict, now: datetime
+) -> None:
     """A vendor answer on every linked ticket, for municipal staff only (relay decides)."""
     for ticket in case.tickets:
         db.session.add(
@@ -604,10 +611,10 @@ def _ticket_note(case: VendorCase, actor: User, event: str, body: str, data: dic
                 body=body,
                 event=event,
                 data={"case": case.number, **data},
-                created_at=utcnow(),
+                created_at=now,
             )
         )
-        ticket.updated_at = utcnow()
+        ticket.updated_at = now
 
 
 def _first_response(case: VendorCase, now: datetime) -> None:
@@ -660,7 +667,7 @@ def post_message(
         _first_response(case, now)
         if case.status == CaseStatus.new:
             case.status = CaseStatus.in_progress
-        _ticket_note(case, actor, "vendor_message", body, {"message": message.id})
+        _ticket_note(case, actor, "vendor_message", body, {"message": message.id}, now)
         recipients = _coordinators(case)
         event = NotificationEvent.case_message
     else:

@@ -115,3 +115,16 @@ def test_priority_change_moves_the_deadline(world, escalated):
     services.update_case(world.agent, case, priority="critical", now=local(2026, 11, 23, 9))
     db.session.commit()
     assert case.resolution_due_at == local(2026, 11, 23, 16)
+
+
+def test_worker_runs_the_sla_job(app, world, escalated):
+    from supportdesk import outbox
+
+    assert any(job.name == "sla_check" for job in outbox._periodic)
+    case = escalated(now=local(2020, 1, 6, 8))  # long overdue by now
+    assert outbox.run_periodic(force=True) >= 1
+    db.session.expire_all()
+    assert db.session.get(VendorCase, case.id).sla_state == SlaState.breached
+    # First response and resolution both breached; no warnings after the fact.
+    assert _events("sla_breach") == 2
+    assert _events("sla_warning") == 0
