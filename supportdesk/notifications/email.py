@@ -11,8 +11,12 @@ worker does not send it again. The remaining at-least-once window: if the worker
 dies (or the database commit fails) after the server accepted the message but
 before `sent_at` is committed, or the connection drops after DATA was accepted
 but before the reply arrived, the message is sent again after the lease or the
-backoff expires, with the same Message-ID, which lets mail clients and archives
-recognise the duplicate. It is never silently lost.
+backoff expires, with the same Message-ID (some mail systems, e.g. Gmail, and
+archives collapse such duplicates; many clients show both). A second worker can
+also send it again if one delivery outlives the two-minute outbox lease; the
+socket timeout below is per operation, so only a server that trickles replies
+could do that. Messages are not dropped silently: after 12 failed attempts (about
+five hours of backoff) the outbox marks the message failed and logs an error.
 """
 
 from __future__ import annotations
@@ -80,7 +84,6 @@ def build_message(
             "settings_link": absolute_url(SETTINGS_PATH),
             "subject": services.summary(event, context),
             "status_label": services.STATUS_LABELS.get(context.get("status"), ""),
-            "event_label": services.EVENT_LABELS[event],
             "due_at": _parse_time(context.get("due_at")),
         }
         text = render_template(f"notifications/email/{event.value}.txt", **values)
