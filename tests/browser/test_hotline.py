@@ -15,6 +15,9 @@ def test_hotline_takes_a_phone_call(page, data):
     page.get_by_role("navigation", name="Hovedmenu").locator("a[href='/tickets/hotline']").click()
     page.wait_for_load_state("load")
     axe_check(page, "hotline-intake")
+    current = page.get_by_role("navigation", name="Hovedmenu").locator("[aria-current=page]")
+    assert current.count() == 1
+    assert current.get_attribute("href") == "/tickets/hotline"
 
     subject = unique("Forælder kan ikke se sit barns skema ")
     page.locator("#requester_name").fill("Mette Sørensen")
