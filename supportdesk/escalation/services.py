@@ -909,7 +909,9 @@ def case_for_page(user: User, number: str) -> VendorCase:
         .where(VendorCase.number == number)
         .options(
             selectinload(VendorCase.messages).selectinload(CaseMessage.author),
-            selectinload(VendorCase.shares).selectinload(SharedItem.ticket),
+            selectinload(VendorCase.shares)
+            .selectinload(SharedItem.ticket)
+            .selectinload(Ticket.institution),
             selectinload(VendorCase.tickets).selectinload(Ticket.institution),
             selectinload(VendorCase.vendor).selectinload(Vendor.closed_days),
         )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from supportdesk.escalation import services
-from supportdesk.escalation.models import CaseStatus
+from supportdesk.escalation.models import CaseStatus, VendorCase
 from supportdesk.extensions import db
 from tests.escalation.conftest import client_for
 
@@ -72,3 +74,31 @@ def test_filters_and_keyset_pages(app, world, make_ticket, count_queries):
     # The coordinator's list shows the municipality's cases; first level sees none.
     assert numbers[0] in client_for(app, world.coordinator).get("/cases").get_data(as_text=True)
     assert client_for(app, world.superuser).get("/cases").status_code == 404
+
+
+def test_case_page_queries_do_not_grow_with_tickets_and_messages(
+    app, world, make_ticket, count_queries
+):
+    def page_queries(extra: int) -> int:
+        case = services.escalate(world.coordinator, make_ticket(), "Resumé", share_description=True)
+        for i in range(extra):
+            services.escalate(
+                world.coordinator,
+                make_ticket(world.superuser2),
+                f"Også {i}",
+                case_number=case.number,
+                share_description=True,
+            )
+            services.post_message(world.agent, case, f"Svar {i}")
+        db.session.commit()
+        number = case.number
+        db.session.rollback()
+        client = client_for(app, world.agent)
+        with count_queries() as queries:
+            assert client.get(f"/cases/{number}").status_code == 200
+        case = db.session.scalar(select(VendorCase).where(VendorCase.number == number))
+        services.change_case_status(world.agent, case, CaseStatus.resolved)
+        db.session.commit()
+        return len(queries)
+
+    assert page_queries(5) <= page_queries(1)
