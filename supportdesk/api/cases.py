@@ -12,8 +12,8 @@ from sqlalchemy import select
 from supportdesk import policy
 from supportdesk.accounts.models import User
 from supportdesk.api import bp, require_user
-from supportdesk.api.openapi import document
-from supportdesk.errors import NotEntitled, ValidationFailed
+from supportdesk.api.openapi import document, query_param
+from supportdesk.errors import NotEntitled, NotFound, ValidationFailed
 from supportdesk.escalation import services
 from supportdesk.escalation.models import CaseMessage, CaseStatus, VendorCase
 from supportdesk.extensions import db
@@ -194,6 +194,67 @@ def escalate(number: str) -> ResponseReturnValue:
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_case", number=case.number)
     return response
+
+
+@bp.get("/cases")
+@document(
+    "Vendor cases the caller may see, newest first (keyset pagination)",
+    parameters=[
+        query_param("status", "a case status or 'open'"),
+        query_param("priority"),
+        query_param("municipality", "municipality slug"),
+        query_param("system", "system slug"),
+        query_param("sla", "ok, warning, breached, paused or met"),
+        query_param("assignee", "'me', 'none' or a user id"),
+        query_param("cursor", "next_cursor from the previous page"),
+        query_param("limit", "1-100, default 25", "integer"),
+    ],
+)
+def list_cases() -> ResponseReturnValue:
+    require_user()
+    if not policy.can_see_cases(current_user):
+        raise NotFound()
+    args = request.args
+    raw_limit = args.get("limit", str(services.PAGE_SIZE))
+    limit = int(raw_limit) if raw_limit.isdigit() else 0
+    if not 1 <= limit <= 100:
+        raise ValidationFailed(fields={"limit": "Between 1 and 100."})
+    page = services.list_cases(
+        current_user,
+        services.CaseFilters(
+            status=args.get("status") or None,
+            priority=args.get("priority") or None,
+            municipality=args.get("municipality") or None,
+            system=args.get("system") or None,
+            sla=args.get("sla") or None,
+            assignee=args.get("assignee") or None,
+            cursor=args.get("cursor") or None,
+        ),
+        size=limit,
+    )
+    return jsonify(
+        {
+            "items": [
+                {
+                    "number": c.number,
+                    "subject": c.subject,
+                    "vendor": c.vendor.slug,
+                    "municipality": c.municipality.slug,
+                    "system": c.system.slug,
+                    "status": c.status.value,
+                    "priority": c.priority.value,
+                    "sla_state": c.sla_state.value,
+                    "resolution_due_at": _iso(c.resolution_due_at),
+                    "vendor_reference": c.vendor_reference,
+                    "assignee": c.assignee.email if c.assignee else None,
+                    "created_at": _iso(c.created_at),
+                    "version": c.version,
+                }
+                for c in page.cases
+            ],
+            "next_cursor": page.next_cursor,
+        }
+    )
 
 
 @bp.get("/cases/<number>")

@@ -102,3 +102,24 @@ def test_case_page_queries_do_not_grow_with_tickets_and_messages(
         return len(queries)
 
     assert page_queries(5) <= page_queries(1)
+
+
+def test_api_case_list(app, world, make_ticket):
+    from supportdesk.accounts import services as account_services
+
+    cases = _cases(world, make_ticket, 3)
+    numbers = [c.number for c in cases]
+    _row, plain = account_services.create_token(world.agent, "t")
+    _row, other = account_services.create_token(world.superuser, "t")
+    db.session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {plain}"}
+    first = client.get("/api/v1/cases?limit=2", headers=headers).get_json()
+    assert [i["number"] for i in first["items"]] == [numbers[2], numbers[1]]
+    second = client.get(f"/api/v1/cases?limit=2&cursor={first['next_cursor']}", headers=headers)
+    assert [i["number"] for i in second.get_json()["items"]] == [numbers[0]]
+    assert second.get_json()["next_cursor"] is None
+    assert client.get("/api/v1/cases?limit=0", headers=headers).status_code == 422
+    assert client.get("/api/v1/cases?sla=nope", headers=headers).status_code == 422
+    superuser = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {other}"})
+    assert superuser.status_code == 404
