@@ -368,7 +368,7 @@ def is_case_municipal_side(user: User, case: VendorCase) -> bool:
 
 
 def can_message_case(user: User, case: VendorCase) -> bool:
-    if not case.status.is_open and case.status.value != "resolved":
+    if case.status == "closed":  # a resolved case can still be discussed (and reopened)
         return False
     return is_case_vendor_side(user, case) or is_case_municipal_side(user, case)
 
