@@ -103,6 +103,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_cli(app)
     _init_templates(app)
     _init_security_headers(app)
+    _init_input_guard(app)
     if environ.get("SUPPORTDESK_PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     return app
@@ -167,6 +168,24 @@ def _init_templates(app: Flask) -> None:
         from flask_babel import get_locale
 
         return {"current_locale": str(get_locale() or "da"), "session": session}
+
+
+def _init_input_guard(app: Flask) -> None:
+    """NUL characters cannot be stored by PostgreSQL: refuse them up front (400, not 500)."""
+    from werkzeug.exceptions import BadRequest
+
+    @app.before_request
+    def _no_nul() -> None:
+        sources = [request.args]
+        if request.method in ("POST", "PUT", "PATCH"):
+            if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                sources.append(request.form)
+            elif request.is_json and b"\\u0000" in request.get_data():
+                raise BadRequest()
+        for source in sources:
+            for key, values in source.lists():
+                if any("\x00" in text for text in (key, *values)):
+                    raise BadRequest()
 
 
 def _init_security_headers(app: Flask) -> None:

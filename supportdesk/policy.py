@@ -102,7 +102,12 @@ def users_visible_to(user: User) -> Select[tuple[User]]:
     return query.where(false())
 
 
+MAX_ID = 2**31 - 1  # ids from URLs and forms beyond INTEGER would fail in the database
+
+
 def get_managed_user(actor: User, user_id: int) -> User:
+    if not 0 < user_id <= MAX_ID:
+        raise NotFound()
     target = db.session.scalar(users_visible_to(actor).where(User.id == user_id))
     if target is None:
         raise NotFound()

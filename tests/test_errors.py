@@ -130,3 +130,13 @@ def test_api_without_token_is_401_json(client):
     response = client.get("/api/v1/me")
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_nul_characters_are_a_400_not_a_database_error(client):
+    response = client.post("/login", data={"email": "a\x00@b.dk", "password": "x"})
+    assert response.status_code == 400
+    assert 'class="site-header"' in response.get_data(as_text=True)
+    assert client.get("/login?next=%00").status_code == 400
+    response = client.post("/api/v1/me", json={"subject": "a\u0000b"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"

@@ -359,7 +359,7 @@ def list_users(
     query = query.order_by(None).order_by(User.name, User.id)
     if municipality is not None:
         query = query.where(User.municipality_id == municipality.id)
-    if after is not None:
+    if after is not None and 0 < after <= policy.MAX_ID:
         last = db.session.execute(
             policy.users_visible_to(actor)
             .order_by(None)
@@ -676,6 +676,8 @@ def save_category(
 
 
 def get_category(system: System, category_id: int) -> Category:
+    if not 0 < category_id <= policy.MAX_ID:
+        raise NotFound()
     category = db.session.scalar(
         select(Category).where(Category.system_id == system.id, Category.id == category_id)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from flask_babel import gettext, ngettext
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField, TimeField
@@ -30,11 +30,13 @@ WTFORMS_MESSAGES = (
 
 
 class _CatalogueTranslations:
+    """Raw lookups: WTForms fills in %(min)d and friends itself afterwards."""
+
     def gettext(self, string: str) -> str:
-        return gettext(string)
+        return get_translations().ugettext(string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return ngettext(singular, plural, n)
+        return get_translations().ungettext(singular, plural, n)
 
 
 class AdminForm(FlaskForm):
