@@ -159,6 +159,7 @@ def create_ticket(
     if errors:
         raise ValidationFailed(fields=errors)
     assert system is not None  # noqa: S101 — narrowed by the validation above
+    checked = [check_upload(u) for u in uploads]
 
     now = utcnow()
     municipality = actor.municipality
@@ -190,7 +191,7 @@ def create_ticket(
             .order_by(Queue.id)
             .limit(1)
         )
-    for upload in uploads:
+    for upload in checked:
         add_attachment(actor, ticket, None, upload)
     db.session.flush()
     if rule is not None and ticket.assignee is not None and ticket.assignee_id != actor.id:
@@ -407,6 +408,7 @@ def add_entry(
         raise ValidationFailed(fields={"body": str(_l("Write a message."))})
     if len(body) > BODY_MAX:
         raise ValidationFailed(fields={"body": str(_l("The message is too long."))})
+    checked = [check_upload(u) for u in uploads]
     entry = TicketEntry(
         ticket=ticket,
         municipality_id=ticket.municipality_id,
@@ -416,7 +418,7 @@ def add_entry(
         created_at=utcnow(),
     )
     db.session.add(entry)
-    for upload in uploads:
+    for upload in checked:
         add_attachment(actor, ticket, entry, upload)
     ticket.updated_at = utcnow()
     if not internal:
@@ -765,13 +767,22 @@ def upload_dir() -> Path:
     return Path(current_app.config["SUPPORTDESK"].upload_dir)
 
 
-def add_attachment(
-    actor: User, ticket: Ticket, entry: TicketEntry | None, upload: Upload
-) -> Attachment:
-    """Store under a generated name outside static/, after checking size and content."""
+@dataclass
+class CheckedUpload:
+    """An upload that passed the size and content checks, held in memory until stored."""
+
+    filename: str
+    data: bytes
+    content_type: str
+
+
+def check_upload(upload: Upload | CheckedUpload) -> CheckedUpload:
+    """Size and type by content; done for every file before anything is written."""
+    if isinstance(upload, CheckedUpload):
+        return upload
     filename = safe_filename(upload.filename)
-    data = upload.stream.read()
     limit = current_app.config["SUPPORTDESK"].max_upload_mb * 1024 * 1024
+    data = upload.stream.read(limit + 1)
     if len(data) > limit:
         raise ValidationFailed(
             _l("The file is too large."),
@@ -794,6 +805,15 @@ def add_attachment(
                 )
             },
         )
+    return CheckedUpload(filename, data, content_type)
+
+
+def add_attachment(
+    actor: User, ticket: Ticket, entry: TicketEntry | None, upload: Upload | CheckedUpload
+) -> Attachment:
+    """Store under a generated name outside static/, after checking size and content."""
+    checked = check_upload(upload)
+    filename, data, content_type = checked.filename, checked.data, checked.content_type
     storage_name = uuid.uuid4().hex
     directory = upload_dir()
     directory.mkdir(parents=True, exist_ok=True)

@@ -219,3 +219,17 @@ def _assert_inert(html: str) -> None:
     parser = _Tags()
     parser.feed(html)
     assert parser.problems == []
+
+
+def test_one_bad_file_stores_nothing(ticket_and_staff, client, login, app):
+    from pathlib import Path
+
+    ticket, _coordinator = ticket_and_staff
+    login(ticket.created_by)
+    upload_dir = Path(app.config["SUPPORTDESK"].upload_dir)
+    before = set(upload_dir.iterdir()) if upload_dir.exists() else set()
+    response = _reply(client, ticket.number, files=[("ok.pdf", PDF), ("bad.exe", b"MZ\x90\x00")])
+    assert response.status_code == 422
+    assert db.session.query(Attachment).count() == 0
+    after = set(upload_dir.iterdir()) if upload_dir.exists() else set()
+    assert after == before
