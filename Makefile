@@ -9,7 +9,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 
 .PHONY: install run setup test lint format translations translations-extract clean
-.PHONY: browser-deps bench
+.PHONY: browser-deps bench bench-search
 
 # Browser tests: Debian's Chromium (no browser download) and axe-core vendored from npm.
 CHROMIUM := /usr/bin/chromium
@@ -35,6 +35,8 @@ translations-extract: install
 setup: install translations
 	$(FLASK) db upgrade
 	$(FLASK) demo seed --quiet
+	-$(FLASK) faq import faq_content
+	$(FLASK) search rebuild
 
 run: setup
 	@$(FLASK) demo seed | sed -n '/Demo logins/,$$p'
@@ -67,6 +69,9 @@ $(AXE_JS):
 	  mv $@.tmp $@ && rm -rf "$$tmp" && echo "vendored axe-core ($$tarball) to $@"
 
 # Benchmarks (not part of `make test`): see bench/README.md.
+bench-search: install
+	$(BIN)/python -m bench.search_bench $(BENCH_ARGS)
+
 bench: install
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
