@@ -3,7 +3,10 @@
 import sys
 
 from supportdesk import create_app
+from supportdesk.cli import install_excepthook
 from supportdesk.config import ConfigError
+
+install_excepthook()
 
 try:
     app = create_app()

@@ -191,6 +191,28 @@ def retention_run():
     )
 
 
+def install_excepthook() -> None:
+    """An unreachable or refusing database ends any command with one clear line.
+
+    Click lets other exceptions through to Python, which would print a traceback
+    (also for Flask-Migrate's `db upgrade`, which is not one of our commands).
+    """
+    from sqlalchemy.exc import OperationalError
+
+    previous = sys.excepthook
+
+    def hook(kind, error, traceback):
+        if isinstance(error, OperationalError):
+            detail = str(getattr(error, "orig", None) or error).strip().splitlines()
+            sys.stderr.write(
+                f"supportdesk: the database cannot be used: {detail[0] if detail else kind}\n"
+            )
+            return
+        previous(kind, error, traceback)
+
+    sys.excepthook = hook
+
+
 def register_cli(app: Flask) -> None:
     from supportdesk.faq.cli import faq_cli
     from supportdesk.search.tasks import search_cli

@@ -242,3 +242,25 @@ def test_production_requires_a_secret_key(tmp_path):
     assert result.returncode != 0
     assert "SUPPORTDESK_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["db", "upgrade"], ["users", "create", "a@b.dk", "--role", "admin"]]
+)
+def test_unreachable_database_gives_one_clear_line(command):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTDESK_")}
+    env["SUPPORTDESK_DATABASE_URL"] = "postgresql+psycopg://nobody@127.0.0.1:1/nothing"
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *command],
+        cwd=ROOT,
+        env=env,
+        input="a-long-password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("supportdesk: the database cannot be used:"), result.stderr
+    assert len(lines) <= 2, result.stderr  # Alembic may log one INFO line first
