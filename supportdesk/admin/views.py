@@ -179,7 +179,8 @@ def user_edit(user_id: int) -> ResponseReturnValue:
     policy.require_municipal_admin(current_user)
     user = policy.get_managed_user(current_user, user_id)
     municipality = user.municipality
-    scope = municipality if not policy.is_admin(current_user) else None
+    # Admin may move a user to another municipality: offer every institution then.
+    scope = None if policy.is_admin(current_user) else municipality
     initial = None
     if request.method == "GET":
         initial = {
@@ -192,7 +193,7 @@ def user_edit(user_id: int) -> ResponseReturnValue:
             "locale": user.locale,
             "active": user.active,
         }
-    form, options = _user_form(scope or municipality, data=initial)
+    form, options = _user_form(scope, data=initial)
     general: list[str] = []
     if form.validate_on_submit():
         try:

@@ -245,3 +245,41 @@ def test_user_list_is_keyset_paginated_without_n_plus_1(client, login, make_user
     assert (
         len(re.findall(r"/admin/users/\d+", second)) == 56 - 50
     )  # 56 users in total, 50 on page one
+
+
+def test_admin_moves_a_user_to_another_municipality(client, db, login, make_user, make_vendor):
+    vendor = make_vendor()
+    login(make_user(Role.admin))
+    coordinator = make_user(Role.coordinator, municipality="esbjerg", entitled=[vendor])
+    target = make_user(Role.municipal_admin, municipality="aalborg").municipality
+    response = client.post(
+        f"/admin/users/{coordinator.id}",
+        data={
+            "email": coordinator.email,
+            "name": coordinator.name,
+            "role": "coordinator",
+            "municipality": target.id,
+            "locale": "da",
+            "active": "y",
+        },
+    )
+    assert response.status_code == 302
+    db.session.refresh(coordinator)
+    assert coordinator.municipality_id == target.id
+    # entitlements are counted per municipality: they do not move along
+    assert _count(db, SupportEntitlement) == 0
+
+
+def test_entitlement_page_queries_do_not_grow_with_rows(
+    client, login, make_user, make_vendor, count_queries
+):
+    vendors = [make_vendor(max_entitled=20) for _ in range(3)]
+    admin = login(make_user(Role.municipal_admin))
+    make_user(Role.coordinator, municipality=admin.municipality, entitled=vendors)
+    with count_queries() as few:
+        assert client.get("/admin/entitlements").status_code == 200
+    for _ in range(6):
+        make_user(Role.coordinator, municipality=admin.municipality, entitled=vendors)
+    with count_queries() as many:
+        assert client.get("/admin/entitlements").status_code == 200
+    assert len(many) == len(few)
