@@ -8,7 +8,9 @@ splitting and "Mente du …?" must occur in a document the caller may see.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
+import math
 import os
 import re
 import shutil
@@ -17,16 +19,17 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import nh3
 from markupsafe import escape
-from whoosh import highlight, index
+from whoosh import index
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.query import And, Or, Query, Term
 
 from supportdesk.faq.models import Article, ArticleState, Audience
 from supportdesk.search import Hit, SearchResults, SearchUnavailable, Visibility
 from supportdesk.search.analysis import (
+    STOP_WORDS,
     danish_analyzer,
+    fold,
     is_stop,
     split_compound,
     stem,
@@ -111,11 +114,48 @@ def visibility_query(visible: Visibility) -> Query:
     return And([published, Or(allowed)])
 
 
+_WORD = re.compile(r"\w+")
+
+
+def snippet(text: str, stems: set[str], width: int = 220) -> str:
+    """Escaped text around the first matches with <mark> on words whose stem was searched.
+
+    Cheaper than re-running the analyzer through Whoosh's highlighter: one regex pass
+    and cached stems.
+    """
+    marks = [
+        m
+        for m in _WORD.finditer(text)
+        if m.group().lower() not in STOP_WORDS and stem(fold(m.group().lower())) in stems
+    ]
+    if marks:
+        start = max(0, marks[0].start() - 60)
+        start = text.rfind(" ", 0, start) + 1 if start else 0
+    else:
+        start = 0
+    end = min(len(text), start + width)
+    out, cursor = [], start
+    for m in marks:
+        if m.start() < start:
+            continue
+        if m.end() > end:
+            break
+        out.append(str(escape(text[cursor : m.start()])))
+        out.append(f"<mark>{escape(m.group())}</mark>")
+        cursor = m.end()
+    out.append(str(escape(text[cursor:end])))
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    return prefix + " ".join("".join(out).split()) + suffix
+
+
 def _term_clause(stemmed: str, boost: float = 1.0) -> Query:
     return Or([Term(name, stemmed, boost=weight * boost) for name, weight in TEXT_FIELDS.items()])
 
 
 MAX_PLAIN_TERMS = 8
+K1 = 1.2
+B = 0.75
 COMMON_SHARE = 0.3
 COMMON_MIN_DOCS = 1000
 
@@ -158,6 +198,34 @@ class _Node:
             return And(subqueries)
         return Or(subqueries, scale=self.scale) if self.scale else Or(subqueries)
 
+    def scores(self, cache: _GenerationCache, candidates: frozenset[int]) -> dict[int, float]:
+        """BM25F-style scores of the candidate documents this node matches."""
+        if self.kind == "term":
+            weights = cache.term_scores(self.stemmed)
+            if self.boost == 1.0:
+                return {d: w for d, w in weights.items() if d in candidates}
+            return {d: w * self.boost for d, w in weights.items() if d in candidates}
+        parts = [child.scores(cache, candidates) for child in self.children]
+        if self.kind == "and":
+            common = frozenset.intersection(*(frozenset(p) for p in parts))
+            return {d: sum(p[d] for p in parts) for d in common}
+        total: dict[int, float] = {}
+        hits: dict[int, int] = {}
+        for part in parts:
+            for d, w in part.items():
+                total[d] = total.get(d, 0.0) + w
+                hits[d] = hits.get(d, 0) + 1
+        if self.scale:
+            # Coordination: documents matching more of the query's concepts rank higher.
+            n = len(parts)
+            return {d: w * (1 - self.scale + self.scale * hits[d] / n) for d, w in total.items()}
+        return total
+
+    def stems(self) -> set[str]:
+        if self.kind == "term":
+            return {self.stemmed}
+        return set().union(*(child.stems() for child in self.children))
+
     def docs(self, cache: _GenerationCache) -> frozenset[int]:
         if self.kind == "term":
             return cache.term_docs(self.stemmed)
@@ -175,6 +243,8 @@ class _GenerationCache:
         self.reader = searcher.reader()
         self._terms: OrderedDict[str, frozenset[int]] = OrderedDict()
         self._columns: dict[str, list[str]] = {}
+        self._scores: OrderedDict[str, dict[int, float]] = OrderedDict()
+        self._lengths: dict[str, list[int]] = {}
         self._values: dict[tuple[str, str], frozenset[int]] = {}
 
     def term_docs(self, stemmed: str) -> frozenset[int]:
@@ -191,6 +261,45 @@ class _GenerationCache:
         else:
             self._terms.move_to_end(stemmed)
         return docs
+
+    def term_scores(self, stemmed: str) -> dict[int, float]:
+        """Per-document score of one stem over title, tags and body (boosted BM25F)."""
+        scores = self._scores.get(stemmed)
+        if scores is not None:
+            self._scores.move_to_end(stemmed)
+            return scores
+        scores = {}
+        n = max(self.reader.doc_count_all(), 1)
+        for name, boost in TEXT_FIELDS.items():
+            df = self.reader.doc_frequency(name, stemmed)
+            if not df:
+                continue
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            lengths = self.lengths(name)
+            average = self.average_length(name)
+            postings = self.reader.postings(name, stemmed)
+            while postings.is_active():
+                d = postings.id()
+                tf = postings.weight()
+                norm = tf + K1 * (1 - B + B * lengths[d] / average)
+                scores[d] = scores.get(d, 0.0) + boost * idf * tf * (K1 + 1) / norm
+                postings.next()
+        self._scores[stemmed] = scores
+        if len(self._scores) > 20000:
+            self._scores.popitem(last=False)
+        return scores
+
+    def lengths(self, name: str) -> list[int]:
+        if name not in self._lengths:
+            self._lengths[name] = [
+                self.reader.doc_field_length(d, name, 0) or 0
+                for d in range(self.reader.doc_count_all())
+            ]
+        return self._lengths[name]
+
+    def average_length(self, name: str) -> float:
+        n = max(self.reader.doc_count_all(), 1)
+        return max(self.reader.field_length(name) / n, 1.0)
 
     def column(self, name: str) -> list[str]:
         if name not in self._columns:
@@ -209,11 +318,8 @@ class _Allowed:
 
     def __init__(self, searcher, visible: Visibility) -> None:
         self.everything = visible.everything
-        self.docs = (
-            None
-            if visible.everything
-            else frozenset(searcher.docs_for_query(visibility_query(visible)))
-        )
+        # For "everything" too: the live documents, so deleted ones never count.
+        self.docs = frozenset(searcher.docs_for_query(visibility_query(visible)))
 
     def has_term(self, reader, stemmed: str) -> bool:
         for name in TEXT_FIELDS:
@@ -411,9 +517,7 @@ class WhooshBackend:
             return results
         # Count and facet with set algebra on cached postings (no scoring), then let
         # Whoosh score only the top hits among exactly those documents.
-        matched = node.docs(cache)
-        if not allowed.everything:
-            matched = matched & allowed.docs
+        matched = node.docs(cache) & allowed.docs
         if system:
             matched = matched & cache.values("system", system)
         if category:
@@ -424,19 +528,19 @@ class WhooshBackend:
             results.facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         if not matched:
             return results
-        found = searcher.search(node.query(), filter=set(matched), limit=max(limit, 1))
-        found.fragmenter = highlight.ContextFragmenter(maxchars=220, surround=60, charlimit=6000)
-        found.formatter = highlight.HtmlFormatter(tagname="mark", classname="match")
-        for hit in found[:limit]:
-            snippet = hit.highlights("body", top=2) or str(escape(hit["body"][:200]))
+        scores = node.scores(cache, matched)
+        best = heapq.nlargest(max(limit, 1), scores.items(), key=lambda item: (item[1], -item[0]))
+        stems = node.stems()
+        for docnum, score in best[:limit]:
+            stored = searcher.stored_fields(docnum)
             results.hits.append(
                 Hit(
-                    slug=hit["slug"],
-                    title=hit["title"],
-                    system=hit["system"],
-                    category=hit["category"],
-                    snippet=nh3.clean(snippet, tags={"mark"}, attributes={}),
-                    score=round(float(hit.score), 4),
+                    slug=stored["slug"],
+                    title=stored["title"],
+                    system=stored["system"],
+                    category=stored["category"],
+                    snippet=snippet(stored["body"], stems),
+                    score=round(score, 4),
                 )
             )
         return results
