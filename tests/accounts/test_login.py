@@ -85,3 +85,30 @@ def test_deactivation_ends_existing_sessions(client, db, login, make_user):
     user.auth_epoch += 1
     db.session.commit()
     assert client.get("/account").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"email": ""}, {"email": "x" * 300 + "@x.dk", "password": "p"}, {"password": "p"}],
+)
+def test_incomplete_login_form_is_422_not_500(client, data):
+    response = client.post("/login", data=data)
+    assert response.status_code == 422
+    assert "error" in response.get_data(as_text=True)
+
+
+def test_logout_needs_csrf(app, client, login, make_user, monkeypatch):
+    login(make_user(Role.hotline))
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    assert client.post("/logout").status_code == 400
+    assert client.get("/account").status_code == 200  # still signed in
+
+
+def test_session_id_changes_on_login(client, make_user):
+    user = make_user(Role.superuser)
+    client.get("/login")
+    with client.session_transaction() as session:
+        session["sid"] = "fixed-by-attacker"
+    _post_login(client, user.email, PASSWORD)
+    with client.session_transaction() as session:
+        assert session["sid"] != "fixed-by-attacker"
