@@ -124,3 +124,30 @@ def test_active_issue_on_the_front_page(app, world, make_user):
     db.session.commit()
     assert "Aula er langsom" in client_for(app, world.coordinator).get("/").get_data(as_text=True)
     assert "Aula er langsom" in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_new_ticket_banner_narrows_to_the_chosen_system(app, world, make_user, make_system):
+    other_system = make_system("fildeling", vendor=world.other_vendor, categories=("deling",))
+    for system, title, vendor in (
+        (world.system, "Aula-login driller", world.vendor),
+        (other_system, "Fildeling er nede", world.other_vendor),
+    ):
+        services.save_known_issue(
+            make_user(Role.vendor_agent, vendor=vendor),
+            None,
+            system=system,
+            title=title,
+            description="",
+            status="identified",
+        )
+    db.session.commit()
+    category_id = world.system.categories[0].id
+    db.session.rollback()
+    client = client_for(app, world.superuser)
+    everything = client.get("/tickets/new").get_data(as_text=True)
+    assert "Aula-login driller" in everything
+    assert "Fildeling er nede" in everything
+    assert "js/escalation.js" in everything
+    chosen = client.get(f"/tickets/new?topic=c{category_id}").get_data(as_text=True)
+    assert "Aula-login driller" in chosen
+    assert "Fildeling er nede" not in chosen
