@@ -1191,7 +1191,8 @@ def _announce_known_issue_resolved(actor: User, issue: KnownIssue) -> None:
         notifications.notify(
             [*assignees, *coordinators],
             NotificationEvent.known_issue_resolved,
-            url="/status",
+            # One ticket: straight to it; several: the municipality's ticket list.
+            url=f"/tickets/{group[0].number}" if len(group) == 1 else "/tickets",
             context={"title": issue.title, "system": issue.system.name, "count": len(group)},
             actor=actor,
         )
