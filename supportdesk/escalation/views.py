@@ -210,6 +210,7 @@ def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
     return {
         "case": case,
         "sla": services.sla_view(case),
+        "targets": services.sla_targets(case.vendor_id, case.priority),
         "vendor_side": vendor_side,
         "municipal_side": municipal_side,
         "can_message": policy.can_message_case(user, case),
