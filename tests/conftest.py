@@ -72,6 +72,8 @@ def postgres_url() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+            # Durability is not under test; commits without fsync keep the suite fast.
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
     except Exception as error:
         pytest.fail(
             f"PostgreSQL at {base.render_as_string()} is not usable: {error}", pytrace=False
@@ -144,14 +146,12 @@ def backend_app(request, tmp_path_factory):
 
 
 def _wipe(app) -> None:
+    """Empty every table in one transaction (DELETE: TRUNCATE of ~40 tables costs ~1 s on PG)."""
     with app.app_context():
         _db.session.remove()
-        tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
-        # DELETE in reverse dependency order on both backends: on PostgreSQL a TRUNCATE of
-        # every table costs 0.3-2 s per test (new files, fsync); DELETE of a few rows ~20 ms.
         with _db.engine.begin() as conn:
-            for table in tables:
-                conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 — table names from metadata
+            for table in reversed(_db.metadata.sorted_tables):
+                conn.execute(table.delete())
 
 
 @pytest.fixture
