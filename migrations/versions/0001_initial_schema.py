@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:59:31.539631
+Create Date: 2026-11-23 13:49:50.627674
 
 """
 from alembic import op
@@ -38,6 +38,38 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_number_sequence')),
     sa.UniqueConstraint('scope', 'key', name=op.f('uq_number_sequence_scope_key'))
     )
+    op.create_table('outbox_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('dedup_key', sa.String(length=200), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('available_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('failed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_message')),
+    sa.UniqueConstraint('dedup_key', name=op.f('uq_outbox_message_dedup_key'))
+    )
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_pending', ['sent_at', 'available_at'], unique=False)
+
+    op.create_table('search_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('query', sa.String(length=200), nullable=False),
+    sa.Column('system_slug', sa.String(length=60), nullable=True),
+    sa.Column('result_count', sa.Integer(), nullable=False),
+    sa.Column('clicked', sa.Boolean(), nullable=False),
+    sa.Column('source', sa.String(length=12), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_search_log'))
+    )
+    with op.batch_alter_table('search_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_search_log_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_search_log_query'), ['query'], unique=False)
+
     op.create_table('vendor',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=60), nullable=False),
@@ -67,6 +99,29 @@ def upgrade():
     with op.batch_alter_table('institution', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_institution_municipality_id'), ['municipality_id'], unique=False)
 
+    op.create_table('queue',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('slug', sa.String(length=60), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('is_hotline', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_queue_municipality_id_municipality')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_queue')),
+    sa.UniqueConstraint('municipality_id', 'slug', name=op.f('uq_queue_municipality_id_slug'))
+    )
+    with op.batch_alter_table('queue', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_queue_municipality_id'), ['municipality_id'], unique=False)
+
+    op.create_table('sla_target',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('vendor_id', sa.Integer(), nullable=False),
+    sa.Column('priority', sa.Enum('low', 'normal', 'high', 'critical', name='priority', native_enum=False, length=32), nullable=False),
+    sa.Column('first_response_minutes', sa.Integer(), nullable=False),
+    sa.Column('resolution_minutes', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['vendor_id'], ['vendor.id'], name=op.f('fk_sla_target_vendor_id_vendor')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_target')),
+    sa.UniqueConstraint('vendor_id', 'priority', name=op.f('uq_sla_target_vendor_id_priority'))
+    )
     op.create_table('system',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=60), nullable=False),
@@ -141,6 +196,102 @@ def upgrade():
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
 
+    op.create_table('article',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('slug', sa.String(length=120), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('system_id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('audience', sa.Enum('public', 'first_level', 'municipal', 'vendor_internal', name='article_audience', native_enum=False, length=32), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=True),
+    sa.Column('state', sa.Enum('draft', 'review', 'published', 'archived', name='article_state', native_enum=False, length=32), nullable=False),
+    sa.Column('updated', sa.Date(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['category_id'], ['category.id'], name=op.f('fk_article_category_id_category')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_article_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['system_id'], ['system.id'], name=op.f('fk_article_system_id_system')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_article')),
+    sa.UniqueConstraint('slug', name=op.f('uq_article_slug'))
+    )
+    with op.batch_alter_table('article', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_article_category_id'), ['category_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_article_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_article_system_id'), ['system_id'], unique=False)
+        batch_op.create_index('ix_article_system_state', ['system_id', 'state'], unique=False)
+
+    op.create_table('known_issue',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('vendor_id', sa.Integer(), nullable=False),
+    sa.Column('system_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('status', sa.Enum('investigating', 'identified', 'monitoring', 'resolved', name='known_issue_status', native_enum=False, length=32), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_known_issue_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['system_id'], ['system.id'], name=op.f('fk_known_issue_system_id_system')),
+    sa.ForeignKeyConstraint(['vendor_id'], ['vendor.id'], name=op.f('fk_known_issue_vendor_id_vendor')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_known_issue'))
+    )
+    with op.batch_alter_table('known_issue', schema=None) as batch_op:
+        batch_op.create_index('ix_known_issue_system_status', ['system_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_known_issue_vendor_id'), ['vendor_id'], unique=False)
+
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('event', sa.Enum('ticket_assigned', 'ticket_reply', 'ticket_internal_note', 'ticket_status', 'ticket_created', 'case_message', 'case_status', 'case_resolved', 'sla_warning', 'sla_breach', 'known_issue_resolved', name='notification_event', native_enum=False, length=32), nullable=False),
+    sa.Column('context', sa.JSON(), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_notification_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_unread', ['user_id', 'read_at'], unique=False)
+        batch_op.create_index('ix_notification_user_list', ['user_id', 'id'], unique=False)
+
+    op.create_table('notification_preference',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('event', sa.Enum('ticket_assigned', 'ticket_reply', 'ticket_internal_note', 'ticket_status', 'ticket_created', 'case_message', 'case_status', 'case_resolved', 'sla_warning', 'sla_breach', 'known_issue_resolved', name='notification_event', native_enum=False, length=32), nullable=False),
+    sa.Column('email_enabled', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_notification_preference_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_preference')),
+    sa.UniqueConstraint('user_id', 'event', name=op.f('uq_notification_preference_user_id_event'))
+    )
+    op.create_table('routing_rule',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('system_id', sa.Integer(), nullable=True),
+    sa.Column('category_id', sa.Integer(), nullable=True),
+    sa.Column('institution_type', sa.Enum('skole', 'dagtilbud', 'sfo', 'klub', 'dagpleje', name='institution_type', native_enum=False, length=32), nullable=True),
+    sa.Column('source', sa.Enum('web', 'hotline', 'api', name='ticket_source', native_enum=False, length=32), nullable=True),
+    sa.Column('queue_id', sa.Integer(), nullable=True),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assignee_id'], ['user_account.id'], name=op.f('fk_routing_rule_assignee_id_user_account')),
+    sa.ForeignKeyConstraint(['category_id'], ['category.id'], name=op.f('fk_routing_rule_category_id_category')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_routing_rule_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['queue_id'], ['queue.id'], name=op.f('fk_routing_rule_queue_id_queue')),
+    sa.ForeignKeyConstraint(['system_id'], ['system.id'], name=op.f('fk_routing_rule_system_id_system')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_routing_rule'))
+    )
+    with op.batch_alter_table('routing_rule', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_routing_rule_municipality_id'), ['municipality_id'], unique=False)
+
     op.create_table('support_entitlement',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -158,15 +309,401 @@ def upgrade():
     with op.batch_alter_table('support_entitlement', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_support_entitlement_municipality_id'), ['municipality_id'], unique=False)
 
+    op.create_table('article_feedback',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('helpful', sa.Boolean(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], name=op.f('fk_article_feedback_article_id_article'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_article_feedback'))
+    )
+    with op.batch_alter_table('article_feedback', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_article_feedback_article_id'), ['article_id'], unique=False)
+
+    op.create_table('article_relation',
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('related_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], name=op.f('fk_article_relation_article_id_article'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['related_id'], ['article.id'], name=op.f('fk_article_relation_related_id_article'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('article_id', 'related_id', name=op.f('pk_article_relation'))
+    )
+    op.create_table('article_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('category_slug', sa.String(length=60), nullable=False),
+    sa.Column('audience', sa.Enum('public', 'first_level', 'municipal', 'vendor_internal', name='article_audience', native_enum=False, length=32), nullable=False),
+    sa.Column('state', sa.Enum('draft', 'review', 'published', 'archived', name='article_state', native_enum=False, length=32), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], name=op.f('fk_article_version_article_id_article'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_article_version_author_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_article_version')),
+    sa.UniqueConstraint('article_id', 'number', name=op.f('uq_article_version_article_id_number'))
+    )
+    op.create_table('deflection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('system_id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], name=op.f('fk_deflection_article_id_article'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_deflection_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['system_id'], ['system.id'], name=op.f('fk_deflection_system_id_system')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deflection'))
+    )
+    with op.batch_alter_table('deflection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deflection_article_id'), ['article_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deflection_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deflection_system_id'), ['system_id'], unique=False)
+
+    op.create_table('vendor_case',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=24), nullable=False),
+    sa.Column('vendor_id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('system_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('new', 'in_progress', 'waiting_on_municipality', 'resolved', 'closed', name='case_status', native_enum=False, length=32), nullable=False),
+    sa.Column('priority', sa.Enum('low', 'normal', 'high', 'critical', name='priority', native_enum=False, length=32), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('vendor_reference', sa.String(length=60), nullable=True),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('known_issue_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('first_response_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('response_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolution_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('paused_seconds', sa.Integer(), nullable=False),
+    sa.Column('paused_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sla_state', sa.Enum('ok', 'warning', 'breached', 'paused', 'met', name='sla_state', native_enum=False, length=32), nullable=False),
+    sa.Column('response_warned_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('response_breached_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolution_warned_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolution_breached_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['assignee_id'], ['user_account.id'], name=op.f('fk_vendor_case_assignee_id_user_account')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_vendor_case_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['known_issue_id'], ['known_issue.id'], name=op.f('fk_vendor_case_known_issue_id_known_issue')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_vendor_case_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['system_id'], ['system.id'], name=op.f('fk_vendor_case_system_id_system')),
+    sa.ForeignKeyConstraint(['vendor_id'], ['vendor.id'], name=op.f('fk_vendor_case_vendor_id_vendor')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vendor_case')),
+    sa.UniqueConstraint('number', name=op.f('uq_vendor_case_number'))
+    )
+    with op.batch_alter_table('vendor_case', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vendor_case_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_vendor_case_known_issue_id'), ['known_issue_id'], unique=False)
+        batch_op.create_index('ix_vendor_case_municipality_status', ['municipality_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_vendor_case_sla_state'), ['sla_state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_vendor_case_system_id'), ['system_id'], unique=False)
+        batch_op.create_index('ix_vendor_case_vendor_status_created', ['vendor_id', 'status', 'created_at', 'id'], unique=False)
+
+    op.create_table('case_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('from_vendor', sa.Boolean(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('masked', sa.Boolean(), nullable=False),
+    sa.Column('sensitive_confirmed', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_case_message_author_id_user_account')),
+    sa.ForeignKeyConstraint(['case_id'], ['vendor_case.id'], name=op.f('fk_case_message_case_id_vendor_case')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_message'))
+    )
+    with op.batch_alter_table('case_message', schema=None) as batch_op:
+        batch_op.create_index('ix_case_message_case_created', ['case_id', 'created_at'], unique=False)
+
+    op.create_table('ticket',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=24), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('institution_id', sa.Integer(), nullable=True),
+    sa.Column('system_id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('queue_id', sa.Integer(), nullable=True),
+    sa.Column('vendor_case_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('status', sa.Enum('new', 'open', 'waiting', 'escalated', 'resolved', 'closed', name='ticket_status', native_enum=False, length=32), nullable=False),
+    sa.Column('priority', sa.Enum('low', 'normal', 'high', 'critical', name='priority', native_enum=False, length=32), nullable=False),
+    sa.Column('source', sa.Enum('web', 'hotline', 'api', name='ticket_source', native_enum=False, length=32), nullable=False),
+    sa.Column('requester_name', sa.String(length=120), nullable=True),
+    sa.Column('requester_phone', sa.String(length=40), nullable=True),
+    sa.Column('requester_email', sa.String(length=254), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('anonymised_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['assignee_id'], ['user_account.id'], name=op.f('fk_ticket_assignee_id_user_account')),
+    sa.ForeignKeyConstraint(['category_id'], ['category.id'], name=op.f('fk_ticket_category_id_category')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_ticket_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['institution_id'], ['institution.id'], name=op.f('fk_ticket_institution_id_institution')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_ticket_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['queue_id'], ['queue.id'], name=op.f('fk_ticket_queue_id_queue')),
+    sa.ForeignKeyConstraint(['system_id'], ['system.id'], name=op.f('fk_ticket_system_id_system')),
+    sa.ForeignKeyConstraint(['vendor_case_id'], ['vendor_case.id'], name=op.f('fk_ticket_vendor_case_id_vendor_case')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket')),
+    sa.UniqueConstraint('number', name=op.f('uq_ticket_number'))
+    )
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ticket_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ticket_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ticket_institution_id'), ['institution_id'], unique=False)
+        batch_op.create_index('ix_ticket_municipality_created', ['municipality_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ticket_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index('ix_ticket_municipality_status_created', ['municipality_id', 'status', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ticket_queue_id'), ['queue_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ticket_system_id'), ['system_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ticket_vendor_case_id'), ['vendor_case_id'], unique=False)
+
+    op.create_table('known_issue_ticket',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('known_issue_id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('linked_by_id', sa.Integer(), nullable=True),
+    sa.Column('linked_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['known_issue_id'], ['known_issue.id'], name=op.f('fk_known_issue_ticket_known_issue_id_known_issue')),
+    sa.ForeignKeyConstraint(['linked_by_id'], ['user_account.id'], name=op.f('fk_known_issue_ticket_linked_by_id_user_account')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_known_issue_ticket_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_known_issue_ticket_ticket_id_ticket')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_known_issue_ticket')),
+    sa.UniqueConstraint('known_issue_id', 'ticket_id', name=op.f('uq_known_issue_ticket_known_issue_id_ticket_id'))
+    )
+    with op.batch_alter_table('known_issue_ticket', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_known_issue_ticket_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_known_issue_ticket_ticket_id'), ['ticket_id'], unique=False)
+
+    op.create_table('sensitive_data_confirmation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('context', sa.String(length=20), nullable=False),
+    sa.Column('findings', sa.Integer(), nullable=False),
+    sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['vendor_case.id'], name=op.f('fk_sensitive_data_confirmation_case_id_vendor_case')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_sensitive_data_confirmation_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_sensitive_data_confirmation_ticket_id_ticket')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_sensitive_data_confirmation_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sensitive_data_confirmation'))
+    )
+    with op.batch_alter_table('sensitive_data_confirmation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sensitive_data_confirmation_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sensitive_data_confirmation_municipality_id'), ['municipality_id'], unique=False)
+
+    op.create_table('ticket_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('reply', 'internal_note', 'event', name='entry_kind', native_enum=False, length=32), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('event', sa.String(length=40), nullable=True),
+    sa.Column('data', sa.JSON(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_ticket_entry_author_id_user_account')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_ticket_entry_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_ticket_entry_ticket_id_ticket')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_entry'))
+    )
+    with op.batch_alter_table('ticket_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ticket_entry_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index('ix_ticket_entry_ticket_created', ['ticket_id', 'created_at'], unique=False)
+
+    op.create_table('ticket_shown_article',
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['article.id'], name=op.f('fk_ticket_shown_article_article_id_article'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_ticket_shown_article_ticket_id_ticket'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('ticket_id', 'article_id', name=op.f('pk_ticket_shown_article'))
+    )
+    op.create_table('ticket_view',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_ticket_view_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_ticket_view_ticket_id_ticket')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_ticket_view_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_view'))
+    )
+    with op.batch_alter_table('ticket_view', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ticket_view_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ticket_view_ticket_id'), ['ticket_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ticket_view_user_id'), ['user_id'], unique=False)
+
+    op.create_table('attachment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=True),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('storage_name', sa.String(length=80), nullable=False),
+    sa.Column('content_type', sa.String(length=120), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['entry_id'], ['ticket_entry.id'], name=op.f('fk_attachment_entry_id_ticket_entry')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_attachment_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_attachment_ticket_id_ticket')),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user_account.id'], name=op.f('fk_attachment_uploaded_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachment')),
+    sa.UniqueConstraint('storage_name', name=op.f('uq_attachment_storage_name'))
+    )
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachment_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attachment_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attachment_ticket_id'), ['ticket_id'], unique=False)
+
+    op.create_table('case_shared_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('description', 'entry', 'attachment', name='share_kind', native_enum=False, length=32), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=True),
+    sa.Column('attachment_id', sa.Integer(), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=True),
+    sa.Column('masked', sa.Boolean(), nullable=False),
+    sa.Column('sensitive_confirmed', sa.Boolean(), nullable=False),
+    sa.Column('shared_by_id', sa.Integer(), nullable=True),
+    sa.Column('shared_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['attachment_id'], ['attachment.id'], name=op.f('fk_case_shared_item_attachment_id_attachment')),
+    sa.ForeignKeyConstraint(['case_id'], ['vendor_case.id'], name=op.f('fk_case_shared_item_case_id_vendor_case')),
+    sa.ForeignKeyConstraint(['entry_id'], ['ticket_entry.id'], name=op.f('fk_case_shared_item_entry_id_ticket_entry')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_case_shared_item_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['shared_by_id'], ['user_account.id'], name=op.f('fk_case_shared_item_shared_by_id_user_account')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_case_shared_item_ticket_id_ticket')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_shared_item'))
+    )
+    with op.batch_alter_table('case_shared_item', schema=None) as batch_op:
+        batch_op.create_index('ix_case_shared_item_case', ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_shared_item_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_shared_item_ticket_id'), ['ticket_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('case_shared_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_shared_item_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_case_shared_item_municipality_id'))
+        batch_op.drop_index('ix_case_shared_item_case')
+
+    op.drop_table('case_shared_item')
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachment_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_attachment_municipality_id'))
+        batch_op.drop_index(batch_op.f('ix_attachment_entry_id'))
+
+    op.drop_table('attachment')
+    with op.batch_alter_table('ticket_view', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ticket_view_user_id'))
+        batch_op.drop_index(batch_op.f('ix_ticket_view_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_ticket_view_municipality_id'))
+
+    op.drop_table('ticket_view')
+    op.drop_table('ticket_shown_article')
+    with op.batch_alter_table('ticket_entry', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_entry_ticket_created')
+        batch_op.drop_index(batch_op.f('ix_ticket_entry_municipality_id'))
+
+    op.drop_table('ticket_entry')
+    with op.batch_alter_table('sensitive_data_confirmation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sensitive_data_confirmation_municipality_id'))
+        batch_op.drop_index(batch_op.f('ix_sensitive_data_confirmation_case_id'))
+
+    op.drop_table('sensitive_data_confirmation')
+    with op.batch_alter_table('known_issue_ticket', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_known_issue_ticket_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_known_issue_ticket_municipality_id'))
+
+    op.drop_table('known_issue_ticket')
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ticket_vendor_case_id'))
+        batch_op.drop_index(batch_op.f('ix_ticket_system_id'))
+        batch_op.drop_index(batch_op.f('ix_ticket_queue_id'))
+        batch_op.drop_index('ix_ticket_municipality_status_created')
+        batch_op.drop_index(batch_op.f('ix_ticket_municipality_id'))
+        batch_op.drop_index('ix_ticket_municipality_created')
+        batch_op.drop_index(batch_op.f('ix_ticket_institution_id'))
+        batch_op.drop_index(batch_op.f('ix_ticket_created_by_id'))
+        batch_op.drop_index(batch_op.f('ix_ticket_assignee_id'))
+
+    op.drop_table('ticket')
+    with op.batch_alter_table('case_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_message_case_created')
+
+    op.drop_table('case_message')
+    with op.batch_alter_table('vendor_case', schema=None) as batch_op:
+        batch_op.drop_index('ix_vendor_case_vendor_status_created')
+        batch_op.drop_index(batch_op.f('ix_vendor_case_system_id'))
+        batch_op.drop_index(batch_op.f('ix_vendor_case_sla_state'))
+        batch_op.drop_index('ix_vendor_case_municipality_status')
+        batch_op.drop_index(batch_op.f('ix_vendor_case_known_issue_id'))
+        batch_op.drop_index(batch_op.f('ix_vendor_case_assignee_id'))
+
+    op.drop_table('vendor_case')
+    with op.batch_alter_table('deflection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deflection_system_id'))
+        batch_op.drop_index(batch_op.f('ix_deflection_municipality_id'))
+        batch_op.drop_index(batch_op.f('ix_deflection_article_id'))
+
+    op.drop_table('deflection')
+    op.drop_table('article_version')
+    op.drop_table('article_relation')
+    with op.batch_alter_table('article_feedback', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_article_feedback_article_id'))
+
+    op.drop_table('article_feedback')
     with op.batch_alter_table('support_entitlement', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_support_entitlement_municipality_id'))
 
     op.drop_table('support_entitlement')
+    with op.batch_alter_table('routing_rule', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_routing_rule_municipality_id'))
+
+    op.drop_table('routing_rule')
+    op.drop_table('notification_preference')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_user_list')
+        batch_op.drop_index('ix_notification_unread')
+
+    op.drop_table('notification')
+    with op.batch_alter_table('known_issue', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_known_issue_vendor_id'))
+        batch_op.drop_index('ix_known_issue_system_status')
+
+    op.drop_table('known_issue')
+    with op.batch_alter_table('article', schema=None) as batch_op:
+        batch_op.drop_index('ix_article_system_state')
+        batch_op.drop_index(batch_op.f('ix_article_system_id'))
+        batch_op.drop_index(batch_op.f('ix_article_municipality_id'))
+        batch_op.drop_index(batch_op.f('ix_article_category_id'))
+
+    op.drop_table('article')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 
@@ -186,11 +723,25 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_system_vendor_id'))
 
     op.drop_table('system')
+    op.drop_table('sla_target')
+    with op.batch_alter_table('queue', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_queue_municipality_id'))
+
+    op.drop_table('queue')
     with op.batch_alter_table('institution', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_institution_municipality_id'))
 
     op.drop_table('institution')
     op.drop_table('vendor')
+    with op.batch_alter_table('search_log', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_search_log_query'))
+        batch_op.drop_index(batch_op.f('ix_search_log_created_at'))
+
+    op.drop_table('search_log')
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_pending')
+
+    op.drop_table('outbox_message')
     op.drop_table('number_sequence')
     op.drop_table('municipality')
     # ### end Alembic commands ###
