@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,16 @@ def axe_check(page, name: str | None = None) -> list[dict[str, Any]]:
     return violations
 
 
+def follow(page, action: Callable[..., Any], *args: Any) -> None:
+    """Do what leads to another page and wait until that page has loaded.
+
+    A click returns before the navigation it starts; waiting for "load" right after it
+    could see the old page, so the navigation is awaited explicitly.
+    """
+    with page.expect_navigation(wait_until="load"):
+        action(*args)
+
+
 def sign_in(page, email: str, password: str, check: str | None = None) -> None:
     """Sign in through the real form, as a person would."""
     page.goto("/login")
@@ -81,8 +92,7 @@ def sign_in(page, email: str, password: str, check: str | None = None) -> None:
         axe_check(page, check)
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Adgangskode").fill(password)
-    page.locator("main").get_by_role("button", name="Log ind").click()
-    page.wait_for_load_state("load")
+    follow(page, page.locator("main").get_by_role("button", name="Log ind").click)
     assert "/login" not in page.url, f"sign-in as {email} failed: {page.url}"
 
 

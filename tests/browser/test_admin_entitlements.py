@@ -11,7 +11,7 @@ from supportdesk.accounts.models import (
     User,
     Vendor,
 )
-from tests.browser.helpers import DEMO_PASSWORD, axe_check, sign_in, unique
+from tests.browser.helpers import DEMO_PASSWORD, axe_check, follow, sign_in, unique
 
 
 def test_admin_grants_entitlements_until_the_ninth_is_refused(page, data):
@@ -45,38 +45,45 @@ def test_admin_grants_entitlements_until_the_ninth_is_refused(page, data):
             )
 
     sign_in(page, "admin@aalborg.sd-demo.dk", DEMO_PASSWORD)
-    page.get_by_role("navigation", name="Hovedmenu").get_by_role(
-        "link", name="Administration"
-    ).click()
+    follow(
+        page,
+        page.get_by_role("navigation", name="Hovedmenu")
+        .get_by_role("link", name="Administration")
+        .click,
+    )
     axe_check(page, "admin-overview")
     assert page.locator(".warning-box", has_text=vendor_name).count() == 1
 
     # a new coordinator through the user form
-    page.get_by_role("navigation", name="Administration").get_by_role(
-        "link", name="Brugere"
-    ).click()
+    follow(
+        page,
+        page.get_by_role("navigation", name="Administration")
+        .get_by_role("link", name="Brugere")
+        .click,
+    )
     axe_check(page, "admin-users")
-    page.get_by_role("link", name="Ny bruger").click()
+    follow(page, page.get_by_role("link", name="Ny bruger").click)
     axe_check(page, "admin-user-form")
     ui_name = unique("Karen Koordinator ")
     page.get_by_label("E-mail").fill(f"{ui_name.replace(' ', '.').lower()}@aalborg.sd-demo.dk")
     page.get_by_label("Navn", exact=True).fill(ui_name)
     page.get_by_label("Rolle").select_option(label="Supportberettiget")
     page.get_by_label("Adgangskode").fill("en-lang-adgangskode-2026")
-    page.get_by_role("button", name="Gem").click()
-    page.wait_for_load_state("load")
+    follow(page, page.get_by_role("button", name="Gem").click)
     assert page.locator(".flash-success", has_text=ui_name).is_visible()
     names.insert(0, ui_name)
 
-    page.get_by_role("navigation", name="Administration").get_by_role(
-        "link", name="Supportberettigelse"
-    ).click()
+    follow(
+        page,
+        page.get_by_role("navigation", name="Administration")
+        .get_by_role("link", name="Supportberettigelse")
+        .click,
+    )
     axe_check(page, "admin-entitlements")
     for number, name in enumerate(names[:-1], start=entitled + 1):
         page.get_by_label("Supportberettiget", exact=True).select_option(label=name)
         page.get_by_label("Leverandør").select_option(label=vendor_name)
-        page.get_by_role("button", name="Giv berettigelse").click()
-        page.wait_for_load_state("load")
+        follow(page, page.get_by_role("button", name="Giv berettigelse").click)
         assert page.locator(".flash-success", has_text=name).is_visible(), number
         heading = page.get_by_role("heading", name=f"{vendor_name} ({number}/{maximum})")
         assert heading.is_visible()
@@ -85,8 +92,7 @@ def test_admin_grants_entitlements_until_the_ninth_is_refused(page, data):
 
     page.get_by_label("Supportberettiget", exact=True).select_option(label=names[-1])
     page.get_by_label("Leverandør").select_option(label=vendor_name)
-    page.get_by_role("button", name="Giv berettigelse").click()
-    page.wait_for_load_state("load")
+    follow(page, page.get_by_role("button", name="Giv berettigelse").click)
     refusal = page.get_by_role("alert")
     assert f"{vendor_name} tillader højst {maximum} supportberettigede" in refusal.inner_text()
     axe_check(page, "admin-entitlement-refused")

@@ -5,13 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from supportdesk.faq.models import Article, Audience
-from tests.browser.helpers import axe_check
+from tests.browser.helpers import axe_check, follow
 
 
 def test_parent_searches_the_public_faq(page, data):
     page.goto("/")
-    page.get_by_role("navigation", name="Hovedmenu").locator("a[href='/faq']").click()
-    page.wait_for_load_state("load")
+    follow(page, page.get_by_role("navigation", name="Hovedmenu").locator("a[href='/faq']").click)
     axe_check(page, "faq-index-anonymous")
 
     # ascii spelling of æ/å, as a parent on a phone might type it
@@ -33,7 +32,6 @@ def test_parent_searches_the_public_faq(page, data):
     assert len(audiences) == len(slugs)
     assert set(audiences) == {Audience.public}
 
-    results.filter(has_text="som forælder").first.click()
-    page.wait_for_load_state("load")
+    follow(page, results.filter(has_text="som forælder").first.click)
     assert page.get_by_role("heading", level=1).inner_text().startswith("Sådan logger du på Aula")
     axe_check(page, "faq-article-anonymous")

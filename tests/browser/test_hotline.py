@@ -7,13 +7,17 @@ import re
 from sqlalchemy import select
 
 from supportdesk.tickets.models import Ticket
-from tests.browser.helpers import DEMO_PASSWORD, axe_check, sign_in, unique
+from tests.browser.helpers import DEMO_PASSWORD, axe_check, follow, sign_in, unique
 
 
 def test_hotline_takes_a_phone_call(page, data):
     sign_in(page, "hotline@esbjerg.sd-demo.dk", DEMO_PASSWORD)
-    page.get_by_role("navigation", name="Hovedmenu").locator("a[href='/tickets/hotline']").click()
-    page.wait_for_load_state("load")
+    follow(
+        page,
+        page.get_by_role("navigation", name="Hovedmenu")
+        .locator("a[href='/tickets/hotline']")
+        .click,
+    )
     axe_check(page, "hotline-intake")
     current = page.get_by_role("navigation", name="Hovedmenu").locator("[aria-current=page]")
     assert current.count() == 1
@@ -31,8 +35,7 @@ def test_hotline_takes_a_phone_call(page, data):
     page.locator("#description").fill(
         "Moren ringer: skemaet for 2.a er tomt i appen siden mandag. Hun bruger iPhone."
     )
-    page.locator("form[action$='/tickets/hotline'] button[type=submit]").click()
-    page.wait_for_load_state("load")
+    follow(page, page.locator("form[action$='/tickets/hotline'] button[type=submit]").click)
     # the form comes back empty for the next call; the flash names the new ticket
     flash = page.locator(".flash-success")
     assert flash.is_visible()
@@ -56,7 +59,8 @@ def test_hotline_takes_a_phone_call(page, data):
         assert ticket.system.slug == "aula"
 
     # the hotline worker finds the call again in their list
-    page.get_by_role("navigation", name="Hovedmenu").locator("a[href='/tickets']").click()
-    page.wait_for_load_state("load")
+    follow(
+        page, page.get_by_role("navigation", name="Hovedmenu").locator("a[href='/tickets']").click
+    )
     axe_check(page, "hotline-ticket-list")
     assert page.locator(f"main a[href='/tickets/{number}']").count() >= 1
