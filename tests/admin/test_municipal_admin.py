@@ -283,3 +283,20 @@ def test_entitlement_page_queries_do_not_grow_with_rows(
     with count_queries() as many:
         assert client.get("/admin/entitlements").status_code == 200
     assert len(many) == len(few)
+
+
+def test_overview_warns_below_minimum_and_admin_picks_a_municipality(
+    client, login, make_user, make_vendor, make_municipality
+):
+    vendor = make_vendor(min_entitled=2, max_entitled=4)
+    municipal = make_user(Role.municipal_admin, municipality="aalborg")
+    make_user(Role.coordinator, municipality=municipal.municipality, entitled=[vendor])
+    login(municipal)
+    assert "har 1 supportberettigede" in client.get("/admin/").get_data(as_text=True)
+    login(make_user(Role.admin))
+    chooser = client.get("/admin/").get_data(as_text=True)
+    assert "/admin/?municipality=aalborg" in chooser
+    assert "forventer mindst" not in chooser  # no municipality chosen yet
+    page = client.get("/admin/?municipality=aalborg").get_data(as_text=True)
+    assert "har 1 supportberettigede" in page
+    assert client.get("/admin/?municipality=atlantis").status_code == 404
