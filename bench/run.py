@@ -467,6 +467,8 @@ class Outcome:
     prepare: dict[str, float] = field(default_factory=dict)
     tickets_before: int = 0
     tickets_after: int = 0
+    measured_at: str = "an earlier run"
+    load: str = "unknown"
     rows: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     profiles: dict[str, list[str]] = field(default_factory=dict)
@@ -537,6 +539,7 @@ def finish_profilers(spies: list[tuple[subprocess.Popen, Path]]) -> list[str]:
 
 def run_target(target: Target, args, first_of_backend: bool) -> Outcome:
     outcome = Outcome(target.label, target.backend, target.size)
+    outcome.measured_at = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     log(f"{target.label}: preparing (seed up to {target.size} tickets, ceiling table)")
     outcome.prepare = prepare(target, fresh=first_of_backend)
     outcome.tickets_before = ticket_count(target)
@@ -573,13 +576,14 @@ def run_target(target: Target, args, first_of_backend: bool) -> Outcome:
                 f"errors {row['errors']}, sql/req {row['sql_per_request']}"
             )
     outcome.tickets_after = ticket_count(target)
+    outcome.load = loadavg()
     return outcome
 
 
 # --- report -----------------------------------------------------------------------------
 
 
-def machine_notes(targets: list[Target]) -> list[str]:
+def machine_notes(pg_url: str | None) -> list[str]:
     cpu = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -595,11 +599,7 @@ def machine_notes(targets: list[Target]) -> list[str]:
         f"- CPU: {cpu}, {os.cpu_count()} cores; memory {memory}; "
         f"{platform.system()} {platform.release()}",
         f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
-        + (
-            f", {pg_version(t.url)}"
-            if (t := next((x for x in targets if x.backend == "postgresql"), None))
-            else ""
-        ),
+        + (f", {pg_version(pg_url)}" if pg_url else ""),
         f"- gunicorn {WORKERS} sync workers on {HOST}; load generator (bench/load.py) in the "
         "same machine, one connection per request; both share the 2 cores.",
         f"- Load average (1/5/15 min) at the start: {LOAD_AT_START}; at the end: {loadavg()}. "
@@ -695,7 +695,7 @@ def report(outcomes: list[Outcome], targets: list[Target], args, elapsed: float)
         "",
         "### Machine",
         "",
-        *machine_notes(targets),
+        *machine_notes(args.pg_url if any(o.backend == "postgresql" for o in outcomes) else None),
         "",
         "### Targets",
         "",
@@ -708,6 +708,7 @@ def report(outcomes: list[Outcome], targets: list[Target], args, elapsed: float)
             "",
             f"### {outcome.target} tickets",
             "",
+            f"Measured {outcome.measured_at} (load average after: {outcome.load}). "
             f"Prepared in: {prep}. Tickets: {outcome.tickets_before:,} measured "
             f"({outcome.tickets_after:,} after the creation scenario).",
             "",
@@ -766,7 +767,24 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--faq-every-size", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the previous run's figures for the databases/sizes not measured now",
+    )
     return parser.parse_args(argv)
+
+
+def merged(outcomes: list[Outcome]) -> list[Outcome]:
+    """This run's outcomes plus the previous run's for databases/sizes not re-measured."""
+    path = DATA / "last-run.json"
+    if not path.exists():
+        return outcomes
+    fresh = {(o.backend, o.size) for o in outcomes}
+    earlier = [Outcome(**raw) for raw in json.loads(path.read_text())]
+    combined = [o for o in earlier if (o.backend, o.size) not in fresh] + outcomes
+    order = {"sqlite": 0, "postgresql": 1}
+    return sorted(combined, key=lambda o: (order.get(o.backend, 2), o.size))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -787,6 +805,8 @@ def main(argv: list[str] | None = None) -> int:
                 drop_database(target)
     finally:
         elapsed = time.perf_counter() - started
+        if outcomes and args.merge:
+            outcomes = merged(outcomes)
         if outcomes:
             (DATA / "last-run.json").write_text(
                 json.dumps([o.__dict__ for o in outcomes], indent=2, default=str)
