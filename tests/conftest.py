@@ -100,7 +100,7 @@ class CommittingClient(FlaskClient):
     """A test client whose requests behave like separate requests in production.
 
     Tests share the app context, and so the session, with the requests they make.
-    Ending the test's transaction before each request keeps it from holding
+    Ending the test's transaction before and after each request keeps it from holding
     SQLite's write lock (or a stale snapshot) while the request works, and
     Flask-Login's per-context user cache is dropped so each request loads its
     own user.
@@ -113,6 +113,9 @@ class CommittingClient(FlaskClient):
         try:
             return super().open(*args, **kwargs)
         finally:
+            # As at the end of a real request: what the view did not commit is gone,
+            # and the test's next read starts a fresh transaction.
+            _db.session.rollback()
             g.pop("_login_user", None)
             g.pop("_flask_babel", None)
 

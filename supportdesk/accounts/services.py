@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from supportdesk import policy
@@ -219,9 +219,13 @@ def user_for_token(plain: str) -> User | None:
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()
-    # Write last_used at most once a minute, so reads stay cheap under load.
+    # Written at most once a minute, in its own short transaction: API reads are
+    # read-only requests whose session is never committed.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+            )
     return token.user
 
 

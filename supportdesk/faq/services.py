@@ -29,6 +29,7 @@ from supportdesk.faq.models import (
     SearchLog,
     TicketShownArticle,
 )
+from supportdesk.tickets.services import ticket_created
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,118}$")
 MAX_TAGS = 20
@@ -290,6 +291,12 @@ def mark_clicked(log_id: int) -> None:
     entry = db.session.get(SearchLog, log_id)
     if entry is not None and not entry.clicked:
         entry.clicked = True
+
+
+@ticket_created.connect
+def _remember_on_ticket_created(ticket, *, actor: User, shown_articles: list[str], **_) -> None:
+    """A new ticket remembers which FAQ articles were suggested while it was written."""
+    remember_shown_articles(ticket.id, shown_articles, actor)
 
 
 def remember_shown_articles(ticket_id: int, slugs: list[str], actor: User) -> int:

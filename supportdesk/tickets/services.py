@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import filetype
+from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, insert, or_, select, tuple_
@@ -47,6 +48,9 @@ from supportdesk.tickets.models import (
     TicketStatus,
     TicketView,
 )
+
+# Other domains react to new tickets without tickets depending on them.
+ticket_created = Namespace().signal("ticket-created")
 
 S = TicketStatus
 
@@ -127,8 +131,13 @@ def create_ticket(
     requester_phone: str | None = None,
     requester_email: str | None = None,
     uploads: Sequence[Upload] = (),
+    shown_articles: Sequence[str] = (),
 ) -> Ticket:
-    """A new ticket in the actor's municipality, numbered, routed and logged."""
+    """A new ticket in the actor's municipality, numbered, routed and logged.
+
+    `shown_articles` are the FAQ slugs suggested while it was written; the FAQ
+    domain listens to `ticket_created` and remembers them (tickets do not know FAQ).
+    """
     if not can_create_ticket(actor):
         raise Forbidden()
     errors: dict[str, str] = {}
@@ -196,6 +205,7 @@ def create_ticket(
     db.session.flush()
     if rule is not None and ticket.assignee is not None and ticket.assignee_id != actor.id:
         _notify([ticket.assignee], "ticket_assigned", ticket, actor)
+    ticket_created.send(ticket, actor=actor, shown_articles=list(shown_articles))
     return ticket
 
 

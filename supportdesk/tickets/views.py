@@ -261,6 +261,7 @@ def new() -> ResponseReturnValue:
                 institution=institution,
                 source=TicketSource.web,
                 uploads=_uploads(form.attachments),
+                shown_articles=_shown_articles(),
             )
         except ValidationFailed as error:
             db.session.rollback()
@@ -273,6 +274,11 @@ def new() -> ResponseReturnValue:
     return render_template(
         "tickets/new.html", form=form, topics=topics, errors=errors, hotline=False
     ), status
+
+
+def _shown_articles() -> list[str]:
+    """Slugs of the FAQ suggestions the page showed (hidden field `faq_shown`)."""
+    return [s for s in request.form.get("faq_shown", "").split(",") if s.strip()][:20]
 
 
 @bp.route("/tickets/hotline", methods=["GET", "POST"])
@@ -302,6 +308,7 @@ def hotline() -> ResponseReturnValue:
                 requester_phone=form.requester_phone.data,
                 requester_email=form.requester_email.data,
                 uploads=_uploads(form.attachments),
+                shown_articles=_shown_articles(),
             )
         except ValidationFailed as error:
             db.session.rollback()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from supportdesk.accounts.models import Role
-from supportdesk.faq import services
 from supportdesk.faq.models import TicketShownArticle
+from supportdesk.tickets.models import Ticket
 from tests.faq.conftest import write_article
 
 
@@ -45,26 +45,29 @@ def test_search_shape_validation_and_openapi(app, client, faq_world, tmp_path):
     assert "/api/v1/faq/articles/{slug}" in paths
 
 
-def test_ticket_remembers_only_visible_shown_articles(app, db, faq_world, tmp_path, make_user):
+def test_ticket_remembers_only_visible_shown_articles(
+    app, db, client, login, faq_world, tmp_path, make_user
+):
+    """Filed through the real "Ny henvendelse" form with the suggestion panel's hidden field."""
     write_article(tmp_path, "aula", "synlig", audience="first_level")
     write_article(tmp_path, "aula", "anden-kommune", audience="municipal", municipality="aalborg")
     app.test_cli_runner().invoke(args=["faq", "import", str(tmp_path)])
-    user = make_user(Role.superuser, municipality=faq_world["municipalities"]["esbjerg"])
-    from supportdesk.tickets.models import Ticket
-
-    ticket = Ticket(
-        number="ESB-TEST-1",
-        municipality_id=user.municipality_id,
-        system_id=faq_world["systems"]["aula"].id,
-        created_by_id=user.id,
-        subject="Kan ikke logge ind",
+    user = login(make_user(Role.superuser, municipality=faq_world["municipalities"]["esbjerg"]))
+    system = faq_world["systems"]["aula"]
+    category = system.categories[0]
+    response = client.post(
+        "/tickets/new",
+        data={
+            "topic": f"c{category.id}",
+            "subject": "Kan ikke logge ind",
+            "description": "Forældre får en fejl ved MitID.",
+            "priority": "normal",
+            "institution": user.institution.number,
+            "faq_shown": "synlig,anden-kommune,findes-ikke,synlig",
+        },
     )
-    db.session.add(ticket)
-    db.session.flush()
-    added = services.remember_shown_articles(
-        ticket.id, ["synlig", "anden-kommune", "findes-ikke", "synlig"], user
-    )
-    db.session.commit()
-    assert added == 1
+    assert response.status_code == 302, response.get_data(as_text=True)
     rows = db.session.scalars(select(TicketShownArticle)).all()
     assert [r.article.slug for r in rows] == ["synlig"]
+    ticket = db.session.get(Ticket, rows[0].ticket_id)
+    assert ticket.subject == "Kan ikke logge ind"
