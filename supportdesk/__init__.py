@@ -138,7 +138,10 @@ def _init_login(app: Flask) -> None:
             return None
         from supportdesk.accounts.services import user_for_token
 
-        user = user_for_token(header.removeprefix("Bearer ").strip())
+        user = user_for_token(
+            header.removeprefix("Bearer ").strip(),
+            read_only=req.method in ("GET", "HEAD", "OPTIONS"),
+        )
         if user is not None:
             g.token_auth = True
         return user

@@ -214,18 +214,26 @@ def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     return token, plain
 
 
-def user_for_token(plain: str) -> User | None:
+def user_for_token(plain: str, *, read_only: bool = False) -> User | None:
+    """The active user of a valid, unrevoked token, recording when it was last used.
+
+    The use is recorded at most once a minute. A read-only request's session is
+    never committed, so there it is written in its own short transaction; a
+    writing request saves it with its own commit (a separate writer would wait
+    on that request's own lock on SQLite).
+    """
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(plain)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     now = utcnow()
-    # Written at most once a minute, in its own short transaction: API reads are
-    # read-only requests whose session is never committed.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        with db.engine.begin() as connection:
-            connection.execute(
-                update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
-            )
+        if read_only:
+            with db.engine.begin() as connection:
+                connection.execute(
+                    update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+                )
+        else:
+            token.last_used_at = now
     return token.user
 
 
