@@ -23,6 +23,18 @@ class DomainError(Exception):
         self.fields = fields or {}
         super().__init__(str(self.message))
 
+    def apply_to(self, form: Any) -> list[str]:
+        """Put field errors on the form's fields; return the rest as page-level errors."""
+        general: list[str] = []
+        for name, message in self.fields.items():
+            if name in form:
+                form[name].errors = [*form[name].errors, str(message)]
+            else:
+                general.append(str(message))
+        if not self.fields:
+            general.append(str(self.message))
+        return general
+
 
 class NotFound(DomainError):
     status = 404

@@ -12,7 +12,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
 from supportdesk import policy
 from supportdesk.accounts import services
@@ -31,19 +30,6 @@ from supportdesk.errors import LimitReached, NotFound, ValidationFailed
 from supportdesk.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _apply_errors(form: FlaskForm, error: ValidationFailed) -> list[str]:
-    """Put a service's field errors on the form fields; the rest become page errors."""
-    general: list[str] = []
-    for name, message in error.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, str(message)]
-        else:
-            general.append(str(message))
-    if not error.fields:
-        general.append(str(error.message))
-    return general
 
 
 def _scope() -> Municipality | None:
@@ -162,7 +148,7 @@ def user_new() -> ResponseReturnValue:
             try:
                 user = services.create_user(current_user, _user_data(form, options, municipality))
             except ValidationFailed as error:
-                general = _apply_errors(form, error)
+                general = error.apply_to(form)
             else:
                 db.session.commit()
                 flash(_("%(name)s has been created.", name=user.name), "success")
@@ -204,7 +190,7 @@ def user_edit(user_id: int) -> ResponseReturnValue:
                 active=bool(form.active.data),
             )
         except ValidationFailed as error:
-            general = _apply_errors(form, error)
+            general = error.apply_to(form)
         else:
             db.session.commit()
             flash(_("The changes to %(name)s have been saved.", name=user.name), "success")
@@ -252,7 +238,7 @@ def _save_institution(municipality: Municipality, institution=None) -> ResponseR
                 institution=institution,
             )
         except ValidationFailed as error:
-            general = _apply_errors(form, error)
+            general = error.apply_to(form)
         else:
             db.session.commit()
             flash(_("%(name)s has been saved.", name=saved.name), "success")
@@ -409,7 +395,7 @@ def municipality_edit(slug: str | None = None) -> ResponseReturnValue:
                 municipality=municipality,
             )
         except ValidationFailed as error:
-            general = _apply_errors(form, error)
+            general = error.apply_to(form)
         else:
             db.session.commit()
             flash(_("%(name)s has been saved.", name=saved.name), "success")
@@ -459,7 +445,7 @@ def vendor_edit(slug: str | None = None) -> ResponseReturnValue:
                 vendor=vendor,
             )
         except ValidationFailed as error:
-            general = _apply_errors(form, error)
+            general = error.apply_to(form)
         else:
             db.session.commit()
             flash(_("%(name)s has been saved.", name=saved.name), "success")
@@ -499,7 +485,7 @@ def system_edit(slug: str | None = None) -> ResponseReturnValue:
                 system=system,
             )
         except ValidationFailed as error:
-            general = _apply_errors(form, error)
+            general = error.apply_to(form)
         else:
             db.session.commit()
             flash(_("%(name)s has been saved.", name=saved.name), "success")
@@ -529,7 +515,7 @@ def category_edit(slug: str, category_id: int | None = None) -> ResponseReturnVa
                 current_user, system, form.slug.data or "", form.name.data or "", category=category
             )
         except ValidationFailed as error:
-            general = _apply_errors(form, error)
+            general = error.apply_to(form)
         else:
             db.session.commit()
             flash(_("%(name)s has been saved.", name=saved.name), "success")

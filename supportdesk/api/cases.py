@@ -13,6 +13,7 @@ from supportdesk import policy
 from supportdesk.accounts.models import User
 from supportdesk.api import bp, require_user
 from supportdesk.api.openapi import document, query_param
+from supportdesk.api.payload import boolean, id_list, iso, json_body, optional_string, patch_version
 from supportdesk.errors import NotEntitled, NotFound, ValidationFailed
 from supportdesk.escalation import services
 from supportdesk.escalation.models import CaseMessage, CaseStatus, VendorCase
@@ -24,46 +25,6 @@ _STRING = {"type": "string"}
 _IDS = {"type": "array", "items": {"type": "integer"}}
 
 
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ValidationFailed(
-            "Send a JSON object.",
-            fields={"body": "Send a JSON object (Content-Type: application/json)."},
-        )
-    return data
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _ids(data: dict[str, Any], name: str, errors: dict[str, str]) -> list[int]:
-    value = data.get(name, [])
-    if not isinstance(value, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in value
-    ):
-        errors[name] = "A list of integer ids."
-        return []
-    return value
-
-
-def _bool(data: dict[str, Any], name: str, errors: dict[str, str]) -> bool:
-    value = data.get(name, False)
-    if not isinstance(value, bool):
-        errors[name] = "Must be true or false."
-        return False
-    return value
-
-
-def _optional_string(data: dict[str, Any], name: str, errors: dict[str, str]) -> str | None:
-    value = data.get(name)
-    if value is not None and not isinstance(value, str):
-        errors[name] = "Must be a string."
-        return None
-    return value
-
-
 def message_json(message: CaseMessage) -> dict[str, Any]:
     return {
         "id": message.id,
@@ -72,7 +33,7 @@ def message_json(message: CaseMessage) -> dict[str, Any]:
         "body": message.body,
         "body_html": str(render_markdown(message.body)),
         "masked": message.masked,
-        "created_at": _iso(message.created_at),
+        "created_at": iso(message.created_at),
     }
 
 
@@ -100,10 +61,10 @@ def case_json(case: VendorCase) -> dict[str, Any]:
         "summary": case.summary,
         "assignee": case.assignee.email if case.assignee else None,
         "known_issue": case.known_issue_id,
-        "created_at": _iso(case.created_at),
-        "updated_at": _iso(case.updated_at),
-        "first_response_at": _iso(case.first_response_at),
-        "resolved_at": _iso(case.resolved_at),
+        "created_at": iso(case.created_at),
+        "updated_at": iso(case.updated_at),
+        "first_response_at": iso(case.first_response_at),
+        "resolved_at": iso(case.resolved_at),
         "version": case.version,
         "tickets": visible_numbers,
         "ticket_summaries": [
@@ -112,7 +73,7 @@ def case_json(case: VendorCase) -> dict[str, Any]:
                 "subject": s.subject,
                 "institution": s.institution,
                 "status": s.status,
-                "created_at": _iso(s.created_at),
+                "created_at": iso(s.created_at),
             }
             for s in services.ticket_summaries(user, case)
         ],
@@ -123,7 +84,7 @@ def case_json(case: VendorCase) -> dict[str, Any]:
                 "filename": item.filename,
                 "masked": item.masked,
                 "sensitive_confirmed": item.sensitive_confirmed,
-                "shared_at": _iso(item.shared_at),
+                "shared_at": iso(item.shared_at),
                 **({"ticket": item.ticket.number} if municipal else {}),
             }
             for item in case.shares
@@ -165,15 +126,15 @@ def escalate(number: str) -> ResponseReturnValue:
     ticket = policy.get_ticket(current_user, number)
     if not policy.can_escalate(current_user, ticket.system.vendor):
         raise NotEntitled()
-    data = _body()
+    data = json_body()
     errors: dict[str, str] = {}
-    summary = _optional_string(data, "summary", errors)
-    case_number = _optional_string(data, "case", errors)
-    priority = _optional_string(data, "priority", errors)
-    entries = _ids(data, "share_entries", errors)
-    attachments = _ids(data, "share_attachments", errors)
-    share_description = _bool(data, "share_description", errors)
-    confirm = _bool(data, "confirm_sensitive", errors)
+    summary = optional_string(data, "summary", errors)
+    case_number = optional_string(data, "case", errors)
+    priority = optional_string(data, "priority", errors)
+    entries = id_list(data, "share_entries", errors)
+    attachments = id_list(data, "share_attachments", errors)
+    share_description = boolean(data, "share_description", errors)
+    confirm = boolean(data, "confirm_sensitive", errors)
     if errors:
         raise ValidationFailed(fields=errors)
     case = services.escalate(
@@ -244,10 +205,10 @@ def list_cases() -> ResponseReturnValue:
                     "status": c.status.value,
                     "priority": c.priority.value,
                     "sla_state": c.sla_state.value,
-                    "resolution_due_at": _iso(c.resolution_due_at),
+                    "resolution_due_at": iso(c.resolution_due_at),
                     "vendor_reference": c.vendor_reference,
                     "assignee": c.assignee.email if c.assignee else None,
-                    "created_at": _iso(c.created_at),
+                    "created_at": iso(c.created_at),
                     "version": c.version,
                 }
                 for c in page.cases
@@ -283,20 +244,15 @@ def get_case(number: str) -> ResponseReturnValue:
 def patch_case(number: str) -> ResponseReturnValue:
     require_user()
     case = policy.get_case(current_user, number)
-    data = _body()
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ValidationFailed(fields={"version": "Send the version you last read (integer)."})
-    unknown = set(data) - {"version", "status", "priority", "vendor_reference", "assignee"}
-    if unknown:
-        raise ValidationFailed(fields={name: "Unknown field." for name in sorted(unknown)})
+    data = json_body()
+    version = patch_version(data, ("status", "priority", "vendor_reference", "assignee"))
     errors: dict[str, str] = {}
-    status = _optional_string(data, "status", errors)
-    priority = _optional_string(data, "priority", errors)
-    reference = _optional_string(data, "vendor_reference", errors)
+    status = optional_string(data, "status", errors)
+    priority = optional_string(data, "priority", errors)
+    reference = optional_string(data, "vendor_reference", errors)
     assignee: User | bool | None = False
     if "assignee" in data:
-        email = _optional_string(data, "assignee", errors)
+        email = optional_string(data, "assignee", errors)
         assignee = None
         if email:
             assignee = db.session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -331,10 +287,10 @@ def patch_case(number: str) -> ResponseReturnValue:
 def post_message(number: str) -> ResponseReturnValue:
     require_user()
     case = policy.get_case(current_user, number)
-    data = _body()
+    data = json_body()
     errors: dict[str, str] = {}
-    body = _optional_string(data, "body", errors)
-    confirm = _bool(data, "confirm_sensitive", errors)
+    body = optional_string(data, "body", errors)
+    confirm = boolean(data, "confirm_sensitive", errors)
     if errors:
         raise ValidationFailed(fields=errors)
     message = services.post_message(current_user, case, body or "", confirm_sensitive=confirm)

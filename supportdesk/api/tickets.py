@@ -11,6 +11,7 @@ from flask_login import current_user
 from supportdesk import policy
 from supportdesk.api import bp, require_user
 from supportdesk.api.openapi import document, query_param
+from supportdesk.api.payload import iso, json_body, optional_string, patch_version
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.markup import render_markdown
@@ -27,30 +28,6 @@ from supportdesk.tickets.services import TicketFilters
 _STRING = {"type": "string"}
 
 
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ValidationFailed(
-            "Send a JSON object.",
-            fields={"body": "Send a JSON object (Content-Type: application/json)."},
-        )
-    return data
-
-
-def _string(data: dict[str, Any], name: str, errors: dict[str, str]) -> str | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors[name] = "Must be a string."
-        return None
-    return value
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:
     return {
         "number": ticket.number,
@@ -63,8 +40,8 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "institution": ticket.institution.number if ticket.institution else None,
         "source": ticket.source.value,
         "assignee": ticket.assignee.email if ticket.assignee else None,
-        "created_at": _iso(ticket.created_at),
-        "updated_at": _iso(ticket.updated_at),
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
         "version": ticket.version,
         "url": url_for("tickets.detail", number=ticket.number),
     }
@@ -79,7 +56,7 @@ def entry_json(ticket: Ticket, entry: TicketEntry) -> dict[str, Any]:
         "body_html": str(render_markdown(entry.body)) if entry.body else "",
         "event": entry.event,
         "data": entry.data,
-        "created_at": _iso(entry.created_at),
+        "created_at": iso(entry.created_at),
         "attachments": [
             {
                 "id": a.id,
@@ -140,10 +117,10 @@ def create_ticket() -> ResponseReturnValue:
     require_user()
     if not services.can_create_ticket(current_user):
         raise NotFound()
-    data = _body()
+    data = json_body()
     errors: dict[str, str] = {}
     values = {
-        name: _string(data, name, errors)
+        name: optional_string(data, name, errors)
         for name in (
             "subject",
             "description",
@@ -267,13 +244,8 @@ def get_ticket(number: str) -> ResponseReturnValue:
 def patch_ticket(number: str) -> ResponseReturnValue:
     require_user()
     ticket = policy.get_ticket(current_user, number)
-    data = _body()
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ValidationFailed(fields={"version": "Send the version you last read (integer)."})
-    unknown = set(data) - {"version", "status", "priority", "assignee", "category"}
-    if unknown:
-        raise ValidationFailed(fields={name: "Unknown field." for name in sorted(unknown)})
+    data = json_body()
+    version = patch_version(data, ("status", "priority", "assignee", "category"))
     services.check_version(ticket, version)
     if "category" in data:
         category = services.find_category(ticket.system, data["category"])
@@ -308,7 +280,7 @@ def patch_ticket(number: str) -> ResponseReturnValue:
 def add_entry(number: str) -> ResponseReturnValue:
     require_user()
     ticket = policy.get_ticket(current_user, number)
-    data = _body()
+    data = json_body()
     body = data.get("body")
     internal = data.get("internal", False)
     errors = {}

@@ -14,7 +14,6 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from supportdesk import policy
@@ -88,18 +87,6 @@ def _nav(user: User) -> list[NavItem]:
 
 
 NAV_PROVIDERS.append(_nav)
-
-
-def _apply_errors(form: FlaskForm, error: ValidationFailed) -> list[str]:
-    general: list[str] = []
-    for name, message in error.fields.items():
-        if name in form:
-            form[name].errors = [*list(form[name].errors), str(message)]
-        else:
-            general.append(str(message))
-    if not error.fields:
-        general.append(str(error.message))
-    return general
 
 
 def _require_cases() -> None:
@@ -245,7 +232,7 @@ def detail(number: str) -> ResponseReturnValue:
 
 def _case_error(case: VendorCase, error: ValidationFailed, **forms: Any) -> ResponseReturnValue:
     form = next(iter(forms.values()))
-    errors = _apply_errors(form, error)
+    errors = error.apply_to(form)
     db.session.rollback()
     case = services.case_for_page(current_user, case.number)
     return render_template(
@@ -500,7 +487,7 @@ def escalate(number: str) -> ResponseReturnValue:
                 priority=form.priority.data,
             )
         except ValidationFailed as error:
-            errors = _apply_errors(form, error)
+            errors = error.apply_to(form)
             db.session.rollback()
             ticket = policy.get_ticket(current_user, number)
         else:
@@ -624,7 +611,7 @@ def _known_issue_form(issue: KnownIssue | None) -> ResponseReturnValue:
                 ended_at=_local(form.ended_at.data),
             )
         except ValidationFailed as error:
-            errors = _apply_errors(form, error)
+            errors = error.apply_to(form)
             db.session.rollback()
         else:
             db.session.commit()

@@ -83,19 +83,6 @@ def _nav(user: User) -> list[NavItem]:
 NAV_PROVIDERS.append(_nav)
 
 
-def _apply_errors(form: FlaskForm, error: ValidationFailed) -> list[str]:
-    """Put a service's field errors on the form; the rest become page-level errors."""
-    general: list[str] = []
-    for name, message in error.fields.items():
-        if name in form:
-            form[name].errors = [*list(form[name].errors), str(message)]
-        else:
-            general.append(str(message))
-    if not error.fields:
-        general.append(str(error.message))
-    return general
-
-
 def _uploads(form_field) -> list[Upload]:
     return [
         Upload(f.filename or "fil", f.stream) for f in (form_field.data or []) if f and f.filename
@@ -198,7 +185,7 @@ def bulk() -> ResponseReturnValue:
                 raise ValidationFailed(fields={"status": _("Unknown status.")}) from None
             result = services.bulk_status(current_user, form.tickets.data, target)
     except ValidationFailed as error:
-        for message in _apply_errors(form, error) or [str(error.message)]:
+        for message in error.apply_to(form) or [str(error.message)]:
             flash(message, "error")
         for messages in (form.assignee.errors, form.status.errors):
             for message in messages:
@@ -265,7 +252,7 @@ def new() -> ResponseReturnValue:
             )
         except ValidationFailed as error:
             db.session.rollback()
-            errors = _apply_errors(form, error)
+            errors = error.apply_to(form)
         else:
             db.session.commit()
             flash(_("Ticket %(number)s is created.", number=ticket.number), "success")
@@ -312,7 +299,7 @@ def hotline() -> ResponseReturnValue:
             )
         except ValidationFailed as error:
             db.session.rollback()
-            errors = _apply_errors(form, error)
+            errors = error.apply_to(form)
         else:
             db.session.commit()
             flash(_("Ticket %(number)s is created.", number=ticket.number), "success")
@@ -395,7 +382,7 @@ def add_entry(number: str) -> ResponseReturnValue:
     except ValidationFailed as error:
         db.session.rollback()
         ticket = policy.get_ticket(current_user, number)
-        errors = _apply_errors(form, error)
+        errors = error.apply_to(form)
         context = _detail_context(ticket, form, errors)
         return render_template("tickets/detail.html", **context), 422
     db.session.commit()
@@ -419,7 +406,7 @@ def _versioned_change(number: str, form_cls, apply) -> ResponseReturnValue:
         message = apply(ticket, form)
     except ValidationFailed as error:
         db.session.rollback()
-        for text in _apply_errors(form, error):
+        for text in error.apply_to(form):
             flash(text, "error")
         for field in form:
             for text in field.errors:
@@ -540,7 +527,7 @@ def create_queue() -> ResponseReturnValue:
             queue = services.create_queue(current_user, form.name.data, bool(form.is_hotline.data))
         except ValidationFailed as error:
             db.session.rollback()
-            for message in _apply_errors(form, error) + list(form.name.errors):
+            for message in error.apply_to(form) + list(form.name.errors):
                 flash(message, "error")
         else:
             db.session.commit()
@@ -586,7 +573,7 @@ def edit_rule(rule_id: int | None) -> ResponseReturnValue:
             )
         except ValidationFailed as error:
             db.session.rollback()
-            errors = _apply_errors(form, error)
+            errors = error.apply_to(form)
         else:
             db.session.commit()
             flash(_("Routing rule saved."), "success")
