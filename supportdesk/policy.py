@@ -461,8 +461,7 @@ def articles_visible_to(user: User):
     if scope.vendor_id is not None:
         vendor_systems = select(System.id).where(System.vendor_id == scope.vendor_id)
         allowed.append(
-            (Article.audience == Audience.vendor_internal)
-            & Article.system_id.in_(vendor_systems)
+            (Article.audience == Audience.vendor_internal) & Article.system_id.in_(vendor_systems)
         )
     return query.where(or_(*allowed))
 
@@ -506,10 +505,7 @@ def can_edit_article(user: User, article) -> bool:
     if not user.is_authenticated:
         return False
     if user.role == Role.vendor_editor:
-        return (
-            article.audience != Audience.municipal
-            and article.system.vendor_id == user.vendor_id
-        )
+        return article.audience != Audience.municipal and article.system.vendor_id == user.vendor_id
     if user.role == Role.municipal_admin:
         return (
             article.audience == Audience.municipal
