@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import selectinload
 
 from supportdesk import policy
@@ -272,19 +272,28 @@ def normalise_query(text: str) -> str:
     return mask_numbers(" ".join((text or "").lower().split()))[:200]
 
 
-def log_search(query: str, result_count: int, system: str | None, source: str) -> SearchLog | None:
+def log_search(query: str, result_count: int, system: str | None, source: str) -> int | None:
+    """Log one search in its own short transaction and return the row's id.
+
+    Committing the request's session instead would expire every article it had
+    loaded, so each hit would reload its attributes one query at a time.
+    """
     normalised = normalise_query(query)
     if not normalised:
         return None
-    entry = SearchLog(
-        query=normalised,
-        result_count=result_count,
-        system_slug=system or None,
-        source=source,
-    )
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    with db.engine.begin() as conn:
+        return conn.execute(
+            insert(SearchLog.__table__)
+            .values(
+                query=normalised,
+                result_count=result_count,
+                system_slug=system or None,
+                source=source,
+                clicked=False,
+                created_at=utcnow(),
+            )
+            .returning(SearchLog.__table__.c.id)
+        ).scalar_one()
 
 
 def mark_clicked(log_id: int) -> None:

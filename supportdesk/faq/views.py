@@ -69,11 +69,8 @@ def run_search(
     )
     log_id = None
     try:
-        entry = services.log_search(text, results.total, system, source)
-        db.session.commit()
-        log_id = entry.id if entry else None
+        log_id = services.log_search(text, results.total, system, source)
     except Exception as error:  # the log is a nicety: never fail a search for it
-        db.session.rollback()
         current_app.logger.warning("faq: search log failed: %s", error)
     return results, log_id
 

@@ -1,0 +1,52 @@
+"""The FAQ search page costs a fixed number of SQL statements, however many hits it shows."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from supportdesk.accounts.models import Role
+from supportdesk.faq.models import SearchLog
+from tests.faq.conftest import write_article
+
+
+def _import(app, root, slugs):
+    for slug in slugs:
+        write_article(
+            root,
+            "aula",
+            slug,
+            title="Printeren driller " + slug,
+            category="komme-gaa",
+            body="Printeren udskriver ikke. Genstart printeren og prøv igen.",
+        )
+    assert app.test_cli_runner().invoke(args=["faq", "import", str(root)]).exit_code == 0
+
+
+def _search_statements(client, count_queries) -> tuple[int, str]:
+    with count_queries() as statements:
+        page = client.get("/faq/search?q=printeren")
+    assert page.status_code == 200
+    return len(statements), page.get_data(as_text=True)
+
+
+def test_search_page_statements_do_not_grow_with_hits(
+    app, db, client, login, faq_world, tmp_path, make_user, count_queries
+):
+    login(make_user(Role.superuser, municipality=faq_world["municipalities"]["esbjerg"]))
+    _import(app, tmp_path, ["printer-a", "printer-b"])
+    client.get("/faq/search?q=printeren")  # warm caches (translations, templates)
+    few, html = _search_statements(client, count_queries)
+    assert html.count("Printeren driller") == 2
+
+    _import(app, tmp_path, ["printer-c", "printer-d", "printer-e", "printer-f"])
+    many, html = _search_statements(client, count_queries)
+    assert html.count("Printeren driller") == 6
+    assert many == few
+    # Writing the log row must not expire what the page loaded (user, systems, categories):
+    # that cost one reload per object (15 statements here before the fix, 5 after).
+    assert many <= 7
+
+    # The log rows are still written, one per search, and linked from the hits.
+    logs = db.session.scalars(select(SearchLog).where(SearchLog.query == "printeren")).all()
+    assert len(logs) == 3
+    assert "s=" + str(logs[-1].id) in html
