@@ -162,10 +162,13 @@ def create_ticket() -> ResponseReturnValue:
         raise ValidationFailed(fields={**error.fields, **errors}) from None
     if errors:
         raise ValidationFailed(fields=errors)
+    # Build the answer from the objects the service just flushed: the commit expires
+    # them, and serialising afterwards would reload each one with its own query.
+    answer = ticket_json(ticket)
     db.session.commit()
-    response = jsonify(ticket_json(ticket))
+    response = jsonify(answer)
     response.status_code = 201
-    response.headers["Location"] = url_for("api.get_ticket", number=ticket.number)
+    response.headers["Location"] = url_for("api.get_ticket", number=answer["number"])
     return response
 
 
