@@ -1069,6 +1069,23 @@ def active_known_issues(system_id: int | None = None) -> list[KnownIssue]:
     return list(db.session.scalars(query))
 
 
+def active_known_issue_choices(system_id: int) -> list[tuple[int, str]]:
+    """Id and title of the system's active issues: one narrow query for every ticket page.
+
+    The ticket page only needs the choices of its link form; loading whole issues with
+    their system and vendor cost ORM work on every page view.
+    """
+    rows = db.session.execute(
+        select(KnownIssue.id, KnownIssue.title)
+        .where(
+            KnownIssue.system_id == system_id,
+            KnownIssue.status != KnownIssueStatus.resolved,
+        )
+        .order_by(KnownIssue.started_at.desc(), KnownIssue.id.desc())
+    )
+    return [(issue_id, title) for issue_id, title in rows]
+
+
 def recent_known_issues(user: User, limit: int = 50) -> list[KnownIssue]:
     """Active and recently resolved; vendor staff see their own vendor's first."""
     query = (

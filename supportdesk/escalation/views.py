@@ -426,9 +426,9 @@ def escalation_panel(ticket: Ticket) -> dict[str, Any] | None:
     last_vendor_message: CaseMessage | None = None
     if case is not None:
         last_vendor_message = next((m for m in reversed(case.messages) if m.from_vendor), None)
-    issues = services.active_known_issues(ticket.system_id)
+    issues = services.active_known_issue_choices(ticket.system_id)
     link_form = LinkKnownIssueForm()
-    link_form.known_issue.choices = [(str(i.id), i.title) for i in issues]
+    link_form.known_issue.choices = [(str(issue_id), title) for issue_id, title in issues]
     message_form = MessageForm()
     return {
         "vendor": vendor,
@@ -437,7 +437,7 @@ def escalation_panel(ticket: Ticket) -> dict[str, Any] | None:
         "can_escalate": policy.can_escalate(user, vendor),
         "can_message": case is not None and policy.can_message_case(user, case),
         "last_vendor_message": last_vendor_message,
-        "known_issues": issues,
+        "known_issues": issues,  # (id, title) of the system's active issues
         "linked_issues": services.known_issues_for_ticket(ticket),
         "can_link": policy.can_link_known_issue(user, ticket) and bool(issues),
         "link_form": link_form,
@@ -526,7 +526,8 @@ def ticket_known_issue(number: str) -> ResponseReturnValue:
         raise Forbidden()
     form = LinkKnownIssueForm()
     form.known_issue.choices = [
-        (str(i.id), i.title) for i in services.active_known_issues(ticket.system_id)
+        (str(issue_id), title)
+        for issue_id, title in services.active_known_issue_choices(ticket.system_id)
     ]
     if not form.validate_on_submit() or not form.known_issue.data:
         flash(_("Choose a known issue."), "error")

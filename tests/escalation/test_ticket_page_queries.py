@@ -1,0 +1,61 @@
+"""The ticket page's known-issue panel costs one narrow query, however many issues exist."""
+
+from __future__ import annotations
+
+from supportdesk.escalation import services
+from supportdesk.escalation.models import KnownIssue, KnownIssueStatus
+from supportdesk.extensions import db
+from tests.escalation.conftest import client_for
+
+
+def _add_issues(world, count: int, status: KnownIssueStatus) -> None:
+    for n in range(count):
+        db.session.add(
+            KnownIssue(
+                vendor_id=world.vendor.id,
+                system_id=world.system.id,
+                title=f"Fejl {status.value} {n}",
+                status=status,
+            )
+        )
+    db.session.commit()
+
+
+def test_ticket_page_statements_do_not_grow_with_known_issues(
+    app, world, make_ticket, count_queries
+):
+    ticket = make_ticket()
+    coordinator = client_for(app, world.coordinator)
+    _add_issues(world, 1, KnownIssueStatus.investigating)
+    coordinator.get(f"/tickets/{ticket.number}")  # warm caches
+    with count_queries() as statements:
+        page = coordinator.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    few = len(statements)
+    assert "Fejl investigating 0" in page
+
+    _add_issues(world, 4, KnownIssueStatus.investigating)
+    _add_issues(world, 3, KnownIssueStatus.resolved)
+    with count_queries() as statements:
+        page = coordinator.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert len(statements) == few
+    assert "Fejl investigating 3" in page
+    assert "Fejl resolved" not in page
+
+
+def test_active_choices_are_one_query_newest_first_without_resolved(app, world, count_queries):
+    _add_issues(world, 2, KnownIssueStatus.investigating)
+    _add_issues(world, 1, KnownIssueStatus.resolved)
+    system_id = world.system.id
+    with count_queries() as statements:
+        choices = services.active_known_issue_choices(system_id)
+    assert len(statements) == 1
+    expected = [
+        (i.id, i.title)
+        for i in services.active_known_issues(system_id)  # the full-object variant
+    ]
+    assert choices == expected
+    assert sorted(title for _id, title in choices) == [
+        "Fejl investigating 0",
+        "Fejl investigating 1",
+    ]
+    assert services.active_known_issue_choices(system_id + 1000) == []
