@@ -199,6 +199,11 @@ def require(condition: bool) -> None:
 TICKET_STAFF_ROLES = frozenset({Role.coordinator, Role.municipal_admin})
 
 
+def can_create_ticket(user: User) -> bool:
+    """Municipal staff log tickets in their own municipality."""
+    return is_municipal(user) and user.municipality_id is not None
+
+
 def tickets_visible_to(user: User) -> Select[tuple[Ticket]]:
     """Single starting point, so no list, search or export forgets the tenant."""
     if not is_municipal(user):

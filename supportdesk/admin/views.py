@@ -6,12 +6,14 @@ is a 404); services validate and write; the view commits once and redirects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from supportdesk import policy
 from supportdesk.accounts import services
@@ -30,6 +32,22 @@ from supportdesk.errors import LimitReached, NotFound, ValidationFailed
 from supportdesk.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _save_form(
+    form: FlaskForm, save: Callable[[], Any], next_url: Callable[[Any], str]
+) -> tuple[ResponseReturnValue | None, list[str]]:
+    """Validate, save, commit, flash and redirect; otherwise the errors for the page."""
+    if not form.validate_on_submit():
+        return None, []
+    try:
+        saved = save()
+    except ValidationFailed as error:
+        db.session.rollback()
+        return None, error.apply_to(form)
+    db.session.commit()
+    flash(_("%(name)s has been saved.", name=saved.name), "success")
+    return redirect(next_url(saved)), []
 
 
 def _scope() -> Municipality | None:
@@ -225,24 +243,21 @@ def _save_institution(municipality: Municipality, institution=None) -> ResponseR
             "active": institution.active,
         }
     form = AdminInstitutionForm(data=data)
-    general: list[str] = []
-    if form.validate_on_submit():
-        try:
-            saved = services.save_institution(
-                current_user,
-                municipality,
-                form.number.data or "",
-                form.name.data or "",
-                InstitutionType(form.type.data),
-                active=bool(form.active.data),
-                institution=institution,
-            )
-        except ValidationFailed as error:
-            general = error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been saved.", name=saved.name), "success")
-            return redirect(_scoped_url("admin.institutions", municipality))
+    response, general = _save_form(
+        form,
+        lambda: services.save_institution(
+            current_user,
+            municipality,
+            form.number.data or "",
+            form.name.data or "",
+            InstitutionType(form.type.data),
+            active=bool(form.active.data),
+            institution=institution,
+        ),
+        lambda _saved: _scoped_url("admin.institutions", municipality),
+    )
+    if response is not None:
+        return response
     status = 422 if request.method == "POST" else 200
     return render_template(
         "admin/institution_form.html",
@@ -383,23 +398,20 @@ def municipality_edit(slug: str | None = None) -> ResponseReturnValue:
     _system_admin()
     municipality = policy.get_municipality(current_user, slug) if slug else None
     form = MunicipalityForm(obj=municipality if request.method == "GET" else None)
-    general: list[str] = []
-    if form.validate_on_submit():
-        try:
-            saved = services.save_municipality(
-                current_user,
-                form.slug.data or "",
-                form.name.data or "",
-                (form.code.data or "").upper(),
-                form.retention_days.data,
-                municipality=municipality,
-            )
-        except ValidationFailed as error:
-            general = error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been saved.", name=saved.name), "success")
-            return redirect(url_for("admin.municipalities"))
+    response, general = _save_form(
+        form,
+        lambda: services.save_municipality(
+            current_user,
+            form.slug.data or "",
+            form.name.data or "",
+            (form.code.data or "").upper(),
+            form.retention_days.data,
+            municipality=municipality,
+        ),
+        lambda _saved: url_for("admin.municipalities"),
+    )
+    if response is not None:
+        return response
     status = 422 if request.method == "POST" else 200
     return render_template(
         "admin/municipality_form.html", form=form, municipality=municipality, general=general
@@ -424,8 +436,9 @@ def vendor_edit(slug: str | None = None) -> ResponseReturnValue:
         form.closed_days.data = "\n".join(
             f"{c.day.isoformat()} {c.reason}".strip() for c in vendor.closed_days
         )
-    general: list[str] = []
-    if form.validate_on_submit():
+
+    def save() -> Vendor:
+        # parsed_closed_days exists once the form has validated.
         calendar = services.VendorCalendar(
             business_days=form.business_days.data,
             business_start=form.business_start.data,
@@ -433,23 +446,20 @@ def vendor_edit(slug: str | None = None) -> ResponseReturnValue:
             timezone=(form.timezone.data or "").strip(),
             closed_days=getattr(form, "parsed_closed_days", []),
         )
-        try:
-            saved = services.save_vendor(
-                current_user,
-                form.slug.data or "",
-                form.name.data or "",
-                min_entitled=form.min_entitled.data,
-                max_entitled=form.max_entitled.data,
-                support_email=form.support_email.data,
-                calendar=calendar,
-                vendor=vendor,
-            )
-        except ValidationFailed as error:
-            general = error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been saved.", name=saved.name), "success")
-            return redirect(url_for("admin.vendors"))
+        return services.save_vendor(
+            current_user,
+            form.slug.data or "",
+            form.name.data or "",
+            min_entitled=form.min_entitled.data,
+            max_entitled=form.max_entitled.data,
+            support_email=form.support_email.data,
+            calendar=calendar,
+            vendor=vendor,
+        )
+
+    response, general = _save_form(form, save, lambda _saved: url_for("admin.vendors"))
+    if response is not None:
+        return response
     status = 422 if request.method == "POST" else 200
     return render_template(
         "admin/vendor_form.html", form=form, vendor=vendor, general=general
@@ -474,22 +484,19 @@ def system_edit(slug: str | None = None) -> ResponseReturnValue:
     form.vendor.choices = [(key, v.name) for key, v in vendors.items()]
     if request.method == "GET" and system is not None:
         form.vendor.data = str(system.vendor_id)
-    general: list[str] = []
-    if form.validate_on_submit():
-        try:
-            saved = services.save_system(
-                current_user,
-                form.slug.data or "",
-                form.name.data or "",
-                vendors[form.vendor.data],
-                system=system,
-            )
-        except ValidationFailed as error:
-            general = error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been saved.", name=saved.name), "success")
-            return redirect(url_for("admin.system_edit", slug=saved.slug))
+    response, general = _save_form(
+        form,
+        lambda: services.save_system(
+            current_user,
+            form.slug.data or "",
+            form.name.data or "",
+            vendors[form.vendor.data],
+            system=system,
+        ),
+        lambda saved: url_for("admin.system_edit", slug=saved.slug),
+    )
+    if response is not None:
+        return response
     status = 422 if request.method == "POST" else 200
     return render_template(
         "admin/system_form.html",
@@ -508,18 +515,15 @@ def category_edit(slug: str, category_id: int | None = None) -> ResponseReturnVa
     system = services.get_by_slug(System, slug)
     category = services.get_category(system, category_id) if category_id else None
     form = CategoryForm(prefix="category", obj=category if request.method == "GET" else None)
-    general: list[str] = []
-    if form.validate_on_submit():
-        try:
-            saved = services.save_category(
-                current_user, system, form.slug.data or "", form.name.data or "", category=category
-            )
-        except ValidationFailed as error:
-            general = error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been saved.", name=saved.name), "success")
-            return redirect(url_for("admin.system_edit", slug=system.slug))
+    response, general = _save_form(
+        form,
+        lambda: services.save_category(
+            current_user, system, form.slug.data or "", form.name.data or "", category=category
+        ),
+        lambda _saved: url_for("admin.system_edit", slug=system.slug),
+    )
+    if response is not None:
+        return response
     status = 422 if request.method == "POST" else 200
     return render_template(
         "admin/category_form.html", form=form, system=system, category=category, general=general

@@ -115,7 +115,7 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
 )
 def create_ticket() -> ResponseReturnValue:
     require_user()
-    if not services.can_create_ticket(current_user):
+    if not policy.can_create_ticket(current_user):
         raise NotFound()
     data = json_body()
     errors: dict[str, str] = {}

@@ -113,10 +113,6 @@ class Upload:
     stream: IO[bytes]
 
 
-def can_create_ticket(user: User) -> bool:
-    return policy.is_municipal(user) and user.municipality_id is not None
-
-
 def create_ticket(
     actor: User,
     *,
@@ -138,7 +134,7 @@ def create_ticket(
     `shown_articles` are the FAQ slugs suggested while it was written; the FAQ
     domain listens to `ticket_created` and remembers them (tickets do not know FAQ).
     """
-    if not can_create_ticket(actor):
+    if not policy.can_create_ticket(actor):
         raise Forbidden()
     errors: dict[str, str] = {}
     subject = (subject or "").strip()

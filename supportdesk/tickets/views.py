@@ -5,6 +5,7 @@ Load via policy, validate a form, call one service, commit, redirect or render.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -43,7 +44,7 @@ from supportdesk.tickets.forms import (
     StatusForm,
     TicketForm,
 )
-from supportdesk.tickets.models import Priority, TicketSource, TicketStatus
+from supportdesk.tickets.models import Priority, Ticket, TicketSource, TicketStatus
 from supportdesk.tickets.services import (
     PRIORITY_LABELS,
     SOURCE_LABELS,
@@ -226,37 +227,19 @@ def _fill_ticket_form(form: TicketForm) -> list[tuple[str, str, str | None, str]
 @bp.route("/tickets/new", methods=["GET", "POST"])
 @login_required
 def new() -> ResponseReturnValue:
-    _require_municipal()
-    if not services.can_create_ticket(current_user):
+    if not policy.can_create_ticket(current_user):
         raise NotFound()
     form = TicketForm()
     topics = _fill_ticket_form(form)
     if request.method == "GET" and request.args.get("topic"):
         form.topic.data = request.args["topic"]
-    errors: list[str] = []
-    if form.validate_on_submit():
-        system, category = services.resolve_topic(form.topic.data)
-        try:
-            institution = services.get_institution_by_number(current_user, form.institution.data)
-            ticket = services.create_ticket(
-                current_user,
-                system=system,
-                category=category,
-                subject=form.subject.data,
-                description=form.description.data,
-                priority=form.priority.data,
-                institution=institution,
-                source=TicketSource.web,
-                uploads=_uploads(form.attachments),
-                shown_articles=_shown_articles(),
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            errors = error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("Ticket %(number)s is created.", number=ticket.number), "success")
-            return redirect(url_for("tickets.detail", number=ticket.number))
+    ticket, errors = _file_ticket(
+        form,
+        lambda: services.get_institution_by_number(current_user, form.institution.data),
+        TicketSource.web,
+    )
+    if ticket is not None:
+        return redirect(url_for("tickets.detail", number=ticket.number))
     status = 422 if request.method == "POST" else 200
     return render_template(
         "tickets/new.html", form=form, topics=topics, errors=errors, hotline=False
@@ -268,6 +251,35 @@ def _shown_articles() -> list[str]:
     return [s for s in request.form.get("faq_shown", "").split(",") if s.strip()][:20]
 
 
+def _file_ticket(
+    form: TicketForm, find_institution: Callable[[], Any], source: TicketSource, **requester: Any
+) -> tuple[Ticket | None, list[str]]:
+    """The shared half of "Ny henvendelse" and hotline intake: validate, create, commit."""
+    if not form.validate_on_submit():
+        return None, []
+    system, category = services.resolve_topic(form.topic.data)
+    try:
+        ticket = services.create_ticket(
+            current_user,
+            system=system,
+            category=category,
+            subject=form.subject.data,
+            description=form.description.data,
+            priority=form.priority.data,
+            institution=find_institution(),
+            source=source,
+            uploads=_uploads(form.attachments),
+            shown_articles=_shown_articles(),
+            **requester,
+        )
+    except ValidationFailed as error:
+        db.session.rollback()
+        return None, error.apply_to(form)
+    db.session.commit()
+    flash(_("Ticket %(number)s is created.", number=ticket.number), "success")
+    return ticket, []
+
+
 @bp.route("/tickets/hotline", methods=["GET", "POST"])
 @login_required
 def hotline() -> ResponseReturnValue:
@@ -277,33 +289,16 @@ def hotline() -> ResponseReturnValue:
     form = HotlineForm()
     topics = _fill_ticket_form(form)
     institutions = services.institution_options(current_user)
-    errors: list[str] = []
-    if form.validate_on_submit():
-        system, category = services.resolve_topic(form.topic.data)
-        try:
-            institution = services.find_institution(current_user, form.institution_lookup.data)
-            ticket = services.create_ticket(
-                current_user,
-                system=system,
-                category=category,
-                subject=form.subject.data,
-                description=form.description.data,
-                priority=form.priority.data,
-                institution=institution,
-                source=TicketSource.hotline,
-                requester_name=form.requester_name.data,
-                requester_phone=form.requester_phone.data,
-                requester_email=form.requester_email.data,
-                uploads=_uploads(form.attachments),
-                shown_articles=_shown_articles(),
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            errors = error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("Ticket %(number)s is created.", number=ticket.number), "success")
-            return redirect(url_for("tickets.hotline"))
+    ticket, errors = _file_ticket(
+        form,
+        lambda: services.find_institution(current_user, form.institution_lookup.data),
+        TicketSource.hotline,
+        requester_name=form.requester_name.data,
+        requester_phone=form.requester_phone.data,
+        requester_email=form.requester_email.data,
+    )
+    if ticket is not None:
+        return redirect(url_for("tickets.hotline"))
     status = 422 if request.method == "POST" else 200
     return render_template(
         "tickets/hotline.html",
