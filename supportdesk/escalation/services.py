@@ -568,17 +568,7 @@ def escalate(
         attachment = allowed_attachments[attachment_id]
         share(ShareKind.attachment, "", attachment=attachment, filename=attachment.filename)
     if confirm_sensitive and findings:
-        db.session.add(
-            SensitiveDataConfirmation(
-                case_id=case.id,
-                municipality_id=ticket.municipality_id,
-                ticket_id=ticket.id,
-                user_id=actor.id,
-                context="escalation",
-                findings=findings,
-                confirmed_at=now,
-            )
-        )
+        _log_confirmation(case, actor, "escalation", findings, now, ticket_id=ticket.id)
     ticket.vendor_case = case
     ticket_services.mark_escalated(ticket, actor, case)
     refresh_sla(case, now)
@@ -592,6 +582,28 @@ def escalate(
         actor,
     )
     return case
+
+
+def _log_confirmation(
+    case: VendorCase,
+    actor: User,
+    context: str,
+    findings: int,
+    now: datetime,
+    ticket_id: int | None = None,
+) -> None:
+    """DESIGN §3.9: who let CPR/phone numbers reach the vendor, when, and how many."""
+    db.session.add(
+        SensitiveDataConfirmation(
+            case_id=case.id,
+            municipality_id=case.municipality_id,
+            ticket_id=ticket_id,
+            user_id=actor.id,
+            context=context,
+            findings=findings,
+            confirmed_at=now,
+        )
+    )
 
 
 # --- messages and status ---------------------------------------------------------------
@@ -683,16 +695,7 @@ def post_message(
         )
         db.session.add(message)
         if confirm_sensitive and findings:
-            db.session.add(
-                SensitiveDataConfirmation(
-                    case_id=case.id,
-                    municipality_id=case.municipality_id,
-                    user_id=actor.id,
-                    context="message",
-                    findings=findings,
-                    confirmed_at=now,
-                )
-            )
+            _log_confirmation(case, actor, "message", findings, now)
         # Answering while the vendor waits on the municipality restarts the clock.
         if case.status == CaseStatus.waiting_on_municipality:
             case.status = CaseStatus.in_progress
