@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import url_for
+from flask import request, url_for
 from flask_babel import gettext as _
 
 from supportdesk import policy
-from supportdesk.accounts.models import Role, User
+from supportdesk.accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class NavItem:
 
 def _admin_items(user: User) -> list[NavItem]:
     items = []
-    if user.is_authenticated and user.role in (Role.municipal_admin, Role.admin):
+    if policy.can_administer(user):
         items.append(NavItem(_("Administration"), url_for("admin.index")))
     return items
 
@@ -42,10 +42,15 @@ NAV_TRAILING: list[Callable[[User], list[NavItem]]] = [_notification_items]
 
 
 def nav_items(user: User) -> list[NavItem]:
-    items: list[NavItem] = []
-    for provider in (*NAV_PROVIDERS, *NAV_TRAILING):
-        items.extend(provider(user))
-    return items
+    """The menu, built once per request (the layout and the front page both show it)."""
+    cache = request.environ.setdefault("supportdesk.nav_items", {}) if request else {}
+    key = user.get_id()
+    if key not in cache:
+        items: list[NavItem] = []
+        for provider in (*NAV_PROVIDERS, *NAV_TRAILING):
+            items.extend(provider(user))
+        cache[key] = items
+    return cache[key]
 
 
 __all__ = ["NAV_PROVIDERS", "NAV_TRAILING", "NavItem", "nav_items", "policy"]

@@ -196,13 +196,3 @@ def run_once(limit: int = 200) -> tuple[int, int]:
         else:
             failed += 1
     return delivered, failed
-
-
-def pending_count() -> int:
-    from sqlalchemy import func
-
-    return db.session.scalar(
-        select(func.count(OutboxMessage.id)).where(
-            OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)
-        )
-    )

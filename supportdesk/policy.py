@@ -17,6 +17,7 @@ from supportdesk.accounts.models import (
     Municipality,
     Role,
     SupportEntitlement,
+    System,
     User,
     Vendor,
 )
@@ -134,8 +135,13 @@ def require_admin(user: User) -> None:
         raise NotFound()
 
 
+def can_administer(user: User) -> bool:
+    """The administration pages: municipal admins (own municipality) and the system admin."""
+    return user.is_authenticated and user.role in (Role.municipal_admin, Role.admin)
+
+
 def require_municipal_admin(user: User) -> None:
-    if not (user.is_authenticated and user.role in (Role.municipal_admin, Role.admin)):
+    if not can_administer(user):
         raise NotFound()
 
 
@@ -287,6 +293,15 @@ def can_triage(user: User) -> bool:
     return is_ticket_staff(user) and user.municipality_id is not None
 
 
+def can_manage_routing(user: User) -> bool:
+    """Routing rules and queues belong to the municipal admin of that municipality."""
+    return (
+        user.is_authenticated
+        and user.role == Role.municipal_admin
+        and user.municipality_id is not None
+    )
+
+
 def can_take_hotline_calls(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.hotline, *TICKET_STAFF_ROLES)
 
@@ -393,17 +408,34 @@ def can_relay_case(user: User, case: VendorCase) -> bool:
     return is_case_municipal_side(user, case)
 
 
-def case_agents(case: VendorCase) -> Select[tuple[User]]:
-    """Whom a case can be assigned to: the vendor's active agents."""
+def vendor_agents(vendor_id: int | None) -> Select[tuple[User]]:
+    """The vendor's active servicedesk agents."""
     return (
         select(User)
         .where(
-            User.vendor_id == case.vendor_id,
+            User.vendor_id == vendor_id,
             User.role == Role.vendor_agent,
             User.active.is_(True),
         )
         .order_by(User.name)
     )
+
+
+def case_agents(case: VendorCase) -> Select[tuple[User]]:
+    """Whom a case can be assigned to: the vendor's active agents."""
+    return vendor_agents(case.vendor_id)
+
+
+def systems_managed_by(user: User) -> Select[tuple[System]]:
+    """The systems of the vendor a vendor user works for (nothing for anyone else)."""
+    if not (is_vendor_staff(user) and user.vendor_id is not None):
+        return select(System).where(false())
+    return select(System).where(System.vendor_id == user.vendor_id).order_by(System.name)
+
+
+def can_view_known_issues(user: User) -> bool:
+    """Municipal staff read the known issues; vendor staff also publish them."""
+    return can_manage_known_issues(user) or is_municipal(user)
 
 
 def can_manage_known_issues(user: User, vendor_id: int | None = None) -> bool:

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from supportdesk import policy
-from supportdesk.accounts.models import Municipality, Role, System, User
+from supportdesk.accounts.models import Municipality, System, User
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
 from supportdesk.escalation import services
 from supportdesk.escalation.forms import (
@@ -79,7 +79,7 @@ def _nav(user: User) -> list[NavItem]:
     items = []
     if policy.can_see_cases(user):
         items.append(NavItem(_("Vendor cases"), url_for("escalation.index")))
-    if policy.can_manage_known_issues(user) or policy.is_ticket_staff(user):
+    if policy.can_view_known_issues(user):
         items.append(NavItem(_("Known issues"), url_for("escalation.known_issues")))
     if not user.is_authenticated:
         items.append(NavItem(_("Operating status"), url_for("escalation.status")))
@@ -122,20 +122,8 @@ def index() -> ResponseReturnValue:
     agents: list[User] = []
     if vendor_side:
         municipalities = list(db.session.scalars(select(Municipality).order_by(Municipality.name)))
-        agents = list(
-            db.session.scalars(
-                select(User)
-                .where(User.vendor_id == current_user.vendor_id, User.role == Role.vendor_agent)
-                .order_by(User.name)
-            )
-        )
-        systems = list(
-            db.session.scalars(
-                select(System)
-                .where(System.vendor_id == current_user.vendor_id)
-                .order_by(System.name)
-            )
-        )
+        agents = list(db.session.scalars(policy.vendor_agents(current_user.vendor_id)))
+        systems = list(db.session.scalars(policy.systems_managed_by(current_user)))
     else:
         systems = list(db.session.scalars(select(System).order_by(System.name)))
     next_args = {k: v for k, v in args.items() if k != "cursor" and v}
@@ -571,7 +559,7 @@ def _local(moment: datetime | None) -> datetime | None:
 @bp.get("/known-issues")
 @login_required
 def known_issues() -> ResponseReturnValue:
-    if not (policy.can_manage_known_issues(current_user) or policy.is_municipal(current_user)):
+    if not policy.can_view_known_issues(current_user):
         raise NotFound()
     return render_template(
         "escalation/known_issues.html",
@@ -584,9 +572,7 @@ def _known_issue_form(issue: KnownIssue | None) -> ResponseReturnValue:
     form = KnownIssueForm(obj=None)
     form.system.choices = [
         (str(s.id), s.name)
-        for s in db.session.scalars(
-            select(System).where(System.vendor_id == current_user.vendor_id).order_by(System.name)
-        )
+        for s in db.session.scalars(policy.systems_managed_by(current_user))
     ]
     if request.method == "GET" and issue is not None:
         form.system.data = str(issue.system_id)

@@ -73,10 +73,10 @@ def _nav(user: User) -> list[NavItem]:
         items.append(NavItem(_("Ticket queue"), url_for("tickets.index")))
     else:
         items.append(NavItem(_("My tickets"), url_for("tickets.index")))
-    if user.role == Role.hotline:
+    if policy.can_take_hotline_calls(user):
         items.append(NavItem(_("Phone call"), url_for("tickets.hotline")))
     items.append(NavItem(_("New ticket"), url_for("tickets.new")))
-    if user.role == Role.municipal_admin:
+    if policy.can_manage_routing(user):
         items.append(NavItem(_("Routing"), url_for("tickets.routing")))
     return items
 
@@ -478,7 +478,7 @@ def attachment(number: str, attachment_id: int) -> ResponseReturnValue:
 
 
 def _require_routing_admin() -> None:
-    if not (current_user.role == Role.municipal_admin and current_user.municipality_id):
+    if not policy.can_manage_routing(current_user):
         raise NotFound()
 
 
