@@ -408,7 +408,13 @@ def open_cases_for(actor: User, ticket: Ticket) -> list[VendorCase]:
 
 def shareable_entries(ticket: Ticket) -> list[TicketEntry]:
     """Public replies only: internal notes and system events never leave the municipality."""
-    return [e for e in ticket.entries if e.kind == EntryKind.reply and e.body.strip()]
+    replies = db.session.scalars(
+        select(TicketEntry)
+        .where(TicketEntry.ticket_id == ticket.id, TicketEntry.kind == EntryKind.reply)
+        .options(selectinload(TicketEntry.author))
+        .order_by(TicketEntry.created_at, TicketEntry.id)
+    )
+    return [e for e in replies if e.body.strip()]
 
 
 def shareable_attachments(ticket: Ticket) -> list[Attachment]:

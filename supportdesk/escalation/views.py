@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from supportdesk import policy
 from supportdesk.accounts.models import Municipality, System, User
-from supportdesk.errors import Forbidden, NotFound, ValidationFailed
+from supportdesk.errors import Forbidden, NotEntitled, NotFound, ValidationFailed
 from supportdesk.escalation import services
 from supportdesk.escalation.forms import (
     AssignCaseForm,
@@ -452,8 +452,6 @@ def _fill_escalate_form(form: EscalateForm, ticket: Ticket) -> None:
 def escalate(number: str) -> ResponseReturnValue:
     ticket = policy.get_ticket(current_user, number)
     if not policy.can_escalate(current_user, ticket.system.vendor):
-        from supportdesk.errors import NotEntitled
-
         raise NotEntitled()
     form = EscalateForm()
     _fill_escalate_form(form, ticket)
@@ -571,8 +569,7 @@ def known_issues() -> ResponseReturnValue:
 def _known_issue_form(issue: KnownIssue | None) -> ResponseReturnValue:
     form = KnownIssueForm(obj=None)
     form.system.choices = [
-        (str(s.id), s.name)
-        for s in db.session.scalars(policy.systems_managed_by(current_user))
+        (str(s.id), s.name) for s in db.session.scalars(policy.systems_managed_by(current_user))
     ]
     if request.method == "GET" and issue is not None:
         form.system.data = str(issue.system_id)

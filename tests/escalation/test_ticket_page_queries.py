@@ -59,3 +59,29 @@ def test_active_choices_are_one_query_newest_first_without_resolved(app, world, 
         "Fejl investigating 1",
     ]
     assert services.active_known_issue_choices(system_id + 1000) == []
+
+
+def test_escalate_form_statements_do_not_grow_with_replies(
+    app, world, make_ticket, make_user, count_queries
+):
+    """The share list names each reply's author without one query per author."""
+    from supportdesk.accounts.models import Role
+    from supportdesk.tickets import services as tickets
+
+    ticket = make_ticket()
+    coordinator = client_for(app, world.coordinator)
+    tickets.add_entry(world.superuser, ticket, "Første svar")
+    db.session.commit()
+    coordinator.get(f"/tickets/{ticket.number}/escalate")  # warm caches
+    with count_queries() as statements:
+        page = coordinator.get(f"/tickets/{ticket.number}/escalate").get_data(as_text=True)
+    few = len(statements)
+    assert "Sanne Superbruger" in page
+
+    for n in range(4):
+        colleague = make_user(Role.coordinator, municipality=world.school.municipality)
+        tickets.add_entry(colleague, ticket, f"Svar {n}")
+    db.session.commit()
+    with count_queries() as statements:
+        coordinator.get(f"/tickets/{ticket.number}/escalate")
+    assert len(statements) == few
