@@ -11,6 +11,7 @@ from flask import Flask, g, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from supportdesk import cache
 from supportdesk.config import ROOT_DIR, flask_config, load_settings
 from supportdesk.extensions import (
     babel,
@@ -90,6 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     _init_login(app)
+    cache.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
 

@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from supportdesk import create_app
+from supportdesk import cache, create_app
 from supportdesk.accounts import services as account_services
 from supportdesk.accounts.models import (
     Category,
@@ -155,6 +155,7 @@ def _wipe(app) -> None:
         with _db.engine.begin() as conn:
             for table in reversed(_db.metadata.sorted_tables):
                 conn.execute(table.delete())
+    cache.clear(app)  # generations start again from 0
 
 
 @pytest.fixture

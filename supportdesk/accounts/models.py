@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from supportdesk import cache
 from supportdesk.extensions import db, utcnow
 
 
@@ -264,3 +265,9 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship()
+
+
+# Names shown in cached lists (supportdesk/cache.py): a change renders them again.
+for _model in (Municipality, Institution, Vendor, System, Category):
+    cache.track(_model, lambda _row: [cache.REFERENCE])
+cache.track(User, lambda _user: [cache.REFERENCE], only=("name", "active", "role"))

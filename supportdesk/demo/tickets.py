@@ -25,6 +25,7 @@ from supportdesk.accounts.models import (
     System,
     User,
 )
+from supportdesk import cache
 from supportdesk.extensions import db, utcnow
 from supportdesk.numbering import NumberSequence
 from supportdesk.tickets.models import (
@@ -36,6 +37,7 @@ from supportdesk.tickets.models import (
     TicketEntry,
     TicketSource,
     TicketStatus,
+    ticket_generation,
 )
 from supportdesk.tickets.services import format_number
 
@@ -369,6 +371,7 @@ def _insert_tickets(
     for number, plan in plans.items():
         entries.extend(_entries_for(rng, ids[number], municipality.id, plan))
     _bulk_insert(TicketEntry.__table__, entries)
+    cache.bump(ticket_generation(municipality.id))  # bulk inserts bypass the session's tracking
     return len(tickets)
 
 

@@ -19,12 +19,20 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from supportdesk import cache
 from supportdesk.accounts.models import Municipality
 from supportdesk.escalation.models import CaseMessage, CaseStatus, SharedItem, VendorCase
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import Notification
 from supportdesk.outbox import OutboxMessage
-from supportdesk.tickets.models import Attachment, EntryKind, Ticket, TicketEntry, TicketStatus
+from supportdesk.tickets.models import (
+    Attachment,
+    EntryKind,
+    Ticket,
+    TicketEntry,
+    TicketStatus,
+    ticket_generation,
+)
 
 ANONYMISED_SUBJECT = "[anonymiseret]"
 # Delivered outbox rows quote subjects and replies; they are kept only this long.
@@ -94,6 +102,8 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
         )
         .execution_options(synchronize_session=False)
     )
+    municipalities = select(Ticket.municipality_id).where(Ticket.id.in_(ids)).distinct()
+    cache.bump(*(ticket_generation(m) for m in db.session.scalars(municipalities)))
     db.session.execute(
         delete(Notification).where(Notification.url.in_([f"/tickets/{n}" for n in numbers]))
     )

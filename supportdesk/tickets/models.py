@@ -18,6 +18,7 @@ from supportdesk.accounts.models import (
     User,
     str_enum,
 )
+from supportdesk import cache
 from supportdesk.extensions import db, utcnow
 
 if TYPE_CHECKING:
@@ -240,3 +241,12 @@ class TicketView(db.Model):
     # "page" or "api".
     channel: Mapped[str] = mapped_column(String(10), default="page")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def ticket_generation(municipality_id: int) -> str:
+    """The cache generation of one municipality's tickets (see supportdesk/cache.py)."""
+    return f"tickets:m{municipality_id}"
+
+
+cache.track(Ticket, lambda ticket: [ticket_generation(ticket.municipality_id)])
+cache.track(Queue, lambda _queue: [cache.REFERENCE])

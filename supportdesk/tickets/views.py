@@ -20,11 +20,13 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
-from supportdesk import policy
+from supportdesk import cache, policy
 from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS
 from supportdesk.accounts.models import InstitutionType, Role, User
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
@@ -44,7 +46,13 @@ from supportdesk.tickets.forms import (
     StatusForm,
     TicketForm,
 )
-from supportdesk.tickets.models import Priority, Ticket, TicketSource, TicketStatus
+from supportdesk.tickets.models import (
+    Priority,
+    Ticket,
+    TicketSource,
+    TicketStatus,
+    ticket_generation,
+)
 from supportdesk.tickets.services import (
     PRIORITY_LABELS,
     SOURCE_LABELS,
@@ -128,17 +136,41 @@ def _filters_from_args() -> TicketFilters:
 @bp.get("/tickets")
 @login_required
 def index() -> ResponseReturnValue:
-    """The caller's list (superuser, hotline) or the municipality's triage queue."""
+    """The caller's list (superuser, hotline) or the municipality's triage queue.
+
+    Everything below the tabs (counts, filters, rows, bulk controls) is a cached
+    fragment: its key holds the viewer, the locale, the query string and the
+    generations of the municipality's tickets and of names, so the first request
+    after any change renders it again.
+    """
     _require_municipal()
+    triage = policy.can_triage(current_user)
+    key = (
+        "tickets.index",
+        current_user.id,
+        current_user.role,
+        current_user.municipality_id,
+        current_user.institution_id,
+        str(get_locale()),
+        tuple(sorted(request.args.items(multi=True))),
+        cache.generations(ticket_generation(current_user.municipality_id), cache.REFERENCE),
+    )
+    body = cache.fragment(key, lambda: Markup(_list_body(triage)))
+    scope = request.args.get("scope") or None
+    if not triage and scope is None:
+        scope = "mine" if current_user.role == Role.hotline else None
+    return render_template("tickets/index.html", body=body, triage=triage, scope=scope)
+
+
+def _list_body(triage: bool) -> str:
     filters = _filters_from_args()
-    if not policy.can_triage(current_user) and filters.scope is None:
+    if not triage and filters.scope is None:
         filters.scope = "mine" if current_user.role == Role.hotline else None
     limit = request.args.get("limit", type=int) or 25
     limit = limit if limit in services.PAGE_SIZES else 25
     page = services.list_tickets(
         current_user, filters, cursor=request.args.get("cursor") or None, limit=limit
     )
-    triage = policy.can_triage(current_user)
     args = request.args.to_dict(flat=False)
     args.pop("cursor", None)
     context: dict[str, Any] = {
@@ -151,17 +183,15 @@ def index() -> ResponseReturnValue:
         "priorities": list(Priority),
     }
     if triage:
-        bulk = BulkForm()
         assignees = services.assignee_options(current_user)
-        bulk.assignee.choices = [("", _("Nobody"))] + [(str(u.id), u.name) for u in assignees]
         context.update(
-            bulk=bulk,
+            bulk_assignees=[("", _("Nobody"))] + [(str(u.id), u.name) for u in assignees],
             assignees=assignees,
             systems=services.systems_with_categories(),
             institutions=services.institution_options(current_user),
             queues=services.queue_options(current_user),
         )
-    return render_template("tickets/index.html", **context)
+    return render_template("tickets/_list.html", **context)
 
 
 @bp.post("/tickets/bulk")
