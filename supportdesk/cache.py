@@ -108,9 +108,10 @@ def _bump_before_commit(session: Session) -> None:
         connection.execute(statement, {"name": name})
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_INFO_KEY, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction ended (savepoints keep them)
+        session.info.pop(_INFO_KEY, None)
 
 
 # --- readers --------------------------------------------------------------------------

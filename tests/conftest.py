@@ -110,6 +110,7 @@ class CommittingClient(FlaskClient):
         _db.session.commit()
         g.pop("_login_user", None)
         g.pop("_flask_babel", None)  # Flask-Babel caches the locale per context too
+        g.pop("csrf_token", None)  # and Flask-WTF the signed CSRF token
         try:
             return super().open(*args, **kwargs)
         finally:
@@ -118,6 +119,7 @@ class CommittingClient(FlaskClient):
             _db.session.rollback()
             g.pop("_login_user", None)
             g.pop("_flask_babel", None)
+            g.pop("csrf_token", None)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
