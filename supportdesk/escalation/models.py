@@ -14,8 +14,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import inspect as inspect_row
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from supportdesk import cache
 from supportdesk.accounts.models import Municipality, System, User, Vendor, str_enum
 from supportdesk.extensions import db, utcnow
 from supportdesk.tickets.models import Attachment, Priority, Ticket, TicketEntry
@@ -288,6 +290,52 @@ class SensitiveDataConfirmation(db.Model):
     user: Mapped[User] = relationship()
 
 
+def vendor_case_generation(vendor_id: int) -> str:
+    """The cache generation of one vendor's case queue (see supportdesk/cache.py)."""
+    return f"cases:v{vendor_id}"
+
+
+def municipal_case_generation(municipality_id: int) -> str:
+    """The cache generation of one municipality's cases with every vendor."""
+    return f"cases:m{municipality_id}"
+
+
+def _case_generations(case: VendorCase) -> list[str]:
+    # Old values too: a case moved to another vendor or municipality leaves both queues.
+    state = inspect_row(case)
+    vendors = {case.vendor_id, *state.attrs.vendor_id.history.deleted}
+    municipalities = {case.municipality_id, *state.attrs.municipality_id.history.deleted}
+    return [vendor_case_generation(v) for v in vendors if v is not None] + [
+        municipal_case_generation(m) for m in municipalities if m is not None
+    ]
+
+
+# What the case queue shows or filters on; other changes (messages stamping updated_at,
+# SLA warning flags, paused seconds) leave the cached queue as it is.
+cache.track(
+    VendorCase,
+    _case_generations,
+    only=(
+        "number",
+        "subject",
+        "status",
+        "priority",
+        "sla_state",
+        "resolution_due_at",
+        "created_at",
+        # both the keys and the relationships: services set either
+        "assignee_id",
+        "assignee",
+        "system_id",
+        "system",
+        "municipality_id",
+        "municipality",
+        "vendor_id",
+        "vendor",
+    ),
+)
+
+
 __all__ = [
     "CASE_TRANSITIONS",
     "DEFAULT_SLA_MINUTES",
@@ -303,4 +351,6 @@ __all__ = [
     "SlaState",
     "SlaTarget",
     "VendorCase",
+    "municipal_case_generation",
+    "vendor_case_generation",
 ]

@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
-from supportdesk import policy
+from supportdesk import cache, policy
 from supportdesk.accounts.models import Municipality, System, User
 from supportdesk.errors import Forbidden, NotEntitled, NotFound, ValidationFailed
 from supportdesk.escalation import services
@@ -39,8 +41,10 @@ from supportdesk.escalation.models import (
     KnownIssueStatus,
     SlaState,
     VendorCase,
+    municipal_case_generation,
+    vendor_case_generation,
 )
-from supportdesk.extensions import db, utcnow
+from supportdesk.extensions import db
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
 from supportdesk.tickets import services as ticket_services
 from supportdesk.tickets.models import Ticket
@@ -100,7 +104,35 @@ def _require_cases() -> None:
 @bp.get("/cases")
 @login_required
 def index() -> ResponseReturnValue:
+    """The vendor's queue (every municipality) or the municipality's cases (every vendor).
+
+    Everything below the heading (counts, filters, rows, next page) is a cached
+    fragment keyed by the viewer, the locale, the query string and the generations
+    of the cases it lists and of names. The due date it shows is a fixed moment,
+    not a countdown, so a cached row never goes stale with the clock.
+    """
     _require_cases()
+    vendor_side = policy.is_vendor_agent(current_user)
+    cases = (
+        vendor_case_generation(current_user.vendor_id)
+        if vendor_side
+        else municipal_case_generation(current_user.municipality_id)
+    )
+    key = (
+        "escalation.index",
+        current_user.id,
+        current_user.role,
+        current_user.vendor_id,
+        current_user.municipality_id,
+        str(get_locale()),
+        tuple(sorted(request.args.items(multi=True))),
+        cache.generations(cases, cache.REFERENCE),
+    )
+    body, status = cache.fragment(key, lambda: _queue_body(vendor_side))
+    return render_template("escalation/index.html", body=body), status
+
+
+def _queue_body(vendor_side: bool) -> tuple[Markup, int]:
     args = request.args
     filters = services.CaseFilters(
         status=args.get("status") or None,
@@ -117,7 +149,6 @@ def index() -> ResponseReturnValue:
     except ValidationFailed as error:
         errors = error.fields
         page = services.CasePage([], None)
-    vendor_side = policy.is_vendor_agent(current_user)
     municipalities: list[Municipality] = []
     agents: list[User] = []
     if vendor_side:
@@ -127,8 +158,8 @@ def index() -> ResponseReturnValue:
     else:
         systems = list(db.session.scalars(select(System).order_by(System.name)))
     next_args = {k: v for k, v in args.items() if k != "cursor" and v}
-    return render_template(
-        "escalation/index.html",
+    body = render_template(
+        "escalation/_queue.html",
         page=page,
         filters=filters,
         errors=errors,
@@ -140,8 +171,9 @@ def index() -> ResponseReturnValue:
         next_args=next_args,
         statuses=list(CaseStatus),
         sla_states=list(SlaState),
-        now=utcnow(),
-    ), 422 if errors else 200
+    )
+    # autoescaped template output: the page must not escape it a second time
+    return Markup(body), 422 if errors else 200  # noqa: S704
 
 
 # --- one case ----------------------------------------------------------------------------

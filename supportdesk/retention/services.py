@@ -21,7 +21,14 @@ from sqlalchemy import delete, select, update
 
 from supportdesk import cache
 from supportdesk.accounts.models import Municipality
-from supportdesk.escalation.models import CaseMessage, CaseStatus, SharedItem, VendorCase
+from supportdesk.escalation.models import (
+    CaseMessage,
+    CaseStatus,
+    SharedItem,
+    VendorCase,
+    municipal_case_generation,
+    vendor_case_generation,
+)
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import Notification
 from supportdesk.outbox import OutboxMessage
@@ -134,6 +141,15 @@ def _anonymise_finished_cases(report: RetentionReport) -> None:
         .where(VendorCase.id.in_(ids))
         .values(summary="", subject=ANONYMISED_SUBJECT, version=VendorCase.version + 1)
         .execution_options(synchronize_session=False)
+    )
+    owners = db.session.execute(
+        select(VendorCase.vendor_id, VendorCase.municipality_id)
+        .where(VendorCase.id.in_(ids))
+        .distinct()
+    ).all()
+    cache.bump(
+        *(vendor_case_generation(vendor) for vendor, _ in owners),
+        *(municipal_case_generation(municipality) for _, municipality in owners),
     )
     report.cases += len(ids)
 
