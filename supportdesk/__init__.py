@@ -150,8 +150,6 @@ def _init_login(app: Flask) -> None:
 
 
 def _init_templates(app: Flask) -> None:
-    from flask_wtf.csrf import generate_csrf
-
     from supportdesk import policy
     from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS, ROLE_LABELS
     from supportdesk.markup import render_markdown
@@ -159,7 +157,7 @@ def _init_templates(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         policy=policy,
-        csrf_token=generate_csrf,
+        csrf_token=cache.csrf_token,
         nav_items=nav_items,
         role_label=lambda role: ROLE_LABELS.get(role, role),
         institution_type_label=lambda t: INSTITUTION_TYPE_LABELS.get(t, t),

@@ -24,7 +24,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import BigInteger, String, bindparam, event, inspect, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -35,7 +37,9 @@ FRAGMENT_ENTRIES = 512
 REFERENCE = "reference"
 
 _INFO_KEY = "cache_generations"
-_TRACKED: dict[type, tuple[Callable[[Any], Iterable[str]], tuple[str, ...]]] = {}
+_TRACKED: dict[type, list[tuple[Callable[[Any], Iterable[str]], tuple[str, ...]]]] = {}
+# stands for the session's CSRF token inside a cached fragment; filled in per request
+CSRF_HOLE = "\x00csrf-token\x00"
 
 
 class CacheGeneration(db.Model):
@@ -58,7 +62,7 @@ def track(
     `only` limits "changed" to those attributes (a login that stamps `last_login_at`
     on a user must not bump the generation of names).
     """
-    _TRACKED[model] = (generations, tuple(only))
+    _TRACKED.setdefault(model, []).append((generations, tuple(only)))
 
 
 def bump(*names: str) -> None:
@@ -78,15 +82,12 @@ def _collect(session: Session, _flush_context: Any) -> None:
     # in after_flush, new/dirty/deleted and attribute history still show this flush
     found: set[str] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
-        entry = _TRACKED.get(type(obj))
-        if entry is None:
-            continue
-        generations, only = entry
-        if obj in session.dirty and not (
-            session.is_modified(obj, include_collections=False) and _changed(obj, only)
-        ):
-            continue
-        found.update(name for name in generations(obj) if name)
+        for generations, only in _TRACKED.get(type(obj), ()):
+            if obj in session.dirty and not (
+                session.is_modified(obj, include_collections=False) and _changed(obj, only)
+            ):
+                continue
+            found.update(name for name in generations(obj) if name)
     if found:
         session.info.setdefault(_INFO_KEY, set()).update(found)
 
@@ -175,6 +176,25 @@ def fragment(key: Hashable, build: Callable[[], Any]) -> Any:
     if store is None:
         return build()
     return store.get_or_build(key, build)
+
+
+def fragment_html(key: Hashable, build: Callable[[], str]) -> Markup:
+    """`fragment()` for HTML with forms: the cached text holds `CSRF_HOLE` where a
+    template asked for `csrf_token()`, and each request gets its own session's token."""
+
+    def _build() -> str:
+        g.fragment_csrf_hole = True
+        try:
+            return str(build())
+        finally:
+            g.pop("fragment_csrf_hole", None)
+
+    return Markup(fragment(key, _build).replace(CSRF_HOLE, generate_csrf()))
+
+
+def csrf_token() -> str:
+    """The templates' `csrf_token()`: a hole inside a fragment being cached."""
+    return CSRF_HOLE if g.get("fragment_csrf_hole") else generate_csrf()
 
 
 def clear(app: Flask) -> None:

@@ -271,3 +271,5 @@ class ApiToken(db.Model):
 for _model in (Municipality, Institution, Vendor, System, Category):
     cache.track(_model, lambda _row: [cache.REFERENCE])
 cache.track(User, lambda _user: [cache.REFERENCE], only=("name", "active", "role"))
+# who may escalate shows on the ticket page
+cache.track(SupportEntitlement, lambda _entitlement: [cache.REFERENCE])

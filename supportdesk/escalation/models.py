@@ -20,7 +20,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from supportdesk import cache
 from supportdesk.accounts.models import Municipality, System, User, Vendor, str_enum
 from supportdesk.extensions import db, utcnow
-from supportdesk.tickets.models import Attachment, Priority, Ticket, TicketEntry
+from supportdesk.tickets.models import (
+    Attachment,
+    Priority,
+    Ticket,
+    TicketEntry,
+    ticket_generation,
+)
 
 
 class CaseStatus(enum.StrEnum):
@@ -354,3 +360,18 @@ __all__ = [
     "municipal_case_generation",
     "vendor_case_generation",
 ]
+
+
+# The ticket page shows the linked case (status, SLA, latest vendor message), shared
+# items and known issues: a change renders the ticket pages of that municipality again.
+def _ticket_pages_of_message(message: CaseMessage) -> list[str]:
+    case = message.case
+    return [ticket_generation(case.municipality_id)] if case is not None else []
+
+
+cache.track(VendorCase, lambda case: [ticket_generation(case.municipality_id)])
+cache.track(CaseMessage, _ticket_pages_of_message)
+cache.track(SharedItem, lambda item: [ticket_generation(item.municipality_id)])
+cache.track(KnownIssueTicket, lambda link: [ticket_generation(link.municipality_id)])
+cache.track(KnownIssue, lambda _issue: [cache.REFERENCE])
+cache.track(SlaTarget, lambda _target: [cache.REFERENCE])

@@ -248,5 +248,15 @@ def ticket_generation(municipality_id: int) -> str:
     return f"tickets:m{municipality_id}"
 
 
+def routing_generation(municipality_id: int) -> str:
+    """The cache generation of one municipality's routing rules (services.active_routes)."""
+    return f"routing:m{municipality_id}"
+
+
 cache.track(Ticket, lambda ticket: [ticket_generation(ticket.municipality_id)])
 cache.track(Queue, lambda _queue: [cache.REFERENCE])
+cache.track(RoutingRule, lambda rule: [routing_generation(rule.municipality_id)])
+# the ticket page shows entries and attachments (the list does not, but one generation
+# per municipality keeps the rule simple: any change to its tickets renders both again)
+cache.track(TicketEntry, lambda entry: [ticket_generation(entry.municipality_id)])
+cache.track(Attachment, lambda attachment: [ticket_generation(attachment.municipality_id)])

@@ -383,9 +383,36 @@ def _detail_context(ticket, entry_form: EntryForm | None = None, errors=None) ->
 @bp.get("/tickets/<number>")
 @login_required
 def detail(number: str) -> ResponseReturnValue:
+    """The ticket page; below the title a cached fragment per viewer.
+
+    The key holds the municipality's ticket generation (every change to a ticket,
+    its entries, attachments or vendor case bumps it), names and known issues
+    (`cache.REFERENCE`) and whether the reopen window is still open, which changes
+    with the clock alone.
+    """
     ticket = policy.get_ticket(current_user, number)
     services.log_view(current_user, ticket, "page")
-    return render_template("tickets/detail.html", **_detail_context(ticket))
+    key = (
+        "tickets.detail",
+        ticket.id,
+        current_user.id,
+        current_user.role,
+        str(get_locale()),
+        services.can_reopen_now(current_user, ticket),
+        cache.generations(ticket_generation(ticket.municipality_id), cache.REFERENCE),
+    )
+    body = cache.fragment_html(key, lambda: _detail_body(ticket))
+    return render_template("tickets/detail.html", ticket=ticket, body=body)
+
+
+def _detail_body(ticket: Ticket, entry_form: EntryForm | None = None, errors=None) -> str:
+    return render_template("tickets/_detail.html", **_detail_context(ticket, entry_form, errors))
+
+
+def _detail_page(ticket: Ticket, entry_form: EntryForm, errors=None) -> ResponseReturnValue:
+    """The ticket page with a form's errors (never cached), answered 422."""
+    body = Markup(_detail_body(ticket, entry_form, errors))
+    return render_template("tickets/detail.html", ticket=ticket, body=body), 422
 
 
 @bp.post("/tickets/<number>/entries")
@@ -394,7 +421,7 @@ def add_entry(number: str) -> ResponseReturnValue:
     ticket = policy.get_ticket(current_user, number)
     form = EntryForm()
     if not form.validate_on_submit():
-        return render_template("tickets/detail.html", **_detail_context(ticket, form)), 422
+        return _detail_page(ticket, form)
     internal = bool(form.internal.data)
     try:
         services.add_entry(
@@ -407,9 +434,7 @@ def add_entry(number: str) -> ResponseReturnValue:
     except ValidationFailed as error:
         db.session.rollback()
         ticket = policy.get_ticket(current_user, number)
-        errors = error.apply_to(form)
-        context = _detail_context(ticket, form, errors)
-        return render_template("tickets/detail.html", **context), 422
+        return _detail_page(ticket, form, error.apply_to(form))
     db.session.commit()
     flash(_("Internal note added.") if internal else _("Reply sent."), "success")
     return redirect(url_for("tickets.detail", number=number) + "#timeline")
