@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -51,6 +53,9 @@ def faq_search() -> ResponseReturnValue:
             }
         )
     results, log_id = run_search(text, system, category, int(raw_limit), source)
+    # one url_for for all hits instead of one per hit
+    article_url = url_for("faq.article", slug="__slug__")
+    clicked = "" if log_id is None else f"?s={int(log_id)}"
     return jsonify(
         {
             "query": results.query,
@@ -63,7 +68,7 @@ def faq_search() -> ResponseReturnValue:
                     "category": hit.category,
                     "snippet": hit.snippet,
                     "score": hit.score,
-                    "url": url_for("faq.article", slug=hit.slug, s=log_id),
+                    "url": article_url.replace("__slug__", quote(hit.slug, safe="")) + clicked,
                 }
                 for hit in results.hits
             ],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from supportdesk import policy
+from supportdesk import cache, policy
 from supportdesk.accounts.models import Municipality, Role, System
 from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
@@ -114,14 +116,24 @@ def index() -> ResponseReturnValue:
     )
 
 
+# Stands for the request's search log id in a cached results fragment: each request
+# logs its own search, so `?s=` differs on every page while the rest does not.
+_LOG_HOLE = "\x00search-log\x00"
+_LOG_HOLE_IN_URL = "s=%00search-log%00"
+
+
 @bp.get("/search")
 def search() -> ResponseReturnValue:
+    """Search results, with the search form and its system and category choices.
+
+    The backend answers repeated searches from its own per-index-generation store;
+    the rendered form and results are a cached fragment keyed by that answer, the
+    caller's audience, the locale, the query string and the generation of names.
+    Only the search log row, and so the `?s=` of each result link, is per request.
+    """
     text = request.args.get("q", "")
     system = request.args.get("system") or None
     category = request.args.get("category") or None
-    systems = db.session.scalars(
-        select(System).options(selectinload(System.categories)).order_by(System.name)
-    ).all()
     results = None
     log_id = None
     unavailable = False
@@ -130,22 +142,64 @@ def search() -> ResponseReturnValue:
             results, log_id = run_search(text, system, category, 20, "page")
         except SearchUnavailable:
             unavailable = True
-    status = 503 if unavailable else 200
-    return (
-        render_template(
-            "faq/search.html",
-            q=text,
-            system=system,
-            category=category,
-            systems=systems,
-            results=results,
-            log_id=log_id,
-            unavailable=unavailable,
-            system_names={s.slug: s.name for s in systems},
-            category_names={c.slug: c.name for s in systems for c in s.categories},
-        ),
-        status,
+    if results is None:
+        body = _search_body(text, system, category, None, None, unavailable)
+        return render_template("faq/search.html", body=body), 503 if unavailable else 200
+    key = (
+        "faq.search",
+        policy.article_visibility(current_user).key,
+        str(get_locale()),
+        tuple(sorted(request.args.items(multi=True))),
+        cache.generations(cache.REFERENCE),
+        log_id is None,
+        _answer_key(results),
     )
+    body = cache.fragment(
+        key,
+        lambda: _search_body(
+            text, system, category, results, None if log_id is None else _LOG_HOLE, False
+        ),
+    )
+    if log_id is not None:
+        body = Markup(body.replace(_LOG_HOLE_IN_URL, f"s={int(log_id)}"))  # noqa: S704
+    return render_template("faq/search.html", body=body)
+
+
+def _answer_key(results: SearchResults) -> tuple:
+    """Everything of a search answer the results fragment shows."""
+    return (
+        results.total,
+        results.suggestion,
+        tuple((h.slug, h.title, h.system, h.category, h.snippet) for h in results.hits),
+        tuple((name, tuple(counts.items())) for name, counts in results.facets.items()),
+    )
+
+
+def _search_body(
+    text: str,
+    system: str | None,
+    category: str | None,
+    results: SearchResults | None,
+    log_id: int | str | None,
+    unavailable: bool,
+) -> Markup:
+    systems = db.session.scalars(
+        select(System).options(selectinload(System.categories)).order_by(System.name)
+    ).all()
+    body = render_template(
+        "faq/_search_body.html",
+        q=text,
+        system=system,
+        category=category,
+        systems=systems,
+        results=results,
+        log_id=log_id,
+        unavailable=unavailable,
+        system_names={s.slug: s.name for s in systems},
+        category_names={c.slug: c.name for s in systems for c in s.categories},
+    )
+    # autoescaped template output: the page must not escape it a second time
+    return Markup(body)  # noqa: S704
 
 
 @bp.get("/<slug>")

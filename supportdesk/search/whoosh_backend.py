@@ -43,6 +43,9 @@ TEXT_FIELDS = {"title": 3.0, "tags": 2.0, "body": 1.0}
 FUZZY_BOOST = 0.4
 COMPOUND_BOOST = 0.8
 WRITE_TIMEOUT = 20.0
+# Answers kept per index generation: the same words from the same audience are common
+# (the FAQ search box, the suggestions beside a ticket being written).
+RESULT_ENTRIES = 1024
 _MARKDOWN_NOISE = re.compile(r"[#*_`>\[\]|]+|\(https?://[^)]*\)")
 
 
@@ -354,6 +357,7 @@ class WhooshBackend:
         self._cache: _GenerationCache | None = None
         self._lock = threading.RLock()
         self._allowed_cache: OrderedDict[tuple, _Allowed] = OrderedDict()
+        self._results: OrderedDict[tuple, SearchResults] = OrderedDict()
 
     # --- index lifecycle -------------------------------------------------------------
 
@@ -372,6 +376,7 @@ class WhooshBackend:
         self._ix = None
         self._cache = None
         self._allowed_cache.clear()
+        self._results.clear()
 
     def _get_searcher(self):
         ix = self._open()
@@ -381,6 +386,7 @@ class WhooshBackend:
             self._searcher.close()
             self._searcher = None
             self._allowed_cache.clear()
+            self._results.clear()
         if self._searcher is None:
             self._searcher = ix.searcher()
             self._generation = self._searcher.reader().generation()
@@ -475,11 +481,16 @@ class WhooshBackend:
 
     @property
     def synonyms(self) -> Synonyms:
+        return self._current_synonyms()
+
+    def _current_synonyms(self) -> Synonyms:
+        """The synonyms file as it is now; a changed file also forgets the kept answers."""
         path = Path(self.synonyms_path) if self.synonyms_path else None
         mtime = path.stat().st_mtime if path and path.is_file() else None
         if self._synonyms is None or mtime != self._synonyms_mtime:
             self._synonyms = Synonyms.load(path)
             self._synonyms_mtime = mtime
+            self._results.clear()
         return self._synonyms
 
     def _allowed(self, searcher, visible: Visibility) -> _Allowed:
@@ -505,7 +516,34 @@ class WhooshBackend:
         )
 
     def _search(self, text, visible, system, category, limit) -> SearchResults:
+        """The answer for this index generation, computed once per caller audience.
+
+        The key is the visibility, not the user: callers who may see the same
+        articles get the same answer. A new generation (an article published,
+        changed or withdrawn, by this process or the outbox worker) or new synonyms
+        empty the store, because `_get_searcher` and `synonyms` check both first.
+        """
         searcher = self._get_searcher()
+        self._current_synonyms()
+        key = (visible.key, text, system, category, limit)
+        found = self._results.get(key)
+        if found is None:
+            found = self._compute(searcher, text, visible, system, category, limit)
+            self._results[key] = found
+            while len(self._results) > RESULT_ENTRIES:
+                self._results.popitem(last=False)
+        else:
+            self._results.move_to_end(key)
+        # a copy: callers may not change what the next caller gets
+        return SearchResults(
+            query=found.query,
+            total=found.total,
+            hits=list(found.hits),
+            facets={name: dict(counts) for name, counts in found.facets.items()},
+            suggestion=found.suggestion,
+        )
+
+    def _compute(self, searcher, text, visible, system, category, limit) -> SearchResults:
         reader = searcher.reader()
         cache = self._generation_cache(searcher)
         allowed = self._allowed(searcher, visible)
