@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, TypeVar
 
 from flask import current_app, has_app_context, has_request_context, request
 from flask_babel import Babel
@@ -66,6 +69,74 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+# A request marked with `reads_before_writes` reads in a deferred transaction until
+# `start_writing()`; these keys live on the request (environ) and the SQLite connection.
+_READS_FIRST = "reads_before_writes"
+_WRITING = "supportdesk.writing"
+_READ_PHASE = "supportdesk_read_phase"
+_READ_PHASE_WROTE = "supportdesk_read_phase_wrote"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reads_before_writes(view: F) -> F:
+    """Mark a writing view whose reads need not hold SQLite's write lock.
+
+    On SQLite its transaction begins DEFERRED (a plain reader) and the view, or the
+    service it calls, calls `start_writing()` before its first write: only from there
+    to the commit does the request hold the single write lock, so authentication,
+    validation and lookups of other requests run beside it. Until then the session
+    does not autoflush, so a pending change (a token's last use) waits for the write
+    transaction instead of upgrading the reader. On PostgreSQL nothing else changes.
+    """
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with db.session.no_autoflush:
+            return view(*args, **kwargs)
+
+    setattr(wrapper, _READS_FIRST, True)
+    return wrapper  # type: ignore[return-value]
+
+
+def _reads_first() -> bool:
+    """This request is in the read part of a `reads_before_writes` view."""
+    if request.method in _READ_METHODS or request.environ.get(_WRITING):
+        return False
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, _READS_FIRST, False)
+
+
+def start_writing() -> None:
+    """End the read part of a `reads_before_writes` request: writes may follow.
+
+    Call it before the first write and before any check-then-write rule (number
+    sequences, limits): on SQLite the read-only transaction is ended and an IMMEDIATE
+    one takes its place on the same connection, so the rule reads the newest data under
+    the write lock. Loaded objects stay loaded and pending changes stay pending (they
+    were only read, never written). Anywhere else (GET, other views, CLI) a no-op.
+    """
+    if not has_request_context() or not _reads_first():
+        return
+    request.environ[_WRITING] = True
+    session = db.session()
+    session.autoflush = True
+    if not session.in_transaction():
+        return  # nothing read yet: the next transaction begins IMMEDIATE
+    connection = session.connection()
+    if not connection.info.pop(_READ_PHASE, False):
+        return  # not SQLite
+    if connection.info.pop(_READ_PHASE_WROTE, False):
+        # Something already wrote: the reader became the writer then (it would have
+        # failed had another writer committed since it began), so it holds the lock.
+        return
+    if session.in_nested_transaction():
+        raise RuntimeError("start_writing() inside a savepoint")
+    # Only reads so far: ending the transaction loses nothing. The SQLAlchemy
+    # transaction stays open around the new one, so nothing is expired.
+    connection.connection.dbapi_connection.commit()
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
 
 def configure_sqlite(engine: Engine) -> None:
     """WAL, foreign keys, and writers that take the lock up front.
@@ -75,6 +146,8 @@ def configure_sqlite(engine: Engine) -> None:
     transaction outside a read-only request begins IMMEDIATE: writers queue on
     busy_timeout instead of failing, and check-then-insert rules (entitlement
     limits, number sequences) are serialized the way row locks do it on PostgreSQL.
+    The exception is a `reads_before_writes` view: it begins as a reader and
+    switches to an IMMEDIATE transaction at `start_writing()`.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -91,8 +164,15 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
+        info = connection.info
+        info.pop(_READ_PHASE, None)
+        info.pop(_READ_PHASE_WROTE, None)
         if has_request_context():
             read_only = request.method in _READ_METHODS
+            if not read_only and _reads_first():
+                connection.exec_driver_sql("BEGIN")
+                info[_READ_PHASE] = True
+                return
         else:
             # The test suite's own session reads beside live servers; it must not
             # hold the write lock while they work.
@@ -100,3 +180,10 @@ def configure_sqlite(engine: Engine) -> None:
                 "SQLITE_DEFERRED_OUTSIDE_REQUESTS", False
             )
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _write_in_read_phase(connection, _cursor, statement, *_args):
+        # A write before start_writing() turns the reader into the writer; it must not
+        # then be committed apart from the rest of the request's writes.
+        if _READ_PHASE in connection.info and statement.lstrip()[:6].upper() != "SELECT":
+            connection.info[_READ_PHASE_WROTE] = True

@@ -13,7 +13,7 @@ from supportdesk.api import bp, require_user
 from supportdesk.api.openapi import document, query_param
 from supportdesk.api.payload import iso, json_body, optional_string, patch_version
 from supportdesk.errors import NotFound, ValidationFailed
-from supportdesk.extensions import db
+from supportdesk.extensions import db, reads_before_writes
 from supportdesk.markup import render_markdown
 from supportdesk.tickets import services
 from supportdesk.tickets.models import (
@@ -70,17 +70,20 @@ def entry_json(ticket: Ticket, entry: TicketEntry) -> dict[str, Any]:
     }
 
 
-def ticket_json(ticket: Ticket) -> dict[str, Any]:
-    """The whole ticket as this caller may see it: internal notes only for ticket staff."""
+def ticket_json(ticket: Ticket, entries: list[TicketEntry] | None = None) -> dict[str, Any]:
+    """The whole ticket as this caller may see it: internal notes only for ticket staff.
+
+    `entries` are the visible entries when the caller has them already.
+    """
     case = getattr(ticket, "vendor_case", None)
     data = ticket_summary(ticket)
+    if entries is None:
+        entries = services.visible_entries(current_user, ticket)
     data.update(
         {
             "description": ticket.description,
             "description_html": str(render_markdown(ticket.description)),
-            "entries": [
-                entry_json(ticket, e) for e in services.visible_entries(current_user, ticket)
-            ],
+            "entries": [entry_json(ticket, e) for e in entries],
             "case": getattr(case, "number", None),
         }
     )
@@ -113,6 +116,7 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
     },
     responses={201: "Created; Location is the ticket", 422: "Validation failed"},
 )
+@reads_before_writes
 def create_ticket() -> ResponseReturnValue:
     require_user()
     if not policy.can_create_ticket(current_user):
@@ -164,7 +168,7 @@ def create_ticket() -> ResponseReturnValue:
         raise ValidationFailed(fields=errors)
     # Build the answer from the objects the service just flushed: the commit expires
     # them, and serialising afterwards would reload each one with its own query.
-    answer = ticket_json(ticket)
+    answer = ticket_json(ticket, services.new_ticket_entries(current_user, ticket))
     db.session.commit()
     response = jsonify(answer)
     response.status_code = 201

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, insert, or_, select, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
-from supportdesk import policy
+from supportdesk import cache, policy
 from supportdesk.accounts.models import Category, Institution, Role, System, User
 from supportdesk.errors import (
     Conflict,
@@ -34,7 +34,7 @@ from supportdesk.errors import (
     NotFound,
     ValidationFailed,
 )
-from supportdesk.extensions import db, utcnow
+from supportdesk.extensions import db, start_writing, utcnow
 from supportdesk.numbering import next_value
 from supportdesk.tickets.models import (
     Attachment,
@@ -47,6 +47,7 @@ from supportdesk.tickets.models import (
     TicketSource,
     TicketStatus,
     TicketView,
+    routing_generation,
 )
 
 # Other domains react to new tickets without tickets depending on them.
@@ -165,9 +166,26 @@ def create_ticket(
         raise ValidationFailed(fields=errors)
     assert system is not None  # noqa: S101 — narrowed by the validation above
     checked = [check_upload(u) for u in uploads]
-
-    now = utcnow()
     municipality = actor.municipality
+    route = find_route(actor.municipality_id, system, category, institution, source)
+    queue_id = route.queue_id if route is not None else None
+    assignee = None
+    if route is not None and route.assignee_id is not None:
+        assignee = db.session.get(User, route.assignee_id)
+        if assignee is not None and not assignee.active:
+            assignee = None
+    if queue_id is None and source == TicketSource.hotline:
+        queue_id = db.session.scalar(
+            select(Queue.id)
+            .where(Queue.municipality_id == actor.municipality_id, Queue.is_hotline.is_(True))
+            .order_by(Queue.id)
+            .limit(1)
+        )
+
+    # Everything above only read; the number and the rows are written under the write
+    # lock (on SQLite from here on, see extensions.start_writing), taken as late as this.
+    start_writing()
+    now = utcnow()
     ticket = Ticket(
         number=allocate_number(municipality.code, now.year),
         municipality_id=actor.municipality_id,
@@ -175,6 +193,8 @@ def create_ticket(
         system=system,
         category=category,
         created_by=actor,
+        assignee=assignee,
+        queue_id=queue_id,
         subject=subject,
         description=description,
         priority=Priority(priority),
@@ -188,21 +208,27 @@ def create_ticket(
     )
     db.session.add(ticket)
     _event(ticket, actor, "created", {"source": source.value})
-    rule = apply_routing(ticket)
-    if ticket.queue is None and source == TicketSource.hotline:
-        ticket.queue = db.session.scalar(
-            select(Queue)
-            .where(Queue.municipality_id == ticket.municipality_id, Queue.is_hotline.is_(True))
-            .order_by(Queue.id)
-            .limit(1)
+    if route is not None:
+        _event(
+            ticket,
+            None,
+            "routed",
+            {"rule": route.name, "queue": route.queue_name, "assignee": route.assignee_name},
         )
     for upload in checked:
         add_attachment(actor, ticket, None, upload)
     db.session.flush()
-    if rule is not None and ticket.assignee is not None and ticket.assignee_id != actor.id:
-        _notify([ticket.assignee], "ticket_assigned", ticket, actor)
+    if assignee is not None and assignee.id != actor.id:
+        _notify([assignee], "ticket_assigned", ticket, actor)
     ticket_created.send(ticket, actor=actor, shown_articles=list(shown_articles))
     return ticket
+
+
+def new_ticket_entries(user: User, ticket: Ticket) -> list[TicketEntry]:
+    """`visible_entries` of a ticket created in this session, without reading them back."""
+    if policy.can_see_internal_notes(user, ticket):
+        return list(ticket.entries)
+    return [e for e in ticket.entries if e.kind != EntryKind.internal_note]
 
 
 def _clean(value: str | None) -> str | None:
@@ -213,47 +239,83 @@ def _clean(value: str | None) -> str | None:
 # --- routing -------------------------------------------------------------------------
 
 
-def rule_matches(rule: RoutingRule, ticket: Ticket) -> bool:
-    """A rule's unset conditions match anything; every set condition must hold."""
-    if rule.system_id is not None and rule.system_id != ticket.system.id:
-        return False
-    if rule.category_id is not None and (
-        ticket.category is None or rule.category_id != ticket.category.id
-    ):
-        return False
-    if rule.institution_type is not None and (
-        ticket.institution is None or ticket.institution.type != rule.institution_type
-    ):
-        return False
-    return not (rule.source is not None and rule.source != ticket.source)
+@dataclass(frozen=True)
+class Route:
+    """A routing rule as creation needs it: its conditions, outcome and the names logged."""
+
+    name: str
+    system_id: int | None
+    category_id: int | None
+    institution_type: str | None
+    source: TicketSource | None
+    queue_id: int | None
+    queue_name: str | None
+    assignee_id: int | None
+    assignee_name: str | None
+
+    def matches(
+        self,
+        system: System,
+        category: Category | None,
+        institution: Institution | None,
+        source: TicketSource,
+    ) -> bool:
+        """A rule's unset conditions match anything; every set condition must hold."""
+        if self.system_id is not None and self.system_id != system.id:
+            return False
+        if self.category_id is not None and (category is None or self.category_id != category.id):
+            return False
+        if self.institution_type is not None and (
+            institution is None or institution.type != self.institution_type
+        ):
+            return False
+        return not (self.source is not None and self.source != source)
 
 
-def apply_routing(ticket: Ticket) -> RoutingRule | None:
-    """First active matching rule (by position) sets queue and/or assignee; logged as event."""
+def active_routes(municipality_id: int) -> tuple[Route, ...]:
+    """The municipality's active rules by position, cached until a rule or a name changes."""
+    key = (
+        "routes",
+        municipality_id,
+        *cache.generations(routing_generation(municipality_id), cache.REFERENCE),
+    )
+    return cache.fragment(key, lambda: _load_routes(municipality_id))
+
+
+def _load_routes(municipality_id: int) -> tuple[Route, ...]:
     rules = db.session.scalars(
         select(RoutingRule)
-        .where(RoutingRule.municipality_id == ticket.municipality_id, RoutingRule.active.is_(True))
+        .where(RoutingRule.municipality_id == municipality_id, RoutingRule.active.is_(True))
         .options(joinedload(RoutingRule.queue), joinedload(RoutingRule.assignee))
         .order_by(RoutingRule.position, RoutingRule.id)
     ).all()
-    for rule in rules:
-        if not rule_matches(rule, ticket):
-            continue
-        if rule.queue is not None:
-            ticket.queue = rule.queue
-        if rule.assignee is not None and rule.assignee.active:
-            ticket.assignee = rule.assignee
-        _event(
-            ticket,
-            None,
-            "routed",
-            {
-                "rule": rule.name,
-                "queue": rule.queue.name if rule.queue else None,
-                "assignee": rule.assignee.name if rule.assignee else None,
-            },
+    return tuple(
+        Route(
+            name=rule.name,
+            system_id=rule.system_id,
+            category_id=rule.category_id,
+            institution_type=rule.institution_type,
+            source=rule.source,
+            queue_id=rule.queue_id,
+            queue_name=rule.queue.name if rule.queue else None,
+            assignee_id=rule.assignee_id,
+            assignee_name=rule.assignee.name if rule.assignee else None,
         )
-        return rule
+        for rule in rules
+    )
+
+
+def find_route(
+    municipality_id: int,
+    system: System,
+    category: Category | None,
+    institution: Institution | None,
+    source: TicketSource,
+) -> Route | None:
+    """First active matching rule (by position): it sets queue and/or assignee."""
+    for route in active_routes(municipality_id):
+        if route.matches(system, category, institution, source):
+            return route
     return None
 
 
@@ -388,6 +450,7 @@ def _event(ticket: Ticket, actor: User | None, event: str, data: dict[str, Any])
         event=event,
         data=data,
         created_at=utcnow(),
+        attachments=[],  # known: serialising the new entry does not query for them
     )
     db.session.add(entry)
     return entry

@@ -1,0 +1,133 @@
+"""API ticket creation: SQLite's write lock covers only the writes; cached routing stays current."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import timedelta
+
+from flask import has_request_context
+from sqlalchemy import event, select
+
+from supportdesk.accounts.models import ApiToken, Role
+from supportdesk.extensions import db, utcnow
+from supportdesk.tickets.models import Queue, RoutingRule, Ticket
+
+BODY = {"subject": "Login virker ikke", "description": "Siden svarer ikke.", "system": "aula"}
+
+
+@contextlib.contextmanager
+def _statements() -> Iterator[list[str]]:
+    """Every statement the requests send, BEGIN included (not the test's own)."""
+    seen: list[str] = []
+
+    def _record(_conn, _cursor, statement, *_args):
+        if has_request_context():
+            seen.append(" ".join(statement.split()).upper())
+
+    event.listen(db.engine, "before_cursor_execute", _record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", _record)
+
+
+def _index(statements: list[str], prefix: str) -> int:
+    return next(i for i, s in enumerate(statements) if s.startswith(prefix))
+
+
+def test_write_lock_is_taken_after_authentication_and_lookups(
+    app, client, system, make_user, token_for
+):
+    user = make_user(Role.coordinator, municipality="esbjerg")
+    headers = token_for(user)
+    # the token's last use is an hour old: the request records it, with the ticket
+    token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+    token.last_used_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    with _statements() as seen:
+        response = client.post(
+            "/api/v1/tickets", json={**BODY, "category": "login"}, headers=headers
+        )
+    assert response.status_code == 201, response.get_json()
+    db.session.refresh(token)
+    assert utcnow() - token.last_used_at < timedelta(minutes=1)
+    if db.engine.dialect.name != "sqlite":
+        assert not [s for s in seen if s.startswith("BEGIN")]
+        return
+
+    writing = _index(seen, "BEGIN IMMEDIATE")
+    reading, writes = seen[:writing], seen[writing + 1 :]
+    assert reading[0] == "BEGIN"  # a plain reader: other requests may write meanwhile
+    assert all(s.startswith("SELECT") for s in reading[1:]), reading
+    for table in ("API_TOKEN", "USER_ACCOUNT", "FROM SYSTEM", "FROM CATEGORY", "MUNICIPALITY"):
+        assert any(table in s for s in reading), table
+    # the token's use and the number are written under the lock; nothing is read again
+    assert _index(writes, "UPDATE API_TOKEN") < _index(writes, "INSERT INTO TICKET ")
+    assert _index(writes, "UPDATE NUMBER_SEQUENCE") < _index(writes, "INSERT INTO TICKET ")
+    assert not [s for s in writes if s.startswith("SELECT") and "NUMBER_SEQUENCE" not in s]
+    assert seen.count("BEGIN IMMEDIATE") == 1
+
+
+def test_invalid_payload_never_takes_the_write_lock(app, client, system, make_user, token_for):
+    headers = token_for(make_user(Role.coordinator, municipality="esbjerg"))
+    with _statements() as seen:
+        response = client.post(
+            "/api/v1/tickets", json={**BODY, "system": "findes-ikke"}, headers=headers
+        )
+    assert response.status_code == 422
+    assert "BEGIN IMMEDIATE" not in seen
+    assert not [s for s in seen if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+
+
+def test_other_writes_still_lock_up_front(app, client, make_user, make_ticket, token_for):
+    ticket = make_ticket(municipality="esbjerg")
+    headers = token_for(make_user(Role.coordinator, municipality="esbjerg"))
+    url = f"/api/v1/tickets/{ticket.number}/entries"
+    with _statements() as seen:
+        response = client.post(url, json={"body": "Hej"}, headers=headers)
+    assert response.status_code == 201
+    if db.engine.dialect.name == "sqlite":
+        assert seen[0] == "BEGIN IMMEDIATE"
+
+
+def test_routing_rule_changed_over_http_routes_the_next_api_ticket(
+    app, client, login, system, make_user, token_for
+):
+    admin = make_user(Role.municipal_admin, municipality="esbjerg")
+    first = Queue(municipality_id=admin.municipality_id, slug="aula-1", name="Aula første")
+    second = Queue(municipality_id=admin.municipality_id, slug="aula-2", name="Aula anden")
+    db.session.add_all([first, second])
+    db.session.commit()
+    api = app.test_client()
+    headers = token_for(make_user(Role.coordinator, municipality=admin.municipality))
+
+    def create() -> tuple[int | None, list[dict]]:
+        response = api.post("/api/v1/tickets", json=BODY, headers=headers)
+        assert response.status_code == 201, response.get_json()
+        answer = response.get_json()
+        ticket = db.session.scalar(select(Ticket).where(Ticket.number == answer["number"]))
+        routed = [e["data"] for e in answer["entries"] if e["event"] == "routed"]
+        return ticket.queue_id, routed
+
+    assert create() == (None, [])  # no rules yet; the (empty) rules are now cached
+    login(admin)
+    rule = {"name": "Aula", "system": str(system.id), "queue": str(first.id), "active": "y"}
+    assert client.post("/admin/routing/new", data=rule).status_code == 302
+    routed = {"rule": "Aula", "queue": "Aula første", "assignee": None}
+    assert create() == (first.id, [routed])
+    assert create() == (first.id, [routed])  # from the cache
+
+    rule_id = db.session.scalar(select(RoutingRule.id).where(RoutingRule.name == "Aula"))
+    changed = {**rule, "queue": str(second.id)}
+    assert client.post(f"/admin/routing/{rule_id}", data=changed).status_code == 302
+    assert create() == (second.id, [{**routed, "queue": "Aula anden"}])
+
+    # a renamed queue is logged under its new name
+    second.name = "Aula, anden linje"
+    db.session.commit()
+    assert create() == (second.id, [{**routed, "queue": "Aula, anden linje"}])
+
+    inactive = {key: value for key, value in changed.items() if key != "active"}
+    assert client.post(f"/admin/routing/{rule_id}", data=inactive).status_code == 302
+    assert create() == (None, [])
