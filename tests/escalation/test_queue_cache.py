@@ -76,3 +76,23 @@ def test_one_viewers_queue_never_reaches_another(app, world, make_user, escalate
     assert number in client_for(app, world.agent).get("/cases?assignee=me").get_data(as_text=True)
     mine = client_for(app, colleague).get("/cases?assignee=me").get_data(as_text=True)
     assert number not in mine
+
+
+def test_retention_bulk_anonymisation_renews_the_queue(app, world, escalated):
+    from supportdesk.extensions import utcnow
+    from supportdesk.retention import services as retention
+
+    case = escalated(summary="Forældre kan ikke logge ind")
+    number = case.number
+    case.status = CaseStatus.closed
+    for ticket in case.tickets:
+        ticket.anonymised_at = utcnow()
+    db.session.commit()
+    agent = client_for(app, world.agent)
+    assert retention.ANONYMISED_SUBJECT not in _row(agent.get("/cases").get_data(True), number)
+
+    report = retention.RetentionReport()
+    retention._anonymise_finished_cases(report)  # a bulk UPDATE the session does not see
+    db.session.commit()
+    assert report.cases == 1
+    assert retention.ANONYMISED_SUBJECT in _row(agent.get("/cases").get_data(True), number)
