@@ -7,7 +7,7 @@ creators get distinct values and a rolled-back number is simply skipped.
 
 from __future__ import annotations
 
-from sqlalchemy import String, UniqueConstraint, insert, select, update
+from sqlalchemy import String, UniqueConstraint, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,12 +28,18 @@ def next_value(scope: str, key: str) -> int:
     """Return the next value of the (scope, key) counter inside the caller's transaction."""
     table = NumberSequence.__table__
     condition = (table.c.scope == scope) & (table.c.key == key)
-    stmt = update(table).where(condition).values(last_value=table.c.last_value + 1)
-    if db.session.execute(stmt).rowcount == 0:
+    stmt = (
+        update(table)
+        .where(condition)
+        .values(last_value=table.c.last_value + 1)
+        .returning(table.c.last_value)
+    )
+    value = db.session.execute(stmt).scalar_one_or_none()
+    if value is None:
         try:
             with db.session.begin_nested():
                 db.session.execute(insert(table).values(scope=scope, key=key, last_value=0))
         except IntegrityError:
             pass  # another transaction created the counter first; its lock now orders us
-        db.session.execute(stmt)
-    return db.session.scalar(select(table.c.last_value).where(condition))
+        value = db.session.execute(stmt).scalar_one()
+    return value
