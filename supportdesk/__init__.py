@@ -149,20 +149,51 @@ def _init_login(app: Flask) -> None:
         return user
 
 
+def _install_request_gettext(app: Flask) -> None:
+    """Jinja's `_()` with the request's translations looked up once, not on every call.
+
+    Flask-Babel resolves context, locale and catalogue for each message; a page has
+    hundreds. The catalogue is kept on `g` beside the locale it was looked up for, so
+    `force_locale` (e-mails in the recipient's language) and `refresh()` still apply.
+    """
+    from flask_babel import get_translations
+
+    def translations():
+        babel_state = g.get("_flask_babel")
+        locale = getattr(babel_state, "babel_locale", None)
+        memo = g.get("_sd_translations")
+        if memo is not None and locale is not None and memo[0] is locale:
+            return memo[1]
+        found = get_translations()
+        locale = getattr(g.get("_flask_babel"), "babel_locale", None)
+        g._sd_translations = (locale, found)
+        return found
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+
+
 def _init_templates(app: Flask) -> None:
     from supportdesk import policy
     from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS, ROLE_LABELS
     from supportdesk.markup import render_markdown
-    from supportdesk.navigation import nav_items
+    from supportdesk.navigation import main_menu, nav_items
 
     app.jinja_env.globals.update(
         policy=policy,
         csrf_token=cache.csrf_token,
         nav_items=nav_items,
+        main_menu=main_menu,
         role_label=lambda role: ROLE_LABELS.get(role, role),
         institution_type_label=lambda t: INSTITUTION_TYPE_LABELS.get(t, t),
     )
     app.jinja_env.filters["markdown"] = render_markdown
+    _install_request_gettext(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -170,7 +201,13 @@ def _init_templates(app: Flask) -> None:
     def _context() -> dict[str, Any]:
         from flask_babel import get_locale
 
-        return {"current_locale": str(get_locale() or "da"), "session": session}
+        # Flask-WTF puts its own csrf_token in every context; ours leaves a hole
+        # inside cached fragments (supportdesk/cache.py)
+        return {
+            "current_locale": str(get_locale() or "da"),
+            "session": session,
+            "csrf_token": cache.csrf_token,
+        }
 
 
 def _init_input_guard(app: Flask) -> None:

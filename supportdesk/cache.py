@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import BigInteger, String, bindparam, event, inspect, select, text
@@ -123,9 +123,20 @@ _READ = select(CacheGeneration.name, CacheGeneration.value).where(
 
 
 def generations(*names: str) -> tuple[int, ...]:
-    """The current values of `names` (0 for one never bumped), in one query."""
-    found = {name: value for name, value in db.session.execute(_READ, {"names": list(names)})}
-    return tuple(found.get(name, 0) for name in names)
+    """The current values of `names` (0 for one never bumped), in one query.
+
+    Within a request each name is read once (the page and its menu share the values).
+    """
+    known: dict[str, int] = (
+        request.environ.setdefault("supportdesk.generations", {}) if has_request_context() else {}
+    )
+    missing = [name for name in names if name not in known]
+    if missing:
+        found = dict.fromkeys(missing, 0)
+        rows = db.session.execute(_READ, {"names": missing})
+        found.update((name, value) for name, value in rows)
+        known.update(found)
+    return tuple(known[name] for name in names)
 
 
 class FragmentCache:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import request, url_for
+from flask import render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 
-from supportdesk import policy
+from supportdesk import cache, policy
 from supportdesk.accounts.models import User
 
 
@@ -41,6 +43,33 @@ NAV_PROVIDERS: list[Callable[[User], list[NavItem]]] = [_admin_items]
 NAV_TRAILING: list[Callable[[User], list[NavItem]]] = [_notification_items]
 
 
+def main_menu(user: User) -> Markup:
+    """The rendered menu, cached per user, page address and badge counts.
+
+    What the menu offers follows the user's role and entitlements, so the key holds
+    the reference generation (bumped when names, roles or entitlements change); the
+    trailing items (the bell with its unread count) are built on every request.
+    """
+    if not user.is_authenticated:
+        return Markup(render_template("_nav.html", items=nav_items(user)))
+    trailing = [item for provider in NAV_TRAILING for item in provider(user)]
+    key = (
+        "main_menu",
+        user.id,
+        user.role,
+        str(get_locale()),
+        request.path,
+        tuple(trailing),
+        cache.generations(cache.REFERENCE),
+    )
+
+    def build() -> str:
+        items = [item for provider in NAV_PROVIDERS for item in provider(user)]
+        return render_template("_nav.html", items=items + trailing)
+
+    return cache.fragment_html(key, build)
+
+
 def nav_items(user: User) -> list[NavItem]:
     """The menu, built once per request (the layout and the front page both show it)."""
     cache = request.environ.setdefault("supportdesk.nav_items", {}) if request else {}
@@ -53,4 +82,4 @@ def nav_items(user: User) -> list[NavItem]:
     return cache[key]
 
 
-__all__ = ["NAV_PROVIDERS", "NAV_TRAILING", "NavItem", "nav_items", "policy"]
+__all__ = ["NAV_PROVIDERS", "NAV_TRAILING", "NavItem", "main_menu", "nav_items", "policy"]

@@ -215,3 +215,33 @@ def test_bell_sits_last_in_the_menu_next_to_the_users_name(client, login, make_u
     menu = html[html.index("<nav") : html.index("</nav>")]
     links = re.findall(r'<li><a href="([^"]+)"', menu)
     assert links[-2:] == ["/notifications", "/account"]
+
+
+def test_cached_menu_follows_the_count_the_role_and_the_session(
+    app, db, client, login, make_user, monkeypatch
+):
+    """The menu is a cached fragment: badge, entries and the sign-out token stay right."""
+    user = login(make_user(Role.coordinator))
+    _notify(user, 2)
+    db.session.commit()
+    assert 'aria-label="2 ulæste"' in client.get("/account").get_data(as_text=True)
+    _notify(user, 1)
+    db.session.commit()
+    assert 'aria-label="3 ulæste"' in client.get("/account").get_data(as_text=True)
+
+    before = client.get("/account").get_data(as_text=True)
+    assert "/admin/" not in before
+    user.role = Role.municipal_admin  # a new role renders the menu again
+    db.session.commit()
+    assert "/admin/" in client.get("/account").get_data(as_text=True)
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    other = app.test_client()
+    login(user, on=other)
+    html = other.get("/account").get_data(as_text=True)
+    token = re.search(
+        r'action="/logout" class="inline-form">\s*<input type="hidden" name="csrf_token" '
+        r'value="([^"]+)"',
+        html,
+    )
+    assert token and other.post("/logout", data={"csrf_token": token.group(1)}).status_code == 302
