@@ -18,6 +18,7 @@ from typing import Any
 
 QUERY_HEADER = "x-bench-queries"
 CPU_HEADER = "x-bench-cpu-us"
+CACHE_HEADER = "x-bench-cache-misses"
 TIMEOUT = 30.0
 
 
@@ -52,6 +53,7 @@ class LoadResult:
     statuses: Counter = field(default_factory=Counter)
     queries: list[int] = field(default_factory=list)
     cpu_us: list[int] = field(default_factory=list)
+    cache_misses: list[int] = field(default_factory=list)
     failures: Counter = field(default_factory=Counter)
 
     @property
@@ -84,6 +86,12 @@ class LoadResult:
             "failures": dict(self.failures),
             "sql_per_request": (sum(self.queries) / len(self.queries)) if self.queries else None,
             "cpu_ms": (sum(self.cpu_us) / len(self.cpu_us) / 1000) if self.cpu_us else None,
+            # share of requests answered without rendering any cached fragment anew
+            "cache_hit_pct": (
+                100 * sum(1 for n in self.cache_misses if n == 0) / len(self.cache_misses)
+                if self.cache_misses
+                else None
+            ),
         }
 
 
@@ -159,6 +167,8 @@ async def _user(
             result.queries.append(int(response.headers[QUERY_HEADER]))
         if CPU_HEADER in response.headers:
             result.cpu_us.append(int(response.headers[CPU_HEADER]))
+        if CACHE_HEADER in response.headers:
+            result.cache_misses.append(int(response.headers[CACHE_HEADER]))
 
 
 def run_load(

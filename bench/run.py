@@ -726,8 +726,8 @@ def report(outcomes: list[Outcome], targets: list[Target], args, elapsed: float)
             f"({outcome.tickets_after:,} after the creation scenario).",
             "",
             "| scenario | req/s | x ceiling | p50 ms | p95 ms | p99 ms | errors | SQL/req "
-            "| CPU ms/req | x ceiling CPU | worker RSS MB |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| CPU ms/req | x ceiling CPU | cache hits % | worker RSS MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in outcome.rows:
             ratio = row["rps"] / ceiling["rps"] if ceiling and ceiling["rps"] else None
@@ -739,7 +739,7 @@ def report(outcomes: list[Outcome], targets: list[Target], args, elapsed: float)
                 f"{fmt(row['p50_ms'], 1)} | {fmt(row['p95_ms'], 1)} | {fmt(row['p99_ms'], 1)} | "
                 f"{row['errors']} | {fmt(row['sql_per_request'], 1)} | "
                 f"{fmt(row.get('cpu_ms'), 1)} | {fmt(cpu_ratio, 2)} | "
-                f"{fmt(row['worker_rss_mb'])} |"
+                f"{fmt(row.get('cache_hit_pct'))} | {fmt(row['worker_rss_mb'])} |"
             )
         for name, reason in outcome.skipped.items():
             out.append(f"\n- {name} not measured: {reason}")

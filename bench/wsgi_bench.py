@@ -1,8 +1,9 @@
 """Gunicorn entry point for `make bench`: the real app plus per-request counters.
 
 The counters exist only here, only with SUPPORTDESK_BENCH=1: `X-Bench-Queries`
-(SQL statements) and `X-Bench-CPU-us` (the worker's CPU time for the request, a
-figure that other load on the machine disturbs far less than wall-clock time).
+(SQL statements), `X-Bench-CPU-us` (the worker's CPU time for the request, a
+figure that other load on the machine disturbs far less than wall-clock time) and
+`X-Bench-Cache-Misses` (fragments the request had to render anew, supportdesk/cache.py).
 Rate limits are off so that the limiter, not the app, is not what gets measured.
 """
 
@@ -30,15 +31,21 @@ def instrument(app: Flask) -> None:
         if has_request_context() and not statement.lstrip().upper().startswith(_NOT_COUNTED):
             g.bench_queries = g.get("bench_queries", 0) + 1
 
+    store = app.extensions.get("fragment_cache")
+
     @app.before_request
     def _start():
         g.bench_cpu = time.process_time()
+        g.bench_misses = store.misses if store is not None else 0
 
     @app.after_request
     def _header(response):
         response.headers["X-Bench-Queries"] = str(g.get("bench_queries", 0))
         spent = time.process_time() - g.get("bench_cpu", time.process_time())
         response.headers["X-Bench-CPU-us"] = str(int(spent * 1_000_000))
+        if store is not None:
+            misses = store.misses - g.get("bench_misses", store.misses)
+            response.headers["X-Bench-Cache-Misses"] = str(misses)
         return response
 
 
