@@ -293,6 +293,21 @@ def can_triage(user: User) -> bool:
     return is_ticket_staff(user) and user.municipality_id is not None
 
 
+def ticket_list_scopes(user: User) -> tuple[str | None, ...]:
+    """The views of the ticket list a user chooses between (tabs); the first is the default.
+
+    A scope only narrows `tickets_visible_to`. Staff who triage get filters instead.
+    """
+    if can_triage(user):
+        return ()
+    match user.role:
+        case Role.superuser:
+            return (None, "mine", "institution")
+        case Role.hotline:
+            return ("mine", "queue")
+    return ()
+
+
 def can_manage_routing(user: User) -> bool:
     """Routing rules and queues belong to the municipal admin of that municipality."""
     return (

@@ -17,6 +17,7 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from supportdesk import cache
 from supportdesk.accounts.models import (
     Institution,
     InstitutionType,
@@ -25,7 +26,6 @@ from supportdesk.accounts.models import (
     System,
     User,
 )
-from supportdesk import cache
 from supportdesk.extensions import db, utcnow
 from supportdesk.numbering import NumberSequence
 from supportdesk.tickets.models import (

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from supportdesk import cache
 from supportdesk.accounts.models import (
     Category,
     Institution,
@@ -18,7 +19,6 @@ from supportdesk.accounts.models import (
     User,
     str_enum,
 )
-from supportdesk import cache
 from supportdesk.extensions import db, utcnow
 
 if TYPE_CHECKING:

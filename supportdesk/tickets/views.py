@@ -22,13 +22,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
 from supportdesk import cache, policy
 from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS
-from supportdesk.accounts.models import InstitutionType, Role, User
+from supportdesk.accounts.models import InstitutionType, User
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
@@ -155,17 +156,34 @@ def index() -> ResponseReturnValue:
         tuple(sorted(request.args.items(multi=True))),
         cache.generations(ticket_generation(current_user.municipality_id), cache.REFERENCE),
     )
-    body = cache.fragment(key, lambda: Markup(_list_body(triage)))
-    scope = request.args.get("scope") or None
-    if not triage and scope is None:
-        scope = "mine" if current_user.role == Role.hotline else None
-    return render_template("tickets/index.html", body=body, triage=triage, scope=scope)
+    body = cache.fragment(key, lambda: Markup(_list_body(triage)))  # noqa: S704 — rendered template
+    scopes = policy.ticket_list_scopes(current_user)
+    tabs = [(scope, SCOPE_LABELS[scope]) for scope in scopes]
+    return render_template(
+        "tickets/index.html", body=body, triage=triage, tabs=tabs, scope=_scope(scopes)
+    )
+
+
+# the tabs of the ticket list (policy.ticket_list_scopes says who gets which)
+SCOPE_LABELS = {
+    None: _l("My and my institution's tickets"),
+    "mine": _l("Created by me"),
+    "institution": _l("My institution's tickets"),
+    "queue": _l("Hotline queue"),
+}
+
+
+def _scope(scopes: tuple[str | None, ...]) -> str | None:
+    """The chosen tab's scope: the query's if offered, else the first (the default)."""
+    chosen = request.args.get("scope") or None
+    if chosen in scopes or not scopes:
+        return chosen
+    return scopes[0]
 
 
 def _list_body(triage: bool) -> str:
     filters = _filters_from_args()
-    if not triage and filters.scope is None:
-        filters.scope = "mine" if current_user.role == Role.hotline else None
+    filters.scope = _scope(policy.ticket_list_scopes(current_user))
     limit = request.args.get("limit", type=int) or 25
     limit = limit if limit in services.PAGE_SIZES else 25
     page = services.list_tickets(
@@ -411,7 +429,7 @@ def _detail_body(ticket: Ticket, entry_form: EntryForm | None = None, errors=Non
 
 def _detail_page(ticket: Ticket, entry_form: EntryForm, errors=None) -> ResponseReturnValue:
     """The ticket page with a form's errors (never cached), answered 422."""
-    body = Markup(_detail_body(ticket, entry_form, errors))
+    body = Markup(_detail_body(ticket, entry_form, errors))  # noqa: S704 — rendered template
     return render_template("tickets/detail.html", ticket=ticket, body=body), 422
 
 

@@ -244,4 +244,5 @@ def test_cached_menu_follows_the_count_the_role_and_the_session(
         r'value="([^"]+)"',
         html,
     )
-    assert token and other.post("/logout", data={"csrf_token": token.group(1)}).status_code == 302
+    assert token
+    assert other.post("/logout", data={"csrf_token": token.group(1)}).status_code == 302
