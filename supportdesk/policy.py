@@ -9,7 +9,10 @@ loads one object or raises NotFound.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Select, false, or_, select
+from sqlalchemy.orm import selectinload
 
 from supportdesk.accounts.models import (
     MUNICIPAL_ROLES,
@@ -547,6 +550,47 @@ def can_edit_faq(user: User) -> bool:
         Role.municipal_admin,
         Role.admin,
     )
+
+
+@dataclass(frozen=True)
+class ArticlePlacement:
+    """Where an FAQ editor may file an article."""
+
+    systems: Select[tuple[System]]  # with their categories, by name
+    audiences: tuple[str, ...]  # Audience values the editor may choose
+    municipalities: Select[tuple[Municipality]]  # choices for a municipal article
+    own_municipality_id: int | None  # a municipal article always belongs here
+
+
+def article_placement(user: User) -> ArticlePlacement:
+    """Vendor editors write for their vendor's systems, never municipal articles; a
+    municipal admin writes municipal articles for the own municipality only."""
+    from supportdesk.faq.models import Audience
+
+    systems = select(System).options(selectinload(System.categories)).order_by(System.name)
+    nowhere = select(Municipality).where(false())
+    if user.is_authenticated and user.role == Role.vendor_editor:
+        return ArticlePlacement(
+            systems=systems.where(System.vendor_id == user.vendor_id),
+            audiences=tuple(a.value for a in Audience if a != Audience.municipal),
+            municipalities=nowhere,
+            own_municipality_id=None,
+        )
+    if user.is_authenticated and user.role == Role.municipal_admin:
+        return ArticlePlacement(
+            systems=systems,
+            audiences=(Audience.municipal.value,),
+            municipalities=municipalities_visible_to(user),
+            own_municipality_id=user.municipality_id,
+        )
+    if is_admin(user):
+        return ArticlePlacement(
+            systems=systems,
+            audiences=tuple(a.value for a in Audience),
+            municipalities=municipalities_visible_to(user),
+            own_municipality_id=None,
+        )
+    return ArticlePlacement(systems.where(false()), (), nowhere, None)
 
 
 def can_edit_article(user: User, article) -> bool:

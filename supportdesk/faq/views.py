@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from supportdesk import cache, policy
-from supportdesk.accounts.models import Municipality, Role, System
+from supportdesk.accounts.models import Municipality, System
 from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.faq import services
@@ -283,30 +283,19 @@ def _require_editor() -> None:
 
 
 def _editable_systems() -> list[System]:
-    systems = db.session.scalars(
-        select(System).options(selectinload(System.categories)).order_by(System.name)
-    ).all()
-    if current_user.role == Role.vendor_editor:
-        return [s for s in systems if s.vendor_id == current_user.vendor_id]
-    return list(systems)
+    return list(db.session.scalars(policy.article_placement(current_user).systems))
 
 
 def _prepare(form: ArticleForm, systems: list[System]) -> None:
+    placement = policy.article_placement(current_user)
     form.placement.choices = [
         (f"{s.slug}:{c.slug}", f"{s.name} - {c.name}") for s in systems for c in s.categories
     ]
-    municipalities = (
-        db.session.scalars(policy.municipalities_visible_to(current_user)).all()
-        if current_user.role != Role.vendor_editor
-        else []
-    )
+    municipalities = db.session.scalars(placement.municipalities).all()
     form.municipality.choices = [("", "—")] + [(m.slug, m.name) for m in municipalities]
-    if current_user.role == Role.vendor_editor:
-        form.audience.choices = [
-            (a.value, label) for a, label in AUDIENCE_LABELS.items() if a != Audience.municipal
-        ]
-    elif current_user.role == Role.municipal_admin:
-        form.audience.choices = [(Audience.municipal.value, AUDIENCE_LABELS[Audience.municipal])]
+    form.audience.choices = [
+        (a.value, label) for a, label in AUDIENCE_LABELS.items() if a.value in placement.audiences
+    ]
 
 
 def _data_from(form: ArticleForm, systems: list[System]) -> services.ArticleData:
@@ -317,11 +306,13 @@ def _data_from(form: ArticleForm, systems: list[System]) -> services.ArticleData
     audience = Audience(form.audience.data)
     municipality_id = None
     if audience == Audience.municipal:
-        if current_user.role == Role.municipal_admin:
-            municipality_id = current_user.municipality_id
-        elif form.municipality.data:
+        placement = policy.article_placement(current_user)
+        municipality_id = placement.own_municipality_id
+        if municipality_id is None and form.municipality.data:
             municipality_id = db.session.scalar(
-                select(Municipality.id).where(Municipality.slug == form.municipality.data)
+                placement.municipalities.where(
+                    Municipality.slug == form.municipality.data
+                ).with_only_columns(Municipality.id)
             )
     return services.ArticleData(
         title=form.title.data or "",
