@@ -123,4 +123,8 @@ def build_spec() -> dict[str, Any]:
 @bp.get("/openapi.json")
 @document("This description", public=True)
 def openapi_json() -> ResponseReturnValue:
-    return jsonify(build_spec())
+    # the URL map does not change once the app is built: describe it once per app
+    spec = current_app.extensions.get("openapi_spec")
+    if spec is None:
+        spec = current_app.extensions["openapi_spec"] = build_spec()
+    return jsonify(spec)
