@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:07:51.120282
+Create Date: 2026-11-23 15:25:57.519233
 
 """
 from alembic import op
@@ -470,7 +470,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_ticket_created_by_id'), ['created_by_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_institution_id'), ['institution_id'], unique=False)
         batch_op.create_index('ix_ticket_municipality_created', ['municipality_id', 'created_at', 'id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ticket_municipality_id'), ['municipality_id'], unique=False)
         batch_op.create_index('ix_ticket_municipality_status_created', ['municipality_id', 'status', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_queue_id'), ['queue_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_system_id'), ['system_id'], unique=False)
@@ -651,7 +650,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_ticket_system_id'))
         batch_op.drop_index(batch_op.f('ix_ticket_queue_id'))
         batch_op.drop_index('ix_ticket_municipality_status_created')
-        batch_op.drop_index(batch_op.f('ix_ticket_municipality_id'))
         batch_op.drop_index('ix_ticket_municipality_created')
         batch_op.drop_index(batch_op.f('ix_ticket_institution_id'))
         batch_op.drop_index(batch_op.f('ix_ticket_created_by_id'))

@@ -91,7 +91,8 @@ class Ticket(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    # no index of its own: the (municipality_id, …) indexes above lead with it
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     system_id: Mapped[int] = mapped_column(ForeignKey("system.id"), index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
