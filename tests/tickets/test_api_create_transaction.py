@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -131,3 +134,50 @@ def test_routing_rule_changed_over_http_routes_the_next_api_ticket(
     inactive = {key: value for key, value in changed.items() if key != "active"}
     assert client.post(f"/admin/routing/{rule_id}", data=inactive).status_code == 302
     assert create() == (None, [])
+
+
+def _hold_write_lock(seconds: float) -> threading.Thread:
+    """Another process's writer: holds SQLite's write lock for `seconds`, from a thread."""
+    holder = sqlite3.connect(db.engine.url.database, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+
+    def _release() -> None:
+        time.sleep(seconds)
+        holder.execute("COMMIT")
+        holder.close()
+
+    thread = threading.Thread(target=_release)
+    thread.start()
+    return thread
+
+
+def test_creation_waits_for_another_writer_then_succeeds(app, client, system, make_user, token_for):
+    headers = token_for(make_user(Role.coordinator, municipality="esbjerg"))
+    if db.engine.dialect.name != "sqlite":
+        assert client.post("/api/v1/tickets", json=BODY, headers=headers).status_code == 201
+        return
+    thread = _hold_write_lock(0.3)
+    started = time.monotonic()
+    response = client.post("/api/v1/tickets", json=BODY, headers=headers)
+    thread.join()
+    assert response.status_code == 201, response.get_json()
+    assert time.monotonic() - started >= 0.3
+
+
+def test_polling_for_the_write_lock_restores_the_busy_timeout(app):
+    if db.engine.dialect.name != "sqlite":
+        return
+    from supportdesk.extensions import BUSY_TIMEOUT_MS, _begin_immediate_polling
+
+    thread = _hold_write_lock(0.1)
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")  # a reader, as in the read part of a request
+        connection.connection.dbapi_connection.commit()
+        started = time.monotonic()
+        _begin_immediate_polling(connection)
+        waited = time.monotonic() - started
+        busy_timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        connection.rollback()
+    thread.join()
+    assert waited >= 0.05
+    assert busy_timeout == BUSY_TIMEOUT_MS
