@@ -274,12 +274,15 @@ class Route:
 
 def active_routes(municipality_id: int) -> tuple[Route, ...]:
     """The municipality's active rules by position, cached until a rule or a name changes."""
-    key = (
-        "routes",
-        municipality_id,
-        *cache.generations(routing_generation(municipality_id), cache.REFERENCE),
+    names = (routing_generation(municipality_id), cache.REFERENCE)
+    values = cache.generations(*names)  # autoflushes: this transaction's changes are noted
+    # changed in this very transaction: the generations are bumped only at its commit
+    # (cache.py), so the cache cannot know yet
+    if not db.session.info.get(cache._INFO_KEY, set()).isdisjoint(names):
+        return _load_routes(municipality_id)
+    return cache.fragment(
+        ("routes", municipality_id, *values), lambda: _load_routes(municipality_id)
     )
-    return cache.fragment(key, lambda: _load_routes(municipality_id))
 
 
 def _load_routes(municipality_id: int) -> tuple[Route, ...]:

@@ -181,3 +181,34 @@ def test_polling_for_the_write_lock_restores_the_busy_timeout(app):
     thread.join()
     assert waited >= 0.05
     assert busy_timeout == BUSY_TIMEOUT_MS
+
+
+def test_a_rule_saved_in_the_same_transaction_routes_at_once(app, system, make_user):
+    from supportdesk.tickets import services
+
+    admin = make_user(Role.municipal_admin, municipality="esbjerg")
+    queue = services.create_queue(admin, "Aula")
+    db.session.commit()
+
+    def create() -> Ticket:
+        return services.create_ticket(
+            admin, system=system, category=None, subject="Login", description="Virker ikke."
+        )
+
+    assert create().queue_id is None  # no rules, and that is now cached
+    db.session.commit()
+    services.save_rule(
+        admin,
+        None,
+        name="Aula",
+        system=system,
+        category=None,
+        institution_type=None,
+        source=None,
+        queue=queue,
+        assignee=None,
+    )
+    assert create().queue_id == queue.id  # before the commit that bumps the generation
+    db.session.commit()
+    assert create().queue_id == queue.id
+    db.session.commit()
