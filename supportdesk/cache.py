@@ -65,6 +65,11 @@ def track(
     _TRACKED.setdefault(model, []).append((generations, tuple(only)))
 
 
+def pending(*names: str) -> bool:
+    """Whether this transaction changed something under `names` (bumped only at commit)."""
+    return not db.session.info.get(_INFO_KEY, set()).isdisjoint(names)
+
+
 def bump(*names: str) -> None:
     """Bump generations explicitly (bulk statements the session does not see)."""
     db.session.info.setdefault(_INFO_KEY, set()).update(names)

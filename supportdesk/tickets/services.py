@@ -278,7 +278,7 @@ def active_routes(municipality_id: int) -> tuple[Route, ...]:
     values = cache.generations(*names)  # autoflushes: this transaction's changes are noted
     # changed in this very transaction: the generations are bumped only at its commit
     # (cache.py), so the cache cannot know yet
-    if not db.session.info.get(cache._INFO_KEY, set()).isdisjoint(names):
+    if cache.pending(*names):
         return _load_routes(municipality_id)
     return cache.fragment(
         ("routes", municipality_id, *values), lambda: _load_routes(municipality_id)
