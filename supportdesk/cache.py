@@ -33,7 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from supportdesk.extensions import db
 
 FRAGMENT_TTL = 60.0
-FRAGMENT_ENTRIES = 512
+FRAGMENT_ENTRIES = 1024
 REFERENCE = "reference"
 
 _INFO_KEY = "cache_generations"

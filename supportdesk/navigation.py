@@ -44,31 +44,40 @@ NAV_TRAILING: list[Callable[[User], list[NavItem]]] = [_notification_items]
 
 
 def main_menu(user: User) -> Markup:
-    """The rendered menu, cached per user, page address and badge counts.
+    """The rendered menu, cached per user, current item and badge counts.
 
     What the menu offers follows the user's role and entitlements, so the key holds
     the reference generation (bumped when names, roles or entitlements change); the
-    trailing items (the bell with its unread count) are built on every request.
+    trailing items (the bell with its unread count) are built on every request. The
+    key holds the current item, not the address, so ticket pages share one entry.
     """
     if not user.is_authenticated:
-        html = render_template("_nav.html", items=nav_items(user))
+        items = nav_items(user)
+        html = render_template("_nav.html", items=items, here=current_url(items, request.path))
         return Markup(html)  # noqa: S704 — rendered template
-    trailing = [item for provider in NAV_TRAILING for item in provider(user)]
-    key = (
-        "main_menu",
-        user.id,
-        user.role,
-        str(get_locale()),
-        request.path,
-        tuple(trailing),
-        cache.generations(cache.REFERENCE),
+    locale = str(get_locale())
+    who = ("main_menu", user.id, user.role, locale, cache.generations(cache.REFERENCE))
+    offered = cache.fragment(
+        (*who, "items"),
+        lambda: tuple(item for provider in NAV_PROVIDERS for item in provider(user)),
+    )
+    items = [*offered, *(item for provider in NAV_TRAILING for item in provider(user))]
+    here = current_url(items, request.path)
+    return cache.fragment_html(
+        (*who, here, tuple(items)),
+        lambda: render_template("_nav.html", items=items, here=here),
     )
 
-    def build() -> str:
-        items = [item for provider in NAV_PROVIDERS for item in provider(user)]
-        return render_template("_nav.html", items=items + trailing)
 
-    return cache.fragment_html(key, build)
+def current_url(items: list[NavItem], path: str) -> str:
+    """The one current item: the longest menu address the page is at or under."""
+    found = ""
+    for item in items:
+        url = item.url
+        under = path == url or path.startswith(url.rstrip("/") + "/")
+        if url != "/" and under and len(url) > len(found):
+            found = url
+    return found
 
 
 def nav_items(user: User) -> list[NavItem]:
@@ -83,4 +92,12 @@ def nav_items(user: User) -> list[NavItem]:
     return cache[key]
 
 
-__all__ = ["NAV_PROVIDERS", "NAV_TRAILING", "NavItem", "main_menu", "nav_items", "policy"]
+__all__ = [
+    "NAV_PROVIDERS",
+    "NAV_TRAILING",
+    "NavItem",
+    "current_url",
+    "main_menu",
+    "nav_items",
+    "policy",
+]
