@@ -345,8 +345,10 @@ class WhooshBackend:
         index_dir: str | os.PathLike,
         synonyms_path: str | None = None,
         loader: Callable[[], Iterable[Article]] | None = None,
+        result_entries: int = RESULT_ENTRIES,
     ) -> None:
         self.path = Path(index_dir)
+        self.result_entries = result_entries  # 0: compute every answer (the search bench)
         self.synonyms_path = synonyms_path
         self._synonyms: Synonyms | None = None
         self._synonyms_mtime: float | None = None
@@ -530,7 +532,7 @@ class WhooshBackend:
         if found is None:
             found = self._compute(searcher, text, visible, system, category, limit)
             self._results[key] = found
-            while len(self._results) > RESULT_ENTRIES:
+            while len(self._results) > self.result_entries:
                 self._results.popitem(last=False)
         else:
             self._results.move_to_end(key)
