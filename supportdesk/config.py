@@ -69,10 +69,11 @@ class Settings:
             )
         if self.search_backend not in {"whoosh", "postgres"}:
             raise ConfigError(f"{ENV_PREFIX}SEARCH_BACKEND must be whoosh or postgres")
-        if self.search_backend == "postgres":
-            # The name is reserved by the interface; the backend is not built yet.
+        if self.search_backend == "postgres" and not scheme.startswith("postgresql"):
+            # PostgreSQL full text searches the app's own database; SQLite has none.
             raise ConfigError(
-                f"{ENV_PREFIX}SEARCH_BACKEND=postgres is not available in this version; use whoosh"
+                f"{ENV_PREFIX}SEARCH_BACKEND=postgres needs a postgresql+psycopg:// "
+                f"{ENV_PREFIX}DATABASE_URL; with SQLite use {ENV_PREFIX}SEARCH_BACKEND=whoosh"
             )
         smtp = urlsplit(self.smtp_url)
         if smtp.scheme not in {"smtp", "smtps"} or not smtp.hostname:

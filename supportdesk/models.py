@@ -7,4 +7,5 @@ from supportdesk.faq.models import *  # noqa: F403
 from supportdesk.notifications.models import *  # noqa: F403
 from supportdesk.numbering import NumberSequence  # noqa: F401
 from supportdesk.outbox import OutboxMessage  # noqa: F401
+from supportdesk.search.models import *  # noqa: F403
 from supportdesk.tickets.models import *  # noqa: F403

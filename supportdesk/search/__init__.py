@@ -1,4 +1,4 @@
-"""Search behind one interface: Whoosh today, PostgreSQL full text later (DESIGN §6).
+"""Search behind one interface: Whoosh on one machine, PostgreSQL full text on several.
 
 The index is derived data. It is updated through the outbox ("search.index") in
 the transaction that publishes or archives an article, can be rebuilt from the
@@ -83,14 +83,17 @@ def get_backend(app: Flask | None = None) -> SearchBackend:
 
 def _create(app: Flask) -> SearchBackend:
     settings = app.config["SUPPORTDESK"]
-    if settings.search_backend != "whoosh":
-        # The PostgreSQL full-text backend is not built yet; refuse clearly at start-up.
-        raise RuntimeError("SUPPORTDESK_SEARCH_BACKEND=postgres is not available yet")
+    synonyms = app.config.get("SUPPORTDESK_SYNONYMS", _default_synonyms())
+    if settings.search_backend == "postgres":
+        # Several app nodes share the database, so no node owns a local index.
+        from supportdesk.search.postgres_backend import PostgresBackend
+
+        return PostgresBackend(synonyms_path=synonyms)
     from supportdesk.search.whoosh_backend import WhooshBackend
 
     return WhooshBackend(
         settings.index_dir,
-        synonyms_path=app.config.get("SUPPORTDESK_SYNONYMS", _default_synonyms()),
+        synonyms_path=synonyms,
         loader=_published_articles,
     )
 

@@ -41,10 +41,14 @@ def sync_now(slug: str) -> None:
     """After commit, update the index at once so the app works without a worker.
 
     Correctness does not depend on this: the outbox message does the same later.
+    Commits: a backend that keeps its index in the database (postgres) wrote it
+    through the session, after the caller's own commit.
     """
     try:
         sync_article(slug)
+        db.session.commit()
     except Exception as error:  # the worker will retry through the outbox
+        db.session.rollback()
         current_app.logger.warning("search: immediate index of %s failed: %s", slug, error)
 
 

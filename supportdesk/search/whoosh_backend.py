@@ -238,6 +238,71 @@ class _Node:
         return frozenset().union(*sets)
 
 
+def build_query(
+    tokens: list[str],
+    synonyms: Synonyms,
+    known: Callable[[str], bool],
+    frequency: Callable[[str], int],
+    near_words: Callable[[str], list[str]],
+    docs: int,
+) -> tuple[_Node | None, dict[str, str]]:
+    """Clauses per concept: synonyms, exact stems, compound parts, then fuzzy.
+
+    Shared by both backends so they expand a query identically. `known(stem)`: the
+    stem occurs in an article the caller may see; `frequency(stem)`: its document
+    frequency; `near_words(word)`: visible words within one or two edits, best first;
+    `docs`: the number of indexed articles. Returns the query tree (None when nothing
+    is searchable) and the corrections {typed word: suggested word}.
+    """
+    clauses: list[_Node] = []
+    plain: list[tuple[int, _Node]] = []  # (document frequency, clause) of ordinary words
+    corrections: dict[str, str] = {}
+    i = 0
+    while i < len(tokens):
+        match = synonyms.match(tokens, i) if tokens[i] in synonyms.by_first else None
+        if match is not None:
+            length, phrases = match
+            alternatives = []
+            for phrase in phrases:
+                stems = [stem(w) for w in phrase if not is_stop(w)]
+                if stems:
+                    alternatives.append(
+                        _Node.term(stems[0])
+                        if len(stems) == 1
+                        else _Node("and", [_Node.term(s) for s in stems])
+                    )
+            if alternatives:
+                clauses.append(_Node("or", alternatives))
+            i += length
+            continue
+        word = tokens[i]
+        i += 1
+        if is_stop(word) or len(word) < 2:
+            continue
+        stemmed = stem(word)
+        if known(stemmed):
+            plain.append((frequency(stemmed), _Node.term(stemmed)))
+            continue
+        # An unknown word: a compound of known parts and/or a typo of a known word.
+        options: list[_Node] = []
+        parts = split_compound(word, known)
+        if parts:
+            options.append(_Node("and", [_Node.term(stem(p), COMPOUND_BOOST) for p in parts]))
+        candidates = near_words(word)
+        if candidates:
+            if not parts:
+                corrections[word] = candidates[0]
+            options.extend(_Node.term(stem(c), FUZZY_BOOST) for c in candidates[:4])
+        if options:
+            clauses.append(options[0] if len(options) == 1 else _Node("or", options))
+    clauses.extend(_prune(plain, docs, keep_some=not clauses))
+    if not clauses:
+        return None, corrections
+    if len(clauses) == 1:
+        return clauses[0], corrections
+    return _Node("or", clauses, scale=0.9), corrections
+
+
 class _GenerationCache:
     """Postings as sets and facet columns for one index generation (LRU for terms)."""
 
@@ -591,61 +656,18 @@ class WhooshBackend:
         return self._cache
 
     def _build_query(self, reader, allowed: _Allowed, tokens: list[str]):
-        """Clauses per concept: synonyms, exact stems, compound parts, then fuzzy.
-
-        Returns the query tree (None when nothing is searchable) and the corrections
-        {typed word: suggested word}.
-        """
-        synonyms = self.synonyms
-        clauses: list[_Node] = []
-        plain: list[tuple[int, _Node]] = []  # (document frequency, clause) of ordinary words
-        corrections: dict[str, str] = {}
+        """The query tree and corrections for these tokens (see `build_query`)."""
         known = _memo(lambda stemmed: allowed.has_term(reader, stemmed))
-        i = 0
-        while i < len(tokens):
-            match = synonyms.match(tokens, i) if tokens[i] in synonyms.by_first else None
-            if match is not None:
-                length, phrases = match
-                alternatives = []
-                for phrase in phrases:
-                    stems = [stem(w) for w in phrase if not is_stop(w)]
-                    if stems:
-                        alternatives.append(
-                            _Node.term(stems[0])
-                            if len(stems) == 1
-                            else _Node("and", [_Node.term(s) for s in stems])
-                        )
-                if alternatives:
-                    clauses.append(_Node("or", alternatives))
-                i += length
-                continue
-            word = tokens[i]
-            i += 1
-            if is_stop(word) or len(word) < 2:
-                continue
-            stemmed = stem(word)
-            if known(stemmed):
-                frequency = max(reader.doc_frequency(name, stemmed) for name in TEXT_FIELDS)
-                plain.append((frequency, _Node.term(stemmed)))
-                continue
-            # An unknown word: a compound of known parts and/or a typo of a known word.
-            options: list[_Node] = []
-            parts = split_compound(word, known)
-            if parts:
-                options.append(_Node("and", [_Node.term(stem(p), COMPOUND_BOOST) for p in parts]))
-            candidates = self._near_words(reader, word, known)
-            if candidates:
-                if not parts:
-                    corrections[word] = candidates[0]
-                options.extend(_Node.term(stem(c), FUZZY_BOOST) for c in candidates[:4])
-            if options:
-                clauses.append(options[0] if len(options) == 1 else _Node("or", options))
-        clauses.extend(_prune(plain, reader.doc_count_all(), keep_some=not clauses))
-        if not clauses:
-            return None, corrections
-        if len(clauses) == 1:
-            return clauses[0], corrections
-        return _Node("or", clauses, scale=0.9), corrections
+        return build_query(
+            tokens,
+            self.synonyms,
+            known=known,
+            frequency=lambda stemmed: max(
+                reader.doc_frequency(name, stemmed) for name in TEXT_FIELDS
+            ),
+            near_words=lambda word: self._near_words(reader, word, known),
+            docs=reader.doc_count_all(),
+        )
 
     def _near_words(self, reader, word: str, known: Callable[[str], bool]) -> list[str]:
         """Visible words within one or two edits, closest and most frequent first."""

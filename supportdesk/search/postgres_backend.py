@@ -1,0 +1,501 @@
+"""The PostgreSQL full-text backend: shared index for several app nodes (DESIGN §6).
+
+Both backends analyse text with supportdesk.search.analysis and expand queries with
+`build_query`, so folding, stemming, stop words, synonyms, compound splitting and
+typo matching behave the same. Here the analysed lexemes are stored as a weighted
+tsvector (A title, B tags, D body; the 'simple' configuration is never applied, so
+nothing is stemmed twice) in `search_document`, and the unstemmed words with the
+document's visibility in `search_word`.
+
+Visibility is part of every WHERE clause: results, the total, the facets, the words
+used for compounds and typos, and "Mente du …?" only ever come from articles the
+caller may see. Typo candidates are found with fuzzystrmatch's
+`levenshtein_less_equal` when the extension can be created, otherwise by the
+Damerau-Levenshtein distance in Python over the visible words with the same first
+letter and a similar length. There is no answer cache: every node reads the same
+tables, so a change on one node shows on all at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    distinct,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.exc import SQLAlchemyError
+
+from supportdesk.extensions import db
+from supportdesk.faq.models import Article, ArticleState, Audience
+from supportdesk.search import Hit, SearchResults, SearchUnavailable, Visibility
+from supportdesk.search.analysis import (
+    _LINKS,
+    MIN_PART,
+    danish_analyzer,
+    is_stop,
+    stem,
+    words,
+)
+from supportdesk.search.models import SearchDocument, SearchWord
+from supportdesk.search.synonyms import Synonyms
+from supportdesk.search.whoosh_backend import (
+    _distance,
+    _Node,
+    build_query,
+    plain_text,
+    snippet,
+)
+
+log = logging.getLogger(__name__)
+
+# ts_rank weights in the order D, C, B, A: body 1, tags 2, title 3 parts (ts_rank wants ≤ 1).
+RANK_WEIGHTS = "'{0.3333, 0, 0.6667, 1.0}'::real[]"
+# ts_rank normalisation 1: divide by 1 + log(document length), as BM25 damps long articles.
+RANK_NORMALISATION = 1
+COORDINATION = 0.9
+MAX_WORD = 100  # longer "words" (hashes, glued URLs) are neither indexed nor suggested
+MAX_POSITION = 16383  # PostgreSQL's limit for a tsvector position
+MAX_POSITIONS = 255  # positions kept per lexeme
+
+_document = SearchDocument.__table__
+_word = SearchWord.__table__
+
+_UPSERT_DOCUMENT = text(
+    "INSERT INTO search_document (slug, system, category, audience, municipality_id,"
+    " vendor_id, title, tags, body, document) VALUES (:slug, :system, :category, :audience,"
+    " :municipality_id, :vendor_id, :title, :tags, :body, CAST(:document AS tsvector))"
+    " ON CONFLICT (slug) DO UPDATE SET system = excluded.system, category = excluded.category,"
+    " audience = excluded.audience, municipality_id = excluded.municipality_id,"
+    " vendor_id = excluded.vendor_id, title = excluded.title, tags = excluded.tags,"
+    " body = excluded.body, document = excluded.document"
+)
+_INSERT_WORDS = text(
+    "INSERT INTO search_word (slug, word, stem, audience, municipality_id, vendor_id)"
+    " SELECT :slug, w.word, w.stem, :audience, :municipality_id, :vendor_id"
+    " FROM unnest(CAST(:words AS text[]), CAST(:stems AS text[])) AS w(word, stem)"
+    " ON CONFLICT DO NOTHING"
+)
+
+
+def _quote(lexeme: str) -> str:
+    """A lexeme as a tsvector/tsquery literal."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(title: str, tags: str, body: str) -> str:
+    """The analysed lexemes with positions and weights, in tsvector input syntax."""
+    analyzer = danish_analyzer()
+    positions: dict[str, list[str]] = {}
+    position = 0
+    for value, weight in ((title, "A"), (tags, "B"), (body, "")):  # D is the default weight
+        for token in analyzer(value):
+            lexeme = token.text
+            position += 1
+            if len(lexeme) > MAX_WORD:
+                continue
+            kept = positions.setdefault(lexeme, [])
+            if len(kept) < MAX_POSITIONS and position <= MAX_POSITION:
+                kept.append(f"{position}{weight}")
+    return " ".join(f"{_quote(lexeme)}:{','.join(p)}" for lexeme, p in positions.items())
+
+
+def vocabulary(title: str, tags: str, body: str) -> list[str]:
+    """The distinct unstemmed words (folded, no stop words), as Whoosh's `words` field."""
+    analyzer = danish_analyzer(stemming=False)
+    seen: dict[str, None] = {}
+    for value in (title, tags, body):
+        for token in analyzer(value):
+            if len(token.text) <= MAX_WORD:
+                seen.setdefault(token.text, None)
+    return list(seen)
+
+
+def row_for(article: Article) -> dict:
+    tags = " , ".join(article.tags or [])
+    body = plain_text(article.body)
+    unstemmed = vocabulary(article.title, tags, body)
+    return {
+        "slug": article.slug,
+        "system": article.system.slug,
+        "category": article.category.slug,
+        "audience": Audience(article.audience).value,
+        "municipality_id": article.municipality_id,
+        "vendor_id": article.system.vendor_id,
+        "title": article.title,
+        "tags": tags,
+        "body": body,
+        "document": tsvector_literal(article.title, tags, body),
+        "words": unstemmed,
+        "stems": [stem(w) for w in unstemmed],
+    }
+
+
+def visibility_clause(visible: Visibility, table) -> ColumnElement[bool]:
+    """The rule of `whoosh_backend.visibility_query` over a table's visibility columns."""
+    if visible.everything:
+        return true()
+    allowed: list[ColumnElement[bool]] = [table.c.audience == Audience.public.value]
+    if visible.first_level:
+        allowed.append(table.c.audience == Audience.first_level.value)
+    if visible.municipality_id is not None:
+        allowed.append(
+            and_(
+                table.c.audience == Audience.municipal.value,
+                table.c.municipality_id == visible.municipality_id,
+            )
+        )
+    if visible.vendor_id is not None:
+        allowed.append(
+            and_(
+                table.c.audience == Audience.vendor_internal.value,
+                table.c.vendor_id == visible.vendor_id,
+            )
+        )
+    return or_(*allowed)
+
+
+def tsquery_text(node: _Node) -> str:
+    if node.kind == "term":
+        return _quote(node.stemmed)
+    joiner = " & " if node.kind == "and" else " | "
+    return "(" + joiner.join(tsquery_text(child) for child in node.children) + ")"
+
+
+class _Stats:
+    """Per search: document frequency and caller visibility of stems, fetched in batches."""
+
+    def __init__(self, visible: Visibility) -> None:
+        self.visible = visible
+        self.frequency: dict[str, int] = {}
+        self.seen: dict[str, bool] = {}
+        self._docs: int | None = None
+
+    def ensure(self, stems: Iterable[str]) -> None:
+        missing = sorted({s for s in stems if s not in self.frequency})
+        if not missing:
+            return
+        query = (
+            select(
+                _word.c.stem,
+                func.count(distinct(_word.c.slug)),
+                func.bool_or(visibility_clause(self.visible, _word)),
+                select(func.count()).select_from(_document).scalar_subquery(),
+            )
+            .where(_word.c.stem.in_(missing))
+            .group_by(_word.c.stem)
+        )
+        for stemmed, frequency, seen, docs in db.session.execute(query):
+            self.frequency[stemmed] = frequency
+            self.seen[stemmed] = bool(seen)
+            self._docs = docs
+        for stemmed in missing:
+            self.frequency.setdefault(stemmed, 0)
+            self.seen.setdefault(stemmed, False)
+
+    def known(self, stemmed: str) -> bool:
+        self.ensure([stemmed])
+        return self.seen[stemmed]
+
+    def df(self, stemmed: str) -> int:
+        self.ensure([stemmed])
+        return self.frequency[stemmed]
+
+    @property
+    def docs(self) -> int:
+        if self._docs is None:
+            self._docs = db.session.scalar(select(func.count()).select_from(_document)) or 0
+        return self._docs
+
+
+def _candidate_stems(tokens: list[str], synonyms: Synonyms) -> set[str]:
+    """Every stem `build_query` may ask about, so one query answers them all."""
+    stems: set[str] = set()
+    for i, word in enumerate(tokens):
+        if word in synonyms.by_first:
+            match = synonyms.match(tokens, i)
+            if match is not None:
+                for phrase in match[1]:
+                    stems.update(stem(w) for w in phrase if not is_stop(w))
+        if is_stop(word) or len(word) < 2:
+            continue
+        stems.add(stem(word))
+        if len(word) < 2 * MIN_PART:
+            continue
+        for cut in range(len(word) - MIN_PART, MIN_PART - 1, -1):
+            head = word[:cut]
+            stems.add(stem(word[cut:]))
+            for link in _LINKS:
+                if link and not head.endswith(link):
+                    continue
+                core = head[: len(head) - len(link)] if link else head
+                if len(core) >= MIN_PART:
+                    stems.add(stem(core))
+    return stems
+
+
+class PostgresBackend:
+    """Search over the `search_document` and `search_word` tables in the app's database.
+
+    index() and remove() write through the caller's session and do not commit: in
+    the outbox handler the delivery commits them with the message, and `sync_now`
+    commits after the request's own commit. rebuild() is one transaction of its own.
+    """
+
+    def __init__(self, synonyms_path: str | None = None, fuzzystrmatch: bool | None = None):
+        self.synonyms_path = synonyms_path
+        self._synonyms: Synonyms | None = None
+        self._synonyms_mtime: float | None = None
+        self._fuzzystrmatch = fuzzystrmatch  # None: find out (and create it) on first use
+        self._lock = threading.Lock()
+
+    # --- set-up ------------------------------------------------------------------------
+
+    @property
+    def fuzzystrmatch(self) -> bool:
+        """Whether levenshtein_less_equal() is there; created when the role may do it."""
+        if self._fuzzystrmatch is None:
+            with self._lock:
+                if self._fuzzystrmatch is None:
+                    self._fuzzystrmatch = _ensure_extension("fuzzystrmatch")
+        return self._fuzzystrmatch
+
+    @property
+    def synonyms(self) -> Synonyms:
+        """The synonyms file as it is now (re-read when it changes)."""
+        path = Path(self.synonyms_path) if self.synonyms_path else None
+        mtime = path.stat().st_mtime if path and path.is_file() else None
+        if self._synonyms is None or mtime != self._synonyms_mtime:
+            self._synonyms = Synonyms.load(path)
+            self._synonyms_mtime = mtime
+        return self._synonyms
+
+    # --- writing -----------------------------------------------------------------------
+
+    def index(self, article: Article) -> None:
+        if article.state != ArticleState.published:
+            self.remove(article.slug)
+            return
+        row = row_for(article)
+        # The upsert locks the document row first, so two nodes indexing the same
+        # article take turns instead of failing on the words' primary key.
+        db.session.execute(_UPSERT_DOCUMENT, row)
+        db.session.execute(delete(_word).where(_word.c.slug == article.slug))
+        db.session.execute(_INSERT_WORDS, row)
+
+    def remove(self, slug: str) -> None:
+        db.session.execute(delete(_word).where(_word.c.slug == slug))
+        db.session.execute(delete(_document).where(_document.c.slug == slug))
+
+    def rebuild(self, articles: Iterable[Article]) -> int:
+        """Replace every row in one transaction: searches see the old index until commit."""
+        rows = [row_for(a) for a in articles if a.state == ArticleState.published]
+        with db.engine.begin() as connection:
+            connection.execute(delete(_word))
+            connection.execute(delete(_document))
+            if rows:
+                connection.execute(_UPSERT_DOCUMENT, rows)
+                connection.execute(_INSERT_WORDS, rows)
+        return len(rows)
+
+    def check(self) -> None:
+        try:
+            db.session.execute(select(_document.c.slug).limit(1)).all()
+        except SQLAlchemyError:
+            db.session.rollback()
+            raise
+
+    # --- querying ----------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        user_filter: Visibility,
+        system: str | None = None,
+        category: str | None = None,
+        limit: int = 10,
+    ) -> SearchResults:
+        try:
+            return self._search(query, user_filter, system, category, limit)
+        except SQLAlchemyError as error:
+            # The failed statement aborted the transaction; end it so the page can
+            # still render its 503 with the session usable.
+            log.warning("search: PostgreSQL full-text query failed: %s", error)
+            db.session.rollback()
+            raise SearchUnavailable() from error
+
+    def _search(self, text_: str, visible: Visibility, system, category, limit) -> SearchResults:
+        results = SearchResults(query=text_)
+        tokens = words(text_)
+        synonyms = self.synonyms
+        stats = _Stats(visible)
+        stats.ensure(_candidate_stems(tokens, synonyms))
+        node, corrections = build_query(
+            tokens,
+            synonyms,
+            known=stats.known,
+            frequency=stats.df,
+            near_words=lambda word: self._near_words(word, visible, stats),
+            docs=stats.docs,
+        )
+        if corrections:
+            changed = [corrections.get(w, w) for w in tokens]
+            results.suggestion = None if changed == tokens else " ".join(changed)
+        if node is None:
+            return results
+        stats.ensure(node.stems())
+        matches = _document.c.document.op("@@")(cast(tsquery_text(node), TSQUERY))
+        where = [matches, visibility_clause(visible, _document)]
+        if system:
+            where.append(_document.c.system == system)
+        if category:
+            where.append(_document.c.category == category)
+
+        counts = db.session.execute(
+            select(_document.c.system, _document.c.category, func.count())
+            .where(*where)
+            .group_by(_document.c.system, _document.c.category)
+        ).all()
+        results.total = sum(n for _s, _c, n in counts)
+        for position, name in enumerate(("system", "category")):
+            totals: dict[str, int] = {}
+            for row in counts:
+                totals[row[position]] = totals.get(row[position], 0) + row[2]
+            results.facets[name] = dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
+        if not results.total or limit < 1:
+            return results
+
+        score = _score(node, stats).label("score")
+        rows = db.session.execute(
+            select(
+                _document.c.slug,
+                _document.c.title,
+                _document.c.system,
+                _document.c.category,
+                _document.c.body,
+                score,
+            )
+            .where(*where)
+            .order_by(score.desc(), _document.c.slug)
+            .limit(limit)
+        ).all()
+        stems = node.stems()
+        for slug, title, system_slug, category_slug, body, value in rows:
+            results.hits.append(
+                Hit(
+                    slug=slug,
+                    title=title,
+                    system=system_slug,
+                    category=category_slug,
+                    snippet=snippet(body, stems),
+                    score=round(float(value), 4),
+                )
+            )
+        return results
+
+    def _near_words(self, word: str, visible: Visibility, stats: _Stats) -> list[str]:
+        """Visible words within one or two edits, closest and most frequent first."""
+        if len(word) < 4:
+            return []
+        maxdist = 1 if len(word) < 8 else 2
+        query = (
+            select(_word.c.word, _word.c.stem)
+            .where(
+                _word.c.word.startswith(word[0], autoescape=True),
+                func.length(_word.c.word).between(len(word) - maxdist, len(word) + maxdist),
+                _word.c.word != word,
+                visibility_clause(visible, _word),
+            )
+            .distinct()
+        )
+        if self.fuzzystrmatch:
+            # Levenshtein counts a transposition as two edits; Python checks the
+            # Damerau distance of what is left.
+            loose = 2 * maxdist
+            query = query.where(
+                func.levenshtein_less_equal(_word.c.word, cast(word, String), loose) <= loose
+            )
+        close = {
+            candidate: stemmed
+            for candidate, stemmed in db.session.execute(query)
+            if _distance(word, candidate) <= maxdist
+        }
+        stats.ensure(close.values())
+        scored = {
+            candidate: (_distance(word, candidate), -stats.df(stemmed))
+            for candidate, stemmed in close.items()
+        }
+        return sorted(scored, key=lambda c: (scored[c], c))
+
+
+def _score(node: _Node, stats: _Stats) -> ColumnElement[float]:
+    """The node's score as SQL: idf times weighted ts_rank per stem, summed like the tree.
+
+    ts_rank has no idea of rarity, so each stem's rank is multiplied by its BM25 idf
+    from the document frequencies the query already fetched.
+    """
+    document = _document.c.document
+    if node.kind == "term":
+        df = stats.df(node.stemmed)
+        n = max(stats.docs, 1)
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        rank = func.ts_rank(
+            literal_column(RANK_WEIGHTS),
+            document,
+            cast(_quote(node.stemmed), TSQUERY),
+            RANK_NORMALISATION,
+        )
+        return literal(round(idf * node.boost, 6)) * rank
+    parts = [_score(child, stats) for child in node.children]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    if node.kind == "and":
+        return case((document.op("@@")(cast(tsquery_text(node), TSQUERY)), total), else_=0.0)
+    if node.scale:
+        hits = [
+            case((document.op("@@")(cast(tsquery_text(child), TSQUERY)), 1.0), else_=0.0)
+            for child in node.children
+        ]
+        matched = hits[0]
+        for hit in hits[1:]:
+            matched = matched + hit
+        share = literal(node.scale / len(node.children))
+        return total * (literal(1 - node.scale) + share * matched)
+    return total
+
+
+def _ensure_extension(name: str) -> bool:
+    """CREATE EXTENSION IF NOT EXISTS in its own transaction; False when not allowed."""
+    try:
+        with db.engine.begin() as connection:
+            present = connection.scalar(
+                text("SELECT 1 FROM pg_extension WHERE extname = :name"), {"name": name}
+            )
+            if present:
+                return True
+            connection.execute(text(f'CREATE EXTENSION IF NOT EXISTS "{name}"'))
+        return True
+    except SQLAlchemyError as error:
+        log.warning("search: extension %s unavailable (%s); typos matched in Python", name, error)
+        return False
+
+
+__all__ = ["PostgresBackend", "tsvector_literal", "visibility_clause"]
