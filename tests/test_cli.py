@@ -206,6 +206,8 @@ def test_demo_logins_work(cli, client):
         ("SUPPORTDESK_MAX_UPLOAD_MB", "lots"),
         ("SUPPORTDESK_DATABASE_URL", "mysql://somewhere/db"),
         ("SUPPORTDESK_SEARCH_BACKEND", "elastic"),
+        # PostgreSQL full text needs a PostgreSQL database; the line names both variables.
+        ("SUPPORTDESK_SEARCH_BACKEND", "postgres"),
         ("SUPPORTDESK_SESSION_COOKIE_SECURE", "maybe"),
     ],
 )
@@ -226,6 +228,8 @@ def test_bad_environment_gives_one_clear_line(tmp_path, name, value):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert name in lines[0]
+    if value == "postgres":
+        assert "SUPPORTDESK_DATABASE_URL" in lines[0]
 
 
 def test_production_requires_a_secret_key(tmp_path):

@@ -1,4 +1,4 @@
-"""FAQ fixtures: the demo systems and municipalities, and a clean search index."""
+"""FAQ fixtures: the demo systems and municipalities, a clean index, either search backend."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from supportdesk.accounts.models import Category, System
 from supportdesk.demo.organisations import SYSTEMS, VENDORS
 from supportdesk.extensions import db as _db
 from supportdesk.search import get_backend
+from supportdesk.search.postgres_backend import PostgresBackend
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "faq_content"
@@ -30,6 +31,35 @@ def faq_world(app, make_vendor, make_municipality):
     municipalities = {s: make_municipality(s) for s in ("esbjerg", "aalborg", "odense")}
     get_backend(app).rebuild([])
     return {"vendors": vendors, "systems": systems, "municipalities": municipalities}
+
+
+@pytest.fixture(params=["whoosh", "postgres"])
+def search_backend(request, app):
+    """The test once per search backend; PostgreSQL full text only on the PostgreSQL app."""
+    if request.param == "whoosh":
+        yield get_backend(app)
+    else:
+        yield from postgres_search(app)
+
+
+@pytest.fixture
+def postgres_backend(app):
+    """The PostgreSQL full-text backend as the app's search (skips on SQLite)."""
+    yield from postgres_search(app)
+
+
+def postgres_search(app):
+    if _db.engine.dialect.name != "postgresql":
+        pytest.skip("the postgres search backend needs the PostgreSQL database")
+    backend = PostgresBackend(synonyms_path=str(CONTENT / "synonyms.txt"))
+    previous = app.extensions.get("supportdesk.search")
+    app.extensions["supportdesk.search"] = backend
+    backend.rebuild([])
+    yield backend
+    if previous is None:
+        app.extensions.pop("supportdesk.search", None)
+    else:
+        app.extensions["supportdesk.search"] = previous
 
 
 def write_article(root: Path, system: str, slug: str, **meta) -> Path:

@@ -10,7 +10,7 @@ from supportdesk.tickets.models import Ticket
 from tests.faq.conftest import write_article
 
 
-def test_search_shape_validation_and_openapi(app, client, faq_world, tmp_path):
+def test_search_shape_validation_and_openapi(app, client, search_backend, faq_world, tmp_path):
     write_article(tmp_path, "aula", "offentlig", audience="public", body="Forældre og MitID.")
     app.test_cli_runner().invoke(args=["faq", "import", str(tmp_path)])
     answer = client.get("/api/v1/faq/search?q=mitid&system=aula").get_json()

@@ -80,7 +80,7 @@ def test_reimport_of_a_changed_file_updates_and_keeps_a_version(app, db, faq_wor
     assert [v.title for v in article.versions] == ["Første titel", "Anden titel"]
 
 
-def test_imported_articles_are_searchable_at_once(app, client, faq_world, tmp_path):
+def test_imported_articles_are_searchable_at_once(app, client, search_backend, faq_world, tmp_path):
     shutil.copytree(CONTENT / "aula", tmp_path / "aula")
     app.test_cli_runner().invoke(args=["faq", "import", str(tmp_path)])
     answer = client.get("/api/v1/faq/search?q=forældre").get_json()

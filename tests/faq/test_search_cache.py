@@ -34,7 +34,9 @@ def _api(client, q: str = "printeren") -> list[str]:
     return [hit["title"] for hit in response.get_json()["results"]]
 
 
-def test_edit_archive_and_publish_show_at_once(app, db, faq_world, tmp_path, make_user):
+def test_edit_archive_and_publish_show_at_once(
+    app, db, search_backend, faq_world, tmp_path, make_user
+):
     write_article(
         tmp_path, "aula", "printer", title="Printeren driller", body="Genstart printeren."
     )
@@ -75,7 +77,7 @@ def test_edit_archive_and_publish_show_at_once(app, db, faq_world, tmp_path, mak
 
 
 def test_each_search_is_logged_and_linked_though_the_page_is_cached(
-    app, db, faq_world, tmp_path, make_user
+    app, db, search_backend, faq_world, tmp_path, make_user
 ):
     write_article(tmp_path, "aula", "printer", title="Printeren driller", body="Printeren.")
     _import(app, tmp_path)
@@ -94,7 +96,9 @@ def test_each_search_is_logged_and_linked_though_the_page_is_cached(
     assert db.session.scalar(select(func.count()).where(SearchLog.clicked.is_(True))) == 1
 
 
-def test_one_audience_never_gets_anothers_answer(app, db, faq_world, tmp_path, make_user):
+def test_one_audience_never_gets_anothers_answer(
+    app, db, search_backend, faq_world, tmp_path, make_user
+):
     write_article(tmp_path, "aula", "alle", audience="public", title="Printer for alle")
     write_article(
         tmp_path,

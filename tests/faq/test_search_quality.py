@@ -25,7 +25,7 @@ def _visibility_for(articles: list[Article]) -> Visibility:
     return Visibility(first_level=True, municipality_id=municipality, vendor_id=vendor)
 
 
-def test_recall_at_5_on_the_starter_content(app, db, faq_world, capsys):
+def test_recall_at_5_on_the_starter_content(app, db, search_backend, faq_world, capsys):
     result = app.test_cli_runner().invoke(args=["faq", "import", str(CONTENT)])
     assert result.exit_code == 0, result.output
     cases = yaml.safe_load(QUERIES.read_text(encoding="utf-8"))
@@ -53,7 +53,8 @@ def test_recall_at_5_on_the_starter_content(app, db, faq_world, capsys):
     recall = hits_any / len(cases)
     with capsys.disabled():
         print(
-            f"\nFAQ search recall@5: {recall:.3f} ({hits_any}/{len(cases)} queries);"
+            f"\nFAQ search recall@5 ({type(backend).__name__}): {recall:.3f}"
+            f" ({hits_any}/{len(cases)} queries);"
             f" all expected in top 5: {hits_all / len(cases):.3f}"
         )
         for note, oks in sorted(by_note.items()):

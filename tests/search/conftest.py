@@ -1,3 +1,9 @@
 """Search tests use the FAQ fixtures (demo systems, municipalities, a clean index)."""
 
-from tests.faq.conftest import CONTENT, faq_world, write_article  # noqa: F401
+from tests.faq.conftest import (  # noqa: F401
+    CONTENT,
+    faq_world,
+    postgres_backend,
+    search_backend,
+    write_article,
+)

@@ -16,7 +16,7 @@ TITLES = {
 
 
 @pytest.fixture
-def world(app, faq_world, tmp_path, make_user):
+def world(app, search_backend, faq_world, tmp_path, make_user):
     esbjerg = faq_world["municipalities"]["esbjerg"]
     write_article(
         tmp_path,

@@ -1,0 +1,201 @@
+"""The PostgreSQL full-text backend: its index rows, outbox updates, rebuild, a configured app.
+
+Behaviour shared with Whoosh (visibility, Danish analysis, synonyms, typos, recall)
+runs against both backends through the `search_backend` fixture; these tests are
+about what only the PostgreSQL backend has. They skip on the SQLite app.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, func, select, text
+
+from supportdesk import create_app, outbox
+from supportdesk.accounts.models import Role
+from supportdesk.faq import services
+from supportdesk.faq.models import Article, ArticleState, Visibility
+from supportdesk.search.analysis import danish_analyzer
+from supportdesk.search.models import SearchDocument, SearchWord
+from supportdesk.search.postgres_backend import PostgresBackend, tsvector_literal
+from tests.search.conftest import CONTENT, write_article
+
+QUERIES = ["log ind med mitid", "foraeldre", "billeder galleri", "skoleaarsskift", "kalnder"]
+READER = Visibility(first_level=True)
+
+
+@pytest.fixture
+def pg(postgres_backend):
+    return postgres_backend
+
+
+def _import(app, path) -> None:
+    result = app.test_cli_runner().invoke(args=["faq", "import", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+def test_document_holds_the_projects_lexemes_weighted_by_field(app, db, pg, faq_world, tmp_path):
+    write_article(
+        tmp_path,
+        "aula",
+        "foraeldre-login",
+        title="Forældre logger ind",
+        tags="[MitID]",
+        body="Foraeldrene bruger MitID, når de logger ind.",
+    )
+    _import(app, tmp_path)
+    lexemes = db.session.scalar(
+        select(func.tsvector_to_array(SearchDocument.document)).where(
+            SearchDocument.slug == "foraeldre-login"
+        )
+    )
+    analysed = {t.text for t in danish_analyzer()("Forældre logger ind MitID Foraeldrene bruger")}
+    assert set(lexemes) == analysed  # stemmed once, by the Python analyzer; "ind" is a stop word
+    weights = dict(
+        db.session.execute(
+            text(
+                "SELECT lexeme, weights FROM search_document, unnest(document)"
+                " WHERE slug = 'foraeldre-login'"
+            )
+        ).all()
+    )
+    title, tag, body_only = (
+        next(t.text for t in danish_analyzer()(w)) for w in ("forældre", "mitid", "bruger")
+    )
+    assert "A" in weights[title]
+    assert set(weights[tag]) == {"B", "D"}
+    assert weights[body_only] == ["D"]
+    assert tsvector_literal("it's", "", "a\\b") == "'it':1A 's':2A 'a':3 'b':4"
+    words = set(db.session.scalars(select(SearchWord.word)))
+    assert {"forældre", "forældrene", "mitid", "logger"} <= words
+
+
+def test_outbox_delivery_indexes_and_removes(app, db, pg, faq_world, tmp_path, make_user):
+    write_article(tmp_path, "aula", "printer", title="Printeren driller", body="Genstart den.")
+    _import(app, tmp_path)
+    # As if the immediate update after commit had failed: only the outbox is left.
+    db.session.execute(delete(SearchWord))
+    db.session.execute(delete(SearchDocument))
+    db.session.commit()
+    assert pg.search("printeren", READER).total == 0
+    assert outbox.run_once()[1] == 0
+    found = pg.search("printerne", READER)
+    assert [hit.slug for hit in found.hits] == ["printer"]
+
+    editor = make_user(Role.vendor_editor, vendor=faq_world["vendors"]["netcompany"])
+    article = db.session.scalar(select(Article).where(Article.slug == "printer"))
+    services.change_state(editor, article, ArticleState.archived)
+    db.session.commit()
+    assert pg.search("printeren", READER).total == 1  # not delivered yet
+    assert outbox.run_once() == (1, 0)
+    assert pg.search("printeren", READER).total == 0
+    assert db.session.scalar(select(func.count()).select_from(SearchWord)) == 0
+    assert outbox.run_once() == (0, 0)
+
+
+def test_rebuild_restores_identical_results(app, db, client, login, pg, faq_world, make_user):
+    _import(app, CONTENT)
+    login(make_user(Role.superuser, municipality=faq_world["municipalities"]["esbjerg"]))
+
+    def answers():
+        return [
+            client.get("/api/v1/faq/search", query_string={"q": q, "limit": 20}).get_json()
+            for q in QUERIES
+        ]
+
+    before = answers()
+    assert all(a["total"] for a in before)
+    assert before[-1]["suggestion"] == "kalender"
+    db.session.execute(delete(SearchWord))
+    db.session.execute(delete(SearchDocument))
+    db.session.commit()
+    assert all(a["total"] == 0 for a in answers())
+    result = app.test_cli_runner().invoke(args=["search", "rebuild"])
+    assert result.exit_code == 0, result.output
+    published = db.session.scalar(
+        select(func.count()).where(Article.state == ArticleState.published)
+    )
+    assert f"Indexed {published} published" in result.output
+    after = answers()
+    assert [[(r["slug"], r["score"]) for r in a["results"]] for a in before] == [
+        [(r["slug"], r["score"]) for r in a["results"]] for a in after
+    ]
+    assert [(a["total"], a["facets"], a["suggestion"]) for a in before] == [
+        (a["total"], a["facets"], a["suggestion"]) for a in after
+    ]
+
+
+def test_filters_facets_and_totals_agree(app, db, pg, faq_world):
+    _import(app, CONTENT)
+    everything = pg.search("login", READER, limit=50)
+    assert everything.total == sum(everything.facets["system"].values())
+    assert everything.total == sum(everything.facets["category"].values())
+    system = next(iter(everything.facets["system"]))
+    narrowed = pg.search("login", READER, system=system, limit=50)
+    assert narrowed.total == everything.facets["system"][system]
+    assert {hit.system for hit in narrowed.hits} == {system}
+    assert narrowed.facets["system"] == {system: narrowed.total}
+    scores = [hit.score for hit in everything.hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_an_app_configured_for_postgres_serves_search_and_health(app, db, faq_world, make_user):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SUPPORTDESK_SEARCH_BACKEND=postgres needs the PostgreSQL database")
+    _import(app, CONTENT)
+    user = make_user(Role.superuser, municipality=faq_world["municipalities"]["esbjerg"])
+    db.session.commit()
+    configured = create_app(
+        {
+            "environ": {**app.config["TEST_ENVIRON"], "SUPPORTDESK_SEARCH_BACKEND": "postgres"},
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": None,
+        }
+    )
+    try:
+        # The CLI runs in the current app context if there is one: push the configured app's.
+        with configured.app_context():
+            result = configured.test_cli_runner().invoke(args=["search", "rebuild"])
+        assert result.exit_code == 0, result.output
+        assert "Indexed" in result.output
+        client = configured.test_client()
+        health = client.get("/healthz")
+        assert health.status_code == 200
+        assert health.get_json()["search"] == "ok"
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        answer = client.get("/api/v1/faq/search?q=foraeldre+login").get_json()
+        assert answer["total"] > 0
+        assert "<mark>" in answer["results"][0]["snippet"]
+        page = client.get("/faq/search?q=kalnder")
+        assert page.status_code == 200
+        assert "kalender" in page.get_data(as_text=True)
+        with configured.app_context():
+            from supportdesk.search import get_backend
+
+            assert isinstance(get_backend(), PostgresBackend)
+    finally:
+        with configured.app_context():
+            from supportdesk.extensions import db as configured_db
+
+            configured_db.session.remove()
+            configured_db.engine.dispose()
+
+
+def test_a_failing_query_answers_503_and_leaves_the_session_usable(
+    app, db, client, pg, faq_world, monkeypatch
+):
+    _import(app, CONTENT)
+
+    def broken(self, stems):
+        db.session.execute(text("SELECT * FROM no_such_table"))
+
+    monkeypatch.setattr("supportdesk.search.postgres_backend._Stats.ensure", broken)
+    page = client.get("/faq/search?q=forældre")
+    assert page.status_code == 503
+    api = client.get("/api/v1/faq/search?q=forældre")
+    assert api.status_code == 503
+    assert api.get_json()["error"]["code"] == "search_unavailable"
+    monkeypatch.undo()
+    assert client.get("/api/v1/faq/search?q=forældre").get_json()["total"] > 0
