@@ -36,6 +36,7 @@ def _blueprints():
     from supportdesk.faq.views import bp as faq_bp
     from supportdesk.notifications.views import bp as notifications_bp
     from supportdesk.tickets.views import bp as tickets_bp
+    from supportdesk.webhooks.views import bp as webhooks_bp
 
     return [
         core_bp,
@@ -46,6 +47,7 @@ def _blueprints():
         tickets_bp,
         escalation_bp,
         faq_bp,
+        webhooks_bp,
     ]
 
 

@@ -9,3 +9,4 @@ from supportdesk.numbering import NumberSequence  # noqa: F401
 from supportdesk.outbox import OutboxMessage  # noqa: F401
 from supportdesk.search.models import *  # noqa: F403
 from supportdesk.tickets.models import *  # noqa: F403
+from supportdesk.webhooks.models import *  # noqa: F403

@@ -37,9 +37,12 @@ def message_json(message: CaseMessage) -> dict[str, Any]:
     }
 
 
-def case_json(case: VendorCase) -> dict[str, Any]:
-    """The case as the caller may see it: vendors get shared snapshots, never tickets."""
-    user = current_user
+def case_json(
+    case: VendorCase, viewer: User | None = None, *, url: str | None = None
+) -> dict[str, Any]:
+    """The case as the caller (or `viewer`) may see it: vendors get shared snapshots, never
+    tickets. Webhook payloads are this same document, built for the receiver's side."""
+    user = viewer if viewer is not None else current_user
     municipal = policy.is_municipal(user)
     visible_numbers = list(
         db.session.scalars(
@@ -91,7 +94,7 @@ def case_json(case: VendorCase) -> dict[str, Any]:
         ],
         "messages": [message_json(m) for m in case.messages],
         "sla": services.sla_view(case).as_json(),
-        "url": url_for("escalation.detail", number=case.number),
+        "url": url or url_for("escalation.detail", number=case.number),
     }
 
 

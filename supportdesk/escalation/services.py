@@ -371,6 +371,22 @@ def _notify(
     )
 
 
+def _webhook_event(
+    event: str,
+    case: VendorCase,
+    actor: User | None,
+    *,
+    message: CaseMessage | None = None,
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Signed webhooks of the vendor / municipality, in this transaction (outbox)."""
+    from supportdesk.webhooks import services as webhooks
+    from supportdesk.webhooks.models import WebhookEvent
+
+    webhooks.case_event(WebhookEvent(event), case, actor, message=message, data=data, now=now)
+
+
 # --- escalation ----------------------------------------------------------------------
 
 
@@ -528,17 +544,16 @@ def escalate(
         if wanted.rank > case.priority.rank:
             case.priority = wanted
             _recompute_due(case)
-        db.session.add(
-            CaseMessage(
-                case=case,
-                author=actor,
-                from_vendor=False,
-                body=shared_summary,
-                masked=summary_masked,
-                sensitive_confirmed=confirm_sensitive and found > 0,
-                created_at=now,
-            )
+        bundled = CaseMessage(
+            case=case,
+            author=actor,
+            from_vendor=False,
+            body=shared_summary,
+            masked=summary_masked,
+            sensitive_confirmed=confirm_sensitive and found > 0,
+            created_at=now,
         )
+        db.session.add(bundled)
         case.updated_at = now
 
     def share(kind: ShareKind, text: str, **refs: Any) -> None:
@@ -587,6 +602,10 @@ def escalate(
         case,
         actor,
     )
+    if created:
+        _webhook_event("case.created", case, actor, now=now)
+    else:
+        _webhook_event("case.ticket_added", case, actor, message=bundled, now=now)
     return case
 
 
@@ -678,6 +697,7 @@ def post_message(
     from supportdesk.notifications.models import NotificationEvent
 
     from_vendor = policy.is_case_vendor_side(actor, case)
+    previous = case.status
     if from_vendor:
         message = CaseMessage(case=case, author=actor, from_vendor=True, body=body, created_at=now)
         db.session.add(message)
@@ -712,6 +732,21 @@ def post_message(
     refresh_sla(case, now)
     db.session.flush()
     _notify(recipients, event, case, actor, extra={"excerpt": message.body[:200]})
+    _webhook_event(
+        "case.vendor_message" if from_vendor else "case.message",
+        case,
+        actor,
+        message=message,
+        now=now,
+    )
+    if case.status != previous:
+        _webhook_event(
+            "case.status_changed",
+            case,
+            actor,
+            data={"from": previous.value, "to": case.status.value},
+            now=now,
+        )
     return message
 
 
@@ -792,6 +827,13 @@ def change_case_status(
         _notify(_coordinators(case), event, case, actor)
     else:
         _notify(_vendor_recipients(case), NotificationEvent.case_status, case, actor)
+    _webhook_event(
+        "case.status_changed",
+        case,
+        actor,
+        data={"from": previous.value, "to": target.value},
+        now=now,
+    )
     return case
 
 

@@ -1,0 +1,1 @@
+"""Signed outgoing webhooks: vendors' ITSM tools and municipalities' own tools follow cases."""
