@@ -110,6 +110,16 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("edit_known_issue", "own_vendor"):         (NF,      NF,     NF,    NF,     OK,     OK,    NF),
     ("edit_known_issue", "other_vendor"):       (NF,      NF,     NF,    NF,     NF,     NF,    NF),
     ("status_page", NONE):                      (OK,      OK,     OK,    OK,     OK,     OK,    OK),
+    # webhooks: the system admin manages any (vendors' too), municipal admins their own
+    ("view_webhook", "own_municipality"):       (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("view_webhook", "other_municipality"):     (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("view_webhook", "own_vendor"):             (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("rotate_webhook_secret", "own_municipality"):(NF,    NF,     NF,    OK,     NF,     NF,    OK),
+    ("rotate_webhook_secret", "other_municipality"):(NF,  NF,     NF,    NF,     NF,     NF,    OK),
+    ("rotate_webhook_secret", "own_vendor"):    (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("create_webhook", "own_municipality"):     (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("create_webhook", "other_municipality"):   (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("create_webhook", "own_vendor"):           (NF,      NF,     NF,    NF,     NF,     NF,    OK),
 }
 # fmt: on
 
@@ -398,6 +408,53 @@ def _known_issue(world: World, relation: str) -> Call:
     return Call("GET", f"/known-issues/{issue.id}")
 
 
+def _webhook(world: World, relation: str):
+    from supportdesk.webhooks.models import Webhook
+
+    owner = (
+        {"vendor": world.own_vendor}
+        if relation == "own_vendor"
+        else {"municipality": world.municipality_of(relation)}
+    )
+    webhook = Webhook(
+        name="ITSM",
+        url="https://itsm.example.dk/hook",
+        secret="old-secret",
+        events=["case.status_changed"],
+        **owner,
+    )
+    _db.session.add(webhook)
+    _db.session.commit()
+    return webhook
+
+
+def _rotate_webhook_secret(world: World, relation: str) -> Call:
+    from supportdesk.webhooks.models import Webhook
+
+    ident = _webhook(world, relation).id
+
+    def rotated() -> bool:
+        _db.session.expire_all()
+        return _db.session.get(Webhook, ident).secret != "old-secret"
+
+    return Call("POST", f"/admin/webhooks/{ident}/secret", {}, effect=rotated)
+
+
+def _create_webhook(world: World, relation: str) -> Call:
+    from supportdesk.webhooks.models import Webhook
+
+    if relation == "own_vendor":
+        query, event = f"vendor={world.own_vendor.slug}", "case.created"
+    else:
+        query, event = f"municipality={world.municipality_of(relation).slug}", "case.vendor_message"
+    return Call(
+        "POST",
+        f"/admin/webhooks/new?{query}",
+        {"name": "ITSM", "url": "https://itsm.example.dk/hook", "events": [event]},
+        effect=lambda: _db.session.scalar(select(Webhook.id)) is not None,
+    )
+
+
 ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "view_admin_home": lambda w, r: Call("GET", "/admin/"),
     "view_system_admin": lambda w, r: Call("GET", "/admin/vendors"),
@@ -433,6 +490,9 @@ ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "case_ticket_page": lambda w, r: Call("GET", f"/tickets/{_case(w, r).tickets[0].number}"),
     "edit_known_issue": _known_issue,
     "status_page": lambda w, r: Call("GET", "/status"),
+    "view_webhook": lambda w, r: Call("GET", f"/admin/webhooks/{_webhook(w, r).id}"),
+    "rotate_webhook_secret": _rotate_webhook_secret,
+    "create_webhook": _create_webhook,
 }
 
 CELLS = [
