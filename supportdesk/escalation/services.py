@@ -371,20 +371,23 @@ def _notify(
     )
 
 
-def _webhook_event(
-    event: str,
+def _webhook_events(
     case: VendorCase,
     actor: User | None,
-    *,
-    message: CaseMessage | None = None,
-    data: dict[str, Any] | None = None,
+    *events: tuple[str, CaseMessage | None, dict[str, Any]],
     now: datetime | None = None,
 ) -> None:
-    """Signed webhooks of the vendor / municipality, in this transaction (outbox)."""
+    """Signed webhooks of the vendor / municipality, in this transaction (outbox):
+    (event, message or None, details) per event of this change."""
     from supportdesk.webhooks import services as webhooks
     from supportdesk.webhooks.models import WebhookEvent
 
-    webhooks.case_event(WebhookEvent(event), case, actor, message=message, data=data, now=now)
+    webhooks.case_events(
+        case,
+        actor,
+        [webhooks.CaseEvent(WebhookEvent(name), message, data) for name, message, data in events],
+        now=now,
+    )
 
 
 # --- escalation ----------------------------------------------------------------------
@@ -603,9 +606,9 @@ def escalate(
         actor,
     )
     if created:
-        _webhook_event("case.created", case, actor, now=now)
+        _webhook_events(case, actor, ("case.created", None, {}), now=now)
     else:
-        _webhook_event("case.ticket_added", case, actor, message=bundled, now=now)
+        _webhook_events(case, actor, ("case.ticket_added", bundled, {}), now=now)
     return case
 
 
@@ -732,21 +735,12 @@ def post_message(
     refresh_sla(case, now)
     db.session.flush()
     _notify(recipients, event, case, actor, extra={"excerpt": message.body[:200]})
-    _webhook_event(
-        "case.vendor_message" if from_vendor else "case.message",
-        case,
-        actor,
-        message=message,
-        now=now,
-    )
+    events = [("case.vendor_message" if from_vendor else "case.message", message, {})]
     if case.status != previous:
-        _webhook_event(
-            "case.status_changed",
-            case,
-            actor,
-            data={"from": previous.value, "to": case.status.value},
-            now=now,
+        events.append(
+            ("case.status_changed", None, {"from": previous.value, "to": case.status.value})
         )
+    _webhook_events(case, actor, *events, now=now)
     return message
 
 
@@ -827,11 +821,10 @@ def change_case_status(
         _notify(_coordinators(case), event, case, actor)
     else:
         _notify(_vendor_recipients(case), NotificationEvent.case_status, case, actor)
-    _webhook_event(
-        "case.status_changed",
+    _webhook_events(
         case,
         actor,
-        data={"from": previous.value, "to": target.value},
+        ("case.status_changed", None, {"from": previous.value, "to": target.value}),
         now=now,
     )
     return case

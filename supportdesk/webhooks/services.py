@@ -14,7 +14,8 @@ import ipaddress
 import json
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -221,63 +222,80 @@ def actor_side(actor: User | None, case: VendorCase) -> str:
     return "vendor" if policy.is_case_vendor_side(actor, case) else "municipality"
 
 
-def _subscribers(event: WebhookEvent, case: VendorCase) -> list[Webhook]:
-    owners = []
-    if event in VENDOR_EVENTS:
-        owners.append(Webhook.vendor_id == case.vendor_id)
-    if event in MUNICIPALITY_EVENTS:
-        owners.append(Webhook.municipality_id == case.municipality_id)
-    rows = db.session.scalars(
-        select(Webhook).where(Webhook.active.is_(True), or_(*owners)).order_by(Webhook.id)
-    )
-    return [w for w in rows if w.subscribes(event)]
+@dataclass(frozen=True)
+class CaseEvent:
+    """One event about a case: `data` holds details every receiver may see (status from/to);
+    the case and the message are rendered per side through the API's own JSON."""
+
+    event: WebhookEvent
+    message: CaseMessage | None = None
+    data: dict[str, Any] = field(default_factory=dict)
 
 
-def case_event(
-    event: WebhookEvent,
+def _hears(webhook: Webhook, event: WebhookEvent) -> bool:
+    side = VENDOR_EVENTS if webhook.vendor_id is not None else MUNICIPALITY_EVENTS
+    return event in side and webhook.subscribes(event)
+
+
+def case_events(
     case: VendorCase,
     actor: User | None,
+    events: Sequence[CaseEvent],
     *,
-    message: CaseMessage | None = None,
-    data: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Enqueue one delivery per active webhook subscribed to `event`; returns how many.
+    """Enqueue one delivery per active webhook subscribed to each event; returns how many.
 
-    `data` holds event details every receiver may see (e.g. status from/to); the case
-    and the message are rendered per side through the API's own JSON.
+    One query finds the webhooks of the case's vendor and municipality for all events of
+    the change (a vendor answer can also move the status); without any, that is all.
     """
-    hooks = _subscribers(event, case)
+    owners = []
+    if any(e.event in VENDOR_EVENTS for e in events):
+        owners.append(Webhook.vendor_id == case.vendor_id)
+    if any(e.event in MUNICIPALITY_EVENTS for e in events):
+        owners.append(Webhook.municipality_id == case.municipality_id)
+    if not owners:
+        return 0
+    hooks = list(
+        db.session.scalars(
+            select(Webhook).where(Webhook.active.is_(True), or_(*owners)).order_by(Webhook.id)
+        )
+    )
     if not hooks:
         return 0
     from supportdesk.api.cases import case_json, message_json
 
     occurred_at = (now or utcnow()).isoformat()
     documents: dict[bool, dict[str, Any]] = {}
-    for hook in hooks:
-        vendor_side = hook.vendor_id is not None
-        if vendor_side not in documents:
-            reader = policy.webhook_reader(case, vendor_side=vendor_side)
-            documents[vendor_side] = {
-                "case": case_json(case, reader, url=case_url(case)),
-                **({"message": message_json(message)} if message is not None else {}),
-                "by": actor_side(actor, case),
-                **(data or {}),
-            }
-        delivery = str(uuid.uuid4())
-        body = {
-            "event": event.value,
-            "delivery": delivery,
-            "occurred_at": occurred_at,
-            "data": documents[vendor_side],
-        }
-        outbox.enqueue(
-            WEBHOOK_KIND,
-            {
-                "webhook_id": hook.id,
-                "event": event.value,
+    by = actor_side(actor, case)
+    sent = 0
+    for item in events:
+        for hook in hooks:
+            if not _hears(hook, item.event):
+                continue
+            vendor_side = hook.vendor_id is not None
+            if vendor_side not in documents:
+                reader = policy.webhook_reader(case, vendor_side=vendor_side)
+                documents[vendor_side] = case_json(case, reader, url=case_url(case))
+            data: dict[str, Any] = {"case": documents[vendor_side], "by": by}
+            if item.message is not None:
+                data["message"] = message_json(item.message)
+            data.update(item.data)
+            delivery = str(uuid.uuid4())
+            body = {
+                "event": item.event.value,
                 "delivery": delivery,
-                "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-            },
-        )
-    return len(hooks)
+                "occurred_at": occurred_at,
+                "data": data,
+            }
+            outbox.enqueue(
+                WEBHOOK_KIND,
+                {
+                    "webhook_id": hook.id,
+                    "event": item.event.value,
+                    "delivery": delivery,
+                    "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                },
+            )
+            sent += 1
+    return sent
