@@ -280,3 +280,49 @@ def test_the_stored_body_is_what_is_signed(world, escalated, receiver, make_webh
     assert got.body == message.payload["body"].encode()
     assert json.loads(got.body)["delivery"] == message.payload["delivery"]
     assert got.headers["X-Supportdesk-Signature"] == signature(webhook.secret, got.body)
+
+
+def _in_production(app):
+    import dataclasses
+
+    return dataclasses.replace(app.config["SUPPORTDESK"], env="production")
+
+
+def test_production_allows_only_public_https(app):
+    from supportdesk.webhooks.services import url_problem
+
+    original = app.config["SUPPORTDESK"]
+    assert url_problem("http://127.0.0.1:8000/hook") is None  # testing: a local receiver
+    app.config["SUPPORTDESK"] = _in_production(app)
+    try:
+        assert url_problem("https://itsm.vendor.dk/hooks?x=1") is None
+        for url in [
+            "http://127.0.0.1:8000/hook",
+            "http://localhost/hook",
+            "http://itsm.vendor.dk/hook",
+            "https://localhost/hook",
+            "https://10.1.2.3/hook",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/hook",
+            "https://user:pw@itsm.vendor.dk/hook",
+            "https://itsm.vendor.dk:99999/hook",
+            "itsm.vendor.dk/hook",
+        ]:
+            assert url_problem(url) is not None, url
+    finally:
+        app.config["SUPPORTDESK"] = original
+
+
+def test_a_url_no_longer_allowed_is_not_called(app, world, escalated, receiver, make_webhook):
+    webhook = make_webhook(receiver.url("/vendor"), vendor=world.vendor)
+    escalated()
+    original = app.config["SUPPORTDESK"]
+    app.config["SUPPORTDESK"] = _in_production(app)
+    try:
+        outbox.run_once()
+    finally:
+        app.config["SUPPORTDESK"] = original
+    assert receiver.requests == []
+    db.session.refresh(webhook)
+    assert webhook.last_delivery_status is None
+    assert "https://" in webhook.last_delivery_error
