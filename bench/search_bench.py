@@ -1,7 +1,9 @@
 """Search benchmark: 20,000 Danish-like articles, 1,000 mixed queries, p50/p99 per query.
 
 `make bench-search` (or `python -m bench.search_bench [--articles N] [--queries N]`).
-Builds a throw-away Whoosh index with the production backend and analyzer, runs
+Builds a throw-away Whoosh index with the production backend and analyzer (or, with
+`--backend postgres --database-url URL`, the PostgreSQL full-text tables in a
+throw-away database on that server), runs
 plain, inflected, typo, ASCII-spelled, synonym, compound and multi-word queries as
 anonymous, first-level, municipal and vendor callers, and writes the figures to
 bench/RESULTS.md under "## Search". Not part of `make test`.
@@ -10,6 +12,7 @@ bench/RESULTS.md under "## Search". Not part of `make test`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -168,54 +171,123 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def run(articles: int, queries: int, seed: int) -> dict[str, object]:
-    rng = random.Random(seed)
-    words = vocabulary()
-    docs = make_articles(articles, words, rng)
+def run(
+    articles: int, queries: int, seed: int, backend_name: str = "whoosh", database_url: str = ""
+) -> dict[str, object]:
+    if backend_name == "postgres":
+        with _postgres_app(database_url) as (backend, size_mb):
+            return _measure(backend, articles, queries, seed, size_mb)
     workdir = Path(tempfile.mkdtemp(prefix="search-bench-"))
     try:
         # no kept answers: every timed query is computed (the engine, not the answer store)
         backend = WhooshBackend(
             workdir / "index", synonyms_path=str(CONTENT / "synonyms.txt"), result_entries=0
         )
-        started = time.perf_counter()
-        backend.rebuild(docs)
-        index_seconds = time.perf_counter() - started
-        size = sum(p.stat().st_size for p in (workdir / "index").rglob("*") if p.is_file())
-        qs = make_queries(queries, words, rng)
-        for _kind, q in qs[:50]:  # warm up caches and the first searcher
-            backend.search(q, VISIBILITIES[0], limit=10)
-        timings: dict[str, list[float]] = {}
-        totals = []
-        for n, (kind, q) in enumerate(qs):
-            visible = VISIBILITIES[n % len(VISIBILITIES)]
-            t0 = time.perf_counter()
-            result = backend.search(q, visible, limit=10)
-            timings.setdefault(kind, []).append((time.perf_counter() - t0) * 1000)
-            totals.append(result.total)
-        every = [t for ts in timings.values() for t in ts]
-        return {
-            "articles": articles,
-            "queries": queries,
-            "index_seconds": index_seconds,
-            "index_mb": size / 1024 / 1024,
-            "p50": statistics.median(every),
-            "p99": percentile(every, 99),
-            "max": max(every),
-            "by_kind": {k: (statistics.median(v), percentile(v, 99)) for k, v in timings.items()},
-            "mean_total": statistics.mean(totals),
-        }
+
+        def size_mb() -> float:
+            files = (workdir / "index").rglob("*")
+            return sum(p.stat().st_size for p in files if p.is_file()) / 1024 / 1024
+
+        return _measure(backend, articles, queries, seed, size_mb)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _postgres_app(database_url: str):
+    """An app on a fresh database of that server, with only the search tables."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from supportdesk import create_app
+    from supportdesk.extensions import db
+    from supportdesk.search.models import SearchDocument, SearchStem, SearchWord
+    from supportdesk.search.postgres_backend import PostgresBackend
+
+    base = make_url(database_url)
+    name = f"search_bench_{os.getpid()}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = base.set(database=name).render_as_string(hide_password=False)
+        app = create_app(
+            {
+                "environ": {
+                    "SUPPORTDESK_ENV": "testing",
+                    "SUPPORTDESK_SECRET_KEY": "bench",
+                    "SUPPORTDESK_DATABASE_URL": url,
+                    "SUPPORTDESK_SEARCH_BACKEND": "postgres",
+                }
+            }
+        )
+        with app.app_context():
+            for table in (SearchDocument.__table__, SearchWord.__table__, SearchStem.__table__):
+                table.create(db.engine)
+            backend = PostgresBackend(synonyms_path=str(CONTENT / "synonyms.txt"))
+
+            def size_mb() -> float:
+                query = text(
+                    "SELECT pg_total_relation_size('search_document')"
+                    " + pg_total_relation_size('search_word')"
+                    " + pg_total_relation_size('search_stem')"
+                )
+                return db.session.scalar(query) / 1024 / 1024
+
+            yield backend, size_mb
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _measure(backend, articles: int, queries: int, seed: int, size_mb) -> dict[str, object]:
+    rng = random.Random(seed)
+    words = vocabulary()
+    docs = make_articles(articles, words, rng)
+    started = time.perf_counter()
+    backend.rebuild(docs)
+    index_seconds = time.perf_counter() - started
+    size = size_mb() * 1024 * 1024
+    qs = make_queries(queries, words, rng)
+    for _kind, q in qs[:50]:  # warm up caches and the first searcher
+        backend.search(q, VISIBILITIES[0], limit=10)
+    timings: dict[str, list[float]] = {}
+    totals = []
+    for n, (kind, q) in enumerate(qs):
+        visible = VISIBILITIES[n % len(VISIBILITIES)]
+        t0 = time.perf_counter()
+        result = backend.search(q, visible, limit=10)
+        timings.setdefault(kind, []).append((time.perf_counter() - t0) * 1000)
+        totals.append(result.total)
+    every = [t for ts in timings.values() for t in ts]
+    return {
+        "articles": articles,
+        "queries": queries,
+        "index_seconds": index_seconds,
+        "index_mb": size / 1024 / 1024,
+        "p50": statistics.median(every),
+        "p99": percentile(every, 99),
+        "max": max(every),
+        "by_kind": {k: (statistics.median(v), percentile(v, 99)) for k, v in timings.items()},
+        "mean_total": statistics.mean(totals),
+        "backend": type(backend).__name__,
+    }
+
+
 def report(figures: dict[str, object]) -> str:
+    postgres = figures.get("backend") == "PostgresBackend"
+    engine = (
+        "PostgreSQL full-text backend (weighted tsvector, GIN)" if postgres else "Whoosh backend"
+    )
     lines = [
-        "## Search",
+        "## Search, PostgreSQL full text" if postgres else "## Search",
         "",
         f"Measured {dt.datetime.now(dt.UTC).date().isoformat()} with `make bench-search` on "
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        "Whoosh backend with the Danish analyzer and synonyms, visibility filter on every query.",
+        f"{engine} with the Danish analyzer and synonyms, visibility filter on every query.",
         "",
         "| figure | value |",
         "|---|---|",
@@ -238,7 +310,8 @@ def report(figures: dict[str, object]) -> str:
 
 def write_results(section: str) -> None:
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(r"^## Search\n.*?(?=^## |\Z)", re.S | re.M)
+    heading = section.splitlines()[0]
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(section + "\n", text)
     else:
@@ -252,8 +325,16 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--backend", choices=["whoosh", "postgres"], default="whoosh")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("SUPPORTDESK_TEST_DATABASE_URL", ""),
+        help="postgres backend: a server where a throw-away database may be created",
+    )
     args = parser.parse_args()
-    figures = run(args.articles, args.queries, args.seed)
+    if args.backend == "postgres" and not args.database_url.startswith("postgresql"):
+        parser.error("--backend postgres needs --database-url postgresql+psycopg://…")
+    figures = run(args.articles, args.queries, args.seed, args.backend, args.database_url)
     section = report(figures)
     print(section)
     if not args.no_write:

@@ -54,4 +54,13 @@ class SearchWord(db.Model):
     vendor_id: Mapped[int] = mapped_column(Integer)
 
 
-__all__ = ["SearchDocument", "SearchWord"]
+class SearchStem(db.Model):
+    """How many documents hold a stem: the idf of ranking and the order of long queries."""
+
+    __tablename__ = "search_stem"
+
+    stem: Mapped[str] = mapped_column(String(100), primary_key=True)
+    documents: Mapped[int] = mapped_column(Integer)
+
+
+__all__ = ["SearchDocument", "SearchStem", "SearchWord"]

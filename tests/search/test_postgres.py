@@ -14,8 +14,8 @@ from supportdesk import create_app, outbox
 from supportdesk.accounts.models import Role
 from supportdesk.faq import services
 from supportdesk.faq.models import Article, ArticleState, Visibility
-from supportdesk.search.analysis import danish_analyzer
-from supportdesk.search.models import SearchDocument, SearchWord
+from supportdesk.search.analysis import danish_analyzer, stem
+from supportdesk.search.models import SearchDocument, SearchStem, SearchWord
 from supportdesk.search.postgres_backend import PostgresBackend, tsvector_literal
 from tests.search.conftest import CONTENT, write_article
 
@@ -73,13 +73,14 @@ def test_outbox_delivery_indexes_and_removes(app, db, pg, faq_world, tmp_path, m
     write_article(tmp_path, "aula", "printer", title="Printeren driller", body="Genstart den.")
     _import(app, tmp_path)
     # As if the immediate update after commit had failed: only the outbox is left.
-    db.session.execute(delete(SearchWord))
-    db.session.execute(delete(SearchDocument))
+    for model in (SearchStem, SearchWord, SearchDocument):
+        db.session.execute(delete(model))
     db.session.commit()
     assert pg.search("printeren", READER).total == 0
     assert outbox.run_once()[1] == 0
     found = pg.search("printerne", READER)
     assert [hit.slug for hit in found.hits] == ["printer"]
+    assert _stem_counts(db) == _recounted(db)
 
     editor = make_user(Role.vendor_editor, vendor=faq_world["vendors"]["netcompany"])
     article = db.session.scalar(select(Article).where(Article.slug == "printer"))
@@ -89,7 +90,37 @@ def test_outbox_delivery_indexes_and_removes(app, db, pg, faq_world, tmp_path, m
     assert outbox.run_once() == (1, 0)
     assert pg.search("printeren", READER).total == 0
     assert db.session.scalar(select(func.count()).select_from(SearchWord)) == 0
+    assert db.session.scalar(select(func.count()).select_from(SearchStem)) == 0
     assert outbox.run_once() == (0, 0)
+
+
+def _stem_counts(db) -> dict[str, int]:
+    return dict(db.session.execute(select(SearchStem.stem, SearchStem.documents)).all())
+
+
+def _recounted(db) -> dict[str, int]:
+    query = select(SearchWord.stem, func.count(SearchWord.slug.distinct())).group_by(
+        SearchWord.stem
+    )
+    return dict(db.session.execute(query).all())
+
+
+def test_document_counts_follow_edits(app, db, pg, faq_world, tmp_path):
+    write_article(
+        tmp_path, "aula", "printer-a", title="Printeren driller", body="Genstart printeren."
+    )
+    write_article(tmp_path, "aula", "printer-b", title="Printer og kalender", body="Kalenderen.")
+    _import(app, tmp_path)
+    assert _stem_counts(db) == _recounted(db)
+    assert _stem_counts(db)[stem("printer")] == 2
+    write_article(tmp_path, "aula", "printer-b", title="Kalender", body="Kalenderen synker ikke.")
+    _import(app, tmp_path)
+    assert _stem_counts(db) == _recounted(db)
+    assert _stem_counts(db)[stem("printer")] == 1
+    pg.remove("printer-a")
+    db.session.commit()
+    assert stem("printer") not in _stem_counts(db)
+    assert _stem_counts(db) == _recounted(db)
 
 
 def test_rebuild_restores_identical_results(app, db, client, login, pg, faq_world, make_user):
@@ -105,8 +136,8 @@ def test_rebuild_restores_identical_results(app, db, client, login, pg, faq_worl
     before = answers()
     assert all(a["total"] for a in before)
     assert before[-1]["suggestion"] == "kalender"
-    db.session.execute(delete(SearchWord))
-    db.session.execute(delete(SearchDocument))
+    for model in (SearchStem, SearchWord, SearchDocument):
+        db.session.execute(delete(model))
     db.session.commit()
     assert all(a["total"] == 0 for a in answers())
     result = app.test_cli_runner().invoke(args=["search", "rebuild"])
