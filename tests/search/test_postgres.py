@@ -230,3 +230,29 @@ def test_a_failing_query_answers_503_and_leaves_the_session_usable(
     assert api.get_json()["error"]["code"] == "search_unavailable"
     monkeypatch.undo()
     assert client.get("/api/v1/faq/search?q=forældre").get_json()["total"] > 0
+
+
+@pytest.mark.parametrize("fuzzystrmatch", [True, False], ids=["levenshtein-sql", "python"])
+def test_typos_match_visible_words_with_or_without_the_extension(
+    app, db, pg, faq_world, tmp_path, fuzzystrmatch
+):
+    pg._fuzzystrmatch = fuzzystrmatch
+    write_article(tmp_path, "aula", "kalender", title="Kalenderen viser ikke aftaler")
+    write_article(
+        tmp_path,
+        "aula",
+        "lokal-kalender",
+        audience="municipal",
+        municipality="esbjerg",
+        title="Synkronisering i Esbjerg",
+    )
+    _import(app, tmp_path)
+    found = pg.search("kalnderen", READER)
+    assert found.suggestion == "kalenderen"
+    assert [hit.slug for hit in found.hits] == ["kalender"]
+    # The other municipality's word is neither suggested nor used to match.
+    assert pg.search("synkronisring", READER).suggestion is None
+    esbjerg = Visibility(
+        first_level=True, municipality_id=faq_world["municipalities"]["esbjerg"].id
+    )
+    assert pg.search("synkronisring", esbjerg).suggestion == "synkronisering"
