@@ -282,10 +282,16 @@ def report(figures: dict[str, object]) -> str:
     engine = (
         "PostgreSQL full-text backend (weighted tsvector, GIN)" if postgres else "Whoosh backend"
     )
+    command = (
+        f"`python -m bench.search_bench --backend postgres --articles {figures['articles']}`"
+        " (PostgreSQL on the same machine)"
+        if postgres
+        else "`make bench-search`"
+    )
     lines = [
         "## Search, PostgreSQL full text" if postgres else "## Search",
         "",
-        f"Measured {dt.datetime.now(dt.UTC).date().isoformat()} with `make bench-search` on "
+        f"Measured {dt.datetime.now(dt.UTC).date().isoformat()} with {command} on "
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{engine} with the Danish analyzer and synonyms, visibility filter on every query.",
         "",

@@ -221,19 +221,25 @@ class _Stats:
             .where(_word.c.stem == _stem.c.stem, visibility_clause(self.visible, _word))
             .exists()
         )
-        query = select(
-            _stem.c.stem,
-            _stem.c.documents,
-            seen,
-            select(func.count()).select_from(_document).scalar_subquery(),
-        ).where(_stem.c.stem.in_(missing))
-        for stemmed, frequency, seen, docs in db.session.execute(query):
-            self.frequency[stemmed] = frequency
-            self.seen[stemmed] = bool(seen)
+        # The count of documents rides along: a one-row table left-joined to the stems,
+        # so it comes back even when no stem is known.
+        documents = select(func.count().label("n")).select_from(_document).subquery("documents")
+        query = select(documents.c.n, _stem.c.stem, _stem.c.documents, seen).select_from(
+            documents.outerjoin(_stem, _stem.c.stem.in_(missing))
+        )
+        for docs, stemmed, frequency, visible in db.session.execute(query):
             self._docs = docs
+            if stemmed is not None:
+                self.frequency[stemmed] = frequency
+                self.seen[stemmed] = bool(visible)
         for stemmed in missing:
             self.frequency.setdefault(stemmed, 0)
             self.seen.setdefault(stemmed, False)
+
+    def add_visible(self, stemmed: str, frequency: int) -> None:
+        """A stem read from a visible word row, with its count (no lookup needed)."""
+        self.frequency[stemmed] = frequency
+        self.seen[stemmed] = True
 
     def known(self, stemmed: str) -> bool:
         self.ensure([stemmed])
@@ -440,7 +446,8 @@ class PostgresBackend:
             return []
         maxdist = 1 if len(word) < 8 else 2
         query = (
-            select(_word.c.word, _word.c.stem)
+            select(_word.c.word, _word.c.stem, _stem.c.documents)
+            .join(_stem, _stem.c.stem == _word.c.stem)
             .where(
                 _word.c.word.startswith(word[0], autoescape=True),
                 func.length(_word.c.word).between(len(word) - maxdist, len(word) + maxdist),
@@ -456,12 +463,11 @@ class PostgresBackend:
             query = query.where(
                 func.levenshtein_less_equal(_word.c.word, cast(word, String), loose) <= loose
             )
-        close = {
-            candidate: stemmed
-            for candidate, stemmed in db.session.execute(query)
-            if _distance(word, candidate) <= maxdist
-        }
-        stats.ensure(close.values())
+        close: dict[str, str] = {}
+        for candidate, stemmed, frequency in db.session.execute(query):
+            if _distance(word, candidate) <= maxdist:
+                close[candidate] = stemmed
+                stats.add_visible(stemmed, frequency)
         scored = {
             candidate: (_distance(word, candidate), -stats.df(stemmed))
             for candidate, stemmed in close.items()

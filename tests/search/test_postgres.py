@@ -256,3 +256,13 @@ def test_typos_match_visible_words_with_or_without_the_extension(
         first_level=True, municipality_id=faq_world["municipalities"]["esbjerg"].id
     )
     assert pg.search("synkronisring", esbjerg).suggestion == "synkronisering"
+
+
+def test_a_search_costs_two_statements_and_a_typo_one_more(app, db, pg, faq_world, count_queries):
+    _import(app, CONTENT)
+    pg.search("kalnder", READER)  # the extension check happens once per process
+    db.session.commit()
+    for query, expected in (("forældre login", 2), ("skoleaarsskift", 2), ("kalnder", 3)):
+        with count_queries() as statements:
+            assert pg.search(query, READER).total > 0
+        assert len(statements) == expected, (query, statements)
