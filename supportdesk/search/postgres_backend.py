@@ -74,7 +74,6 @@ log = logging.getLogger(__name__)
 RANK_WEIGHTS = "'{0.3333, 0, 0.6667, 1.0}'::real[]"
 # ts_rank normalisation 1: divide by 1 + log(document length), as BM25 damps long articles.
 RANK_NORMALISATION = 1
-COORDINATION = 0.9
 MAX_WORD = 100  # longer "words" (hashes, glued URLs) are neither indexed nor suggested
 MAX_POSITION = 16383  # PostgreSQL's limit for a tsvector position
 MAX_POSITIONS = 255  # positions kept per lexeme
@@ -99,12 +98,13 @@ _INSERT_WORDS = text(
     " ON CONFLICT DO NOTHING"
 )
 _DELETE_WORDS = text("DELETE FROM search_word WHERE slug = :slug RETURNING stem")
-_COUNT_STEMS_UP = text(
-    "INSERT INTO search_stem (stem, documents) SELECT s, 1 FROM unnest(CAST(:stems AS text[])) s"
-    " ON CONFLICT (stem) DO UPDATE SET documents = search_stem.documents + 1"
-)
-_COUNT_STEMS_DOWN = text(
-    "UPDATE search_stem SET documents = documents - 1 WHERE stem = ANY(CAST(:stems AS text[]))"
+# +1 and -1 in one statement in stem order, so concurrent indexers lock the rows they
+# share in the same order (two statements, up then down, could deadlock).
+_COUNT_STEMS = text(
+    "INSERT INTO search_stem (stem, documents)"
+    " SELECT c.stem, c.delta FROM unnest(CAST(:stems AS text[]), CAST(:deltas AS integer[]))"
+    " AS c(stem, delta) ORDER BY c.stem"
+    " ON CONFLICT (stem) DO UPDATE SET documents = search_stem.documents + excluded.documents"
 )
 _DROP_UNUSED_STEMS = text(
     "DELETE FROM search_stem WHERE documents <= 0 AND stem = ANY(CAST(:stems AS text[]))"
@@ -341,16 +341,28 @@ class PostgresBackend:
     @staticmethod
     def _count_stems(added: set[str], gone: set[str]) -> None:
         """Keep search_stem's document counts in step (sorted: one lock order on all nodes)."""
-        if added:
-            db.session.execute(_COUNT_STEMS_UP, {"stems": sorted(added)})
+        changes = sorted([(s, 1) for s in added] + [(s, -1) for s in gone])
+        if changes:
+            db.session.execute(
+                _COUNT_STEMS,
+                {"stems": [s for s, _d in changes], "deltas": [d for _s, d in changes]},
+            )
         if gone:
-            db.session.execute(_COUNT_STEMS_DOWN, {"stems": sorted(gone)})
             db.session.execute(_DROP_UNUSED_STEMS, {"stems": sorted(gone)})
 
     def rebuild(self, articles: Iterable[Article]) -> int:
-        """Replace every row in one transaction: searches see the old index until commit."""
+        """Replace every row in one transaction: searches see the old index until commit.
+
+        Runs on a connection of its own, so the caller's session must not hold
+        uncommitted index() writes (it would wait for itself).
+        """
         rows = [row_for(a) for a in articles if a.state == ArticleState.published]
         with db.engine.begin() as connection:
+            # In the order indexers write them: an index() in flight finishes first, later
+            # ones wait for the new rows; searches (ACCESS SHARE) go on reading the old.
+            connection.execute(
+                text("LOCK TABLE search_document, search_word, search_stem IN EXCLUSIVE MODE")
+            )
             connection.execute(delete(_stem))
             connection.execute(delete(_word))
             connection.execute(delete(_document))
