@@ -2,12 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:25:57.519233
+Create Date: 2026-11-23 16:26:40.342679
 
 """
 from alembic import op
 import sqlalchemy as sa
-
+from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -61,6 +61,22 @@ def upgrade():
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_pending', ['sent_at', 'available_at'], unique=False)
 
+    op.create_table('search_document',
+    sa.Column('slug', sa.String(length=120), nullable=False),
+    sa.Column('system', sa.String(length=60), nullable=False),
+    sa.Column('category', sa.String(length=60), nullable=False),
+    sa.Column('audience', sa.String(length=20), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=True),
+    sa.Column('vendor_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('tags', sa.Text(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('document', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=False),
+    sa.PrimaryKeyConstraint('slug', name=op.f('pk_search_document'))
+    )
+    with op.batch_alter_table('search_document', schema=None) as batch_op:
+        batch_op.create_index('ix_search_document_document', ['document'], unique=False, postgresql_using='gin')
+
     op.create_table('search_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('query', sa.String(length=200), nullable=False),
@@ -74,6 +90,24 @@ def upgrade():
     with op.batch_alter_table('search_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_search_log_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_search_log_query'), ['query'], unique=False)
+
+    op.create_table('search_stem',
+    sa.Column('stem', sa.String(length=100), nullable=False),
+    sa.Column('documents', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('stem', name=op.f('pk_search_stem'))
+    )
+    op.create_table('search_word',
+    sa.Column('slug', sa.String(length=120), nullable=False),
+    sa.Column('word', sa.String(length=100), nullable=False),
+    sa.Column('stem', sa.String(length=100), nullable=False),
+    sa.Column('audience', sa.String(length=20), nullable=False),
+    sa.Column('municipality_id', sa.Integer(), nullable=True),
+    sa.Column('vendor_id', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('slug', 'word', name=op.f('pk_search_word'))
+    )
+    with op.batch_alter_table('search_word', schema=None) as batch_op:
+        batch_op.create_index('ix_search_word_stem', ['stem'], unique=False)
+        batch_op.create_index('ix_search_word_word', ['word'], unique=False, postgresql_ops={'word': 'text_pattern_ops'})
 
     op.create_table('vendor',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -313,6 +347,32 @@ def upgrade():
     )
     with op.batch_alter_table('support_entitlement', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_support_entitlement_municipality_id'), ['municipality_id'], unique=False)
+
+    op.create_table('webhook',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('vendor_id', sa.Integer(), nullable=True),
+    sa.Column('municipality_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('secret', sa.String(length=100), nullable=False),
+    sa.Column('events', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('secret_rotated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_delivery_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_delivery_status', sa.Integer(), nullable=True),
+    sa.Column('last_delivery_error', sa.String(length=300), nullable=True),
+    sa.Column('last_success_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('(vendor_id IS NULL AND municipality_id IS NOT NULL) OR (vendor_id IS NOT NULL AND municipality_id IS NULL)', name=op.f('ck_webhook_one_owner')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_webhook_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], name=op.f('fk_webhook_municipality_id_municipality')),
+    sa.ForeignKeyConstraint(['vendor_id'], ['vendor.id'], name=op.f('fk_webhook_vendor_id_vendor')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook'))
+    )
+    with op.batch_alter_table('webhook', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_municipality_id'), ['municipality_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_vendor_id'), ['vendor_id'], unique=False)
 
     op.create_table('article_feedback',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -681,6 +741,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_article_feedback_article_id'))
 
     op.drop_table('article_feedback')
+    with op.batch_alter_table('webhook', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_vendor_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_municipality_id'))
+
+    op.drop_table('webhook')
     with op.batch_alter_table('support_entitlement', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_support_entitlement_municipality_id'))
 
@@ -736,11 +801,21 @@ def downgrade():
 
     op.drop_table('institution')
     op.drop_table('vendor')
+    with op.batch_alter_table('search_word', schema=None) as batch_op:
+        batch_op.drop_index('ix_search_word_word', postgresql_ops={'word': 'text_pattern_ops'})
+        batch_op.drop_index('ix_search_word_stem')
+
+    op.drop_table('search_word')
+    op.drop_table('search_stem')
     with op.batch_alter_table('search_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_search_log_query'))
         batch_op.drop_index(batch_op.f('ix_search_log_created_at'))
 
     op.drop_table('search_log')
+    with op.batch_alter_table('search_document', schema=None) as batch_op:
+        batch_op.drop_index('ix_search_document_document', postgresql_using='gin')
+
+    op.drop_table('search_document')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_pending')
 
