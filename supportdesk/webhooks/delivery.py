@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import logging
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
 
+from flask import current_app
+
 from supportdesk import outbox
 from supportdesk.extensions import db, utcnow
 from supportdesk.webhooks.models import Webhook
-from supportdesk.webhooks.services import WEBHOOK_KIND, url_problem
+from supportdesk.webhooks.services import LOCAL_HTTP_ENVS, WEBHOOK_KIND, url_problem
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +41,57 @@ class DeliveryFailed(Exception):
     """The receiver did not accept the delivery; the outbox tries again later."""
 
 
+class UnsafeAddress(OSError):
+    """The receiver's name resolves to an address supportdesk may not call."""
+
+
+def checked_address(host: str, port: int) -> str:
+    """Resolve `host` and return an address to connect to, refusing internal ones.
+
+    Every address the name resolves to must be public (loopback is allowed where the
+    URL rules allow http://localhost, in development and testing). The connection is
+    made to the address checked here, so a second lookup (DNS rebinding) cannot swap it.
+    """
+    local_ok = current_app.config["SUPPORTDESK"].env in LOCAL_HTTP_ENVS
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = [info[4][0] for info in infos]
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not (ip.is_global or (local_ok and ip.is_loopback)):
+            raise UnsafeAddress(f"{host} resolves to an internal address")
+    if not addresses:
+        raise UnsafeAddress(f"{host} does not resolve")
+    return addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        address = checked_address(self.host, self.port)
+        self.sock = socket.create_connection((address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        address = checked_address(self.host, self.port)
+        sock = socket.create_connection((address, self.port), self.timeout)
+        # certificate and SNI for the name, connection to the checked address
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+class _PinnedHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    def http_open(self, req):
+        return self.do_open(_PinnedHTTPConnection, req)
+
+    def https_open(self, req):
+        return self.do_open(_PinnedHTTPSConnection, req, context=self._context)
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None  # urllib then raises HTTPError with the 3xx status
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+_opener = urllib.request.build_opener(_NoRedirects, _PinnedHandler)
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -84,6 +134,7 @@ def deliver_webhook(payload: dict[str, Any], outbox_id: int) -> None:
         log.warning("webhook %s: refused URL, delivery %s dropped", webhook.id, outbox_id)
         return
     body = payload["body"].encode()
+    url = webhook.url
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -91,11 +142,18 @@ def deliver_webhook(payload: dict[str, Any], outbox_id: int) -> None:
         "X-Supportdesk-Delivery": payload["delivery"],
         "X-Supportdesk-Signature": signature(webhook.secret, body),
     }
+    # Nothing written yet: end the transaction before the network call, so no lock (on
+    # SQLite the write lock of the worker's transaction) is held while a receiver answers.
+    db.session.rollback()
     try:
-        status: int | None = post(webhook.url, body, headers)
+        status: int | None = post(url, body, headers)
         error = None if 200 <= status < 300 else f"HTTP {status}"
-    except (OSError, ValueError) as exc:  # URLError, timeouts and refused connections
-        status, error = None, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+    except (OSError, ValueError) as exc:  # URLError, timeouts, refused and unsafe addresses
+        reason = getattr(exc, "reason", exc)
+        status, error = None, f"{type(reason).__name__}: {reason}"
+    webhook = db.session.get(Webhook, payload["webhook_id"])
+    if webhook is None:
+        return  # deleted while the request was under way
     _record(webhook, status, error)
     if error is not None:
         # The outbox rolls back on failure; keep the status the admin should see.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -61,15 +62,23 @@ def events_for(*, vendor_owned: bool) -> tuple[WebhookEvent, ...]:
     return VENDOR_EVENTS if vendor_owned else MUNICIPALITY_EVENTS
 
 
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
 def _internal_host(host: str) -> bool:
-    """Literal loopback, private, link-local (cloud metadata) or reserved addresses."""
+    """Loopback, private, link-local (cloud metadata) or reserved addresses, and hosts
+    that are neither a DNS name nor a canonical IP address ("127.1", "2130706433",
+    "0x7f000001" all reach 127.0.0.1). Names are checked again after DNS resolution,
+    at every delivery (`delivery.checked_address`)."""
     if host in LOCAL_HOSTS or host.endswith(".localhost"):
         return True
     try:
-        address = ipaddress.ip_address(host)
+        return not ipaddress.ip_address(host).is_global
     except ValueError:
-        return False
-    return not address.is_global
+        pass
+    # not a public DNS name: numeric shorthands, single labels
+    labels = host.split(".")
+    return len(labels) < 2 or labels[-1].isdigit() or not all(map(_HOST_LABEL.match, labels))
 
 
 def url_problem(url: str) -> Any | None:

@@ -36,6 +36,8 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self.statuses: list[int] = []
+        # called with each request before it is answered (tests look at the world then)
+        self.on_request: Callable[[Received], None] | None = None
         self._lock = threading.Lock()
         receiver = self
 
@@ -43,8 +45,11 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                received = Received(self.path, dict(self.headers), body)
+                if receiver.on_request is not None:
+                    receiver.on_request(received)
                 with receiver._lock:
-                    receiver.requests.append(Received(self.path, dict(self.headers), body))
+                    receiver.requests.append(received)
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

@@ -304,6 +304,11 @@ def test_production_allows_only_public_https(app):
             "https://10.1.2.3/hook",
             "https://169.254.169.254/latest/meta-data",
             "https://[::1]/hook",
+            "https://127.1/hook",
+            "https://2130706433/hook",
+            "https://0x7f000001/hook",
+            "https://0/hook",
+            "https://intranet/hook",
             "https://user:pw@itsm.vendor.dk/hook",
             "https://itsm.vendor.dk:99999/hook",
             "itsm.vendor.dk/hook",
@@ -326,3 +331,53 @@ def test_a_url_no_longer_allowed_is_not_called(app, world, escalated, receiver, 
     db.session.refresh(webhook)
     assert webhook.last_delivery_status is None
     assert "https://" in webhook.last_delivery_error
+
+
+def test_names_that_resolve_to_internal_addresses_are_not_called(app):
+    """Checked after DNS at every delivery, and the connection goes to the checked address."""
+    import pytest
+
+    from supportdesk.webhooks.delivery import UnsafeAddress, checked_address, post
+
+    assert checked_address("localhost", 443) in ("127.0.0.1", "::1")  # testing: loopback ok
+    original = app.config["SUPPORTDESK"]
+    app.config["SUPPORTDESK"] = _in_production(app)
+    try:
+        with pytest.raises(UnsafeAddress):
+            checked_address("localhost", 443)
+        with pytest.raises(OSError, match="internal address"):
+            post("https://localhost:1/hook", b"{}", {})
+    finally:
+        app.config["SUPPORTDESK"] = original
+
+
+def test_no_database_lock_is_held_while_the_receiver_answers(
+    app, world, escalated, receiver, make_webhook, monkeypatch
+):
+    """On SQLite the worker's transaction ends before the POST: others can write meanwhile."""
+    if db.engine.dialect.name != "sqlite":
+        return  # PostgreSQL takes row locks only, and the handler writes nothing before it
+    import sqlite3
+
+    path = db.engine.url.database
+    seen: list[str] = []
+
+    def try_to_write(_request) -> None:
+        other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            seen.append("written")
+        except sqlite3.OperationalError as error:
+            seen.append(str(error))
+        finally:
+            other.close()
+
+    receiver.on_request = try_to_write
+    make_webhook(receiver.url("/vendor"), vendor=world.vendor)
+    escalated()
+    db.session.commit()
+    # as in the real worker: its transactions begin IMMEDIATE (the write lock)
+    monkeypatch.setitem(app.config, "SQLITE_DEFERRED_OUTSIDE_REQUESTS", False)
+    outbox.run_once()
+    assert seen == ["written"]
