@@ -18,6 +18,7 @@ once per request.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -38,8 +39,9 @@ REFERENCE = "reference"
 
 _INFO_KEY = "cache_generations"
 _TRACKED: dict[type, list[tuple[Callable[[Any], Iterable[str]], tuple[str, ...]]]] = {}
-# stands for the session's CSRF token inside a cached fragment; filled in per request
-CSRF_HOLE = "\x00csrf-token\x00"
+# stands for the session's CSRF token inside a cached fragment; filled in per request.
+# Random per process (the store is per process too), so no stored text can contain it.
+CSRF_HOLE = f"\x00csrf-{secrets.token_hex(16)}\x00"
 
 
 class CacheGeneration(db.Model):

@@ -270,6 +270,22 @@ class ApiToken(db.Model):
 # Names shown in cached lists (supportdesk/cache.py): a change renders them again.
 for _model in (Municipality, Institution, Vendor, System, Category):
     cache.track(_model, lambda _row: [cache.REFERENCE])
-cache.track(User, lambda _user: [cache.REFERENCE], only=("name", "active", "role"))
+cache.track(
+    User,
+    lambda _user: [cache.REFERENCE],
+    # what menus, choices and names in cached pages depend on (keys and relationships:
+    # services set either)
+    only=(
+        "name",
+        "active",
+        "role",
+        "municipality_id",
+        "municipality",
+        "institution_id",
+        "institution",
+        "vendor_id",
+        "vendor",
+    ),
+)
 # who may escalate shows on the ticket page
 cache.track(SupportEntitlement, lambda _entitlement: [cache.REFERENCE])

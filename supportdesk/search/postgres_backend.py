@@ -334,8 +334,9 @@ class PostgresBackend:
         self._count_stems(added=new - old, gone=old - new)
 
     def remove(self, slug: str) -> None:
-        gone = set(db.session.scalars(_DELETE_WORDS, {"slug": slug}))
+        # the document row first, as index() does: one lock order, no deadlock between them
         db.session.execute(delete(_document).where(_document.c.slug == slug))
+        gone = set(db.session.scalars(_DELETE_WORDS, {"slug": slug}))
         self._count_stems(added=set(), gone=gone)
 
     @staticmethod

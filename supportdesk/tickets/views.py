@@ -408,6 +408,12 @@ def detail(number: str) -> ResponseReturnValue:
     (`cache.REFERENCE`) and whether the reopen window is still open, which changes
     with the clock alone.
     """
+    _require_municipal()
+    # generations before the ticket: on PostgreSQL each statement sees the newest
+    # commits, so data read after them is never older than the key it is kept under
+    generations = cache.generations(
+        ticket_generation(current_user.municipality_id), cache.REFERENCE
+    )
     ticket = policy.get_ticket(current_user, number)
     services.log_view(current_user, ticket, "page")
     key = (
@@ -417,7 +423,7 @@ def detail(number: str) -> ResponseReturnValue:
         current_user.role,
         str(get_locale()),
         services.can_reopen_now(current_user, ticket),
-        cache.generations(ticket_generation(ticket.municipality_id), cache.REFERENCE),
+        generations,
     )
     body = cache.fragment_html(key, lambda: _detail_body(ticket))
     return render_template("tickets/detail.html", ticket=ticket, body=body)
