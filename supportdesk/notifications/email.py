@@ -135,4 +135,8 @@ def deliver_email(payload: dict[str, Any], outbox_id: int) -> None:
         return
     if not services.may_receive(user, event) or not services.email_enabled(user, event):
         return
-    send(build_message(user, event, payload["url"], payload.get("context") or {}, outbox_id))
+    message = build_message(user, event, payload["url"], payload.get("context") or {}, outbox_id)
+    # Only read so far: end the transaction so no database lock (on SQLite the worker's
+    # write lock) is held while the SMTP server answers.
+    db.session.rollback()
+    send(message)
