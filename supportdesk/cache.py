@@ -22,10 +22,11 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import BigInteger, String, bindparam, event, inspect, select, text
@@ -196,9 +197,18 @@ def fragment(key: Hashable, build: Callable[[], Any]) -> Any:
     return store.get_or_build(key, build)
 
 
-def fragment_html(key: Hashable, build: Callable[[], str]) -> Markup:
-    """`fragment()` for HTML with forms: the cached text holds `CSRF_HOLE` where a
-    template asked for `csrf_token()`, and each request gets its own session's token."""
+def page_key(name: str, *parts: Hashable) -> tuple[Hashable, ...]:
+    """The key of a page's fragment: its name, the locale and the query string, then
+    `parts`: who sees it (the viewer, or an audience) and the generations it reads."""
+    return (name, str(get_locale()), tuple(sorted(request.args.items(multi=True))), *parts)
+
+
+def fragment_html(
+    key: Hashable, build: Callable[[], str], fills: Mapping[str, str] | None = None
+) -> Markup:
+    """`fragment()` for HTML: the cached text holds `CSRF_HOLE` where a template asked
+    for `csrf_token()`, and each request gets its own session's token; `fills` replaces
+    other per-request placeholders the same way (text → this request's value)."""
 
     def _build() -> str:
         g.fragment_csrf_hole = True
@@ -207,7 +217,11 @@ def fragment_html(key: Hashable, build: Callable[[], str]) -> Markup:
         finally:
             g.pop("fragment_csrf_hole", None)
 
-    html = fragment(key, _build).replace(CSRF_HOLE, generate_csrf())
+    html = fragment(key, _build)
+    if CSRF_HOLE in html:
+        html = html.replace(CSRF_HOLE, generate_csrf())
+    for hole, value in (fills or {}).items():
+        html = html.replace(hole, value)
     return Markup(html)  # noqa: S704 — rendered template
 
 

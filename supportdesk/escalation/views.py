@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -118,14 +117,12 @@ def index() -> ResponseReturnValue:
         if vendor_side
         else municipal_case_generation(current_user.municipality_id)
     )
-    key = (
+    key = cache.page_key(
         "escalation.index",
         current_user.id,
         current_user.role,
         current_user.vendor_id,
         current_user.municipality_id,
-        str(get_locale()),
-        tuple(sorted(request.args.items(multi=True))),
         cache.generations(cases, cache.REFERENCE),
     )
     body, status = cache.fragment(key, lambda: _queue_body(vendor_side))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -145,23 +144,20 @@ def search() -> ResponseReturnValue:
     if results is None:
         body = _search_body(text, system, category, None, None, unavailable)
         return render_template("faq/search.html", body=body), 503 if unavailable else 200
-    key = (
+    key = cache.page_key(
         "faq.search",
         policy.article_visibility(current_user).key,
-        str(get_locale()),
-        tuple(sorted(request.args.items(multi=True))),
         cache.generations(cache.REFERENCE),
         log_id is None,
         _answer_key(results),
     )
-    body = cache.fragment(
+    body = cache.fragment_html(
         key,
         lambda: _search_body(
             text, system, category, results, None if log_id is None else _LOG_HOLE, False
         ),
+        fills=None if log_id is None else {_LOG_HOLE_IN_URL: f"s={int(log_id)}"},
     )
-    if log_id is not None:
-        body = Markup(body.replace(_LOG_HOLE_IN_URL, f"s={int(log_id)}"))  # noqa: S704
     return render_template("faq/search.html", body=body)
 
 

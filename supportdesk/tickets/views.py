@@ -20,7 +20,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -146,22 +145,19 @@ def index() -> ResponseReturnValue:
     """
     _require_municipal()
     triage = policy.can_triage(current_user)
-    key = (
+    scopes = policy.ticket_list_scopes(current_user)
+    scope = _scope(scopes)
+    key = cache.page_key(
         "tickets.index",
         current_user.id,
         current_user.role,
         current_user.municipality_id,
         current_user.institution_id,
-        str(get_locale()),
-        tuple(sorted(request.args.items(multi=True))),
         cache.generations(ticket_generation(current_user.municipality_id), cache.REFERENCE),
     )
-    body = cache.fragment(key, lambda: Markup(_list_body(triage)))  # noqa: S704 — rendered template
-    scopes = policy.ticket_list_scopes(current_user)
-    tabs = [(scope, SCOPE_LABELS[scope]) for scope in scopes]
-    return render_template(
-        "tickets/index.html", body=body, triage=triage, tabs=tabs, scope=_scope(scopes)
-    )
+    body = cache.fragment_html(key, lambda: _list_body(triage, scope))
+    tabs = [(value, SCOPE_LABELS[value]) for value in scopes]
+    return render_template("tickets/index.html", body=body, triage=triage, tabs=tabs, scope=scope)
 
 
 # the tabs of the ticket list (policy.ticket_list_scopes says who gets which)
@@ -181,9 +177,9 @@ def _scope(scopes: tuple[str | None, ...]) -> str | None:
     return scopes[0]
 
 
-def _list_body(triage: bool) -> str:
+def _list_body(triage: bool, scope: str | None) -> str:
     filters = _filters_from_args()
-    filters.scope = _scope(policy.ticket_list_scopes(current_user))
+    filters.scope = scope
     limit = request.args.get("limit", type=int) or 25
     limit = limit if limit in services.PAGE_SIZES else 25
     page = services.list_tickets(
@@ -416,12 +412,11 @@ def detail(number: str) -> ResponseReturnValue:
     )
     ticket = policy.get_ticket(current_user, number)
     services.log_view(current_user, ticket, "page")
-    key = (
+    key = cache.page_key(
         "tickets.detail",
         ticket.id,
         current_user.id,
         current_user.role,
-        str(get_locale()),
         services.can_reopen_now(current_user, ticket),
         generations,
     )
