@@ -547,16 +547,9 @@ def escalate(
         if wanted.rank > case.priority.rank:
             case.priority = wanted
             _recompute_due(case)
-        bundled = CaseMessage(
-            case=case,
-            author=actor,
-            from_vendor=False,
-            body=shared_summary,
-            masked=summary_masked,
-            sensitive_confirmed=confirm_sensitive and found > 0,
-            created_at=now,
+        bundled = _municipal_message(
+            case, actor, shared_summary, summary_masked, confirm_sensitive and found > 0, now
         )
-        db.session.add(bundled)
         case.updated_at = now
 
     def share(kind: ShareKind, text: str, **refs: Any) -> None:
@@ -610,6 +603,23 @@ def escalate(
     else:
         _webhook_events(case, actor, ("case.ticket_added", bundled, {}), now=now)
     return case
+
+
+def _municipal_message(
+    case: VendorCase, actor: User, text: str, masked: bool, confirmed: bool, now: datetime
+) -> CaseMessage:
+    """A message from the municipality to the vendor; `text` is already protected."""
+    message = CaseMessage(
+        case=case,
+        author=actor,
+        from_vendor=False,
+        body=text,
+        masked=masked,
+        sensitive_confirmed=confirmed,
+        created_at=now,
+    )
+    db.session.add(message)
+    return message
 
 
 def _log_confirmation(
@@ -713,16 +723,9 @@ def post_message(
         event = NotificationEvent.case_message
     else:
         text, was_masked, findings = _protect(body, confirm_sensitive)
-        message = CaseMessage(
-            case=case,
-            author=actor,
-            from_vendor=False,
-            body=text,
-            masked=was_masked,
-            sensitive_confirmed=confirm_sensitive and findings > 0,
-            created_at=now,
+        message = _municipal_message(
+            case, actor, text, was_masked, confirm_sensitive and findings > 0, now
         )
-        db.session.add(message)
         if confirm_sensitive and findings:
             _log_confirmation(case, actor, "message", findings, now)
         # Answering while the vendor waits on the municipality restarts the clock.
