@@ -31,21 +31,20 @@ def instrument(app: Flask) -> None:
         if has_request_context() and not statement.lstrip().upper().startswith(_NOT_COUNTED):
             g.bench_queries = g.get("bench_queries", 0) + 1
 
-    store = app.extensions.get("fragment_cache")
+    store = app.extensions["fragment_cache"]
 
     @app.before_request
     def _start():
         g.bench_cpu = time.process_time()
-        g.bench_misses = store.misses if store is not None else 0
+        g.bench_misses = store.misses
 
     @app.after_request
     def _header(response):
         response.headers["X-Bench-Queries"] = str(g.get("bench_queries", 0))
         spent = time.process_time() - g.get("bench_cpu", time.process_time())
         response.headers["X-Bench-CPU-us"] = str(int(spent * 1_000_000))
-        if store is not None:
-            misses = store.misses - g.get("bench_misses", store.misses)
-            response.headers["X-Bench-Cache-Misses"] = str(misses)
+        misses = store.misses - g.get("bench_misses", store.misses)
+        response.headers["X-Bench-Cache-Misses"] = str(misses)
         return response
 
 

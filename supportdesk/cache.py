@@ -155,7 +155,6 @@ class FragmentCache:
         self.ttl = ttl
         self._data: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = 0
         self.misses = 0
 
     def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
@@ -164,7 +163,6 @@ class FragmentCache:
             found = self._data.get(key)
             if found is not None and found[0] > now:
                 self._data.move_to_end(key)
-                self.hits += 1
                 return found[1]
         value = build()
         with self._lock:
@@ -181,8 +179,7 @@ class FragmentCache:
 
 
 def init_app(app: Flask) -> None:
-    settings = app.config.get("FRAGMENT_CACHE", True)
-    app.extensions["fragment_cache"] = FragmentCache() if settings else None
+    app.extensions["fragment_cache"] = FragmentCache()
 
 
 def fragment(key: Hashable, build: Callable[[], Any]) -> Any:
@@ -191,9 +188,7 @@ def fragment(key: Hashable, build: Callable[[], Any]) -> Any:
     `key` must hold everything the fragment depends on: the viewer, the locale, the
     request's arguments and the generations read with `generations()`.
     """
-    store: FragmentCache | None = current_app.extensions.get("fragment_cache")
-    if store is None:
-        return build()
+    store: FragmentCache = current_app.extensions["fragment_cache"]
     return store.get_or_build(key, build)
 
 
@@ -231,6 +226,4 @@ def csrf_token() -> str:
 
 
 def clear(app: Flask) -> None:
-    store: FragmentCache | None = app.extensions.get("fragment_cache")
-    if store is not None:
-        store.clear()
+    app.extensions["fragment_cache"].clear()
