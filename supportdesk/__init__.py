@@ -35,6 +35,7 @@ def _blueprints():
     from supportdesk.escalation.views import bp as escalation_bp
     from supportdesk.faq.views import bp as faq_bp
     from supportdesk.notifications.views import bp as notifications_bp
+    from supportdesk.tickets.routing_views import bp as routing_bp
     from supportdesk.tickets.views import bp as tickets_bp
     from supportdesk.webhooks.views import bp as webhooks_bp
 
@@ -45,6 +46,7 @@ def _blueprints():
         api_bp,
         notifications_bp,
         tickets_bp,
+        routing_bp,
         escalation_bp,
         faq_bp,
         webhooks_bp,

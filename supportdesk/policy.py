@@ -207,11 +207,18 @@ def require(condition: bool) -> None:
 # --- tickets ----------------------------------------------------------------------
 
 TICKET_STAFF_ROLES = frozenset({Role.coordinator, Role.municipal_admin})
+# who tickets and routing rules can be assigned to (an assignee must also be active)
+ASSIGNEE_ROLES = (Role.coordinator, Role.municipal_admin, Role.hotline)
 
 
 def can_create_ticket(user: User) -> bool:
     """Municipal staff log tickets in their own municipality."""
     return is_municipal(user) and user.municipality_id is not None
+
+
+def ticket_institution_default(user: User) -> Institution | None:
+    """A superuser's ticket is about their own institution unless they choose another."""
+    return user.institution if user.role == Role.superuser else None
 
 
 def tickets_visible_to(user: User) -> Select[tuple[Ticket]]:
@@ -253,6 +260,11 @@ def is_ticket_staff(user: User) -> bool:
 def can_see_internal_notes(user: User, ticket: Ticket) -> bool:
     """Internal notes are for municipal ticket staff only, never superusers or hotline."""
     return is_ticket_staff(user) and user.municipality_id == ticket.municipality_id
+
+
+def can_receive_internal_notes(user: User) -> bool:
+    """Notes go to coordinators and admins only, never superusers, hotline or vendor staff."""
+    return user.role in TICKET_STAFF_ROLES
 
 
 def can_reply(user: User, ticket: Ticket) -> bool:
@@ -348,6 +360,11 @@ def queues_visible_to(user: User) -> Select[tuple[Queue]]:
     return select(Queue).where(Queue.municipality_id == user.municipality_id).order_by(Queue.name)
 
 
+def can_take_tickets(user: User, municipality_id: int | None) -> bool:
+    """Tickets (and routing rules) go to the municipality's coordinators, admins and hotline."""
+    return user.municipality_id == municipality_id and user.role in ASSIGNEE_ROLES
+
+
 def assignable_users(user: User) -> Select[tuple[User]]:
     """Who a ticket in the user's municipality can be assigned to."""
     if not is_ticket_staff(user):
@@ -356,7 +373,7 @@ def assignable_users(user: User) -> Select[tuple[User]]:
         select(User)
         .where(
             User.municipality_id == user.municipality_id,
-            User.role.in_([Role.coordinator, Role.municipal_admin, Role.hotline]),
+            User.role.in_(ASSIGNEE_ROLES),
             User.active.is_(True),
         )
         .order_by(User.name)

@@ -348,7 +348,10 @@ def _escalation_setup(world: World, relation: str):
     )
     _db.session.commit()
     ticket = ticket_services.create_ticket(
-        creator, system=system, category=None, subject="Login", description="Fejl"
+        creator,
+        ticket_services.NewTicket(
+            system=system, category=None, subject="Login", description="Fejl"
+        ),
     )
     _db.session.commit()
     return ticket, coordinator

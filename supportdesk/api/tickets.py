@@ -15,7 +15,8 @@ from supportdesk.api.payload import iso, json_body, optional_string, patch_versi
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db, reads_before_writes
 from supportdesk.markup import render_markdown
-from supportdesk.tickets import services
+from supportdesk.tickets import access_log, lifecycle, listing, lookups, services
+from supportdesk.tickets.listing import TicketFilters
 from supportdesk.tickets.models import (
     Priority,
     Ticket,
@@ -23,7 +24,6 @@ from supportdesk.tickets.models import (
     TicketSource,
     TicketStatus,
 )
-from supportdesk.tickets.services import TicketFilters
 
 _STRING = {"type": "string"}
 
@@ -137,35 +137,11 @@ def create_ticket() -> ResponseReturnValue:
             "requester_email",
         )
     }
-    system = services.find_system(values["system"])
-    if values["system"] and system is None:
-        errors["system"] = "Unknown system."
-    category = services.find_category(system, values["category"])
-    if values["category"] and system is not None and category is None:
-        errors["category"] = "Unknown category for this system."
-    institution = None
-    try:
-        institution = services.get_institution_by_number(current_user, values["institution"])
-    except ValidationFailed as error:
-        errors.update(error.fields)
-    try:
-        ticket = services.create_ticket(
-            current_user,
-            system=system,
-            category=category,
-            subject=values["subject"] or "",
-            description=values["description"] or "",
-            priority=values["priority"] or Priority.normal,
-            institution=institution,
-            source=TicketSource.hotline if values["requester_name"] else TicketSource.api,
-            requester_name=values["requester_name"],
-            requester_phone=values["requester_phone"],
-            requester_email=values["requester_email"],
-        )
-    except ValidationFailed as error:
-        raise ValidationFailed(fields={**error.fields, **errors}) from None
+    new = _new_ticket(values, errors)
     if errors:
-        raise ValidationFailed(fields=errors)
+        # the service's field errors too, so the caller sees every problem at once
+        raise ValidationFailed(fields={**services.ticket_errors(current_user, new), **errors})
+    ticket = services.create_ticket(current_user, new)
     # Build the answer from the objects the service just flushed: the commit expires
     # them, and serialising afterwards would reload each one with its own query.
     answer = ticket_json(ticket, services.new_ticket_entries(current_user, ticket))
@@ -174,6 +150,33 @@ def create_ticket() -> ResponseReturnValue:
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_ticket", number=answer["number"])
     return response
+
+
+def _new_ticket(values: dict[str, str | None], errors: dict[str, str]) -> services.NewTicket:
+    """The body as a NewTicket; slugs and numbers that name nothing go to `errors`."""
+    system = lookups.find_system(values["system"])
+    if values["system"] and system is None:
+        errors["system"] = "Unknown system."
+    category = lookups.find_category(system, values["category"])
+    if values["category"] and system is not None and category is None:
+        errors["category"] = "Unknown category for this system."
+    institution = None
+    try:
+        institution = lookups.get_institution_by_number(current_user, values["institution"])
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    return services.NewTicket(
+        system=system,
+        category=category,
+        subject=values["subject"] or "",
+        description=values["description"] or "",
+        priority=values["priority"] or Priority.normal,
+        institution=institution,
+        source=TicketSource.hotline if values["requester_name"] else TicketSource.api,
+        requester_name=values["requester_name"],
+        requester_phone=values["requester_phone"],
+        requester_email=values["requester_email"],
+    )
 
 
 @bp.get("/tickets")
@@ -208,14 +211,14 @@ def list_tickets() -> ResponseReturnValue:
         errors["limit"] = "A whole number from 1 to 200."
         limit = 50
     sort = args.get("sort", "newest")
-    if sort not in services.SORTS:
+    if sort not in listing.SORTS:
         errors["sort"] = "One of newest, oldest, priority, updated."
     if errors:
         raise ValidationFailed(fields=errors)
     filters = TicketFilters(
         status=statuses, system=args.get("system") or None, q=args.get("q") or None, sort=sort
     )
-    page = services.list_tickets(
+    page = listing.list_tickets(
         current_user, filters, cursor=args.get("cursor") or None, limit=limit, with_counts=False
     )
     return jsonify(
@@ -228,7 +231,7 @@ def list_tickets() -> ResponseReturnValue:
 def get_ticket(number: str) -> ResponseReturnValue:
     require_user()
     ticket = services.load_detail(policy.get_ticket(current_user, number))
-    services.log_view(current_user, ticket, "api")
+    access_log.log_view(current_user, ticket, "api")
     return jsonify(ticket_json(ticket))
 
 
@@ -253,23 +256,23 @@ def patch_ticket(number: str) -> ResponseReturnValue:
     ticket = policy.get_ticket(current_user, number)
     data = json_body()
     version = patch_version(data, ("status", "priority", "assignee", "category"))
-    services.check_version(ticket, version)
+    lifecycle.check_version(ticket, version)
     if "category" in data:
-        category = services.find_category(ticket.system, data["category"])
+        category = lookups.find_category(ticket.system, data["category"])
         if category is None:
             raise ValidationFailed(fields={"category": "Unknown category for this system."})
-        services.set_category(current_user, ticket, category)
+        lifecycle.set_category(current_user, ticket, category)
     if "priority" in data:
-        services.set_priority(current_user, ticket, str(data["priority"]))
+        lifecycle.set_priority(current_user, ticket, str(data["priority"]))
     if "assignee" in data:
         assignee = data["assignee"]
         if assignee is not None and not isinstance(assignee, str):
             raise ValidationFailed(fields={"assignee": "An e-mail address or null."})
-        services.assign(
-            current_user, ticket, services.find_assignee_by_email(current_user, assignee)
+        lifecycle.assign(
+            current_user, ticket, lookups.find_assignee_by_email(current_user, assignee)
         )
     if "status" in data:
-        services.change_status(current_user, ticket, str(data["status"]))
+        lifecycle.change_status(current_user, ticket, str(data["status"]))
     db.session.commit()
     return jsonify(ticket_json(services.load_detail(ticket)))
 

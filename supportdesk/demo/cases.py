@@ -222,8 +222,7 @@ def _seed_case(demo: DemoCase, issues: dict[str, KnownIssue], now: datetime) -> 
         creator = _one(User, email=f"superbruger.{number}@{demo.municipality}.sd-demo.dk")
         if institution is None or creator is None:
             continue
-        ticket = ticket_services.create_ticket(
-            creator,
+        new = ticket_services.NewTicket(
             system=system,
             category=system.categories[0] if system.categories else None,
             subject=demo.subject,
@@ -231,6 +230,7 @@ def _seed_case(demo: DemoCase, issues: dict[str, KnownIssue], now: datetime) -> 
             priority=demo.priority,
             institution=institution,
         )
+        ticket = ticket_services.create_ticket(creator, new)
         ticket.created_at = start - timedelta(hours=1)
         tickets.append(ticket)
     if not tickets:

@@ -18,8 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from supportdesk.escalation.models import KnownIssueStatus
 from supportdesk.escalation.services import KNOWN_ISSUE_STATUS_LABELS
-from supportdesk.tickets.models import Priority
-from supportdesk.tickets.services import PRIORITY_LABELS
+from supportdesk.tickets.models import PRIORITY_LABELS, Priority
 
 
 class MultiCheckboxField(SelectMultipleField):

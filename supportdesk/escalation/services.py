@@ -53,8 +53,11 @@ from supportdesk.escalation.sla import (
 )
 from supportdesk.extensions import db, utcnow
 from supportdesk.numbering import next_value
+from supportdesk.tickets import history as ticket_history
+from supportdesk.tickets import lifecycle as ticket_lifecycle
 from supportdesk.tickets import services as ticket_services
 from supportdesk.tickets.models import (
+    ESCALATABLE,
     Attachment,
     EntryKind,
     Priority,
@@ -308,7 +311,7 @@ def _announce_sla(case: VendorCase, phase: str, level: str) -> None:
             if level == "warning"
             else _l("Vendor case %(case)s has passed its SLA deadline.", case=case.number)
         )
-        ticket_services.add_system_event(
+        ticket_history.add_system_event(
             ticket, None, event, {"case": case.number, "phase": phase, "text": str(text)}
         )
     recipients = [*_vendor_recipients(case), *_coordinators(case)]
@@ -515,7 +518,7 @@ def escalate(
             )
     if errors:
         raise ValidationFailed(fields=errors)
-    if ticket.status not in ticket_services.ESCALATABLE:
+    if ticket.status not in ESCALATABLE:
         raise InvalidTransition(_l("Only an unresolved ticket can be escalated. Reopen it first."))
 
     findings = 0
@@ -587,7 +590,7 @@ def escalate(
     if confirm_sensitive and findings:
         _log_confirmation(case, actor, "escalation", findings, now, ticket_id=ticket.id)
     ticket.vendor_case = case
-    ticket_services.mark_escalated(ticket, actor, case)
+    ticket_lifecycle.mark_escalated(ticket, actor, case)
     refresh_sla(case, now)
     db.session.flush()
     from supportdesk.notifications.models import NotificationEvent
@@ -794,7 +797,7 @@ def change_case_status(
     elif previous == CaseStatus.resolved:
         case.resolved_at = None
     for ticket in case.tickets:
-        ticket_services.add_system_event(
+        ticket_history.add_system_event(
             ticket,
             actor,
             "case_status",
@@ -943,7 +946,7 @@ def resolve_linked_tickets(
         raise InvalidTransition(_l("The vendor has not resolved the case yet."))
     tickets = [t for t in _linked(case, ticket_ids) if t in resolvable_tickets(case)]
     for ticket in tickets:
-        ticket_services.change_status(actor, ticket, TicketStatus.resolved)
+        ticket_lifecycle.change_status(actor, ticket, TicketStatus.resolved)
     return tickets
 
 
@@ -1225,7 +1228,7 @@ def _announce_known_issue_resolved(actor: User, issue: KnownIssue) -> None:
     tickets = linked_tickets(issue)
     by_municipality: dict[int, list[Ticket]] = {}
     for ticket in tickets:
-        ticket_services.add_system_event(
+        ticket_history.add_system_event(
             ticket,
             actor,
             "known_issue_resolved",
@@ -1285,7 +1288,7 @@ def link_ticket_to_known_issue(actor: User, ticket: Ticket, issue: KnownIssue) -
             linked_by=actor,
         )
     )
-    ticket_services.add_system_event(
+    ticket_history.add_system_event(
         ticket,
         actor,
         "known_issue",

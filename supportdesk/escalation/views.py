@@ -45,7 +45,7 @@ from supportdesk.escalation.models import (
 )
 from supportdesk.extensions import db
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
-from supportdesk.tickets import services as ticket_services
+from supportdesk.tickets import attachments as ticket_attachments
 from supportdesk.tickets.models import Ticket
 
 bp = Blueprint("escalation", __name__)
@@ -415,7 +415,7 @@ def shared_attachment(number: str, item_id: int) -> ResponseReturnValue:
     item = next((s for s in case.shares if s.id == item_id and s.attachment is not None), None)
     if item is None:
         raise NotFound()
-    path = ticket_services.attachment_path(item.attachment)
+    path = ticket_attachments.attachment_path(item.attachment)
     if not path.is_file():
         raise NotFound()
     response = send_file(path, mimetype=item.attachment.content_type, max_age=0, conditional=True)

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import selectinload
 
-from supportdesk import policy
+from supportdesk import events, policy
 from supportdesk.accounts.models import Category, Role, System, User
 from supportdesk.errors import InvalidTransition, NotFound, ValidationFailed
 from supportdesk.extensions import db, utcnow
@@ -29,7 +29,6 @@ from supportdesk.faq.models import (
     SearchLog,
     TicketShownArticle,
 )
-from supportdesk.tickets.services import ticket_created
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,118}$")
 MAX_TAGS = 20
@@ -302,7 +301,7 @@ def mark_clicked(log_id: int) -> None:
         entry.clicked = True
 
 
-@ticket_created.connect
+@events.ticket_created.connect
 def _remember_on_ticket_created(ticket, *, actor: User, shown_articles: list[str], **_) -> None:
     """A new ticket remembers which FAQ articles were suggested while it was written."""
     remember_shown_articles(ticket.id, shown_articles, actor)

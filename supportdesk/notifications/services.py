@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, func, select, update
 
-from supportdesk import outbox
+from supportdesk import outbox, policy
 from supportdesk.accounts.models import MUNICIPAL_ROLES, Role, User
 from supportdesk.errors import NotFound
 from supportdesk.extensions import db, utcnow
@@ -29,10 +29,6 @@ from supportdesk.notifications.models import (
 EMAIL_KIND = "email"
 PAGE_SIZE = 30
 KEEP_READ_DAYS = 180
-
-# Internal notes are for the municipality's coordinators and administrators (DESIGN §4):
-# superusers, the hotline and vendor staff never get one, whatever a caller passes.
-INTERNAL_NOTE_ROLES = frozenset({Role.coordinator, Role.municipal_admin})
 
 EVENT_LABELS = {
     NotificationEvent.ticket_assigned: _l("A ticket is assigned to me"),
@@ -79,7 +75,8 @@ _CASE_EVENTS = (
 def may_receive(user: User, event: NotificationEvent) -> bool:
     """Defence in depth: some events must never reach some roles, whatever a caller passes."""
     if event == NotificationEvent.ticket_internal_note:
-        return user.role in INTERNAL_NOTE_ROLES
+        # DESIGN §4: internal notes are for municipal ticket staff (policy says who that is)
+        return policy.can_receive_internal_notes(user)
     if event in _TICKET_EVENTS:
         # Tickets are municipal; vendor staff and the system admin never see one.
         return user.role in MUNICIPAL_ROLES

@@ -16,8 +16,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from supportdesk.tickets.models import Priority, TicketSource
-from supportdesk.tickets.services import PRIORITY_LABELS, SOURCE_LABELS, STATUS_LABELS
+from supportdesk.tickets.models import (
+    PRIORITY_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    Priority,
+    TicketSource,
+)
 
 
 def priority_choices() -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,6 +35,33 @@ class TicketStatus(enum.StrEnum):
     closed = "closed"
 
 
+_S = TicketStatus
+
+# DESIGN §4. `escalated` is entered only through lifecycle.mark_escalated (the escalation
+# service); a status change never targets it.
+TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    _S.new: frozenset({_S.open, _S.waiting, _S.resolved, _S.closed}),
+    _S.open: frozenset({_S.waiting, _S.resolved, _S.closed}),
+    _S.waiting: frozenset({_S.open, _S.resolved, _S.closed}),
+    _S.escalated: frozenset({_S.open, _S.waiting, _S.resolved, _S.closed}),
+    _S.resolved: frozenset({_S.open, _S.closed}),
+    _S.closed: frozenset({_S.open}),
+}
+# The statuses a ticket can be sent to a vendor from (or added to another case from).
+ESCALATABLE = frozenset({_S.new, _S.open, _S.waiting, _S.escalated})
+# What staff may pick by hand, in the list's bulk action: every status but `escalated`.
+SETTABLE_STATUSES = tuple(s for s in TicketStatus if s != _S.escalated)
+
+STATUS_LABELS = {
+    _S.new: _l("New"),
+    _S.open: _l("Open"),
+    _S.waiting: _l("Waiting for requester"),
+    _S.escalated: _l("Escalated"),
+    _S.resolved: _l("Resolved"),
+    _S.closed: _l("Closed"),
+}
+
+
 class Priority(enum.StrEnum):
     low = "low"
     normal = "normal"
@@ -46,12 +74,25 @@ class Priority(enum.StrEnum):
 
 
 PRIORITY_RANK = {Priority.low: 0, Priority.normal: 1, Priority.high: 2, Priority.critical: 3}
+PRIORITY_LABELS = {
+    Priority.low: _l("Low"),
+    Priority.normal: _l("Normal"),
+    Priority.high: _l("High"),
+    Priority.critical: _l("Critical"),
+}
 
 
 class TicketSource(enum.StrEnum):
     web = "web"
     hotline = "hotline"
     api = "api"
+
+
+SOURCE_LABELS = {
+    TicketSource.web: _l("Web"),
+    TicketSource.hotline: _l("Hotline"),
+    TicketSource.api: _l("API"),
+}
 
 
 class EntryKind(enum.StrEnum):
@@ -250,7 +291,7 @@ def ticket_generation(municipality_id: int) -> str:
 
 
 def routing_generation(municipality_id: int) -> str:
-    """The cache generation of one municipality's routing rules (services.active_routes)."""
+    """The cache generation of one municipality's routing rules (routing.active_routes)."""
     return f"routing:m{municipality_id}"
 
 

@@ -1,4 +1,4 @@
-"""Ticket pages: lists and triage, new ticket, hotline intake, ticket page, routing admin.
+"""Ticket pages: lists and triage, new ticket, hotline intake, ticket page.
 
 Load via policy, validate a form, call one service, commit, redirect or render.
 """
@@ -27,38 +27,33 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 
 from supportdesk import cache, policy
-from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS
-from supportdesk.accounts.models import InstitutionType, User
-from supportdesk.errors import Forbidden, NotFound, ValidationFailed
+from supportdesk.accounts.models import User
+from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
-from supportdesk.tickets import services
+from supportdesk.tickets import access_log, attachments, lifecycle, listing, lookups, services
+from supportdesk.tickets.attachments import Upload
 from supportdesk.tickets.forms import (
     AssignForm,
     BulkForm,
     EntryForm,
     HotlineForm,
-    MoveRuleForm,
     PriorityForm,
-    QueueForm,
     ReopenForm,
-    RoutingRuleForm,
     StatusForm,
     TicketForm,
 )
+from supportdesk.tickets.listing import TicketFilters
 from supportdesk.tickets.models import (
+    PRIORITY_LABELS,
+    SETTABLE_STATUSES,
+    SOURCE_LABELS,
+    STATUS_LABELS,
     Priority,
     Ticket,
     TicketSource,
     TicketStatus,
     ticket_generation,
-)
-from supportdesk.tickets.services import (
-    PRIORITY_LABELS,
-    SOURCE_LABELS,
-    STATUS_LABELS,
-    TicketFilters,
-    Upload,
 )
 
 bp = Blueprint("tickets", __name__)
@@ -85,17 +80,17 @@ def _nav(user: User) -> list[NavItem]:
         items.append(NavItem(_("Phone call"), url_for("tickets.hotline")))
     items.append(NavItem(_("New ticket"), url_for("tickets.new")))
     if policy.can_manage_routing(user):
-        items.append(NavItem(_("Routing"), url_for("tickets.routing")))
+        items.append(NavItem(_("Routing"), url_for("routing.rules")))
     return items
 
 
 NAV_PROVIDERS.append(_nav)
 
 
-def _uploads(form_field) -> list[Upload]:
-    return [
+def _uploads(form_field) -> tuple[Upload, ...]:
+    return tuple(
         Upload(f.filename or "fil", f.stream) for f in (form_field.data or []) if f and f.filename
-    ]
+    )
 
 
 def _require_municipal() -> None:
@@ -129,7 +124,7 @@ def _filters_from_args() -> TicketFilters:
         queue=args.get("queue", type=int),
         scope=args.get("scope") or None,
         q=args.get("q") or None,
-        sort=args.get("sort") if args.get("sort") in services.SORTS else "newest",
+        sort=args.get("sort") if args.get("sort") in listing.SORTS else "newest",
     )
 
 
@@ -181,8 +176,8 @@ def _list_body(triage: bool, scope: str | None) -> str:
     filters = _filters_from_args()
     filters.scope = scope
     limit = request.args.get("limit", type=int) or 25
-    limit = limit if limit in services.PAGE_SIZES else 25
-    page = services.list_tickets(
+    limit = limit if limit in listing.PAGE_SIZES else 25
+    page = listing.list_tickets(
         current_user, filters, cursor=request.args.get("cursor") or None, limit=limit
     )
     args = request.args.to_dict(flat=False)
@@ -194,16 +189,17 @@ def _list_body(triage: bool, scope: str | None) -> str:
         "limit": limit,
         "args": args,
         "statuses": list(TicketStatus),
+        "settable_statuses": SETTABLE_STATUSES,
         "priorities": list(Priority),
     }
     if triage:
-        assignees = services.assignee_options(current_user)
+        assignees = lookups.assignee_options(current_user)
         context.update(
             bulk_assignees=[("", _("Nobody"))] + [(str(u.id), u.name) for u in assignees],
             assignees=assignees,
-            systems=services.systems_with_categories(),
-            institutions=services.institution_options(current_user),
-            queues=services.queue_options(current_user),
+            systems=lookups.systems_with_categories(),
+            institutions=lookups.institution_options(current_user),
+            queues=lookups.queue_options(current_user),
         )
     return render_template("tickets/_list.html", **context)
 
@@ -221,14 +217,14 @@ def bulk() -> ResponseReturnValue:
         return redirect(back)
     try:
         if form.action.data == "assign":
-            assignee = services.get_assignee(current_user, form.assignee.data)
-            result = services.bulk_assign(current_user, form.tickets.data, assignee)
+            assignee = lookups.get_assignee(current_user, form.assignee.data)
+            result = lifecycle.bulk_assign(current_user, form.tickets.data, assignee)
         else:
             try:
                 target = TicketStatus(form.status.data)
             except ValueError:
                 raise ValidationFailed(fields={"status": _("Unknown status.")}) from None
-            result = services.bulk_status(current_user, form.tickets.data, target)
+            result = lifecycle.bulk_status(current_user, form.tickets.data, target)
     except ValidationFailed as error:
         for message in error.apply_to(form) or [str(error.message)]:
             flash(message, "error")
@@ -254,12 +250,12 @@ def bulk() -> ResponseReturnValue:
 
 
 def _fill_ticket_form(form: TicketForm) -> list[tuple[str, str, str | None, str]]:
-    topics = services.topics()
+    topics = lookups.topics()
     form.topic.choices = [("", _("Choose system and category"))] + [
         (value, f"{system} - {category}" if category else system)
         for value, system, category, _slug in topics
     ]
-    institutions = services.institution_options(current_user)
+    institutions = lookups.institution_options(current_user)
     form.institution.choices = [("", _("No institution"))] + [
         (i.number, f"{i.name} ({i.number})") for i in institutions
     ]
@@ -268,31 +264,43 @@ def _fill_ticket_form(form: TicketForm) -> list[tuple[str, str, str | None, str]
     return topics
 
 
+def _intake_form(form_cls: type[TicketForm], allowed: bool) -> tuple[TicketForm, list]:
+    """The form of a new ticket or phone call with its choices; a 404 for who may not."""
+    if not allowed:
+        raise NotFound()
+    form = form_cls()
+    return form, _fill_ticket_form(form)
+
+
 @bp.route("/tickets/new", methods=["GET", "POST"])
 @login_required
 def new() -> ResponseReturnValue:
-    if not policy.can_create_ticket(current_user):
-        raise NotFound()
-    form = TicketForm()
-    topics = _fill_ticket_form(form)
+    """Ny henvendelse: the FAQ suggests articles while it is written (FAQ first)."""
+    form, topics = _intake_form(TicketForm, policy.can_create_ticket(current_user))
     if request.method == "GET" and request.args.get("topic"):
         form.topic.data = request.args["topic"]
     ticket, errors = _file_ticket(
         form,
-        lambda: services.get_institution_by_number(current_user, form.institution.data),
+        lambda: lookups.get_institution_by_number(current_user, form.institution.data),
         TicketSource.web,
     )
     if ticket is not None:
         return redirect(url_for("tickets.detail", number=ticket.number))
+    return _intake_page("tickets/new.html", form, topics, errors, hotline=False)
+
+
+def _intake_page(
+    template: str, form: TicketForm, topics: list, errors: list[str], **context: Any
+) -> ResponseReturnValue:
+    """The new-ticket or phone-call page, answered 422 after a failed submit."""
     status = 422 if request.method == "POST" else 200
-    return render_template(
-        "tickets/new.html", form=form, topics=topics, errors=errors, hotline=False
-    ), status
+    page = render_template(template, form=form, topics=topics, errors=errors, **context)
+    return page, status
 
 
-def _shown_articles() -> list[str]:
+def _shown_articles() -> tuple[str, ...]:
     """Slugs of the FAQ suggestions the page showed (hidden field `faq_shown`)."""
-    return [s for s in request.form.get("faq_shown", "").split(",") if s.strip()][:20]
+    return tuple(s for s in request.form.get("faq_shown", "").split(",") if s.strip())[:20]
 
 
 def _file_ticket(
@@ -301,10 +309,9 @@ def _file_ticket(
     """The shared half of "Ny henvendelse" and hotline intake: validate, create, commit."""
     if not form.validate_on_submit():
         return None, []
-    system, category = services.resolve_topic(form.topic.data)
+    system, category = lookups.resolve_topic(form.topic.data)
     try:
-        ticket = services.create_ticket(
-            current_user,
+        new = services.NewTicket(
             system=system,
             category=category,
             subject=form.subject.data,
@@ -316,6 +323,7 @@ def _file_ticket(
             shown_articles=_shown_articles(),
             **requester,
         )
+        ticket = services.create_ticket(current_user, new)
     except ValidationFailed as error:
         db.session.rollback()
         return None, error.apply_to(form)
@@ -328,14 +336,11 @@ def _file_ticket(
 @login_required
 def hotline() -> ResponseReturnValue:
     """Fast intake of a phone call: caller, institution lookup, topic, text."""
-    if not policy.can_take_hotline_calls(current_user):
-        raise NotFound()
-    form = HotlineForm()
-    topics = _fill_ticket_form(form)
-    institutions = services.institution_options(current_user)
+    form, topics = _intake_form(HotlineForm, policy.can_take_hotline_calls(current_user))
+    institutions = lookups.institution_options(current_user)
     ticket, errors = _file_ticket(
         form,
-        lambda: services.find_institution(current_user, form.institution_lookup.data),
+        lambda: lookups.find_institution(current_user, form.institution_lookup.data),
         TicketSource.hotline,
         requester_name=form.requester_name.data,
         requester_phone=form.requester_phone.data,
@@ -343,14 +348,7 @@ def hotline() -> ResponseReturnValue:
     )
     if ticket is not None:
         return redirect(url_for("tickets.hotline"))
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "tickets/hotline.html",
-        form=form,
-        topics=topics,
-        institutions=institutions,
-        errors=errors,
-    ), status
+    return _intake_page("tickets/hotline.html", form, topics, errors, institutions=institutions)
 
 
 # --- ticket page ---------------------------------------------------------------------
@@ -363,25 +361,25 @@ def _detail_context(ticket, entry_form: EntryForm | None = None, errors=None) ->
         "ticket": ticket,
         "entries": services.visible_entries(user, ticket),
         "attachments": [
-            a for a in services.visible_attachments(user, ticket) if a.entry_id is None
+            a for a in attachments.visible_attachments(user, ticket) if a.entry_id is None
         ],
         "entry_form": entry_form or EntryForm(formdata=None),
         "can_internal": policy.can_add_internal_note(user, ticket),
         "can_reply": policy.can_reply(user, ticket),
-        "can_reopen": services.can_reopen_now(user, ticket),
-        "reopen_deadline": services.reopen_deadline(ticket),
+        "can_reopen": lifecycle.can_reopen_now(user, ticket),
+        "reopen_deadline": lifecycle.reopen_deadline(ticket),
         "errors": errors or [],
     }
     if policy.can_change_status(user, ticket):
         status_form = StatusForm(formdata=None, version=ticket.version)
         status_form.status.choices = [
-            (s.value, str(STATUS_LABELS[s])) for s in services.allowed_statuses(user, ticket)
+            (s.value, str(STATUS_LABELS[s])) for s in lifecycle.allowed_statuses(user, ticket)
         ]
         context["status_form"] = status_form
     if policy.can_assign(user, ticket):
         assign_form = AssignForm(formdata=None, version=ticket.version)
         assign_form.assignee.choices = [("", _("Nobody"))] + [
-            (str(u.id), u.name) for u in services.assignee_options(user)
+            (str(u.id), u.name) for u in lookups.assignee_options(user)
         ]
         assign_form.assignee.data = str(ticket.assignee_id or "")
         context["assign_form"] = assign_form
@@ -411,13 +409,13 @@ def detail(number: str) -> ResponseReturnValue:
         ticket_generation(current_user.municipality_id), cache.REFERENCE
     )
     ticket = policy.get_ticket(current_user, number)
-    services.log_view(current_user, ticket, "page")
+    access_log.log_view(current_user, ticket, "page")
     key = cache.page_key(
         "tickets.detail",
         ticket.id,
         current_user.id,
         current_user.role,
-        services.can_reopen_now(current_user, ticket),
+        lifecycle.can_reopen_now(current_user, ticket),
         generations,
     )
     body = cache.fragment_html(key, lambda: _detail_body(ticket))
@@ -466,7 +464,7 @@ def _versioned_change(number: str, form_cls, apply) -> ResponseReturnValue:
         form.status.choices = [(s.value, s.value) for s in TicketStatus]
     if hasattr(form, "assignee"):
         form.assignee.choices = [("", "")] + [
-            (str(u.id), u.name) for u in services.assignee_options(current_user)
+            (str(u.id), u.name) for u in lookups.assignee_options(current_user)
         ]
     if not form.validate_on_submit():
         flash(_("Choose a valid value."), "error")
@@ -486,47 +484,56 @@ def _versioned_change(number: str, form_cls, apply) -> ResponseReturnValue:
     return redirect(url_for("tickets.detail", number=number))
 
 
-@bp.post("/tickets/<number>/status")
-@login_required
-def change_status(number: str) -> ResponseReturnValue:
-    def apply(ticket, form):
-        services.change_status(current_user, ticket, form.status.data, version=form.version.data)
-        return _("Status changed to %(status)s.", status=STATUS_LABELS[ticket.status])
-
-    return _versioned_change(number, StatusForm, apply)
+def _status_changed(ticket: Ticket, form: StatusForm) -> str:
+    lifecycle.change_status(current_user, ticket, form.status.data, version=form.version.data)
+    return _("Status changed to %(status)s.", status=STATUS_LABELS[ticket.status])
 
 
-@bp.post("/tickets/<number>/assign")
-@login_required
-def assign(number: str) -> ResponseReturnValue:
-    def apply(ticket, form):
-        assignee = services.get_assignee(current_user, form.assignee.data)
-        services.assign(current_user, ticket, assignee, version=form.version.data)
-        if assignee is None:
-            return _("The ticket is no longer assigned.")
-        return _("Assigned to %(name)s.", name=assignee.name)
-
-    return _versioned_change(number, AssignForm, apply)
+def _assigned(ticket: Ticket, form: AssignForm) -> str:
+    assignee = lookups.get_assignee(current_user, form.assignee.data)
+    lifecycle.assign(current_user, ticket, assignee, version=form.version.data)
+    if assignee is None:
+        return _("The ticket is no longer assigned.")
+    return _("Assigned to %(name)s.", name=assignee.name)
 
 
-@bp.post("/tickets/<number>/priority")
-@login_required
-def priority(number: str) -> ResponseReturnValue:
-    def apply(ticket, form):
-        services.set_priority(current_user, ticket, form.priority.data, version=form.version.data)
-        return _("Priority changed to %(priority)s.", priority=PRIORITY_LABELS[ticket.priority])
-
-    return _versioned_change(number, PriorityForm, apply)
+def _priority_changed(ticket: Ticket, form: PriorityForm) -> str:
+    lifecycle.set_priority(current_user, ticket, form.priority.data, version=form.version.data)
+    return _("Priority changed to %(priority)s.", priority=PRIORITY_LABELS[ticket.priority])
 
 
-@bp.post("/tickets/<number>/reopen")
-@login_required
-def reopen(number: str) -> ResponseReturnValue:
-    def apply(ticket, form):
-        services.change_status(current_user, ticket, TicketStatus.open, version=form.version.data)
-        return _("The ticket is reopened.")
+def _reopened(ticket: Ticket, form: ReopenForm) -> str:
+    lifecycle.change_status(current_user, ticket, TicketStatus.open, version=form.version.data)
+    return _("The ticket is reopened.")
 
-    return _versioned_change(number, ReopenForm, apply)
+
+def _change_view(
+    form_cls: type[FlaskForm], apply: Callable[[Ticket, Any], str]
+) -> Callable[[str], ResponseReturnValue]:
+    """The POST view of one small form on the ticket page (see _versioned_change)."""
+
+    @login_required
+    def view(number: str) -> ResponseReturnValue:
+        return _versioned_change(number, form_cls, apply)
+
+    return view
+
+
+# The small forms on the ticket page, one POST view each: (address, endpoint, form, change).
+_CHANGES = (
+    ("/tickets/<number>/status", "change_status", StatusForm, _status_changed),
+    ("/tickets/<number>/assign", "assign", AssignForm, _assigned),
+    ("/tickets/<number>/priority", "priority", PriorityForm, _priority_changed),
+    ("/tickets/<number>/reopen", "reopen", ReopenForm, _reopened),
+)
+
+
+def _register_changes() -> None:
+    for rule, endpoint, form_cls, apply in _CHANGES:
+        bp.add_url_rule(rule, endpoint, _change_view(form_cls, apply), methods=["POST"])
+
+
+_register_changes()
 
 
 @bp.get("/tickets/<number>/attachments/<int:attachment_id>")
@@ -534,7 +541,7 @@ def reopen(number: str) -> ResponseReturnValue:
 def attachment(number: str, attachment_id: int) -> ResponseReturnValue:
     """Only through policy; always a download, never rendered inline."""
     item = policy.get_attachment(current_user, number, attachment_id)
-    path = services.attachment_path(item)
+    path = attachments.attachment_path(item)
     if not path.is_file():
         abort(404)
     response = send_file(path, mimetype=item.content_type, max_age=0, conditional=True)
@@ -546,131 +553,3 @@ def attachment(number: str, attachment_id: int) -> ResponseReturnValue:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
-
-
-# --- routing rules (municipal admin) -------------------------------------------------
-
-
-def _require_routing_admin() -> None:
-    if not policy.can_manage_routing(current_user):
-        raise NotFound()
-
-
-def _fill_rule_form(form: RoutingRuleForm) -> None:
-    systems = services.systems_with_categories()
-    form.system.choices = [("", _("Any"))] + [(str(s.id), s.name) for s in systems]
-    form.category.choices = [("", _("Any"))] + [
-        (str(c.id), f"{s.name} - {c.name}") for s in systems for c in s.categories
-    ]
-    form.institution_type.choices = [("", _("Any"))] + [
-        (t.value, str(INSTITUTION_TYPE_LABELS.get(t, t.value))) for t in InstitutionType
-    ]
-    form.queue.choices = [("", _("None"))] + [
-        (str(q.id), q.name) for q in services.queue_options(current_user)
-    ]
-    form.assignee.choices = [("", _("Nobody"))] + [
-        (str(u.id), u.name) for u in services.assignee_options(current_user)
-    ]
-
-
-@bp.get("/admin/routing")
-@login_required
-def routing() -> ResponseReturnValue:
-    _require_routing_admin()
-    return render_template(
-        "tickets/routing.html",
-        rules=services.routing_rules(current_user),
-        queues=services.queue_options(current_user),
-        queue_form=QueueForm(formdata=None),
-        move_form=MoveRuleForm(formdata=None),
-    )
-
-
-@bp.post("/admin/routing/queues")
-@login_required
-def create_queue() -> ResponseReturnValue:
-    _require_routing_admin()
-    form = QueueForm()
-    if form.validate_on_submit():
-        try:
-            queue = services.create_queue(current_user, form.name.data, bool(form.is_hotline.data))
-        except ValidationFailed as error:
-            db.session.rollback()
-            for message in error.apply_to(form) + list(form.name.errors):
-                flash(message, "error")
-        else:
-            db.session.commit()
-            flash(_("Queue %(name)s created.", name=queue.name), "success")
-    else:
-        flash(_("Give the queue a name."), "error")
-    return redirect(url_for("tickets.routing"))
-
-
-@bp.route("/admin/routing/new", methods=["GET", "POST"], defaults={"rule_id": None})
-@bp.route("/admin/routing/<int:rule_id>", methods=["GET", "POST"])
-@login_required
-def edit_rule(rule_id: int | None) -> ResponseReturnValue:
-    _require_routing_admin()
-    rule = services.get_rule(current_user, rule_id) if rule_id else None
-    form = RoutingRuleForm(obj=None)
-    _fill_rule_form(form)
-    if request.method == "GET" and rule is not None:
-        form.name.data = rule.name
-        form.system.data = str(rule.system_id or "")
-        form.category.data = str(rule.category_id or "")
-        form.institution_type.data = rule.institution_type.value if rule.institution_type else ""
-        form.source.data = rule.source.value if rule.source else ""
-        form.queue.data = str(rule.queue_id or "")
-        form.assignee.data = str(rule.assignee_id or "")
-        form.active.data = rule.active
-    errors: list[str] = []
-    if form.validate_on_submit():
-        try:
-            rule = services.save_rule(
-                current_user,
-                rule,
-                name=form.name.data,
-                system=services.get_system_by_id(form.system.data),
-                category=services.get_category_by_id(form.category.data),
-                institution_type=InstitutionType(form.institution_type.data)
-                if form.institution_type.data
-                else None,
-                source=TicketSource(form.source.data) if form.source.data else None,
-                queue=services.get_queue(current_user, form.queue.data),
-                assignee=services.get_assignee(current_user, form.assignee.data),
-                active=bool(form.active.data),
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            errors = error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("Routing rule saved."), "success")
-            return redirect(url_for("tickets.routing"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("tickets/rule.html", form=form, rule=rule, errors=errors), status
-
-
-@bp.post("/admin/routing/<int:rule_id>/move")
-@login_required
-def move_rule(rule_id: int) -> ResponseReturnValue:
-    _require_routing_admin()
-    rule = services.get_rule(current_user, rule_id)
-    form = MoveRuleForm()
-    if form.validate_on_submit():
-        services.move_rule(current_user, rule, -1 if form.direction.data == "up" else 1)
-        db.session.commit()
-    return redirect(url_for("tickets.routing"))
-
-
-@bp.post("/admin/routing/<int:rule_id>/delete")
-@login_required
-def delete_rule(rule_id: int) -> ResponseReturnValue:
-    _require_routing_admin()
-    rule = services.get_rule(current_user, rule_id)
-    if not FlaskForm().validate_on_submit():
-        raise Forbidden()
-    services.delete_rule(current_user, rule)
-    db.session.commit()
-    flash(_("Routing rule deleted."), "success")
-    return redirect(url_for("tickets.routing"))

@@ -74,12 +74,14 @@ def make_ticket(world) -> Callable[..., Ticket]:
         creator = creator or world.superuser
         ticket = ticket_services.create_ticket(
             creator,
-            system=world.system,
-            category=world.system.categories[0],
-            subject=subject,
-            description=description,
-            priority=priority,
-            institution=creator.institution,
+            ticket_services.NewTicket(
+                system=world.system,
+                category=world.system.categories[0],
+                subject=subject,
+                description=description,
+                priority=priority,
+                institution=creator.institution,
+            ),
         )
         db.session.commit()
         return ticket

@@ -41,12 +41,14 @@ def test_others_who_see_the_ticket_get_403(app, world, make_ticket, who):
     if who == "hotline":
         ticket = ticket_services.create_ticket(
             world.hotline,
-            system=world.system,
-            category=None,
-            subject="Forælder ringer",
-            description="Kan ikke logge ind",
-            source=TicketSource.hotline,
-            requester_name="Forælder",
+            ticket_services.NewTicket(
+                system=world.system,
+                category=None,
+                subject="Forælder ringer",
+                description="Kan ikke logge ind",
+                source=TicketSource.hotline,
+                requester_name="Forælder",
+            ),
         )
         db.session.commit()
     user = getattr(world, who)
@@ -98,14 +100,16 @@ def test_case_visibility(app, world, escalated):
 def test_vendor_sees_only_what_was_shared(app, world, make_ticket):
     ticket = ticket_services.create_ticket(
         world.hotline,
-        system=world.system,
-        category=None,
-        subject="Forælder kan ikke se beskeder",
-        description="Beskrivelsen bliver ikke delt",
-        source=TicketSource.hotline,
-        requester_name="Hemmelig Forælder",
-        requester_phone="hemmeligt-nummer",
-        requester_email="hemmelig@example.dk",
+        ticket_services.NewTicket(
+            system=world.system,
+            category=None,
+            subject="Forælder kan ikke se beskeder",
+            description="Beskrivelsen bliver ikke delt",
+            source=TicketSource.hotline,
+            requester_name="Hemmelig Forælder",
+            requester_phone="hemmeligt-nummer",
+            requester_email="hemmelig@example.dk",
+        ),
     )
     shared = ticket_services.add_entry(world.coordinator, ticket, "Delt svar: prøv igen i morgen")
     unshared = ticket_services.add_entry(world.coordinator, ticket, "Ikke-delt svar om noget andet")

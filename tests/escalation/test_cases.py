@@ -20,6 +20,7 @@ from supportdesk.escalation.models import (
 from supportdesk.extensions import db
 from supportdesk.notifications.models import Notification, NotificationEvent
 from supportdesk.tickets import services as ticket_services
+from supportdesk.tickets.attachments import Upload
 from supportdesk.tickets.models import EntryKind, TicketEntry, TicketStatus
 from tests.escalation.conftest import client_for
 
@@ -268,14 +269,14 @@ def test_shared_attachment_download_only_when_shared(app, world, make_ticket):
         world.coordinator,
         ticket,
         "Skærmbillede vedhæftet",
-        uploads=[ticket_services.Upload("fejl 010203-1234.txt", io.BytesIO(b"fejllog linje 1\n"))],
+        uploads=[Upload("fejl 010203-1234.txt", io.BytesIO(b"fejllog linje 1\n"))],
     )
     internal = ticket_services.add_entry(
         world.coordinator,
         ticket,
         "Intern fil",
         internal=True,
-        uploads=[ticket_services.Upload("intern.txt", io.BytesIO(b"hemmeligt\n"))],
+        uploads=[Upload("intern.txt", io.BytesIO(b"hemmeligt\n"))],
     )
     db.session.commit()
     public_file = public.attachments[0]

@@ -10,6 +10,7 @@ from supportdesk.demo import notifications as demo_notifications
 from supportdesk.notifications import services
 from supportdesk.notifications.models import Notification
 from supportdesk.outbox import OutboxMessage
+from supportdesk.tickets import lifecycle
 from supportdesk.tickets import services as tickets
 from supportdesk.tickets.models import Priority, TicketSource
 
@@ -18,13 +19,15 @@ def _ticket(db, make_system, superuser):
     system = make_system("aula", categories=("login",))
     ticket = tickets.create_ticket(
         superuser,
-        system=system,
-        category=system.categories[0],
-        subject="Forældre kan ikke logge på Aula",
-        description="Siden svarer ikke.",
-        priority=Priority.normal,
-        institution=superuser.institution,
-        source=TicketSource.web,
+        tickets.NewTicket(
+            system=system,
+            category=system.categories[0],
+            subject="Forældre kan ikke logge på Aula",
+            description="Siden svarer ikke.",
+            priority=Priority.normal,
+            institution=superuser.institution,
+            source=TicketSource.web,
+        ),
     )
     db.session.commit()
     return ticket
@@ -37,7 +40,7 @@ def test_internal_note_and_reply_reach_the_right_inboxes(db, make_user, make_sys
     lead = make_user(Role.coordinator, municipality=town, email="leder@esbjerg.dk")
     colleague = make_user(Role.coordinator, municipality=town, email="kollega@esbjerg.dk")
     ticket = _ticket(db, make_system, superuser)
-    tickets.assign(lead, ticket, colleague)
+    lifecycle.assign(lead, ticket, colleague)
     db.session.commit()
     outbox.run_once()
     smtp_server.messages.clear()
@@ -70,7 +73,7 @@ def test_demo_bells_are_filled_once_and_send_no_email(db, make_user, make_system
     superuser = make_user(Role.superuser)
     coordinator = make_user(Role.coordinator, municipality=superuser.municipality)
     ticket = _ticket(db, make_system, superuser)
-    tickets.assign(coordinator, ticket, coordinator)
+    lifecycle.assign(coordinator, ticket, coordinator)
     db.session.commit()
     db.session.execute(OutboxMessage.__table__.delete())
     db.session.execute(Notification.__table__.delete())

@@ -11,6 +11,7 @@ from supportdesk.extensions import utcnow
 from supportdesk.notifications.models import Notification
 from supportdesk.retention.services import ANONYMISED_SUBJECT, run_retention
 from supportdesk.tickets import services as tickets
+from supportdesk.tickets.attachments import Upload
 from supportdesk.tickets.models import Attachment, EntryKind, Ticket, TicketSource, TicketStatus
 
 PNG = (
@@ -23,14 +24,16 @@ PNG = (
 def _closed_ticket(db, hotline, system, closed_days_ago: int, subject: str) -> Ticket:
     ticket = tickets.create_ticket(
         hotline,
-        system=system,
-        category=system.categories[0],
-        subject=subject,
-        description="Mor ringede: Emma (0101151234) kan ikke logge ind.",
-        source=TicketSource.hotline,
-        requester_name="Karen Forælder",
-        requester_phone="20 30 40 50",
-        uploads=[tickets.Upload("skaermbillede.png", io.BytesIO(PNG))],
+        tickets.NewTicket(
+            system=system,
+            category=system.categories[0],
+            subject=subject,
+            description="Mor ringede: Emma (0101151234) kan ikke logge ind.",
+            source=TicketSource.hotline,
+            requester_name="Karen Forælder",
+            requester_phone="20 30 40 50",
+            uploads=(Upload("skaermbillede.png", io.BytesIO(PNG)),),
+        ),
     )
     tickets.add_entry(hotline, ticket, "Vi har nulstillet koden for Emma.")
     ticket.status = TicketStatus.closed

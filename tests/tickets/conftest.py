@@ -42,17 +42,19 @@ def make_ticket(app, make_user, system) -> Callable[..., Ticket]:
             creator = make_user(Role.superuser, municipality=municipality, institution=institution)
         ticket = services.create_ticket(
             creator,
-            system=system,
-            category=system.categories[0],
-            subject=subject,
-            description=description,
-            priority=priority,
-            institution=institution,
-            source=source,
-            requester_name=kwargs.pop(
-                "requester_name", "Forælder" if source == "hotline" else None
+            services.NewTicket(
+                system=system,
+                category=system.categories[0],
+                subject=subject,
+                description=description,
+                priority=priority,
+                institution=institution,
+                source=source,
+                requester_name=kwargs.pop(
+                    "requester_name", "Forælder" if source == "hotline" else None
+                ),
+                **kwargs,
             ),
-            **kwargs,
         )
         db.session.commit()
         return ticket

@@ -14,6 +14,7 @@ from sqlalchemy import event, select
 
 from supportdesk.accounts.models import ApiToken, Role
 from supportdesk.extensions import db, utcnow
+from supportdesk.tickets import routing, services
 from supportdesk.tickets.models import Queue, RoutingRule, Ticket
 
 BODY = {"subject": "Login virker ikke", "description": "Siden svarer ikke.", "system": "aula"}
@@ -184,20 +185,21 @@ def test_polling_for_the_write_lock_restores_the_busy_timeout(app):
 
 
 def test_a_rule_saved_in_the_same_transaction_routes_at_once(app, system, make_user):
-    from supportdesk.tickets import services
-
     admin = make_user(Role.municipal_admin, municipality="esbjerg")
-    queue = services.create_queue(admin, "Aula")
+    queue = routing.create_queue(admin, "Aula")
     db.session.commit()
 
     def create() -> Ticket:
         return services.create_ticket(
-            admin, system=system, category=None, subject="Login", description="Virker ikke."
+            admin,
+            services.NewTicket(
+                system=system, category=None, subject="Login", description="Virker ikke."
+            ),
         )
 
     assert create().queue_id is None  # no rules, and that is now cached
     db.session.commit()
-    services.save_rule(
+    routing.save_rule(
         admin,
         None,
         name="Aula",

@@ -43,7 +43,8 @@ def test_seed_tops_up_and_numbers_are_never_reused(app):
     )
     system = db.session.scalar(select(Ticket).limit(1)).system
     ticket = services.create_ticket(
-        user, system=system, category=None, subject="Ny", description="Efter seed"
+        user,
+        services.NewTicket(system=system, category=None, subject="Ny", description="Efter seed"),
     )
     db.session.commit()
     assert ticket.number not in numbers

@@ -10,7 +10,7 @@ from supportdesk.accounts.models import Role
 from supportdesk.extensions import db
 from supportdesk.notifications.models import Notification
 from supportdesk.outbox import OutboxMessage
-from supportdesk.tickets import services
+from supportdesk.tickets import lifecycle, services
 from supportdesk.tickets.models import Queue, Ticket, TicketSource
 
 
@@ -63,10 +63,10 @@ def test_notifications_follow_the_audience(make_user, make_ticket, db):
     creator = ticket.created_by
     coordinator = make_user(Role.coordinator, municipality=ticket.municipality)
     colleague = make_user(Role.coordinator, municipality=ticket.municipality)
-    services.assign(coordinator, ticket, colleague)
+    lifecycle.assign(coordinator, ticket, colleague)
     services.add_entry(coordinator, ticket, "FORTROLIG vurdering", internal=True)
     services.add_entry(coordinator, ticket, "Offentligt svar")
-    services.change_status(coordinator, ticket, "waiting")
+    lifecycle.change_status(coordinator, ticket, "waiting")
     db.session.commit()
     rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
     got = [(n.user_id, n.event.value) for n in rows]

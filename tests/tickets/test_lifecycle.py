@@ -9,7 +9,7 @@ import pytest
 from supportdesk.accounts.models import InstitutionType, Role
 from supportdesk.errors import Forbidden
 from supportdesk.extensions import db, utcnow
-from supportdesk.tickets import services
+from supportdesk.tickets import lifecycle, routing
 from supportdesk.tickets.models import (
     EntryKind,
     Queue,
@@ -40,7 +40,7 @@ def test_invalid_transitions_are_409_with_a_clear_message(
 ):
     ticket, coordinator = staff
     for status in path:
-        services.change_status(coordinator, ticket, status)
+        lifecycle.change_status(coordinator, ticket, status)
     db.session.commit()
     headers = token_for(coordinator)
     response = new_client().patch(
@@ -61,9 +61,9 @@ def test_invalid_transitions_are_409_with_a_clear_message(
 
 def test_every_change_is_in_the_history(staff):
     ticket, coordinator = staff
-    services.change_status(coordinator, ticket, "open")
-    services.change_status(coordinator, ticket, "waiting")
-    services.change_status(coordinator, ticket, "resolved")
+    lifecycle.change_status(coordinator, ticket, "open")
+    lifecycle.change_status(coordinator, ticket, "waiting")
+    lifecycle.change_status(coordinator, ticket, "resolved")
     db.session.commit()
     events = [(e.event, e.data) for e in ticket.entries if e.kind == EntryKind.event]
     assert events[0][0] == "created"
@@ -73,7 +73,7 @@ def test_every_change_is_in_the_history(staff):
 def test_reopen_within_the_window_only(staff, make_user, client, login, app):
     ticket, coordinator = staff
     creator = ticket.created_by
-    services.change_status(coordinator, ticket, "resolved")
+    lifecycle.change_status(coordinator, ticket, "resolved")
     db.session.commit()
     login(creator)
     page = client.get(f"/tickets/{ticket.number}")
@@ -83,7 +83,7 @@ def test_reopen_within_the_window_only(staff, make_user, client, login, app):
     db.session.refresh(ticket)
     assert ticket.status == TicketStatus.open
 
-    services.change_status(coordinator, ticket, "closed")
+    lifecycle.change_status(coordinator, ticket, "closed")
     days = app.config["SUPPORTDESK"].reopen_days
     ticket.closed_at = utcnow() - timedelta(days=days, minutes=1)
     db.session.commit()
@@ -98,7 +98,7 @@ def test_reopen_within_the_window_only(staff, make_user, client, login, app):
     db.session.commit()
     other = make_user(Role.superuser, institution=ticket.institution)
     with pytest.raises(Forbidden):
-        services.change_status(other, ticket, "open")
+        lifecycle.change_status(other, ticket, "open")
 
 
 def test_superuser_cannot_change_status_or_priority(staff, new_client, token_for):
@@ -225,8 +225,8 @@ def test_routing_on_source_and_admin_pages_are_admin_only(
 ):
     admin = make_user(Role.municipal_admin, municipality="esbjerg")
     hotline = make_user(Role.hotline, municipality=admin.municipality)
-    queue = services.create_queue(admin, "Telefon", is_hotline=True)
-    services.save_rule(
+    queue = routing.create_queue(admin, "Telefon", is_hotline=True)
+    routing.save_rule(
         admin,
         None,
         name="Telefon",

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import db, utcnow
-from supportdesk.tickets import services
+from supportdesk.tickets import lifecycle, listing, services
 from supportdesk.tickets.models import Priority, Ticket, TicketStatus
 
 
@@ -26,11 +26,13 @@ def many(make_user, make_institution, system):
         tickets.append(
             services.create_ticket(
                 creators[i % 3],
-                system=system,
-                category=system.categories[i % 2],
-                subject=f"Sag {i}",
-                description="Beskrivelse",
-                priority=priorities[i % 4],
+                services.NewTicket(
+                    system=system,
+                    category=system.categories[i % 2],
+                    subject=f"Sag {i}",
+                    description="Beskrivelse",
+                    priority=priorities[i % 4],
+                ),
             )
         )
     db.session.flush()
@@ -65,7 +67,7 @@ def test_keyset_pages_cover_everything_once_in_order(many, client, login, sort):
         pages += 1
     assert pages == 2
     assert len(seen) == len(set(seen)) == 40
-    everything = services.list_tickets(coordinator, services.TicketFilters(sort=sort), limit=200)
+    everything = listing.list_tickets(coordinator, listing.TicketFilters(sort=sort), limit=200)
     assert seen == [t.number for t in everything.items]
 
 
@@ -123,7 +125,7 @@ def test_filters_and_counts(many, client, login, make_user):
     assert len(_page_numbers(html)) == len(
         [t for t in tickets if t.institution_id == target.institution_id]
     )
-    page = services.list_tickets(coordinator, services.TicketFilters())
+    page = listing.list_tickets(coordinator, listing.TicketFilters())
     assert page.counts[TicketStatus.new] == 40
 
 
@@ -145,7 +147,7 @@ def test_bulk_assign_and_bulk_status(many, client, login, make_user):
     html = client.get(f"/tickets?assignee={colleague.id}").data.decode()
     assert sorted(_page_numbers(html)) == sorted(chosen)
     # resolved → waiting is not allowed: those are skipped and reported, the rest change
-    services.change_status(coordinator, tickets[0], "resolved")
+    lifecycle.change_status(coordinator, tickets[0], "resolved")
     db.session.commit()
     response = client.post(
         "/tickets/bulk",

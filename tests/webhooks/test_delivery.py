@@ -79,14 +79,16 @@ def test_vendor_payload_has_no_internal_note_and_no_requester_contact(
     make_webhook(receiver.url("/vendor"), vendor=world.vendor)
     ticket = ticket_services.create_ticket(
         world.hotline,
-        system=world.system,
-        category=world.system.categories[0],
-        subject="Forælder kan ikke se beskeder",
-        description="Barnets CPR er 010203-1234, mor ringer fra telefonen.",
-        institution=world.school,
-        requester_name="Mette Mor",
-        requester_phone="+45 23 45 67 89",
-        requester_email="mette.mor@example.dk",
+        ticket_services.NewTicket(
+            system=world.system,
+            category=world.system.categories[0],
+            subject="Forælder kan ikke se beskeder",
+            description="Barnets CPR er 010203-1234, mor ringer fra telefonen.",
+            institution=world.school,
+            requester_name="Mette Mor",
+            requester_phone="+45 23 45 67 89",
+            requester_email="mette.mor@example.dk",
+        ),
     )
     reply = ticket_services.add_entry(world.coordinator, ticket, "Vi har bedt om skærmbillede.")
     ticket_services.add_entry(
