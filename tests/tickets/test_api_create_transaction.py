@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
 from flask import has_request_context
 from sqlalchemy import event, select
 
@@ -73,13 +74,24 @@ def test_write_lock_is_taken_after_authentication_and_lookups(
     assert seen.count("BEGIN IMMEDIATE") == 1
 
 
-def test_invalid_payload_never_takes_the_write_lock(app, client, system, make_user, token_for):
+@pytest.mark.parametrize(
+    ("field", "answer"),
+    [
+        ("system", "Unknown system."),
+        # the service would accept the rest: only the API knows the slug names nothing
+        ("category", "Unknown category for this system."),
+    ],
+)
+def test_invalid_payload_never_takes_the_write_lock(
+    app, client, system, make_user, token_for, field, answer
+):
     headers = token_for(make_user(Role.coordinator, municipality="esbjerg"))
     with _statements() as seen:
         response = client.post(
-            "/api/v1/tickets", json={**BODY, "system": "findes-ikke"}, headers=headers
+            "/api/v1/tickets", json={**BODY, field: "findes-ikke"}, headers=headers
         )
     assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {field: answer}
     assert "BEGIN IMMEDIATE" not in seen
     assert not [s for s in seen if s.startswith(("INSERT", "UPDATE", "DELETE"))]
 

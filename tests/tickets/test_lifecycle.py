@@ -249,3 +249,21 @@ def test_routing_on_source_and_admin_pages_are_admin_only(
     rule = db.session.query(RoutingRule).one()
     login(other_admin)
     assert client.get(f"/admin/routing/{rule.id}").status_code == 404
+
+
+def test_every_routing_page_is_the_municipal_admins(app, client, login, make_user):
+    """The routing blueprint guards all its pages at once: a new page cannot forget it."""
+    pages = [
+        (method, rule.rule.replace("<int:rule_id>", "1"))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("routing.")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
+    assert len(pages) == 8
+    for method, path in pages:
+        response = client.open(path, method=method)
+        assert response.status_code == 302, (method, path)
+        assert "/login" in response.headers["Location"]
+    login(make_user(Role.coordinator, municipality="esbjerg"))
+    for method, path in pages:
+        assert client.open(path, method=method).status_code == 404, (method, path)
