@@ -463,7 +463,7 @@ def is_case_municipal_side(user: User, case: VendorCase) -> bool:
     return user.municipality_id == case.municipality_id and is_entitled(user, case.vendor_id)
 
 
-def sees_case_tickets(user: User, case: VendorCase) -> bool:
+def can_see_case_tickets(user: User, case: VendorCase) -> bool:
     """The municipality's ticket staff see the linked tickets' numbers, subjects and shares'
     tickets; the vendor sees shared snapshots and masked subjects only."""
     return is_ticket_staff(user) and user.municipality_id == case.municipality_id
@@ -548,6 +548,14 @@ def can_manage_known_issues(user: User, vendor_id: int | None = None) -> bool:
         and user.vendor_id is not None
         and (vendor_id is None or user.vendor_id == vendor_id)
     )
+
+
+def known_issues_listed_for(user: User) -> Select[tuple[KnownIssue]]:
+    """Known issues are public (the status page); vendor staff list only their vendor's."""
+    query = select(KnownIssue)
+    if is_vendor_staff(user):
+        return query.where(KnownIssue.vendor_id == user.vendor_id)
+    return query
 
 
 def can_link_case_known_issue(user: User, case: VendorCase) -> bool:

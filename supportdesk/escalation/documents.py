@@ -40,7 +40,7 @@ class TicketSummary:
 
 
 def ticket_summaries(user: User, case: VendorCase) -> list[TicketSummary]:
-    municipal = policy.sees_case_tickets(user, case)
+    municipal = policy.can_see_case_tickets(user, case)
     return [
         TicketSummary(
             number=t.number if municipal else None,
@@ -116,7 +116,7 @@ def _summary_document(summary: TicketSummary) -> dict[str, Any]:
 
 def _shared_documents(case: VendorCase, viewer: User) -> list[dict[str, Any]]:
     """The snapshots shared into the case; which ticket each came from is municipal."""
-    municipal = policy.sees_case_tickets(viewer, case)
+    municipal = policy.can_see_case_tickets(viewer, case)
     return [
         {
             "kind": item.kind.value,

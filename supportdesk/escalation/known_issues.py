@@ -61,15 +61,13 @@ def active_known_issue_choices(system_id: int) -> list[tuple[int, str]]:
 
 
 def recent_known_issues(user: User, limit: int = 50) -> list[KnownIssue]:
-    """Active and recently resolved; vendor staff see their own vendor's first."""
+    """The latest, active and resolved, of the issues the user's list shows."""
     query = (
-        select(KnownIssue)
+        policy.known_issues_listed_for(user)
         .options(selectinload(KnownIssue.system), selectinload(KnownIssue.vendor))
         .order_by(KnownIssue.started_at.desc(), KnownIssue.id.desc())
         .limit(limit)
     )
-    if policy.is_vendor_staff(user):
-        query = query.where(KnownIssue.vendor_id == user.vendor_id)
     return list(db.session.scalars(query))
 
 
