@@ -251,8 +251,8 @@ def _choose_case(
         recompute_due(case)
         return _Escalation(case, True, protection)
     case = checked.case
-    if Priority(wanted).rank > case.priority.rank:
-        case.priority = Priority(wanted)
+    if wanted.rank > case.priority.rank:
+        case.priority = wanted
         recompute_due(case)
     confirmed = request.confirm_sensitive and found > 0
     bundled = municipal_message(case, actor, summary, summary_masked, confirmed, now)
