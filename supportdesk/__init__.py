@@ -32,6 +32,7 @@ def _blueprints():
     from supportdesk.admin.views import bp as admin_bp
     from supportdesk.api import bp as api_bp
     from supportdesk.core_views import bp as core_bp
+    from supportdesk.escalation.known_issue_views import bp as known_issues_bp
     from supportdesk.escalation.views import bp as escalation_bp
     from supportdesk.faq.views import bp as faq_bp
     from supportdesk.notifications.views import bp as notifications_bp
@@ -48,6 +49,7 @@ def _blueprints():
         tickets_bp,
         routing_bp,
         escalation_bp,
+        known_issues_bp,
         faq_bp,
         webhooks_bp,
     ]

@@ -10,6 +10,7 @@ loads one object or raises NotFound.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import selectinload
@@ -24,8 +25,14 @@ from supportdesk.accounts.models import (
     User,
     Vendor,
 )
-from supportdesk.errors import Forbidden, NotFound
-from supportdesk.escalation.models import KnownIssue, VendorCase
+from supportdesk.errors import Forbidden, NotEntitled, NotFound
+from supportdesk.escalation.models import (
+    OPEN_CASE_STATUSES,
+    CaseStatus,
+    KnownIssue,
+    VendorCase,
+    next_case_statuses,
+)
 from supportdesk.extensions import db
 from supportdesk.tickets.models import Attachment, EntryKind, Queue, Ticket, TicketStatus
 from supportdesk.webhooks.models import Webhook
@@ -388,6 +395,33 @@ def can_escalate(user: User, vendor: Vendor | int) -> bool:
     return is_entitled(user, vendor)
 
 
+def require_escalate(user: User, ticket: Ticket) -> None:
+    """Another municipality's ticket is not found; seeing a ticket without the entitlement
+    for its system's vendor is a visible 'no' (403 not entitled)."""
+    if user.municipality_id != ticket.municipality_id:
+        raise NotFound()
+    if not can_escalate(user, ticket.system.vendor):
+        raise NotEntitled()
+
+
+def can_follow_escalation(user: User, ticket: Ticket) -> bool:
+    """Ticket staff of the ticket's municipality see its escalation (vendor, case, SLA)."""
+    return is_ticket_staff(user) and user.municipality_id == ticket.municipality_id
+
+
+def entitled_coordinators(vendor_id: int, municipality_id: int) -> Select[tuple[User]]:
+    """The municipality's active coordinators entitled for the vendor: who speaks to it."""
+    return (
+        select(User)
+        .join(SupportEntitlement, SupportEntitlement.user_id == User.id)
+        .where(
+            SupportEntitlement.vendor_id == vendor_id,
+            SupportEntitlement.municipality_id == municipality_id,
+            User.active.is_(True),
+        )
+    )
+
+
 def is_vendor_agent(user: User, vendor_id: int | None = None) -> bool:
     return (
         user.is_authenticated
@@ -415,6 +449,24 @@ def get_case(user: User, number: str) -> VendorCase:
     return case
 
 
+def cases_joinable_by(user: User, ticket: Ticket) -> Select[tuple[VendorCase]]:
+    """Open cases the ticket may join (can_join_case), among those the user sees."""
+    return cases_visible_to(user).where(
+        VendorCase.municipality_id == ticket.municipality_id,
+        VendorCase.vendor_id == ticket.system.vendor_id,
+        VendorCase.status.in_(list(OPEN_CASE_STATUSES)),
+    )
+
+
+def can_join_case(ticket: Ticket, case: VendorCase) -> bool:
+    """A ticket joins only an open case of its own municipality and its system's vendor."""
+    return (
+        case.municipality_id == ticket.municipality_id
+        and case.vendor_id == ticket.system.vendor_id
+        and case.status.is_open
+    )
+
+
 def can_see_cases(user: User) -> bool:
     return is_vendor_agent(user) or (is_ticket_staff(user) and user.municipality_id is not None)
 
@@ -428,10 +480,41 @@ def is_case_municipal_side(user: User, case: VendorCase) -> bool:
     return user.municipality_id == case.municipality_id and is_entitled(user, case.vendor_id)
 
 
+def can_see_case_tickets(user: User, case: VendorCase) -> bool:
+    """The municipality's ticket staff see the linked tickets' numbers, subjects and shares'
+    tickets; the vendor sees shared snapshots and masked subjects only."""
+    return is_ticket_staff(user) and user.municipality_id == case.municipality_id
+
+
 def can_message_case(user: User, case: VendorCase) -> bool:
-    if case.status == "closed":  # a resolved case can still be discussed (and reopened)
+    if case.status == CaseStatus.closed:  # a resolved case can still be discussed (and reopened)
         return False
     return is_case_vendor_side(user, case) or is_case_municipal_side(user, case)
+
+
+def refuse_case_outsider(user: User) -> NoReturn:
+    """Someone who sees a case but may not act in it: municipal staff lack the vendor's
+    entitlement (403 not entitled), anyone else is simply forbidden."""
+    raise NotEntitled() if is_municipal(user) else Forbidden()
+
+
+def is_case_party(user: User, case: VendorCase) -> bool:
+    """The vendor's agents and the municipality's entitled coordinators act in a case."""
+    return can_manage_case(user, case) or is_case_municipal_side(user, case)
+
+
+def require_case_party(user: User, case: VendorCase) -> None:
+    if not is_case_party(user, case):
+        refuse_case_outsider(user)
+
+
+def allowed_case_statuses(user: User, case: VendorCase) -> list[CaseStatus]:
+    """The statuses this user may move the case to (the state machine of each side)."""
+    if can_manage_case(user, case):
+        return next_case_statuses(case.status, vendor_side=True)
+    if is_case_municipal_side(user, case):
+        return next_case_statuses(case.status, vendor_side=False)
+    return []
 
 
 def can_manage_case(user: User, case: VendorCase) -> bool:
@@ -482,6 +565,19 @@ def can_manage_known_issues(user: User, vendor_id: int | None = None) -> bool:
         and user.vendor_id is not None
         and (vendor_id is None or user.vendor_id == vendor_id)
     )
+
+
+def known_issues_listed_for(user: User) -> Select[tuple[KnownIssue]]:
+    """Known issues are public (the status page); vendor staff list only their vendor's."""
+    query = select(KnownIssue)
+    if is_vendor_staff(user):
+        return query.where(KnownIssue.vendor_id == user.vendor_id)
+    return query
+
+
+def can_link_case_known_issue(user: User, case: VendorCase) -> bool:
+    """Either side of the case ties it to one of the vendor's known issues."""
+    return is_case_party(user, case)
 
 
 def can_link_known_issue(user: User, ticket: Ticket) -> bool:

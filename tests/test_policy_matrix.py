@@ -361,7 +361,7 @@ def _case(world: World, relation: str):
     from supportdesk.escalation import services as escalation
 
     ticket, coordinator = _escalation_setup(world, relation)
-    case = escalation.escalate(coordinator, ticket, "Resumé")
+    case = escalation.escalate(coordinator, ticket, escalation.EscalationRequest("Resumé"))
     _db.session.commit()
     return case
 

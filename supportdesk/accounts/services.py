@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
@@ -455,16 +457,43 @@ def _check_name(name: str, errors: dict[str, object], max_length: int = 120) -> 
         errors["name"] = _l("The name is too long.")
 
 
-def _by_slug(model, slug: str, current, actor: User | None, errors: dict[str, object]):
+def _by_slug(model, slug: str, current, actor: User | None, errors: dict[str, object], *scope):
     """The row to save: `current` when editing; new, or the existing one for operators
-    (the seed upserts by slug), when creating. A slug taken by another row is an error."""
-    clash = db.session.scalar(select(model).where(model.slug == slug))
+    (the seed upserts by slug), when creating. A slug taken by another row (within
+    `scope`, e.g. one system's categories) is an error."""
+    clash = db.session.scalar(select(model).where(model.slug == slug, *scope))
     taken = clash is not None and (
         (current is not None and clash.id != current.id) or (current is None and actor is not None)
     )
     if taken:
         errors["slug"] = _l("This short name is already in use.")
     return current if current is not None else clash
+
+
+def _checked_slug_and_name(
+    actor: User | None, slug: str, name: str
+) -> tuple[str, dict[str, object]]:
+    """System administration of named rows: the admin, or an operator (actor None); the
+    trimmed slug and the errors of slug and name so far."""
+    if actor is not None:
+        policy.require_admin(actor)
+    slug = slug.strip()
+    errors: dict[str, object] = {}
+    _check_slug(slug, errors)
+    _check_name(name, errors)
+    return slug, errors
+
+
+def _named_row(target, new: Callable[[], Any], slug: str, name: str, errors: dict[str, object]):
+    """Every error at once, or the row to save (`new()` added) with its slug and name."""
+    if errors:
+        raise ValidationFailed(fields=errors)
+    if target is None:
+        target = new()
+        db.session.add(target)
+    target.slug = slug
+    target.name = name.strip()
+    return target
 
 
 def save_institution(
@@ -511,12 +540,8 @@ def save_municipality(
     municipality: Municipality | None = None,
 ) -> Municipality:
     """Create or edit a municipality; operators (actor None) upsert by slug."""
-    if actor is not None:
-        policy.require_admin(actor)
-    slug, code = slug.strip(), code.strip()
-    errors: dict[str, object] = {}
-    _check_slug(slug, errors)
-    _check_name(name, errors)
+    slug, errors = _checked_slug_and_name(actor, slug, name)
+    code = code.strip()
     if retention_days < 30 or retention_days > 36500:
         errors["retention_days"] = _l("Between 30 and 36500 days.")
     if not re.fullmatch(r"[A-ZÆØÅ]{2,6}", code):
@@ -525,13 +550,7 @@ def save_municipality(
     code_owner = db.session.scalar(select(Municipality.id).where(Municipality.code == code))
     if code_owner is not None and (target is None or code_owner != target.id):
         errors["code"] = _l("Another municipality already uses this code.")
-    if errors:
-        raise ValidationFailed(fields=errors)
-    if target is None:
-        target = Municipality()
-        db.session.add(target)
-    target.slug = slug
-    target.name = name.strip()
+    target = _named_row(target, Municipality, slug, name, errors)
     target.code = code
     target.retention_days = retention_days
     db.session.flush()
@@ -590,13 +609,8 @@ def save_vendor(
     vendor: Vendor | None = None,
 ) -> Vendor:
     """Create or edit a vendor; operators (actor None) upsert by slug."""
-    if actor is not None:
-        policy.require_admin(actor)
-    slug = slug.strip()
+    slug, errors = _checked_slug_and_name(actor, slug, name)
     calendar = calendar or VendorCalendar()
-    errors: dict[str, object] = {}
-    _check_slug(slug, errors)
-    _check_name(name, errors)
     if min_entitled < 0:
         errors["min_entitled"] = _l("The minimum cannot be negative.")
     if max_entitled < max(min_entitled, 1):
@@ -605,14 +619,7 @@ def save_vendor(
     if support_email is not None and not _EMAIL.match(support_email):
         errors["support_email"] = _l("Enter a valid e-mail address.")
     _check_calendar(calendar, errors)
-    target = _by_slug(Vendor, slug, vendor, actor, errors)
-    if errors:
-        raise ValidationFailed(fields=errors)
-    if target is None:
-        target = Vendor()
-        db.session.add(target)
-    target.slug = slug
-    target.name = name.strip()
+    target = _named_row(_by_slug(Vendor, slug, vendor, actor, errors), Vendor, slug, name, errors)
     target.min_entitled = min_entitled
     target.max_entitled = max_entitled
     target.support_email = support_email
@@ -639,20 +646,8 @@ def save_system(
     actor: User | None, slug: str, name: str, vendor: Vendor, system: System | None = None
 ) -> System:
     """Create or edit a system; operators (actor None) upsert by slug."""
-    if actor is not None:
-        policy.require_admin(actor)
-    slug = slug.strip()
-    errors: dict[str, object] = {}
-    _check_slug(slug, errors)
-    _check_name(name, errors)
-    target = _by_slug(System, slug, system, actor, errors)
-    if errors:
-        raise ValidationFailed(fields=errors)
-    if target is None:
-        target = System()
-        db.session.add(target)
-    target.slug = slug
-    target.name = name.strip()
+    slug, errors = _checked_slug_and_name(actor, slug, name)
+    target = _named_row(_by_slug(System, slug, system, actor, errors), System, slug, name, errors)
     target.vendor = vendor
     db.session.flush()
     return target
@@ -662,27 +657,9 @@ def save_category(
     actor: User | None, system: System, slug: str, name: str, category: Category | None = None
 ) -> Category:
     """Create or edit a category of a system; operators (actor None) upsert by slug."""
-    if actor is not None:
-        policy.require_admin(actor)
-    slug = slug.strip()
-    errors: dict[str, object] = {}
-    _check_slug(slug, errors)
-    _check_name(name, errors)
-    clash = db.session.scalar(
-        select(Category).where(Category.system_id == system.id, Category.slug == slug)
-    )
-    if clash is not None and (
-        (category is not None and clash.id != category.id) or (category is None and actor)
-    ):
-        errors["slug"] = _l("This short name is already in use.")
-    if errors:
-        raise ValidationFailed(fields=errors)
-    target = category or clash
-    if target is None:
-        target = Category(system=system)
-        db.session.add(target)
-    target.slug = slug
-    target.name = name.strip()
+    slug, errors = _checked_slug_and_name(actor, slug, name)
+    target = _by_slug(Category, slug, category, actor, errors, Category.system_id == system.id)
+    target = _named_row(target, lambda: Category(system=system), slug, name, errors)
     db.session.flush()
     return target
 

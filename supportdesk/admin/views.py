@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from supportdesk import policy
 from supportdesk.accounts import services
 from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS, ROLE_LABELS
-from supportdesk.accounts.models import InstitutionType, Municipality, Role, System, Vendor
+from supportdesk.accounts.models import InstitutionType, Municipality, Role, System, User, Vendor
 from supportdesk.admin.forms import (
     AdminEntitlementForm,
     AdminInstitutionForm,
@@ -30,24 +30,27 @@ from supportdesk.admin.forms import (
 )
 from supportdesk.errors import LimitReached, NotFound, ValidationFailed
 from supportdesk.extensions import db
+from supportdesk.form_pages import form_page, save_form, saved_and_go
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def _save_form(
-    form: FlaskForm, save: Callable[[], Any], next_url: Callable[[Any], str]
-) -> tuple[ResponseReturnValue | None, list[str]]:
-    """Validate, save, commit, flash and redirect; otherwise the errors for the page."""
-    if not form.validate_on_submit():
-        return None, []
-    try:
-        saved = save()
-    except ValidationFailed as error:
-        db.session.rollback()
-        return None, error.apply_to(form)
-    db.session.commit()
-    flash(_("%(name)s has been saved.", name=saved.name), "success")
-    return redirect(next_url(saved)), []
+def _form_page(
+    template: str,
+    form: FlaskForm,
+    save: Callable[[], Any],
+    next_url: Callable[[Any], str],
+    **context: Any,
+) -> ResponseReturnValue:
+    """Save and go on to `next_url`, or show `template` with the errors (`general`)."""
+
+    def done(saved: Any) -> ResponseReturnValue:
+        return saved_and_go(_("%(name)s has been saved.", name=saved.name), next_url(saved))
+
+    response, general = save_form(form, save, done)
+    if response is not None:
+        return response
+    return form_page(template, form=form, general=general, **context)
 
 
 def _scope() -> Municipality | None:
@@ -158,23 +161,22 @@ def user_new() -> ResponseReturnValue:
     initial = {"municipality": str(municipality.id)} if municipality else {}
     form, options = _user_form(municipality, data=initial if request.method == "GET" else None)
     form.password.description = _("At least 10 characters. The user signs in with it.")
-    general: list[str] = []
-    if form.validate_on_submit():
+
+    def create() -> User:
         if not form.password.data:
-            form.password.errors = [_("This field is required.")]
-        else:
-            try:
-                user = services.create_user(current_user, _user_data(form, options, municipality))
-            except ValidationFailed as error:
-                general = error.apply_to(form)
-            else:
-                db.session.commit()
-                flash(_("%(name)s has been created.", name=user.name), "success")
-                return redirect(_scoped_url("admin.users", municipality))
-    status = 422 if request.method == "POST" else 200
-    return render_template(
+            raise ValidationFailed(fields={"password": _("This field is required.")})
+        return services.create_user(current_user, _user_data(form, options, municipality))
+
+    def done(user: User) -> ResponseReturnValue:
+        message = _("%(name)s has been created.", name=user.name)
+        return saved_and_go(message, _scoped_url("admin.users", municipality))
+
+    response, general = save_form(form, create, done)
+    if response is not None:
+        return response
+    return form_page(
         "admin/user_form.html", form=form, municipality=municipality, user=None, general=general
-    ), status
+    )
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -198,25 +200,21 @@ def user_edit(user_id: int) -> ResponseReturnValue:
             "active": user.active,
         }
     form, options = _user_form(scope, data=initial)
-    general: list[str] = []
-    if form.validate_on_submit():
-        try:
-            services.update_user(
-                current_user,
-                user,
-                _user_data(form, options, municipality),
-                active=bool(form.active.data),
-            )
-        except ValidationFailed as error:
-            general = error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("The changes to %(name)s have been saved.", name=user.name), "success")
-            return redirect(_scoped_url("admin.users", municipality))
-    status = 422 if request.method == "POST" else 200
-    return render_template(
+
+    def update() -> User:
+        data = _user_data(form, options, municipality)
+        return services.update_user(current_user, user, data, active=bool(form.active.data))
+
+    def done(_saved: User) -> ResponseReturnValue:
+        message = _("The changes to %(name)s have been saved.", name=user.name)
+        return saved_and_go(message, _scoped_url("admin.users", municipality))
+
+    response, general = save_form(form, update, done)
+    if response is not None:
+        return response
+    return form_page(
         "admin/user_form.html", form=form, municipality=municipality, user=user, general=general
-    ), status
+    )
 
 
 # --- institutions ---------------------------------------------------------------------------
@@ -243,7 +241,8 @@ def _save_institution(municipality: Municipality, institution=None) -> ResponseR
             "active": institution.active,
         }
     form = AdminInstitutionForm(data=data)
-    response, general = _save_form(
+    return _form_page(
+        "admin/institution_form.html",
         form,
         lambda: services.save_institution(
             current_user,
@@ -255,18 +254,10 @@ def _save_institution(municipality: Municipality, institution=None) -> ResponseR
             institution=institution,
         ),
         lambda _saved: _scoped_url("admin.institutions", municipality),
-    )
-    if response is not None:
-        return response
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "admin/institution_form.html",
-        form=form,
         municipality=municipality,
         institution=institution,
-        general=general,
         type_labels=INSTITUTION_TYPE_LABELS,
-    ), status
+    )
 
 
 @bp.route("/institutions/new", methods=["GET", "POST"])
@@ -398,7 +389,8 @@ def municipality_edit(slug: str | None = None) -> ResponseReturnValue:
     _system_admin()
     municipality = policy.get_municipality(current_user, slug) if slug else None
     form = MunicipalityForm(obj=municipality if request.method == "GET" else None)
-    response, general = _save_form(
+    return _form_page(
+        "admin/municipality_form.html",
         form,
         lambda: services.save_municipality(
             current_user,
@@ -409,13 +401,8 @@ def municipality_edit(slug: str | None = None) -> ResponseReturnValue:
             municipality=municipality,
         ),
         lambda _saved: url_for("admin.municipalities"),
+        municipality=municipality,
     )
-    if response is not None:
-        return response
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "admin/municipality_form.html", form=form, municipality=municipality, general=general
-    ), status
 
 
 @bp.get("/vendors")
@@ -457,13 +444,9 @@ def vendor_edit(slug: str | None = None) -> ResponseReturnValue:
             vendor=vendor,
         )
 
-    response, general = _save_form(form, save, lambda _saved: url_for("admin.vendors"))
-    if response is not None:
-        return response
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "admin/vendor_form.html", form=form, vendor=vendor, general=general
-    ), status
+    return _form_page(
+        "admin/vendor_form.html", form, save, lambda _saved: url_for("admin.vendors"), vendor=vendor
+    )
 
 
 @bp.get("/systems")
@@ -484,7 +467,8 @@ def system_edit(slug: str | None = None) -> ResponseReturnValue:
     form.vendor.choices = [(key, v.name) for key, v in vendors.items()]
     if request.method == "GET" and system is not None:
         form.vendor.data = str(system.vendor_id)
-    response, general = _save_form(
+    return _form_page(
+        "admin/system_form.html",
         form,
         lambda: services.save_system(
             current_user,
@@ -494,17 +478,9 @@ def system_edit(slug: str | None = None) -> ResponseReturnValue:
             system=system,
         ),
         lambda saved: url_for("admin.system_edit", slug=saved.slug),
-    )
-    if response is not None:
-        return response
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "admin/system_form.html",
-        form=form,
         system=system,
         category_form=CategoryForm(prefix="category", formdata=None),
-        general=general,
-    ), status
+    )
 
 
 @bp.route("/systems/<slug>/categories/new", methods=["GET", "POST"])
@@ -515,16 +491,13 @@ def category_edit(slug: str, category_id: int | None = None) -> ResponseReturnVa
     system = services.get_by_slug(System, slug)
     category = services.get_category(system, category_id) if category_id else None
     form = CategoryForm(prefix="category", obj=category if request.method == "GET" else None)
-    response, general = _save_form(
+    return _form_page(
+        "admin/category_form.html",
         form,
         lambda: services.save_category(
             current_user, system, form.slug.data or "", form.name.data or "", category=category
         ),
         lambda _saved: url_for("admin.system_edit", slug=system.slug),
+        system=system,
+        category=category,
     )
-    if response is not None:
-        return response
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "admin/category_form.html", form=form, system=system, category=category, general=general
-    ), status

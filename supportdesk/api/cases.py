@@ -13,89 +13,23 @@ from supportdesk import policy
 from supportdesk.accounts.models import User
 from supportdesk.api import bp, require_user
 from supportdesk.api.openapi import document, query_param
-from supportdesk.api.payload import boolean, id_list, iso, json_body, optional_string, patch_version
-from supportdesk.errors import NotEntitled, NotFound, ValidationFailed
-from supportdesk.escalation import services
-from supportdesk.escalation.models import CaseMessage, CaseStatus, VendorCase
+from supportdesk.api.payload import boolean, id_list, json_body, optional_string, patch_version
+from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.escalation import cases, documents, listing
+from supportdesk.escalation import services as escalation
+from supportdesk.escalation.models import CaseStatus
 from supportdesk.extensions import db
-from supportdesk.markup import render_markdown
-from supportdesk.tickets.models import Priority, Ticket
+from supportdesk.tickets.models import Priority
 
 _STRING = {"type": "string"}
 _IDS = {"type": "array", "items": {"type": "integer"}}
 
 
-def message_json(message: CaseMessage) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "from_vendor": message.from_vendor,
-        "author": message.author.name if message.author else None,
-        "body": message.body,
-        "body_html": str(render_markdown(message.body)),
-        "masked": message.masked,
-        "created_at": iso(message.created_at),
-    }
-
-
-def case_json(
-    case: VendorCase, viewer: User | None = None, *, url: str | None = None
-) -> dict[str, Any]:
-    """The case as the caller (or `viewer`) may see it: vendors get shared snapshots, never
-    tickets. Webhook payloads are this same document, built for the receiver's side."""
-    user = viewer if viewer is not None else current_user
-    municipal = policy.is_municipal(user)
-    visible_numbers = list(
-        db.session.scalars(
-            policy.tickets_visible_to(user)
-            .where(Ticket.vendor_case_id == case.id)
-            .with_only_columns(Ticket.number)
-            .order_by(Ticket.id)
-        )
-    )
-    return {
-        "number": case.number,
-        "vendor": case.vendor.slug,
-        "municipality": case.municipality.slug,
-        "system": case.system.slug,
-        "status": case.status.value,
-        "priority": case.priority.value,
-        "vendor_reference": case.vendor_reference,
-        "subject": case.subject,
-        "summary": case.summary,
-        "assignee": case.assignee.email if case.assignee else None,
-        "known_issue": case.known_issue_id,
-        "created_at": iso(case.created_at),
-        "updated_at": iso(case.updated_at),
-        "first_response_at": iso(case.first_response_at),
-        "resolved_at": iso(case.resolved_at),
-        "version": case.version,
-        "tickets": visible_numbers,
-        "ticket_summaries": [
-            {
-                "number": s.number,
-                "subject": s.subject,
-                "institution": s.institution,
-                "status": s.status,
-                "created_at": iso(s.created_at),
-            }
-            for s in services.ticket_summaries(user, case)
-        ],
-        "shared": [
-            {
-                "kind": item.kind.value,
-                "text": item.text,
-                "filename": item.filename,
-                "masked": item.masked,
-                "sensitive_confirmed": item.sensitive_confirmed,
-                "shared_at": iso(item.shared_at),
-                **({"ticket": item.ticket.number} if municipal else {}),
-            }
-            for item in case.shares
-        ],
-        "messages": [message_json(m) for m in case.messages],
-        "sla": services.sla_view(case).as_json(),
-        "url": url or url_for("escalation.detail", number=case.number),
-    }
+def _case_response(number: str) -> ResponseReturnValue:
+    """The case document as the caller sees it now (after a change: the committed state)."""
+    case = cases.case_for_page(current_user, number)
+    url = url_for("escalation.detail", number=case.number)
+    return jsonify(documents.case_document(case, current_user, url=url))
 
 
 @bp.post("/tickets/<number>/escalate")
@@ -127,30 +61,8 @@ def case_json(
 def escalate(number: str) -> ResponseReturnValue:
     require_user()
     ticket = policy.get_ticket(current_user, number)
-    if not policy.can_escalate(current_user, ticket.system.vendor):
-        raise NotEntitled()
-    data = json_body()
-    errors: dict[str, str] = {}
-    summary = optional_string(data, "summary", errors)
-    case_number = optional_string(data, "case", errors)
-    priority = optional_string(data, "priority", errors)
-    entries = id_list(data, "share_entries", errors)
-    attachments = id_list(data, "share_attachments", errors)
-    share_description = boolean(data, "share_description", errors)
-    confirm = boolean(data, "confirm_sensitive", errors)
-    if errors:
-        raise ValidationFailed(fields=errors)
-    case = services.escalate(
-        current_user,
-        ticket,
-        summary or "",
-        entries,
-        attachments,
-        case_number=case_number,
-        confirm_sensitive=confirm,
-        share_description=share_description,
-        priority=priority,
-    )
+    policy.require_escalate(current_user, ticket)
+    case = escalation.escalate(current_user, ticket, _escalation_request(json_body()))
     db.session.commit()
     response = jsonify(
         {"case": case.number, "url": url_for("escalation.detail", number=case.number)}
@@ -158,6 +70,23 @@ def escalate(number: str) -> ResponseReturnValue:
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_case", number=case.number)
     return response
+
+
+def _escalation_request(data: dict[str, Any]) -> escalation.EscalationRequest:
+    """The JSON body's shape; what it may share is the service's to check."""
+    errors: dict[str, str] = {}
+    parsed = escalation.EscalationRequest(
+        summary=optional_string(data, "summary", errors) or "",
+        case_number=optional_string(data, "case", errors),
+        priority=optional_string(data, "priority", errors),
+        share_entry_ids=id_list(data, "share_entries", errors),
+        share_attachment_ids=id_list(data, "share_attachments", errors),
+        share_description=boolean(data, "share_description", errors),
+        confirm_sensitive=boolean(data, "confirm_sensitive", errors),
+    )
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return parsed
 
 
 @bp.get("/cases")
@@ -178,44 +107,15 @@ def list_cases() -> ResponseReturnValue:
     require_user()
     if not policy.can_see_cases(current_user):
         raise NotFound()
-    args = request.args
-    raw_limit = args.get("limit", str(services.PAGE_SIZE))
+    raw_limit = request.args.get("limit", str(listing.PAGE_SIZE))
     limit = int(raw_limit) if raw_limit.isdigit() else 0
     if not 1 <= limit <= 100:
         raise ValidationFailed(fields={"limit": "Between 1 and 100."})
-    page = services.list_cases(
-        current_user,
-        services.CaseFilters(
-            status=args.get("status") or None,
-            priority=args.get("priority") or None,
-            municipality=args.get("municipality") or None,
-            system=args.get("system") or None,
-            sla=args.get("sla") or None,
-            assignee=args.get("assignee") or None,
-            cursor=args.get("cursor") or None,
-        ),
-        size=limit,
-    )
+    filters = listing.CaseFilters.from_query(request.args)
+    page = listing.list_cases(current_user, filters, size=limit)
     return jsonify(
         {
-            "items": [
-                {
-                    "number": c.number,
-                    "subject": c.subject,
-                    "vendor": c.vendor.slug,
-                    "municipality": c.municipality.slug,
-                    "system": c.system.slug,
-                    "status": c.status.value,
-                    "priority": c.priority.value,
-                    "sla_state": c.sla_state.value,
-                    "resolution_due_at": iso(c.resolution_due_at),
-                    "vendor_reference": c.vendor_reference,
-                    "assignee": c.assignee.email if c.assignee else None,
-                    "created_at": iso(c.created_at),
-                    "version": c.version,
-                }
-                for c in page.cases
-            ],
+            "items": [documents.case_list_item(c) for c in page.cases],
             "next_cursor": page.next_cursor,
         }
     )
@@ -225,7 +125,7 @@ def list_cases() -> ResponseReturnValue:
 @document("One vendor case as the caller may see it")
 def get_case(number: str) -> ResponseReturnValue:
     require_user()
-    return jsonify(case_json(services.case_for_page(current_user, number)))
+    return _case_response(number)
 
 
 @bp.patch("/cases/<number>")
@@ -263,7 +163,7 @@ def patch_case(number: str) -> ResponseReturnValue:
                 errors["assignee"] = "Unknown user."
     if errors:
         raise ValidationFailed(fields=errors)
-    services.update_case(
+    cases.update_case(
         current_user,
         case,
         version=version,
@@ -274,7 +174,7 @@ def patch_case(number: str) -> ResponseReturnValue:
         assignee=assignee,
     )
     db.session.commit()
-    return jsonify(case_json(services.case_for_page(current_user, number)))
+    return _case_response(number)
 
 
 @bp.post("/cases/<number>/messages")
@@ -296,8 +196,8 @@ def post_message(number: str) -> ResponseReturnValue:
     confirm = boolean(data, "confirm_sensitive", errors)
     if errors:
         raise ValidationFailed(fields=errors)
-    message = services.post_message(current_user, case, body or "", confirm_sensitive=confirm)
+    message = cases.post_message(current_user, case, body or "", confirm_sensitive=confirm)
     db.session.commit()
-    response = jsonify(message_json(message))
+    response = jsonify(documents.message_document(message))
     response.status_code = 201
     return response

@@ -14,14 +14,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from supportdesk.accounts.models import Institution, System, User, Vendor
-from supportdesk.escalation import services
+from supportdesk.escalation import cases, known_issues
 from supportdesk.escalation.models import (
     CaseStatus,
     KnownIssue,
     KnownIssueStatus,
     VendorCase,
 )
+from supportdesk.escalation.services import EscalationRequest, escalate
 from supportdesk.escalation.sla import business_seconds_between
+from supportdesk.escalation.sla_alerts import check_sla
+from supportdesk.escalation.sla_clock import calendar_for, seed_default_sla_targets, sla_targets
 from supportdesk.extensions import db, utcnow
 from supportdesk.tickets import services as ticket_services
 from supportdesk.tickets.models import Priority, Ticket
@@ -169,14 +172,14 @@ def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -
         return
     now = utcnow()
     for vendor in db.session.scalars(select(Vendor)):
-        services.seed_default_sla_targets(vendor)
+        seed_default_sla_targets(vendor)
     issues: dict[str, KnownIssue] = {}
     for system_slug, title, description, status, hours in KNOWN_ISSUES:
         system = _one(System, slug=system_slug)
         editor = _one(User, email=f"redaktor@{system.vendor.slug}.sd-demo.dk")
         if system is None or editor is None:
             continue
-        issues[title] = services.save_known_issue(
+        issues[title] = known_issues.save_known_issue(
             editor,
             None,
             system=system,
@@ -187,7 +190,7 @@ def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -
             now=now - timedelta(hours=hours),
         )
         if status != KnownIssueStatus.investigating:
-            services.save_known_issue(
+            known_issues.save_known_issue(
                 editor,
                 issues[title],
                 system=system,
@@ -200,7 +203,7 @@ def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -
     made = 0
     for demo in CASES:
         made += _seed_case(demo, issues, now)
-    services.check_sla(now=now)
+    check_sla(now=now)
     echo(f"Vendor cases: {made} cases, {len(issues)} known issues")
 
 
@@ -213,8 +216,8 @@ def _seed_case(demo: DemoCase, issues: dict[str, KnownIssue], now: datetime) -> 
     agent = _one(User, email=f"agent@{vendor.slug}.sd-demo.dk")
     if coordinator is None or agent is None:
         return 0
-    calendar = services.calendar_for(vendor)
-    _response, resolution = services.sla_targets(vendor.id, demo.priority)
+    calendar = calendar_for(vendor)
+    _response, resolution = sla_targets(vendor.id, demo.priority)
     start = _ago(calendar, resolution * demo.used, now)
     tickets: list[Ticket] = []
     for number in demo.institutions:
@@ -236,40 +239,32 @@ def _seed_case(demo: DemoCase, issues: dict[str, KnownIssue], now: datetime) -> 
     if not tickets:
         return 0
     db.session.flush()
-    case = services.escalate(
-        coordinator,
-        tickets[0],
-        demo.summary,
-        share_description=True,
-        priority=demo.priority,
-        now=start,
-    )
+    first = EscalationRequest(demo.summary, share_description=True, priority=demo.priority)
+    case = escalate(coordinator, tickets[0], first, now=start)
     for ticket in tickets[1:]:
-        services.escalate(
-            coordinator,
-            ticket,
+        also = EscalationRequest(
             f"Samme fejl på {ticket.institution.name}.",
             case_number=case.number,
             share_description=True,
-            now=start + timedelta(minutes=10),
         )
-    services.assign_case(agent, case, agent)
+        escalate(coordinator, ticket, also, now=start + timedelta(minutes=10))
+    cases.assign_case(agent, case, agent)
     step = (now - start) / 4
     if demo.vendor_answer:
-        services.post_message(agent, case, demo.vendor_answer, now=start + step)
+        cases.post_message(agent, case, demo.vendor_answer, now=start + step)
     if demo.status == CaseStatus.waiting_on_municipality:
-        services.change_case_status(agent, case, demo.status, now=start + step * 2)
+        cases.change_case_status(agent, case, demo.status, now=start + step * 2)
     elif demo.status in (CaseStatus.resolved, CaseStatus.closed):
-        services.change_case_status(agent, case, CaseStatus.resolved, now=start + step * 2)
+        cases.change_case_status(agent, case, CaseStatus.resolved, now=start + step * 2)
         if demo.status == CaseStatus.closed:
-            services.resolve_linked_tickets(coordinator, case)
-            services.change_case_status(coordinator, case, CaseStatus.closed, now=start + step * 3)
+            cases.resolve_linked_tickets(coordinator, case)
+            cases.change_case_status(coordinator, case, CaseStatus.closed, now=start + step * 3)
     elif demo.status == CaseStatus.in_progress and case.status == CaseStatus.new:
-        services.change_case_status(agent, case, demo.status, now=start + step)
+        cases.change_case_status(agent, case, demo.status, now=start + step)
     if demo.known_issue and demo.known_issue in issues:
         issue = issues[demo.known_issue]
-        services.link_case_to_known_issue(agent, case, issue)
+        known_issues.link_case_to_known_issue(agent, case, issue)
         for ticket in tickets:
-            services.link_ticket_to_known_issue(coordinator, ticket, issue)
+            known_issues.link_ticket_to_known_issue(coordinator, ticket, issue)
     db.session.flush()
     return 1

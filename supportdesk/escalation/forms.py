@@ -16,8 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from supportdesk.escalation.models import KnownIssueStatus
-from supportdesk.escalation.services import KNOWN_ISSUE_STATUS_LABELS
+from supportdesk.escalation.models import KNOWN_ISSUE_STATUS_LABELS, KnownIssueStatus
 from supportdesk.tickets.models import PRIORITY_LABELS, Priority
 
 

@@ -84,3 +84,11 @@ def mask(text: str) -> str:
         position = finding.end
     parts.append(text[position:])
     return "".join(parts)
+
+
+def protect(text: str, confirmed: bool) -> tuple[str, bool, int]:
+    """(text as the vendor gets it, masked?, number of findings): masked unless confirmed."""
+    findings = len(find_sensitive(text or ""))
+    if findings and not confirmed:
+        return mask(text), True, findings
+    return text or "", False, findings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     ForeignKey,
@@ -15,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import inspect as inspect_row
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from supportdesk import cache
 from supportdesk.accounts.models import Municipality, System, User, Vendor, str_enum
@@ -46,7 +47,9 @@ OPEN_CASE_STATUSES = frozenset(
 )
 
 # DESIGN §4: new → in_progress → waiting_on_municipality → resolved → closed; a resolved
-# case may be reopened (back to in_progress) until it is closed.
+# case may be reopened (back to in_progress) until it is closed. The vendor's agents move
+# the case along these; the municipality only closes a resolved case or reopens it when
+# the fix did not hold (MUNICIPAL_CASE_TRANSITIONS).
 CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.new: frozenset(
         {CaseStatus.in_progress, CaseStatus.waiting_on_municipality, CaseStatus.resolved}
@@ -56,6 +59,24 @@ CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.resolved: frozenset({CaseStatus.in_progress, CaseStatus.closed}),
     CaseStatus.closed: frozenset(),
 }
+MUNICIPAL_CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.resolved: frozenset({CaseStatus.in_progress, CaseStatus.closed}),
+}
+
+CASE_STATUS_LABELS = {
+    CaseStatus.new: _l("New"),
+    CaseStatus.in_progress: _l("In progress"),
+    CaseStatus.waiting_on_municipality: _l("Waiting on the municipality"),
+    CaseStatus.resolved: _l("Resolved"),
+    CaseStatus.closed: _l("Closed"),
+}
+
+
+def next_case_statuses(current: CaseStatus, *, vendor_side: bool) -> list[CaseStatus]:
+    """Where one side may move a case from `current`, in the order of CaseStatus."""
+    table = CASE_TRANSITIONS if vendor_side else MUNICIPAL_CASE_TRANSITIONS
+    targets = table.get(current, frozenset())
+    return [status for status in CaseStatus if status in targets]
 
 
 class SlaState(enum.StrEnum):
@@ -66,6 +87,15 @@ class SlaState(enum.StrEnum):
     breached = "breached"
     paused = "paused"
     met = "met"
+
+
+SLA_STATE_LABELS = {
+    SlaState.ok: _l("On track"),
+    SlaState.warning: _l("Close to deadline"),
+    SlaState.breached: _l("Overdue"),
+    SlaState.paused: _l("Paused"),
+    SlaState.met: _l("Met"),
+}
 
 
 class ShareKind(enum.StrEnum):
@@ -83,6 +113,14 @@ class KnownIssueStatus(enum.StrEnum):
     @property
     def is_active(self) -> bool:
         return self != KnownIssueStatus.resolved
+
+
+KNOWN_ISSUE_STATUS_LABELS = {
+    KnownIssueStatus.investigating: _l("Investigating"),
+    KnownIssueStatus.identified: _l("Identified"),
+    KnownIssueStatus.monitoring: _l("Monitoring"),
+    KnownIssueStatus.resolved: _l("Resolved"),
+}
 
 
 class KnownIssue(db.Model):
@@ -216,7 +254,11 @@ class VendorCase(db.Model):
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     known_issue: Mapped[KnownIssue | None] = relationship()
-    tickets: Mapped[list[Ticket]] = relationship(back_populates="vendor_case", order_by="Ticket.id")
+    # Declared here only (Ticket.vendor_case is the backref), so the ticket domain does
+    # not know about the escalation domain above it.
+    tickets: Mapped[list[Ticket]] = relationship(
+        backref=backref("vendor_case"), order_by="Ticket.id"
+    )
     messages: Mapped[list[CaseMessage]] = relationship(
         back_populates="case", order_by="CaseMessage.id", cascade="all, delete-orphan"
     )
@@ -343,9 +385,13 @@ cache.track(
 
 
 __all__ = [
+    "CASE_STATUS_LABELS",
     "CASE_TRANSITIONS",
     "DEFAULT_SLA_MINUTES",
+    "KNOWN_ISSUE_STATUS_LABELS",
+    "MUNICIPAL_CASE_TRANSITIONS",
     "OPEN_CASE_STATUSES",
+    "SLA_STATE_LABELS",
     "CaseMessage",
     "CaseStatus",
     "KnownIssue",
@@ -358,6 +404,7 @@ __all__ = [
     "SlaTarget",
     "VendorCase",
     "municipal_case_generation",
+    "next_case_statuses",
     "vendor_case_generation",
 ]
 

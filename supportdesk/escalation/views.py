@@ -1,32 +1,34 @@
-"""Vendor case pages, escalation from a ticket, known issues and the public status page.
+"""Vendor case pages, the case queue and escalation from a ticket.
 
-Load via policy, validate a form, call one service, commit, redirect or render.
+Load via policy, validate a form, call one service, commit, redirect or render. The
+known-issue pages and the public status page are in known_issue_views.py.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 
 from supportdesk import cache, policy
 from supportdesk.accounts.models import Municipality, System, User
-from supportdesk.errors import Forbidden, NotEntitled, NotFound, ValidationFailed
-from supportdesk.escalation import services
+from supportdesk.errors import Forbidden, NotFound, ValidationFailed
+from supportdesk.escalation import cases, documents, known_issues, listing
+from supportdesk.escalation import services as escalation
+from supportdesk.escalation import sla_alerts as _sla_alerts  # noqa: F401  (registers the SLA job)
 from supportdesk.escalation.forms import (
     AssignCaseForm,
     CaseDetailsForm,
     CaseStatusForm,
     EscalateForm,
-    KnownIssueForm,
     LinkKnownIssueForm,
     MessageForm,
     RelayForm,
@@ -34,6 +36,9 @@ from supportdesk.escalation.forms import (
 )
 from supportdesk.escalation.masking import has_sensitive
 from supportdesk.escalation.models import (
+    CASE_STATUS_LABELS,
+    KNOWN_ISSUE_STATUS_LABELS,
+    SLA_STATE_LABELS,
     CaseMessage,
     CaseStatus,
     KnownIssue,
@@ -43,26 +48,25 @@ from supportdesk.escalation.models import (
     municipal_case_generation,
     vendor_case_generation,
 )
+from supportdesk.escalation.sla_clock import sla_targets, sla_view
 from supportdesk.extensions import db
+from supportdesk.form_pages import form_page, save_form, saved_and_go
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
 from supportdesk.tickets import attachments as ticket_attachments
 from supportdesk.tickets.models import Ticket
 
 bp = Blueprint("escalation", __name__)
-CPH = ZoneInfo("Europe/Copenhagen")
 
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {
-        "case_status_label": lambda s: services.CASE_STATUS_LABELS.get(CaseStatus(s), s),
-        "sla_state_label": lambda s: services.SLA_STATE_LABELS.get(SlaState(s), s),
-        "known_issue_status_label": lambda s: services.KNOWN_ISSUE_STATUS_LABELS.get(
-            KnownIssueStatus(s), s
-        ),
+        "case_status_label": lambda s: CASE_STATUS_LABELS.get(CaseStatus(s), s),
+        "sla_state_label": lambda s: SLA_STATE_LABELS.get(SlaState(s), s),
+        "known_issue_status_label": lambda s: KNOWN_ISSUE_STATUS_LABELS.get(KnownIssueStatus(s), s),
         "business_duration": business_duration,
         "escalation_panel": escalation_panel,
-        "active_known_issues": services.active_known_issues,
+        "active_known_issues": known_issues.active_known_issues,
     }
 
 
@@ -83,9 +87,9 @@ def _nav(user: User) -> list[NavItem]:
     if policy.can_see_cases(user):
         items.append(NavItem(_("Vendor cases"), url_for("escalation.index")))
     if policy.can_view_known_issues(user):
-        items.append(NavItem(_("Known issues"), url_for("escalation.known_issues")))
+        items.append(NavItem(_("Known issues"), url_for("known_issues.index")))
     if not user.is_authenticated:
-        items.append(NavItem(_("Operating status"), url_for("escalation.status")))
+        items.append(NavItem(_("Operating status"), url_for("known_issues.status")))
     return items
 
 
@@ -131,21 +135,13 @@ def index() -> ResponseReturnValue:
 
 def _queue_body(vendor_side: bool) -> tuple[Markup, int]:
     args = request.args
-    filters = services.CaseFilters(
-        status=args.get("status") or None,
-        priority=args.get("priority") or None,
-        municipality=args.get("municipality") or None,
-        system=args.get("system") or None,
-        sla=args.get("sla") or None,
-        assignee=args.get("assignee") or None,
-        cursor=args.get("cursor") or None,
-    )
+    filters = listing.CaseFilters.from_query(args)
     errors: dict[str, Any] = {}
     try:
-        page = services.list_cases(current_user, filters)
+        page = listing.list_cases(current_user, filters)
     except ValidationFailed as error:
         errors = error.fields
-        page = services.CasePage([], None)
+        page = listing.CasePage([], None)
     municipalities: list[Municipality] = []
     agents: list[User] = []
     if vendor_side:
@@ -164,7 +160,7 @@ def _queue_body(vendor_side: bool) -> tuple[Markup, int]:
         municipalities=municipalities,
         agents=agents,
         systems=systems,
-        counts=services.case_counts_by_state(current_user),
+        counts=listing.case_counts_by_state(current_user),
         next_args=next_args,
         statuses=list(CaseStatus),
         sla_states=list(SlaState),
@@ -183,8 +179,7 @@ def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
     message_form = forms.get("message_form") or MessageForm()
     status_form = forms.get("status_form") or CaseStatusForm()
     status_form.status.choices = [
-        (s.value, str(services.CASE_STATUS_LABELS[s]))
-        for s in services.allowed_case_statuses(user, case)
+        (s.value, str(CASE_STATUS_LABELS[s])) for s in policy.allowed_case_statuses(user, case)
     ]
     assign_form = forms.get("assign_form") or AssignCaseForm(assignee=str(case.assignee_id or ""))
     assign_form.assignee.choices = [("", _("Nobody"))] + [
@@ -195,10 +190,10 @@ def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
         priority=case.priority.value,
         version=str(case.version),
     )
-    summaries = services.ticket_summaries(user, case)
+    summaries = documents.ticket_summaries(user, case)
     relay_form = forms.get("relay_form") or RelayForm()
     relay_form.tickets.choices = [(t.id, f"{t.number} · {t.subject}") for t in case.tickets]
-    resolvable = services.resolvable_tickets(case)
+    resolvable = cases.resolvable_tickets(case)
     resolve_form = forms.get("resolve_form") or ResolveTicketsForm(
         tickets=[t.id for t in resolvable]
     )
@@ -208,13 +203,13 @@ def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
     )
     link_form.known_issue.choices = [("", _("None"))] + [
         (str(i.id), i.title)
-        for i in services.active_known_issues()
+        for i in known_issues.active_known_issues()
         if i.vendor_id == case.vendor_id
     ]
     return {
         "case": case,
-        "sla": services.sla_view(case),
-        "targets": services.sla_targets(case.vendor_id, case.priority),
+        "sla": sla_view(case),
+        "targets": sla_targets(case.vendor_id, case.priority),
         "vendor_side": vendor_side,
         "municipal_side": municipal_side,
         "can_message": policy.can_message_case(user, case),
@@ -235,7 +230,7 @@ def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
 @bp.get("/cases/<number>")
 @login_required
 def detail(number: str) -> ResponseReturnValue:
-    case = services.case_for_page(current_user, number)
+    case = cases.case_for_page(current_user, number)
     context = _case_context(case)
     relay_id = request.args.get("relay", type=int)
     if relay_id and policy.can_relay_case(current_user, case):
@@ -247,164 +242,151 @@ def detail(number: str) -> ResponseReturnValue:
     return render_template("escalation/detail.html", **context)
 
 
-def _case_error(case: VendorCase, error: ValidationFailed, **forms: Any) -> ResponseReturnValue:
-    form = next(iter(forms.values()))
-    errors = error.apply_to(form)
-    db.session.rollback()
-    case = services.case_for_page(current_user, case.number)
-    return render_template(
-        "escalation/detail.html", **_case_context(case, errors=errors, **forms)
-    ), 422
+def _case_post(
+    number: str,
+    slot: str,
+    make_form: Callable[[VendorCase], FlaskForm],
+    act: Callable[[VendorCase, Any], str],
+    *,
+    allowed: Callable[[User, VendorCase], bool] | None = None,
+    anchor: str | None = None,
+) -> ResponseReturnValue:
+    """One change from the case page: load, check, validate `make_form`'s form, `act` (which
+    returns the flash message), commit and go back to the case; an invalid form or a
+    refusal shows the case page again with that form (`slot` in _case_context) and 422."""
+    case = policy.get_case(current_user, number)
+    if allowed is not None and not allowed(current_user, case):
+        raise Forbidden()
+    form = make_form(case)
+    url = url_for("escalation.detail", number=number, _anchor=anchor)
+    response, errors = save_form(
+        form, lambda: act(case, form), lambda message: saved_and_go(message, url)
+    )
+    if response is not None:
+        return response
+    case = cases.case_for_page(current_user, number)
+    context = _case_context(case, errors=errors, **{slot: form})
+    return render_template("escalation/detail.html", **context), 422
 
 
 @bp.post("/cases/<number>/messages")
 @login_required
 def post_message(number: str) -> ResponseReturnValue:
-    case = policy.get_case(current_user, number)
-    form = MessageForm()
-    if not form.validate_on_submit():
-        return render_template(
-            "escalation/detail.html", **_case_context(case, message_form=form)
-        ), 422
-    try:
-        services.post_message(
+    def act(case: VendorCase, form: MessageForm) -> str:
+        cases.post_message(
             current_user, case, form.body.data or "", confirm_sensitive=form.confirm_sensitive.data
         )
-    except ValidationFailed as error:
-        return _case_error(case, error, message_form=form)
-    db.session.commit()
-    flash(_("Message sent."), "success")
-    return redirect(url_for("escalation.detail", number=number, _anchor="messages"))
+        return _("Message sent.")
+
+    return _case_post(number, "message_form", lambda _case: MessageForm(), act, anchor="messages")
 
 
 @bp.post("/cases/<number>/status")
 @login_required
 def change_status(number: str) -> ResponseReturnValue:
-    case = policy.get_case(current_user, number)
-    form = CaseStatusForm()
-    form.status.choices = [
-        (s.value, s.value) for s in services.allowed_case_statuses(current_user, case)
-    ]
-    if not form.validate_on_submit():
-        if not form.status.choices:
-            raise Forbidden()
-        return render_template(
-            "escalation/detail.html", **_case_context(case, status_form=form)
-        ), 422
-    services.change_case_status(current_user, case, form.status.data)
-    db.session.commit()
-    flash(_("The case status is changed."), "success")
-    return redirect(url_for("escalation.detail", number=number))
+    def make_form(case: VendorCase) -> CaseStatusForm:
+        form = CaseStatusForm()
+        allowed = policy.allowed_case_statuses(current_user, case)
+        form.status.choices = [(s.value, s.value) for s in allowed]
+        return form
+
+    def act(case: VendorCase, form: CaseStatusForm) -> str:
+        cases.change_case_status(current_user, case, form.status.data)
+        return _("The case status is changed.")
+
+    def can_move(user: User, case: VendorCase) -> bool:
+        return bool(policy.allowed_case_statuses(user, case))
+
+    return _case_post(number, "status_form", make_form, act, allowed=can_move)
 
 
 @bp.post("/cases/<number>/assign")
 @login_required
 def assign(number: str) -> ResponseReturnValue:
-    case = policy.get_case(current_user, number)
-    if not policy.can_manage_case(current_user, case):
-        raise Forbidden()
-    form = AssignCaseForm()
-    form.assignee.choices = [("", "")] + [
-        (str(u.id), u.name) for u in db.session.scalars(policy.case_agents(case))
-    ]
-    if not form.validate_on_submit():
-        return render_template(
-            "escalation/detail.html", **_case_context(case, assign_form=form)
-        ), 422
-    assignee = db.session.get(User, int(form.assignee.data)) if form.assignee.data else None
-    services.assign_case(current_user, case, assignee)
-    db.session.commit()
-    flash(_("The assignment is saved."), "success")
-    return redirect(url_for("escalation.detail", number=number))
+    def make_form(case: VendorCase) -> AssignCaseForm:
+        form = AssignCaseForm()
+        agents = db.session.scalars(policy.case_agents(case))
+        form.assignee.choices = [("", "")] + [(str(u.id), u.name) for u in agents]
+        return form
+
+    def act(case: VendorCase, form: AssignCaseForm) -> str:
+        assignee = db.session.get(User, int(form.assignee.data)) if form.assignee.data else None
+        cases.assign_case(current_user, case, assignee)
+        return _("The assignment is saved.")
+
+    return _case_post(number, "assign_form", make_form, act, allowed=policy.can_manage_case)
 
 
 @bp.post("/cases/<number>/details")
 @login_required
 def details(number: str) -> ResponseReturnValue:
-    case = policy.get_case(current_user, number)
-    form = CaseDetailsForm()
-    if not form.validate_on_submit():
-        return render_template(
-            "escalation/detail.html", **_case_context(case, details_form=form)
-        ), 422
-    vendor = policy.can_manage_case(current_user, case)
-    try:
-        services.update_case(
+    def act(case: VendorCase, form: CaseDetailsForm) -> str:
+        vendor = policy.can_manage_case(current_user, case)
+        cases.update_case(
             current_user,
             case,
             version=int(form.version.data) if (form.version.data or "").isdigit() else None,
             priority=form.priority.data,
             vendor_reference=form.vendor_reference.data if vendor else None,
         )
-    except ValidationFailed as error:
-        return _case_error(case, error, details_form=form)
-    db.session.commit()
-    flash(_("The case is saved."), "success")
-    return redirect(url_for("escalation.detail", number=number))
+        return _("The case is saved.")
+
+    return _case_post(number, "details_form", lambda _case: CaseDetailsForm(), act)
+
+
+def _tickets_form(form: RelayForm | ResolveTicketsForm, tickets: list[Ticket]) -> Any:
+    form.tickets.choices = [(t.id, t.number) for t in tickets]
+    return form
 
 
 @bp.post("/cases/<number>/relay")
 @login_required
 def relay(number: str) -> ResponseReturnValue:
-    case = policy.get_case(current_user, number)
-    if not policy.can_relay_case(current_user, case):
-        raise Forbidden()
-    form = RelayForm()
-    form.tickets.choices = [(t.id, t.number) for t in case.tickets]
-    if not form.validate_on_submit():
-        return render_template(
-            "escalation/detail.html", **_case_context(case, relay_form=form)
-        ), 422
-    try:
-        tickets = services.relay(current_user, case, form.body.data or "", form.tickets.data or [])
-    except ValidationFailed as error:
-        return _case_error(case, error, relay_form=form)
-    db.session.commit()
-    flash(_("The answer is sent on %(count)s tickets.", count=len(tickets)), "success")
-    return redirect(url_for("escalation.detail", number=number))
+    def act(case: VendorCase, form: RelayForm) -> str:
+        tickets = cases.relay(current_user, case, form.body.data or "", form.tickets.data or [])
+        return _("The answer is sent on %(count)s tickets.", count=len(tickets))
+
+    return _case_post(
+        number,
+        "relay_form",
+        lambda case: _tickets_form(RelayForm(), case.tickets),
+        act,
+        allowed=policy.can_relay_case,
+    )
 
 
 @bp.post("/cases/<number>/resolve-tickets")
 @login_required
 def resolve_tickets(number: str) -> ResponseReturnValue:
-    case = policy.get_case(current_user, number)
-    if not policy.can_relay_case(current_user, case):
-        raise Forbidden()
-    form = ResolveTicketsForm()
-    form.tickets.choices = [(t.id, t.number) for t in services.resolvable_tickets(case)]
-    if not form.validate_on_submit():
-        return render_template(
-            "escalation/detail.html", **_case_context(case, resolve_form=form)
-        ), 422
-    try:
-        tickets = services.resolve_linked_tickets(current_user, case, form.tickets.data or [])
-    except ValidationFailed as error:
-        return _case_error(case, error, resolve_form=form)
-    db.session.commit()
-    flash(_("%(count)s tickets are resolved.", count=len(tickets)), "success")
-    return redirect(url_for("escalation.detail", number=number))
+    def act(case: VendorCase, form: ResolveTicketsForm) -> str:
+        tickets = cases.resolve_linked_tickets(current_user, case, form.tickets.data or [])
+        return _("%(count)s tickets are resolved.", count=len(tickets))
+
+    return _case_post(
+        number,
+        "resolve_form",
+        lambda case: _tickets_form(ResolveTicketsForm(), cases.resolvable_tickets(case)),
+        act,
+        allowed=policy.can_relay_case,
+    )
 
 
 @bp.post("/cases/<number>/known-issue")
 @login_required
 def case_known_issue(number: str) -> ResponseReturnValue:
-    case = policy.get_case(current_user, number)
-    form = LinkKnownIssueForm()
-    form.known_issue.choices = [("", "")] + [
-        (str(i.id), i.title) for i in services.active_known_issues()
-    ]
-    if not form.validate_on_submit():
-        return render_template("escalation/detail.html", **_case_context(case, link_form=form)), 422
-    issue = (
-        db.session.get(KnownIssue, int(form.known_issue.data)) if form.known_issue.data else None
-    )
-    try:
-        services.link_case_to_known_issue(current_user, case, issue)
-    except ValidationFailed as error:
-        return _case_error(case, error, link_form=form)
-    db.session.commit()
-    flash(_("The known issue link is saved."), "success")
-    return redirect(url_for("escalation.detail", number=number))
+    def make_form(_case: VendorCase) -> LinkKnownIssueForm:
+        form = LinkKnownIssueForm()
+        issues = known_issues.active_known_issues()
+        form.known_issue.choices = [("", "")] + [(str(i.id), i.title) for i in issues]
+        return form
+
+    def act(case: VendorCase, form: LinkKnownIssueForm) -> str:
+        chosen = form.known_issue.data
+        issue = db.session.get(KnownIssue, int(chosen)) if chosen else None
+        known_issues.link_case_to_known_issue(current_user, case, issue)
+        return _("The known issue link is saved.")
+
+    return _case_post(number, "link_form", make_form, act)
 
 
 @bp.get("/cases/<number>/shared/<int:item_id>")
@@ -436,26 +418,26 @@ def shared_attachment(number: str, item_id: int) -> ResponseReturnValue:
 def escalation_panel(ticket: Ticket) -> dict[str, Any] | None:
     """What the ticket page shows about escalation; None for users who see nothing of it."""
     user = current_user
-    if not policy.is_ticket_staff(user) or user.municipality_id != ticket.municipality_id:
+    if not policy.can_follow_escalation(user, ticket):
         return None
     vendor = ticket.system.vendor
     case = ticket.vendor_case
     last_vendor_message: CaseMessage | None = None
     if case is not None:
         last_vendor_message = next((m for m in reversed(case.messages) if m.from_vendor), None)
-    issues = services.active_known_issue_choices(ticket.system_id)
+    issues = known_issues.active_known_issue_choices(ticket.system_id)
     link_form = LinkKnownIssueForm()
     link_form.known_issue.choices = [(str(issue_id), title) for issue_id, title in issues]
     message_form = MessageForm()
     return {
         "vendor": vendor,
         "case": case,
-        "sla": services.sla_view(case) if case is not None else None,
+        "sla": sla_view(case) if case is not None else None,
         "can_escalate": policy.can_escalate(user, vendor),
         "can_message": case is not None and policy.can_message_case(user, case),
         "last_vendor_message": last_vendor_message,
         "known_issues": issues,  # (id, title) of the system's active issues
-        "linked_issues": services.known_issues_for_ticket(ticket),
+        "linked_issues": known_issues.known_issues_for_ticket(ticket),
         "can_link": policy.can_link_known_issue(user, ticket) and bool(issues),
         "link_form": link_form,
         "message_form": message_form,
@@ -465,14 +447,14 @@ def escalation_panel(ticket: Ticket) -> dict[str, Any] | None:
 def _fill_escalate_form(form: EscalateForm, ticket: Ticket) -> None:
     form.case.choices = [("", _("New case"))] + [
         (c.number, f"{c.number} · {c.subject}")
-        for c in services.open_cases_for(current_user, ticket)
+        for c in escalation.open_cases_for(current_user, ticket)
     ]
     form.share_entries.choices = [
         (e.id, f"{e.author.name if e.author else ''} · {e.created_at:%d.%m.%Y %H:%M}")
-        for e in services.shareable_entries(ticket)
+        for e in escalation.shareable_entries(ticket)
     ]
     form.share_attachments.choices = [
-        (a.id, a.filename) for a in services.shareable_attachments(ticket)
+        (a.id, a.filename) for a in escalation.shareable_attachments(ticket)
     ]
 
 
@@ -480,57 +462,50 @@ def _fill_escalate_form(form: EscalateForm, ticket: Ticket) -> None:
 @login_required
 def escalate(number: str) -> ResponseReturnValue:
     ticket = policy.get_ticket(current_user, number)
-    if not policy.can_escalate(current_user, ticket.system.vendor):
-        raise NotEntitled()
+    policy.require_escalate(current_user, ticket)
     form = EscalateForm()
     _fill_escalate_form(form, ticket)
     if request.method == "GET":
         form.priority.data = ticket.priority.value
         form.case.data = request.args.get("case", "")
-    errors: list[str] = []
-    if form.validate_on_submit():
-        try:
-            case = services.escalate(
-                current_user,
-                ticket,
-                form.summary.data or "",
-                form.share_entries.data or [],
-                form.share_attachments.data or [],
-                case_number=form.case.data or None,
-                confirm_sensitive=bool(form.confirm_sensitive.data),
-                share_description=bool(form.share_description.data),
-                priority=form.priority.data,
-            )
-        except ValidationFailed as error:
-            errors = error.apply_to(form)
-            db.session.rollback()
-            ticket = policy.get_ticket(current_user, number)
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Sent to %(vendor)s in case %(case)s.",
-                    vendor=case.vendor.name,
-                    case=case.number,
-                ),
-                "success",
-            )
-            return redirect(url_for("tickets.detail", number=ticket.number))
-    entries = services.shareable_entries(ticket)
+    response, errors = save_form(
+        form,
+        lambda: escalation.escalate(current_user, ticket, _escalation_request(form)),
+        lambda case: _sent(ticket, case),
+    )
+    if response is not None:
+        return response
+    entries = escalation.shareable_entries(ticket)
     sensitive = (
         has_sensitive(ticket.subject)
         or has_sensitive(ticket.description)
         or any(has_sensitive(e.body) for e in entries)
     )
-    status = 422 if request.method == "POST" else 200
-    return render_template(
+    return form_page(
         "escalation/escalate.html",
         ticket=ticket,
         form=form,
         entries=entries,
         sensitive=sensitive,
         errors=errors,
-    ), status
+    )
+
+
+def _escalation_request(form: EscalateForm) -> escalation.EscalationRequest:
+    return escalation.EscalationRequest(
+        summary=form.summary.data or "",
+        share_entry_ids=form.share_entries.data or [],
+        share_attachment_ids=form.share_attachments.data or [],
+        case_number=form.case.data or None,
+        confirm_sensitive=bool(form.confirm_sensitive.data),
+        share_description=bool(form.share_description.data),
+        priority=form.priority.data,
+    )
+
+
+def _sent(ticket: Ticket, case: VendorCase) -> ResponseReturnValue:
+    message = _("Sent to %(vendor)s in case %(case)s.", vendor=case.vendor.name, case=case.number)
+    return saved_and_go(message, url_for("tickets.detail", number=ticket.number))
 
 
 @bp.post("/tickets/<number>/known-issue")
@@ -542,7 +517,7 @@ def ticket_known_issue(number: str) -> ResponseReturnValue:
     form = LinkKnownIssueForm()
     form.known_issue.choices = [
         (str(issue_id), title)
-        for issue_id, title in services.active_known_issue_choices(ticket.system_id)
+        for issue_id, title in known_issues.active_known_issue_choices(ticket.system_id)
     ]
     if not form.validate_on_submit() or not form.known_issue.data:
         flash(_("Choose a known issue."), "error")
@@ -550,7 +525,7 @@ def ticket_known_issue(number: str) -> ResponseReturnValue:
     issue = db.session.get(KnownIssue, int(form.known_issue.data))
     if issue is None:
         raise NotFound()
-    services.link_ticket_to_known_issue(current_user, ticket, issue)
+    known_issues.link_ticket_to_known_issue(current_user, ticket, issue)
     db.session.commit()
     flash(_("The ticket is linked to the known issue."), "success")
     return redirect(url_for("tickets.detail", number=number))
@@ -568,90 +543,9 @@ def ticket_case_message(number: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Write a message."), "error")
         return redirect(url_for("tickets.detail", number=number))
-    services.post_message(
+    cases.post_message(
         current_user, case, form.body.data or "", confirm_sensitive=form.confirm_sensitive.data
     )
     db.session.commit()
     flash(_("Message sent."), "success")
     return redirect(url_for("tickets.detail", number=number))
-
-
-# --- known issues ------------------------------------------------------------------------
-
-
-def _local(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=CPH) if moment is not None else None
-
-
-@bp.get("/known-issues")
-@login_required
-def known_issues() -> ResponseReturnValue:
-    if not policy.can_view_known_issues(current_user):
-        raise NotFound()
-    return render_template(
-        "escalation/known_issues.html",
-        issues=services.recent_known_issues(current_user),
-        can_manage=policy.can_manage_known_issues(current_user),
-    )
-
-
-def _known_issue_form(issue: KnownIssue | None) -> ResponseReturnValue:
-    form = KnownIssueForm(obj=None)
-    form.system.choices = [
-        (str(s.id), s.name) for s in db.session.scalars(policy.systems_managed_by(current_user))
-    ]
-    if request.method == "GET" and issue is not None:
-        form.system.data = str(issue.system_id)
-        form.title.data = issue.title
-        form.description.data = issue.description
-        form.status.data = issue.status.value
-        form.started_at.data = issue.started_at.astimezone(CPH).replace(tzinfo=None)
-        form.ended_at.data = (
-            issue.ended_at.astimezone(CPH).replace(tzinfo=None) if issue.ended_at else None
-        )
-    errors: list[str] = []
-    if form.validate_on_submit():
-        system = db.session.get(System, int(form.system.data))
-        try:
-            saved = services.save_known_issue(
-                current_user,
-                issue,
-                system=system,
-                title=form.title.data or "",
-                description=form.description.data or "",
-                status=form.status.data,
-                started_at=_local(form.started_at.data),
-                ended_at=_local(form.ended_at.data),
-            )
-        except ValidationFailed as error:
-            errors = error.apply_to(form)
-            db.session.rollback()
-        else:
-            db.session.commit()
-            flash(_("The known issue is saved: %(title)s", title=saved.title), "success")
-            return redirect(url_for("escalation.known_issues"))
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "escalation/known_issue_form.html", form=form, issue=issue, errors=errors
-    ), status
-
-
-@bp.route("/known-issues/new", methods=["GET", "POST"])
-@login_required
-def new_known_issue() -> ResponseReturnValue:
-    if not policy.can_manage_known_issues(current_user):
-        raise NotFound()
-    return _known_issue_form(None)
-
-
-@bp.route("/known-issues/<int:issue_id>", methods=["GET", "POST"])
-@login_required
-def edit_known_issue(issue_id: int) -> ResponseReturnValue:
-    issue = policy.get_managed_known_issue(current_user, issue_id)
-    return _known_issue_form(issue)
-
-
-@bp.get("/status")
-def status() -> ResponseReturnValue:
-    """Public operating status: active known issues, no login needed."""
-    return render_template("escalation/status.html", issues=services.active_known_issues())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -21,9 +20,6 @@ from supportdesk.accounts.models import (
     str_enum,
 )
 from supportdesk.extensions import db, utcnow
-
-if TYPE_CHECKING:
-    from supportdesk.escalation.models import VendorCase
 
 
 class TicketStatus(enum.StrEnum):
@@ -140,7 +136,8 @@ class Ticket(db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("queue.id"), index=True)
-    # The vendor case this ticket is escalated in (escalation domain).
+    # The vendor case this ticket is escalated in; the escalation domain declares the
+    # relationship (VendorCase.tickets, backref Ticket.vendor_case).
     vendor_case_id: Mapped[int | None] = mapped_column(ForeignKey("vendor_case.id"), index=True)
     subject: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -173,7 +170,6 @@ class Ticket(db.Model):
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     queue: Mapped[Queue | None] = relationship()
-    vendor_case: Mapped[VendorCase | None] = relationship(back_populates="tickets")
     entries: Mapped[list[TicketEntry]] = relationship(
         back_populates="ticket",
         order_by="TicketEntry.id",

@@ -3,7 +3,8 @@
 Events are enqueued in the caller's transaction (one outbox message per webhook and
 event), so a delivery exists exactly when the change does. The body is built then,
 with the receiver's eyes: a vendor's tool gets the case as the vendor's agents see it
-in the API, a municipality's tool as its coordinators do (policy.webhook_reader). The
+in the API, a municipality's tool as its coordinators do (policy.webhook_reader); both
+are the escalation domain's case document (supportdesk/escalation/documents.py). The
 body is stored as the exact bytes to send, so every retry carries the same delivery id
 and signature. Services change and flush; the caller commits.
 """
@@ -28,6 +29,7 @@ from sqlalchemy import or_, select
 from supportdesk import outbox, policy
 from supportdesk.accounts.models import Municipality, User, Vendor
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
+from supportdesk.escalation.documents import case_document, message_document
 from supportdesk.escalation.models import CaseMessage, VendorCase
 from supportdesk.extensions import db, utcnow
 from supportdesk.webhooks.models import (
@@ -153,6 +155,29 @@ def save_webhook(
     else:
         _require_manage(actor, webhook)
         allowed = webhook.allowed_events
+    name, url, chosen = _checked_fields(name, url, events, allowed)
+    if webhook is None:
+        webhook = Webhook(
+            vendor=vendor,
+            municipality=municipality,
+            secret=new_secret(),
+            active=True,
+            created_at=utcnow(),
+            created_by=actor,
+        )
+        db.session.add(webhook)
+    webhook.name = name
+    webhook.url = url
+    # Stored in the fixed order of the vocabulary, whatever order the form sent.
+    webhook.events = [e.value for e in allowed if e.value in chosen]
+    db.session.flush()
+    return webhook
+
+
+def _checked_fields(
+    name: str, url: str, events: Iterable[str], allowed: Sequence[WebhookEvent]
+) -> tuple[str, str, list[str]]:
+    """Name, receiver URL and events, or every field error at once."""
     errors: dict[str, str] = {}
     name = (name or "").strip()
     url = (url or "").strip()
@@ -175,22 +200,7 @@ def save_webhook(
         errors["events"] = str(_l("Choose among the listed events."))
     if errors:
         raise ValidationFailed(fields=errors)
-    if webhook is None:
-        webhook = Webhook(
-            vendor=vendor,
-            municipality=municipality,
-            secret=new_secret(),
-            active=True,
-            created_at=utcnow(),
-            created_by=actor,
-        )
-        db.session.add(webhook)
-    webhook.name = name
-    webhook.url = url
-    # Stored in the fixed order of the vocabulary, whatever order the form sent.
-    webhook.events = [e.value for e in allowed if e.value in chosen]
-    db.session.flush()
-    return webhook
+    return name, url, chosen
 
 
 def set_active(actor: User, webhook: Webhook, active: bool) -> Webhook:
@@ -234,7 +244,7 @@ def actor_side(actor: User | None, case: VendorCase) -> str:
 @dataclass(frozen=True)
 class CaseEvent:
     """One event about a case: `data` holds details every receiver may see (status from/to);
-    the case and the message are rendered per side through the API's own JSON."""
+    the case and the message are rendered per side as the escalation domain's documents."""
 
     event: WebhookEvent
     message: CaseMessage | None = None
@@ -246,6 +256,23 @@ def _hears(webhook: Webhook, event: WebhookEvent) -> bool:
     return event in side and webhook.subscribes(event)
 
 
+def _listening(case: VendorCase, events: Sequence[CaseEvent]) -> list[Webhook]:
+    """One query for the active webhooks of the case's vendor and municipality that may
+    hear any of the events (a vendor answer can also move the status)."""
+    owners = []
+    if any(e.event in VENDOR_EVENTS for e in events):
+        owners.append(Webhook.vendor_id == case.vendor_id)
+    if any(e.event in MUNICIPALITY_EVENTS for e in events):
+        owners.append(Webhook.municipality_id == case.municipality_id)
+    if not owners:
+        return []
+    return list(
+        db.session.scalars(
+            select(Webhook).where(Webhook.active.is_(True), or_(*owners)).order_by(Webhook.id)
+        )
+    )
+
+
 def case_events(
     case: VendorCase,
     actor: User | None,
@@ -253,27 +280,10 @@ def case_events(
     *,
     now: datetime | None = None,
 ) -> int:
-    """Enqueue one delivery per active webhook subscribed to each event; returns how many.
-
-    One query finds the webhooks of the case's vendor and municipality for all events of
-    the change (a vendor answer can also move the status); without any, that is all.
-    """
-    owners = []
-    if any(e.event in VENDOR_EVENTS for e in events):
-        owners.append(Webhook.vendor_id == case.vendor_id)
-    if any(e.event in MUNICIPALITY_EVENTS for e in events):
-        owners.append(Webhook.municipality_id == case.municipality_id)
-    if not owners:
-        return 0
-    hooks = list(
-        db.session.scalars(
-            select(Webhook).where(Webhook.active.is_(True), or_(*owners)).order_by(Webhook.id)
-        )
-    )
+    """Enqueue one delivery per active webhook subscribed to each event; returns how many."""
+    hooks = _listening(case, events)
     if not hooks:
         return 0
-    from supportdesk.api.cases import case_json, message_json
-
     occurred_at = (now or utcnow()).isoformat()
     documents: dict[bool, dict[str, Any]] = {}
     by = actor_side(actor, case)
@@ -285,26 +295,26 @@ def case_events(
             vendor_side = hook.vendor_id is not None
             if vendor_side not in documents:
                 reader = policy.webhook_reader(case, vendor_side=vendor_side)
-                documents[vendor_side] = case_json(case, reader, url=case_url(case))
+                documents[vendor_side] = case_document(case, reader, url=case_url(case))
             data: dict[str, Any] = {"case": documents[vendor_side], "by": by}
             if item.message is not None:
-                data["message"] = message_json(item.message)
+                data["message"] = message_document(item.message)
             data.update(item.data)
-            delivery = str(uuid.uuid4())
-            body = {
-                "event": item.event.value,
-                "delivery": delivery,
-                "occurred_at": occurred_at,
-                "data": data,
-            }
-            outbox.enqueue(
-                WEBHOOK_KIND,
-                {
-                    "webhook_id": hook.id,
-                    "event": item.event.value,
-                    "delivery": delivery,
-                    "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                },
-            )
+            _enqueue(hook, item.event, occurred_at, data)
             sent += 1
     return sent
+
+
+def _enqueue(hook: Webhook, event: WebhookEvent, occurred_at: str, data: dict[str, Any]) -> None:
+    """The body as the exact bytes to send: every retry carries the same id and signature."""
+    delivery = str(uuid.uuid4())
+    body = {"event": event.value, "delivery": delivery, "occurred_at": occurred_at, "data": data}
+    outbox.enqueue(
+        WEBHOOK_KIND,
+        {
+            "webhook_id": hook.id,
+            "event": event.value,
+            "delivery": delivery,
+            "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        },
+    )

@@ -4,6 +4,8 @@ webhook is a 404); services validate and write; the view commits once."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -13,6 +15,7 @@ from supportdesk import policy
 from supportdesk.accounts.models import Municipality, Vendor
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db
+from supportdesk.form_pages import form_page, save_form, saved_and_go
 from supportdesk.webhooks import delivery as _delivery  # noqa: F401  (registers the handler)
 from supportdesk.webhooks import services
 from supportdesk.webhooks.forms import WebhookActionForm, WebhookForm
@@ -59,6 +62,21 @@ def index() -> ResponseReturnValue:
     )
 
 
+def _save(form: WebhookForm, webhook: Webhook | None, **owner: Any) -> Webhook:
+    return services.save_webhook(
+        current_user,
+        webhook,
+        name=form.name.data or "",
+        url=form.url.data or "",
+        events=form.events.data or [],
+        **owner,
+    )
+
+
+def _saved(message: str, webhook: Webhook) -> ResponseReturnValue:
+    return saved_and_go(message, url_for("webhooks.detail", webhook_id=webhook.id))
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new() -> ResponseReturnValue:
@@ -67,37 +85,23 @@ def new() -> ResponseReturnValue:
         raise NotFound()
     form = WebhookForm()
     form.events.choices = _event_choices(services.events_for(vendor_owned=vendor is not None))
-    general: list[str] = []
-    if form.validate_on_submit():
-        try:
-            webhook = services.save_webhook(
-                current_user,
-                None,
-                name=form.name.data or "",
-                url=form.url.data or "",
-                events=form.events.data or [],
-                vendor=vendor,
-                municipality=municipality,
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            general = error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(
-                _("The webhook has been created. Give the receiver its signing secret."),
-                "success",
-            )
-            return redirect(url_for("webhooks.detail", webhook_id=webhook.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template(
+
+    message = _("The webhook has been created. Give the receiver its signing secret.")
+    response, general = save_form(
+        form,
+        lambda: _save(form, None, vendor=vendor, municipality=municipality),
+        lambda webhook: _saved(message, webhook),
+    )
+    if response is not None:
+        return response
+    return form_page(
         "webhooks/new.html",
         form=form,
         general=general,
         municipality=municipality,
         vendor=vendor,
         owner_args=_owner_args(municipality, vendor),
-    ), status
+    )
 
 
 @bp.route("/<int:webhook_id>", methods=["GET", "POST"])
@@ -106,26 +110,15 @@ def detail(webhook_id: int) -> ResponseReturnValue:
     webhook = policy.get_webhook(current_user, webhook_id)
     form = WebhookForm(obj=webhook if request.method == "GET" else None)
     form.events.choices = _event_choices(webhook.allowed_events)
-    general: list[str] = []
-    if form.validate_on_submit():
-        try:
-            services.save_webhook(
-                current_user,
-                webhook,
-                name=form.name.data or "",
-                url=form.url.data or "",
-                events=form.events.data or [],
-            )
-        except ValidationFailed as error:
-            db.session.rollback()
-            webhook = policy.get_webhook(current_user, webhook_id)
-            general = error.apply_to(form)
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been saved.", name=webhook.name), "success")
-            return redirect(url_for("webhooks.detail", webhook_id=webhook.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template(
+
+    response, general = save_form(
+        form,
+        lambda: _save(form, webhook),
+        lambda saved: _saved(_("%(name)s has been saved.", name=saved.name), saved),
+    )
+    if response is not None:
+        return response
+    return form_page(
         "webhooks/detail.html",
         webhook=webhook,
         form=form,
@@ -133,7 +126,7 @@ def detail(webhook_id: int) -> ResponseReturnValue:
         general=general,
         municipality=webhook.municipality,
         list_url=_list_url(webhook),
-    ), status
+    )
 
 
 def _action(webhook_id: int) -> Webhook:

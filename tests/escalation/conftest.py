@@ -96,7 +96,9 @@ def escalated(world, make_ticket) -> Callable[..., VendorCase]:
     def _make(ticket: Ticket | None = None, now: datetime | None = None, **kwargs) -> VendorCase:
         ticket = ticket or make_ticket()
         kwargs.setdefault("summary", "Mange forældre kan ikke logge ind via MitID.")
-        case = services.escalate(world.coordinator, ticket, now=now, **kwargs)
+        case = services.escalate(
+            world.coordinator, ticket, services.EscalationRequest(**kwargs), now=now
+        )
         db.session.commit()
         return case
 

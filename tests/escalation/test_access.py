@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from supportdesk.accounts import services as account_services
-from supportdesk.errors import NotEntitled
+from supportdesk.errors import NotEntitled, ValidationFailed
 from supportdesk.escalation import services
 from supportdesk.escalation.models import VendorCase
 from supportdesk.extensions import db
@@ -63,7 +63,7 @@ def test_others_who_see_the_ticket_get_403(app, world, make_ticket, who):
     html = client_for(app, user).post(f"/tickets/{ticket.number}/escalate", data={"summary": "x"})
     assert html.status_code == 403
     with pytest.raises(NotEntitled):
-        services.escalate(user, ticket, "x")
+        services.escalate(user, ticket, services.EscalationRequest("x"))
     db.session.rollback()
     assert db.session.scalar(select(VendorCase.id)) is None
 
@@ -118,11 +118,17 @@ def test_vendor_sees_only_what_was_shared(app, world, make_ticket):
     )
     db.session.commit()
     # An internal note can never be chosen.
-    with pytest.raises(services.ValidationFailed):
-        services.escalate(world.coordinator, ticket, "Resumé", share_entry_ids=[note.id])
+    with pytest.raises(ValidationFailed):
+        services.escalate(
+            world.coordinator,
+            ticket,
+            services.EscalationRequest("Resumé", share_entry_ids=[note.id]),
+        )
     db.session.rollback()
     case = services.escalate(
-        world.coordinator, ticket, "Resumé til leverandøren", share_entry_ids=[shared.id]
+        world.coordinator,
+        ticket,
+        services.EscalationRequest("Resumé til leverandøren", share_entry_ids=[shared.id]),
     )
     db.session.commit()
     html = client_for(app, world.agent).get(f"/cases/{case.number}").get_data(as_text=True)

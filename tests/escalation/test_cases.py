@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from supportdesk.accounts import services as account_services
 from supportdesk.errors import Conflict, ValidationFailed
-from supportdesk.escalation import services
+from supportdesk.escalation import cases, services
 from supportdesk.escalation.masking import CPR_MASK
 from supportdesk.escalation.models import (
     CaseStatus,
@@ -104,11 +104,15 @@ def test_cannot_join_a_case_of_another_vendor_or_closed(world, make_ticket, esca
     case = escalated()
     ticket = make_ticket()
     with pytest.raises(ValidationFailed) as error:
-        services.escalate(world.coordinator, ticket, "x", case_number="NET-1999-000001")
+        services.escalate(
+            world.coordinator,
+            ticket,
+            services.EscalationRequest("x", case_number="NET-1999-000001"),
+        )
     assert "case" in error.value.fields
     db.session.rollback()
     with pytest.raises(Conflict):
-        services.escalate(world.coordinator, case.tickets[0], "igen")
+        services.escalate(world.coordinator, case.tickets[0], services.EscalationRequest("igen"))
 
 
 def test_cpr_masked_for_vendor_unless_confirmed(app, world, make_ticket):
@@ -120,9 +124,11 @@ def test_cpr_masked_for_vendor_unless_confirmed(app, world, make_ticket):
     case = services.escalate(
         world.coordinator,
         ticket,
-        "Eleven 010203-1234 kan ikke logge ind",
-        share_entry_ids=[entry.id],
-        share_description=True,
+        services.EscalationRequest(
+            "Eleven 010203-1234 kan ikke logge ind",
+            share_entry_ids=[entry.id],
+            share_description=True,
+        ),
     )
     db.session.commit()
     html = client_for(app, world.agent).get(f"/cases/{case.number}").get_data(as_text=True)
@@ -141,9 +147,9 @@ def test_cpr_masked_for_vendor_unless_confirmed(app, world, make_ticket):
     case2 = services.escalate(
         world.coordinator,
         other,
-        "Eleven 010203-1234",
-        share_description=True,
-        confirm_sensitive=True,
+        services.EscalationRequest(
+            "Eleven 010203-1234", share_description=True, confirm_sensitive=True
+        ),
         now=now,
     )
     db.session.commit()
@@ -160,7 +166,7 @@ def test_cpr_masked_for_vendor_unless_confirmed(app, world, make_ticket):
 
 def test_municipal_message_masked_and_answers_waiting(app, world, escalated):
     case = escalated()
-    services.change_case_status(world.agent, case, CaseStatus.waiting_on_municipality)
+    cases.change_case_status(world.agent, case, CaseStatus.waiting_on_municipality)
     db.session.commit()
     # The coordinator answers from the ticket page; the case goes back to the vendor.
     ticket = case.tickets[0]
@@ -236,7 +242,7 @@ def test_api_case_patch_and_messages(app, world, escalated):
 
 def test_vendor_message_entry_is_staff_only_on_the_ticket(app, world, escalated):
     case = escalated()
-    services.post_message(world.agent, case, "Svar fra leverandøren")
+    cases.post_message(world.agent, case, "Svar fra leverandøren")
     db.session.commit()
     entry = db.session.scalar(select(TicketEntry).where(TicketEntry.event == "vendor_message"))
     assert entry.kind == EntryKind.internal_note
@@ -253,7 +259,9 @@ def test_shared_items_snapshot_does_not_follow_later_edits(world, make_ticket):
     ticket = make_ticket()
     entry = ticket_services.add_entry(world.coordinator, ticket, "Original tekst")
     db.session.commit()
-    case = services.escalate(world.coordinator, ticket, "x", share_entry_ids=[entry.id])
+    case = services.escalate(
+        world.coordinator, ticket, services.EscalationRequest("x", share_entry_ids=[entry.id])
+    )
     db.session.commit()
     entry.body = "Ændret bagefter"
     db.session.commit()
@@ -282,9 +290,17 @@ def test_shared_attachment_download_only_when_shared(app, world, make_ticket):
     public_file = public.attachments[0]
     internal_file = internal.attachments[0]
     with pytest.raises(ValidationFailed):
-        services.escalate(world.coordinator, ticket, "x", share_attachment_ids=[internal_file.id])
+        services.escalate(
+            world.coordinator,
+            ticket,
+            services.EscalationRequest("x", share_attachment_ids=[internal_file.id]),
+        )
     db.session.rollback()
-    case = services.escalate(world.coordinator, ticket, "x", share_attachment_ids=[public_file.id])
+    case = services.escalate(
+        world.coordinator,
+        ticket,
+        services.EscalationRequest("x", share_attachment_ids=[public_file.id]),
+    )
     db.session.commit()
     item = db.session.scalar(select(SharedItem).where(SharedItem.case_id == case.id))
     assert item.filename == f"fejl {CPR_MASK}.txt"

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from supportdesk.accounts.models import Role
-from supportdesk.escalation import services
+from supportdesk.errors import Forbidden
+from supportdesk.escalation import known_issues
 from supportdesk.escalation.models import KnownIssue, KnownIssueStatus
 from supportdesk.extensions import db
 from supportdesk.notifications.models import Notification, NotificationEvent
@@ -100,8 +101,8 @@ def test_known_issue_validation(app, world, make_user):
     assert db.session.scalar(select(KnownIssue.id)) is None
     # A vendor cannot post for another vendor's system.
     other = make_user(Role.vendor_agent, vendor=world.other_vendor)
-    with pytest.raises(services.Forbidden):
-        services.save_known_issue(
+    with pytest.raises(Forbidden):
+        known_issues.save_known_issue(
             other,
             None,
             system=world.system,
@@ -113,7 +114,7 @@ def test_known_issue_validation(app, world, make_user):
 
 def test_active_issue_on_the_front_page(app, world, make_user):
     editor = make_user(Role.vendor_editor, vendor=world.vendor)
-    services.save_known_issue(
+    known_issues.save_known_issue(
         editor,
         None,
         system=world.system,
@@ -132,7 +133,7 @@ def test_new_ticket_banner_narrows_to_the_chosen_system(app, world, make_user, m
         (world.system, "Aula-login driller", world.vendor),
         (other_system, "Fildeling er nede", world.other_vendor),
     ):
-        services.save_known_issue(
+        known_issues.save_known_issue(
             make_user(Role.vendor_agent, vendor=vendor),
             None,
             system=system,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from supportdesk.escalation import services
+from supportdesk.escalation import cases, listing, services
 from supportdesk.escalation.models import CaseStatus, VendorCase
 from supportdesk.extensions import db
 from tests.escalation.conftest import client_for
@@ -21,8 +21,7 @@ def _cases(world, make_ticket, count: int):
             services.escalate(
                 world.coordinator,
                 ticket,
-                f"Resumé {i}",
-                priority="high" if i % 2 else "normal",
+                services.EscalationRequest(f"Resumé {i}", priority="high" if i % 2 else "normal"),
                 now=start + timedelta(minutes=i),
             )
         )
@@ -31,25 +30,23 @@ def _cases(world, make_ticket, count: int):
 
 
 def test_filters_and_keyset_pages(app, world, make_ticket, count_queries):
-    cases = _cases(world, make_ticket, 7)
-    services.assign_case(world.agent, cases[0], world.agent)
-    services.change_case_status(world.agent, cases[1], CaseStatus.waiting_on_municipality)
+    made = _cases(world, make_ticket, 7)
+    cases.assign_case(world.agent, made[0], world.agent)
+    cases.change_case_status(world.agent, made[1], CaseStatus.waiting_on_municipality)
     db.session.commit()
-    numbers = [c.number for c in cases]
+    numbers = [c.number for c in made]
     db.session.rollback()
 
-    page = services.list_cases(world.agent, services.CaseFilters(), size=3)
+    page = listing.list_cases(world.agent, listing.CaseFilters(), size=3)
     seen = [c.number for c in page.cases]
     while page.next_cursor:
-        page = services.list_cases(
-            world.agent, services.CaseFilters(cursor=page.next_cursor), size=3
-        )
+        page = listing.list_cases(world.agent, listing.CaseFilters(cursor=page.next_cursor), size=3)
         seen += [c.number for c in page.cases]
     assert seen == list(reversed(numbers))
 
     def only(**kwargs):
         return {
-            c.number for c in services.list_cases(world.agent, services.CaseFilters(**kwargs)).cases
+            c.number for c in listing.list_cases(world.agent, listing.CaseFilters(**kwargs)).cases
         }
 
     assert only(priority="high") == {numbers[i] for i in (1, 3, 5)}
@@ -60,7 +57,7 @@ def test_filters_and_keyset_pages(app, world, make_ticket, count_queries):
     assert len(only(municipality="esbjerg")) == 7
     assert only(municipality="aalborg") == set()
     assert len(only(system="aula")) == 7
-    assert services.list_cases(world.other_agent, services.CaseFilters()).cases == []
+    assert listing.list_cases(world.other_agent, listing.CaseFilters()).cases == []
 
     client = client_for(app, world.agent)
     with count_queries() as queries:
@@ -80,16 +77,20 @@ def test_case_page_queries_do_not_grow_with_tickets_and_messages(
     app, world, make_ticket, count_queries
 ):
     def page_queries(extra: int) -> int:
-        case = services.escalate(world.coordinator, make_ticket(), "Resumé", share_description=True)
+        case = services.escalate(
+            world.coordinator,
+            make_ticket(),
+            services.EscalationRequest("Resumé", share_description=True),
+        )
         for i in range(extra):
             services.escalate(
                 world.coordinator,
                 make_ticket(world.superuser2),
-                f"Også {i}",
-                case_number=case.number,
-                share_description=True,
+                services.EscalationRequest(
+                    f"Også {i}", case_number=case.number, share_description=True
+                ),
             )
-            services.post_message(world.agent, case, f"Svar {i}")
+            cases.post_message(world.agent, case, f"Svar {i}")
         db.session.commit()
         number = case.number
         db.session.rollback()
@@ -97,7 +98,7 @@ def test_case_page_queries_do_not_grow_with_tickets_and_messages(
         with count_queries() as queries:
             assert client.get(f"/cases/{number}").status_code == 200
         case = db.session.scalar(select(VendorCase).where(VendorCase.number == number))
-        services.change_case_status(world.agent, case, CaseStatus.resolved)
+        cases.change_case_status(world.agent, case, CaseStatus.resolved)
         db.session.commit()
         return len(queries)
 
@@ -107,8 +108,8 @@ def test_case_page_queries_do_not_grow_with_tickets_and_messages(
 def test_api_case_list(app, world, make_ticket):
     from supportdesk.accounts import services as account_services
 
-    cases = _cases(world, make_ticket, 3)
-    numbers = [c.number for c in cases]
+    made = _cases(world, make_ticket, 3)
+    numbers = [c.number for c in made]
     _row, plain = account_services.create_token(world.agent, "t")
     _row, other = account_services.create_token(world.superuser, "t")
     db.session.commit()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from supportdesk.escalation import services
+from supportdesk.escalation import cases
 from supportdesk.escalation.models import CaseStatus
+from supportdesk.escalation.sla_alerts import check_sla
 from supportdesk.extensions import db
 from tests.escalation.conftest import client_for
 
@@ -49,7 +50,7 @@ def test_sla_worker_and_renames_renew_the_queue(app, world, escalated):
     agent = client_for(app, world.agent)
     assert "sla-ok" in _row(agent.get("/cases").get_data(as_text=True), number)
 
-    services.check_sla(now=due + timedelta(minutes=1))
+    check_sla(now=due + timedelta(minutes=1))
     db.session.commit()
     assert "sla-breached" in _row(agent.get("/cases").get_data(as_text=True), number)
 
@@ -61,7 +62,7 @@ def test_sla_worker_and_renames_renew_the_queue(app, world, escalated):
 def test_one_viewers_queue_never_reaches_another(app, world, make_user, escalated):
     case = escalated()
     number = case.number
-    services.change_case_status(world.agent, case, CaseStatus.in_progress)
+    cases.change_case_status(world.agent, case, CaseStatus.in_progress)
     db.session.commit()
     # Same query string, same locale, warm cache: each sees only their own cases.
     assert number in client_for(app, world.agent).get("/cases").get_data(as_text=True)
@@ -71,7 +72,7 @@ def test_one_viewers_queue_never_reaches_another(app, world, make_user, escalate
     assert number not in other
     # A colleague of the same vendor sees the same cases, but "me" is theirs.
     colleague = make_user(world.agent.role, vendor=world.vendor, name="Kim Kollega")
-    services.assign_case(world.agent, case, world.agent)
+    cases.assign_case(world.agent, case, world.agent)
     db.session.commit()
     assert number in client_for(app, world.agent).get("/cases?assignee=me").get_data(as_text=True)
     mine = client_for(app, colleague).get("/cases?assignee=me").get_data(as_text=True)

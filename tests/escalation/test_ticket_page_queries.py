@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from supportdesk import cache
-from supportdesk.escalation import services
+from supportdesk.escalation import known_issues
 from supportdesk.escalation.models import KnownIssue, KnownIssueStatus
 from supportdesk.extensions import db
 from tests.escalation.conftest import client_for
@@ -50,18 +50,18 @@ def test_active_choices_are_one_query_newest_first_without_resolved(app, world, 
     _add_issues(world, 1, KnownIssueStatus.resolved)
     system_id = world.system.id
     with count_queries() as statements:
-        choices = services.active_known_issue_choices(system_id)
+        choices = known_issues.active_known_issue_choices(system_id)
     assert len(statements) == 1
     expected = [
         (i.id, i.title)
-        for i in services.active_known_issues(system_id)  # the full-object variant
+        for i in known_issues.active_known_issues(system_id)  # the full-object variant
     ]
     assert choices == expected
     assert sorted(title for _id, title in choices) == [
         "Fejl investigating 0",
         "Fejl investigating 1",
     ]
-    assert services.active_known_issue_choices(system_id + 1000) == []
+    assert known_issues.active_known_issue_choices(system_id + 1000) == []
 
 
 def test_escalate_form_statements_do_not_grow_with_replies(

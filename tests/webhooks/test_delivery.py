@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from supportdesk import outbox
-from supportdesk.escalation import services as escalation
+from supportdesk.escalation import cases
 from supportdesk.extensions import db, utcnow
 from supportdesk.outbox import OutboxMessage
 from supportdesk.tickets import services as ticket_services
@@ -123,11 +123,11 @@ def test_messages_reach_the_other_side_and_status_changes_both(
     case = escalated()
     ticket_number = case.tickets[0].number
 
-    escalation.post_message(world.agent, case, "Vi undersøger sagen nu.")
+    cases.post_message(world.agent, case, "Vi undersøger sagen nu.")
     db.session.commit()
-    escalation.post_message(world.coordinator, case, "Tak, det haster for skolerne.")
+    cases.post_message(world.coordinator, case, "Tak, det haster for skolerne.")
     db.session.commit()
-    escalation.change_case_status(world.agent, case, "resolved")
+    cases.change_case_status(world.agent, case, "resolved")
     db.session.commit()
     outbox.run_once()
 
@@ -180,7 +180,7 @@ def test_only_subscribed_events_are_sent(world, escalated, receiver, make_webhoo
     )
     case = escalated()
     assert _webhook_messages() == []
-    escalation.change_case_status(world.agent, case, "in_progress")
+    cases.change_case_status(world.agent, case, "in_progress")
     db.session.commit()
     outbox.run_once()
     assert [r.json["event"] for r in receiver.to("/vendor")] == ["case.status_changed"]
