@@ -3,7 +3,7 @@
 The counters exist only here, only with SUPPORTDESK_BENCH=1: `X-Bench-Queries`
 (SQL statements), `X-Bench-CPU-us` (the worker's CPU time for the request, a
 figure that other load on the machine disturbs far less than wall-clock time) and
-`X-Bench-Cache-Misses` (fragments the request had to render anew, supportdesk/cache.py).
+`X-Bench-Cache-Misses` (fragments the request had to render anew, supportdesk/cache/fragments.py).
 Rate limits are off so that the limiter, not the app, is not what gets measured.
 """
 

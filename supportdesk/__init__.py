@@ -11,17 +11,17 @@ from flask import Flask, g, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from supportdesk import cache
+from supportdesk.cache import fragments
 from supportdesk.config import ROOT_DIR, flask_config, load_settings
 from supportdesk.extensions import (
     babel,
-    configure_sqlite,
     csrf,
     db,
     limiter,
     login_manager,
     migrate,
 )
+from supportdesk.sqlite_locks import configure_sqlite
 
 LOCALES = ("da", "en")
 
@@ -93,7 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     _init_login(app)
-    cache.init_app(app)
+    fragments.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
 
@@ -188,7 +188,7 @@ def _init_templates(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         policy=policy,
-        csrf_token=cache.csrf_token,
+        csrf_token=fragments.csrf_token,
         nav_items=nav_items,
         main_menu=main_menu,
         role_label=lambda role: ROLE_LABELS.get(role, role),
@@ -204,11 +204,11 @@ def _init_templates(app: Flask) -> None:
         from flask_babel import get_locale
 
         # Flask-WTF puts its own csrf_token in every context; ours leaves a hole
-        # inside cached fragments (supportdesk/cache.py)
+        # inside cached fragments (supportdesk/cache/fragments.py)
         return {
             "current_locale": str(get_locale() or "da"),
             "session": session,
-            "csrf_token": cache.csrf_token,
+            "csrf_token": fragments.csrf_token,
         }
 
 

@@ -10,8 +10,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from supportdesk import cache, policy
+from supportdesk import policy
 from supportdesk.accounts.models import User
+from supportdesk.cache import fragments, generations
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,20 @@ def main_menu(user: User) -> Markup:
         html = render_template("_nav.html", items=items, here=current_url(items, request.path))
         return Markup(html)  # noqa: S704 — rendered template
     locale = str(get_locale())
-    who = ("main_menu", user.id, user.role, locale, cache.generations(cache.REFERENCE))
-    offered = cache.fragment(
+    who = (
+        "main_menu",
+        user.id,
+        user.role,
+        locale,
+        fragments.read_generations(generations.REFERENCE),
+    )
+    offered = fragments.fragment(
         (*who, "items"),
         lambda: tuple(item for provider in NAV_PROVIDERS for item in provider(user)),
     )
     items = [*offered, *(item for provider in NAV_TRAILING for item in provider(user))]
     here = current_url(items, request.path)
-    return cache.fragment_html(
+    return fragments.fragment_html(
         (*who, here, tuple(items)),
         lambda: render_template("_nav.html", items=items, here=here),
     )

@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from supportdesk import cache, create_app
+from supportdesk import create_app
 from supportdesk.accounts import services as account_services
 from supportdesk.accounts.models import (
     Category,
@@ -38,6 +38,7 @@ from supportdesk.accounts.models import (
     User,
     Vendor,
 )
+from supportdesk.cache import fragments
 from supportdesk.extensions import db as _db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +158,7 @@ def _wipe(app) -> None:
         with _db.engine.begin() as conn:
             for table in reversed(_db.metadata.sorted_tables):
                 conn.execute(table.delete())
-    cache.clear(app)  # generations start again from 0
+    fragments.clear(app)  # generations start again from 0
 
 
 @pytest.fixture

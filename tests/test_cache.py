@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from supportdesk import cache
 from supportdesk.accounts.models import Role
+from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
 
 
 def _reference() -> int:
     db.session.commit()  # a fresh read, not this request's or transaction's memo
-    return cache.generations(cache.REFERENCE)[0]
+    return generations.read(generations.REFERENCE)[generations.REFERENCE]
 
 
 def test_moving_a_user_bumps_names_and_a_login_stamp_does_not(make_user, make_institution):

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from supportdesk import cache
+from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
 
 
@@ -267,12 +267,12 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-# Names shown in cached lists (supportdesk/cache.py): a change renders them again.
+# Names shown in cached lists (supportdesk/cache/): a change renders them again.
 for _model in (Municipality, Institution, Vendor, System, Category):
-    cache.track(_model, lambda _row: [cache.REFERENCE])
-cache.track(
+    generations.track(_model, lambda _row: [generations.REFERENCE])
+generations.track(
     User,
-    lambda _user: [cache.REFERENCE],
+    lambda _user: [generations.REFERENCE],
     # what menus, choices and names in cached pages depend on (keys and relationships:
     # services set either)
     only=(
@@ -288,4 +288,4 @@ cache.track(
     ),
 )
 # who may escalate shows on the ticket page
-cache.track(SupportEntitlement, lambda _entitlement: [cache.REFERENCE])
+generations.track(SupportEntitlement, lambda _entitlement: [generations.REFERENCE])

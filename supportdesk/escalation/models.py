@@ -17,8 +17,8 @@ from sqlalchemy import (
 from sqlalchemy import inspect as inspect_row
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from supportdesk import cache
 from supportdesk.accounts.models import Municipality, System, User, Vendor, str_enum
+from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
 from supportdesk.tickets.models import (
     Attachment,
@@ -297,7 +297,7 @@ class SensitiveDataConfirmation(db.Model):
 
 
 def vendor_case_generation(vendor_id: int) -> str:
-    """The cache generation of one vendor's case queue (see supportdesk/cache.py)."""
+    """The cache generation of one vendor's case queue (see supportdesk/cache/generations.py)."""
     return f"cases:v{vendor_id}"
 
 
@@ -318,7 +318,7 @@ def _case_generations(case: VendorCase) -> list[str]:
 
 # What the case queue shows or filters on; other changes (messages stamping updated_at,
 # SLA warning flags, paused seconds) leave the cached queue as it is.
-cache.track(
+generations.track(
     VendorCase,
     _case_generations,
     only=(
@@ -369,9 +369,9 @@ def _ticket_pages_of_message(message: CaseMessage) -> list[str]:
     return [ticket_generation(case.municipality_id)] if case is not None else []
 
 
-cache.track(VendorCase, lambda case: [ticket_generation(case.municipality_id)])
-cache.track(CaseMessage, _ticket_pages_of_message)
-cache.track(SharedItem, lambda item: [ticket_generation(item.municipality_id)])
-cache.track(KnownIssueTicket, lambda link: [ticket_generation(link.municipality_id)])
-cache.track(KnownIssue, lambda _issue: [cache.REFERENCE])
-cache.track(SlaTarget, lambda _target: [cache.REFERENCE])
+generations.track(VendorCase, lambda case: [ticket_generation(case.municipality_id)])
+generations.track(CaseMessage, _ticket_pages_of_message)
+generations.track(SharedItem, lambda item: [ticket_generation(item.municipality_id)])
+generations.track(KnownIssueTicket, lambda link: [ticket_generation(link.municipality_id)])
+generations.track(KnownIssue, lambda _issue: [generations.REFERENCE])
+generations.track(SlaTarget, lambda _target: [generations.REFERENCE])

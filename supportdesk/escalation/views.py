@@ -17,8 +17,9 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
 
-from supportdesk import cache, policy
+from supportdesk import policy
 from supportdesk.accounts.models import Municipality, System, User
+from supportdesk.cache import fragments, generations
 from supportdesk.errors import Forbidden, NotEntitled, NotFound, ValidationFailed
 from supportdesk.escalation import services
 from supportdesk.escalation.forms import (
@@ -117,15 +118,15 @@ def index() -> ResponseReturnValue:
         if vendor_side
         else municipal_case_generation(current_user.municipality_id)
     )
-    key = cache.page_key(
+    key = fragments.page_key(
         "escalation.index",
         current_user.id,
         current_user.role,
         current_user.vendor_id,
         current_user.municipality_id,
-        cache.generations(cases, cache.REFERENCE),
+        fragments.read_generations(cases, generations.REFERENCE),
     )
-    body, status = cache.fragment(key, lambda: _queue_body(vendor_side))
+    body, status = fragments.fragment(key, lambda: _queue_body(vendor_side))
     return render_template("escalation/index.html", body=body), status
 
 

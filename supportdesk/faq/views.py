@@ -10,8 +10,9 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from supportdesk import cache, policy
+from supportdesk import policy
 from supportdesk.accounts.models import Municipality, System
+from supportdesk.cache import fragments, generations
 from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.faq import services
@@ -144,14 +145,14 @@ def search() -> ResponseReturnValue:
     if results is None:
         body = _search_body(text, system, category, None, None, unavailable)
         return render_template("faq/search.html", body=body), 503 if unavailable else 200
-    key = cache.page_key(
+    key = fragments.page_key(
         "faq.search",
         policy.article_visibility(current_user).key,
-        cache.generations(cache.REFERENCE),
+        fragments.read_generations(generations.REFERENCE),
         log_id is None,
         _answer_key(results),
     )
-    body = cache.fragment_html(
+    body = fragments.fragment_html(
         key,
         lambda: _search_body(
             text, system, category, results, None if log_id is None else _LOG_HOLE, False

@@ -25,8 +25,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, insert, or_, select, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
-from supportdesk import cache, policy
+from supportdesk import policy
 from supportdesk.accounts.models import Category, Institution, Role, System, User
+from supportdesk.cache import fragments, generations
 from supportdesk.errors import (
     Conflict,
     Forbidden,
@@ -34,8 +35,9 @@ from supportdesk.errors import (
     NotFound,
     ValidationFailed,
 )
-from supportdesk.extensions import db, start_writing, utcnow
+from supportdesk.extensions import db, utcnow
 from supportdesk.numbering import next_value
+from supportdesk.sqlite_locks import start_writing
 from supportdesk.tickets.models import (
     Attachment,
     EntryKind,
@@ -183,7 +185,7 @@ def create_ticket(
         )
 
     # Everything above only read; the number and the rows are written under the write
-    # lock (on SQLite from here on, see extensions.start_writing), taken as late as this.
+    # lock (on SQLite from here on, see sqlite_locks.start_writing), taken as late as this.
     start_writing()
     now = utcnow()
     ticket = Ticket(
@@ -274,13 +276,13 @@ class Route:
 
 def active_routes(municipality_id: int) -> tuple[Route, ...]:
     """The municipality's active rules by position, cached until a rule or a name changes."""
-    names = (routing_generation(municipality_id), cache.REFERENCE)
-    values = cache.generations(*names)  # autoflushes: this transaction's changes are noted
+    names = (routing_generation(municipality_id), generations.REFERENCE)
+    values = fragments.read_generations(*names)  # autoflushes: this transaction's changes are noted
     # changed in this very transaction: the generations are bumped only at its commit
-    # (cache.py), so the cache cannot know yet
-    if cache.pending(*names):
+    # (cache/generations.py), so the cache cannot know yet
+    if generations.pending(*names):
         return _load_routes(municipality_id)
-    return cache.fragment(
+    return fragments.fragment(
         ("routes", municipality_id, *values), lambda: _load_routes(municipality_id)
     )
 

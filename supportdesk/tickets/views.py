@@ -26,9 +26,10 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
-from supportdesk import cache, policy
+from supportdesk import policy
 from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS
 from supportdesk.accounts.models import InstitutionType, User
+from supportdesk.cache import fragments, generations
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
@@ -147,15 +148,17 @@ def index() -> ResponseReturnValue:
     triage = policy.can_triage(current_user)
     scopes = policy.ticket_list_scopes(current_user)
     scope = _scope(scopes)
-    key = cache.page_key(
+    key = fragments.page_key(
         "tickets.index",
         current_user.id,
         current_user.role,
         current_user.municipality_id,
         current_user.institution_id,
-        cache.generations(ticket_generation(current_user.municipality_id), cache.REFERENCE),
+        fragments.read_generations(
+            ticket_generation(current_user.municipality_id), generations.REFERENCE
+        ),
     )
-    body = cache.fragment_html(key, lambda: _list_body(triage, scope))
+    body = fragments.fragment_html(key, lambda: _list_body(triage, scope))
     tabs = [(value, SCOPE_LABELS[value]) for value in scopes]
     return render_template("tickets/index.html", body=body, triage=triage, tabs=tabs, scope=scope)
 
@@ -401,26 +404,26 @@ def detail(number: str) -> ResponseReturnValue:
 
     The key holds the municipality's ticket generation (every change to a ticket,
     its entries, attachments or vendor case bumps it), names and known issues
-    (`cache.REFERENCE`) and whether the reopen window is still open, which changes
+    (`generations.REFERENCE`) and whether the reopen window is still open, which changes
     with the clock alone.
     """
     _require_municipal()
     # generations before the ticket: on PostgreSQL each statement sees the newest
     # commits, so data read after them is never older than the key it is kept under
-    generations = cache.generations(
-        ticket_generation(current_user.municipality_id), cache.REFERENCE
+    values = fragments.read_generations(
+        ticket_generation(current_user.municipality_id), generations.REFERENCE
     )
     ticket = policy.get_ticket(current_user, number)
     services.log_view(current_user, ticket, "page")
-    key = cache.page_key(
+    key = fragments.page_key(
         "tickets.detail",
         ticket.id,
         current_user.id,
         current_user.role,
         services.can_reopen_now(current_user, ticket),
-        generations,
+        values,
     )
-    body = cache.fragment_html(key, lambda: _detail_body(ticket))
+    body = fragments.fragment_html(key, lambda: _detail_body(ticket))
     return render_template("tickets/detail.html", ticket=ticket, body=body)
 
 
