@@ -48,7 +48,7 @@ def main_menu(user: User) -> Markup:
     """The rendered menu, cached per user, current item and badge counts.
 
     What the menu offers follows the user's role and entitlements, so the key holds
-    the reference generation (bumped when names, roles or entitlements change); the
+    `menu_generations` (bumped when the user, their role or entitlements change); the
     trailing items (the bell with its unread count) are built on every request. The
     key holds the current item, not the address, so ticket pages share one entry.
     """
@@ -62,7 +62,7 @@ def main_menu(user: User) -> Markup:
         user.id,
         user.role,
         locale,
-        fragments.read_generations(generations.REFERENCE),
+        fragments.read_generations(*menu_generations(user)),
     )
     offered = fragments.fragment(
         (*who, "items"),
@@ -74,6 +74,16 @@ def main_menu(user: User) -> Markup:
         (*who, here, tuple(items)),
         lambda: render_template("_nav.html", items=items, here=here),
     )
+
+
+def menu_generations(user: User) -> tuple[str, ...]:
+    """What the menu offers follows the user's role and entitlements: the names of the
+    user's municipality (or vendor), and those every tenant shares."""
+    if user.municipality_id is not None:
+        own = generations.municipality_reference(user.municipality_id)
+    else:
+        own = generations.vendor_reference(user.vendor_id)
+    return (own, generations.REFERENCE)
 
 
 def current_url(items: list[NavItem], path: str) -> str:

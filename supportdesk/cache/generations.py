@@ -49,13 +49,18 @@ def vendor_reference(vendor_id: int | None) -> str:
     return f"{REFERENCE}:v{vendor_id}" if vendor_id is not None else REFERENCE
 
 
-def old_and_new(row: Any, attribute: str) -> set[Any]:
-    """The attribute's value and, while it is being changed, its old value too.
+def old_and_new(row: Any, column: str, relationship: str | None = None) -> set[int]:
+    """The ids in `column` now and, while it is being changed, before.
 
-    A row moved to another municipality or vendor leaves the old one's pages as well.
+    A row moved to another municipality or vendor leaves the old one's pages as well;
+    `relationship` is the same link as an object (services set either).
     """
     state = inspect(row)
-    return {getattr(row, attribute), *state.attrs[attribute].history.deleted} - {None}
+    found = {getattr(row, column), *state.attrs[column].history.deleted}
+    if relationship is not None:
+        history = state.attrs[relationship].history
+        found.update(getattr(other, "id", None) for other in (*history.added, *history.deleted))
+    return found - {None}
 
 
 # --- writers --------------------------------------------------------------------------

@@ -373,5 +373,15 @@ generations.track(VendorCase, lambda case: [ticket_generation(case.municipality_
 generations.track(CaseMessage, _ticket_pages_of_message)
 generations.track(SharedItem, lambda item: [ticket_generation(item.municipality_id)])
 generations.track(KnownIssueTicket, lambda link: [ticket_generation(link.municipality_id)])
-generations.track(KnownIssue, lambda _issue: [generations.REFERENCE])
-generations.track(SlaTarget, lambda _target: [generations.REFERENCE])
+
+
+# A vendor's known issues and SLA targets show on the pages of that vendor's tickets
+# and cases only.
+def _vendor_references(row: KnownIssue | SlaTarget) -> list[str]:
+    return [
+        generations.vendor_reference(v) for v in generations.old_and_new(row, "vendor_id", "vendor")
+    ]
+
+
+generations.track(KnownIssue, _vendor_references)
+generations.track(SlaTarget, _vendor_references)

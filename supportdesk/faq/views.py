@@ -122,6 +122,10 @@ _LOG_HOLE = "\x00search-log\x00"
 _LOG_HOLE_IN_URL = "s=%00search-log%00"
 
 
+# the search form and results show system and category names, which every tenant shares
+SEARCH_GENERATIONS = (generations.REFERENCE,)
+
+
 @bp.get("/search")
 def search() -> ResponseReturnValue:
     """Search results, with the search form and its system and category choices.
@@ -148,7 +152,7 @@ def search() -> ResponseReturnValue:
     key = fragments.page_key(
         "faq.search",
         policy.article_visibility(current_user).key,
-        fragments.read_generations(generations.REFERENCE),
+        fragments.read_generations(*SEARCH_GENERATIONS),
         log_id is None,
         _answer_key(results),
     )

@@ -255,7 +255,14 @@ def routing_generation(municipality_id: int) -> str:
 
 
 generations.track(Ticket, lambda ticket: [ticket_generation(ticket.municipality_id)])
-generations.track(Queue, lambda _queue: [generations.REFERENCE])
+# a queue's name shows on its municipality's pages only
+generations.track(
+    Queue,
+    lambda queue: [
+        generations.municipality_reference(m)
+        for m in generations.old_and_new(queue, "municipality_id", "municipality")
+    ],
+)
 generations.track(RoutingRule, lambda rule: [routing_generation(rule.municipality_id)])
 # the ticket page shows entries and attachments (the list does not, but one generation
 # per municipality keeps the rule simple: any change to its tickets renders both again)

@@ -276,7 +276,11 @@ class Route:
 
 def active_routes(municipality_id: int) -> tuple[Route, ...]:
     """The municipality's active rules by position, cached until a rule or a name changes."""
-    names = (routing_generation(municipality_id), generations.REFERENCE)
+    names = (
+        routing_generation(municipality_id),
+        generations.municipality_reference(municipality_id),
+        generations.REFERENCE,
+    )
     values = fragments.read_generations(*names)  # autoflushes: this transaction's changes are noted
     # changed in this very transaction: the generations are bumped only at its commit
     # (cache/generations.py), so the cache cannot know yet

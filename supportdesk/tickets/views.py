@@ -29,6 +29,7 @@ from markupsafe import Markup
 from supportdesk import policy
 from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS
 from supportdesk.accounts.models import InstitutionType, User
+from supportdesk.accounts.reference import system_vendors
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
 from supportdesk.extensions import db
@@ -154,13 +155,30 @@ def index() -> ResponseReturnValue:
         current_user.role,
         current_user.municipality_id,
         current_user.institution_id,
-        fragments.read_generations(
-            ticket_generation(current_user.municipality_id), generations.REFERENCE
-        ),
+        fragments.read_generations(*list_generations(current_user)),
     )
     body = fragments.fragment_html(key, lambda: _list_body(triage, scope))
     tabs = [(value, SCOPE_LABELS[value]) for value in scopes]
     return render_template("tickets/index.html", body=body, triage=triage, tabs=tabs, scope=scope)
+
+
+def list_generations(user: User) -> tuple[str, ...]:
+    """What the ticket list shows: the municipality's tickets, its institutions, people
+    and queues, and the systems and categories every municipality shares."""
+    return (
+        ticket_generation(user.municipality_id),
+        generations.municipality_reference(user.municipality_id),
+        generations.REFERENCE,
+    )
+
+
+def detail_generations(user: User, ticket: Ticket | None = None) -> tuple[str, ...]:
+    """What the ticket page shows: the list's names and, once the ticket is known, its
+    system's vendor's (known issues, SLA targets, agents who answered)."""
+    names = list_generations(user)
+    if ticket is None:
+        return names
+    return (*names, generations.vendor_reference(system_vendors().get(ticket.system_id)))
 
 
 # the tabs of the ticket list (policy.ticket_list_scopes says who gets which)
@@ -403,17 +421,17 @@ def detail(number: str) -> ResponseReturnValue:
     """The ticket page; below the title a cached fragment per viewer.
 
     The key holds the municipality's ticket generation (every change to a ticket,
-    its entries, attachments or vendor case bumps it), names and known issues
-    (`generations.REFERENCE`) and whether the reopen window is still open, which changes
-    with the clock alone.
+    its entries, attachments or vendor case bumps it), the municipality's names, its
+    system's vendor's known issues and agents (`detail_generations`) and whether the
+    reopen window is still open, which changes with the clock alone.
     """
     _require_municipal()
     # generations before the ticket: on PostgreSQL each statement sees the newest
     # commits, so data read after them is never older than the key it is kept under
-    values = fragments.read_generations(
-        ticket_generation(current_user.municipality_id), generations.REFERENCE
-    )
+    # (the vendor's data is read only while the fragment is built, after its generation)
+    fragments.read_generations(*detail_generations(current_user))
     ticket = policy.get_ticket(current_user, number)
+    values = fragments.read_generations(*detail_generations(current_user, ticket))
     services.log_view(current_user, ticket, "page")
     key = fragments.page_key(
         "tickets.detail",
