@@ -67,10 +67,10 @@ def town(make_municipality, make_vendor, make_system, make_institution, make_use
     a, b = make_municipality("aalborg"), make_municipality("esbjerg")
     vendor, other_vendor = make_vendor("netcompany"), make_vendor("meebook")
     system = make_system("aula", vendor=vendor)
-    other_system = make_system("laeringsplatform", vendor=other_vendor)
+    other_system = make_system("laeringsplatform", vendor=other_vendor, categories=("grupper",))
     school, a_school = make_institution(b), make_institution(a)
     queue = Queue(municipality=b, slug="skole-it", name="Skole-IT")
-    a_queue = Queue(municipality=a, slug="skole-it", name="Skole-IT")
+    a_queue = Queue(municipality=a, slug="hotline", name="Hotline")
     db.session.add_all([queue, a_queue])
     superuser = make_user(Role.superuser, institution=school)
     coordinator = make_user(Role.coordinator, municipality=b, entitled=[vendor])
@@ -85,6 +85,15 @@ def town(make_municipality, make_vendor, make_system, make_institution, make_use
         subject="Forældre kan ikke logge ind",
         description="Siden svarer ikke.",
         priority=Priority.normal,
+        institution=school,
+    )
+    # a second ticket: a row the first one's keys can point at instead
+    ticket_services.create_ticket(
+        superuser,
+        system=other_system,
+        category=None,
+        subject="Kalenderen er tom",
+        description="Ingen aftaler.",
         institution=school,
     )
     db.session.flush()
@@ -105,7 +114,8 @@ def town(make_municipality, make_vendor, make_system, make_institution, make_use
     sla_target = SlaTarget(
         vendor=vendor, priority=Priority.normal, first_response_minutes=60, resolution_minutes=600
     )
-    db.session.add_all([attachment, issue, sla_target])
+    other_issue = KnownIssue(vendor=other_vendor, system=other_system, title="Kalender nede")
+    db.session.add_all([attachment, issue, other_issue, sla_target])
     db.session.commit()
     case = escalation_services.escalate(coordinator, ticket, "Mange kan ikke logge ind.")
     case.assignee = agent
