@@ -13,6 +13,7 @@ from markupsafe import Markup
 from supportdesk import policy
 from supportdesk.accounts.models import User
 from supportdesk.cache import fragments, generations
+from supportdesk.notifications.services import unread_count
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,6 @@ def _notification_items(user: User) -> list[NavItem]:
     """The bell: one indexed COUNT per page for the unread badge."""
     if not user.is_authenticated:
         return []
-    from supportdesk.notifications.services import unread_count
-
     return [NavItem(_("Notifications"), url_for("notifications.index"), unread_count(user))]
 
 

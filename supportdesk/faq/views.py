@@ -26,7 +26,9 @@ from supportdesk.faq.forms import (
 )
 from supportdesk.faq.models import Article, ArticleState, ArticleVersion, Audience
 from supportdesk.markup import render_markdown
+from supportdesk.navigation import NAV_PROVIDERS, NavItem
 from supportdesk.search import SearchResults, SearchUnavailable, get_backend
+from supportdesk.search import init_app as init_search
 from supportdesk.search.tasks import sync_now
 
 bp = Blueprint("faq", __name__, url_prefix="/faq")
@@ -35,17 +37,12 @@ MAX_QUERY = 200
 
 @bp.record_once
 def _init(state) -> None:
-    from supportdesk import search
-    from supportdesk.navigation import NAV_PROVIDERS
-
-    search.init_app(state.app)
+    init_search(state.app)
     if _nav not in NAV_PROVIDERS:
         NAV_PROVIDERS.append(_nav)
 
 
 def _nav(user):
-    from supportdesk.navigation import NavItem
-
     items = [NavItem(_("FAQ"), url_for("faq.index"))]
     if policy.can_edit_faq(user):
         items.append(NavItem(_("Edit FAQ"), url_for("faq.manage")))
