@@ -274,7 +274,7 @@ def scenario_data(target: Target) -> dict[str, Any]:
     from supportdesk.accounts import services
     from supportdesk.accounts.models import Municipality, User
     from supportdesk.extensions import db
-    from supportdesk.tickets.models import Ticket
+    from supportdesk.tickets.models import Ticket, TicketStatus
 
     app = create_app({"environ": target.environ()})
     with app.app_context():
@@ -287,6 +287,13 @@ def scenario_data(target: Target) -> dict[str, Any]:
             .where(Ticket.id.in_(ids), Ticket.municipality_id == esbjerg.id)
             .limit(300)
         ).all()
+        # replies in the mixed scenario go to tickets that still take them
+        open_numbers = db.session.scalars(
+            select(Ticket.number).where(
+                Ticket.number.in_(numbers),
+                Ticket.status.not_in([TicketStatus.resolved, TicketStatus.closed]),
+            )
+        ).all()
         user = db.session.scalar(select(User).where(User.email == SUPERUSER))
         _token, plain = services.create_token(user, "bench")
         coordinator = db.session.scalar(select(User).where(User.email == COORDINATOR))
@@ -296,6 +303,7 @@ def scenario_data(target: Target) -> dict[str, Any]:
         db.engine.dispose()
     return {
         "ticket_numbers": list(numbers),
+        "open_ticket_numbers": list(open_numbers),
         "token": plain,
         "coordinator_token": coordinator_plain,
     }
@@ -433,6 +441,7 @@ def scenarios(port: int, data: dict[str, Any]) -> list[Scenario]:
     agent = {"Cookie": sign_in(port, VENDOR_AGENT)}
     bearer = {"Authorization": f"Bearer {data['token']}", "Accept": "application/json"}
     numbers = data["ticket_numbers"] or ["none"]
+    open_numbers = data["open_ticket_numbers"] or numbers
     rng = random.Random(11)
     serial = itertools.count(1)
 
@@ -462,7 +471,7 @@ def scenarios(port: int, data: dict[str, Any]) -> list[Scenario]:
         write = (k // (len(MIX_READS) + 1)) % 3
         if write == 2:
             return new_ticket(n)
-        path = f"/api/v1/tickets/{rng.choice(numbers)}/entries"
+        path = f"/api/v1/tickets/{rng.choice(open_numbers)}/entries"
         payload = {"body": "Svar fra belastningstesten.", "internal": write == 1}
         return Request.json("POST", path, payload, coordinator_api)
 

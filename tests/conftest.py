@@ -1,8 +1,15 @@
 """Shared fixtures: the app over SQLite and PostgreSQL, factories, login, query counting.
 
-Every test that uses `app` (or anything built on it) runs once per database:
-SQLite always, PostgreSQL when SUPPORTDESK_TEST_DATABASE_URL is set. An
-unreachable PostgreSQL fails the run; it is never skipped.
+Every test that uses `app` (or anything built on it) runs once per database: SQLite
+always, and PostgreSQL at SUPPORTDESK_TEST_DATABASE_URL, by default the local server
+(`postgresql+psycopg://postgres@127.0.0.1:5432/test`); set it to the empty string for
+SQLite only. An unreachable PostgreSQL fails the run; it is never skipped.
+
+Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`) every worker has its
+own session: its own databases (named after its pid), index and upload directories
+(tmp_path_factory is per worker) and free ports. Tests that share something outside
+those (the browser tests' seeded app and test-artifacts/) carry the `serial` marker
+and run in one group, on one worker.
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ from supportdesk.cache import fragments
 from supportdesk.extensions import db as _db
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("SUPPORTDESK_TEST_DATABASE_URL", "").strip()
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_URL = os.environ.get("SUPPORTDESK_TEST_DATABASE_URL", DEFAULT_PG_URL).strip()
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 PASSWORD = "correct-horse-battery"
 
@@ -50,7 +58,16 @@ PASSWORD = "correct-horse-battery"
 def pytest_report_header(config):
     if PG_URL:
         return f"databases: sqlite, postgresql ({make_url(PG_URL).render_as_string()})"
-    return "databases: sqlite only (set SUPPORTDESK_TEST_DATABASE_URL to add PostgreSQL)"
+    return "databases: sqlite only (SUPPORTDESK_TEST_DATABASE_URL is empty)"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """Browser tests and tests marked `serial` share one xdist group (one worker)."""
+    browser = Path(__file__).parent / "browser"
+    for item in items:
+        if item.get_closest_marker("serial") or browser in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.xdist_group("serial"))
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,6 @@ from supportdesk.tickets.models import (
     Priority,
     Ticket,
     TicketEntry,
-    ticket_generation,
 )
 
 
@@ -360,19 +359,6 @@ __all__ = [
     "municipal_case_generation",
     "vendor_case_generation",
 ]
-
-
-# The ticket page shows the linked case (status, SLA, latest vendor message), shared
-# items and known issues: a change renders the ticket pages of that municipality again.
-def _ticket_pages_of_message(message: CaseMessage) -> list[str]:
-    case = message.case
-    return [ticket_generation(case.municipality_id)] if case is not None else []
-
-
-generations.track(VendorCase, lambda case: [ticket_generation(case.municipality_id)])
-generations.track(CaseMessage, _ticket_pages_of_message)
-generations.track(SharedItem, lambda item: [ticket_generation(item.municipality_id)])
-generations.track(KnownIssueTicket, lambda link: [ticket_generation(link.municipality_id)])
 
 
 # A vendor's known issues and SLA targets show on the pages of that vendor's tickets

@@ -264,7 +264,3 @@ generations.track(
     ],
 )
 generations.track(RoutingRule, lambda rule: [routing_generation(rule.municipality_id)])
-# the ticket page shows entries and attachments (the list does not, but one generation
-# per municipality keeps the rule simple: any change to its tickets renders both again)
-generations.track(TicketEntry, lambda entry: [ticket_generation(entry.municipality_id)])
-generations.track(Attachment, lambda attachment: [ticket_generation(attachment.municipality_id)])

@@ -29,7 +29,6 @@ from markupsafe import Markup
 from supportdesk import policy
 from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS
 from supportdesk.accounts.models import InstitutionType, User
-from supportdesk.accounts.reference import system_vendors
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
 from supportdesk.extensions import db
@@ -170,15 +169,6 @@ def list_generations(user: User) -> tuple[str, ...]:
         generations.municipality_reference(user.municipality_id),
         generations.REFERENCE,
     )
-
-
-def detail_generations(user: User, ticket: Ticket | None = None) -> tuple[str, ...]:
-    """What the ticket page shows: the list's names and, once the ticket is known, its
-    system's vendor's (known issues, SLA targets, agents who answered)."""
-    names = list_generations(user)
-    if ticket is None:
-        return names
-    return (*names, generations.vendor_reference(system_vendors().get(ticket.system_id)))
 
 
 # the tabs of the ticket list (policy.ticket_list_scopes says who gets which)
@@ -418,30 +408,16 @@ def _detail_context(ticket, entry_form: EntryForm | None = None, errors=None) ->
 @bp.get("/tickets/<number>")
 @login_required
 def detail(number: str) -> ResponseReturnValue:
-    """The ticket page; below the title a cached fragment per viewer.
+    """The ticket page, rendered on every request.
 
-    The key holds the municipality's ticket generation (every change to a ticket,
-    its entries, attachments or vendor case bumps it), the municipality's names, its
-    system's vendor's known issues and agents (`detail_generations`) and whether the
-    reopen window is still open, which changes with the clock alone.
+    Not a cached fragment: any change to one of the municipality's tickets renders all
+    of its ticket pages again, so under a realistic mix of reads and writes (bench/
+    RESULTS.md, the read/write mix) the cached page was almost never served.
     """
     _require_municipal()
-    # generations before the ticket: on PostgreSQL each statement sees the newest
-    # commits, so data read after them is never older than the key it is kept under
-    # (the vendor's data is read only while the fragment is built, after its generation)
-    fragments.read_generations(*detail_generations(current_user))
     ticket = policy.get_ticket(current_user, number)
-    values = fragments.read_generations(*detail_generations(current_user, ticket))
     services.log_view(current_user, ticket, "page")
-    key = fragments.page_key(
-        "tickets.detail",
-        ticket.id,
-        current_user.id,
-        current_user.role,
-        services.can_reopen_now(current_user, ticket),
-        values,
-    )
-    body = fragments.fragment_html(key, lambda: _detail_body(ticket))
+    body = Markup(_detail_body(ticket))  # noqa: S704 — rendered template
     return render_template("tickets/detail.html", ticket=ticket, body=body)
 
 
