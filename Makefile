@@ -44,8 +44,11 @@ run: setup
 	@echo "supportdesk is running on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# pytest-xdist: one worker per core; `serial` tests (the browser tests) share one group.
+PYTEST_PARALLEL ?= -n auto --dist loadgroup
+
 test: install translations browser-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 browser-deps: $(CHROMIUM) $(AXE_JS)
 

@@ -19,6 +19,7 @@ from typing import Any
 QUERY_HEADER = "x-bench-queries"
 CPU_HEADER = "x-bench-cpu-us"
 CACHE_HEADER = "x-bench-cache-misses"
+FRAGMENTS_HEADER = "x-bench-fragments"
 TIMEOUT = 30.0
 
 
@@ -54,6 +55,9 @@ class LoadResult:
     queries: list[int] = field(default_factory=list)
     cpu_us: list[int] = field(default_factory=list)
     cache_misses: list[int] = field(default_factory=list)
+    # per fragment name: hits and misses (from the fragments header)
+    fragment_hits: Counter = field(default_factory=Counter)
+    fragment_misses: Counter = field(default_factory=Counter)
     failures: Counter = field(default_factory=Counter)
 
     @property
@@ -92,6 +96,16 @@ class LoadResult:
                 if self.cache_misses
                 else None
             ),
+            "fragments": {
+                name: {
+                    "hits": self.fragment_hits[name],
+                    "misses": self.fragment_misses[name],
+                    "hit_pct": 100
+                    * self.fragment_hits[name]
+                    / (self.fragment_hits[name] + self.fragment_misses[name]),
+                }
+                for name in sorted({*self.fragment_hits, *self.fragment_misses})
+            },
         }
 
 
@@ -169,6 +183,11 @@ async def _user(
             result.cpu_us.append(int(response.headers[CPU_HEADER]))
         if CACHE_HEADER in response.headers:
             result.cache_misses.append(int(response.headers[CACHE_HEADER]))
+        for part in filter(None, response.headers.get(FRAGMENTS_HEADER, "").split(",")):
+            name, _, counts = part.rpartition("=")
+            hits, _, misses = counts.partition("/")
+            result.fragment_hits[name] += int(hits)
+            result.fragment_misses[name] += int(misses)
 
 
 def run_load(

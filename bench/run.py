@@ -74,6 +74,19 @@ MARK_END = "<!-- bench:load:end -->"
 READ_SCENARIOS = ("ticket_list", "ticket_page", "case_queue", "faq_search_page", "faq_search_api")
 # FAQ search does not depend on the number of tickets: measured once per database
 FAQ_SCENARIOS = ("faq_search_page", "faq_search_api")
+# the reads of the mixed scenario, in order; every eleventh request is a write
+MIX_READS = (
+    "ticket_list",
+    "ticket_page",
+    "case_queue",
+    "ticket_page",
+    "faq_search_page",
+    "ticket_list",
+    "municipal_cases",
+    "ticket_page",
+    "faq_search_page",
+    "ticket_list",
+)
 
 
 def log(message: str) -> None:
@@ -261,7 +274,7 @@ def scenario_data(target: Target) -> dict[str, Any]:
     from supportdesk.accounts import services
     from supportdesk.accounts.models import Municipality, User
     from supportdesk.extensions import db
-    from supportdesk.tickets.models import Ticket
+    from supportdesk.tickets.models import Ticket, TicketStatus
 
     app = create_app({"environ": target.environ()})
     with app.app_context():
@@ -274,12 +287,26 @@ def scenario_data(target: Target) -> dict[str, Any]:
             .where(Ticket.id.in_(ids), Ticket.municipality_id == esbjerg.id)
             .limit(300)
         ).all()
+        # replies in the mixed scenario go to tickets that still take them
+        open_numbers = db.session.scalars(
+            select(Ticket.number).where(
+                Ticket.number.in_(numbers),
+                Ticket.status.not_in([TicketStatus.resolved, TicketStatus.closed]),
+            )
+        ).all()
         user = db.session.scalar(select(User).where(User.email == SUPERUSER))
         _token, plain = services.create_token(user, "bench")
+        coordinator = db.session.scalar(select(User).where(User.email == COORDINATOR))
+        _token, coordinator_plain = services.create_token(coordinator, "bench")
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
-    return {"ticket_numbers": list(numbers), "token": plain}
+    return {
+        "ticket_numbers": list(numbers),
+        "open_ticket_numbers": list(open_numbers),
+        "token": plain,
+        "coordinator_token": coordinator_plain,
+    }
 
 
 # --- servers ----------------------------------------------------------------------------
@@ -401,10 +428,11 @@ class Scenario:
     title: str
     make: Callable[[int], Request]
     expect: int = 200
-    warm: Request | None = None
+    warm: Request | tuple[Request, ...] | None = None
+    expect_any: tuple[int, ...] = ()
 
     def check(self, response: Response) -> bool:
-        return response.status == self.expect
+        return response.status in (self.expect_any or (self.expect,))
 
 
 def scenarios(port: int, data: dict[str, Any]) -> list[Scenario]:
@@ -413,11 +441,39 @@ def scenarios(port: int, data: dict[str, Any]) -> list[Scenario]:
     agent = {"Cookie": sign_in(port, VENDOR_AGENT)}
     bearer = {"Authorization": f"Bearer {data['token']}", "Accept": "application/json"}
     numbers = data["ticket_numbers"] or ["none"]
+    open_numbers = data["open_ticket_numbers"] or numbers
     rng = random.Random(11)
     serial = itertools.count(1)
 
     def query(_n: int) -> str:
         return urllib.parse.quote(rng.choice(FAQ_QUERIES))
+
+    coordinator_api = {
+        "Authorization": f"Bearer {data['coordinator_token']}",
+        "Accept": "application/json",
+    }
+    mix = itertools.count()
+
+    def mixed(n: int) -> Request:
+        """Ten page reads, then one write (a reply, an internal note or a new ticket)."""
+        k = next(mix)
+        read = MIX_READS[k % (len(MIX_READS) + 1)] if k % (len(MIX_READS) + 1) < 10 else None
+        if read == "ticket_list":
+            return Request("GET", "/tickets", coordinator)
+        if read == "ticket_page":
+            return Request("GET", f"/tickets/{rng.choice(numbers)}", coordinator)
+        if read == "case_queue":
+            return Request("GET", "/cases", agent)
+        if read == "municipal_cases":
+            return Request("GET", "/cases", coordinator)
+        if read == "faq_search_page":
+            return Request("GET", f"/faq/search?q={query(n)}", superuser)
+        write = (k // (len(MIX_READS) + 1)) % 3
+        if write == 2:
+            return new_ticket(n)
+        path = f"/api/v1/tickets/{rng.choice(open_numbers)}/entries"
+        payload = {"body": "Svar fra belastningstesten.", "internal": write == 1}
+        return Request.json("POST", path, payload, coordinator_api)
 
     def new_ticket(_n: int) -> Request:
         n = next(serial)
@@ -467,6 +523,18 @@ def scenarios(port: int, data: dict[str, Any]) -> list[Scenario]:
             # ticket creation itself.
             warm=Request("GET", "/api/v1/me", bearer),
         ),
+        Scenario(
+            "mixed",
+            "Read/write mix: 10 page reads per write (reply, note, new ticket)",
+            mixed,
+            200,
+            # both tokens' first use recorded before the measurement (see above)
+            warm=(
+                Request("GET", "/api/v1/me", coordinator_api),
+                Request("GET", "/api/v1/me", bearer),
+            ),
+            expect_any=(200, 201),
+        ),
     ]
 
 
@@ -486,8 +554,9 @@ class Outcome:
 
 
 def measure(server: Server, scenario: Scenario, args, profile: bool) -> dict[str, Any]:
-    if scenario.warm is not None:
-        request_once(HOST, server.port, scenario.warm)
+    warm = scenario.warm if isinstance(scenario.warm, tuple) else (scenario.warm,)
+    for request in filter(None, warm):
+        request_once(HOST, server.port, request)
     probe = request_once(HOST, server.port, scenario.make(0))
     if not scenario.check(probe):
         raise RuntimeError(f"{probe.status} on the first request")
@@ -741,6 +810,20 @@ def report(outcomes: list[Outcome], targets: list[Target], args, elapsed: float)
                 f"{fmt(row.get('cpu_ms'), 1)} | {fmt(cpu_ratio, 2)} | "
                 f"{fmt(row.get('cache_hit_pct'))} | {fmt(row['worker_rss_mb'])} |"
             )
+        for row in outcome.rows:
+            if row.get("fragments") and row["name"] == "mixed":
+                out += [
+                    "",
+                    f"Fragment cache under the mix ({row['title']}), per fragment:",
+                    "",
+                    "| fragment | hits | misses | hit % |",
+                    "|---|---:|---:|---:|",
+                ]
+                for name, counts in row["fragments"].items():
+                    out.append(
+                        f"| `{name}` | {counts['hits']} | {counts['misses']} | "
+                        f"{fmt(counts['hit_pct'], 1)} |"
+                    )
         for name, reason in outcome.skipped.items():
             out.append(f"\n- {name} not measured: {reason}")
         for row in outcome.rows:

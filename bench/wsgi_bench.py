@@ -3,7 +3,9 @@
 The counters exist only here, only with SUPPORTDESK_BENCH=1: `X-Bench-Queries`
 (SQL statements), `X-Bench-CPU-us` (the worker's CPU time for the request, a
 figure that other load on the machine disturbs far less than wall-clock time) and
-`X-Bench-Cache-Misses` (fragments the request had to render anew, supportdesk/cache.py).
+`X-Bench-Cache-Misses` (fragments the request had to render anew,
+supportdesk/cache/fragments.py) and `X-Bench-Fragments` (per fragment name, the
+request's hits and misses: `tickets.detail=0/1,main_menu=2/0`).
 Rate limits are off so that the limiter, not the app, is not what gets measured.
 """
 
@@ -37,6 +39,7 @@ def instrument(app: Flask) -> None:
     def _start():
         g.bench_cpu = time.process_time()
         g.bench_misses = store.misses
+        g.bench_fragments = (dict(store.hits_by_name), dict(store.misses_by_name))
 
     @app.after_request
     def _header(response):
@@ -45,6 +48,14 @@ def instrument(app: Flask) -> None:
         response.headers["X-Bench-CPU-us"] = str(int(spent * 1_000_000))
         misses = store.misses - g.get("bench_misses", store.misses)
         response.headers["X-Bench-Cache-Misses"] = str(misses)
+        hits_before, misses_before = g.get("bench_fragments", ({}, {}))
+        counts = []
+        for name in sorted({*store.hits_by_name, *store.misses_by_name}):
+            hits = store.hits_by_name.get(name, 0) - hits_before.get(name, 0)
+            missed = store.misses_by_name.get(name, 0) - misses_before.get(name, 0)
+            if hits or missed:
+                counts.append(f"{name}={hits}/{missed}")
+        response.headers["X-Bench-Fragments"] = ",".join(counts)
         return response
 
 

@@ -1,4 +1,11 @@
-"""supportdesk: tiered support desk and FAQ for the Danish municipal support model."""
+"""supportdesk: tiered support desk and FAQ for the Danish municipal support model.
+
+Importing any `supportdesk.<module>` runs this file first. So that importing a model,
+`supportdesk.cache.generations` or a migration does not load the web app, this file
+imports only configuration and extensions at its top; `create_app` imports the domains
+(models, views, commands, templates' helpers) inside its steps: importing them here
+would close the cycle package → domain module → package while this one is half-built.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +15,30 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request, session
+from flask_babel import get_locale, get_translations
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from supportdesk import cache
+from supportdesk.cache import fragments
 from supportdesk.config import ROOT_DIR, flask_config, load_settings
 from supportdesk.extensions import (
     babel,
-    configure_sqlite,
     csrf,
     db,
     limiter,
     login_manager,
     migrate,
 )
+from supportdesk.sqlite_locks import configure_sqlite
 
 LOCALES = ("da", "en")
 
 
 def _blueprints():
     """Every blueprint, in one list, so a new domain is registered in one place."""
+    # imported when the app is built, not with the package (see the module docstring)
     from supportdesk.accounts.views import bp as accounts_bp
     from supportdesk.admin.views import bp as admin_bp
     from supportdesk.api import bp as api_bp
@@ -97,10 +108,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     _init_login(app)
-    cache.init_app(app)
+    fragments.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
 
+    # the domains, when the app is built (see the module docstring)
     from supportdesk import models  # noqa: F401  (every model registered for metadata)
     from supportdesk.cli import register_cli
     from supportdesk.errors import register_error_handlers
@@ -118,9 +130,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
-    from flask_babel import lazy_gettext as _l
-
-    from supportdesk.accounts.models import User
+    from supportdesk.accounts.models import User  # a domain (see the module docstring)
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -144,7 +154,7 @@ def _init_login(app: Flask) -> None:
         header = req.headers.get("Authorization", "")
         if not req.path.startswith("/api/") or not header.startswith("Bearer "):
             return None
-        from supportdesk.accounts.services import user_for_token
+        from supportdesk.accounts.services import user_for_token  # see the module docstring
 
         user = user_for_token(
             header.removeprefix("Bearer ").strip(),
@@ -162,7 +172,6 @@ def _install_request_gettext(app: Flask) -> None:
     hundreds. The catalogue is kept on `g` beside the locale it was looked up for, so
     `force_locale` (e-mails in the recipient's language) and `refresh()` still apply.
     """
-    from flask_babel import get_translations
 
     def translations():
         babel_state = g.get("_flask_babel")
@@ -185,6 +194,7 @@ def _install_request_gettext(app: Flask) -> None:
 
 
 def _init_templates(app: Flask) -> None:
+    # domains and their helpers, when the app is built (see the module docstring)
     from supportdesk import policy
     from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS, ROLE_LABELS
     from supportdesk.markup import render_markdown
@@ -192,7 +202,7 @@ def _init_templates(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         policy=policy,
-        csrf_token=cache.csrf_token,
+        csrf_token=fragments.csrf_token,
         nav_items=nav_items,
         main_menu=main_menu,
         role_label=lambda role: ROLE_LABELS.get(role, role),
@@ -205,20 +215,17 @@ def _init_templates(app: Flask) -> None:
 
     @app.context_processor
     def _context() -> dict[str, Any]:
-        from flask_babel import get_locale
-
         # Flask-WTF puts its own csrf_token in every context; ours leaves a hole
-        # inside cached fragments (supportdesk/cache.py)
+        # inside cached fragments (supportdesk/cache/fragments.py)
         return {
             "current_locale": str(get_locale() or "da"),
             "session": session,
-            "csrf_token": cache.csrf_token,
+            "csrf_token": fragments.csrf_token,
         }
 
 
 def _init_input_guard(app: Flask) -> None:
     """NUL characters cannot be stored by PostgreSQL: refuse them up front (400, not 500)."""
-    from werkzeug.exceptions import BadRequest
 
     @app.before_request
     def _no_nul() -> None:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
+from supportdesk import outbox
 from supportdesk.accounts import services as accounts
 from supportdesk.accounts.models import Institution, Municipality, Role, User, Vendor
+from supportdesk.demo import seed
 from supportdesk.errors import DomainError
 from supportdesk.extensions import db
+from supportdesk.faq.cli import faq_cli
+from supportdesk.retention.services import run_retention
+from supportdesk.search.tasks import search_cli
 
 
 def fail(message: str) -> None:
@@ -137,8 +144,6 @@ def entitlements_revoke(email, vendor_slug):
 @click.option("--quiet", is_flag=True, help="Do not print the demo logins.")
 def demo_seed(ticket_count, quiet):
     """Idempotent realistic demo data."""
-    from supportdesk.demo import seed
-
     logins = seed(ticket_count=ticket_count, echo=click.echo)
     if not quiet:
         click.echo(f"\nDemo logins (password for all: {logins.password}):")
@@ -151,10 +156,6 @@ def demo_seed(ticket_count, quiet):
 @click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True)
 def worker(once, interval):
     """Run the outbox worker (e-mail, webhooks, indexing, SLA checks)."""
-    import time
-
-    from supportdesk import outbox
-
     if once:
         periodic = outbox.run_periodic(force=True)
         delivered, failed = outbox.run_once()
@@ -179,8 +180,6 @@ def retention_cli():
 @retention_cli.command("run")
 def retention_run():
     """Anonymise closed tickets past their municipality's retention period."""
-    from supportdesk.retention.services import run_retention
-
     report = run_retention()
     db.session.commit()
     for slug, count in report.per_municipality.items():
@@ -197,8 +196,6 @@ def install_excepthook() -> None:
     Click lets other exceptions through to Python, which would print a traceback
     (also for Flask-Migrate's `db upgrade`, which is not one of our commands).
     """
-    from sqlalchemy.exc import OperationalError
-
     previous = sys.excepthook
 
     def hook(kind, error, traceback):
@@ -214,9 +211,6 @@ def install_excepthook() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from supportdesk.faq.cli import faq_cli
-    from supportdesk.search.tasks import search_cli
-
     groups = (
         users_cli,
         tokens_cli,

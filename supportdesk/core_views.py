@@ -7,6 +7,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import text
 
+from supportdesk.accounts.services import set_locale
+from supportdesk.accounts.views import safe_next
 from supportdesk.extensions import csrf, db
 
 bp = Blueprint("core", __name__)
@@ -49,13 +51,9 @@ def set_language() -> ResponseReturnValue:
     locale = request.form.get("locale", "da")
     locale = locale if locale in ("da", "en") else "da"
     target = request.form.get("next") or "/"
-    from supportdesk.accounts.views import safe_next
-
     response = make_response(redirect(safe_next(target) or url_for("core.index")))
     response.set_cookie("lang", locale, max_age=365 * 86400, samesite="Lax", httponly=True)
     if current_user.is_authenticated:
-        from supportdesk.accounts.services import set_locale
-
         set_locale(current_user, locale)
         db.session.commit()
     return response

@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from supportdesk.extensions import db
+
 
 class DomainError(Exception):
     """A rule said no. Carries an HTTP status, a stable code and a translated message."""
@@ -120,8 +122,6 @@ def error_response(
 
 
 def register_error_handlers(app: Flask) -> None:
-    from supportdesk.extensions import db
-
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
         db.session.rollback()

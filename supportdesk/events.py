@@ -24,3 +24,8 @@ ticket_created = _signals.signal(
     doc="A ticket was created and flushed. Sender: the ticket; "
     "keywords: `actor` (User), `shown_articles` (FAQ slugs suggested while it was written).",
 )
+
+# An article was created, edited, published or archived (sender: the Article), sent in
+# the transaction that changed it, after a flush. The search domain queues the index
+# update in that same transaction (faq ← search: the FAQ does not know search).
+article_changed = _signals.signal("article-changed")

@@ -1,15 +1,14 @@
-"""Flask extension objects, created once and bound in create_app."""
+"""Flask extension objects, created once and bound in create_app.
+
+`db` comes with its declarative `Base`: the constraint naming convention and the aware
+UTC datetime type every model column uses (`utcnow` is their default). SQLite's
+write-lock handling lives in `supportdesk.sqlite_locks`.
+"""
 
 from __future__ import annotations
 
-import sqlite3
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
-from typing import Any, TypeVar
 
-from flask import current_app, has_app_context, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -17,9 +16,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
 NAMING_CONVENTION = {
@@ -69,153 +66,3 @@ login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-BUSY_TIMEOUT_MS = 30000
-
-# A request marked with `reads_before_writes` reads in a deferred transaction until
-# `start_writing()`; these keys live on the request (environ) and the SQLite connection.
-_READS_FIRST = "reads_before_writes"
-_WRITING = "supportdesk.writing"
-_READ_PHASE = "supportdesk_read_phase"
-_READ_PHASE_WROTE = "supportdesk_read_phase_wrote"
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def reads_before_writes(view: F) -> F:
-    """Mark a writing view whose reads need not hold SQLite's write lock.
-
-    On SQLite its transaction begins DEFERRED (a plain reader) and the view, or the
-    service it calls, calls `start_writing()` before its first write: only from there
-    to the commit does the request hold the single write lock, so authentication,
-    validation and lookups of other requests run beside it. Until then the session
-    does not autoflush, so a pending change (a token's last use) waits for the write
-    transaction instead of upgrading the reader. On PostgreSQL nothing else changes.
-    """
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with db.session.no_autoflush:
-            return view(*args, **kwargs)
-
-    setattr(wrapper, _READS_FIRST, True)
-    return wrapper  # type: ignore[return-value]
-
-
-def _reads_first() -> bool:
-    """This request is in the read part of a `reads_before_writes` view."""
-    if request.method in _READ_METHODS or request.environ.get(_WRITING):
-        return False
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    return getattr(view, _READS_FIRST, False)
-
-
-def start_writing() -> None:
-    """End the read part of a `reads_before_writes` request: writes may follow.
-
-    Call it before the first write and before any check-then-write rule (number
-    sequences, limits): on SQLite the read-only transaction is ended and an IMMEDIATE
-    one takes its place on the same connection, so the rule reads the newest data under
-    the write lock. Loaded objects stay loaded and pending changes stay pending (they
-    were only read, never written). Anywhere else (GET, other views, CLI) a no-op.
-    """
-    if not has_request_context() or not _reads_first():
-        return
-    request.environ[_WRITING] = True
-    session = db.session()
-    session.autoflush = True
-    if not session.in_transaction():
-        return  # nothing read yet: the next transaction begins IMMEDIATE
-    connection = session.connection()
-    if not connection.info.pop(_READ_PHASE, False):
-        return  # not SQLite
-    if connection.info.pop(_READ_PHASE_WROTE, False):
-        # Something already wrote: the reader became the writer then (it would have
-        # failed had another writer committed since it began), so it holds the lock.
-        return
-    if session.in_nested_transaction():
-        raise RuntimeError("start_writing() inside a savepoint")
-    # Only reads so far: ending the transaction loses nothing. The SQLAlchemy
-    # transaction stays open around the new one, so nothing is expired.
-    connection.connection.dbapi_connection.commit()
-    _begin_immediate_polling(connection)
-
-
-def _begin_immediate_polling(connection: Connection) -> None:
-    """BEGIN IMMEDIATE, retried every few tenths of a millisecond while another writer works.
-
-    SQLite's busy handler sleeps 1, 2, 5, 10 … 100 ms between its tries, so under load
-    a writer often sleeps on long after a 3 ms write ended (and the other process then
-    takes the lock again). Polling at a fine interval starts it within ~2 ms of the
-    lock coming free; it gives up after the same BUSY_TIMEOUT.
-    """
-    dbapi_connection = connection.connection.dbapi_connection
-    dbapi_connection.execute("PRAGMA busy_timeout=0")
-    try:
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        delay = 0.0002
-        while True:
-            try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            except OperationalError as error:
-                code = getattr(error.orig, "sqlite_errorcode", 0)
-                busy = code & 0xFF == sqlite3.SQLITE_BUSY  # also the extended BUSY codes
-                if not busy or time.monotonic() > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.002)
-    finally:
-        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-
-
-def configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, and writers that take the lock up front.
-
-    SQLite allows one writer. A deferred transaction that reads and later writes
-    fails with SQLITE_BUSY when another writer committed in between, so every
-    transaction outside a read-only request begins IMMEDIATE: writers queue on
-    busy_timeout instead of failing, and check-then-insert rules (entitlement
-    limits, number sequences) are serialized the way row locks do it on PostgreSQL.
-    The exception is a `reads_before_writes` view: it begins as a reader and
-    switches to an IMMEDIATE transaction at `start_writing()`.
-    """
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection):
-        info = connection.info
-        info.pop(_READ_PHASE, None)
-        info.pop(_READ_PHASE_WROTE, None)
-        if has_request_context():
-            read_only = request.method in _READ_METHODS
-            if not read_only and _reads_first():
-                connection.exec_driver_sql("BEGIN")
-                info[_READ_PHASE] = True
-                return
-        else:
-            # The test suite's own session reads beside live servers; it must not
-            # hold the write lock while they work.
-            read_only = has_app_context() and current_app.config.get(
-                "SQLITE_DEFERRED_OUTSIDE_REQUESTS", False
-            )
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _write_in_read_phase(connection, _cursor, statement, *_args):
-        # A write before start_writing() turns the reader into the writer; it must not
-        # then be committed apart from the rest of the request's writes.
-        if _READ_PHASE in connection.info and statement.lstrip()[:6].upper() != "SELECT":
-            connection.info[_READ_PHASE_WROTE] = True

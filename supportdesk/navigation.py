@@ -10,8 +10,10 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from supportdesk import cache, policy
+from supportdesk import policy
 from supportdesk.accounts.models import User
+from supportdesk.cache import fragments, generations
+from supportdesk.notifications.services import unread_count
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,6 @@ def _notification_items(user: User) -> list[NavItem]:
     """The bell: one indexed COUNT per page for the unread badge."""
     if not user.is_authenticated:
         return []
-    from supportdesk.notifications.services import unread_count
-
     return [NavItem(_("Notifications"), url_for("notifications.index"), unread_count(user))]
 
 
@@ -47,7 +47,7 @@ def main_menu(user: User) -> Markup:
     """The rendered menu, cached per user, current item and badge counts.
 
     What the menu offers follows the user's role and entitlements, so the key holds
-    the reference generation (bumped when names, roles or entitlements change); the
+    `menu_generations` (bumped when the user, their role or entitlements change); the
     trailing items (the bell with its unread count) are built on every request. The
     key holds the current item, not the address, so ticket pages share one entry.
     """
@@ -56,17 +56,33 @@ def main_menu(user: User) -> Markup:
         html = render_template("_nav.html", items=items, here=current_url(items, request.path))
         return Markup(html)  # noqa: S704 — rendered template
     locale = str(get_locale())
-    who = ("main_menu", user.id, user.role, locale, cache.generations(cache.REFERENCE))
-    offered = cache.fragment(
+    who = (
+        "main_menu",
+        user.id,
+        user.role,
+        locale,
+        fragments.read_generations(*menu_generations(user)),
+    )
+    offered = fragments.fragment(
         (*who, "items"),
         lambda: tuple(item for provider in NAV_PROVIDERS for item in provider(user)),
     )
     items = [*offered, *(item for provider in NAV_TRAILING for item in provider(user))]
     here = current_url(items, request.path)
-    return cache.fragment_html(
+    return fragments.fragment_html(
         (*who, here, tuple(items)),
         lambda: render_template("_nav.html", items=items, here=here),
     )
+
+
+def menu_generations(user: User) -> tuple[str, ...]:
+    """What the menu offers follows the user's role and entitlements: the names of the
+    user's municipality (or vendor), and those every tenant shares."""
+    if user.municipality_id is not None:
+        own = generations.municipality_reference(user.municipality_id)
+    else:
+        own = generations.vendor_reference(user.vendor_id)
+    return (own, generations.REFERENCE)
 
 
 def current_url(items: list[NavItem], path: str) -> str:

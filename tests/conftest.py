@@ -1,8 +1,15 @@
 """Shared fixtures: the app over SQLite and PostgreSQL, factories, login, query counting.
 
-Every test that uses `app` (or anything built on it) runs once per database:
-SQLite always, PostgreSQL when SUPPORTDESK_TEST_DATABASE_URL is set. An
-unreachable PostgreSQL fails the run; it is never skipped.
+Every test that uses `app` (or anything built on it) runs once per database: SQLite
+always, and PostgreSQL at SUPPORTDESK_TEST_DATABASE_URL, by default the local server
+(`postgresql+psycopg://postgres@127.0.0.1:5432/test`); set it to the empty string for
+SQLite only. An unreachable PostgreSQL fails the run; it is never skipped.
+
+Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`) every worker has its
+own session: its own databases (named after its pid), index and upload directories
+(tmp_path_factory is per worker) and free ports. Tests that share something outside
+those (the browser tests' seeded app and test-artifacts/) carry the `serial` marker
+and run in one group, on one worker.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from supportdesk import cache, create_app
+from supportdesk import create_app
 from supportdesk.accounts import services as account_services
 from supportdesk.accounts.models import (
     Category,
@@ -38,10 +45,12 @@ from supportdesk.accounts.models import (
     User,
     Vendor,
 )
+from supportdesk.cache import fragments
 from supportdesk.extensions import db as _db
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("SUPPORTDESK_TEST_DATABASE_URL", "").strip()
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_URL = os.environ.get("SUPPORTDESK_TEST_DATABASE_URL", DEFAULT_PG_URL).strip()
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 PASSWORD = "correct-horse-battery"
 
@@ -49,7 +58,16 @@ PASSWORD = "correct-horse-battery"
 def pytest_report_header(config):
     if PG_URL:
         return f"databases: sqlite, postgresql ({make_url(PG_URL).render_as_string()})"
-    return "databases: sqlite only (set SUPPORTDESK_TEST_DATABASE_URL to add PostgreSQL)"
+    return "databases: sqlite only (SUPPORTDESK_TEST_DATABASE_URL is empty)"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """Browser tests and tests marked `serial` share one xdist group (one worker)."""
+    browser = Path(__file__).parent / "browser"
+    for item in items:
+        if item.get_closest_marker("serial") or browser in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.xdist_group("serial"))
 
 
 @pytest.fixture(scope="session")
@@ -157,7 +175,7 @@ def _wipe(app) -> None:
         with _db.engine.begin() as conn:
             for table in reversed(_db.metadata.sorted_tables):
                 conn.execute(table.delete())
-    cache.clear(app)  # generations start again from 0
+    fragments.clear(app)  # generations start again from 0
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from supportdesk import cache
+from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
 
 
@@ -267,12 +267,36 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-# Names shown in cached lists (supportdesk/cache.py): a change renders them again.
-for _model in (Municipality, Institution, Vendor, System, Category):
-    cache.track(_model, lambda _row: [cache.REFERENCE])
-cache.track(
+# Names shown in cached pages (supportdesk/cache/): a change renders them again. Each
+# change bumps the narrowest names: a municipality's own rows only its pages.
+def _user_references(user: User) -> list[str]:
+    """A person shows on their municipality's or vendor's pages; one of neither
+    (an administrator) may show anywhere."""
+    municipalities = generations.old_and_new(user, "municipality_id", "municipality")
+    vendors = generations.old_and_new(user, "vendor_id", "vendor")
+    if not municipalities and not vendors:
+        return [generations.REFERENCE]
+    return [generations.municipality_reference(m) for m in municipalities] + [
+        generations.vendor_reference(v) for v in vendors
+    ]
+
+
+def _municipality_references(row: Institution) -> list[str]:
+    return [
+        generations.municipality_reference(m)
+        for m in generations.old_and_new(row, "municipality_id", "municipality")
+    ]
+
+
+for _model in (Vendor, System, Category):
+    generations.track(_model, lambda _row: [generations.REFERENCE])
+# the municipality's own pages show its settings; every tenant's pages may show its name
+generations.track(Municipality, lambda row: [generations.municipality_reference(row.id)])
+generations.track(Municipality, lambda _row: [generations.REFERENCE], only=("name", "slug"))
+generations.track(Institution, _municipality_references)
+generations.track(
     User,
-    lambda _user: [cache.REFERENCE],
+    _user_references,
     # what menus, choices and names in cached pages depend on (keys and relationships:
     # services set either)
     only=(
@@ -287,5 +311,11 @@ cache.track(
         "vendor",
     ),
 )
-# who may escalate shows on the ticket page
-cache.track(SupportEntitlement, lambda _entitlement: [cache.REFERENCE])
+# who may escalate shows on the ticket page and in the menu
+generations.track(
+    SupportEntitlement,
+    lambda row: [
+        generations.municipality_reference(m)
+        for m in generations.old_and_new(row, "municipality_id")
+    ],
+)

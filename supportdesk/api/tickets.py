@@ -13,8 +13,9 @@ from supportdesk.api import bp, require_user
 from supportdesk.api.openapi import document, query_param
 from supportdesk.api.payload import iso, json_body, optional_string, patch_version
 from supportdesk.errors import NotFound, ValidationFailed
-from supportdesk.extensions import db, reads_before_writes
+from supportdesk.extensions import db
 from supportdesk.markup import render_markdown
+from supportdesk.sqlite_locks import reads_before_writes
 from supportdesk.tickets import access_log, lifecycle, listing, lookups, services
 from supportdesk.tickets.listing import TicketFilters
 from supportdesk.tickets.models import (

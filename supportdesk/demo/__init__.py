@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from supportdesk.demo import cases, organisations, tickets
+from supportdesk.demo import notifications as demo_notifications
 from supportdesk.extensions import db
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 — printed to the operator on purpose
@@ -21,8 +23,6 @@ class Logins:
 
 
 def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -> Logins:
-    from supportdesk.demo import organisations
-
     logins = Logins()
     organisations.seed(logins, echo)
     db.session.commit()
@@ -34,8 +34,5 @@ def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -
 
 def _later_steps() -> list[Callable[..., None]]:
     """Steps of the domains built on the organisations (tickets, cases, FAQ …)."""
-    from supportdesk.demo import cases, tickets
-    from supportdesk.demo import notifications as demo_notifications
-
     # notifications last: it fills the bells from the tickets seeded before it.
     return [tickets.seed, cases.seed, demo_notifications.seed]

@@ -17,7 +17,6 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from supportdesk import cache
 from supportdesk.accounts.models import (
     Institution,
     InstitutionType,
@@ -26,6 +25,7 @@ from supportdesk.accounts.models import (
     System,
     User,
 )
+from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
 from supportdesk.numbering import NumberSequence
 from supportdesk.tickets.models import (
@@ -371,7 +371,9 @@ def _insert_tickets(
     for number, plan in plans.items():
         entries.extend(_entries_for(rng, ids[number], municipality.id, plan))
     _bulk_insert(TicketEntry.__table__, entries)
-    cache.bump(ticket_generation(municipality.id))  # bulk inserts bypass the session's tracking
+    generations.bump(
+        ticket_generation(municipality.id)
+    )  # bulk inserts bypass the session's tracking
     return len(tickets)
 
 

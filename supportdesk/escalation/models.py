@@ -18,15 +18,14 @@ from sqlalchemy import (
 from sqlalchemy import inspect as inspect_row
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from supportdesk import cache
 from supportdesk.accounts.models import Municipality, System, User, Vendor, str_enum
+from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
 from supportdesk.tickets.models import (
     Attachment,
     Priority,
     Ticket,
     TicketEntry,
-    ticket_generation,
 )
 
 
@@ -339,7 +338,7 @@ class SensitiveDataConfirmation(db.Model):
 
 
 def vendor_case_generation(vendor_id: int) -> str:
-    """The cache generation of one vendor's case queue (see supportdesk/cache.py)."""
+    """The cache generation of one vendor's case queue (see supportdesk/cache/generations.py)."""
     return f"cases:v{vendor_id}"
 
 
@@ -360,7 +359,7 @@ def _case_generations(case: VendorCase) -> list[str]:
 
 # What the case queue shows or filters on; other changes (messages stamping updated_at,
 # SLA warning flags, paused seconds) leave the cached queue as it is.
-cache.track(
+generations.track(
     VendorCase,
     _case_generations,
     only=(
@@ -409,16 +408,13 @@ __all__ = [
 ]
 
 
-# The ticket page shows the linked case (status, SLA, latest vendor message), shared
-# items and known issues: a change renders the ticket pages of that municipality again.
-def _ticket_pages_of_message(message: CaseMessage) -> list[str]:
-    case = message.case
-    return [ticket_generation(case.municipality_id)] if case is not None else []
+# A vendor's known issues and SLA targets show on the pages of that vendor's tickets
+# and cases only.
+def _vendor_references(row: KnownIssue | SlaTarget) -> list[str]:
+    return [
+        generations.vendor_reference(v) for v in generations.old_and_new(row, "vendor_id", "vendor")
+    ]
 
 
-cache.track(VendorCase, lambda case: [ticket_generation(case.municipality_id)])
-cache.track(CaseMessage, _ticket_pages_of_message)
-cache.track(SharedItem, lambda item: [ticket_generation(item.municipality_id)])
-cache.track(KnownIssueTicket, lambda link: [ticket_generation(link.municipality_id)])
-cache.track(KnownIssue, lambda _issue: [cache.REFERENCE])
-cache.track(SlaTarget, lambda _target: [cache.REFERENCE])
+generations.track(KnownIssue, _vendor_references)
+generations.track(SlaTarget, _vendor_references)

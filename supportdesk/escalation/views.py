@@ -18,8 +18,10 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 
-from supportdesk import cache, policy
+from supportdesk import policy
 from supportdesk.accounts.models import Municipality, System, User
+from supportdesk.accounts.reference import vendor_references
+from supportdesk.cache import fragments, generations
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
 from supportdesk.escalation import cases, documents, known_issues, listing
 from supportdesk.escalation import services as escalation
@@ -116,21 +118,33 @@ def index() -> ResponseReturnValue:
     """
     _require_cases()
     vendor_side = policy.is_vendor_agent(current_user)
-    cases = (
-        vendor_case_generation(current_user.vendor_id)
-        if vendor_side
-        else municipal_case_generation(current_user.municipality_id)
-    )
-    key = cache.page_key(
+    key = fragments.page_key(
         "escalation.index",
         current_user.id,
         current_user.role,
         current_user.vendor_id,
         current_user.municipality_id,
-        cache.generations(cases, cache.REFERENCE),
+        fragments.read_generations(*queue_generations(current_user)),
     )
-    body, status = cache.fragment(key, lambda: _queue_body(vendor_side))
+    body, status = fragments.fragment(key, lambda: _queue_body(vendor_side))
     return render_template("escalation/index.html", body=body), status
+
+
+def queue_generations(user: User) -> tuple[str, ...]:
+    """What the queue shows: on the vendor's side its cases from every municipality, its
+    agents and the names every tenant shares; on a municipality's side its cases with
+    every vendor, the names every tenant shares and the agents of every vendor."""
+    if policy.is_vendor_agent(user):
+        return (
+            vendor_case_generation(user.vendor_id),
+            generations.vendor_reference(user.vendor_id),
+            generations.REFERENCE,
+        )
+    return (
+        municipal_case_generation(user.municipality_id),
+        generations.REFERENCE,
+        *vendor_references(),
+    )
 
 
 def _queue_body(vendor_side: bool) -> tuple[Markup, int]:

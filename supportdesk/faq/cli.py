@@ -8,6 +8,10 @@ from pathlib import Path
 import click
 
 from supportdesk.extensions import db
+from supportdesk.faq.files import export_path, import_path
+from supportdesk.faq.services import published_articles
+from supportdesk.search import get_backend
+from supportdesk.search.tasks import sync_now
 
 faq_cli = click.Group("faq", help="FAQ articles as files.")
 
@@ -16,16 +20,10 @@ faq_cli = click.Group("faq", help="FAQ articles as files.")
 @click.argument("path", type=click.Path(exists=True, file_okay=True, path_type=Path))
 def import_command(path: Path) -> None:
     """Import PATH/<system>/<slug>.md (upsert by slug); bad files are reported and skipped."""
-    from supportdesk.faq.files import import_path
-    from supportdesk.search.tasks import sync_now
-
     report = import_path(path)
     db.session.commit()
     if len(report.changed_slugs) > 10:
         # One rebuild is much faster than many small index commits.
-        from supportdesk.faq.services import published_articles
-        from supportdesk.search import get_backend
-
         get_backend().rebuild(published_articles())
     else:
         for slug in report.changed_slugs:
@@ -47,7 +45,5 @@ def import_command(path: Path) -> None:
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 def export_command(path: Path) -> None:
     """Write the published articles to PATH/<system>/<slug>.md."""
-    from supportdesk.faq.files import export_path
-
     count = export_path(path)
     click.echo(f"Exported {count} published articles to {path}")

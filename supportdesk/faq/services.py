@@ -1,7 +1,8 @@
 """FAQ rules: editing with versions, the state machine, feedback, deflection, gap report.
 
-Services change and flush; the caller commits once. Index updates go through the
-outbox in the same transaction (supportdesk.search.tasks.enqueue_index).
+Services change and flush; the caller commits once. A changed article is announced
+with `events.article_changed`; the search domain queues its index update through the
+outbox in the same transaction (faq ← search: nothing here knows search).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from supportdesk import events, policy
 from supportdesk.accounts.models import Category, Role, System, User
 from supportdesk.errors import InvalidTransition, NotFound, ValidationFailed
+from supportdesk.events import article_changed
 from supportdesk.extensions import db, utcnow
 from supportdesk.faq.models import (
     TRANSITIONS,
@@ -146,10 +148,8 @@ def _authorise_content(actor: User, data: ArticleData) -> None:
 
 
 def _enqueue(article: Article) -> None:
-    from supportdesk.search.tasks import enqueue_index
-
     db.session.flush()
-    enqueue_index(article)
+    article_changed.send(article)
 
 
 def create_article(actor: User, slug: str, data: ArticleData) -> Article:

@@ -10,8 +10,9 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from supportdesk import cache, policy
+from supportdesk import policy
 from supportdesk.accounts.models import Municipality, System
+from supportdesk.cache import fragments, generations
 from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.faq import services
@@ -25,7 +26,9 @@ from supportdesk.faq.forms import (
 )
 from supportdesk.faq.models import Article, ArticleState, ArticleVersion, Audience
 from supportdesk.markup import render_markdown
+from supportdesk.navigation import NAV_PROVIDERS, NavItem
 from supportdesk.search import SearchResults, SearchUnavailable, get_backend
+from supportdesk.search import init_app as init_search
 from supportdesk.search.tasks import sync_now
 
 bp = Blueprint("faq", __name__, url_prefix="/faq")
@@ -34,17 +37,12 @@ MAX_QUERY = 200
 
 @bp.record_once
 def _init(state) -> None:
-    from supportdesk import search
-    from supportdesk.navigation import NAV_PROVIDERS
-
-    search.init_app(state.app)
+    init_search(state.app)
     if _nav not in NAV_PROVIDERS:
         NAV_PROVIDERS.append(_nav)
 
 
 def _nav(user):
-    from supportdesk.navigation import NavItem
-
     items = [NavItem(_("FAQ"), url_for("faq.index"))]
     if policy.can_edit_faq(user):
         items.append(NavItem(_("Edit FAQ"), url_for("faq.manage")))
@@ -121,6 +119,10 @@ _LOG_HOLE = "\x00search-log\x00"
 _LOG_HOLE_IN_URL = "s=%00search-log%00"
 
 
+# the search form and results show system and category names, which every tenant shares
+SEARCH_GENERATIONS = (generations.REFERENCE,)
+
+
 @bp.get("/search")
 def search() -> ResponseReturnValue:
     """Search results, with the search form and its system and category choices.
@@ -144,14 +146,14 @@ def search() -> ResponseReturnValue:
     if results is None:
         body = _search_body(text, system, category, None, None, unavailable)
         return render_template("faq/search.html", body=body), 503 if unavailable else 200
-    key = cache.page_key(
+    key = fragments.page_key(
         "faq.search",
         policy.article_visibility(current_user).key,
-        cache.generations(cache.REFERENCE),
+        fragments.read_generations(*SEARCH_GENERATIONS),
         log_id is None,
         _answer_key(results),
     )
-    body = cache.fragment_html(
+    body = fragments.fragment_html(
         key,
         lambda: _search_body(
             text, system, category, results, None if log_id is None else _LOG_HOLE, False

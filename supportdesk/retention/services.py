@@ -19,8 +19,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from supportdesk import cache
 from supportdesk.accounts.models import Municipality
+from supportdesk.cache import generations
 from supportdesk.escalation.models import (
     CaseMessage,
     CaseStatus,
@@ -110,7 +110,7 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
         .execution_options(synchronize_session=False)
     )
     municipalities = select(Ticket.municipality_id).where(Ticket.id.in_(ids)).distinct()
-    cache.bump(*(ticket_generation(m) for m in db.session.scalars(municipalities)))
+    generations.bump(*(ticket_generation(m) for m in db.session.scalars(municipalities)))
     db.session.execute(
         delete(Notification).where(Notification.url.in_([f"/tickets/{n}" for n in numbers]))
     )
@@ -147,11 +147,9 @@ def _anonymise_finished_cases(report: RetentionReport) -> None:
         .where(VendorCase.id.in_(ids))
         .distinct()
     ).all()
-    cache.bump(
+    generations.bump(
         *(vendor_case_generation(vendor) for vendor, _ in owners),
         *(municipal_case_generation(municipality) for _, municipality in owners),
-        # the ticket pages show the case's latest vendor message
-        *(ticket_generation(municipality) for _, municipality in owners),
     )
     report.cases += len(ids)
 

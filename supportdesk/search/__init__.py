@@ -16,7 +16,9 @@ from typing import Protocol
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
+from supportdesk.config import ROOT_DIR
 from supportdesk.errors import DomainError
+from supportdesk.faq import services
 from supportdesk.faq.models import Article, Visibility
 
 
@@ -85,11 +87,14 @@ def _create(app: Flask) -> SearchBackend:
     settings = app.config["SUPPORTDESK"]
     synonyms = app.config.get("SUPPORTDESK_SYNONYMS", _default_synonyms())
     if settings.search_backend == "postgres":
-        # Several app nodes share the database, so no node owns a local index.
+        # Several app nodes share the database, so no node owns a local index. The
+        # backends import this module's types (Hit, SearchResults …): imported here,
+        # once this module is complete, to avoid that cycle (and PostgreSQL's only
+        # when configured).
         from supportdesk.search.postgres_backend import PostgresBackend
 
         return PostgresBackend(synonyms_path=synonyms)
-    from supportdesk.search.whoosh_backend import WhooshBackend
+    from supportdesk.search.whoosh_backend import WhooshBackend  # same cycle as above
 
     return WhooshBackend(
         settings.index_dir,
@@ -99,19 +104,17 @@ def _create(app: Flask) -> SearchBackend:
 
 
 def _default_synonyms() -> str:
-    from supportdesk.config import ROOT_DIR
-
     return str(ROOT_DIR / "faq_content" / "synonyms.txt")
 
 
 def _published_articles() -> list[Article]:
-    from supportdesk.faq import services
-
     return services.published_articles()
 
 
 def init_app(app: Flask) -> None:
     """Health check for /healthz and the outbox handler (registered on import)."""
-    from supportdesk.search import tasks  # noqa: F401  (registers the outbox handler)
+    # registers the outbox handler and the article_changed receiver; imported here
+    # because tasks imports get_backend from this module (cycle)
+    from supportdesk.search import tasks  # noqa: F401
 
     app.extensions["supportdesk.search_health"] = lambda: get_backend(app).check()

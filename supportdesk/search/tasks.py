@@ -11,14 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from supportdesk import outbox
+from supportdesk.events import article_changed
 from supportdesk.extensions import db
+from supportdesk.faq import services
 from supportdesk.faq.models import Article
 from supportdesk.search import get_backend
 
 KIND = "search.index"
 
 
-def enqueue_index(article: Article) -> None:
+@article_changed.connect
+def enqueue_index(article: Article, **_: Any) -> None:
     """Queue an index update in the caller's transaction (publish, archive, edit)."""
     outbox.enqueue(KIND, {"slug": article.slug})
 
@@ -63,8 +66,6 @@ search_cli = click.Group("search", help="The search index.")
 @search_cli.command("rebuild")
 def rebuild() -> None:
     """Rebuild the index from the published articles in the database."""
-    from supportdesk.faq import services
-
     try:
         count = get_backend().rebuild(services.published_articles())
     except Exception as error:

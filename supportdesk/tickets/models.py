@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from supportdesk import cache
 from supportdesk.accounts.models import (
     Category,
     Institution,
@@ -19,6 +18,7 @@ from supportdesk.accounts.models import (
     User,
     str_enum,
 )
+from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
 
 
@@ -282,7 +282,7 @@ class TicketView(db.Model):
 
 
 def ticket_generation(municipality_id: int) -> str:
-    """The cache generation of one municipality's tickets (see supportdesk/cache.py)."""
+    """The cache generation of one municipality's tickets (see supportdesk/cache/generations.py)."""
     return f"tickets:m{municipality_id}"
 
 
@@ -291,10 +291,13 @@ def routing_generation(municipality_id: int) -> str:
     return f"routing:m{municipality_id}"
 
 
-cache.track(Ticket, lambda ticket: [ticket_generation(ticket.municipality_id)])
-cache.track(Queue, lambda _queue: [cache.REFERENCE])
-cache.track(RoutingRule, lambda rule: [routing_generation(rule.municipality_id)])
-# the ticket page shows entries and attachments (the list does not, but one generation
-# per municipality keeps the rule simple: any change to its tickets renders both again)
-cache.track(TicketEntry, lambda entry: [ticket_generation(entry.municipality_id)])
-cache.track(Attachment, lambda attachment: [ticket_generation(attachment.municipality_id)])
+generations.track(Ticket, lambda ticket: [ticket_generation(ticket.municipality_id)])
+# a queue's name shows on its municipality's pages only
+generations.track(
+    Queue,
+    lambda queue: [
+        generations.municipality_reference(m)
+        for m in generations.old_and_new(queue, "municipality_id", "municipality")
+    ],
+)
+generations.track(RoutingRule, lambda rule: [routing_generation(rule.municipality_id)])

@@ -15,8 +15,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from supportdesk import cache, policy
+from supportdesk import policy
 from supportdesk.accounts.models import Category, Institution, System, User
+from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.tickets.models import Queue, RoutingRule, TicketSource, routing_generation
@@ -57,13 +58,17 @@ class Route:
 
 def active_routes(municipality_id: int) -> tuple[Route, ...]:
     """The municipality's active rules by position, cached until a rule or a name changes."""
-    names = (routing_generation(municipality_id), cache.REFERENCE)
-    values = cache.generations(*names)  # autoflushes: this transaction's changes are noted
+    names = (
+        routing_generation(municipality_id),
+        generations.municipality_reference(municipality_id),
+        generations.REFERENCE,
+    )
+    values = fragments.read_generations(*names)  # autoflushes: this transaction's changes are noted
     # changed in this very transaction: the generations are bumped only at its commit
-    # (cache.py), so the cache cannot know yet
-    if cache.pending(*names):
+    # (cache/generations.py), so the cache cannot know yet
+    if generations.pending(*names):
         return _load_routes(municipality_id)
-    return cache.fragment(
+    return fragments.fragment(
         ("routes", municipality_id, *values), lambda: _load_routes(municipality_id)
     )
 

@@ -17,9 +17,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from supportdesk import events, policy
 from supportdesk.accounts.models import Category, Institution, System, User
 from supportdesk.errors import Forbidden, InvalidTransition, ValidationFailed
-from supportdesk.extensions import db, start_writing, utcnow
+from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import NotificationEvent
 from supportdesk.numbering import next_value
+from supportdesk.sqlite_locks import start_writing
 from supportdesk.tickets import notices
 from supportdesk.tickets.attachments import CheckedUpload, Upload, add_attachment, check_upload
 from supportdesk.tickets.history import record_event
@@ -150,7 +151,7 @@ def _validated(actor: User, new: NewTicket) -> NewTicket:
 def _write(actor: User, new: NewTicket, placement: Placement) -> Ticket:
     """Number and add the ticket with its history under the write lock, taken as late as this."""
     municipality = actor.municipality  # read before the lock, like every other lookup
-    # on SQLite only from here on is the write lock held (extensions.start_writing)
+    # on SQLite only from here on is the write lock held (sqlite_locks.start_writing)
     start_writing()
     now = utcnow()
     ticket = Ticket(

@@ -1,5 +1,6 @@
-"""The ticket page below its title is a cached fragment per viewer: replies, vendor answers,
-known issues and names show on the next request; forms carry the session's own token."""
+"""The ticket page (rendered per request, no longer a cached fragment): replies, vendor
+answers, known issues and names show on the next request; forms carry the session's own
+token."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ def test_changes_reach_the_cached_ticket_page(app, world, make_ticket, escalated
     coordinator = client_for(app, world.coordinator)
     superuser = client_for(app, world.superuser)
     url = f"/tickets/{ticket.number}"
-    first = coordinator.get(url).get_data(as_text=True)
-    assert coordinator.get(url).get_data(as_text=True) == first  # served from the cache
+    coordinator.get(url)
 
     # a reply from the superuser over HTTP
     response = superuser.post(f"{url}/entries", data={"body": "Det virker stadig ikke"})

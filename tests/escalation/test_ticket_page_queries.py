@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from supportdesk import cache
+from supportdesk.cache import fragments
 from supportdesk.escalation import known_issues
 from supportdesk.escalation.models import KnownIssue, KnownIssueStatus
 from supportdesk.extensions import db
@@ -29,7 +29,7 @@ def test_ticket_page_statements_do_not_grow_with_known_issues(
     coordinator = client_for(app, world.coordinator)
     _add_issues(world, 1, KnownIssueStatus.investigating)
     coordinator.get(f"/tickets/{ticket.number}")  # warm caches
-    cache.clear(app)  # measure a fresh render, not the cached fragment
+    fragments.clear(app)  # measure a fresh render, not the cached fragment
     with count_queries() as statements:
         page = coordinator.get(f"/tickets/{ticket.number}").get_data(as_text=True)
     few = len(statements)
@@ -37,7 +37,7 @@ def test_ticket_page_statements_do_not_grow_with_known_issues(
 
     _add_issues(world, 4, KnownIssueStatus.investigating)
     _add_issues(world, 3, KnownIssueStatus.resolved)
-    cache.clear(app)
+    fragments.clear(app)
     with count_queries() as statements:
         page = coordinator.get(f"/tickets/{ticket.number}").get_data(as_text=True)
     assert len(statements) == few

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from supportdesk import cache
 from supportdesk.accounts.models import Role
+from supportdesk.cache import fragments
 from supportdesk.faq.models import SearchLog
 from tests.faq.conftest import write_article
 
@@ -24,7 +24,7 @@ def _import(app, root, slugs):
 
 
 def _search_statements(app, client, count_queries) -> tuple[int, str]:
-    cache.clear(app)  # the rendered form and results are built again
+    fragments.clear(app)  # the rendered form and results are built again
     with count_queries() as statements:
         page = client.get("/faq/search?q=printeren")
     assert page.status_code == 200

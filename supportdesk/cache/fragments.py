@@ -1,0 +1,131 @@
+"""Rendered fragments in a per-worker LRU store, keyed by page, viewer and generations.
+
+The request side of the fragment cache (see `supportdesk.cache`). Entries also expire
+after `FRAGMENT_TTL` seconds, which bounds staleness for anything not tracked. A cached
+HTML fragment holds `CSRF_HOLE` where its template asked for `csrf_token()`; every
+request fills in its own session's token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
+
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from supportdesk.cache import generations
+
+FRAGMENT_TTL = 60.0
+FRAGMENT_ENTRIES = 1024
+# stands for the session's CSRF token inside a cached fragment; filled in per request.
+# Random per process (the store is per process too), so no stored text can contain it.
+CSRF_HOLE = f"\x00csrf-{secrets.token_hex(16)}\x00"
+
+
+def read_generations(*names: str) -> tuple[int, ...]:
+    """The current values of `names`, each read once per request (a page and its menu
+    share the values); outside a request every call reads anew."""
+    known: dict[str, int] = (
+        request.environ.setdefault("supportdesk.generations", {}) if has_request_context() else {}
+    )
+    missing = [name for name in names if name not in known]
+    if missing:
+        known.update(generations.read(*missing))
+    return tuple(known[name] for name in names)
+
+
+class FragmentCache:
+    """A least-recently-used dict of rendered fragments with a time to live.
+
+    `hits` and `misses` count per fragment name (the key's first part) for the bench.
+    """
+
+    def __init__(self, entries: int = FRAGMENT_ENTRIES, ttl: float = FRAGMENT_TTL) -> None:
+        self.entries = entries
+        self.ttl = ttl
+        self._data: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.misses = 0
+        self.hits_by_name: dict[str, int] = {}
+        self.misses_by_name: dict[str, int] = {}
+
+    def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        name = str(key[0]) if isinstance(key, tuple) and key else str(key)
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None and found[0] > now:
+                self._data.move_to_end(key)
+                self.hits_by_name[name] = self.hits_by_name.get(name, 0) + 1
+                return found[1]
+        value = build()
+        with self._lock:
+            self.misses += 1
+            self.misses_by_name[name] = self.misses_by_name.get(name, 0) + 1
+            self._data[key] = (now + self.ttl, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.entries:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["fragment_cache"] = FragmentCache()
+
+
+def fragment(key: Hashable, build: Callable[[], Any]) -> Any:
+    """The cached value for `key`, built (and kept) on a miss.
+
+    `key` must hold everything the fragment depends on: the viewer, the locale, the
+    request's arguments and the generations read with `read_generations()`.
+    """
+    store: FragmentCache = current_app.extensions["fragment_cache"]
+    return store.get_or_build(key, build)
+
+
+def page_key(name: str, *parts: Hashable) -> tuple[Hashable, ...]:
+    """The key of a page's fragment: its name, the locale and the query string, then
+    `parts`: who sees it (the viewer, or an audience) and the generations it reads."""
+    return (name, str(get_locale()), tuple(sorted(request.args.items(multi=True))), *parts)
+
+
+def fragment_html(
+    key: Hashable, build: Callable[[], str], fills: Mapping[str, str] | None = None
+) -> Markup:
+    """`fragment()` for HTML: the cached text holds `CSRF_HOLE` where a template asked
+    for `csrf_token()`, and each request gets its own session's token; `fills` replaces
+    other per-request placeholders the same way (text → this request's value)."""
+
+    def _build() -> str:
+        g.fragment_csrf_hole = True
+        try:
+            return str(build())
+        finally:
+            g.pop("fragment_csrf_hole", None)
+
+    html = fragment(key, _build)
+    if CSRF_HOLE in html:
+        html = html.replace(CSRF_HOLE, generate_csrf())
+    for hole, value in (fills or {}).items():
+        html = html.replace(hole, value)
+    return Markup(html)  # noqa: S704 — rendered template
+
+
+def csrf_token() -> str:
+    """The templates' `csrf_token()`: a hole inside a fragment being cached."""
+    return CSRF_HOLE if g.get("fragment_csrf_hole") else generate_csrf()
+
+
+def clear(app: Flask) -> None:
+    app.extensions["fragment_cache"].clear()
