@@ -34,6 +34,7 @@ from supportdesk.escalation.models import (
     next_case_statuses,
 )
 from supportdesk.extensions import db
+from supportdesk.faq.models import Article, ArticleState, Audience, Visibility
 from supportdesk.tickets.models import Attachment, EntryKind, Queue, Ticket, TicketStatus
 from supportdesk.webhooks.models import Webhook
 
@@ -597,7 +598,6 @@ def get_managed_known_issue(user: User, issue_id: int) -> KnownIssue:
 
 def article_visibility(user: User):
     """Which published articles the user may read; the search filter is built from this."""
-    from supportdesk.faq.models import Visibility
 
     if not user.is_authenticated:
         return Visibility()
@@ -612,8 +612,6 @@ def article_visibility(user: User):
 
 def articles_visible_to(user: User):
     """Published articles the user may read (the SQL twin of the search filter)."""
-    from supportdesk.accounts.models import System
-    from supportdesk.faq.models import Article, ArticleState, Audience
 
     scope = article_visibility(user)
     query = select(Article).where(Article.state == ArticleState.published)
@@ -638,8 +636,6 @@ def articles_visible_to(user: User):
 def articles_editable_by(user: User):
     """Articles in any state the user may edit: vendor editors their systems' articles
     (not municipal guides), municipal admins their municipality's local guides."""
-    from supportdesk.accounts.models import System
-    from supportdesk.faq.models import Article, Audience
 
     query = select(Article)
     if is_admin(user):
@@ -679,7 +675,6 @@ class ArticlePlacement:
 def article_placement(user: User) -> ArticlePlacement:
     """Vendor editors write for their vendor's systems, never municipal articles; a
     municipal admin writes municipal articles for the own municipality only."""
-    from supportdesk.faq.models import Audience
 
     systems = select(System).options(selectinload(System.categories)).order_by(System.name)
     nowhere = select(Municipality).where(false())
@@ -708,7 +703,6 @@ def article_placement(user: User) -> ArticlePlacement:
 
 
 def can_edit_article(user: User, article) -> bool:
-    from supportdesk.faq.models import Audience
 
     if is_admin(user):
         return True
@@ -731,7 +725,6 @@ def can_publish_article(user: User, article) -> bool:
 
 def get_article(user: User, slug: str):
     """A published article the user may read, or one they may edit in any state."""
-    from supportdesk.faq.models import Article
 
     article = db.session.scalar(articles_visible_to(user).where(Article.slug == slug))
     if article is None and can_edit_faq(user):
@@ -742,7 +735,6 @@ def get_article(user: User, slug: str):
 
 
 def get_editable_article(user: User, slug: str):
-    from supportdesk.faq.models import Article
 
     article = db.session.scalar(articles_editable_by(user).where(Article.slug == slug))
     if article is None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from supportdesk import policy
 from supportdesk.accounts.models import Institution, System
-from supportdesk.api import bp, require_user
+from supportdesk.api.base import bp, require_user
 from supportdesk.api.openapi import document, query_param
 from supportdesk.extensions import db
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from supportdesk import policy
 from supportdesk.accounts.models import User
-from supportdesk.api import bp, require_user
+from supportdesk.api.base import bp, require_user
 from supportdesk.api.openapi import document, query_param
 from supportdesk.api.payload import boolean, id_list, json_body, optional_string, patch_version
 from supportdesk.errors import NotFound, ValidationFailed

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from supportdesk import policy
-from supportdesk.api import bp
+from supportdesk.api.base import bp
 from supportdesk.api.openapi import document, query_param
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.faq.models import ArticleState

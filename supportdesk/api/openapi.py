@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from supportdesk.api import bp
+from supportdesk.api.base import bp
 
 ERROR_SCHEMA = {
     "type": "object",

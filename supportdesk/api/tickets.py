@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from supportdesk import policy
-from supportdesk.api import bp, require_user
+from supportdesk.api.base import bp, require_user
 from supportdesk.api.openapi import document, query_param
 from supportdesk.api.payload import iso, json_body, optional_string, patch_version
 from supportdesk.errors import NotFound, ValidationFailed
