@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from supportdesk.accounts import passwords, twofactor
 from supportdesk.accounts import services as accounts
 from supportdesk.accounts.models import Institution, Municipality, Role, User, Vendor
 from supportdesk.errors import DomainError
@@ -76,6 +77,26 @@ def users_create(email, role, name, municipality_slug, institution_number, vendo
         fail(describe(error))
     db.session.commit()
     click.echo(f"Created {user.email} ({user.role.value})")
+
+
+@users_cli.command("reset-2fa")
+@click.argument("email")
+def users_reset_2fa(email):
+    """Remove a user's second factor (lost phone); they set it up again at next sign-in."""
+    user = _lookup(User, User.email, email.strip().lower(), "user")
+    twofactor.reset(None, user)
+    db.session.commit()
+    click.echo(f"Two-factor sign-in reset for {user.email}; every session of theirs has ended")
+
+
+@users_cli.command("invite")
+@click.argument("email")
+def users_invite(email):
+    """E-mail the user a single-use link to choose their password (sent by the worker)."""
+    user = _lookup(User, User.email, email.strip().lower(), "user")
+    passwords.invite(None, user)
+    db.session.commit()
+    click.echo(f"Invitation queued for {user.email}")
 
 
 @tokens_cli.command("create")
@@ -189,6 +210,10 @@ def retention_run():
         f"Anonymised {report.tickets} ticket(s), removed {report.attachments} attachment(s), "
         f"{report.cases} case(s), {report.outbox} delivered outbox message(s)"
     )
+    click.echo(
+        f"Pruned {report.audit_events} security event(s) and {report.ticket_views} ticket "
+        "view(s) past the audit retention period"
+    )
 
 
 def install_excepthook() -> None:
@@ -215,6 +240,7 @@ def install_excepthook() -> None:
 
 def register_cli(app: Flask) -> None:
     from supportdesk.faq.cli import faq_cli
+    from supportdesk.gdpr.cli import gdpr_cli
     from supportdesk.search.tasks import search_cli
 
     groups = (
@@ -226,6 +252,7 @@ def register_cli(app: Flask) -> None:
         retention_cli,
         faq_cli,
         search_cli,
+        gdpr_cli,
     )
     for group in groups:
         app.cli.add_command(group)

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from supportdesk import policy
-from supportdesk.accounts import services
+from supportdesk.accounts import passwords, services, stepup
 from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS, ROLE_LABELS
 from supportdesk.accounts.models import InstitutionType, Municipality, Role, System, Vendor
 from supportdesk.admin.forms import (
@@ -109,6 +109,8 @@ def _user_form(municipality: Municipality | None, **kwargs: Any) -> tuple[AdminU
         for i in institutions
     ]
     options = {"institution": {str(i.id): i for i in institutions}}
+    # passwords are chosen by their owners through an invitation or reset link
+    del form.password
     if policy.is_admin(current_user):
         municipalities = services.list_municipalities(current_user)
         vendors = services.list_vendors()
@@ -134,7 +136,6 @@ def _user_data(form: AdminUserForm, options: dict, municipality: Municipality | 
         municipality=municipality,
         institution=options["institution"].get(form.institution.data or ""),
         vendor=options.get("vendor", {}).get(form.vendor.data or "") if "vendor" in form else None,
-        password=form.password.data or None,
         locale=form.locale.data or "da",
     )
 
@@ -157,20 +158,25 @@ def user_new() -> ResponseReturnValue:
     municipality = _scope()
     initial = {"municipality": str(municipality.id)} if municipality else {}
     form, options = _user_form(municipality, data=initial if request.method == "GET" else None)
-    form.password.description = _("At least 10 characters. The user signs in with it.")
     general: list[str] = []
     if form.validate_on_submit():
-        if not form.password.data:
-            form.password.errors = [_("This field is required.")]
+        try:
+            user = services.create_user(current_user, _user_data(form, options, municipality))
+        except ValidationFailed as error:
+            general = error.apply_to(form)
         else:
-            try:
-                user = services.create_user(current_user, _user_data(form, options, municipality))
-            except ValidationFailed as error:
-                general = error.apply_to(form)
-            else:
-                db.session.commit()
-                flash(_("%(name)s has been created.", name=user.name), "success")
-                return redirect(_scoped_url("admin.users", municipality))
+            # the user chooses the password through a single-use link, nobody types it
+            passwords.invite(current_user, user)
+            db.session.commit()
+            flash(
+                _(
+                    "%(name)s has been created and gets an e-mail with a link to choose a "
+                    "password.",
+                    name=user.name,
+                ),
+                "success",
+            )
+            return redirect(_scoped_url("admin.users", municipality))
     status = 422 if request.method == "POST" else 200
     return render_template(
         "admin/user_form.html", form=form, municipality=municipality, user=None, general=general
@@ -215,7 +221,13 @@ def user_edit(user_id: int) -> ResponseReturnValue:
             return redirect(_scoped_url("admin.users", municipality))
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "admin/user_form.html", form=form, municipality=municipality, user=user, general=general
+        "admin/user_form.html",
+        form=form,
+        municipality=municipality,
+        user=user,
+        general=general,
+        can_reset_two_factor=policy.can_reset_two_factor(current_user, user)
+        and user.has_two_factor,
     ), status
 
 
@@ -337,6 +349,7 @@ def entitlement_grant() -> ResponseReturnValue:
         return _entitlements_page(municipality, form, status=422)
     user = policy.get_managed_user(current_user, int(form.user.data))
     vendor = {str(v.id): v for v in services.list_vendors()}[form.vendor.data]
+    stepup.require_recent_authentication()
     try:
         services.grant_entitlement(current_user, user, vendor)
     except (LimitReached, ValidationFailed) as error:
@@ -362,6 +375,7 @@ def entitlement_revoke() -> ResponseReturnValue:
     vendor = {v.id: v for v in services.list_vendors()}.get(vendor_id)
     if vendor is None or user.municipality_id != municipality.id:
         raise NotFound()
+    stepup.require_recent_authentication()
     services.revoke_entitlement(current_user, user, vendor)
     db.session.commit()
     flash(
@@ -528,3 +542,6 @@ def category_edit(slug: str, category_id: int | None = None) -> ResponseReturnVa
     return render_template(
         "admin/category_form.html", form=form, system=system, category=category, general=general
     ), status
+
+
+from supportdesk.admin import security  # noqa: E402, F401  (its routes register on bp)

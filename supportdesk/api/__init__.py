@@ -43,4 +43,4 @@ def require_user() -> None:
         raise Unauthorized("Authentication required: send Authorization: Bearer <token>.")
 
 
-from supportdesk.api import accounts, cases, faq, openapi, tickets  # noqa: E402, F401  (routes register on bp)
+from supportdesk.api import accounts, audit, cases, faq, openapi, tickets  # noqa: E402, F401  (routes register on bp)
