@@ -9,6 +9,7 @@ loads one object or raises NotFound.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Select, false, or_, select
@@ -26,6 +27,7 @@ from supportdesk.accounts.models import (
 )
 from supportdesk.audit.models import SecurityEvent
 from supportdesk.errors import Forbidden, NotFound
+from supportdesk.escalation.masking import has_cpr
 from supportdesk.escalation.models import KnownIssue, SensitiveDataConfirmation, VendorCase
 from supportdesk.extensions import db
 from supportdesk.tickets.models import (
@@ -810,3 +812,9 @@ def personal_data_scope(user: User) -> int | None:
     if not can_use_personal_data_tools(user):
         raise NotFound()
     return None if is_admin(user) else user.municipality_id
+
+
+def sharing_needs_step_up(confirm_unmasked: bool, texts: Iterable[str | None]) -> bool:
+    """Sending a detected CPR number unmasked to a vendor asks for the password again
+    (when the last sign-in is older than accounts.stepup.STEP_UP_AFTER)."""
+    return confirm_unmasked and has_cpr(*texts)

@@ -43,4 +43,12 @@ def require_user() -> None:
         raise Unauthorized("Authentication required: send Authorization: Bearer <token>.")
 
 
-from supportdesk.api import accounts, audit, cases, faq, openapi, tickets  # noqa: E402, F401  (routes register on bp)
+from supportdesk.api import (  # noqa: E402, F401  (routes register on bp)
+    accounts,
+    audit,
+    cases,
+    faq,
+    openapi,
+    sensitive,
+    tickets,
+)

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from supportdesk import cache, policy
+from supportdesk.accounts import stepup
 from supportdesk.accounts.models import Municipality, System, User
 from supportdesk.errors import Forbidden, NotEntitled, NotFound, ValidationFailed
 from supportdesk.escalation import services
@@ -266,6 +267,8 @@ def post_message(number: str) -> ResponseReturnValue:
         return render_template(
             "escalation/detail.html", **_case_context(case, message_form=form)
         ), 422
+    if policy.sharing_needs_step_up(form.confirm_sensitive.data, [form.body.data]):
+        stepup.require_recent_authentication()
     try:
         services.post_message(
             current_user, case, form.body.data or "", confirm_sensitive=form.confirm_sensitive.data
@@ -489,6 +492,13 @@ def escalate(number: str) -> ResponseReturnValue:
         form.case.data = request.args.get("case", "")
     errors: list[str] = []
     if form.validate_on_submit():
+        shared = [ticket.subject, form.summary.data]
+        if form.share_description.data:
+            shared.append(ticket.description)
+        chosen = {int(i) for i in form.share_entries.data or [] if str(i).isdigit()}
+        shared += [e.body for e in ticket.entries if e.id in chosen]
+        if policy.sharing_needs_step_up(bool(form.confirm_sensitive.data), shared):
+            stepup.require_recent_authentication()
         try:
             case = services.escalate(
                 current_user,
@@ -568,6 +578,8 @@ def ticket_case_message(number: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Write a message."), "error")
         return redirect(url_for("tickets.detail", number=number))
+    if policy.sharing_needs_step_up(form.confirm_sensitive.data, [form.body.data]):
+        stepup.require_recent_authentication()
     services.post_message(
         current_user, case, form.body.data or "", confirm_sensitive=form.confirm_sensitive.data
     )

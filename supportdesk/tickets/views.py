@@ -32,7 +32,7 @@ from supportdesk.accounts.models import InstitutionType, User
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
-from supportdesk.tickets import services
+from supportdesk.tickets import intake, services
 from supportdesk.tickets.forms import (
     AssignForm,
     BulkForm,
@@ -301,6 +301,8 @@ def _file_ticket(
     """The shared half of "Ny henvendelse" and hotline intake: validate, create, commit."""
     if not form.validate_on_submit():
         return None, []
+    if intake.screen_cpr(form, ("subject", "description"), request.form.get(intake.CHOICE_FIELD)):
+        return None, []
     system, category = services.resolve_topic(form.topic.data)
     try:
         ticket = services.create_ticket(
@@ -440,6 +442,8 @@ def add_entry(number: str) -> ResponseReturnValue:
     ticket = policy.get_ticket(current_user, number)
     form = EntryForm()
     if not form.validate_on_submit():
+        return _detail_page(ticket, form)
+    if intake.screen_cpr(form, ("body",), request.form.get(intake.CHOICE_FIELD)):
         return _detail_page(ticket, form)
     internal = bool(form.internal.data)
     try:
