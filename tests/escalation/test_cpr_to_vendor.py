@@ -14,8 +14,13 @@ from supportdesk.escalation import masking, services
 from supportdesk.extensions import db
 from supportdesk.tickets import services as ticket_services
 from tests.escalation.conftest import client_for
-from tests.notifications.conftest import smtp_server  # noqa: F401  (the fixture, reused)
-from tests.webhooks.conftest import make_webhook, receiver  # noqa: F401  (fixtures, reused)
+from tests.notifications import conftest as mail_fixtures
+from tests.webhooks import conftest as webhook_fixtures
+
+# fixtures of the notification and webhook tests, registered for this module
+smtp_server = mail_fixtures.smtp_server
+receiver = webhook_fixtures.receiver
+make_webhook = webhook_fixtures.make_webhook
 
 # 15 August 2015, serial 5123 (the 7th digit 5 puts 15 in the 2000s)
 SPELLINGS = [
@@ -44,17 +49,10 @@ def test_every_spelling_is_one_cpr_finding(cpr):
 
 
 @pytest.mark.parametrize("cpr", SPELLINGS)
-def test_cpr_spellings_never_reach_the_vendor(
-    app,
-    world,
-    make_ticket,
-    receiver,
-    make_webhook,
-    smtp_server,
-    cpr,  # noqa: F811
-):
-    smtp_server.start()
-    make_webhook(receiver.url("/vendor"), vendor=world.vendor)
+def test_cpr_spellings_never_reach_the_vendor(app, world, make_ticket, request, cpr):
+    hook_receiver = request.getfixturevalue("receiver")
+    mail = request.getfixturevalue("smtp_server").start()
+    request.getfixturevalue("make_webhook")(hook_receiver.url("/vendor"), vendor=world.vendor)
     ticket = make_ticket(subject=f"Login for {cpr}", description=f"Barnets cpr: {cpr}")
     entry_id = ticket_services.add_entry(world.coordinator, ticket, f"Vi har tjekket {cpr}.").id
     db.session.commit()
@@ -85,12 +83,12 @@ def test_cpr_spellings_never_reach_the_vendor(
 
     while outbox.run_once() != (0, 0):
         pass
-    bodies = [r.body.decode() for r in receiver.to("/vendor")]
+    bodies = [r.body.decode() for r in hook_receiver.to("/vendor")]
     assert bodies, "the vendor's webhook was called"
     assert all(_leaks(body) == [] for body in bodies)
     to_agent = [
         m
-        for m, rcpt in zip(smtp_server.messages, smtp_server.collector.recipients, strict=True)
+        for m, rcpt in zip(mail.messages, mail.collector.recipients, strict=True)
         if world.agent.email in rcpt
     ]
     assert to_agent, "the vendor's agent got e-mail"
