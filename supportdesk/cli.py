@@ -165,6 +165,16 @@ def demo_seed(ticket_count, quiet):
         click.echo(f"\nDemo logins (password for all: {logins.password}):")
         for email, label in logins.users:
             click.echo(f"  {label:<42} {email}")
+        if logins.totp_secret:
+            click.echo(
+                "\nAdministrators and vendor staff sign in with a second factor. Add this demo "
+                f"key to an authenticator app (time based, 6 digits): {logins.totp_secret}\n"
+                "or print the current code with: .venv/bin/python -c "
+                f"\"import pyotp; print(pyotp.TOTP('{logins.totp_secret}').now())\"\n"
+                "Each code works once; wait for the next one to sign in again. The demo key "
+                "is never given in production: there these users set up their own key at "
+                "first sign-in."
+            )
 
 
 @click.command("worker")

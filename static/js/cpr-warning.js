@@ -13,6 +13,20 @@
     var found = {};
     var timer = null;
 
+    // the choice to send with or without the number, offered as soon as it is seen (so
+    // attachments chosen already are not lost to a round trip); gone again with the number
+    function show(visible) {
+      box.hidden = !visible;
+      if (removeButton) { removeButton.hidden = !visible; }
+      var choices = box.querySelector("[data-cpr-choices]");
+      var template = box.querySelector("template[data-cpr-choices-template]");
+      if (visible && !choices && template) {
+        box.appendChild(template.content.cloneNode(true));
+      } else if (!visible && choices && template) {
+        choices.remove();
+      }
+    }
+
     function check() {
       var texts = fields.map(function (f) { return f.value; });
       fetch(box.getAttribute("data-check-url"), {
@@ -28,8 +42,7 @@
           answer.results.forEach(function (result, index) {
             if (result.cpr.length) { found[index] = result.cpr; any = true; }
           });
-          box.hidden = !any;
-          if (removeButton) { removeButton.hidden = !any; }
+          show(any);
         });
     }
 
@@ -46,8 +59,7 @@
           found[index].forEach(function (text) { field.value = field.value.split(text).join(""); });
         });
         found = {};
-        box.hidden = true;
-        removeButton.hidden = true;
+        show(false);
         fields[0].focus();
       });
     }
