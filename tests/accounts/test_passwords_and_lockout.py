@@ -128,3 +128,26 @@ def test_invitation_by_command_line_is_queued(app, db, make_user):
         select(OutboxMessage).where(OutboxMessage.kind == "account_email")
     )
     assert message.payload["template"] == "invitation"
+
+
+def test_entitlement_change_asks_for_the_password_after_ten_minutes(
+    client, db, login, make_user, make_vendor
+):
+    from supportdesk.accounts.models import SupportEntitlement
+
+    admin = login(make_user(Role.municipal_admin, municipality="esbjerg"))
+    coordinator = make_user(Role.coordinator, municipality=admin.municipality)
+    vendor = make_vendor()
+    age_sessions(db, minutes=11)
+    form = {"user": str(coordinator.id), "vendor": str(vendor.id)}
+    assert client.post("/admin/entitlements/grant", data=form).status_code == 401
+    assert db.session.scalar(select(func.count(SupportEntitlement.id))) == 0
+    client.post(
+        "/account/confirm",
+        data={"password": PASSWORD, "target": "/admin/entitlements/grant", "method": "POST"},
+    )
+    assert client.post("/admin/entitlements/grant", data=form).status_code == 302
+    granted = db.session.scalar(
+        select(SecurityEvent).where(SecurityEvent.kind == SecurityEventKind.entitlement_granted)
+    )
+    assert (granted.user_id, granted.actor_id) == (coordinator.id, admin.id)

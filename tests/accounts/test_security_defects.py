@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from supportdesk import create_app
 from supportdesk.accounts.models import Role
 from supportdesk.audit.models import SecurityEvent, SecurityEventKind
+from supportdesk.extensions import db as _db
 from tests.conftest import PASSWORD
 
 NEW_PASSWORD = "blåbærgrød-på-en-tirsdag-9"
@@ -97,10 +98,21 @@ def test_hsts_in_production_over_https(app):
         "SUPPORTDESK_BASE_URL": "https://support.example.dk",
     }
     secure = create_app({"environ": environ})
-    answer = secure.test_client().get("/healthz")
-    assert answer.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     plain = create_app({"environ": {**environ, "SUPPORTDESK_BASE_URL": "http://x.example.dk"}})
-    assert "Strict-Transport-Security" not in plain.test_client().get("/healthz").headers
+    try:
+        answer = secure.test_client().get("/healthz")
+        assert answer.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+        assert "Strict-Transport-Security" not in plain.test_client().get("/healthz").headers
+    finally:
+        close_app(secure, plain)
+
+
+def close_app(*apps) -> None:
+    """Close the database connections of apps made inside a test (no leak to later tests)."""
+    for made in apps:
+        with made.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
 
 
 def test_common_password_is_refused(client, db, login, make_user):
