@@ -759,34 +759,30 @@ def can_view_audit_logs(user: User) -> bool:
     return can_administer(user)
 
 
-def security_events_visible_to(user: User) -> Select[tuple[SecurityEvent]]:
-    """A municipal admin sees the events of the municipality's accounts; admin all."""
-    query = select(SecurityEvent)
+def _audit_rows(user: User, query: Select, municipality_column) -> Select:
+    """A log's rows: a municipal admin's own municipality, everything for the admin."""
     if is_admin(user):
         return query
     if user.is_authenticated and user.role == Role.municipal_admin and user.municipality_id:
-        return query.where(SecurityEvent.municipality_id == user.municipality_id)
+        return query.where(municipality_column == user.municipality_id)
     return query.where(false())
+
+
+def security_events_visible_to(user: User) -> Select[tuple[SecurityEvent]]:
+    """A municipal admin sees the events of the municipality's accounts; admin all."""
+    return _audit_rows(user, select(SecurityEvent), SecurityEvent.municipality_id)
 
 
 def ticket_views_visible_to(user: User) -> Select[tuple[TicketView]]:
     """Who looked at which ticket: the municipality's admins for its tickets; admin all."""
-    query = select(TicketView)
-    if is_admin(user):
-        return query
-    if user.is_authenticated and user.role == Role.municipal_admin and user.municipality_id:
-        return query.where(TicketView.municipality_id == user.municipality_id)
-    return query.where(false())
+    return _audit_rows(user, select(TicketView), TicketView.municipality_id)
 
 
 def sensitive_confirmations_visible_to(user: User) -> Select[tuple[SensitiveDataConfirmation]]:
     """Who let CPR numbers reach a vendor: the same readers as the access log."""
-    query = select(SensitiveDataConfirmation)
-    if is_admin(user):
-        return query
-    if user.is_authenticated and user.role == Role.municipal_admin and user.municipality_id:
-        return query.where(SensitiveDataConfirmation.municipality_id == user.municipality_id)
-    return query.where(false())
+    return _audit_rows(
+        user, select(SensitiveDataConfirmation), SensitiveDataConfirmation.municipality_id
+    )
 
 
 def audit_ticket(user: User, number: str) -> Ticket:

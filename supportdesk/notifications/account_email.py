@@ -8,17 +8,16 @@ over the same SMTP delivery as the notification e-mails.
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
 from typing import Any
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from supportdesk import outbox
 from supportdesk.accounts.models import User
 from supportdesk.extensions import db
-from supportdesk.notifications.email import LOCALES, MAIL_POLICY, absolute_url, message_id, send
+from supportdesk.notifications.email import LOCALES, absolute_url, compose, send
 
 KIND = "account_email"
 TEMPLATES = ("account_locked", "password_reset", "invitation")
@@ -33,7 +32,6 @@ def _subject(template: str) -> str:
 
 
 def build(user: User, template: str, context: dict[str, Any], outbox_id: int) -> EmailMessage:
-    settings = current_app.config["SUPPORTDESK"]
     locale = user.locale if user.locale in LOCALES else "da"
     with force_locale(locale):
         subject = _subject(template)
@@ -45,17 +43,7 @@ def build(user: User, template: str, context: dict[str, Any], outbox_id: int) ->
         }
         text = render_template(f"accounts/email/{template}.txt", **values)
         html = render_template(f"accounts/email/{template}.html", **values)
-    message = EmailMessage(policy=MAIL_POLICY)
-    message["Subject"] = subject
-    message["From"] = settings.mail_from
-    message["To"] = formataddr((" ".join(user.name.split()), user.email))
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = message_id(outbox_id)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    message["Content-Language"] = locale
-    return message
+    return compose(user, subject, text, html, outbox_id, locale)
 
 
 @outbox.handler(KIND)
