@@ -29,7 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyotp
+
 from bench.load import Request, Response, request_once, run_load
+from supportdesk.demo import DEMO_TOTP_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data"
@@ -408,7 +411,30 @@ def sign_in(port: int, email: str) -> str:
     )
     if answer.status != 302:
         raise SystemExit(f"sign-in as {email} failed with {answer.status}")
-    return _session_cookie(answer)
+    cookie = _session_cookie(answer)
+    if answer.headers.get("location", "").endswith("/login/2fa"):
+        # vendor staff sign in with a second factor: the demo seed's shared TOTP key
+        page = request_once(HOST, port, Request("GET", "/login/2fa", {"Cookie": cookie}))
+        token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body)
+        if token is None:
+            raise SystemExit("no csrf_token on /login/2fa")
+        form = urllib.parse.urlencode(
+            {"code": pyotp.TOTP(DEMO_TOTP_SECRET).now(), "csrf_token": token.group(1).decode()}
+        ).encode()
+        answer = request_once(
+            HOST,
+            port,
+            Request(
+                "POST",
+                "/login/2fa",
+                {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+                form,
+            ),
+        )
+        if answer.status != 302:
+            raise SystemExit(f"two-factor sign-in as {email} failed with {answer.status}")
+        cookie = _session_cookie(answer)
+    return cookie
 
 
 def _session_cookie(response: Response) -> str:

@@ -39,13 +39,18 @@ LOCALES = ("da", "en")
 def _blueprints():
     """Every blueprint, in one list, so a new domain is registered in one place."""
     # imported when the app is built, not with the package (see the module docstring)
+    # their routes join the accounts blueprint (they import it from accounts.views)
+    from supportdesk.accounts import password_views, twofactor_views  # noqa: F401
     from supportdesk.accounts.views import bp as accounts_bp
+    from supportdesk.admin.security_views import bp as admin_security_bp
     from supportdesk.admin.views import bp as admin_bp
     from supportdesk.api import bp as api_bp
+    from supportdesk.audit.views import bp as audit_bp
     from supportdesk.core_views import bp as core_bp
     from supportdesk.escalation.known_issue_views import bp as known_issues_bp
     from supportdesk.escalation.views import bp as escalation_bp
     from supportdesk.faq.views import bp as faq_bp
+    from supportdesk.gdpr.views import bp as gdpr_bp
     from supportdesk.notifications.views import bp as notifications_bp
     from supportdesk.tickets.routing_views import bp as routing_bp
     from supportdesk.tickets.views import bp as tickets_bp
@@ -55,6 +60,7 @@ def _blueprints():
         core_bp,
         accounts_bp,
         admin_bp,
+        admin_security_bp,
         api_bp,
         notifications_bp,
         tickets_bp,
@@ -63,6 +69,8 @@ def _blueprints():
         known_issues_bp,
         faq_bp,
         webhooks_bp,
+        audit_bp,
+        gdpr_bp,
     ]
 
 
@@ -140,13 +148,10 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(user_id: str) -> User | None:
-        ident, _, epoch = user_id.partition(":")
-        if not ident.isdigit():
-            return None
-        user = db.session.get(User, int(ident))
-        if user is None or str(user.auth_epoch) != epoch or not user.active:
-            return None
-        return user
+        # the cookie's server-side session must still be open (accounts/sessions.py)
+        from supportdesk.accounts.sessions import load_current
+
+        return load_current(user_id)
 
     @login_manager.request_loader
     def _from_token(req) -> User | None:
@@ -252,6 +257,14 @@ def _init_security_headers(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
         )
-        if request.path.startswith(("/api/", "/tickets", "/cases", "/admin", "/account")):
-            response.headers.setdefault("Cache-Control", "no-store")
+        if request.path.startswith(
+            ("/api/", "/tickets", "/cases", "/admin", "/account", "/login", "/password")
+        ) or (request.endpoint != "static" and current_user and current_user.is_authenticated):
+            # personal data must not stay in a browser's or proxy's cache
+            response.headers["Cache-Control"] = "no-store"
+        settings = app.config["SUPPORTDESK"]
+        if settings.env == "production" and settings.base_url.startswith("https://"):
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         return response

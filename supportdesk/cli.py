@@ -11,12 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from supportdesk import outbox
+from supportdesk.accounts import passwords, twofactor
 from supportdesk.accounts import services as accounts
 from supportdesk.accounts.models import Institution, Municipality, Role, User, Vendor
 from supportdesk.demo import seed
 from supportdesk.errors import DomainError
 from supportdesk.extensions import db
 from supportdesk.faq.cli import faq_cli
+from supportdesk.gdpr.cli import gdpr_cli
 from supportdesk.retention.services import run_retention
 from supportdesk.search.tasks import search_cli
 
@@ -85,6 +87,26 @@ def users_create(email, role, name, municipality_slug, institution_number, vendo
     click.echo(f"Created {user.email} ({user.role.value})")
 
 
+@users_cli.command("reset-2fa")
+@click.argument("email")
+def users_reset_2fa(email):
+    """Remove a user's second factor (lost phone); they set it up again at next sign-in."""
+    user = _lookup(User, User.email, email.strip().lower(), "user")
+    twofactor.reset(None, user)
+    db.session.commit()
+    click.echo(f"Two-factor sign-in reset for {user.email}; every session of theirs has ended")
+
+
+@users_cli.command("invite")
+@click.argument("email")
+def users_invite(email):
+    """E-mail the user a single-use link to choose their password (sent by the worker)."""
+    user = _lookup(User, User.email, email.strip().lower(), "user")
+    passwords.invite(None, user)
+    db.session.commit()
+    click.echo(f"Invitation queued for {user.email}")
+
+
 @tokens_cli.command("create")
 @click.argument("email")
 @click.option("--name", default="cli", help="A name to recognise the token by.")
@@ -149,6 +171,16 @@ def demo_seed(ticket_count, quiet):
         click.echo(f"\nDemo logins (password for all: {logins.password}):")
         for email, label in logins.users:
             click.echo(f"  {label:<42} {email}")
+        if logins.totp_secret:
+            click.echo(
+                "\nAdministrators and vendor staff sign in with a second factor. Add this demo "
+                f"key to an authenticator app (time based, 6 digits): {logins.totp_secret}\n"
+                "or print the current code with: .venv/bin/python -c "
+                f"\"import pyotp; print(pyotp.TOTP('{logins.totp_secret}').now())\"\n"
+                "Each code works once; wait for the next one to sign in again. The demo key "
+                "is never given in production: there these users set up their own key at "
+                "first sign-in."
+            )
 
 
 @click.command("worker")
@@ -188,6 +220,10 @@ def retention_run():
         f"Anonymised {report.tickets} ticket(s), removed {report.attachments} attachment(s), "
         f"{report.cases} case(s), {report.outbox} delivered outbox message(s)"
     )
+    click.echo(
+        f"Pruned {report.audit_events} security event(s) and {report.ticket_views} ticket "
+        "view(s) past the audit retention period"
+    )
 
 
 def install_excepthook() -> None:
@@ -220,6 +256,7 @@ def register_cli(app: Flask) -> None:
         retention_cli,
         faq_cli,
         search_cli,
+        gdpr_cli,
     )
     for group in groups:
         app.cli.add_command(group)

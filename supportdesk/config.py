@@ -55,6 +55,12 @@ class Settings:
     reopen_days: int = 14
     session_cookie_secure: bool = False
     ratelimit_storage_uri: str = "memory://"
+    # A signed-in session ends after this long without a request, and this long after
+    # sign-in whatever happens (accounts/sessions.py).
+    session_idle_hours: int = 8
+    session_max_hours: int = 12
+    # The security event log and the ticket access log are pruned by `retention run`.
+    audit_retention_days: int = 730
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -80,9 +86,20 @@ class Settings:
             raise ConfigError(f"{ENV_PREFIX}SMTP_URL must look like smtp://host:port")
         if urlsplit(self.base_url).scheme not in {"http", "https"}:
             raise ConfigError(f"{ENV_PREFIX}BASE_URL must be an http(s) URL")
+        if self.session_idle_hours > self.session_max_hours:
+            raise ConfigError(
+                f"{ENV_PREFIX}SESSION_IDLE_HOURS cannot be longer than "
+                f"{ENV_PREFIX}SESSION_MAX_HOURS"
+            )
 
 
-_INT_FIELDS = {"max_upload_mb", "reopen_days"}
+_INT_FIELDS = {
+    "max_upload_mb",
+    "reopen_days",
+    "session_idle_hours",
+    "session_max_hours",
+    "audit_retention_days",
+}
 _BOOL_FIELDS = {"session_cookie_secure"}
 
 

@@ -1,6 +1,7 @@
 """Imports every domain's models so metadata (migrations, create_all) sees all tables."""
 
 from supportdesk.accounts.models import *  # noqa: F403
+from supportdesk.audit.models import *  # noqa: F403
 from supportdesk.cache.generations import CacheGeneration  # noqa: F401
 from supportdesk.escalation.models import *  # noqa: F403
 from supportdesk.faq.models import *  # noqa: F403

@@ -201,12 +201,10 @@ def client(app):
 def login(client) -> Callable[[User], User]:
     """Sign a user in on the test client without going through the form."""
 
-    def _login(user: User, on=None) -> User:
-        target = on or client
-        with target.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
-        return user
+    def _login(user: User, on=None, two_factor: bool = True) -> User:
+        from tests.signin import sign_in_client  # a server-side session, as the form makes
+
+        return sign_in_client(on or client, user, two_factor=two_factor)
 
     return _login
 

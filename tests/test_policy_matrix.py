@@ -120,6 +120,21 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("create_webhook", "own_municipality"):     (NF,      NF,     NF,    OK,     NF,     NF,    OK),
     ("create_webhook", "other_municipality"):   (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("create_webhook", "own_vendor"):           (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    # trust: audit logs, GDPR tools, two-factor administration (rows of another municipality
+    # are never shown: tests/audit/test_logs.py)
+    ("view_security_log", NONE):                (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("api_audit_security", NONE):               (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("view_access_log", "own_municipality"):    (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("view_access_log", "other_municipality"):  (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_audit_access", "own_municipality"):   (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("api_audit_access", "other_municipality"): (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("personal_data", NONE):                    (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("two_factor_policy", "own_municipality"):  (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("two_factor_policy", "other_municipality"):(NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("reset_two_factor", "own_municipality"):   (NF,      NF,     NF,    OK,     NF,     NF,    OK),
+    ("reset_two_factor", "other_municipality"): (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("reset_two_factor", "own_vendor"):         (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("own_two_factor_page", NONE):              (OK,      OK,     OK,    OK,     OK,     OK,    OK),
 }
 # fmt: on
 
@@ -458,6 +473,25 @@ def _create_webhook(world: World, relation: str) -> Call:
     )
 
 
+def _audit_ticket(world: World, relation: str) -> str:
+    ticket, _coordinator = _escalation_setup(world, relation)
+    return ticket.number
+
+
+def _reset_two_factor(world: World, relation: str) -> Call:
+    from tests.signin import give_two_factor
+
+    user = _target_user(world, relation)
+    give_two_factor(user)
+    ident = user.id
+
+    def reset() -> bool:
+        _db.session.expire_all()
+        return not _db.session.get(User, ident).has_two_factor
+
+    return Call("POST", f"/admin/users/{ident}/reset-2fa", {}, effect=reset)
+
+
 ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "view_admin_home": lambda w, r: Call("GET", "/admin/"),
     "view_system_admin": lambda w, r: Call("GET", "/admin/vendors"),
@@ -496,6 +530,18 @@ ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "view_webhook": lambda w, r: Call("GET", f"/admin/webhooks/{_webhook(w, r).id}"),
     "rotate_webhook_secret": _rotate_webhook_secret,
     "create_webhook": _create_webhook,
+    "view_security_log": lambda w, r: Call("GET", "/admin/security-log"),
+    "api_audit_security": lambda w, r: Call("GET", "/api/v1/audit/security"),
+    "view_access_log": lambda w, r: Call("GET", f"/admin/access-log?ticket={_audit_ticket(w, r)}"),
+    "api_audit_access": lambda w, r: Call(
+        "GET", f"/api/v1/audit/access?ticket={_audit_ticket(w, r)}"
+    ),
+    "personal_data": lambda w, r: Call("GET", "/admin/personal-data"),
+    "two_factor_policy": lambda w, r: Call(
+        "GET", f"/admin/two-factor?municipality={w.municipality_of(r).slug}"
+    ),
+    "reset_two_factor": _reset_two_factor,
+    "own_two_factor_page": lambda w, r: Call("GET", "/account/2fa"),
 }
 
 CELLS = [

@@ -11,3 +11,9 @@
     if (message && !window.confirm(message)) { event.preventDefault(); }
   });
 })();
+// After a step-up confirmation, send the original form again without another click.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-auto-submit]");
+  if (form) { form.submit(); }
+})();

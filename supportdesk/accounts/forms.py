@@ -88,3 +88,42 @@ class InstitutionForm(FlaskForm):
 class EntitlementForm(FlaskForm):
     user = SelectField(_l("Coordinator"), validators=[DataRequired(REQUIRED)])
     vendor = SelectField(_l("Vendor"), validators=[DataRequired(REQUIRED)])
+
+
+class TwoFactorForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        description=_l("The six digits from your authenticator app, or a recovery code."),
+        validators=[DataRequired(REQUIRED), Length(max=20)],
+    )
+
+
+class TwoFactorSetupForm(FlaskForm):
+    code = StringField(
+        _l("Code from the app"),
+        description=_l("Type the six digits the app shows for supportdesk."),
+        validators=[DataRequired(REQUIRED), Length(max=20)],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """Step-up: the password, or a code for users with two-factor sign-in."""
+
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=1000)])
+    code = StringField(
+        _l("Or a code from your authenticator app"), validators=[Optional(), Length(max=20)]
+    )
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(REQUIRED), Length(max=254)])
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        description=_l(
+            "At least 10 characters and hard to guess: a sentence of unrelated words works well."
+        ),
+        validators=[DataRequired(REQUIRED), Length(min=10, message=_l("At least 10 characters."))],
+    )

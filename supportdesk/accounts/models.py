@@ -7,11 +7,13 @@ from datetime import date, datetime, time
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Time,
@@ -77,6 +79,9 @@ class Municipality(db.Model):
     # Short prefix for ticket numbers, e.g. ESB-2026-000123.
     code: Mapped[str] = mapped_column(String(6), unique=True)
     retention_days: Mapped[int] = mapped_column(Integer, default=730)
+    # Two-factor sign-in is always required for admins and vendor staff; the municipal
+    # admin may require it for the municipality's coordinators too.
+    require_2fa_coordinators: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     institutions: Mapped[list[Institution]] = relationship(
@@ -202,6 +207,13 @@ class User(UserMixin, db.Model):
     auth_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
+    # TOTP (RFC 6238): the base32 key once confirmed, and the last time step used, so a
+    # code is accepted once only (replay refused).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column()
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Per-account lockout after repeated failed sign-ins (accounts/lockout.py).
+    locked_until: Mapped[datetime | None] = mapped_column()
 
     municipality: Mapped[Municipality | None] = relationship()
     institution: Mapped[Institution | None] = relationship()
@@ -222,6 +234,10 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.auth_epoch}"
+
+    @property
+    def has_two_factor(self) -> bool:
+        return bool(self.totp_secret) and self.totp_enabled_at is not None
 
     @property
     def entitled_vendor_ids(self) -> frozenset[int]:
@@ -265,6 +281,70 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """A signed-in browser: the signed cookie names it, sign-out ends it on the server."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_user_open", "user_id", "ended_at"),)
+
+    # Random, unguessable; the cookie that carries it is signed as well.
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Password (or TOTP code) last given in this session: step-up asks again after a while.
+    authenticated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    # logout, everywhere, password, deactivated, two_factor_reset, idle, expired, erased
+    ended_reason: Mapped[str | None] = mapped_column(String(20))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    two_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for the TOTP code (the phone is lost)."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class LinkPurpose(enum.StrEnum):
+    reset = "reset"
+    invitation = "invitation"
+
+
+class PasswordLink(db.Model):
+    """A single-use link that lets its holder set the user's password (reset, invitation).
+
+    Only the SHA-256 of the token is stored; the link is in the e-mail only.
+    """
+
+    __tablename__ = "password_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[LinkPurpose] = mapped_column(str_enum(LinkPurpose, "link_purpose"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 # Names shown in cached pages (supportdesk/cache/): a change renders them again. Each

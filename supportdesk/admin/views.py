@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from supportdesk import policy
-from supportdesk.accounts import services
+from supportdesk.accounts import passwords, services, stepup
 from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS, ROLE_LABELS
 from supportdesk.accounts.models import InstitutionType, Municipality, Role, System, User, Vendor
 from supportdesk.admin.forms import (
@@ -112,6 +112,8 @@ def _user_form(municipality: Municipality | None, **kwargs: Any) -> tuple[AdminU
         for i in institutions
     ]
     options = {"institution": {str(i.id): i for i in institutions}}
+    # passwords are chosen by their owners through an invitation or reset link
+    del form.password
     if policy.is_admin(current_user):
         municipalities = services.list_municipalities(current_user)
         vendors = services.list_vendors()
@@ -137,7 +139,6 @@ def _user_data(form: AdminUserForm, options: dict, municipality: Municipality | 
         municipality=municipality,
         institution=options["institution"].get(form.institution.data or ""),
         vendor=options.get("vendor", {}).get(form.vendor.data or "") if "vendor" in form else None,
-        password=form.password.data or None,
         locale=form.locale.data or "da",
     )
 
@@ -160,15 +161,18 @@ def user_new() -> ResponseReturnValue:
     municipality = _scope()
     initial = {"municipality": str(municipality.id)} if municipality else {}
     form, options = _user_form(municipality, data=initial if request.method == "GET" else None)
-    form.password.description = _("At least 10 characters. The user signs in with it.")
 
     def create() -> User:
-        if not form.password.data:
-            raise ValidationFailed(fields={"password": _("This field is required.")})
-        return services.create_user(current_user, _user_data(form, options, municipality))
+        user = services.create_user(current_user, _user_data(form, options, municipality))
+        # the user chooses the password through a single-use link, nobody types it
+        passwords.invite(current_user, user)
+        return user
 
     def done(user: User) -> ResponseReturnValue:
-        message = _("%(name)s has been created.", name=user.name)
+        message = _(
+            "%(name)s has been created and gets an e-mail with a link to choose a password.",
+            name=user.name,
+        )
         return saved_and_go(message, _scoped_url("admin.users", municipality))
 
     response, general = save_form(form, create, done)
@@ -213,7 +217,13 @@ def user_edit(user_id: int) -> ResponseReturnValue:
     if response is not None:
         return response
     return form_page(
-        "admin/user_form.html", form=form, municipality=municipality, user=user, general=general
+        "admin/user_form.html",
+        form=form,
+        municipality=municipality,
+        user=user,
+        general=general,
+        can_reset_two_factor=policy.can_reset_two_factor(current_user, user)
+        and user.has_two_factor,
     )
 
 
@@ -328,6 +338,7 @@ def entitlement_grant() -> ResponseReturnValue:
         return _entitlements_page(municipality, form, status=422)
     user = policy.get_managed_user(current_user, int(form.user.data))
     vendor = {str(v.id): v for v in services.list_vendors()}[form.vendor.data]
+    stepup.require_recent_authentication()
     try:
         services.grant_entitlement(current_user, user, vendor)
     except (LimitReached, ValidationFailed) as error:
@@ -353,6 +364,7 @@ def entitlement_revoke() -> ResponseReturnValue:
     vendor = {v.id: v for v in services.list_vendors()}.get(vendor_id)
     if vendor is None or user.municipality_id != municipality.id:
         raise NotFound()
+    stepup.require_recent_authentication()
     services.revoke_entitlement(current_user, user, vendor)
     db.session.commit()
     flash(

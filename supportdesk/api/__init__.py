@@ -7,7 +7,15 @@ into this package.
 
 from __future__ import annotations
 
-from supportdesk.api import accounts, cases, faq, openapi, tickets  # noqa: F401  (routes register on bp)
+from supportdesk.api import (  # noqa: F401  (routes register on bp)
+    accounts,
+    audit,
+    cases,
+    faq,
+    openapi,
+    sensitive,
+    tickets,
+)
 from supportdesk.api.base import bp
 
 __all__ = ["bp"]

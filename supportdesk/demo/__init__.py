@@ -7,19 +7,13 @@ the seed twice changes nothing. Domains add their own step to STEPS.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from supportdesk.demo import cases, organisations, tickets
 from supportdesk.demo import notifications as demo_notifications
+from supportdesk.demo.credentials import DEMO_PASSWORD, DEMO_TOTP_SECRET, Logins
 from supportdesk.extensions import db
 
-DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 — printed to the operator on purpose
-
-
-@dataclass
-class Logins:
-    password: str = DEMO_PASSWORD
-    users: list[tuple[str, str]] = field(default_factory=list)
+__all__ = ["DEMO_PASSWORD", "DEMO_TOTP_SECRET", "Logins", "seed"]
 
 
 def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -> Logins:

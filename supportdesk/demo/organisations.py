@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import current_app
 from sqlalchemy import select
 
+from supportdesk import policy
 from supportdesk.accounts import services
 from supportdesk.accounts.models import (
     Institution,
@@ -14,7 +16,8 @@ from supportdesk.accounts.models import (
     SupportEntitlement,
     User,
 )
-from supportdesk.extensions import db
+from supportdesk.demo.credentials import DEMO_TOTP_SECRET
+from supportdesk.extensions import db, utcnow
 
 MUNICIPALITIES = [
     # slug, name, code, retention days
@@ -228,9 +231,20 @@ def _user(logins, label: str, email: str, role: Role, **org) -> User:
                 **org,
             ),
         )
+    if policy.two_factor_required(user) and not user.has_two_factor and _demo_keys_allowed():
+        user.totp_secret = DEMO_TOTP_SECRET
+        user.totp_enabled_at = utcnow()
+        logins.totp_secret = DEMO_TOTP_SECRET
+    elif user.totp_secret == DEMO_TOTP_SECRET:
+        logins.totp_secret = DEMO_TOTP_SECRET
     if label:
         logins.users.append((email, label))
     return user
+
+
+def _demo_keys_allowed() -> bool:
+    """The shared demo TOTP key is for trying the demo, never for a production install."""
+    return current_app.config["SUPPORTDESK"].env != "production"
 
 
 def seed(logins, echo: Callable[[str], None]) -> None:

@@ -26,7 +26,7 @@ from supportdesk.errors import (
     ValidationFailed,
 )
 from supportdesk.escalation import notify
-from supportdesk.escalation.masking import protect
+from supportdesk.sensitive import protect
 from supportdesk.escalation.models import (
     CASE_STATUS_LABELS,
     CaseMessage,

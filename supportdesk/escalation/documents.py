@@ -16,7 +16,7 @@ from typing import Any
 
 from supportdesk import policy
 from supportdesk.accounts.models import User
-from supportdesk.escalation import masking
+from supportdesk import sensitive
 from supportdesk.escalation.models import CaseMessage, VendorCase
 from supportdesk.escalation.sla_clock import SlaView, sla_view
 from supportdesk.extensions import db
@@ -44,7 +44,7 @@ def ticket_summaries(user: User, case: VendorCase) -> list[TicketSummary]:
     return [
         TicketSummary(
             number=t.number if municipal else None,
-            subject=t.subject if municipal else masking.mask(t.subject),
+            subject=t.subject if municipal else sensitive.mask(t.subject),
             institution=t.institution.name if t.institution else None,
             status=t.status.value,
             created_at=t.created_at,

@@ -25,7 +25,8 @@ from sqlalchemy.orm import selectinload
 from supportdesk import policy
 from supportdesk.accounts.models import User, Vendor
 from supportdesk.errors import Conflict, InvalidTransition, ValidationFailed
-from supportdesk.escalation import masking, notify
+from supportdesk import sensitive
+from supportdesk.escalation import notify
 from supportdesk.escalation.cases import log_confirmation, municipal_message
 from supportdesk.escalation.models import CaseMessage, CaseStatus, SharedItem, ShareKind, VendorCase
 from supportdesk.escalation.sla_clock import recompute_due, refresh_sla
@@ -129,7 +130,7 @@ class _Protection:
     findings: int = 0
 
     def protect(self, text: str) -> tuple[str, bool, int]:
-        protected, masked, found = masking.protect(text, self.confirmed)
+        protected, masked, found = sensitive.protect(text, self.confirmed)
         self.findings += found
         return protected, masked, found
 
@@ -142,6 +143,15 @@ class _Escalation:
     created: bool
     protection: _Protection
     bundled: CaseMessage | None = None
+
+
+def shared_texts(ticket: Ticket, request: EscalationRequest) -> list[str]:
+    """The texts an escalation would send, as typed (before masking): what step-up reads."""
+    chosen = {int(i) for i in request.share_entry_ids if str(i).isdigit()}
+    texts = [ticket.subject, request.summary]
+    if request.share_description:
+        texts.append(ticket.description)
+    return texts + [entry.body for entry in ticket.entries if entry.id in chosen]
 
 
 def escalate(

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from supportdesk import policy
+from supportdesk.accounts import stepup
 from supportdesk.accounts.models import Municipality, System, User
 from supportdesk.accounts.reference import vendor_references
 from supportdesk.cache import fragments, generations
@@ -36,7 +37,7 @@ from supportdesk.escalation.forms import (
     RelayForm,
     ResolveTicketsForm,
 )
-from supportdesk.escalation.masking import has_sensitive
+from supportdesk.sensitive import has_sensitive
 from supportdesk.escalation.models import (
     CASE_STATUS_LABELS,
     KNOWN_ISSUE_STATUS_LABELS,
@@ -287,6 +288,8 @@ def _case_post(
 @login_required
 def post_message(number: str) -> ResponseReturnValue:
     def act(case: VendorCase, form: MessageForm) -> str:
+        if policy.sharing_needs_step_up(form.confirm_sensitive.data, [form.body.data]):
+            stepup.require_recent_authentication()
         cases.post_message(
             current_user, case, form.body.data or "", confirm_sensitive=form.confirm_sensitive.data
         )
@@ -482,11 +485,16 @@ def escalate(number: str) -> ResponseReturnValue:
     if request.method == "GET":
         form.priority.data = ticket.priority.value
         form.case.data = request.args.get("case", "")
-    response, errors = save_form(
-        form,
-        lambda: escalation.escalate(current_user, ticket, _escalation_request(form)),
-        lambda case: _sent(ticket, case),
-    )
+
+    def send() -> VendorCase:
+        request = _escalation_request(form)
+        if policy.sharing_needs_step_up(
+            request.confirm_sensitive, escalation.shared_texts(ticket, request)
+        ):
+            stepup.require_recent_authentication()
+        return escalation.escalate(current_user, ticket, request)
+
+    response, errors = save_form(form, send, lambda case: _sent(ticket, case))
     if response is not None:
         return response
     entries = escalation.shareable_entries(ticket)
@@ -557,6 +565,8 @@ def ticket_case_message(number: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Write a message."), "error")
         return redirect(url_for("tickets.detail", number=number))
+    if policy.sharing_needs_step_up(form.confirm_sensitive.data, [form.body.data]):
+        stepup.require_recent_authentication()
     cases.post_message(
         current_user, case, form.body.data or "", confirm_sensitive=form.confirm_sensitive.data
     )

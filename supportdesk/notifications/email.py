@@ -73,7 +73,6 @@ def build_message(
     user: User, event: NotificationEvent, url: str, context: dict[str, Any], outbox_id: int
 ) -> EmailMessage:
     """Render the event's text and HTML templates in the user's locale."""
-    settings = current_app.config["SUPPORTDESK"]
     locale = user.locale if user.locale in LOCALES else "da"
     with force_locale(locale):
         values = {
@@ -88,10 +87,17 @@ def build_message(
         }
         text = render_template(f"notifications/email/{event.value}.txt", **values)
         html = render_template(f"notifications/email/{event.value}.html", **values)
-        # A header may not span lines; user-written subjects could try to inject headers.
-        subject = " ".join(str(values["subject"]).split())[:200]
+    return compose(user, str(values["subject"]), text, html, outbox_id, locale)
+
+
+def compose(
+    user: User, subject: str, text: str, html: str, outbox_id: int, locale: str
+) -> EmailMessage:
+    """The multipart message to one user (notifications and account e-mails alike)."""
+    settings = current_app.config["SUPPORTDESK"]
     message = EmailMessage(policy=MAIL_POLICY)
-    message["Subject"] = subject
+    # A header may not span lines; user-written subjects could try to inject headers.
+    message["Subject"] = " ".join(subject.split())[:200]
     message["From"] = settings.mail_from
     message["To"] = formataddr((" ".join(user.name.split()), user.email))
     message["Date"] = formatdate(localtime=False, usegmt=True)

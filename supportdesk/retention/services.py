@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 
 from supportdesk.accounts.models import Municipality
+from supportdesk.audit.services import prune as prune_audit_logs
 from supportdesk.cache import generations
 from supportdesk.escalation.models import (
     CaseMessage,
@@ -53,6 +54,8 @@ class RetentionReport:
     attachments: int = 0
     cases: int = 0
     outbox: int = 0
+    audit_events: int = 0
+    ticket_views: int = 0
     per_municipality: dict[str, int] = field(default_factory=dict)
 
 
@@ -116,6 +119,16 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
     )
 
 
+def anonymise_tickets(ids: list[int], now: datetime) -> RetentionReport:
+    """Anonymise these tickets now, as the retention job does (GDPR erasure); flushes."""
+    report = RetentionReport()
+    for start in range(0, len(ids), BATCH):
+        _anonymise_tickets(ids[start : start + BATCH], now, report)
+    report.tickets = len(ids)
+    db.session.flush()
+    return report
+
+
 def _anonymise_finished_cases(report: RetentionReport) -> None:
     """Closed cases whose every ticket is anonymised lose their text as well."""
     has_live_ticket = (
@@ -171,5 +184,9 @@ def run_retention(now: datetime | None = None) -> RetentionReport:
         )
     )
     report.outbox = result.rowcount or 0
+    # the security event log and the ticket access log are kept as long as configured
+    report.audit_events, report.ticket_views = prune_audit_logs(
+        current_app.config["SUPPORTDESK"].audit_retention_days, now
+    )
     db.session.flush()
     return report

@@ -32,7 +32,15 @@ from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
-from supportdesk.tickets import access_log, attachments, lifecycle, listing, lookups, services
+from supportdesk.tickets import (
+    access_log,
+    attachments,
+    intake,
+    lifecycle,
+    listing,
+    lookups,
+    services,
+)
 from supportdesk.tickets.attachments import Upload
 from supportdesk.tickets.forms import (
     AssignForm,
@@ -320,6 +328,8 @@ def _file_ticket(
     """The shared half of "Ny henvendelse" and hotline intake: validate, create, commit."""
     if not form.validate_on_submit():
         return None, []
+    if intake.screen_cpr(form, ("subject", "description"), request.form.get(intake.CHOICE_FIELD)):
+        return None, []
     system, category = lookups.resolve_topic(form.topic.data)
     try:
         new = services.NewTicket(
@@ -435,6 +445,8 @@ def add_entry(number: str) -> ResponseReturnValue:
     ticket = policy.get_ticket(current_user, number)
     form = EntryForm()
     if not form.validate_on_submit():
+        return _detail_page(ticket, form)
+    if intake.screen_cpr(form, ("body",), request.form.get(intake.CHOICE_FIELD)):
         return _detail_page(ticket, form)
     internal = bool(form.internal.data)
     try:

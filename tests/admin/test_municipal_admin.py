@@ -7,6 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from supportdesk.accounts.models import Institution, Role, SupportEntitlement, User
+from supportdesk.outbox import OutboxMessage
 from tests.conftest import PASSWORD
 
 
@@ -42,7 +43,17 @@ def test_create_user_in_own_municipality(client, db, login, make_user, make_inst
     user = db.session.scalar(select(User).where(User.email == "ny.superbruger@esbjerg.dk"))
     assert user.municipality_id == admin.municipality_id
     assert user.institution_id == school.id
+    # nobody typed a password: the new user chooses one through the invitation link
     client.post("/logout")
+    assert (
+        client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 401
+    )
+    [invitation] = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "account_email")
+    )
+    assert invitation.payload["template"] == "invitation"
+    link = invitation.payload["context"]["path"]
+    assert client.post(link, data={"password": PASSWORD}).status_code == 302
     login_response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert login_response.status_code == 302
 

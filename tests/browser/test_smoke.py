@@ -28,7 +28,20 @@ def test_front_and_login_pages_are_accessible(page):
             ["/cases", "/known-issues", "/notifications", "/account"],
         ),
         ("redaktor@netcompany.sd-demo.dk", ["/faq/manage", "/known-issues"]),
-        ("admin@esbjerg.sd-demo.dk", ["/admin/routing", "/admin/institutions"]),
+        (
+            "admin@esbjerg.sd-demo.dk",
+            [
+                "/admin/routing",
+                "/admin/institutions",
+                "/admin/security-log",
+                "/admin/access-log",
+                "/admin/personal-data",
+                "/admin/two-factor",
+                "/account",
+                "/account/2fa",
+                "/password/reset",
+            ],
+        ),
     ],
 )
 def test_other_main_pages_are_accessible(page, email, pages):

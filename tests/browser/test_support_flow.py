@@ -77,7 +77,12 @@ def test_superuser_coordinator_vendor_and_back(new_page, data):
     superuser.locator("#attachments").set_input_files(
         files=[{"name": "skaermbillede.png", "mimeType": "image/png", "buffer": png_bytes()}]
     )
-    follow(superuser, superuser.locator("form[action$='/tickets/new'] button[type=submit]").click)
+    # the CPR number is noticed while it is written; this superuser keeps it (masked later)
+    warning = superuser.locator("[data-cpr-warning]")
+    warning.wait_for(state="visible")
+    assert "ligner et CPR-nummer" in warning.inner_text()
+    axe_check(superuser, "ticket-new-with-cpr-warning")
+    follow(superuser, warning.get_by_role("button", name="Behold det og send").click)
     assert re.search(r"/tickets/[A-Z]+-\d{4}-\d+$", superuser.url), superuser.url
     number = superuser.url.rsplit("/", 1)[1]
     axe_check(superuser, "ticket-page-superuser")

@@ -36,6 +36,11 @@ NOT_SHOWN: dict[tuple[str, str], str] = {
     ("User", "auth_epoch"): "ends sessions; the next request signs in anew",
     ("User", "created_at"): "not shown",
     ("User", "last_login_at"): "stamped at every login, never shown",
+    ("User", "totp_secret"): "secret",
+    ("User", "totp_enabled_at"): "two-factor state: the account pages only, never cached",
+    ("User", "totp_last_step"): "stamped at every two-factor sign-in, never shown",
+    ("User", "locked_until"): "lockout: the sign-in page only, never cached",
+    ("Municipality", "require_2fa_coordinators"): "read at sign-in, shown only in the admin",
     ("Ticket", "municipality_id"): "a ticket never changes municipality (DESIGN 3.1)",
 }
 

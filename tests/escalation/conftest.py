@@ -14,6 +14,7 @@ from supportdesk.escalation.models import VendorCase
 from supportdesk.extensions import db
 from supportdesk.tickets import services as ticket_services
 from supportdesk.tickets.models import Priority, Ticket
+from tests.signin import sign_in_client
 
 
 @dataclass
@@ -108,7 +109,5 @@ def escalated(world, make_ticket) -> Callable[..., VendorCase]:
 def client_for(app, user: User):
     """A separate test client signed in as `user` (several people in one flow)."""
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
+    sign_in_client(client, user)
     return client

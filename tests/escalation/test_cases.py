@@ -10,7 +10,7 @@ from sqlalchemy import select
 from supportdesk.accounts import services as account_services
 from supportdesk.errors import Conflict, ValidationFailed
 from supportdesk.escalation import cases, services
-from supportdesk.escalation.masking import CPR_MASK
+from supportdesk.sensitive import CPR_MASK
 from supportdesk.escalation.models import (
     CaseStatus,
     SensitiveDataConfirmation,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from supportdesk.escalation.masking import (
+from supportdesk.sensitive import (
     CPR_MASK,
     PHONE_MASK,
     Kind,

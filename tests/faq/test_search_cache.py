@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from supportdesk.accounts.models import Role
 from supportdesk.faq.models import SearchLog
 from tests.faq.conftest import write_article
+from tests.signin import sign_in_client
 
 
 def _import(app, root) -> None:
@@ -16,9 +17,7 @@ def _import(app, root) -> None:
 def _client(app, user=None):
     client = app.test_client()
     if user is not None:
-        with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
+        sign_in_client(client, user)
     return client
 
 

@@ -11,6 +11,7 @@ from supportdesk.accounts.models import Role
 from supportdesk.notifications import services
 from supportdesk.notifications.models import Notification, NotificationEvent
 from supportdesk.outbox import OutboxMessage
+from tests.signin import give_two_factor
 
 URL = "/tickets/ESB-2026-000001"
 
@@ -232,6 +233,7 @@ def test_cached_menu_follows_the_count_the_role_and_the_session(
     before = client.get("/account").get_data(as_text=True)
     assert "/admin/" not in before
     user.role = Role.municipal_admin  # a new role renders the menu again
+    give_two_factor(user)  # the role requires two-factor sign-in
     db.session.commit()
     assert "/admin/" in client.get("/account").get_data(as_text=True)
 

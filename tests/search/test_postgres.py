@@ -18,6 +18,7 @@ from supportdesk.search.analysis import danish_analyzer, stem
 from supportdesk.search.models import SearchDocument, SearchStem, SearchWord
 from supportdesk.search.postgres_backend import PostgresBackend, tsvector_literal
 from tests.search.conftest import CONTENT, write_article
+from tests.signin import sign_in_client
 
 QUERIES = ["log ind med mitid", "foraeldre", "billeder galleri", "skoleaarsskift", "kalnder"]
 READER = Visibility(first_level=True)
@@ -193,9 +194,7 @@ def test_an_app_configured_for_postgres_serves_search_and_health(app, db, faq_wo
         health = client.get("/healthz")
         assert health.status_code == 200
         assert health.get_json()["search"] == "ok"
-        with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
+        sign_in_client(client, user)
         answer = client.get("/api/v1/faq/search?q=foraeldre+login").get_json()
         assert answer["total"] > 0
         assert "<mark>" in answer["results"][0]["snippet"]

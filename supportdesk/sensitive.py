@@ -16,8 +16,17 @@ from datetime import date
 CPR_MASK = "XXXXXX-XXXX"
 PHONE_MASK = "XX XX XX XX"
 
-# ddmmyy-xxxx (hyphen or dash) or ddmmyyxxxx, never part of a longer run of digits.
-_CPR = re.compile(r"(?<![\d])(\d{2})(\d{2})(\d{2})[-\u2010\u2013]?(\d{4})(?![\d])")
+# A CPR number as people write it: ddmmyy and xxxx with nothing between them, or a hyphen,
+# a dash (U+2010 to U+2014: hyphen, non-breaking hyphen, figure dash, en and em dash),
+# a space, a full stop or a slash, also with spaces around it
+# ("010203 - 1234"); the date part may itself be dotted, dashed or slashed
+# ("01.02.03-1234"). Never part of a longer run of digits; only real dates count.
+_CPR = re.compile(
+    r"(?<![\d])"
+    r"(?P<day>\d{2})(?P<sep>[./ -]?)(?P<month>\d{2})(?P=sep)(?P<year>\d{2})"
+    r"[ \t\u00a0]*[-\u2010-\u2014./]?[ \t\u00a0]*"
+    r"(?P<serial>\d{4})(?![\d])"
+)
 # Danish subscriber numbers are 8 digits starting 2-9, optionally +45/0045, grouped
 # as 12345678, 1234 5678 or 12 34 56 78 (space or hyphen between groups).
 _PHONE = re.compile(r"(?<![\d+])(?:(?:\+|00)45[ ]?)?[2-9]\d(?:[ -]?\d{2}){3}(?![\d])")
@@ -59,7 +68,7 @@ def find_sensitive(text: str) -> list[Finding]:
     findings: list[Finding] = []
     taken: list[tuple[int, int]] = []
     for match in _CPR.finditer(text):
-        day, month, year2, serial = match.groups()
+        day, month, year2, serial = match.group("day", "month", "year", "serial")
         if is_valid_cpr_date(int(day), int(month), int(year2), int(serial[0])):
             findings.append(Finding(Kind.cpr, match.start(), match.end(), match.group()))
             taken.append((match.start(), match.end()))
@@ -72,6 +81,26 @@ def find_sensitive(text: str) -> list[Finding]:
 
 def has_sensitive(text: str | None) -> bool:
     return bool(text) and bool(find_sensitive(text))
+
+
+def cpr_findings(text: str | None) -> list[Finding]:
+    """Only the CPR numbers: what the intake warning and step-up look for."""
+    return [f for f in find_sensitive(text or "") if f.kind == Kind.cpr]
+
+
+def has_cpr(*texts: str | None) -> bool:
+    return any(cpr_findings(text) for text in texts)
+
+
+def remove_cpr(text: str) -> str:
+    """The text without its CPR numbers (the writer chose to remove them)."""
+    parts: list[str] = []
+    position = 0
+    for finding in cpr_findings(text):
+        parts.append(text[position : finding.start])
+        position = finding.end
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 def mask(text: str) -> str:

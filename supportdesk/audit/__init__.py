@@ -1,0 +1,1 @@
+"""Audit: the security event log and the readable access log of ticket views."""

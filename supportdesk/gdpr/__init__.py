@@ -1,0 +1,1 @@
+"""GDPR tooling for one person: export everything stored about them, or erase it."""

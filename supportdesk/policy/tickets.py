@@ -1,0 +1,184 @@
+"""Tickets: which tickets a user sees and what they may do with them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, false, or_, select
+
+from supportdesk.accounts.models import Institution, Role, User
+from supportdesk.errors import NotFound
+from supportdesk.extensions import db
+from supportdesk.policy.organisations import is_municipal
+from supportdesk.tickets.models import Attachment, EntryKind, Queue, Ticket, TicketStatus
+
+TICKET_STAFF_ROLES = frozenset({Role.coordinator, Role.municipal_admin})
+# who tickets and routing rules can be assigned to (an assignee must also be active)
+ASSIGNEE_ROLES = (Role.coordinator, Role.municipal_admin, Role.hotline)
+
+
+def can_create_ticket(user: User) -> bool:
+    """Municipal staff log tickets in their own municipality."""
+    return is_municipal(user) and user.municipality_id is not None
+
+
+def ticket_institution_default(user: User) -> Institution | None:
+    """A superuser's ticket is about their own institution unless they choose another."""
+    return user.institution if user.role == Role.superuser else None
+
+
+def tickets_visible_to(user: User) -> Select[tuple[Ticket]]:
+    """Single starting point, so no list, search or export forgets the tenant."""
+    if not is_municipal(user):
+        return select(Ticket).where(false())  # vendor staff see cases, not tickets
+    query = select(Ticket).where(Ticket.municipality_id == user.municipality_id)
+    match user.role:
+        case Role.coordinator | Role.municipal_admin:
+            return query
+        case Role.superuser:
+            own = [Ticket.created_by_id == user.id]
+            if user.institution_id is not None:
+                own.append(Ticket.institution_id == user.institution_id)
+            return query.where(or_(*own))
+        case Role.hotline:
+            hotline_queues = select(Queue.id).where(
+                Queue.municipality_id == user.municipality_id, Queue.is_hotline.is_(True)
+            )
+            return query.where(
+                or_(Ticket.created_by_id == user.id, Ticket.queue_id.in_(hotline_queues))
+            )
+        case _:
+            return query.where(false())
+
+
+def get_ticket(user: User, number: str) -> Ticket:
+    ticket = db.session.scalar(tickets_visible_to(user).where(Ticket.number == number))
+    if ticket is None:
+        raise NotFound()
+    return ticket
+
+
+def is_ticket_staff(user: User) -> bool:
+    """Coordinators and municipal admins work the municipality's tickets."""
+    return user.is_authenticated and user.role in TICKET_STAFF_ROLES
+
+
+def can_see_internal_notes(user: User, ticket: Ticket) -> bool:
+    """Internal notes are for municipal ticket staff only, never superusers or hotline."""
+    return is_ticket_staff(user) and user.municipality_id == ticket.municipality_id
+
+
+def can_receive_internal_notes(user: User) -> bool:
+    """Notes go to coordinators and admins only, never superusers, hotline or vendor staff."""
+    return user.role in TICKET_STAFF_ROLES
+
+
+def can_reply(user: User, ticket: Ticket) -> bool:
+    return (
+        is_municipal(user)
+        and user.municipality_id == ticket.municipality_id
+        and ticket.status != TicketStatus.closed
+    )
+
+
+def can_add_internal_note(user: User, ticket: Ticket) -> bool:
+    return can_see_internal_notes(user, ticket)
+
+
+def can_assign(user: User, ticket: Ticket) -> bool:
+    return is_ticket_staff(user) and user.municipality_id == ticket.municipality_id
+
+
+def can_change_status(user: User, ticket: Ticket) -> bool:
+    return is_ticket_staff(user) and user.municipality_id == ticket.municipality_id
+
+
+def can_change_priority(user: User, ticket: Ticket) -> bool:
+    return is_ticket_staff(user) and user.municipality_id == ticket.municipality_id
+
+
+def can_change_category(user: User, ticket: Ticket) -> bool:
+    return is_ticket_staff(user) and user.municipality_id == ticket.municipality_id
+
+
+def can_reopen(user: User, ticket: Ticket) -> bool:
+    """The creator (or ticket staff) may reopen; the window itself is checked by the service."""
+    if ticket.status not in (TicketStatus.resolved, TicketStatus.closed):
+        return False
+    return user.municipality_id == ticket.municipality_id and (
+        ticket.created_by_id == user.id or is_ticket_staff(user)
+    )
+
+
+def can_triage(user: User) -> bool:
+    """The municipality's triage queue with filters and bulk actions."""
+    return is_ticket_staff(user) and user.municipality_id is not None
+
+
+def ticket_list_scopes(user: User) -> tuple[str | None, ...]:
+    """The views of the ticket list a user chooses between (tabs); the first is the default.
+
+    A scope only narrows `tickets_visible_to`. Staff who triage get filters instead.
+    """
+    if can_triage(user):
+        return ()
+    match user.role:
+        case Role.superuser:
+            return (None, "mine", "institution")
+        case Role.hotline:
+            return ("mine", "queue")
+    return ()
+
+
+def can_manage_routing(user: User) -> bool:
+    """Routing rules and queues belong to the municipal admin of that municipality."""
+    return (
+        user.is_authenticated
+        and user.role == Role.municipal_admin
+        and user.municipality_id is not None
+    )
+
+
+def can_take_hotline_calls(user: User) -> bool:
+    return user.is_authenticated and user.role in (Role.hotline, *TICKET_STAFF_ROLES)
+
+
+def can_view_attachment(user: User, attachment: Attachment) -> bool:
+    """Attachments on an internal note are as internal as the note."""
+    if attachment.entry is not None and attachment.entry.kind == EntryKind.internal_note:
+        return can_see_internal_notes(user, attachment.ticket)
+    return True
+
+
+def get_attachment(user: User, number: str, attachment_id: int) -> Attachment:
+    ticket = get_ticket(user, number)
+    attachment = db.session.scalar(
+        select(Attachment).where(Attachment.id == attachment_id, Attachment.ticket_id == ticket.id)
+    )
+    if attachment is None or not can_view_attachment(user, attachment):
+        raise NotFound()
+    return attachment
+
+
+def queues_visible_to(user: User) -> Select[tuple[Queue]]:
+    if not is_municipal(user):
+        return select(Queue).where(false())
+    return select(Queue).where(Queue.municipality_id == user.municipality_id).order_by(Queue.name)
+
+
+def can_take_tickets(user: User, municipality_id: int | None) -> bool:
+    """Tickets (and routing rules) go to the municipality's coordinators, admins and hotline."""
+    return user.municipality_id == municipality_id and user.role in ASSIGNEE_ROLES
+
+
+def assignable_users(user: User) -> Select[tuple[User]]:
+    """Who a ticket in the user's municipality can be assigned to."""
+    if not is_ticket_staff(user):
+        return select(User).where(false())
+    return (
+        select(User)
+        .where(
+            User.municipality_id == user.municipality_id,
+            User.role.in_(ASSIGNEE_ROLES),
+            User.active.is_(True),
+        )
+        .order_by(User.name)
+    )
