@@ -125,6 +125,13 @@ def _name(row: Row, errors: Errors, max_length: int) -> str:
     return name
 
 
+def _report_order(problem: Problem) -> tuple[int, int, int]:
+    """Sheet by sheet, row by row, the columns as the sheet has them."""
+    columns = COLUMNS[problem.sheet]
+    position = columns.index(problem.column) + 1 if problem.column in columns else 0
+    return SHEETS.index(problem.sheet), problem.row, position
+
+
 class Checker:
     """One pass over the sheets; `plan` holds the outcome."""
 
@@ -145,7 +152,7 @@ class Checker:
                 for row in sheet.rows:
                     check(row)
         self._entitlement_limits()
-        self.plan.problems.sort(key=lambda p: (SHEETS.index(p.sheet), p.row, p.column))
+        self.plan.problems.sort(key=_report_order)
         return self.plan
 
     # --- bookkeeping ---------------------------------------------------------------------
