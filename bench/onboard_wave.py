@@ -3,7 +3,7 @@
 `generate(...)` makes the sheets of a wave (25 municipalities, 1,500 institutions and
 12,000 people by default) with the shape of the real thing: per municipality two
 administrators, a few hotline staff, eight coordinators entitled for the vendors (six per
-vendor, inside the default 4–8) and superusers at every institution. `write_xlsx` and
+vendor, inside the default 4 to 8) and superusers at every institution. `write_xlsx` and
 `write_csv` store sheets in the two formats `onboard import` reads.
 
 `python -m bench.onboard_wave --example` rebuilds docs/onboarding-example.xlsx from the

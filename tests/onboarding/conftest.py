@@ -17,7 +17,7 @@ Sheets = dict[str, list[list[str]]]
 
 @pytest.fixture
 def vendors(make_vendor):
-    """The example's vendors (the demo's slugs), with the default limits 4–8."""
+    """The example's vendors (the demo's slugs), with the default limits 4 to 8."""
     return {slug: make_vendor(slug) for slug in ("netcompany", "meebook")}
 
 

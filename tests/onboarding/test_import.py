@@ -22,6 +22,10 @@ from tests.onboarding.conftest import row_counts, user_row
 EXAMPLE_ROWS = 3 + 9 + 22 + 12
 
 
+def _created(count: int) -> str:
+    return f"created {count}, updated 0, unchanged 0, failed 0"
+
+
 def _user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email))
 
@@ -189,7 +193,7 @@ def test_changed_cells_update_and_the_rest_stays(onboard, vendors, example, work
 def test_empty_cells_keep_what_the_municipality_has(onboard, vendors, example, workbook):
     assert onboard(workbook(example))[0] == 0
     example["municipalities"][1][2:5] = ["", "", ""]
-    code, lines = onboard(workbook(example))
+    _code, lines = onboard(workbook(example))
     assert lines[-1] == f"created 0, updated 0, unchanged {EXAMPLE_ROWS}, failed 0"
 
 
@@ -413,7 +417,7 @@ def test_entitlement_rows_are_checked(onboard, vendors, make_user, example, work
         ["ingen@vejen.dk", "meebook"],
         ["ida.skov@vejen.sd-demo.dk", "ukendt"],
     ]
-    code, lines = onboard(workbook(example))
+    _code, lines = onboard(workbook(example))
     rows = len(example["entitlements"])
     only = "Kun aktive supportberettigede koordinatorer kan få supportret."
     assert [line for line in lines if line.startswith("Ark")] == [
