@@ -57,7 +57,7 @@ def report_lines(result: services.ImportResult) -> list[str]:
     elif result.invited:
         lines.append(
             _(
-                "%(count)s new users get an e-mail with a link to choose a password.",
+                "New users who get an e-mail with a link to choose a password: %(count)s.",
                 count=result.invited,
             )
         )

@@ -216,7 +216,7 @@ def _checks(m: Any, f: _Figures, vendors: dict[int, Any], today: date) -> list[C
     checks = []
     admins = f.admins.get(m.id, 0)
     checks.append(
-        Check("admins", Light.green, _l("%(count)s active", count=admins))
+        Check("admins", Light.green, _l("Active: %(count)s", count=admins))
         if admins
         else Check("admins", Light.red, _l("No municipal administrator"))
     )
@@ -251,17 +251,17 @@ def _checks(m: Any, f: _Figures, vendors: dict[int, Any], today: date) -> list[C
         checks.append(Check("superusers", _missing(urgent), _l("No institutions")))
     elif covered < total:
         detail = _l(
-            "%(missing)s of %(total)s institutions have no superuser",
+            "Institutions without a superuser: %(missing)s of %(total)s",
             missing=total - covered,
             total=total,
         )
         checks.append(Check("superusers", _missing(urgent), detail))
     else:
-        detail = _l("All %(total)s institutions have a superuser", total=total)
+        detail = _l("Every institution has a superuser (%(total)s)", total=total)
         checks.append(Check("superusers", Light.green, detail))
     rules = f.routing.get(m.id, 0)
     checks.append(
-        Check("routing", Light.green, _l("%(count)s active", count=rules))
+        Check("routing", Light.green, _l("Active: %(count)s", count=rules))
         if rules
         else Check(
             "routing",
@@ -271,7 +271,7 @@ def _checks(m: Any, f: _Figures, vendors: dict[int, Any], today: date) -> list[C
     )
     guides = f.guides.get(m.id, 0)
     checks.append(
-        Check("guides", Light.green, _l("%(count)s published", count=guides))
+        Check("guides", Light.green, _l("Published: %(count)s", count=guides))
         if guides
         else Check("guides", Light.amber, _l("No local guides published"))
     )
