@@ -101,7 +101,10 @@ def _typed(column: str, value: str):
 def write_xlsx(sheets: Sheets, path: Path) -> Path:
     from openpyxl import Workbook  # only the generator writes workbooks
 
-    workbook = Workbook(write_only=True)
+    # not write_only: like a spreadsheet program, store each sheet's dimension and the
+    # shared strings (without a dimension a reader must scan a sheet twice)
+    workbook = Workbook()
+    workbook.remove(workbook.active)
     for name, rows in sheets.items():
         worksheet = workbook.create_sheet(name)
         header, *body = rows

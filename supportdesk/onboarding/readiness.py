@@ -16,13 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, distinct, exists, false, func, or_, select
+from sqlalchemy import and_, case, exists, false, func, or_, select
 
 from supportdesk.accounts.models import (
     Institution,
-    LinkPurpose,
     Municipality,
-    PasswordLink,
     Role,
     SupportEntitlement,
     User,
@@ -37,6 +35,7 @@ FIRST_WEEKS = 4  # "tickets in the first weeks after go-live"
 QUIET = timedelta(weeks=2)  # live this long without a ticket: is the desk used?
 ACCEPTED_TARGET = 90  # % of invitations accepted for green
 ACCEPTED_FLOOR = 50  # below this close to go-live: red
+NO_PASSWORD = ("!", "")  # password hashes of people who cannot sign in yet
 
 
 DANISH_TIME = ZoneInfo("Europe/Copenhagen")
@@ -71,7 +70,7 @@ CHECK_LABELS = {
 class Check:
     key: str
     light: Light
-    detail: Any  # a lazy, translated string
+    detail: str  # in the reader's language
 
     @property
     def label(self) -> Any:
@@ -86,6 +85,7 @@ class Readiness:
     go_live: date | None
     days_to_go: int | None
     checks: list[Check]
+    ready: str = "Ready"  # the word for no problem, in the reader's language
 
     @property
     def weeks_to_go(self) -> int | None:
@@ -101,8 +101,8 @@ class Readiness:
 
     @property
     def reason(self) -> str:
-        problems = [str(c.detail) for c in self.checks if c.light != Light.green]
-        return "; ".join(problems) if problems else str(_l("Ready"))
+        problems = [c.detail for c in self.checks if c.light != Light.green]
+        return "; ".join(problems) if problems else self.ready
 
 
 @dataclass
@@ -123,7 +123,7 @@ class _Figures:
     institutions: dict[int, tuple[int, int]]  # (active institutions, with a superuser)
     routing: dict[int, int]
     guides: dict[int, int]
-    invitations: dict[int, tuple[int, int]]  # (people invited, who accepted)
+    invitations: dict[int, tuple[int, int]]  # (active people, who have chosen a password)
     tickets: dict[int, int]  # in the first weeks after go-live
 
 
@@ -138,11 +138,24 @@ def _window(municipality: Any) -> tuple[datetime, datetime]:
 
 
 def _figures(municipalities: list[Any], today: date) -> _Figures:
-    admins = _grouped(
-        select(User.municipality_id, func.count(User.id))
-        .where(User.role == Role.municipal_admin, User.active.is_(True))
+    # one pass over the people: administrators, and who has chosen a password (an
+    # imported or invited person has none until they accept the invitation)
+    admins: dict[int, int] = {}
+    invitations: dict[int, tuple[int, int]] = {}
+    active = User.active.is_(True)
+    chosen = and_(active, User.password_hash.not_in(NO_PASSWORD))
+    for municipality_id, admin_count, people, with_password in db.session.execute(
+        select(
+            User.municipality_id,
+            func.count(case((and_(active, User.role == Role.municipal_admin), 1))),
+            func.count(case((active, 1))),
+            func.count(case((chosen, 1))),
+        )
+        .where(User.municipality_id.is_not(None))
         .group_by(User.municipality_id)
-    )
+    ):
+        admins[municipality_id] = admin_count
+        invitations[municipality_id] = (people, with_password)
     entitled: dict[int, dict[int, int]] = defaultdict(dict)
     for municipality_id, vendor_id, count in db.session.execute(
         select(
@@ -179,19 +192,6 @@ def _figures(municipalities: list[Any], today: date) -> _Figures:
         .where(Article.audience == Audience.municipal, Article.state == ArticleState.published)
         .group_by(Article.municipality_id)
     )
-    invitations = {
-        municipality_id: (invited, accepted)
-        for municipality_id, invited, accepted in db.session.execute(
-            select(
-                User.municipality_id,
-                func.count(distinct(PasswordLink.user_id)),
-                func.count(distinct(case((PasswordLink.used_at.is_not(None), User.id)))),
-            )
-            .join(User, User.id == PasswordLink.user_id)
-            .where(PasswordLink.purpose == LinkPurpose.invitation)
-            .group_by(User.municipality_id)
-        )
-    }
     # one statement for every live municipality's own window
     windows = [
         and_(Ticket.municipality_id == m.id, Ticket.created_at >= start, Ticket.created_at < end)
@@ -207,106 +207,108 @@ def _figures(municipalities: list[Any], today: date) -> _Figures:
     return _Figures(admins, entitled, institutions, routing, guides, invitations, tickets)
 
 
+# The checks' words, translated once per overview (a page shows hundreds of them).
+ACTIVE = _l("Active: %(count)s")
+NO_ADMIN = _l("No municipal administrator")
+NO_COORDINATORS = _l("No support-entitled coordinators yet")
+OUTSIDE_LIMITS = _l("%(vendor)s %(count)s (should be %(min)s to %(max)s)")
+NO_INSTITUTIONS = _l("No institutions")
+UNSTAFFED = _l("Institutions without a superuser: %(missing)s of %(total)s")
+STAFFED = _l("Every institution has a superuser (%(total)s)")
+NO_RULES = _l("No routing rules: every ticket waits in the common queue")
+PUBLISHED = _l("Published: %(count)s")
+NO_GUIDES = _l("No local guides published")
+NOBODY = _l("No invitations sent")
+ACCEPTED = _l("%(accepted)s of %(invited)s have chosen a password (%(percent)s %%)")
+NOT_LIVE = _l("Not live yet")
+FIRST_TICKETS = _l("%(count)s in the first %(weeks)s weeks")
+QUIET_START = _l("No tickets in the first weeks: do the superusers use the desk?")
+READY = _l("Ready")
+
+
+class Words:
+    """The messages above in the current language, each looked up once."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, str] = {}
+
+    def __call__(self, message: Any, **values: Any) -> str:
+        text = self._texts.get(id(message))
+        if text is None:
+            text = self._texts[id(message)] = str(message)
+        return text % values if values else text
+
+
 def _missing(urgent: bool) -> Light:
     return Light.red if urgent else Light.amber
 
 
-def _checks(m: Any, f: _Figures, vendors: dict[int, Any], today: date) -> list[Check]:
-    urgent = m.go_live is not None and m.go_live - today <= URGENT
-    checks = []
-    admins = f.admins.get(m.id, 0)
-    checks.append(
-        Check("admins", Light.green, _l("Active: %(count)s", count=admins))
-        if admins
-        else Check("admins", Light.red, _l("No municipal administrator"))
-    )
-    used = f.entitled.get(m.id, {})
+def _coordinators(used: dict[int, int], vendors: dict[int, Any], urgent: bool, say: Words):
+    """4 to 8 per vendor the municipality uses (has entitled anyone for)."""
     if not used:
-        checks.append(
-            Check("coordinators", _missing(urgent), _l("No support-entitled coordinators yet"))
-        )
-    else:
-        parts, outside = [], False
-        for vendor_id, count in sorted(used.items(), key=lambda item: vendors[item[0]].name):
-            vendor = vendors[vendor_id]
-            if vendor.min_entitled <= count <= vendor.max_entitled:
-                parts.append(f"{vendor.name} {count}")
-            else:
-                outside = True
-                parts.append(
-                    str(
-                        _l(
-                            "%(vendor)s %(count)s (should be %(min)s to %(max)s)",
-                            vendor=vendor.name,
-                            count=count,
-                            min=vendor.min_entitled,
-                            max=vendor.max_entitled,
-                        )
-                    )
-                )
-        light = _missing(urgent) if outside else Light.green
-        checks.append(Check("coordinators", light, ", ".join(parts)))
-    total, covered = f.institutions.get(m.id, (0, 0))
+        return Check("coordinators", _missing(urgent), say(NO_COORDINATORS))
+    parts, outside = [], False
+    for vendor_id, count in sorted(used.items(), key=lambda item: vendors[item[0]].name):
+        vendor = vendors[vendor_id]
+        if vendor.min_entitled <= count <= vendor.max_entitled:
+            parts.append(f"{vendor.name} {count}")
+        else:
+            outside = True
+            low, high = vendor.min_entitled, vendor.max_entitled
+            parts.append(say(OUTSIDE_LIMITS, vendor=vendor.name, count=count, min=low, max=high))
+    return Check("coordinators", _missing(urgent) if outside else Light.green, ", ".join(parts))
+
+
+def _superusers(total: int, covered: int, urgent: bool, say: Words) -> Check:
     if not total:
-        checks.append(Check("superusers", _missing(urgent), _l("No institutions")))
-    elif covered < total:
-        detail = _l(
-            "Institutions without a superuser: %(missing)s of %(total)s",
-            missing=total - covered,
-            total=total,
-        )
-        checks.append(Check("superusers", _missing(urgent), detail))
-    else:
-        detail = _l("Every institution has a superuser (%(total)s)", total=total)
-        checks.append(Check("superusers", Light.green, detail))
+        return Check("superusers", _missing(urgent), say(NO_INSTITUTIONS))
+    if covered < total:
+        detail = say(UNSTAFFED, missing=total - covered, total=total)
+        return Check("superusers", _missing(urgent), detail)
+    return Check("superusers", Light.green, say(STAFFED, total=total))
+
+
+def _checks(m: Any, f: _Figures, vendors: dict[int, Any], today: date, say: Words):
+    urgent = m.go_live is not None and m.go_live - today <= URGENT
+    admins = f.admins.get(m.id, 0)
     rules = f.routing.get(m.id, 0)
-    checks.append(
-        Check("routing", Light.green, _l("Active: %(count)s", count=rules))
-        if rules
-        else Check(
-            "routing",
-            _missing(urgent),
-            _l("No routing rules: every ticket waits in the common queue"),
-        )
-    )
     guides = f.guides.get(m.id, 0)
-    checks.append(
-        Check("guides", Light.green, _l("Published: %(count)s", count=guides))
+    return [
+        Check("admins", Light.green, say(ACTIVE, count=admins))
+        if admins
+        else Check("admins", Light.red, say(NO_ADMIN)),
+        _coordinators(f.entitled.get(m.id, {}), vendors, urgent, say),
+        _superusers(*f.institutions.get(m.id, (0, 0)), urgent, say),
+        Check("routing", Light.green, say(ACTIVE, count=rules))
+        if rules
+        else Check("routing", _missing(urgent), say(NO_RULES)),
+        Check("guides", Light.green, say(PUBLISHED, count=guides))
         if guides
-        else Check("guides", Light.amber, _l("No local guides published"))
-    )
-    checks.append(_invitations(f.invitations.get(m.id, (0, 0)), urgent))
-    checks.append(_tickets(m, f.tickets.get(m.id, 0), today))
-    return checks
+        else Check("guides", Light.amber, say(NO_GUIDES)),
+        _invitations(f.invitations.get(m.id, (0, 0)), urgent, say),
+        _tickets(m, f.tickets.get(m.id, 0), today, say),
+    ]
 
 
-def _invitations(figures: tuple[int, int], urgent: bool) -> Check:
-    invited, accepted = figures
-    if not invited:
-        return Check("invitations", Light.green, _l("No invitations sent"))
-    percent = round(100 * accepted / invited)
-    detail = _l(
-        "%(accepted)s of %(invited)s (%(percent)s %%)",
-        accepted=accepted,
-        invited=invited,
-        percent=percent,
-    )
+def _invitations(figures: tuple[int, int], urgent: bool, say: Words) -> Check:
+    """Who has accepted the invitation: chosen a password, so they can sign in."""
+    people, accepted = figures
+    if not people:
+        return Check("invitations", Light.green, say(NOBODY))
+    percent = round(100 * accepted / people)
+    detail = say(ACCEPTED, accepted=accepted, invited=people, percent=percent)
     if percent >= ACCEPTED_TARGET:
         return Check("invitations", Light.green, detail)
     light = Light.red if urgent and percent < ACCEPTED_FLOOR else Light.amber
     return Check("invitations", light, detail)
 
 
-def _tickets(m: Any, count: int, today: date) -> Check:
+def _tickets(m: Any, count: int, today: date, say: Words) -> Check:
     if m.go_live is None or m.go_live > today:
-        return Check("tickets", Light.green, _l("Not live yet"))
-    detail = _l("%(count)s in the first %(weeks)s weeks", count=count, weeks=FIRST_WEEKS)
+        return Check("tickets", Light.green, say(NOT_LIVE))
     if not count and today - m.go_live >= QUIET:
-        detail = _l(
-            "No tickets in the first weeks: do the superusers use the desk?",
-        )
-        return Check("tickets", Light.amber, detail)
-    return Check("tickets", Light.green, detail)
+        return Check("tickets", Light.amber, say(QUIET_START))
+    return Check("tickets", Light.green, say(FIRST_TICKETS, count=count, weeks=FIRST_WEEKS))
 
 
 def overview(today: date) -> list[Wave]:
@@ -330,6 +332,7 @@ def overview(today: date) -> list[Wave]:
         )
     }
     figures = _figures(municipalities, today)
+    say = Words()
     waves: dict[int | None, Wave] = {}
     municipalities.sort(
         key=lambda m: (m.wave is None, m.wave or 0, m.go_live is None, m.go_live or today, m.name)
@@ -343,7 +346,8 @@ def overview(today: date) -> list[Wave]:
                 wave=m.wave,
                 go_live=m.go_live,
                 days_to_go=(m.go_live - today).days if m.go_live is not None else None,
-                checks=_checks(m, figures, vendors, today),
+                checks=_checks(m, figures, vendors, today, say),
+                ready=say(READY),
             )
         )
     return list(waves.values())
@@ -375,7 +379,7 @@ def csv_rows(waves: list[Wave]) -> list[list[Any]]:
                     "" if m.weeks_to_go is None else m.weeks_to_go,
                     m.light.value,
                     m.reason,
-                    *(value for c in m.checks for value in (c.light.value, str(c.detail))),
+                    *(value for c in m.checks for value in (c.light.value, c.detail)),
                 ]
             )
     return rows

@@ -95,7 +95,9 @@ def waves() -> ResponseReturnValue:
         title=TITLES["waves"],
         waves=readiness.overview(today),
         today=today,
-        lights=readiness.LIGHT_LABELS,
+        # translated once for the page, not once per cell
+        lights={light: str(label) for light, label in readiness.LIGHT_LABELS.items()},
+        labels={key: str(label) for key, label in readiness.CHECK_LABELS.items()},
         Light=readiness.Light,
     )
 

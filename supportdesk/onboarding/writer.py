@@ -10,6 +10,7 @@ who already existed are not invited again.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -174,51 +175,62 @@ class Writer:
                     )
         return self._invite([c.values["email"] for c in created])
 
+    def _rows(self, emails: Iterable[str]) -> dict[str, Any]:
+        """e-mail → (id, email, municipality_id, role) of these people, read in chunks."""
+        columns = (User.id, User.email, User.municipality_id, User.role)
+        return {
+            row.email: row
+            for batch in chunks(sorted(set(emails)))
+            for row in db.session.execute(select(*columns).where(User.email.in_(batch)))
+        }
+
     def _invite(self, emails: list[str]) -> int:
         """The set-password invitation for each new person (the outbox sends them)."""
-        for batch in chunks(sorted(emails)):
-            for user in db.session.scalars(select(User).where(User.email.in_(batch))):
-                if self.actor is not None:
-                    detail = {"role": user.role.value, "via": "import"}
-                    events.record(
-                        SecurityEventKind.user_created, user=user, actor=self.actor, detail=detail
-                    )
-                passwords.invite(self.actor, user, now=self.now)
-        return len(emails)
+        people = list(self._rows(emails).values())
+        if self.actor is not None:
+            by_role: dict[Any, list[Any]] = defaultdict(list)
+            for person in people:
+                by_role[person.role].append(person)
+            for role, group in by_role.items():
+                events.record_many(
+                    SecurityEventKind.user_created,
+                    group,
+                    actor=self.actor,
+                    detail={"role": role.value, "via": "import"},
+                    at=self.now,
+                )
+        return passwords.invite_many(self.actor, people, now=self.now)
 
     def _entitlements(self) -> None:
         created = [c for c in self.plan.changes["entitlements"] if c.action == Action.created]
         if not created:
             return
-        users = {
-            user.email: user
-            for batch in chunks(sorted({c.values["email"] for c in created}))
-            for user in db.session.scalars(select(User).where(User.email.in_(batch)))
-        }
+        people = self._rows(c.values["email"] for c in created)
+        slugs = dict(db.session.execute(select(Vendor.id, Vendor.slug)).all())
         rows = []
+        granted: dict[int, list[Any]] = defaultdict(list)
         for change in created:
-            user = users[change.values["email"]]
+            person = people[change.values["email"]]
+            vendor_id = change.values["vendor_id"]
             rows.append(
                 {
-                    "user_id": user.id,
-                    "vendor_id": change.values["vendor_id"],
-                    "municipality_id": user.municipality_id,
+                    "user_id": person.id,
+                    "vendor_id": vendor_id,
+                    "municipality_id": person.municipality_id,
                     "granted_by_id": self.actor.id if self.actor is not None else None,
                     "granted_at": self.now,
                 }
             )
-            self.touched.add(generations.municipality_reference(user.municipality_id))
+            granted[vendor_id].append(person)
+            self.touched.add(generations.municipality_reference(person.municipality_id))
         db.session.execute(insert(SupportEntitlement), rows)
-        vendors = {c.values["vendor_id"] for c in created}
-        slugs = dict(
-            db.session.execute(select(Vendor.id, Vendor.slug).where(Vendor.id.in_(vendors))).all()
-        )
-        for change in created:
-            events.record(
+        for vendor_id, group in granted.items():
+            events.record_many(
                 SecurityEventKind.entitlement_granted,
-                user=users[change.values["email"]],
+                group,
                 actor=self.actor,
-                detail={"vendor": slugs[change.values["vendor_id"]]},
+                detail={"vendor": slugs[vendor_id]},
+                at=self.now,
             )
 
 
