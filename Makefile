@@ -9,7 +9,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 
 .PHONY: install run setup test lint format translations translations-extract clean
-.PHONY: browser-deps bench bench-search
+.PHONY: browser-deps bench bench-search bench-onboard
 
 # Browser tests: Debian's Chromium (no browser download) and axe-core vendored from npm.
 CHROMIUM := /usr/bin/chromium
@@ -74,6 +74,11 @@ $(AXE_JS):
 # Benchmarks (not part of `make test`): see bench/README.md.
 bench-search: install
 	$(BIN)/python -m bench.search_bench $(BENCH_ARGS)
+
+# Onboarding: four waves of 25 municipalities imported on SQLite and PostgreSQL, then the
+# wave overview at 105 municipalities (bench/onboard_bench.py, about 10 minutes).
+bench-onboard: install
+	$(BIN)/python -m bench.onboard_bench $(BENCH_ARGS)
 
 bench: install
 	$(BIN)/pip install --quiet -e '.[bench]'

@@ -52,6 +52,7 @@ def _blueprints():
     from supportdesk.faq.views import bp as faq_bp
     from supportdesk.gdpr.views import bp as gdpr_bp
     from supportdesk.notifications.views import bp as notifications_bp
+    from supportdesk.onboarding.views import bp as onboarding_bp
     from supportdesk.tickets.routing_views import bp as routing_bp
     from supportdesk.tickets.views import bp as tickets_bp
     from supportdesk.webhooks.views import bp as webhooks_bp
@@ -71,6 +72,7 @@ def _blueprints():
         webhooks_bp,
         audit_bp,
         gdpr_bp,
+        onboarding_bp,
     ]
 
 

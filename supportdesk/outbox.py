@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text, or_, select, update
+from sqlalchemy import JSON, Index, String, Text, insert, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supportdesk.extensions import db, utcnow
@@ -108,6 +108,21 @@ def enqueue(
     )
     db.session.add(message)
     return message
+
+
+def enqueue_many(kind: str, payloads: list[dict[str, Any]]) -> int:
+    """Many messages of one kind in one bulk INSERT of this transaction (bulk onboarding);
+    the caller commits. No deduplication: each payload is a message of its own."""
+    if payloads:
+        now = utcnow()
+        db.session.execute(
+            insert(OutboxMessage),
+            [
+                {"kind": kind, "payload": p, "created_at": now, "available_at": now}
+                for p in payloads
+            ],
+        )
+    return len(payloads)
 
 
 def _claim(limit: int) -> list[int]:

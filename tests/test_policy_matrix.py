@@ -15,6 +15,7 @@ own/other vendor, or "-" when the action has no target.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +136,11 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("reset_two_factor", "other_municipality"): (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("reset_two_factor", "own_vendor"):         (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("own_two_factor_page", NONE):              (OK,      OK,     OK,    OK,     OK,     OK,    OK),
+    # onboarding: only the system admin imports waves and sees their readiness
+    ("onboard_import_page", NONE):              (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("onboard_import", NONE):                   (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("wave_overview", NONE):                    (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    ("wave_overview_csv", NONE):                (NF,      NF,     NF,    NF,     NF,     NF,    OK),
 }
 # fmt: on
 
@@ -492,6 +498,20 @@ def _reset_two_factor(world: World, relation: str) -> Call:
     return Call("POST", f"/admin/users/{ident}/reset-2fa", {}, effect=reset)
 
 
+def _onboard_import(world: World, relation: str) -> Call:
+    def imported() -> bool:
+        slug = select(Municipality.id).where(Municipality.slug == "matrix-ny")
+        return _db.session.scalar(slug) is not None
+
+    workbook = io.BytesIO(b"slug;name;wave;go_live;retention_days\nmatrix-ny;Ny Kommune;1;;\n")
+    return Call(
+        "POST",
+        "/admin/onboarding/import",
+        {"files": (workbook, "municipalities.csv")},
+        effect=imported,
+    )
+
+
 ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "view_admin_home": lambda w, r: Call("GET", "/admin/"),
     "view_system_admin": lambda w, r: Call("GET", "/admin/vendors"),
@@ -542,6 +562,10 @@ ACTIONS: dict[str, Callable[[World, str], Call]] = {
     ),
     "reset_two_factor": _reset_two_factor,
     "own_two_factor_page": lambda w, r: Call("GET", "/account/2fa"),
+    "onboard_import_page": lambda w, r: Call("GET", "/admin/onboarding/import"),
+    "onboard_import": _onboard_import,
+    "wave_overview": lambda w, r: Call("GET", "/admin/onboarding/waves"),
+    "wave_overview_csv": lambda w, r: Call("GET", "/admin/onboarding/waves.csv"),
 }
 
 CELLS = [

@@ -82,6 +82,10 @@ class Municipality(db.Model):
     # Two-factor sign-in is always required for admins and vendor staff; the municipal
     # admin may require it for the municipality's coordinators too.
     require_2fa_coordinators: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Rollout (supportdesk/onboarding): the wave it is onboarded in (0 for the pilots) and
+    # the day its schools or daycare go live; None while not planned.
+    wave: Mapped[int | None] = mapped_column(Integer)
+    go_live: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     institutions: Mapped[list[Institution]] = relationship(

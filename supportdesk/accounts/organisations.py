@@ -28,7 +28,7 @@ from supportdesk.accounts.models import (
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,58}$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,58}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # --- lists for the administration pages --------------------------------------------
@@ -91,7 +91,7 @@ def list_systems() -> list[System]:
 
 
 def _check_slug(slug: str, errors: dict[str, object]) -> None:
-    if not _SLUG.match(slug):
+    if not SLUG.match(slug):
         errors["slug"] = _l("Use lower-case letters, digits and hyphens only.")
 
 

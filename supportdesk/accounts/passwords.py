@@ -13,11 +13,12 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from zxcvbn import zxcvbn
 
 from supportdesk import outbox
@@ -234,6 +235,28 @@ def _link_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _link_row(
+    user_id: int,
+    purpose: LinkPurpose,
+    created_by: User | None,
+    lifetime: timedelta | None,
+    now: datetime,
+) -> tuple[str, dict[str, Any]]:
+    """A new link token and its row (only the token's hash is stored)."""
+    if lifetime is None:
+        lifetime = RESET_LIFETIME if purpose == LinkPurpose.reset else INVITATION_LIFETIME
+    token = secrets.token_urlsafe(32)
+    row = {
+        "user_id": user_id,
+        "purpose": purpose,
+        "token_hash": _link_hash(token),
+        "created_at": now,
+        "expires_at": now + lifetime,
+        "created_by_id": created_by.id if created_by is not None else None,
+    }
+    return token, row
+
+
 def issue_link(
     user: User,
     purpose: LinkPurpose,
@@ -242,22 +265,10 @@ def issue_link(
     lifetime: timedelta | None = None,
     now: datetime | None = None,
 ) -> str:
-    """A new single-use link token for `user` (reusable by bulk onboarding); the caller
-    sends it (see `send_link`) and commits."""
-    now = now or utcnow()
-    if lifetime is None:
-        lifetime = RESET_LIFETIME if purpose == LinkPurpose.reset else INVITATION_LIFETIME
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        PasswordLink(
-            user_id=user.id,
-            purpose=purpose,
-            token_hash=_link_hash(token),
-            created_at=now,
-            expires_at=now + lifetime,
-            created_by_id=created_by.id if created_by is not None else None,
-        )
-    )
+    """A new single-use link token for `user`; the caller sends it (see `send_link`) and
+    commits."""
+    token, row = _link_row(user.id, purpose, created_by, lifetime, now or utcnow())
+    db.session.add(PasswordLink(**row))
     return token
 
 
@@ -265,22 +276,24 @@ def link_path(token: str) -> str:
     return SET_PASSWORD_PATH + token
 
 
+def _link_email(user_id: int, purpose: LinkPurpose, token: str, inviter: str) -> dict[str, Any]:
+    """The outbox payload of the e-mail that carries a link."""
+    minutes = int(RESET_LIFETIME.total_seconds() // 60)
+    return {
+        "user_id": user_id,
+        "template": "invitation" if purpose == LinkPurpose.invitation else "password_reset",
+        "context": {
+            "path": link_path(token),
+            "minutes": minutes,
+            "days": INVITATION_LIFETIME.days,
+            "inviter": inviter,
+        },
+    }
+
+
 def send_link(user: User, purpose: LinkPurpose, token: str, *, inviter: str = "") -> None:
     """The e-mail with the link, through the outbox in this transaction."""
-    minutes = int(RESET_LIFETIME.total_seconds() // 60)
-    outbox.enqueue(
-        ACCOUNT_EMAIL,
-        {
-            "user_id": user.id,
-            "template": "invitation" if purpose == LinkPurpose.invitation else "password_reset",
-            "context": {
-                "path": link_path(token),
-                "minutes": minutes,
-                "days": INVITATION_LIFETIME.days,
-                "inviter": inviter,
-            },
-        },
-    )
+    outbox.enqueue(ACCOUNT_EMAIL, _link_email(user.id, purpose, token, inviter))
 
 
 def valid_link(token: str, now: datetime | None = None) -> PasswordLink | None:
@@ -349,3 +362,21 @@ def invite(actor: User | None, user: User, now: datetime | None = None) -> None:
     token = issue_link(user, LinkPurpose.invitation, created_by=actor, now=now)
     send_link(user, LinkPurpose.invitation, token, inviter=actor.name if actor else "")
     events.record(SecurityEventKind.invitation_sent, user=user, actor=actor)
+
+
+def invite_many(actor: User | None, users: list[Any], now: datetime | None = None) -> int:
+    """`invite` for many new users at once (bulk onboarding): the same links, e-mails and
+    log lines, written in three bulk statements. `users` need `id`, `email` and
+    `municipality_id` (rows of a query will do)."""
+    now = now or utcnow()
+    inviter = actor.name if actor else ""
+    links, emails = [], []
+    for user in users:
+        token, row = _link_row(user.id, LinkPurpose.invitation, actor, None, now)
+        links.append(row)
+        emails.append(_link_email(user.id, LinkPurpose.invitation, token, inviter))
+    if links:
+        db.session.execute(insert(PasswordLink), links)
+        outbox.enqueue_many(ACCOUNT_EMAIL, emails)
+        events.record_many(SecurityEventKind.invitation_sent, users, actor=actor, at=now)
+    return len(links)

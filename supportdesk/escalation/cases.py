@@ -26,7 +26,6 @@ from supportdesk.errors import (
     ValidationFailed,
 )
 from supportdesk.escalation import notify
-from supportdesk.sensitive import protect
 from supportdesk.escalation.models import (
     CASE_STATUS_LABELS,
     CaseMessage,
@@ -44,6 +43,7 @@ from supportdesk.escalation.sla_clock import (
 )
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import NotificationEvent
+from supportdesk.sensitive import protect
 from supportdesk.tickets import history as ticket_history
 from supportdesk.tickets import lifecycle as ticket_lifecycle
 from supportdesk.tickets import services as ticket_services

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from supportdesk import policy
+from supportdesk import policy, sensitive
 from supportdesk.accounts.models import User
-from supportdesk import sensitive
 from supportdesk.escalation.models import CaseMessage, VendorCase
 from supportdesk.escalation.sla_clock import SlaView, sla_view
 from supportdesk.extensions import db

@@ -22,10 +22,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from supportdesk import policy
+from supportdesk import policy, sensitive
 from supportdesk.accounts.models import User, Vendor
 from supportdesk.errors import Conflict, InvalidTransition, ValidationFailed
-from supportdesk import sensitive
 from supportdesk.escalation import notify
 from supportdesk.escalation.cases import log_confirmation, municipal_message
 from supportdesk.escalation.models import CaseMessage, CaseStatus, SharedItem, ShareKind, VendorCase

@@ -37,7 +37,6 @@ from supportdesk.escalation.forms import (
     RelayForm,
     ResolveTicketsForm,
 )
-from supportdesk.sensitive import has_sensitive
 from supportdesk.escalation.models import (
     CASE_STATUS_LABELS,
     KNOWN_ISSUE_STATUS_LABELS,
@@ -55,6 +54,7 @@ from supportdesk.escalation.sla_clock import sla_targets, sla_view
 from supportdesk.extensions import db
 from supportdesk.form_pages import form_page, save_form, saved_and_go
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.sensitive import has_sensitive
 from supportdesk.tickets import attachments as ticket_attachments
 from supportdesk.tickets.models import Ticket
 

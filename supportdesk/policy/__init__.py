@@ -8,8 +8,9 @@ loads one object or raises NotFound.
 
 One module per area — `organisations` (people, administration, entitlements),
 `tickets`, `cases` (vendor cases and known issues), `faq`, `webhooks`, `trust`
-(two-factor, audit logs, personal data) — and every rule is imported here, so callers
-ask `policy.<rule>` and never need to know which file holds it.
+(two-factor, audit logs, personal data), `onboarding` (wave import and overview) — and
+every rule is imported here, so callers ask `policy.<rule>` and never need to know which
+file holds it.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from supportdesk.policy.faq import (
     get_article,
     get_editable_article,
 )
+from supportdesk.policy.onboarding import can_onboard, require_onboard
 from supportdesk.policy.organisations import (
     MAX_ID,
     assignable_roles,
@@ -171,6 +173,7 @@ __all__ = [
     "can_manage_routing",
     "can_manage_webhooks",
     "can_message_case",
+    "can_onboard",
     "can_publish_article",
     "can_receive_internal_notes",
     "can_relay_case",
@@ -228,6 +231,7 @@ __all__ = [
     "require_escalate",
     "require_manage_municipality",
     "require_municipal_admin",
+    "require_onboard",
     "security_events_visible_to",
     "sensitive_confirmations_visible_to",
     "sharing_needs_step_up",

@@ -70,7 +70,7 @@ NOT_SHOWN_ON: dict[tuple[str, str, str], str] = {
     },
     **{
         ("case queue (vendor)", "Municipality", column): "the queue shows its name and slug"
-        for column in ("code", "retention_days", "created_at")
+        for column in ("code", "retention_days", "wave", "go_live", "created_at")
     },
 }
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from supportdesk.accounts import services as account_services
 from supportdesk.errors import Conflict, ValidationFailed
 from supportdesk.escalation import cases, services
-from supportdesk.sensitive import CPR_MASK
 from supportdesk.escalation.models import (
     CaseStatus,
     SensitiveDataConfirmation,
@@ -19,6 +18,7 @@ from supportdesk.escalation.models import (
 )
 from supportdesk.extensions import db
 from supportdesk.notifications.models import Notification, NotificationEvent
+from supportdesk.sensitive import CPR_MASK
 from supportdesk.tickets import services as ticket_services
 from supportdesk.tickets.attachments import Upload
 from supportdesk.tickets.models import EntryKind, TicketEntry, TicketStatus

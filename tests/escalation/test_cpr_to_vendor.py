@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from supportdesk import outbox
+from supportdesk import outbox, sensitive
 from supportdesk.accounts import services as account_services
-from supportdesk import sensitive
 from supportdesk.escalation import cases, services
 from supportdesk.extensions import db
 from supportdesk.tickets import services as ticket_services
