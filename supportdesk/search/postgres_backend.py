@@ -59,14 +59,9 @@ from supportdesk.search.analysis import (
     words,
 )
 from supportdesk.search.models import SearchDocument, SearchStem, SearchWord
+from supportdesk.search.query import Node, build_query, distance
 from supportdesk.search.synonyms import Synonyms
-from supportdesk.search.whoosh_backend import (
-    _distance,
-    _Node,
-    build_query,
-    plain_text,
-    snippet,
-)
+from supportdesk.search.whoosh_backend import plain_text, snippet
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +190,7 @@ def visibility_clause(visible: Visibility, table) -> ColumnElement[bool]:
     return or_(*allowed)
 
 
-def tsquery_text(node: _Node) -> str:
+def tsquery_text(node: Node) -> str:
     if node.kind == "term":
         return _quote(node.stemmed)
     joiner = " & " if node.kind == "and" else " | "
@@ -478,17 +473,17 @@ class PostgresBackend:
             )
         close: dict[str, str] = {}
         for candidate, stemmed, frequency in db.session.execute(query):
-            if _distance(word, candidate) <= maxdist:
+            if distance(word, candidate) <= maxdist:
                 close[candidate] = stemmed
                 stats.add_visible(stemmed, frequency)
         scored = {
-            candidate: (_distance(word, candidate), -stats.df(stemmed))
+            candidate: (distance(word, candidate), -stats.df(stemmed))
             for candidate, stemmed in close.items()
         }
         return sorted(scored, key=lambda c: (scored[c], c))
 
 
-def _answer_query(node: _Node, stats: _Stats, where: list, limit: int):
+def _answer_query(node: Node, stats: _Stats, where: list, limit: int):
     """One statement, one pass over the matches: facet counts and the best `limit` hits.
 
     The matched rows are scored once into a CTE; its GROUP BY gives the facets (and so
@@ -538,7 +533,7 @@ def _answer_query(node: _Node, stats: _Stats, where: list, limit: int):
     return union_all(select(best), facets)
 
 
-def _score(node: _Node, stats: _Stats, document) -> ColumnElement[float]:
+def _score(node: Node, stats: _Stats, document) -> ColumnElement[float]:
     """The node's score as SQL: idf times weighted ts_rank per stem, summed like the tree.
 
     ts_rank has no idea of rarity, so each stem's rank is multiplied by its BM25 idf

@@ -30,19 +30,18 @@ from supportdesk.search.analysis import (
     STOP_WORDS,
     danish_analyzer,
     fold,
-    is_stop,
-    split_compound,
     stem,
     words,
 )
+from supportdesk.search.query import TEXT_FIELDS, build_query, distance, memo
 from supportdesk.search.synonyms import Synonyms
 
 log = logging.getLogger(__name__)
 
-TEXT_FIELDS = {"title": 3.0, "tags": 2.0, "body": 1.0}
-FUZZY_BOOST = 0.4
-COMPOUND_BOOST = 0.8
 WRITE_TIMEOUT = 20.0
+# BM25 constants of the scorer.
+K1 = 1.2
+B = 0.75
 # Answers kept per index generation: the same words from the same audience are common
 # (the FAQ search box, the suggestions beside a ticket being written).
 RESULT_ENTRIES = 1024
@@ -150,157 +149,6 @@ def snippet(text: str, stems: set[str], width: int = 220) -> str:
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
     return prefix + " ".join("".join(out).split()) + suffix
-
-
-def _term_clause(stemmed: str, boost: float = 1.0) -> Query:
-    return Or([Term(name, stemmed, boost=weight * boost) for name, weight in TEXT_FIELDS.items()])
-
-
-MAX_PLAIN_TERMS = 8
-K1 = 1.2
-B = 0.75
-COMMON_SHARE = 0.3
-COMMON_MIN_DOCS = 1000
-
-
-def _prune(plain: list[tuple[int, _Node]], docs: int, keep_some: bool) -> list[_Node]:
-    """Long queries (a ticket description) keep their rarest words; very common words
-    are dropped when rarer ones carry the query. Keeps scoring cheap at 20k articles."""
-    ranked = sorted(plain, key=lambda item: item[0])[:MAX_PLAIN_TERMS]
-    if docs < COMMON_MIN_DOCS:  # in a small index every word is informative
-        return [node for _frequency, node in ranked]
-    rare = [node for frequency, node in ranked if frequency <= COMMON_SHARE * docs]
-    if rare or not keep_some:
-        return rare
-    return [node for _frequency, node in ranked[:2]]
-
-
-class _Node:
-    """A query tree that Whoosh can score and that can be counted with set algebra."""
-
-    def __init__(
-        self,
-        kind: str,
-        children: list[_Node] | None = None,
-        stemmed: str = "",
-        boost: float = 1.0,
-        scale: float | None = None,
-    ) -> None:
-        self.kind, self.children, self.stemmed = kind, children or [], stemmed
-        self.boost, self.scale = boost, scale
-
-    @classmethod
-    def term(cls, stemmed: str, boost: float = 1.0) -> _Node:
-        return cls("term", stemmed=stemmed, boost=boost)
-
-    def query(self) -> Query:
-        if self.kind == "term":
-            return _term_clause(self.stemmed, self.boost)
-        subqueries = [child.query() for child in self.children]
-        if self.kind == "and":
-            return And(subqueries)
-        return Or(subqueries, scale=self.scale) if self.scale else Or(subqueries)
-
-    def scores(self, cache: _GenerationCache, candidates: frozenset[int]) -> dict[int, float]:
-        """BM25F-style scores of the candidate documents this node matches."""
-        if self.kind == "term":
-            weights = cache.term_scores(self.stemmed)
-            if self.boost == 1.0:
-                return {d: w for d, w in weights.items() if d in candidates}
-            return {d: w * self.boost for d, w in weights.items() if d in candidates}
-        parts = [child.scores(cache, candidates) for child in self.children]
-        if self.kind == "and":
-            common = frozenset.intersection(*(frozenset(p) for p in parts))
-            return {d: sum(p[d] for p in parts) for d in common}
-        total: dict[int, float] = {}
-        hits: dict[int, int] = {}
-        for part in parts:
-            for d, w in part.items():
-                total[d] = total.get(d, 0.0) + w
-                hits[d] = hits.get(d, 0) + 1
-        if self.scale:
-            # Coordination: documents matching more of the query's concepts rank higher.
-            n = len(parts)
-            return {d: w * (1 - self.scale + self.scale * hits[d] / n) for d, w in total.items()}
-        return total
-
-    def stems(self) -> set[str]:
-        if self.kind == "term":
-            return {self.stemmed}
-        return set().union(*(child.stems() for child in self.children))
-
-    def docs(self, cache: _GenerationCache) -> frozenset[int]:
-        if self.kind == "term":
-            return cache.term_docs(self.stemmed)
-        sets = [child.docs(cache) for child in self.children]
-        if self.kind == "and":
-            return frozenset.intersection(*sets)
-        return frozenset().union(*sets)
-
-
-def build_query(
-    tokens: list[str],
-    synonyms: Synonyms,
-    known: Callable[[str], bool],
-    frequency: Callable[[str], int],
-    near_words: Callable[[str], list[str]],
-    docs: int,
-) -> tuple[_Node | None, dict[str, str]]:
-    """Clauses per concept: synonyms, exact stems, compound parts, then fuzzy.
-
-    Shared by both backends so they expand a query identically. `known(stem)`: the
-    stem occurs in an article the caller may see; `frequency(stem)`: its document
-    frequency; `near_words(word)`: visible words within one or two edits, best first;
-    `docs`: the number of indexed articles. Returns the query tree (None when nothing
-    is searchable) and the corrections {typed word: suggested word}.
-    """
-    clauses: list[_Node] = []
-    plain: list[tuple[int, _Node]] = []  # (document frequency, clause) of ordinary words
-    corrections: dict[str, str] = {}
-    i = 0
-    while i < len(tokens):
-        match = synonyms.match(tokens, i) if tokens[i] in synonyms.by_first else None
-        if match is not None:
-            length, phrases = match
-            alternatives = []
-            for phrase in phrases:
-                stems = [stem(w) for w in phrase if not is_stop(w)]
-                if stems:
-                    alternatives.append(
-                        _Node.term(stems[0])
-                        if len(stems) == 1
-                        else _Node("and", [_Node.term(s) for s in stems])
-                    )
-            if alternatives:
-                clauses.append(_Node("or", alternatives))
-            i += length
-            continue
-        word = tokens[i]
-        i += 1
-        if is_stop(word) or len(word) < 2:
-            continue
-        stemmed = stem(word)
-        if known(stemmed):
-            plain.append((frequency(stemmed), _Node.term(stemmed)))
-            continue
-        # An unknown word: a compound of known parts and/or a typo of a known word.
-        options: list[_Node] = []
-        parts = split_compound(word, known)
-        if parts:
-            options.append(_Node("and", [_Node.term(stem(p), COMPOUND_BOOST) for p in parts]))
-        candidates = near_words(word)
-        if candidates:
-            if not parts:
-                corrections[word] = candidates[0]
-            options.extend(_Node.term(stem(c), FUZZY_BOOST) for c in candidates[:4])
-        if options:
-            clauses.append(options[0] if len(options) == 1 else _Node("or", options))
-    clauses.extend(_prune(plain, docs, keep_some=not clauses))
-    if not clauses:
-        return None, corrections
-    if len(clauses) == 1:
-        return clauses[0], corrections
-    return _Node("or", clauses, scale=0.9), corrections
 
 
 class _GenerationCache:
@@ -657,7 +505,7 @@ class WhooshBackend:
 
     def _build_query(self, reader, allowed: _Allowed, tokens: list[str]):
         """The query tree and corrections for these tokens (see `build_query`)."""
-        known = _memo(lambda stemmed: allowed.has_term(reader, stemmed))
+        known = memo(lambda stemmed: allowed.has_term(reader, stemmed))
         return build_query(
             tokens,
             self.synonyms,
@@ -682,7 +530,7 @@ class WhooshBackend:
             if not known(stemmed):
                 continue
             freq = max(reader.doc_frequency(n, stemmed) for n in TEXT_FIELDS)
-            scored[candidate] = (_distance(word, candidate), -freq)
+            scored[candidate] = (distance(word, candidate), -freq)
         return sorted(scored, key=lambda c: (scored[c], c))
 
     @staticmethod
@@ -690,30 +538,3 @@ class WhooshBackend:
         typed = words(text)
         changed = [corrections.get(w, w) for w in typed]
         return None if changed == typed else " ".join(changed)
-
-
-def _memo(fn: Callable[[str], bool]) -> Callable[[str], bool]:
-    cache: dict[str, bool] = {}
-
-    def wrapped(key: str) -> bool:
-        if key not in cache:
-            cache[key] = fn(key)
-        return cache[key]
-
-    return wrapped
-
-
-def _distance(a: str, b: str) -> int:
-    """Damerau-Levenshtein distance (small words only)."""
-    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        rows[i][0] = i
-    for j in range(len(b) + 1):
-        rows[0][j] = j
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
-    return rows[-1][-1]

@@ -1,0 +1,203 @@
+"""The query tree both search backends expand a query into.
+
+Synonyms, exact stems, compound parts and typo corrections become a tree of `Node`s
+that Whoosh can score as a query and that the scorer can count with set algebra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from whoosh.query import And, Or, Query, Term
+
+from supportdesk.search.analysis import is_stop, split_compound, stem
+from supportdesk.search.synonyms import Synonyms
+
+TEXT_FIELDS = {"title": 3.0, "tags": 2.0, "body": 1.0}
+FUZZY_BOOST = 0.4
+COMPOUND_BOOST = 0.8
+
+
+class Postings(Protocol):
+    """What a node needs from an index generation to score and count itself."""
+
+    def term_scores(self, stemmed: str) -> dict[int, float]: ...
+
+    def term_docs(self, stemmed: str) -> frozenset[int]: ...
+
+
+def _term_clause(stemmed: str, boost: float = 1.0) -> Query:
+    return Or([Term(name, stemmed, boost=weight * boost) for name, weight in TEXT_FIELDS.items()])
+
+
+MAX_PLAIN_TERMS = 8
+COMMON_SHARE = 0.3
+COMMON_MIN_DOCS = 1000
+
+
+def _prune(plain: list[tuple[int, Node]], docs: int, keep_some: bool) -> list[Node]:
+    """Long queries (a ticket description) keep their rarest words; very common words
+    are dropped when rarer ones carry the query. Keeps scoring cheap at 20k articles."""
+    ranked = sorted(plain, key=lambda item: item[0])[:MAX_PLAIN_TERMS]
+    if docs < COMMON_MIN_DOCS:  # in a small index every word is informative
+        return [node for _frequency, node in ranked]
+    rare = [node for frequency, node in ranked if frequency <= COMMON_SHARE * docs]
+    if rare or not keep_some:
+        return rare
+    return [node for _frequency, node in ranked[:2]]
+
+
+class Node:
+    """A query tree that Whoosh can score and that can be counted with set algebra."""
+
+    def __init__(
+        self,
+        kind: str,
+        children: list[Node] | None = None,
+        stemmed: str = "",
+        boost: float = 1.0,
+        scale: float | None = None,
+    ) -> None:
+        self.kind, self.children, self.stemmed = kind, children or [], stemmed
+        self.boost, self.scale = boost, scale
+
+    @classmethod
+    def term(cls, stemmed: str, boost: float = 1.0) -> Node:
+        return cls("term", stemmed=stemmed, boost=boost)
+
+    def query(self) -> Query:
+        if self.kind == "term":
+            return _term_clause(self.stemmed, self.boost)
+        subqueries = [child.query() for child in self.children]
+        if self.kind == "and":
+            return And(subqueries)
+        return Or(subqueries, scale=self.scale) if self.scale else Or(subqueries)
+
+    def scores(self, cache: Postings, candidates: frozenset[int]) -> dict[int, float]:
+        """BM25F-style scores of the candidate documents this node matches."""
+        if self.kind == "term":
+            weights = cache.term_scores(self.stemmed)
+            if self.boost == 1.0:
+                return {d: w for d, w in weights.items() if d in candidates}
+            return {d: w * self.boost for d, w in weights.items() if d in candidates}
+        parts = [child.scores(cache, candidates) for child in self.children]
+        if self.kind == "and":
+            common = frozenset.intersection(*(frozenset(p) for p in parts))
+            return {d: sum(p[d] for p in parts) for d in common}
+        total: dict[int, float] = {}
+        hits: dict[int, int] = {}
+        for part in parts:
+            for d, w in part.items():
+                total[d] = total.get(d, 0.0) + w
+                hits[d] = hits.get(d, 0) + 1
+        if self.scale:
+            # Coordination: documents matching more of the query's concepts rank higher.
+            n = len(parts)
+            return {d: w * (1 - self.scale + self.scale * hits[d] / n) for d, w in total.items()}
+        return total
+
+    def stems(self) -> set[str]:
+        if self.kind == "term":
+            return {self.stemmed}
+        return set().union(*(child.stems() for child in self.children))
+
+    def docs(self, cache: Postings) -> frozenset[int]:
+        if self.kind == "term":
+            return cache.term_docs(self.stemmed)
+        sets = [child.docs(cache) for child in self.children]
+        if self.kind == "and":
+            return frozenset.intersection(*sets)
+        return frozenset().union(*sets)
+
+
+def build_query(
+    tokens: list[str],
+    synonyms: Synonyms,
+    known: Callable[[str], bool],
+    frequency: Callable[[str], int],
+    near_words: Callable[[str], list[str]],
+    docs: int,
+) -> tuple[Node | None, dict[str, str]]:
+    """Clauses per concept: synonyms, exact stems, compound parts, then fuzzy.
+
+    Shared by both backends so they expand a query identically. `known(stem)`: the
+    stem occurs in an article the caller may see; `frequency(stem)`: its document
+    frequency; `near_words(word)`: visible words within one or two edits, best first;
+    `docs`: the number of indexed articles. Returns the query tree (None when nothing
+    is searchable) and the corrections {typed word: suggested word}.
+    """
+    clauses: list[Node] = []
+    plain: list[tuple[int, Node]] = []  # (document frequency, clause) of ordinary words
+    corrections: dict[str, str] = {}
+    i = 0
+    while i < len(tokens):
+        match = synonyms.match(tokens, i) if tokens[i] in synonyms.by_first else None
+        if match is not None:
+            length, phrases = match
+            alternatives = []
+            for phrase in phrases:
+                stems = [stem(w) for w in phrase if not is_stop(w)]
+                if stems:
+                    alternatives.append(
+                        Node.term(stems[0])
+                        if len(stems) == 1
+                        else Node("and", [Node.term(s) for s in stems])
+                    )
+            if alternatives:
+                clauses.append(Node("or", alternatives))
+            i += length
+            continue
+        word = tokens[i]
+        i += 1
+        if is_stop(word) or len(word) < 2:
+            continue
+        stemmed = stem(word)
+        if known(stemmed):
+            plain.append((frequency(stemmed), Node.term(stemmed)))
+            continue
+        # An unknown word: a compound of known parts and/or a typo of a known word.
+        options: list[Node] = []
+        parts = split_compound(word, known)
+        if parts:
+            options.append(Node("and", [Node.term(stem(p), COMPOUND_BOOST) for p in parts]))
+        candidates = near_words(word)
+        if candidates:
+            if not parts:
+                corrections[word] = candidates[0]
+            options.extend(Node.term(stem(c), FUZZY_BOOST) for c in candidates[:4])
+        if options:
+            clauses.append(options[0] if len(options) == 1 else Node("or", options))
+    clauses.extend(_prune(plain, docs, keep_some=not clauses))
+    if not clauses:
+        return None, corrections
+    if len(clauses) == 1:
+        return clauses[0], corrections
+    return Node("or", clauses, scale=0.9), corrections
+
+
+def memo(fn: Callable[[str], bool]) -> Callable[[str], bool]:
+    cache: dict[str, bool] = {}
+
+    def wrapped(key: str) -> bool:
+        if key not in cache:
+            cache[key] = fn(key)
+        return cache[key]
+
+    return wrapped
+
+
+def distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (small words only)."""
+    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        rows[i][0] = i
+    for j in range(len(b) + 1):
+        rows[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
+    return rows[-1][-1]
