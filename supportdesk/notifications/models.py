@@ -27,6 +27,11 @@ class NotificationEvent(enum.StrEnum):
     sla_warning = "sla_warning"
     sla_breach = "sla_breach"
     known_issue_resolved = "known_issue_resolved"
+    # The reporter's side of the answer flow (issue 16): their ticket went to the vendor,
+    # the vendor's answer was passed on to them, their ticket is resolved.
+    ticket_escalated = "ticket_escalated"
+    answer_relayed = "answer_relayed"
+    ticket_resolved = "ticket_resolved"
 
 
 class Notification(db.Model):

@@ -124,7 +124,13 @@ def change_status(
     apply_status(ticket, actor, target)
     db.session.flush()
     if ticket.created_by_id != actor.id:
-        notices.notify([ticket.created_by], NotificationEvent.ticket_status, ticket, actor)
+        # the reporter hears of a resolution in its own words (and may turn just that off)
+        event = (
+            NotificationEvent.ticket_resolved
+            if target == TicketStatus.resolved
+            else NotificationEvent.ticket_status
+        )
+        notices.notify([ticket.created_by], event, ticket, actor)
     return ticket
 
 
@@ -154,6 +160,14 @@ def mark_escalated(ticket: Ticket, actor: User, case: Any = None) -> Ticket:
     ticket.updated_at = utcnow()
     record_event(ticket, actor, "escalated", {"case": case_number})
     db.session.flush()
+    # the reporter learns that the vendor now has it (not the content shared with the vendor)
+    notices.notify(
+        [ticket.created_by],
+        NotificationEvent.ticket_escalated,
+        ticket,
+        actor,
+        extra={"case": case_number} if case_number else None,
+    )
     return ticket
 
 
