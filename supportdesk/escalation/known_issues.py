@@ -23,6 +23,7 @@ from supportdesk.escalation.models import (
     VendorCase,
 )
 from supportdesk.extensions import db, utcnow
+from supportdesk.notifications import caller_email
 from supportdesk.notifications import services as notifications
 from supportdesk.notifications.models import NotificationEvent
 from supportdesk.tickets import history as ticket_history
@@ -182,6 +183,15 @@ def _announce_known_issue_resolved(actor: User, issue: KnownIssue) -> None:
 def _tell_reporters(actor: User, issue: KnownIssue, tickets: list[Ticket], told: set[int]) -> None:
     """Every reporter of a linked ticket hears of it, pointed at their own ticket (issue 16)."""
     for ticket in tickets:
+        # a caller the hotline logged with an address is a reporter too (their own e-mail)
+        caller_email.queue(
+            ticket.requester_email,
+            ticket.requester_name,
+            caller_email.FIXED,
+            number=ticket.number,
+            subject=ticket.subject,
+            answer=issue.title,
+        )
         reporter = ticket.created_by
         if reporter is None or reporter.id in told:
             continue

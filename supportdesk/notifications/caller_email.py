@@ -1,7 +1,8 @@
 """E-mails to a caller without an account (a parent logged by the hotline).
 
 The outbox kind "caller_email": a receipt when the call is logged (with the answer when
-the hotline solved it on the phone), and each later public answer on the ticket. The
+the hotline solved it on the phone), each later public answer on the ticket, and word
+when the known issue the call was linked to is resolved. The
 templates (notifications/email/caller_*.txt|html) are the caller's own: the ticket's
 number and subject and the public answer only, never internal notes, names of staff or
 links into the app (the caller cannot sign in). Danish, the municipality's language.
@@ -23,7 +24,9 @@ from supportdesk.notifications.email import compose_to, send
 KIND = "caller_email"
 RECEIPT = "caller_receipt"
 ANSWER = "caller_answer"
-TEMPLATES = (RECEIPT, ANSWER)
+# the known issue the call was linked to is resolved (`answer` holds its title)
+FIXED = "caller_fixed"
+TEMPLATES = (RECEIPT, ANSWER, FIXED)
 ANSWER_MAX = 20000
 
 
@@ -53,6 +56,8 @@ def _subject(template: str, context: dict[str, Any]) -> str:
     number = str(context.get("number", ""))
     if template == RECEIPT:
         return _("We have received your call: %(number)s", number=number)
+    if template == FIXED:
+        return _("The error you called about is fixed: %(number)s", number=number)
     return _("Answer to your call %(number)s", number=number)
 
 

@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from supportdesk import outbox
 from supportdesk.accounts.models import Role
-from supportdesk.escalation import cases
+from supportdesk.escalation import cases, known_issues
 from supportdesk.escalation import services as escalation
+from supportdesk.escalation.models import KnownIssue, KnownIssueStatus
 from supportdesk.tickets import services
 from supportdesk.tickets.models import TicketSource
 
@@ -162,3 +163,46 @@ def test_the_reporter_gets_the_relayed_answer_by_email(
         )
         is None
     )
+
+
+def test_the_caller_hears_when_the_known_issue_is_fixed(
+    db, make_user, make_vendor, make_system, make_institution, smtp_server
+):
+    smtp_server.start()
+    vendor = make_vendor("netcompany")
+    system = make_system("aula", vendor=vendor)
+    hotline = make_user(Role.hotline)
+    editor = make_user(Role.vendor_editor, vendor=vendor)
+    issue = KnownIssue(
+        vendor_id=vendor.id, system_id=system.id, title="Login fejler", description=""
+    )
+    db.session.add(issue)
+    db.session.flush()
+    ticket = services.take_call(
+        hotline,
+        _call(
+            hotline,
+            system,
+            make_institution(hotline.municipality),
+            requester_email="mette@example.dk",
+            known_issue_id=issue.id,
+        ),
+    )
+    db.session.commit()
+    outbox.run_once()  # the receipt
+    known_issues.save_known_issue(
+        editor,
+        issue,
+        system=system,
+        title=issue.title,
+        description="Rettet.",
+        status=KnownIssueStatus.resolved,
+    )
+    db.session.commit()
+    outbox.run_once()
+    fixed = [m for m in smtp_server.messages if m["Subject"].startswith("Fejlen, du ringede om")]
+    assert len(fixed) == 1
+    assert fixed[0]["Subject"] == f"Fejlen, du ringede om, er rettet: {ticket.number}"
+    text, _html = _texts(fixed[0])
+    assert "Fejlen, du ringede til os om, er rettet: Login fejler" in text
+    assert "Rettet." not in text  # the vendor's notice text is not the caller's business
