@@ -49,6 +49,20 @@ def entitled_count(municipality_id: int, vendor_id: int) -> int:
     )
 
 
+def entitled_counts() -> dict[tuple[int, int], int]:
+    """Support-entitled coordinators per (municipality id, vendor id), every municipality."""
+    return {
+        (municipality_id, vendor_id): count
+        for municipality_id, vendor_id, count in db.session.execute(
+            select(
+                SupportEntitlement.municipality_id,
+                SupportEntitlement.vendor_id,
+                func.count(SupportEntitlement.id),
+            ).group_by(SupportEntitlement.municipality_id, SupportEntitlement.vendor_id)
+        )
+    }
+
+
 def grant_entitlement(actor: User | None, user: User, vendor: Vendor) -> SupportEntitlement:
     """Grant support entitlement; the vendor's maximum per municipality is enforced here."""
     if actor is not None and not policy.can_grant_entitlement(actor, user):

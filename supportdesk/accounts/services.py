@@ -236,3 +236,15 @@ def set_locale(user: User, locale: str) -> None:
     if locale not in ("da", "en"):
         raise ValidationFailed(fields={"locale": _l("Choose Danish or English.")})
     user.locale = locale
+
+
+def user_document(user: User) -> dict[str, str | None]:
+    """Who a user is, as the API's `/me` and the data export show it."""
+    return {
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.value,
+        "municipality": user.municipality.slug if user.municipality else None,
+        "institution": user.institution.number if user.institution else None,
+        "vendor": user.vendor.slug if user.vendor else None,
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -11,7 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from supportdesk.accounts.models import (
     Category,
-    Institution,
     InstitutionType,
     Municipality,
     System,
@@ -20,6 +20,9 @@ from supportdesk.accounts.models import (
 )
 from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
+
+if TYPE_CHECKING:  # the relationship's target, resolved by SQLAlchemy's registry
+    from supportdesk.accounts.models import Institution
 
 
 class TicketStatus(enum.StrEnum):
