@@ -35,6 +35,7 @@ from supportdesk.navigation import NAV_PROVIDERS, NavItem
 from supportdesk.tickets import (
     access_log,
     attachments,
+    history,
     intake,
     lifecycle,
     listing,
@@ -74,6 +75,7 @@ def _labels() -> dict[str, Any]:
         "status_label": lambda s: STATUS_LABELS.get(TicketStatus(s), s),
         "priority_label": lambda p: PRIORITY_LABELS.get(Priority(p), p),
         "source_label": lambda s: SOURCE_LABELS.get(TicketSource(s), s),
+        "event_line": history.event_line,
     }
 
 
