@@ -22,6 +22,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -254,12 +255,14 @@ def bulk() -> ResponseReturnValue:
                 flash(message, "error")
         return redirect(back)
     db.session.commit()
-    flash(_("%(count)s tickets changed.", count=len(result.changed)), "success")
+    changed = len(result.changed)
+    flash(ngettext("%(num)d ticket changed.", "%(num)d tickets changed.", changed), "success")
     if result.skipped:
         flash(
-            _(
-                "%(count)s tickets were skipped because the change is not allowed: %(numbers)s",
-                count=len(result.skipped),
+            ngettext(
+                "%(num)d ticket was skipped because the change is not allowed: %(numbers)s",
+                "%(num)d tickets were skipped because the change is not allowed: %(numbers)s",
+                len(result.skipped),
                 numbers=", ".join(result.skipped),
             ),
             "warning",
