@@ -22,9 +22,10 @@ from flask_babel import get_locale
 
 DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 
-# locale → (date and time, date, time). Danish: 03.12.2026 14:05; English: 3 Dec 2026, 14:05.
+# locale → (date and time, date, time). Danish as CLDR writes the clock (14.05), with "kl."
+# so the time is not read as a second date: 03.12.2026 kl. 14.05; English: 3 Dec 2026, 14:05.
 FORMATS: dict[str, tuple[str, str, str]] = {
-    "da": ("dd.MM.y HH:mm", "dd.MM.y", "HH:mm"),
+    "da": ("dd.MM.y 'kl.' HH.mm", "dd.MM.y", "HH.mm"),
     "en": ("d MMM y, HH:mm", "d MMM y", "HH:mm"),
 }
 

@@ -20,12 +20,12 @@ SUMMER = datetime(2026, 7, 1, 22, 30, tzinfo=UTC)  # 00:30 the next day (CEST)
 @pytest.mark.parametrize(
     ("locale", "moment", "expected"),
     [
-        ("da", WINTER, "03.12.2026 14:05"),
+        ("da", WINTER, "03.12.2026 kl. 14.05"),
         ("en", WINTER, "3 Dec 2026, 14:05"),
-        ("da", SUMMER, "02.07.2026 00:30"),
+        ("da", SUMMER, "02.07.2026 kl. 00.30"),
         ("en", SUMMER, "2 Jul 2026, 00:30"),
         # SQLite gives naive values: they are UTC, as stored
-        ("da", WINTER.replace(tzinfo=None), "03.12.2026 14:05"),
+        ("da", WINTER.replace(tzinfo=None), "03.12.2026 kl. 14.05"),
     ],
 )
 def test_one_format_per_locale_in_danish_time(app, locale, moment, expected):
@@ -47,6 +47,8 @@ def test_times_are_danish_wall_clock(app):
     with app.test_request_context(), force_locale("en"):
         assert format_time(WINTER) == "14:05"
         assert format_time(time(8, 0)) == "08:00"  # business hours are kept as written
+    with app.test_request_context(), force_locale("da"):
+        assert format_time(WINTER) == "14.05"
 
 
 def test_templates_use_the_house_filters_whatever_width_they_name(app):
@@ -70,3 +72,10 @@ def test_no_template_formats_a_date_by_hand():
         if re.search(r"strftime\(|format_datetime\(|format_date\(", line)
     ]
     assert by_hand == []
+
+
+def test_machine_readable_time_carries_its_offset(app):
+    """A naive UTC value in <time datetime> was read as local time by machines."""
+    with app.test_request_context():
+        rendered = render_template_string("{{ m|isotime }}", m=WINTER.replace(tzinfo=None))
+    assert rendered == "2026-12-03T14:05+01:00"

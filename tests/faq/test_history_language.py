@@ -22,8 +22,8 @@ def test_history_times_are_danish_time_and_actions_are_words(
     editor = login(make_user(Role.vendor_editor, vendor=faq_world["vendors"]["netcompany"]))
 
     danish = client.get("/faq/meld-syg/history").get_data(as_text=True)
-    assert "03.12.2026 14:05" in danish
-    assert "13:05" not in danish
+    assert "03.12.2026 kl. 14.05" in danish
+    assert "13.05" not in danish
     assert "03-12-2026" not in danish
     assert "Importeret fra en fil" in danish
     assert "<td>import (" not in danish
