@@ -53,3 +53,11 @@ def test_settings_page_names_the_menu_item_that_is_there(client, login, make_use
     assert "bell" not in html
     assert "under “Notifications” in the menu" in html
     assert re.search(r'<a href="/notifications"[^>]*>Notifications', _menu(html))
+
+
+def test_case_queue_filters_fold_too_and_open_on_an_error(client, login, make_user):
+    login(make_user(Role.coordinator, municipality="esbjerg"))
+    html = client.get("/cases").get_data(as_text=True)
+    assert '<details class="fold filters-fold"><summary>Filtre</summary>' in html
+    wrong = client.get("/cases?status=nonsense").get_data(as_text=True)
+    assert '<details class="fold filters-fold" open><summary>Filtre</summary>' in wrong
