@@ -202,7 +202,7 @@ def _install_request_gettext(app: Flask) -> None:
 
 def _init_templates(app: Flask) -> None:
     # domains and their helpers, when the app is built (see the module docstring)
-    from supportdesk import policy
+    from supportdesk import dates, policy
     from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS, ROLE_LABELS
     from supportdesk.markup import render_markdown
     from supportdesk.navigation import main_menu, nav_items
@@ -216,6 +216,7 @@ def _init_templates(app: Flask) -> None:
         institution_type_label=lambda t: INSTITUTION_TYPE_LABELS.get(t, t),
     )
     app.jinja_env.filters["markdown"] = render_markdown
+    dates.init_app(app)
     _install_request_gettext(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -361,7 +362,11 @@ def _tickets_form(form: RelayForm | ResolveTicketsForm, tickets: list[Ticket]) -
 def relay(number: str) -> ResponseReturnValue:
     def act(case: VendorCase, form: RelayForm) -> str:
         tickets = cases.relay(current_user, case, form.body.data or "", form.tickets.data or [])
-        return _("The answer is sent on %(count)s tickets.", count=len(tickets))
+        return ngettext(
+            "The answer is sent on %(num)d ticket.",
+            "The answer is sent on %(num)d tickets.",
+            len(tickets),
+        )
 
     return _case_post(
         number,
@@ -377,7 +382,9 @@ def relay(number: str) -> ResponseReturnValue:
 def resolve_tickets(number: str) -> ResponseReturnValue:
     def act(case: VendorCase, form: ResolveTicketsForm) -> str:
         tickets = cases.resolve_linked_tickets(current_user, case, form.tickets.data or [])
-        return _("%(count)s tickets are resolved.", count=len(tickets))
+        return ngettext(
+            "%(num)d ticket is resolved.", "%(num)d tickets are resolved.", len(tickets)
+        )
 
     return _case_post(
         number,

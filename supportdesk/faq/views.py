@@ -17,6 +17,7 @@ from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.faq import services
 from supportdesk.faq.forms import (
+    ACTION_LABELS,
     AUDIENCE_LABELS,
     STATE_LABELS,
     ArticleForm,
@@ -51,7 +52,11 @@ def _nav(user):
 
 @bp.app_context_processor
 def _labels():
-    return {"audience_labels": AUDIENCE_LABELS, "state_labels": STATE_LABELS}
+    return {
+        "audience_labels": AUDIENCE_LABELS,
+        "state_labels": STATE_LABELS,
+        "action_label": lambda action: ACTION_LABELS.get(action, action),
+    }
 
 
 def run_search(

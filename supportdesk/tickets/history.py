@@ -1,15 +1,49 @@
 """A ticket's history: the system events (status, assignment, routing, escalation, …).
 
 Every change to a ticket writes one event entry here; replies and notes are in services.
+An event is stored as its name and parameters, never as a sentence: the line is written
+when the page is shown, in the reader's language. The ticket page words the tickets'
+own events (templates/tickets/_entry.html); a domain that writes events of its own on
+tickets (escalation: case status, SLA, known issues) registers their wording with
+`describes`. Rows written before that kept a Danish or English `text`: it is shown only
+when an event has no registered wording or its parameters are missing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from supportdesk.accounts.models import User
 from supportdesk.extensions import db, utcnow
 from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry
+
+# event name → its line from the event's parameters, in the current locale
+EventWording = Callable[[dict[str, Any]], Any]
+EVENT_LINES: dict[str, EventWording] = {}
+
+
+def describes(*events: str) -> Callable[[EventWording], EventWording]:
+    """Register how the named events read in a ticket's history."""
+
+    def register(wording: EventWording) -> EventWording:
+        for event in events:
+            EVENT_LINES[event] = wording
+        return wording
+
+    return register
+
+
+def event_line(entry: TicketEntry) -> str:
+    """The history line of an event entry in the reader's language."""
+    data = entry.data or {}
+    wording = EVENT_LINES.get(entry.event or "")
+    if wording is not None:
+        try:
+            return str(wording(data))
+        except (KeyError, ValueError):  # an old row without the parameters: its text
+            pass
+    return str(data.get("text") or entry.event or "")
 
 
 def record_event(

@@ -22,6 +22,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -35,6 +36,7 @@ from supportdesk.navigation import NAV_PROVIDERS, NavItem
 from supportdesk.tickets import (
     access_log,
     attachments,
+    history,
     intake,
     lifecycle,
     listing,
@@ -74,6 +76,7 @@ def _labels() -> dict[str, Any]:
         "status_label": lambda s: STATUS_LABELS.get(TicketStatus(s), s),
         "priority_label": lambda p: PRIORITY_LABELS.get(Priority(p), p),
         "source_label": lambda s: SOURCE_LABELS.get(TicketSource(s), s),
+        "event_line": history.event_line,
     }
 
 
@@ -252,12 +255,14 @@ def bulk() -> ResponseReturnValue:
                 flash(message, "error")
         return redirect(back)
     db.session.commit()
-    flash(_("%(count)s tickets changed.", count=len(result.changed)), "success")
+    changed = len(result.changed)
+    flash(ngettext("%(num)d ticket changed.", "%(num)d tickets changed.", changed), "success")
     if result.skipped:
         flash(
-            _(
-                "%(count)s tickets were skipped because the change is not allowed: %(numbers)s",
-                count=len(result.skipped),
+            ngettext(
+                "%(num)d ticket was skipped because the change is not allowed: %(numbers)s",
+                "%(num)d tickets were skipped because the change is not allowed: %(numbers)s",
+                len(result.skipped),
                 numbers=", ".join(result.skipped),
             ),
             "warning",

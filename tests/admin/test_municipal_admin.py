@@ -303,11 +303,11 @@ def test_overview_warns_below_minimum_and_admin_picks_a_municipality(
     municipal = make_user(Role.municipal_admin, municipality="aalborg")
     make_user(Role.coordinator, municipality=municipal.municipality, entitled=[vendor])
     login(municipal)
-    assert "har 1 supportberettigede" in client.get("/admin/").get_data(as_text=True)
+    assert "har 1 supportberettiget hos" in client.get("/admin/").get_data(as_text=True)
     login(make_user(Role.admin))
     chooser = client.get("/admin/").get_data(as_text=True)
     assert "/admin/?municipality=aalborg" in chooser
     assert "forventer mindst" not in chooser  # no municipality chosen yet
     page = client.get("/admin/?municipality=aalborg").get_data(as_text=True)
-    assert "har 1 supportberettigede" in page
+    assert "har 1 supportberettiget hos" in page
     assert client.get("/admin/?municipality=atlantis").status_code == 404
