@@ -31,6 +31,7 @@ from supportdesk.admin.forms import (
 from supportdesk.errors import LimitReached, NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.form_pages import form_page, save_form, saved_and_go
+from supportdesk.safe_input import database_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -148,7 +149,7 @@ def _user_data(form: AdminUserForm, options: dict, municipality: Municipality | 
 def users() -> ResponseReturnValue:
     municipality = _scope()
     rows, next_after = services.list_users(
-        current_user, municipality, after=request.args.get("after", type=int)
+        current_user, municipality, after=request.args.get("after", type=database_id)
     )
     return render_template(
         "admin/users.html", municipality=municipality, users=rows, next_after=next_after
@@ -330,7 +331,7 @@ def entitlements() -> ResponseReturnValue:
 @login_required
 def entitlement_grant() -> ResponseReturnValue:
     municipality = _required_scope()
-    user_id = request.form.get("user", type=int)
+    user_id = request.form.get("user", type=database_id)
     if user_id is not None:  # another municipality's user is not found, not "invalid"
         policy.get_managed_user(current_user, user_id)
     form = _entitlement_form(municipality)
@@ -356,8 +357,8 @@ def entitlement_grant() -> ResponseReturnValue:
 @login_required
 def entitlement_revoke() -> ResponseReturnValue:
     municipality = _required_scope()
-    user_id = request.form.get("user", type=int)
-    vendor_id = request.form.get("vendor", type=int)
+    user_id = request.form.get("user", type=database_id)
+    vendor_id = request.form.get("vendor", type=database_id)
     if user_id is None or vendor_id is None:
         raise ValidationFailed()
     user = policy.get_managed_user(current_user, user_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -20,6 +21,7 @@ from supportdesk.errors import Forbidden, InvalidTransition, ValidationFailed
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import NotificationEvent
 from supportdesk.numbering import next_value
+from supportdesk.safe_input import column_length
 from supportdesk.sqlite_locks import start_writing
 from supportdesk.tickets import notices
 from supportdesk.tickets.attachments import CheckedUpload, Upload, add_attachment, check_upload
@@ -117,7 +119,34 @@ def ticket_errors(actor: User, new: NewTicket) -> dict[str, str]:
         errors["institution"] = str(_l("Choose an institution in your municipality."))
     if new.source == TicketSource.hotline and not (new.requester_name or "").strip():
         errors["requester_name"] = str(_l("Write the caller's name."))
+    errors.update(_requester_errors(new))
     return errors
+
+
+_REQUESTER_FIELDS = ("requester_name", "requester_phone", "requester_email")
+
+
+def _requester_errors(new: NewTicket) -> dict[str, str]:
+    """The caller's details fit their columns (the API has no form to cut them short)."""
+    errors: dict[str, str] = {}
+    for name in _REQUESTER_FIELDS:
+        value = _clean(getattr(new, name))
+        if value is None:
+            continue
+        limit = column_length(getattr(Ticket, name))
+        if len(value) > limit:
+            errors[name] = str(_l("At most %(max)s characters.", max=limit))
+        elif name == "requester_email" and not _valid_email(value):
+            errors[name] = str(_l("Write a valid e-mail address."))
+    return errors
+
+
+def _valid_email(value: str) -> bool:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def _priority(value: Priority | str) -> Priority | None:
