@@ -25,8 +25,8 @@ from supportdesk.safe_input import column_length
 from supportdesk.sqlite_locks import start_writing
 from supportdesk.tickets import notices
 from supportdesk.tickets.attachments import CheckedUpload, Upload, add_attachment, check_upload
-from supportdesk.tickets.history import record_event
-from supportdesk.tickets.lifecycle import apply_status
+from supportdesk.tickets.history import record_event, touch
+from supportdesk.tickets.lifecycle import open_on_reply
 from supportdesk.tickets.listing import SHOWN_RELATIONS
 from supportdesk.tickets.models import (
     EntryKind,
@@ -257,15 +257,14 @@ def add_entry(
     db.session.add(entry)
     for upload in checked:
         add_attachment(actor, ticket, entry, upload)
-    ticket.updated_at = utcnow()
+    # Neither step checks the version: replies never conflict (history.touch).
+    touch(ticket)
     if not internal:
         # Staff answering a new ticket opens it; the requester answering un-waits it.
-        staff_answers_new = policy.is_ticket_staff(actor) and ticket.status == TicketStatus.new
-        requester_answers = (
-            ticket.created_by_id == actor.id and ticket.status == TicketStatus.waiting
-        )
-        if staff_answers_new or requester_answers:
-            apply_status(ticket, actor, TicketStatus.open)
+        if policy.is_ticket_staff(actor) and ticket.status == TicketStatus.new:
+            open_on_reply(ticket, actor, TicketStatus.new)
+        elif ticket.created_by_id == actor.id and ticket.status == TicketStatus.waiting:
+            open_on_reply(ticket, actor, TicketStatus.waiting)
     db.session.flush()
     _announce_entry(actor, ticket, body, internal)
     return entry
