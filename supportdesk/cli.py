@@ -225,6 +225,7 @@ def retention_run():
         f"Pruned {report.audit_events} security event(s) and {report.ticket_views} ticket "
         "view(s) past the audit retention period"
     )
+    click.echo(f"Pruned {report.idempotency_keys} idempotency key(s) older than 24 hours")
 
 
 def install_excepthook() -> None:
