@@ -298,7 +298,11 @@ def _entitlement_form(municipality: Municipality) -> AdminEntitlementForm:
 
 
 def _entitlements_page(
-    municipality: Municipality, form: AdminEntitlementForm, error: str | None = None, status=200
+    municipality: Municipality,
+    form: AdminEntitlementForm,
+    error: str | None = None,
+    status=200,
+    refused_revoke: dict[str, Any] | None = None,
 ) -> ResponseReturnValue:
     entitlements = services.entitlements_in(current_user, municipality)
     by_vendor: dict[int, list] = {}
@@ -311,6 +315,7 @@ def _entitlements_page(
         by_vendor=by_vendor,
         form=form,
         error=error,
+        refused_revoke=refused_revoke,
     ), status
 
 
@@ -366,7 +371,16 @@ def entitlement_revoke() -> ResponseReturnValue:
     if vendor is None or user.municipality_id != municipality.id:
         raise NotFound()
     stepup.require_recent_authentication()
-    services.revoke_entitlement(current_user, user, vendor)
+    reason = request.form.get("reason", "")
+    try:
+        services.revoke_entitlement(current_user, user, vendor, reason=reason)
+    except ValidationFailed as error:
+        # below the vendor's minimum without a reason: ask for one (the page's form)
+        db.session.rollback()
+        refused = {"user": user, "vendor": vendor, "message": str(error.message), "reason": reason}
+        return _entitlements_page(
+            municipality, _entitlement_form(municipality), status=422, refused_revoke=refused
+        )
     db.session.commit()
     flash(
         _(

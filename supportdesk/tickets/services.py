@@ -115,8 +115,11 @@ def ticket_errors(actor: User, new: NewTicket) -> dict[str, str]:
     if _priority(new.priority) is None:
         errors["priority"] = str(_l("Choose a valid priority."))
     institution = new.institution
-    if institution is not None and institution.municipality_id != actor.municipality_id:
-        errors["institution"] = str(_l("Choose an institution in your municipality."))
+    if institution is not None and not policy.can_file_ticket_for(actor, institution):
+        if institution.municipality_id == actor.municipality_id:  # a superuser's other one
+            errors["institution"] = str(_l("You can log tickets only for your own institution."))
+        else:
+            errors["institution"] = str(_l("Choose an institution in your municipality."))
     if new.source == TicketSource.hotline and not (new.requester_name or "").strip():
         errors["requester_name"] = str(_l("Write the caller's name."))
     errors.update(_requester_errors(new))

@@ -275,7 +275,7 @@ def _fill_ticket_form(form: TicketForm) -> list[tuple[str, str, str | None, str]
         (value, f"{system} - {category}" if category else system)
         for value, system, category, _slug in topics
     ]
-    institutions = lookups.institution_options(current_user)
+    institutions = lookups.ticket_institution_options(current_user)
     form.institution.choices = [("", _("No institution"))] + [
         (i.number, f"{i.name} ({i.number})") for i in institutions
     ]
