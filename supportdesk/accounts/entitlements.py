@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from supportdesk import policy
 from supportdesk.accounts.models import Municipality, Role, SupportEntitlement, User, Vendor
@@ -160,7 +160,8 @@ def entitlement_overview(municipality_id: int) -> list[EntitlementStatus]:
     )
     vendors = list(db.session.scalars(select(Vendor).order_by(Vendor.name)))
     below = {v.slug for v in vendors if counts.get(v.id, 0) < v.min_entitled}
-    reasons = _last_revoke_reasons(municipality_id, below) if below else {}
+    # read whether or not any vendor is below: the page's query count stays the same
+    reasons = _last_revoke_reasons(municipality_id, below)
     return [
         EntitlementStatus(vendor=v, count=counts.get(v.id, 0), revoke_reason=reasons.get(v.slug))
         for v in vendors
@@ -179,6 +180,7 @@ def _last_revoke_reasons(municipality_id: int, vendor_slugs: set[str]) -> dict[s
             SecurityEvent.municipality_id == municipality_id,
             SecurityEvent.kind == SecurityEventKind.entitlement_revoked,
         )
+        .options(joinedload(SecurityEvent.actor))
         .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc())
         .limit(200)
     )
