@@ -18,7 +18,7 @@ from flask import Flask, g, request, session
 from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from supportdesk.cache import fragments
@@ -31,6 +31,7 @@ from supportdesk.extensions import (
     login_manager,
     migrate,
 )
+from supportdesk.safe_input import DatabaseIdConverter
 from supportdesk.sqlite_locks import configure_sqlite
 
 LOCALES = ("da", "en")
@@ -127,6 +128,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from supportdesk.cli import register_cli
     from supportdesk.errors import register_error_handlers
 
+    # ids beyond a BIGINT match no route (404) instead of overflowing in the driver
+    app.url_map.converters["int"] = DatabaseIdConverter
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
     register_error_handlers(app)
@@ -233,10 +236,15 @@ def _init_templates(app: Flask) -> None:
 
 
 def _init_input_guard(app: Flask) -> None:
-    """NUL characters cannot be stored by PostgreSQL: refuse them up front (400, not 500)."""
+    """NUL characters cannot be stored by PostgreSQL: refuse them up front (400, not 500).
+
+    A NUL in the path names nothing that can exist: 404, before a view queries with it.
+    """
 
     @app.before_request
     def _no_nul() -> None:
+        if "\x00" in request.path:
+            raise NotFound()
         sources = [request.args]
         if request.method in ("POST", "PUT", "PATCH"):
             if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):

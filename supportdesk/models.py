@@ -5,6 +5,7 @@ from supportdesk.audit.models import *  # noqa: F403
 from supportdesk.cache.generations import CacheGeneration  # noqa: F401
 from supportdesk.escalation.models import *  # noqa: F403
 from supportdesk.faq.models import *  # noqa: F403
+from supportdesk.idempotency import IdempotencyKey  # noqa: F401
 from supportdesk.notifications.models import *  # noqa: F403
 from supportdesk.numbering import NumberSequence  # noqa: F401
 from supportdesk.outbox import OutboxMessage  # noqa: F401

@@ -2,7 +2,9 @@
 
 One table, MATRIX: a row is (action, relation) and its columns are the roles in
 ROLES order. Each cell is OK (2xx or a redirect after a write), NF (404: the
-object is in another tenant or invisible) or FB (403: visible but not allowed).
+object is in another tenant or invisible), FB (403: visible but not allowed) or RF
+(422: allowed to ask, but a rule refuses this request, e.g. a revoke below the vendor's
+minimum without a reason).
 ACTIONS says how an action is performed for a relation: it may create what it
 needs in the world (per-action setup) and returns the HTTP call plus, for writes,
 a check that tells whether the write happened. A later domain adds its rows to
@@ -29,12 +31,14 @@ from supportdesk.accounts.models import (
     Municipality,
     Role,
     SupportEntitlement,
+    System,
     User,
     Vendor,
 )
 from supportdesk.extensions import db as _db
+from supportdesk.tickets.models import Ticket
 
-OK, NF, FB = "ok", 404, 403
+OK, NF, FB, RF = "ok", 404, 403, 422
 ROLES = [
     Role.superuser,
     Role.hotline,
@@ -89,6 +93,13 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("grant_entitlement", "other_municipality"):(NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("revoke_entitlement", "own_municipality"): (NF,      NF,     NF,    OK,     NF,     NF,    OK),
     ("revoke_entitlement", "other_municipality"):(NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    # issue 14: below the vendor's minimum a revoke needs a reason
+    ("revoke_below_minimum_no_reason", "own_municipality"):   (NF, NF, NF, RF, NF, NF, RF),
+    ("revoke_below_minimum_no_reason", "other_municipality"): (NF, NF, NF, NF, NF, NF, RF),
+    # issue 14: a superuser logs tickets for their own institution only
+    ("create_ticket_for", "own_institution"):   (OK,      OK,     OK,    OK,     NF,     NF,    NF),
+    ("create_ticket_for", "other_institution"): (RF,      OK,     OK,    OK,     NF,     NF,    NF),
+    ("create_ticket_for", "other_municipality"):(RF,      RF,     RF,    RF,     NF,     NF,    NF),
     ("manage_vendor", "own_vendor"):            (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("manage_vendor", "other_vendor"):          (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("manage_municipality", "own_municipality"):(NF,      NF,     NF,    NF,     NF,     NF,    OK),
@@ -338,8 +349,40 @@ def _revoke(world: World, relation: str) -> Call:
     return Call(
         "POST",
         f"/admin/entitlements/revoke?municipality={municipality.slug}",
-        {"user": coordinator.id, "vendor": world.own_vendor.id},
+        # the only entitled coordinator: below the vendor's minimum, so with a reason
+        {"user": coordinator.id, "vendor": world.own_vendor.id, "reason": "Fratrådt"},
         effect=lambda: not gone(),
+    )
+
+
+def _revoke_without_reason(world: World, relation: str) -> Call:
+    call = _revoke(world, relation)
+    data = {k: v for k, v in (call.data or {}).items() if k != "reason"}
+    return Call(call.method, call.url, data, effect=call.effect)
+
+
+def _create_ticket_for(world: World, relation: str) -> Call:
+    """The ticket form, naming the relation's institution."""
+    system = System(slug="matrix-system", name="Matrix", vendor=world.own_vendor)
+    _db.session.add(system)
+    _db.session.commit()
+    subject = f"Henvendelse for {relation}"
+
+    def created() -> bool:
+        _db.session.expire_all()
+        return _db.session.scalar(select(Ticket.id).where(Ticket.subject == subject)) is not None
+
+    return Call(
+        "POST",
+        "/tickets/new",
+        {
+            "topic": f"s{system.id}",
+            "subject": subject,
+            "description": "Forældre kan ikke logge ind.",
+            "priority": "normal",
+            "institution": _institution(world, relation).number,
+        },
+        effect=created,
     )
 
 
@@ -531,6 +574,8 @@ ACTIONS: dict[str, Callable[[World, str], Call]] = {
     ),
     "grant_entitlement": _grant,
     "revoke_entitlement": _revoke,
+    "revoke_below_minimum_no_reason": _revoke_without_reason,
+    "create_ticket_for": _create_ticket_for,
     "manage_vendor": lambda w, r: Call("GET", f"/admin/vendors/{_vendor(w, r).slug}"),
     "manage_municipality": lambda w, r: Call(
         "GET", f"/admin/municipalities/{w.municipality_of(r).slug}"
@@ -581,7 +626,7 @@ def test_matrix_is_complete():
         assert len(row) == len(ROLES), action
         assert relation in (*RELATIONS, NONE), relation
         assert action in ACTIONS, action
-        assert all(cell in (OK, NF, FB) for cell in row), action
+        assert all(cell in (OK, NF, FB, RF) for cell in row), action
     assert {action for action, _ in MATRIX} == set(ACTIONS)
 
 

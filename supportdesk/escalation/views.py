@@ -55,6 +55,7 @@ from supportdesk.escalation.sla_clock import sla_targets, sla_view
 from supportdesk.extensions import db
 from supportdesk.form_pages import form_page, save_form, saved_and_go
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.safe_input import database_id
 from supportdesk.sensitive import has_sensitive
 from supportdesk.tickets import attachments as ticket_attachments
 from supportdesk.tickets.models import Ticket
@@ -248,7 +249,7 @@ def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
 def detail(number: str) -> ResponseReturnValue:
     case = cases.case_for_page(current_user, number)
     context = _case_context(case)
-    relay_id = request.args.get("relay", type=int)
+    relay_id = request.args.get("relay", type=database_id)
     if relay_id and policy.can_relay_case(current_user, case):
         message = next((m for m in case.messages if m.id == relay_id and m.from_vendor), None)
         if message is not None:

@@ -28,6 +28,7 @@ from supportdesk.faq.forms import (
 from supportdesk.faq.models import Article, ArticleState, ArticleVersion, Audience
 from supportdesk.markup import render_markdown
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.safe_input import database_id
 from supportdesk.search import SearchResults, SearchUnavailable, get_backend
 from supportdesk.search import init_app as init_search
 from supportdesk.search.tasks import sync_now
@@ -208,7 +209,7 @@ def _search_body(
 @bp.get("/<slug>")
 def article(slug: str) -> ResponseReturnValue:
     item = policy.get_article(current_user, slug)
-    log_id = request.args.get("s", type=int)
+    log_id = request.args.get("s", type=database_id)
     if log_id:
         try:
             services.mark_clicked(log_id)
@@ -457,8 +458,8 @@ def history(slug: str) -> ResponseReturnValue:
 def diff(slug: str) -> ResponseReturnValue:
     item = policy.get_editable_article(current_user, slug)
     newest = item.versions[-1].number
-    to_number = request.args.get("to", type=int) or newest
-    from_number = request.args.get("from", type=int) or max(to_number - 1, 1)
+    to_number = request.args.get("to", type=database_id) or newest
+    from_number = request.args.get("from", type=database_id) or max(to_number - 1, 1)
     older = services.get_version(item, from_number)
     newer = services.get_version(item, to_number)
     lines = services.diff_versions(older, newer)
@@ -470,6 +471,6 @@ def diff(slug: str) -> ResponseReturnValue:
 def report() -> ResponseReturnValue:
     if not policy.can_view_faq_report(current_user):
         abort(404)
-    days = request.args.get("days", default=90, type=int)
+    days = request.args.get("days", default=90, type=database_id)
     days = min(max(days or 90, 1), 730)
     return render_template("faq/report.html", report=services.gap_report(current_user, days))

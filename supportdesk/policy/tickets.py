@@ -7,7 +7,7 @@ from sqlalchemy import Select, false, or_, select
 from supportdesk.accounts.models import Institution, Role, User
 from supportdesk.errors import NotFound
 from supportdesk.extensions import db
-from supportdesk.policy.organisations import is_municipal
+from supportdesk.policy.organisations import institutions_visible_to, is_municipal
 from supportdesk.tickets.models import Attachment, EntryKind, Queue, Ticket, TicketStatus
 
 TICKET_STAFF_ROLES = frozenset({Role.coordinator, Role.municipal_admin})
@@ -23,6 +23,26 @@ def can_create_ticket(user: User) -> bool:
 def ticket_institution_default(user: User) -> Institution | None:
     """A superuser's ticket is about their own institution unless they choose another."""
     return user.institution if user.role == Role.superuser else None
+
+
+def ticket_institutions(user: User) -> Select[tuple[Institution]]:
+    """Institutions a user may log a ticket for (the choices of the ticket form).
+
+    A superuser logs tickets for the institution they are registered at (README: "log
+    tickets for their institution"); other municipal staff for any active institution
+    of their municipality (the hotline takes calls from all of them).
+    """
+    query = institutions_visible_to(user).where(Institution.active.is_(True))
+    if user.role == Role.superuser:
+        return query.where(Institution.id == user.institution_id)
+    return query
+
+
+def can_file_ticket_for(user: User, institution: Institution) -> bool:
+    """The rule behind `ticket_institutions`, for one institution already loaded."""
+    if not can_create_ticket(user) or institution.municipality_id != user.municipality_id:
+        return False
+    return user.role != Role.superuser or institution.id == user.institution_id
 
 
 def tickets_visible_to(user: User) -> Select[tuple[Ticket]]:

@@ -31,6 +31,7 @@ from supportdesk.escalation.models import (
     vendor_case_generation,
 )
 from supportdesk.extensions import db, utcnow
+from supportdesk.idempotency import prune as prune_idempotency_keys
 from supportdesk.notifications.models import Notification
 from supportdesk.outbox import OutboxMessage
 from supportdesk.tickets.models import (
@@ -56,6 +57,7 @@ class RetentionReport:
     outbox: int = 0
     audit_events: int = 0
     ticket_views: int = 0
+    idempotency_keys: int = 0
     per_municipality: dict[str, int] = field(default_factory=dict)
 
 
@@ -188,5 +190,7 @@ def run_retention(now: datetime | None = None) -> RetentionReport:
     report.audit_events, report.ticket_views = prune_audit_logs(
         current_app.config["SUPPORTDESK"].audit_retention_days, now
     )
+    # the answers kept for API retries (they quote tickets) live 24 hours
+    report.idempotency_keys = prune_idempotency_keys(now)
     db.session.flush()
     return report

@@ -14,9 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import inspect, update
+from sqlalchemy.orm.attributes import set_committed_value
+
 from supportdesk.accounts.models import User
+from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
-from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry
+from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry, ticket_generation
 
 # event name → its line from the event's parameters, in the current locale
 EventWording = Callable[[dict[str, Any]], Any]
@@ -69,6 +73,25 @@ def add_system_event(
 ) -> TicketEntry:
     """For other domains (escalation, SLA, known issues): one history line on the ticket."""
     entry = record_event(ticket, actor, event, data)
-    ticket.updated_at = utcnow()
+    touch(ticket)
     db.session.flush()
     return entry
+
+
+def touch(ticket: Ticket) -> None:
+    """Stamp `updated_at` for something new beside the ticket (a reply, a history line).
+
+    Not through the versioned row: that UPDATE checks and bumps `version`, so every other
+    write in flight on the ticket (four clients replying at once) would get a 409 although
+    none of them changed what a `version` protects. Only writes that name one may conflict.
+    """
+    now = utcnow()
+    if ticket.id is None or inspect(ticket).pending:
+        ticket.updated_at = now  # not written yet: the INSERT carries it
+        return
+    db.session.execute(
+        update(Ticket).where(Ticket.id == ticket.id).values(updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    set_committed_value(ticket, "updated_at", now)
+    generations.bump(ticket_generation(ticket.municipality_id))

@@ -15,10 +15,13 @@ from typing import Any, TypeVar
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from supportdesk import policy
 from supportdesk.accounts.models import Category, User
+from supportdesk.cache import generations
 from supportdesk.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import NotificationEvent
@@ -31,6 +34,7 @@ from supportdesk.tickets.models import (
     Priority,
     Ticket,
     TicketStatus,
+    ticket_generation,
 )
 
 _Choice = TypeVar("_Choice", bound=enum.Enum)
@@ -142,6 +146,30 @@ def apply_status(ticket: Ticket, actor: User | None, target: TicketStatus) -> No
         ticket.resolved_at = None
         ticket.closed_at = None
     record_event(ticket, actor, "status", {"from": previous.value, "to": target.value})
+
+
+def open_on_reply(ticket: Ticket, actor: User, current: TicketStatus) -> bool:
+    """A reply opens the ticket if it is still `current`; whether this reply did it.
+
+    One conditional UPDATE instead of the versioned one: replies racing on a new ticket
+    open it once (one history line) and none of them conflicts. The version is bumped,
+    as for any status change, so a form that read the old status is stale.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status == current)
+        .values(status=TicketStatus.open, updated_at=now, version=Ticket.version + 1),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount != 1:
+        return False
+    version = db.session.scalar(select(Ticket.version).where(Ticket.id == ticket.id))
+    for name, value in (("status", TicketStatus.open), ("updated_at", now), ("version", version)):
+        set_committed_value(ticket, name, value)
+    generations.bump(ticket_generation(ticket.municipality_id))
+    record_event(ticket, actor, "status", {"from": current.value, "to": TicketStatus.open.value})
+    return True
 
 
 def mark_escalated(ticket: Ticket, actor: User, case: Any = None) -> Ticket:

@@ -61,6 +61,11 @@ def institution_options(user: User) -> list[Institution]:
     )
 
 
+def ticket_institution_options(user: User) -> list[Institution]:
+    """The institutions the ticket form offers this user (policy.ticket_institutions)."""
+    return list(db.session.scalars(policy.ticket_institutions(user)))
+
+
 def find_institution(user: User, text: str) -> Institution:
     """Hotline lookup by number or name; ambiguous or unknown input is a field error."""
     text = (text or "").strip()

@@ -33,6 +33,7 @@ from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.safe_input import database_id
 from supportdesk.tickets import (
     access_log,
     attachments,
@@ -128,12 +129,12 @@ def _filters_from_args() -> TicketFilters:
     return TicketFilters(
         status=statuses,
         system=args.get("system") or None,
-        category=args.get("category", type=int),
+        category=args.get("category", type=database_id),
         institution=args.get("institution") or None,
         priority=priority,
-        assignee=args.get("assignee", type=int),
+        assignee=args.get("assignee", type=database_id),
         unassigned=args.get("unassigned") == "1",
-        queue=args.get("queue", type=int),
+        queue=args.get("queue", type=database_id),
         scope=args.get("scope") or None,
         q=args.get("q") or None,
         sort=args.get("sort") if args.get("sort") in listing.SORTS else "newest",
@@ -197,7 +198,7 @@ def _scope(scopes: tuple[str | None, ...]) -> str | None:
 def _list_body(triage: bool, scope: str | None) -> str:
     filters = _filters_from_args()
     filters.scope = scope
-    limit = request.args.get("limit", type=int) or 25
+    limit = request.args.get("limit", type=database_id) or 25
     limit = limit if limit in listing.PAGE_SIZES else 25
     page = listing.list_tickets(
         current_user, filters, cursor=request.args.get("cursor") or None, limit=limit
@@ -279,7 +280,7 @@ def _fill_ticket_form(form: TicketForm) -> list[tuple[str, str, str | None, str]
         (value, f"{system} - {category}" if category else system)
         for value, system, category, _slug in topics
     ]
-    institutions = lookups.institution_options(current_user)
+    institutions = lookups.ticket_institution_options(current_user)
     form.institution.choices = [("", _("No institution"))] + [
         (i.number, f"{i.name} ({i.number})") for i in institutions
     ]
