@@ -27,6 +27,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 
 from supportdesk import policy
+from supportdesk.accounts.forms import ROLE_LABELS
 from supportdesk.accounts.models import User
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
@@ -39,17 +40,22 @@ from supportdesk.tickets import (
     lifecycle,
     listing,
     lookups,
+    merging,
     services,
+    surveys,
 )
 from supportdesk.tickets.attachments import Upload
 from supportdesk.tickets.forms import (
     AssignForm,
     BulkForm,
     EntryForm,
+    HandlingForm,
     HotlineForm,
+    MergeForm,
     PriorityForm,
     ReopenForm,
     StatusForm,
+    SurveyForm,
     TicketForm,
 )
 from supportdesk.tickets.listing import TicketFilters
@@ -375,7 +381,28 @@ def hotline() -> ResponseReturnValue:
 # --- ticket page ---------------------------------------------------------------------
 
 
-def _detail_context(ticket, entry_form: EntryForm | None = None, errors=None) -> dict[str, Any]:
+def handling_form(user: User, ticket: Ticket, formdata: Any = None) -> HandlingForm:
+    """The side form with the choices this user has for this ticket, set to its values."""
+    form = HandlingForm(formdata=formdata, version=ticket.version)
+    statuses = [ticket.status, *lifecycle.allowed_statuses(user, ticket)]
+    form.status.choices = [(s.value, str(STATUS_LABELS[s])) for s in TicketStatus if s in statuses]
+    form.assignee.choices = [("", _("Nobody")), *lookups.assignee_choices(user, ROLE_LABELS)]
+    if formdata is None:
+        form.status.data = ticket.status.value
+        form.assignee.data = str(ticket.assignee_id or "")
+        form.priority.data = ticket.priority.value
+    return form
+
+
+def _detail_context(
+    ticket,
+    entry_form: EntryForm | None = None,
+    errors=None,
+    *,
+    merge_form: MergeForm | None = None,
+    survey_form: SurveyForm | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     ticket = services.load_detail(ticket)
     user = current_user
     context: dict[str, Any] = {
@@ -391,23 +418,14 @@ def _detail_context(ticket, entry_form: EntryForm | None = None, errors=None) ->
         "reopen_deadline": lifecycle.reopen_deadline(ticket),
         "errors": errors or [],
     }
-    if policy.can_change_status(user, ticket):
-        status_form = StatusForm(formdata=None, version=ticket.version)
-        status_form.status.choices = [
-            (s.value, str(STATUS_LABELS[s])) for s in lifecycle.allowed_statuses(user, ticket)
-        ]
-        context["status_form"] = status_form
-    if policy.can_assign(user, ticket):
-        assign_form = AssignForm(formdata=None, version=ticket.version)
-        assign_form.assignee.choices = [("", _("Nobody"))] + [
-            (str(u.id), u.name) for u in lookups.assignee_options(user)
-        ]
-        assign_form.assignee.data = str(ticket.assignee_id or "")
-        context["assign_form"] = assign_form
-    if policy.can_change_priority(user, ticket):
-        context["priority_form"] = PriorityForm(
-            formdata=None, version=ticket.version, priority=ticket.priority.value
-        )
+    if policy.can_change_status(user, ticket) and policy.can_assign(user, ticket):
+        context["handling_form"] = handling_form(user, ticket)
+    if policy.can_merge(user, ticket) and ticket.status != TicketStatus.closed:
+        context["merge_form"] = merge_form or MergeForm(formdata=None)
+    context["merged"] = merging.merged_tickets(user, ticket)
+    if surveys.is_open(user, ticket):
+        context["survey_form"] = survey_form or SurveyForm(formdata=None)
+    context.update(extra or {})
     if context["can_reopen"]:
         context["reopen_form"] = ReopenForm(formdata=None, version=ticket.version)
     return context
@@ -429,14 +447,31 @@ def detail(number: str) -> ResponseReturnValue:
     return render_template("tickets/detail.html", ticket=ticket, body=body)
 
 
-def _detail_body(ticket: Ticket, entry_form: EntryForm | None = None, errors=None) -> str:
-    return render_template("tickets/_detail.html", **_detail_context(ticket, entry_form, errors))
+def _detail_body(
+    ticket: Ticket, entry_form: EntryForm | None = None, errors=None, **forms: Any
+) -> str:
+    return render_template(
+        "tickets/_detail.html", **_detail_context(ticket, entry_form, errors, **forms)
+    )
 
 
 def _detail_page(ticket: Ticket, entry_form: EntryForm, errors=None) -> ResponseReturnValue:
     """The ticket page with a form's errors (never cached), answered 422."""
-    body = Markup(_detail_body(ticket, entry_form, errors))  # noqa: S704 — rendered template
-    return render_template("tickets/detail.html", ticket=ticket, body=body), 422
+    return render_ticket_page(ticket, entry_form=entry_form, errors=errors, status=422)
+
+
+def render_ticket_page(
+    ticket: Ticket,
+    *,
+    entry_form: EntryForm | None = None,
+    errors: list[str] | None = None,
+    status: int = 200,
+    **forms: Any,
+) -> ResponseReturnValue:
+    """The ticket page rendered again with a form's state: errors (422) or a filled-in
+    reply box (canned replies, 200). Other domains' views use it too."""
+    body = Markup(_detail_body(ticket, entry_form, errors, **forms))  # noqa: S704 — rendered
+    return render_template("tickets/detail.html", ticket=ticket, body=body), status
 
 
 @bp.post("/tickets/<number>/entries")
