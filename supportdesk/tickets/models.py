@@ -352,4 +352,12 @@ generations.track(
         for m in generations.old_and_new(queue, "municipality_id", "municipality")
     ],
 )
+
+
+def saved_views_generation(user_id: int) -> str:
+    """The cache generation of one user's saved queue views (shown in the cached list)."""
+    return f"saved_views:u{user_id}"
+
+
+generations.track(SavedView, lambda view: [saved_views_generation(view.user_id)])
 generations.track(RoutingRule, lambda rule: [routing_generation(rule.municipality_id)])

@@ -6,6 +6,7 @@ Load via policy, validate a form, call one service, commit, redirect or render.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -31,7 +32,7 @@ from supportdesk.accounts.forms import ROLE_LABELS
 from supportdesk.accounts.models import User
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
-from supportdesk.extensions import db
+from supportdesk.extensions import db, utcnow
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
 from supportdesk.tickets import (
     access_log,
@@ -68,6 +69,7 @@ from supportdesk.tickets.models import (
     Ticket,
     TicketSource,
     TicketStatus,
+    saved_views_generation,
     ticket_generation,
 )
 
@@ -116,7 +118,9 @@ def _require_municipal() -> None:
 # --- lists ---------------------------------------------------------------------------
 
 
-def _filters_from_args() -> TicketFilters:
+def _filters_from_args(triage: bool = False) -> TicketFilters:
+    """The list's filters from the query string. The queue (triage) shows every status but
+    closed unless a status is asked for; `status=all` shows closed tickets too."""
     args = request.args
     statuses = []
     for value in args.getlist("status"):
@@ -124,6 +128,8 @@ def _filters_from_args() -> TicketFilters:
             statuses.append(TicketStatus(value))
         except ValueError:
             continue
+    if triage and not statuses and "all" not in args.getlist("status"):
+        statuses = list(listing.NOT_CLOSED)
     try:
         priority = Priority(args["priority"]) if args.get("priority") else None
     except ValueError:
@@ -163,7 +169,11 @@ def index() -> ResponseReturnValue:
         current_user.role,
         current_user.municipality_id,
         current_user.institution_id,
-        fragments.read_generations(*list_generations(current_user)),
+        fragments.read_generations(
+            *list_generations(current_user), saved_views_generation(current_user.id)
+        ),
+        # the age column counts hours: render again at least every hour
+        utcnow().strftime("%Y%m%d%H"),
     )
     body = fragments.fragment_html(key, lambda: _list_body(triage, scope))
     tabs = [(value, SCOPE_LABELS[value]) for value in scopes]
@@ -197,8 +207,16 @@ def _scope(scopes: tuple[str | None, ...]) -> str | None:
     return scopes[0]
 
 
+def age_label(created_at: datetime, now: datetime | None = None) -> str:
+    """How long a ticket has waited, in whole hours under two days, else whole days."""
+    hours = int(((now or utcnow()) - created_at).total_seconds() // 3600)
+    if hours < 48:
+        return _("%(hours)s h", hours=max(hours, 0))
+    return _("%(days)s d", days=hours // 24)
+
+
 def _list_body(triage: bool, scope: str | None) -> str:
-    filters = _filters_from_args()
+    filters = _filters_from_args(triage)
     filters.scope = scope
     limit = request.args.get("limit", type=int) or 25
     limit = limit if limit in listing.PAGE_SIZES else 25
@@ -209,6 +227,8 @@ def _list_body(triage: bool, scope: str | None) -> str:
     args.pop("cursor", None)
     context: dict[str, Any] = {
         "page": page,
+        "row": listing.row_details(page.items),
+        "age_label": age_label,
         "filters": filters,
         "triage": triage,
         "limit": limit,
@@ -219,8 +239,13 @@ def _list_body(triage: bool, scope: str | None) -> str:
     }
     if triage:
         assignees = lookups.assignee_options(current_user)
+        labels = lookups.person_labels(assignees, ROLE_LABELS)
         context.update(
-            bulk_assignees=[("", _("Nobody"))] + [(str(u.id), u.name) for u in assignees],
+            saved_views=list(db.session.scalars(policy.saved_views_of(current_user))),
+            current_query=request.query_string.decode()[:1000],
+            mine=listing.mine_query(current_user.id),
+            bulk_assignees=[("", _("Nobody")), *((str(u.id), labels[u.id]) for u in assignees)],
+            assignee_labels=labels,
             assignees=assignees,
             systems=lookups.systems_with_categories(),
             institutions=lookups.institution_options(current_user),

@@ -5,8 +5,6 @@ link) and saved views of the queue. Routes join the tickets blueprint.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -17,7 +15,7 @@ from supportdesk.errors import Conflict, NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.tickets import lifecycle, lookups, merging, surveys
 from supportdesk.tickets.forms import MergeForm, SavedViewForm, SurveyForm
-from supportdesk.tickets.models import SavedView, TicketStatus
+from supportdesk.tickets.models import SavedView
 from supportdesk.tickets.views import bp, handling_form, render_ticket_page
 
 
@@ -188,9 +186,3 @@ def delete_view(view_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(_("The view is deleted."), "success")
     return redirect(url_for("tickets.index"))
-
-
-def mine_query(user_id: int) -> str:
-    """ "Mine": the user's own open tickets."""
-    open_statuses = [s.value for s in TicketStatus if s != TicketStatus.closed]
-    return urlencode([("assignee", user_id), *(("status", s) for s in open_statuses)])
