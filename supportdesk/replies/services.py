@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from supportdesk import policy
 from supportdesk.accounts.models import User
 from supportdesk.errors import Forbidden, ValidationFailed
+from supportdesk.escalation.models import VendorCase
 from supportdesk.extensions import db, utcnow
 from supportdesk.faq.models import Article, Audience
 from supportdesk.replies.models import CannedReply
@@ -68,6 +69,17 @@ def fill(reply: CannedReply, ticket: Ticket) -> str:
         "{ticket}": ticket.number,
         "{institution}": ticket.institution.name if ticket.institution else "",
     }
+    text = reply.body
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def fill_case(reply: CannedReply, case: VendorCase) -> str:
+    """A vendor agent's reply for a case: {ticket} is the case number, {reporter} and
+    {institution} the municipality (the vendor does not see the people)."""
+    municipality = case.municipality.name if case.municipality else ""
+    values = {"{reporter}": municipality, "{ticket}": case.number, "{institution}": municipality}
     text = reply.body
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)

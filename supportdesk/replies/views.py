@@ -14,6 +14,10 @@ from flask_login import current_user, login_required
 from supportdesk import policy
 from supportdesk.accounts.models import User
 from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.escalation import cases
+from supportdesk.escalation.forms import MessageForm
+from supportdesk.escalation.models import VendorCase
+from supportdesk.escalation.views import render_case_page
 from supportdesk.extensions import db
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
 from supportdesk.replies import services
@@ -36,7 +40,18 @@ NAV_PROVIDERS.append(_nav)
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    return {"reply_tools": reply_tools}
+    return {"reply_tools": reply_tools, "case_reply_tools": case_reply_tools}
+
+
+def case_reply_tools(case: VendorCase) -> list[tuple[int, str, str]]:
+    """A vendor agent's canned replies filled in for this case (none for others)."""
+    if not policy.can_use_canned_replies(current_user) or not policy.is_case_vendor_side(
+        current_user, case
+    ):
+        return []
+    return [
+        (r.id, r.title, services.fill_case(r, case)) for r in services.replies_for(current_user)
+    ]
 
 
 def reply_tools(ticket: Ticket) -> dict[str, Any] | None:
@@ -111,3 +126,26 @@ def insert(number: str) -> ResponseReturnValue:
     except (NotFound, ValidationFailed):
         errors.append(_("Choose a canned reply or an FAQ article to insert."))
     return render_ticket_page(ticket, entry_form=form, errors=errors, status=422 if errors else 200)
+
+
+@bp.post("/cases/<number>/insert-reply")
+@login_required
+def insert_case(number: str) -> ResponseReturnValue:
+    """The vendor's message form came here through "Indsæt": the case page comes back with
+    the canned reply after the draft, nothing is sent."""
+    _require()
+    case = cases.case_for_page(current_user, number)
+    if not policy.is_case_vendor_side(current_user, case):
+        raise NotFound()
+    form = MessageForm()
+    try:
+        reply = policy.get_canned_reply(current_user, request.form.get("canned", type=int) or 0)
+    except NotFound:
+        return render_case_page(
+            case,
+            status=422,
+            message_form=form,
+            errors=[_("Choose a canned reply or an FAQ article to insert.")],
+        )
+    form.body.data = services.insert(form.body.data or "", services.fill_case(reply, case))
+    return render_case_page(case, message_form=form)
