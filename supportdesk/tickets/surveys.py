@@ -33,7 +33,13 @@ def _serializer() -> URLSafeSerializer:
 
 
 def survey_token(ticket: Ticket) -> str:
-    return _serializer().dumps({"t": ticket.id, "u": ticket.created_by_id})
+    return token_for(ticket.id, ticket.created_by_id)
+
+
+def token_for(ticket_id: int, creator_id: int) -> str:
+    """The signed token of a ticket's survey link (the same every time: retention finds
+    the bell entries that point to it)."""
+    return _serializer().dumps({"t": ticket_id, "u": creator_id})
 
 
 def ticket_for_token(token: str) -> Ticket:
