@@ -99,7 +99,7 @@ def test_superuser_coordinator_vendor_and_back(new_page, data):
     entry = triage.locator("form[action$='/entries']")
     entry.locator("textarea").fill(INTERNAL_NOTE)
     entry.locator("input[type=checkbox][name=internal]").check()
-    follow(triage, entry.locator("button[type=submit]").click)
+    follow(triage, entry.get_by_role("button", name="Send", exact=True).click)
     assert INTERNAL_NOTE in triage.locator("main").inner_text()
     # one side form for status, assignee and priority, one button
     handling = triage.locator("form[action$='/handling']")
