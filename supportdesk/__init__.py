@@ -54,6 +54,8 @@ def _blueprints():
     from supportdesk.gdpr.views import bp as gdpr_bp
     from supportdesk.notifications.views import bp as notifications_bp
     from supportdesk.onboarding.views import bp as onboarding_bp
+    from supportdesk.replies.views import bp as replies_bp
+    from supportdesk.tickets import work_views  # noqa: F401  (routes join tickets.bp)
     from supportdesk.tickets.routing_views import bp as routing_bp
     from supportdesk.tickets.views import bp as tickets_bp
     from supportdesk.webhooks.views import bp as webhooks_bp
@@ -74,6 +76,7 @@ def _blueprints():
         audit_bp,
         gdpr_bp,
         onboarding_bp,
+        replies_bp,
     ]
 
 

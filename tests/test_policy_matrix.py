@@ -152,6 +152,19 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("onboard_import", NONE):                   (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("wave_overview", NONE):                    (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("wave_overview_csv", NONE):                (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    # issue 16: merging duplicates (ticket staff, own municipality), "Fik du hjælp?" (the
+    # ticket's creator only: own_institution = the actor created it, other_institution =
+    # someone else did), canned replies (coordinators: municipality's; agents: vendor's)
+    ("merge_ticket", "own_municipality"):       (NF,      NF,     OK,    OK,     NF,     NF,    NF),
+    ("merge_ticket", "other_municipality"):     (NF,      NF,     NF,    NF,     NF,     NF,    NF),
+    ("answer_survey", "own_institution"):       (OK,      OK,     OK,    OK,     NF,     NF,    NF),
+    ("answer_survey", "other_institution"):     (NF,      NF,     NF,    NF,     NF,     NF,    NF),
+    ("canned_replies_page", NONE):              (NF,      NF,     OK,    OK,     OK,     NF,    NF),
+    ("create_canned_reply", NONE):              (NF,      NF,     OK,    OK,     OK,     NF,    NF),
+    ("delete_canned_reply", "own_municipality"):(NF,      NF,     OK,    OK,     NF,     NF,    NF),
+    ("delete_canned_reply", "other_municipality"):(NF,    NF,     NF,    NF,     NF,     NF,    NF),
+    ("delete_canned_reply", "own_vendor"):      (NF,      NF,     NF,    NF,     OK,     NF,    NF),
+    ("delete_canned_reply", "other_vendor"):    (NF,      NF,     NF,    NF,     NF,     NF,    NF),
 }
 # fmt: on
 
@@ -555,6 +568,87 @@ def _onboard_import(world: World, relation: str) -> Call:
     )
 
 
+def _merge_ticket(world: World, relation: str) -> Call:
+    from supportdesk.tickets.models import Ticket
+
+    duplicate, _coordinator = _escalation_setup(world, relation)
+    target, _coordinator = _escalation_setup(world, relation)
+    ident = duplicate.id
+
+    def merged() -> bool:
+        _db.session.expire_all()
+        return _db.session.get(Ticket, ident).merged_into_id is not None
+
+    return Call("POST", f"/tickets/{duplicate.number}/merge", {"into": target.number}, merged)
+
+
+def _answer_survey(world: World, relation: str) -> Call:
+    from supportdesk.accounts.models import System
+    from supportdesk.tickets import lifecycle
+    from supportdesk.tickets import services as ticket_services
+    from supportdesk.tickets.models import SurveyResponse, TicketStatus
+
+    creator = world.actor
+    if relation == "other_institution" or not creator.role.is_municipal or creator.role.is_vendor:
+        creator = world.user(
+            Role.superuser, municipality=world.own, institution=world.other_institution
+        )
+    system = System(slug="sys-survey", name="Survey system", vendor=world.own_vendor)
+    _db.session.add(system)
+    _db.session.commit()
+    ticket = ticket_services.create_ticket(
+        creator,
+        ticket_services.NewTicket(
+            system=system,
+            category=None,
+            subject="Login",
+            description="Fejl",
+            institution=world.other_institution if relation == "other_institution" else None,
+        ),
+    )
+    staff = world.user(Role.coordinator, municipality=world.own)
+    lifecycle.change_status(staff, ticket, TicketStatus.resolved)
+    _db.session.commit()
+    ident = ticket.id
+
+    def answered() -> bool:
+        return (
+            _db.session.scalar(select(SurveyResponse.id).where(SurveyResponse.ticket_id == ident))
+            is not None
+        )
+
+    return Call("POST", f"/tickets/{ticket.number}/survey", {"score": "4"}, answered)
+
+
+def _canned_reply(world: World, relation: str) -> Call:
+    from supportdesk.replies.models import CannedReply
+
+    owner: dict[str, Any] = {}
+    if relation in ("own_vendor", "other_vendor"):
+        owner["vendor_id"] = _vendor(world, relation).id
+    else:
+        owner["municipality_id"] = world.municipality_of(relation).id
+    reply = CannedReply(title="Svar", body="Hej {reporter}", **owner)
+    _db.session.add(reply)
+    _db.session.commit()
+    ident = reply.id
+
+    def deleted() -> bool:
+        _db.session.expire_all()
+        return _db.session.get(CannedReply, ident) is None
+
+    return Call("POST", f"/canned-replies/{ident}/delete", {}, deleted)
+
+
+def _create_canned_reply(world: World, relation: str) -> Call:
+    from supportdesk.replies.models import CannedReply
+
+    def created() -> bool:
+        return _db.session.scalar(select(CannedReply.id)) is not None
+
+    return Call("POST", "/canned-replies", {"title": "Ny", "body": "Tekst"}, created)
+
+
 ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "view_admin_home": lambda w, r: Call("GET", "/admin/"),
     "view_system_admin": lambda w, r: Call("GET", "/admin/vendors"),
@@ -611,6 +705,11 @@ ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "onboard_import": _onboard_import,
     "wave_overview": lambda w, r: Call("GET", "/admin/onboarding/waves"),
     "wave_overview_csv": lambda w, r: Call("GET", "/admin/onboarding/waves.csv"),
+    "merge_ticket": _merge_ticket,
+    "answer_survey": _answer_survey,
+    "canned_replies_page": lambda w, r: Call("GET", "/canned-replies"),
+    "create_canned_reply": _create_canned_reply,
+    "delete_canned_reply": _canned_reply,
 }
 
 CELLS = [

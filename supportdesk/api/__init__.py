@@ -13,7 +13,9 @@ from supportdesk.api import (  # noqa: F401  (routes register on bp)
     cases,
     faq,
     openapi,
+    replies,
     sensitive,
+    ticket_actions,
     tickets,
 )
 from supportdesk.api.base import bp

@@ -45,6 +45,8 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
         "version": ticket.version,
+        # only a merged duplicate loads its target (one query, for the few that are)
+        "merged_into": ticket.merged_into.number if ticket.merged_into_id else None,
         "url": url_for("tickets.detail", number=ticket.number),
     }
 

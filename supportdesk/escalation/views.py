@@ -244,6 +244,11 @@ def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
     }
 
 
+def render_case_page(case: VendorCase, status: int = 200, **forms: Any) -> ResponseReturnValue:
+    """The case page with a form's state (other domains' views: canned replies)."""
+    return render_template("escalation/detail.html", **_case_context(case, **forms)), status
+
+
 @bp.get("/cases/<number>")
 @login_required
 def detail(number: str) -> ResponseReturnValue:

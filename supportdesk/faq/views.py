@@ -274,8 +274,24 @@ def solved(slug: str) -> ResponseReturnValue:
         abort(400)
     services.record_deflection(current_user, item)
     db.session.commit()
-    flash(_("Good - no ticket was created. Thank you for letting us know."), "success")
-    return redirect(url_for("faq.article", slug=slug))
+    back = form.next.data or ""
+    back = back if back.startswith("/") and not back.startswith("//") else None
+    # a page of its own, not a flash: the suggestion panel's script used to follow the
+    # redirect with fetch, which used up the flash before the browser showed anything
+    return redirect(url_for("faq.solved_done", slug=slug, next=back))
+
+
+@bp.get("/<slug>/solved")
+@login_required
+def solved_done(slug: str) -> ResponseReturnValue:
+    """The confirmation: no ticket was created, how many this article has helped, and the
+    way back to the form (whose draft the browser kept)."""
+    item = _readable_published(slug)
+    back = request.args.get("next") or ""
+    back = back if back.startswith("/") and not back.startswith("//") else None
+    return render_template(
+        "faq/solved.html", article=item, back=back, count=services.deflection_count(item)
+    )
 
 
 # --- editing ------------------------------------------------------------------------------

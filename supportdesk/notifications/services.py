@@ -42,6 +42,8 @@ EVENT_LABELS = {
     NotificationEvent.sla_warning: _l("A vendor case is close to its SLA deadline"),
     NotificationEvent.sla_breach: _l("A vendor case has passed its SLA deadline"),
     NotificationEvent.known_issue_resolved: _l("A known issue is resolved"),
+    NotificationEvent.ticket_merged: _l("My ticket is merged into another"),
+    NotificationEvent.survey_requested: _l("Asked whether a resolved ticket helped me"),
 }
 
 # The fixed status vocabulary (INTERFACE.md), so wording does not depend on other domains.
@@ -62,6 +64,8 @@ _TICKET_EVENTS = (
     NotificationEvent.ticket_internal_note,
     NotificationEvent.ticket_status,
     NotificationEvent.ticket_created,
+    NotificationEvent.ticket_merged,
+    NotificationEvent.survey_requested,
 )
 _CASE_EVENTS = (
     NotificationEvent.case_message,
@@ -233,6 +237,14 @@ def summary(event: NotificationEvent | str, context: dict[str, Any]) -> str:
                 number=number,
                 subject=subject,
             )
+        case NotificationEvent.ticket_merged:
+            return _(
+                "Your ticket is merged into ticket %(number)s: %(subject)s",
+                number=number,
+                subject=subject,
+            )
+        case NotificationEvent.survey_requested:
+            return _("Did you get help? Ticket %(number)s is resolved", number=number)
         case NotificationEvent.known_issue_resolved:
             return _(
                 "Known issue resolved: %(title)s",

@@ -34,9 +34,11 @@ from supportdesk.extensions import db, utcnow
 from supportdesk.idempotency import prune as prune_idempotency_keys
 from supportdesk.notifications.models import Notification
 from supportdesk.outbox import OutboxMessage
+from supportdesk.tickets import surveys
 from supportdesk.tickets.models import (
     Attachment,
     EntryKind,
+    SurveyResponse,
     Ticket,
     TicketEntry,
     TicketStatus,
@@ -79,7 +81,12 @@ def _expired_ticket_ids(municipality: Municipality, now: datetime) -> list[int]:
 
 
 def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -> None:
-    numbers = list(db.session.scalars(select(Ticket.number).where(Ticket.id.in_(ids))))
+    rows = db.session.execute(
+        select(Ticket.id, Ticket.number, Ticket.created_by_id).where(Ticket.id.in_(ids))
+    ).all()
+    numbers = [row.number for row in rows]
+    # the survey's bell entries point to its signed link, not to the ticket
+    survey_links = [f"/survey/{surveys.token_for(row.id, row.created_by_id)}" for row in rows]
     attachments = list(db.session.scalars(select(Attachment).where(Attachment.ticket_id.in_(ids))))
     upload_dir = Path(current_app.config["SUPPORTDESK"].upload_dir)
     db.session.execute(
@@ -101,6 +108,9 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
         .values(body="")
     )
     db.session.execute(
+        update(SurveyResponse).where(SurveyResponse.ticket_id.in_(ids)).values(comment="")
+    )
+    db.session.execute(
         update(Ticket)
         .where(Ticket.id.in_(ids))
         .values(
@@ -117,7 +127,9 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
     municipalities = select(Ticket.municipality_id).where(Ticket.id.in_(ids)).distinct()
     generations.bump(*(ticket_generation(m) for m in db.session.scalars(municipalities)))
     db.session.execute(
-        delete(Notification).where(Notification.url.in_([f"/tickets/{n}" for n in numbers]))
+        delete(Notification).where(
+            Notification.url.in_([f"/tickets/{n}" for n in numbers] + survey_links)
+        )
     )
 
 

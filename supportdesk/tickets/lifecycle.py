@@ -25,7 +25,7 @@ from supportdesk.cache import generations
 from supportdesk.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import NotificationEvent
-from supportdesk.tickets import notices
+from supportdesk.tickets import notices, surveys
 from supportdesk.tickets.history import record_event
 from supportdesk.tickets.models import (
     ESCALATABLE,
@@ -127,8 +127,7 @@ def change_status(
     _check_transition(actor, ticket, target)
     apply_status(ticket, actor, target)
     db.session.flush()
-    if ticket.created_by_id != actor.id:
-        notices.notify([ticket.created_by], NotificationEvent.ticket_status, ticket, actor)
+    notices.notify(notices.reporters(ticket), NotificationEvent.ticket_status, ticket, actor)
     return ticket
 
 
@@ -140,6 +139,7 @@ def apply_status(ticket: Ticket, actor: User | None, target: TicketStatus) -> No
     ticket.updated_at = now
     if target == TicketStatus.resolved:
         ticket.resolved_at = now
+        surveys.request_survey(ticket, actor)
     elif target == TicketStatus.closed:
         ticket.closed_at = now
     elif target == TicketStatus.open and previous in (TicketStatus.resolved, TicketStatus.closed):
@@ -245,6 +245,30 @@ def set_category(
         ticket.updated_at = utcnow()
         db.session.flush()
     return ticket
+
+
+def change_handling(
+    actor: User,
+    ticket: Ticket,
+    *,
+    status: TicketStatus | str | None,
+    assignee: User | None,
+    priority: Priority | str | None,
+    version: int | None,
+) -> list[str]:
+    """The side form's changes in one go (priority, assignee, then status); what changed."""
+    check_version(ticket, version)
+    changed = []
+    if priority is not None and priority != ticket.priority:
+        set_priority(actor, ticket, priority)
+        changed.append("priority")
+    if assignee != ticket.assignee:
+        assign(actor, ticket, assignee)
+        changed.append("assignee")
+    if status is not None and status != ticket.status:
+        change_status(actor, ticket, status)
+        changed.append("status")
+    return changed
 
 
 @dataclass

@@ -290,7 +290,7 @@ def _announce_entry(actor: User, ticket: Ticket, body: str, internal: bool) -> N
         staff = [u for u in people if u is not None and policy.can_receive_internal_notes(u)]
         notices.notify(staff, NotificationEvent.ticket_internal_note, ticket, actor, excerpt=body)
     else:
-        people = (ticket.created_by, ticket.assignee)
+        people = (*notices.reporters(ticket), ticket.assignee)
         notices.notify(people, NotificationEvent.ticket_reply, ticket, actor, excerpt=body)
 
 
