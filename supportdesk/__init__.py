@@ -18,7 +18,7 @@ from flask import Flask, g, request, session
 from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from supportdesk.cache import fragments
@@ -31,6 +31,7 @@ from supportdesk.extensions import (
     login_manager,
     migrate,
 )
+from supportdesk.safe_input import DatabaseIdConverter
 from supportdesk.sqlite_locks import configure_sqlite
 
 LOCALES = ("da", "en")
@@ -54,6 +55,8 @@ def _blueprints():
     from supportdesk.notifications.devmail_views import bp as devmail_bp
     from supportdesk.notifications.views import bp as notifications_bp
     from supportdesk.onboarding.views import bp as onboarding_bp
+    from supportdesk.replies.views import bp as replies_bp
+    from supportdesk.tickets import work_views  # noqa: F401  (routes join tickets.bp)
     from supportdesk.tickets.routing_views import bp as routing_bp
     from supportdesk.tickets.views import bp as tickets_bp
     from supportdesk.webhooks.views import bp as webhooks_bp
@@ -75,6 +78,7 @@ def _blueprints():
         audit_bp,
         gdpr_bp,
         onboarding_bp,
+        replies_bp,
     ]
 
 
@@ -129,6 +133,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from supportdesk.cli import register_cli
     from supportdesk.errors import register_error_handlers
 
+    # ids beyond a BIGINT match no route (404) instead of overflowing in the driver
+    app.url_map.converters["int"] = DatabaseIdConverter
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
     register_error_handlers(app)
@@ -204,7 +210,7 @@ def _install_request_gettext(app: Flask) -> None:
 
 def _init_templates(app: Flask) -> None:
     # domains and their helpers, when the app is built (see the module docstring)
-    from supportdesk import policy
+    from supportdesk import dates, policy
     from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS, ROLE_LABELS
     from supportdesk.markup import render_markdown
     from supportdesk.navigation import main_menu, nav_items
@@ -218,6 +224,7 @@ def _init_templates(app: Flask) -> None:
         institution_type_label=lambda t: INSTITUTION_TYPE_LABELS.get(t, t),
     )
     app.jinja_env.filters["markdown"] = render_markdown
+    dates.init_app(app)
     _install_request_gettext(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -234,10 +241,15 @@ def _init_templates(app: Flask) -> None:
 
 
 def _init_input_guard(app: Flask) -> None:
-    """NUL characters cannot be stored by PostgreSQL: refuse them up front (400, not 500)."""
+    """NUL characters cannot be stored by PostgreSQL: refuse them up front (400, not 500).
+
+    A NUL in the path names nothing that can exist: 404, before a view queries with it.
+    """
 
     @app.before_request
     def _no_nul() -> None:
+        if "\x00" in request.path:
+            raise NotFound()
         sources = [request.args]
         if request.method in ("POST", "PUT", "PATCH"):
             if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):

@@ -146,15 +146,21 @@ def entitlements_grant(email, vendor_slug):
 @entitlements_cli.command("revoke")
 @click.argument("email")
 @click.argument("vendor_slug")
-def entitlements_revoke(email, vendor_slug):
-    """Revoke support entitlement."""
+@click.option(
+    "--reason",
+    default="",
+    help="Why; required when the revoke leaves the municipality below the vendor's minimum.",
+)
+def entitlements_revoke(email, vendor_slug, reason):
+    """Revoke support entitlement (below the vendor's minimum only with --reason)."""
     user, vendor = _entitlement_args(email, vendor_slug)
     try:
-        accounts.revoke_entitlement(None, user, vendor)
+        accounts.revoke_entitlement(None, user, vendor, reason=reason)
     except DomainError as error:
         fail(describe(error))
     db.session.commit()
-    click.echo(f"Revoked {vendor.slug} from {user.email}")
+    count = accounts.entitled_count(user.municipality_id, vendor.id)
+    click.echo(f"Revoked {vendor.slug} from {user.email} ({count}/{vendor.min_entitled} minimum)")
 
 
 @demo_cli.command("seed")
@@ -226,6 +232,7 @@ def retention_run():
         f"Pruned {report.audit_events} security event(s) and {report.ticket_views} ticket "
         "view(s) past the audit retention period"
     )
+    click.echo(f"Pruned {report.idempotency_keys} idempotency key(s) older than 24 hours")
 
 
 def install_excepthook() -> None:

@@ -22,7 +22,14 @@ METHODS = [
     # Plain-text e-mail templates (templates/<domain>/email/*.txt) are translated too.
     ("templates/**.txt", "jinja2"),
 ]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "lazy_gettext": None,
+    "_l": None,
+    "lazy_ngettext": (1, 2),
+}
 
 
 def catalogue_files() -> list[Path]:
@@ -44,7 +51,9 @@ def translated_ids() -> set[str]:
         with po_path.open("rb") as handle:
             catalog = read_po(handle, locale="da")
         for message in catalog:
-            if message.id and message.string and not message.fuzzy:
+            # a plural message needs every form (Danish has two)
+            forms = message.string if isinstance(message.string, tuple) else (message.string,)
+            if message.id and all(forms) and not message.fuzzy:
                 ids.add(message.id if isinstance(message.id, str) else message.id[0])
     return ids
 

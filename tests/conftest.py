@@ -61,9 +61,30 @@ def pytest_report_header(config):
     return "databases: sqlite only (SUPPORTDESK_TEST_DATABASE_URL is empty)"
 
 
+# Fixtures that exist only on PostgreSQL (its full-text search backend, tests/faq/conftest.py).
+POSTGRESQL_ONLY_FIXTURES = frozenset({"postgres_backend"})
+
+
+def _postgresql_only_on_sqlite(item) -> bool:
+    """A run of a PostgreSQL-only test with the SQLite app: not collected, not skipped."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or callspec.params.get("backend_app") != "sqlite":
+        return False
+    return bool(
+        item.get_closest_marker("postgresql_only")
+        or POSTGRESQL_ONLY_FIXTURES.intersection(item.fixturenames)
+        or callspec.params.get("search_backend") == "postgres"
+    )
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items):
-    """Browser tests and tests marked `serial` share one xdist group (one worker)."""
+def pytest_collection_modifyitems(config, items):
+    """Browser tests and tests marked `serial` share one xdist group (one worker);
+    PostgreSQL-only tests run once, on PostgreSQL."""
+    deselected = [item for item in items if _postgresql_only_on_sqlite(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not _postgresql_only_on_sqlite(item)]
     browser = Path(__file__).parent / "browser"
     for item in items:
         if item.get_closest_marker("serial") or browser in Path(str(item.fspath)).parents:

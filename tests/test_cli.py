@@ -119,7 +119,10 @@ def test_entitlements_grant_and_revoke(cli, make_user, make_vendor):
     result = cli("entitlements", "grant", coordinator.email, "meebook")
     assert result.exit_code == 0
     assert "1/8" in result.output
+    # 1 → 0 is below the vendor's minimum (4): only with a reason
     result = cli("entitlements", "revoke", coordinator.email, "meebook")
+    assert result.exit_code == 1
+    result = cli("entitlements", "revoke", coordinator.email, "meebook", "--reason", "Fratrådt")
     assert result.exit_code == 0
     assert _db.session.scalar(select(func.count(SupportEntitlement.id))) == 0
     result = cli("entitlements", "revoke", coordinator.email, vendor.slug)

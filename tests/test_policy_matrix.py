@@ -2,7 +2,9 @@
 
 One table, MATRIX: a row is (action, relation) and its columns are the roles in
 ROLES order. Each cell is OK (2xx or a redirect after a write), NF (404: the
-object is in another tenant or invisible) or FB (403: visible but not allowed).
+object is in another tenant or invisible), FB (403: visible but not allowed) or RF
+(422: allowed to ask, but a rule refuses this request, e.g. a revoke below the vendor's
+minimum without a reason).
 ACTIONS says how an action is performed for a relation: it may create what it
 needs in the world (per-action setup) and returns the HTTP call plus, for writes,
 a check that tells whether the write happened. A later domain adds its rows to
@@ -29,12 +31,14 @@ from supportdesk.accounts.models import (
     Municipality,
     Role,
     SupportEntitlement,
+    System,
     User,
     Vendor,
 )
 from supportdesk.extensions import db as _db
+from supportdesk.tickets.models import Ticket
 
-OK, NF, FB = "ok", 404, 403
+OK, NF, FB, RF = "ok", 404, 403, 422
 ROLES = [
     Role.superuser,
     Role.hotline,
@@ -89,6 +93,13 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("grant_entitlement", "other_municipality"):(NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("revoke_entitlement", "own_municipality"): (NF,      NF,     NF,    OK,     NF,     NF,    OK),
     ("revoke_entitlement", "other_municipality"):(NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    # issue 14: below the vendor's minimum a revoke needs a reason
+    ("revoke_below_minimum_no_reason", "own_municipality"):   (NF, NF, NF, RF, NF, NF, RF),
+    ("revoke_below_minimum_no_reason", "other_municipality"): (NF, NF, NF, NF, NF, NF, RF),
+    # issue 14: a superuser logs tickets for their own institution only
+    ("create_ticket_for", "own_institution"):   (OK,      OK,     OK,    OK,     NF,     NF,    NF),
+    ("create_ticket_for", "other_institution"): (RF,      OK,     OK,    OK,     NF,     NF,    NF),
+    ("create_ticket_for", "other_municipality"):(RF,      RF,     RF,    RF,     NF,     NF,    NF),
     ("manage_vendor", "own_vendor"):            (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("manage_vendor", "other_vendor"):          (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("manage_municipality", "own_municipality"):(NF,      NF,     NF,    NF,     NF,     NF,    OK),
@@ -141,6 +152,19 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("onboard_import", NONE):                   (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("wave_overview", NONE):                    (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("wave_overview_csv", NONE):                (NF,      NF,     NF,    NF,     NF,     NF,    OK),
+    # issue 16: merging duplicates (ticket staff, own municipality), "Fik du hjælp?" (the
+    # ticket's creator only: own_institution = the actor created it, other_institution =
+    # someone else did), canned replies (coordinators: municipality's; agents: vendor's)
+    ("merge_ticket", "own_municipality"):       (NF,      NF,     OK,    OK,     NF,     NF,    NF),
+    ("merge_ticket", "other_municipality"):     (NF,      NF,     NF,    NF,     NF,     NF,    NF),
+    ("answer_survey", "own_institution"):       (OK,      OK,     OK,    OK,     NF,     NF,    NF),
+    ("answer_survey", "other_institution"):     (NF,      NF,     NF,    NF,     NF,     NF,    NF),
+    ("canned_replies_page", NONE):              (NF,      NF,     OK,    OK,     OK,     NF,    NF),
+    ("create_canned_reply", NONE):              (NF,      NF,     OK,    OK,     OK,     NF,    NF),
+    ("delete_canned_reply", "own_municipality"):(NF,      NF,     OK,    OK,     NF,     NF,    NF),
+    ("delete_canned_reply", "other_municipality"):(NF,    NF,     NF,    NF,     NF,     NF,    NF),
+    ("delete_canned_reply", "own_vendor"):      (NF,      NF,     NF,    NF,     OK,     NF,    NF),
+    ("delete_canned_reply", "other_vendor"):    (NF,      NF,     NF,    NF,     NF,     NF,    NF),
 }
 # fmt: on
 
@@ -338,8 +362,40 @@ def _revoke(world: World, relation: str) -> Call:
     return Call(
         "POST",
         f"/admin/entitlements/revoke?municipality={municipality.slug}",
-        {"user": coordinator.id, "vendor": world.own_vendor.id},
+        # the only entitled coordinator: below the vendor's minimum, so with a reason
+        {"user": coordinator.id, "vendor": world.own_vendor.id, "reason": "Fratrådt"},
         effect=lambda: not gone(),
+    )
+
+
+def _revoke_without_reason(world: World, relation: str) -> Call:
+    call = _revoke(world, relation)
+    data = {k: v for k, v in (call.data or {}).items() if k != "reason"}
+    return Call(call.method, call.url, data, effect=call.effect)
+
+
+def _create_ticket_for(world: World, relation: str) -> Call:
+    """The ticket form, naming the relation's institution."""
+    system = System(slug="matrix-system", name="Matrix", vendor=world.own_vendor)
+    _db.session.add(system)
+    _db.session.commit()
+    subject = f"Henvendelse for {relation}"
+
+    def created() -> bool:
+        _db.session.expire_all()
+        return _db.session.scalar(select(Ticket.id).where(Ticket.subject == subject)) is not None
+
+    return Call(
+        "POST",
+        "/tickets/new",
+        {
+            "topic": f"s{system.id}",
+            "subject": subject,
+            "description": "Forældre kan ikke logge ind.",
+            "priority": "normal",
+            "institution": _institution(world, relation).number,
+        },
+        effect=created,
     )
 
 
@@ -512,6 +568,87 @@ def _onboard_import(world: World, relation: str) -> Call:
     )
 
 
+def _merge_ticket(world: World, relation: str) -> Call:
+    from supportdesk.tickets.models import Ticket
+
+    duplicate, _coordinator = _escalation_setup(world, relation)
+    target, _coordinator = _escalation_setup(world, relation)
+    ident = duplicate.id
+
+    def merged() -> bool:
+        _db.session.expire_all()
+        return _db.session.get(Ticket, ident).merged_into_id is not None
+
+    return Call("POST", f"/tickets/{duplicate.number}/merge", {"into": target.number}, merged)
+
+
+def _answer_survey(world: World, relation: str) -> Call:
+    from supportdesk.accounts.models import System
+    from supportdesk.tickets import lifecycle
+    from supportdesk.tickets import services as ticket_services
+    from supportdesk.tickets.models import SurveyResponse, TicketStatus
+
+    creator = world.actor
+    if relation == "other_institution" or not creator.role.is_municipal or creator.role.is_vendor:
+        creator = world.user(
+            Role.superuser, municipality=world.own, institution=world.other_institution
+        )
+    system = System(slug="sys-survey", name="Survey system", vendor=world.own_vendor)
+    _db.session.add(system)
+    _db.session.commit()
+    ticket = ticket_services.create_ticket(
+        creator,
+        ticket_services.NewTicket(
+            system=system,
+            category=None,
+            subject="Login",
+            description="Fejl",
+            institution=world.other_institution if relation == "other_institution" else None,
+        ),
+    )
+    staff = world.user(Role.coordinator, municipality=world.own)
+    lifecycle.change_status(staff, ticket, TicketStatus.resolved)
+    _db.session.commit()
+    ident = ticket.id
+
+    def answered() -> bool:
+        return (
+            _db.session.scalar(select(SurveyResponse.id).where(SurveyResponse.ticket_id == ident))
+            is not None
+        )
+
+    return Call("POST", f"/tickets/{ticket.number}/survey", {"score": "4"}, answered)
+
+
+def _canned_reply(world: World, relation: str) -> Call:
+    from supportdesk.replies.models import CannedReply
+
+    owner: dict[str, Any] = {}
+    if relation in ("own_vendor", "other_vendor"):
+        owner["vendor_id"] = _vendor(world, relation).id
+    else:
+        owner["municipality_id"] = world.municipality_of(relation).id
+    reply = CannedReply(title="Svar", body="Hej {reporter}", **owner)
+    _db.session.add(reply)
+    _db.session.commit()
+    ident = reply.id
+
+    def deleted() -> bool:
+        _db.session.expire_all()
+        return _db.session.get(CannedReply, ident) is None
+
+    return Call("POST", f"/canned-replies/{ident}/delete", {}, deleted)
+
+
+def _create_canned_reply(world: World, relation: str) -> Call:
+    from supportdesk.replies.models import CannedReply
+
+    def created() -> bool:
+        return _db.session.scalar(select(CannedReply.id)) is not None
+
+    return Call("POST", "/canned-replies", {"title": "Ny", "body": "Tekst"}, created)
+
+
 ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "view_admin_home": lambda w, r: Call("GET", "/admin/"),
     "view_system_admin": lambda w, r: Call("GET", "/admin/vendors"),
@@ -531,6 +668,8 @@ ACTIONS: dict[str, Callable[[World, str], Call]] = {
     ),
     "grant_entitlement": _grant,
     "revoke_entitlement": _revoke,
+    "revoke_below_minimum_no_reason": _revoke_without_reason,
+    "create_ticket_for": _create_ticket_for,
     "manage_vendor": lambda w, r: Call("GET", f"/admin/vendors/{_vendor(w, r).slug}"),
     "manage_municipality": lambda w, r: Call(
         "GET", f"/admin/municipalities/{w.municipality_of(r).slug}"
@@ -566,6 +705,11 @@ ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "onboard_import": _onboard_import,
     "wave_overview": lambda w, r: Call("GET", "/admin/onboarding/waves"),
     "wave_overview_csv": lambda w, r: Call("GET", "/admin/onboarding/waves.csv"),
+    "merge_ticket": _merge_ticket,
+    "answer_survey": _answer_survey,
+    "canned_replies_page": lambda w, r: Call("GET", "/canned-replies"),
+    "create_canned_reply": _create_canned_reply,
+    "delete_canned_reply": _canned_reply,
 }
 
 CELLS = [
@@ -581,7 +725,7 @@ def test_matrix_is_complete():
         assert len(row) == len(ROLES), action
         assert relation in (*RELATIONS, NONE), relation
         assert action in ACTIONS, action
-        assert all(cell in (OK, NF, FB) for cell in row), action
+        assert all(cell in (OK, NF, FB, RF) for cell in row), action
     assert {action for action, _ in MATRIX} == set(ACTIONS)
 
 

@@ -2,7 +2,7 @@
 setting to relay vendor answers automatically
 
 Revision ID: 0010_answers
-Revises: 0006_onboarding
+Revises: 0011_queue
 Create Date: 2026-12-03 16:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_answers'
-down_revision = '0006_onboarding'
+down_revision = '0011_queue'
 branch_labels = None
 depends_on = None
 

@@ -25,12 +25,21 @@
     button.className = "button-secondary";
     button.textContent = panel.getAttribute("data-solved-label");
     button.addEventListener("click", function () {
-      var body = new URLSearchParams();
-      body.set("csrf_token", csrfMeta ? csrfMeta.content : "");
-      body.set("next", window.location.pathname);
-      fetch(panel.getAttribute("data-solved").replace("__slug__", slug), {
-        method: "POST", body: body, credentials: "same-origin"
-      }).then(function (response) { window.location.href = response.url; });
+      // a real form post: the browser lands on the confirmation page, and the draft
+      // stays in sessionStorage for the way back (see saveDraft)
+      saveDraft();
+      var form = document.createElement("form");
+      form.method = "post";
+      form.action = panel.getAttribute("data-solved").replace("__slug__", slug);
+      [["csrf_token", csrfMeta ? csrfMeta.content : ""], ["next", window.location.pathname]].forEach(function (pair) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = pair[0];
+        input.value = pair[1];
+        form.appendChild(input);
+      });
+      document.body.appendChild(form);
+      form.submit();
     });
     return button;
   }
@@ -72,6 +81,48 @@
   function schedule() {
     window.clearTimeout(timer);
     timer = window.setTimeout(search, 400);
+  }
+
+  // The draft survives a visit to an article and "Det løste mit problem": kept in this
+  // tab's sessionStorage while typing, put back when the form comes back empty, dropped
+  // when the form is sent.
+  var draftKey = "supportdesk:draft:" + window.location.pathname;
+  var ticketForm = subject ? subject.form : null;
+  function draftFields() {
+    return ticketForm ? Array.prototype.filter.call(ticketForm.elements, function (el) {
+      return el.name && el.name !== "csrf_token" && el.type !== "hidden" && el.type !== "file" &&
+        el.type !== "submit" && el.type !== "checkbox" && el.type !== "radio";
+    }) : [];
+  }
+  function saveDraft() {
+    try {
+      var values = {};
+      draftFields().forEach(function (el) { values[el.name] = el.value; });
+      window.sessionStorage.setItem(draftKey, JSON.stringify(values));
+    } catch (e) { /* storage may be off */ }
+  }
+  function restoreDraft() {
+    var values = null;
+    try { values = JSON.parse(window.sessionStorage.getItem(draftKey) || "null"); } catch (e) { values = null; }
+    if (!values) { return; }
+    var typed = draftFields().some(function (el) {
+      return (el.tagName === "TEXTAREA" || el.type === "text") && el.value;
+    });
+    if (typed) { return; }
+    draftFields().forEach(function (el) {
+      if (Object.prototype.hasOwnProperty.call(values, el.name)) {
+        el.value = values[el.name];
+        el.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  }
+  restoreDraft();
+  if (ticketForm) {
+    ticketForm.addEventListener("input", saveDraft);
+    ticketForm.addEventListener("change", saveDraft);
+    ticketForm.addEventListener("submit", function () {
+      try { window.sessionStorage.removeItem(draftKey); } catch (e) { /* nothing kept */ }
+    });
   }
 
   [subject, description].forEach(function (input) {

@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from supportdesk import policy
 from supportdesk.accounts.models import Municipality, Role, SupportEntitlement, User, Vendor
 from supportdesk.audit import events
-from supportdesk.audit.models import SecurityEventKind
+from supportdesk.audit.models import SecurityEvent, SecurityEventKind
 from supportdesk.errors import LimitReached, NotFound, ValidationFailed
 from supportdesk.extensions import db
+
+REASON_MAX = 500
+
+
+@dataclass(frozen=True)
+class RevokeReason:
+    """Why an administrator went below the vendor's minimum (from the security log)."""
+
+    reason: str
+    actor: str | None
+    at: datetime
 
 
 @dataclass(frozen=True)
 class EntitlementStatus:
     vendor: Vendor
     count: int
+    # the reason given when the last revoke went below the minimum, while it still is
+    revoke_reason: RevokeReason | None = None
 
     @property
     def below_minimum(self) -> bool:
@@ -47,6 +61,20 @@ def entitled_count(municipality_id: int, vendor_id: int) -> int:
             SupportEntitlement.vendor_id == vendor_id,
         )
     )
+
+
+def entitled_counts() -> dict[tuple[int, int], int]:
+    """Support-entitled coordinators per (municipality id, vendor id), every municipality."""
+    return {
+        (municipality_id, vendor_id): count
+        for municipality_id, vendor_id, count in db.session.execute(
+            select(
+                SupportEntitlement.municipality_id,
+                SupportEntitlement.vendor_id,
+                func.count(SupportEntitlement.id),
+            ).group_by(SupportEntitlement.municipality_id, SupportEntitlement.vendor_id)
+        )
+    }
 
 
 def grant_entitlement(actor: User | None, user: User, vendor: Vendor) -> SupportEntitlement:
@@ -93,9 +121,17 @@ def grant_entitlement(actor: User | None, user: User, vendor: Vendor) -> Support
     return entitlement
 
 
-def revoke_entitlement(actor: User | None, user: User, vendor: Vendor) -> None:
+class ReasonRequired(ValidationFailed):
+    code = "reason_required"
+
+
+def revoke_entitlement(
+    actor: User | None, user: User, vendor: Vendor, reason: str | None = None
+) -> None:
+    """Revoke; below the vendor's minimum only with a reason, which the security log keeps."""
     if actor is not None and not policy.can_grant_entitlement(actor, user):
         raise NotFound()
+    _lock_municipality(user.municipality_id)
     entitlement = db.session.scalar(
         select(SupportEntitlement).where(
             SupportEntitlement.user_id == user.id, SupportEntitlement.vendor_id == vendor.id
@@ -103,14 +139,28 @@ def revoke_entitlement(actor: User | None, user: User, vendor: Vendor) -> None:
     )
     if entitlement is None:
         raise NotFound(_l("The user is not support-entitled for this vendor."))
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed(fields={"reason": _l("At most 500 characters.")})
+    remaining = entitled_count(user.municipality_id, vendor.id) - 1
+    below = policy.revoke_needs_reason(vendor, remaining)
+    if below and not reason:
+        message = _l(
+            "%(vendor)s expects at least %(min)s support-entitled users per municipality; "
+            "after this there would be %(remaining)s. Give a reason to revoke anyway.",
+            vendor=vendor.name,
+            min=vendor.min_entitled,
+            remaining=remaining,
+        )
+        raise ReasonRequired(message, fields={"reason": _l("Give a reason.")})
     db.session.delete(entitlement)
     db.session.flush()
-    events.record(
-        SecurityEventKind.entitlement_revoked,
-        user=user,
-        actor=actor,
-        detail={"vendor": vendor.slug},
-    )
+    detail: dict[str, object] = {"vendor": vendor.slug}
+    if reason:
+        detail["reason"] = reason
+    if below:
+        detail.update(below_minimum=True, remaining=remaining, minimum=vendor.min_entitled)
+    events.record(SecurityEventKind.entitlement_revoked, user=user, actor=actor, detail=detail)
 
 
 def entitlement_overview(municipality_id: int) -> list[EntitlementStatus]:
@@ -122,8 +172,41 @@ def entitlement_overview(municipality_id: int) -> list[EntitlementStatus]:
             .group_by(SupportEntitlement.vendor_id)
         ).all()
     )
-    vendors = db.session.scalars(select(Vendor).order_by(Vendor.name))
-    return [EntitlementStatus(vendor=v, count=counts.get(v.id, 0)) for v in vendors]
+    vendors = list(db.session.scalars(select(Vendor).order_by(Vendor.name)))
+    below = {v.slug for v in vendors if counts.get(v.id, 0) < v.min_entitled}
+    # read whether or not any vendor is below: the page's query count stays the same
+    reasons = _last_revoke_reasons(municipality_id, below)
+    return [
+        EntitlementStatus(vendor=v, count=counts.get(v.id, 0), revoke_reason=reasons.get(v.slug))
+        for v in vendors
+    ]
+
+
+def _last_revoke_reasons(municipality_id: int, vendor_slugs: set[str]) -> dict[str, RevokeReason]:
+    """Per vendor slug, the reason of the newest revoke that went below the minimum.
+
+    Read from the security log (the reason's one home); the JSON detail is filtered here
+    rather than in SQL, which SQLite and PostgreSQL spell differently.
+    """
+    rows = db.session.scalars(
+        select(SecurityEvent)
+        .where(
+            SecurityEvent.municipality_id == municipality_id,
+            SecurityEvent.kind == SecurityEventKind.entitlement_revoked,
+        )
+        .options(joinedload(SecurityEvent.actor))
+        .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc())
+        .limit(200)
+    )
+    found: dict[str, RevokeReason] = {}
+    for event in rows:
+        detail = event.detail or {}
+        slug = detail.get("vendor")
+        if slug in vendor_slugs and slug not in found and detail.get("below_minimum"):
+            actor = event.actor.name if event.actor is not None else None
+            reason = str(detail.get("reason", ""))
+            found[slug] = RevokeReason(reason=reason, actor=actor, at=event.at)
+    return found
 
 
 def entitlements_in(actor: User, municipality: Municipality) -> list[SupportEntitlement]:

@@ -244,3 +244,15 @@ def set_auto_relay_answers(actor: User, municipality: Municipality, enabled: boo
         raise NotFound()
     municipality.auto_relay_answers = bool(enabled)
     db.session.flush()
+
+
+def user_document(user: User) -> dict[str, str | None]:
+    """Who a user is, as the API's `/me` and the data export show it."""
+    return {
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.value,
+        "municipality": user.municipality.slug if user.municipality else None,
+        "institution": user.institution.number if user.institution else None,
+        "vendor": user.vendor.slug if user.vendor else None,
+    }

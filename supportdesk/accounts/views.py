@@ -21,8 +21,9 @@ from supportdesk.accounts.forms import LoginForm, PasswordForm, ProfileForm, Tok
 from supportdesk.accounts.models import User
 from supportdesk.audit import events
 from supportdesk.audit.models import Outcome, SecurityEventKind
-from supportdesk.errors import ValidationFailed
+from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db, utcnow
+from supportdesk.safe_input import database_id
 
 bp = Blueprint("accounts", __name__)
 PENDING_2FA = "pending_2fa"
@@ -163,12 +164,13 @@ def _profile_action(action: str | None, forms: dict[str, Any]) -> ResponseReturn
         flash(_("Copy the token now. It is shown only once."), "warning")
         return None
     if action == "revoke":
-        token_id = request.form.get("token_id", type=int)
-        if token_id is not None:
-            services.revoke_token(current_user, token_id)
-            db.session.commit()
-            flash(_("The token has been revoked."), "success")
-            return redirect(url_for("accounts.profile"))
+        token_id = request.form.get("token_id", type=database_id)
+        if token_id is None:  # no number, or one no database id can be: no such token
+            raise NotFound()
+        services.revoke_token(current_user, token_id)
+        db.session.commit()
+        flash(_("The token has been revoked."), "success")
+        return redirect(url_for("accounts.profile"))
     if action == "everywhere":
         user = current_user._get_current_object()
         count = sessions.end_all(user, "everywhere")

@@ -31,6 +31,7 @@ from supportdesk.admin.forms import (
 from supportdesk.errors import LimitReached, NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.form_pages import form_page, save_form, saved_and_go
+from supportdesk.safe_input import database_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -148,7 +149,7 @@ def _user_data(form: AdminUserForm, options: dict, municipality: Municipality | 
 def users() -> ResponseReturnValue:
     municipality = _scope()
     rows, next_after = services.list_users(
-        current_user, municipality, after=request.args.get("after", type=int)
+        current_user, municipality, after=request.args.get("after", type=database_id)
     )
     return render_template(
         "admin/users.html", municipality=municipality, users=rows, next_after=next_after
@@ -297,7 +298,11 @@ def _entitlement_form(municipality: Municipality) -> AdminEntitlementForm:
 
 
 def _entitlements_page(
-    municipality: Municipality, form: AdminEntitlementForm, error: str | None = None, status=200
+    municipality: Municipality,
+    form: AdminEntitlementForm,
+    error: str | None = None,
+    status=200,
+    refused_revoke: dict[str, Any] | None = None,
 ) -> ResponseReturnValue:
     entitlements = services.entitlements_in(current_user, municipality)
     by_vendor: dict[int, list] = {}
@@ -310,6 +315,7 @@ def _entitlements_page(
         by_vendor=by_vendor,
         form=form,
         error=error,
+        refused_revoke=refused_revoke,
     ), status
 
 
@@ -352,7 +358,7 @@ def entitlements() -> ResponseReturnValue:
 @login_required
 def entitlement_grant() -> ResponseReturnValue:
     municipality = _required_scope()
-    user_id = request.form.get("user", type=int)
+    user_id = request.form.get("user", type=database_id)
     if user_id is not None:  # another municipality's user is not found, not "invalid"
         policy.get_managed_user(current_user, user_id)
     form = _entitlement_form(municipality)
@@ -378,8 +384,8 @@ def entitlement_grant() -> ResponseReturnValue:
 @login_required
 def entitlement_revoke() -> ResponseReturnValue:
     municipality = _required_scope()
-    user_id = request.form.get("user", type=int)
-    vendor_id = request.form.get("vendor", type=int)
+    user_id = request.form.get("user", type=database_id)
+    vendor_id = request.form.get("vendor", type=database_id)
     if user_id is None or vendor_id is None:
         raise ValidationFailed()
     user = policy.get_managed_user(current_user, user_id)
@@ -387,7 +393,16 @@ def entitlement_revoke() -> ResponseReturnValue:
     if vendor is None or user.municipality_id != municipality.id:
         raise NotFound()
     stepup.require_recent_authentication()
-    services.revoke_entitlement(current_user, user, vendor)
+    reason = request.form.get("reason", "")
+    try:
+        services.revoke_entitlement(current_user, user, vendor, reason=reason)
+    except ValidationFailed as error:
+        # below the vendor's minimum without a reason: ask for one (the page's form)
+        db.session.rollback()
+        refused = {"user": user, "vendor": vendor, "message": str(error.message), "reason": reason}
+        return _entitlements_page(
+            municipality, _entitlement_form(municipality), status=422, refused_revoke=refused
+        )
     db.session.commit()
     flash(
         _(

@@ -14,7 +14,9 @@ from supportdesk.api import (  # noqa: F401  (routes register on bp)
     faq,
     notifications,
     openapi,
+    replies,
     sensitive,
+    ticket_actions,
     tickets,
 )
 from supportdesk.api.base import bp

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from supportdesk import policy
 from supportdesk.accounts.models import Institution, System
+from supportdesk.accounts.services import user_document
 from supportdesk.api.base import bp, require_user
 from supportdesk.api.openapi import document, query_param
 from supportdesk.extensions import db
@@ -22,12 +23,7 @@ def me() -> ResponseReturnValue:
     user = current_user
     return jsonify(
         {
-            "email": user.email,
-            "name": user.name,
-            "role": user.role.value,
-            "municipality": user.municipality.slug if user.municipality else None,
-            "institution": user.institution.number if user.institution else None,
-            "vendor": user.vendor.slug if user.vendor else None,
+            **user_document(user),
             "entitlements": sorted(e.vendor.slug for e in user.entitlements),
         }
     )

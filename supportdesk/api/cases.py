@@ -12,6 +12,7 @@ from sqlalchemy import select
 from supportdesk import policy
 from supportdesk.accounts.models import User
 from supportdesk.api.base import bp, require_user
+from supportdesk.api.idempotency import commit, idempotent
 from supportdesk.api.openapi import document, query_param
 from supportdesk.api.payload import boolean, id_list, json_body, optional_string, patch_version
 from supportdesk.errors import NotFound, ValidationFailed
@@ -187,6 +188,7 @@ def patch_case(number: str) -> ResponseReturnValue:
     },
     responses={201: "Created", 403: "Not allowed to write in this case", 422: "Invalid"},
 )
+@idempotent
 def post_message(number: str) -> ResponseReturnValue:
     require_user()
     case = policy.get_case(current_user, number)
@@ -197,7 +199,6 @@ def post_message(number: str) -> ResponseReturnValue:
     if errors:
         raise ValidationFailed(fields=errors)
     message = cases.post_message(current_user, case, body or "", confirm_sensitive=confirm)
-    db.session.commit()
     response = jsonify(documents.message_document(message))
     response.status_code = 201
-    return response
+    return commit(response)

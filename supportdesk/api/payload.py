@@ -8,11 +8,29 @@ from typing import Any
 
 from flask import request
 
-from supportdesk.errors import ValidationFailed
+from supportdesk.errors import DomainError, ValidationFailed
+from supportdesk.safe_input import UnsafeJson, load_json
+
+
+class InvalidJson(DomainError):
+    """A body no endpoint reads: too deep, not text both databases can store (400)."""
+
+    status = 400
+    code = "invalid_json"
 
 
 def json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    """The request's JSON object, read with the depth and text checks of safe_input."""
+    data = None
+    if request.is_json:
+        try:
+            data = load_json(request.get_data(cache=True))
+        except UnsafeJson as error:
+            if error.hostile:
+                raise InvalidJson(
+                    "The JSON body cannot be read.", fields={"body": error.reason}
+                ) from None
+            # plain bad syntax keeps its 422 below
     if not isinstance(data, dict):
         raise ValidationFailed(
             "Send a JSON object.",

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from supportdesk import policy
 from supportdesk.api.base import bp, require_user
+from supportdesk.api.idempotency import commit, idempotent
 from supportdesk.api.openapi import document, query_param
 from supportdesk.api.payload import iso, json_body, optional_string, patch_version
 from supportdesk.errors import NotFound, ValidationFailed
@@ -44,6 +45,8 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
         "version": ticket.version,
+        # only a merged duplicate loads its target (one query, for the few that are)
+        "merged_into": ticket.merged_into.number if ticket.merged_into_id else None,
         "url": url_for("tickets.detail", number=ticket.number),
     }
 
@@ -117,6 +120,7 @@ def ticket_json(ticket: Ticket, entries: list[TicketEntry] | None = None) -> dic
     },
     responses={201: "Created; Location is the ticket", 422: "Validation failed"},
 )
+@idempotent
 @reads_before_writes
 def create_ticket() -> ResponseReturnValue:
     require_user()
@@ -146,11 +150,10 @@ def create_ticket() -> ResponseReturnValue:
     # Build the answer from the objects the service just flushed: the commit expires
     # them, and serialising afterwards would reload each one with its own query.
     answer = ticket_json(ticket, services.new_ticket_entries(current_user, ticket))
-    db.session.commit()
     response = jsonify(answer)
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_ticket", number=answer["number"])
-    return response
+    return commit(response)
 
 
 def _new_ticket(values: dict[str, str | None], errors: dict[str, str]) -> services.NewTicket:
@@ -288,6 +291,7 @@ def patch_ticket(number: str) -> ResponseReturnValue:
     },
     responses={201: "Created"},
 )
+@idempotent
 def add_entry(number: str) -> ResponseReturnValue:
     require_user()
     ticket = policy.get_ticket(current_user, number)
@@ -302,7 +306,6 @@ def add_entry(number: str) -> ResponseReturnValue:
     if errors:
         raise ValidationFailed(fields=errors)
     entry = services.add_entry(current_user, ticket, body, internal=internal)
-    db.session.commit()
     response = jsonify(entry_json(ticket, entry))
     response.status_code = 201
-    return response
+    return commit(response)

@@ -269,13 +269,17 @@ def _move(case: VendorCase, previous: CaseStatus, target: CaseStatus, now: datet
 
 
 def _status_line(case: VendorCase, previous: CaseStatus, target: CaseStatus) -> dict[str, Any]:
-    """The history line every linked ticket gets."""
-    text = _l(
+    """The history event every linked ticket gets (worded by `_status_wording`)."""
+    return {"case": case.number, "from": previous.value, "to": target.value}
+
+
+@ticket_history.describes("case_status")
+def _status_wording(data: dict[str, Any]) -> Any:
+    return _l(
         "Vendor case %(case)s is now: %(status)s.",
-        case=case.number,
-        status=CASE_STATUS_LABELS[target],
+        case=data["case"],
+        status=CASE_STATUS_LABELS[CaseStatus(data["to"])],
     )
-    return {"case": case.number, "from": previous.value, "to": target.value, "text": str(text)}
 
 
 def _announce_status(case: VendorCase, actor: User, target: CaseStatus) -> None:

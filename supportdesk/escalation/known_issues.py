@@ -8,6 +8,7 @@ linked. Services change and flush; the caller commits.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -152,11 +153,7 @@ def _announce_known_issue_resolved(actor: User, issue: KnownIssue) -> None:
             ticket,
             actor,
             "known_issue_resolved",
-            {
-                "known_issue": issue.id,
-                "title": issue.title,
-                "text": str(_l("The known issue is resolved: %(title)s", title=issue.title)),
-            },
+            {"known_issue": issue.id, "title": issue.title},
         )
         by_municipality.setdefault(ticket.municipality_id, []).append(ticket)
     for municipality_id, group in by_municipality.items():
@@ -249,13 +246,19 @@ def link_ticket_to_known_issue(actor: User, ticket: Ticket, issue: KnownIssue) -
         ticket,
         actor,
         "known_issue",
-        {
-            "known_issue": issue.id,
-            "title": issue.title,
-            "text": str(_l("Linked to the known issue: %(title)s", title=issue.title)),
-        },
+        {"known_issue": issue.id, "title": issue.title},
     )
     return True
+
+
+@ticket_history.describes("known_issue")
+def _linked_wording(data: dict[str, Any]) -> Any:
+    return _l("Linked to the known issue: %(title)s", title=data["title"])
+
+
+@ticket_history.describes("known_issue_resolved")
+def _resolved_wording(data: dict[str, Any]) -> Any:
+    return _l("The known issue is resolved: %(title)s", title=data["title"])
 
 
 def link_case_to_known_issue(actor: User, case: VendorCase, issue: KnownIssue | None) -> None:

@@ -21,7 +21,8 @@ from supportdesk.accounts.models import Municipality, System, User
 from supportdesk.errors import ValidationFailed
 from supportdesk.escalation.models import OPEN_CASE_STATUSES, CaseStatus, SlaState, VendorCase
 from supportdesk.extensions import db
-from supportdesk.tickets.models import Priority
+from supportdesk.tickets import listing as ticket_listing
+from supportdesk.tickets.models import Priority, Ticket
 
 PAGE_SIZE = 25
 # The status filter's extra value: every open status at once (not a CaseStatus).
@@ -157,3 +158,24 @@ def case_counts_by_state(user: User) -> dict[str, int]:
         select(visible.c.sla_state, func.count()).group_by(visible.c.sla_state)
     ).all()
     return {str(state): count for state, count in rows}
+
+
+def sla_of_tickets(tickets: list[Ticket]) -> dict[int, str]:
+    """The ticket queue's SLA column: each escalated ticket's vendor case SLA state, in one
+    query (none when no ticket on the page is escalated)."""
+    case_ids = {t.vendor_case_id for t in tickets if t.vendor_case_id is not None}
+    if not case_ids:
+        return {}
+    states = dict(
+        db.session.execute(
+            select(VendorCase.id, VendorCase.sla_state).where(VendorCase.id.in_(case_ids))
+        ).all()
+    )
+    return {
+        t.id: SlaState(states[t.vendor_case_id]).value
+        for t in tickets
+        if t.vendor_case_id in states
+    }
+
+
+ticket_listing.ROW_DETAILS["sla"] = sla_of_tickets

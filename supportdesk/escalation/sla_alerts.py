@@ -7,6 +7,7 @@ imported (the escalation blueprint imports it).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -47,14 +48,7 @@ def _announce(case: VendorCase, phase: str, level: str) -> None:
     """A line on every linked ticket, and a notice to both sides."""
     event = "sla_warning" if level == "warning" else "sla_breach"
     for ticket in case.tickets:
-        text = (
-            _l("Vendor case %(case)s is close to its SLA deadline.", case=case.number)
-            if level == "warning"
-            else _l("Vendor case %(case)s has passed its SLA deadline.", case=case.number)
-        )
-        ticket_history.add_system_event(
-            ticket, None, event, {"case": case.number, "phase": phase, "text": str(text)}
-        )
+        ticket_history.add_system_event(ticket, None, event, {"case": case.number, "phase": phase})
     due_at = sla_view(case).due_at
     notify.notify(
         [*notify.vendor_recipients(case), *notify.coordinators(case)],
@@ -63,6 +57,16 @@ def _announce(case: VendorCase, phase: str, level: str) -> None:
         None,
         extra={"phase": phase, "due_at": due_at.isoformat() if due_at else None},
     )
+
+
+@ticket_history.describes("sla_warning")
+def _warning_wording(data: dict[str, Any]) -> Any:
+    return _l("Vendor case %(case)s is close to its SLA deadline.", case=data["case"])
+
+
+@ticket_history.describes("sla_breach")
+def _breach_wording(data: dict[str, Any]) -> Any:
+    return _l("Vendor case %(case)s has passed its SLA deadline.", case=data["case"])
 
 
 @outbox.periodic("sla_check", every=timedelta(minutes=5))

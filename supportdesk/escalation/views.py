@@ -13,6 +13,7 @@ from urllib.parse import quote
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -55,6 +56,7 @@ from supportdesk.escalation.sla_clock import sla_targets, sla_view
 from supportdesk.extensions import db
 from supportdesk.form_pages import form_page, save_form, saved_and_go
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.safe_input import database_id
 from supportdesk.sensitive import has_sensitive
 from supportdesk.tickets import attachments as ticket_attachments
 from supportdesk.tickets.models import Ticket
@@ -256,12 +258,17 @@ def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
     }
 
 
+def render_case_page(case: VendorCase, status: int = 200, **forms: Any) -> ResponseReturnValue:
+    """The case page with a form's state (other domains' views: canned replies)."""
+    return render_template("escalation/detail.html", **_case_context(case, **forms)), status
+
+
 @bp.get("/cases/<number>")
 @login_required
 def detail(number: str) -> ResponseReturnValue:
     case = cases.case_for_page(current_user, number)
     context = _case_context(case)
-    relay_id = request.args.get("relay", type=int)
+    relay_id = request.args.get("relay", type=database_id)
     if relay_id and policy.can_relay_case(current_user, case):
         message = next((m for m in case.messages if m.id == relay_id and m.from_vendor), None)
         if message is not None:
@@ -385,7 +392,11 @@ def relay(number: str) -> ResponseReturnValue:
         message_id = int(form.message.data) if (form.message.data or "").isdigit() else None
         body, chosen = form.body.data or "", form.tickets.data or []
         tickets = cases.relay(current_user, case, body, chosen, message_id)
-        return _("The answer is sent on %(count)s tickets.", count=len(tickets))
+        return ngettext(
+            "The answer is sent on %(num)d ticket.",
+            "The answer is sent on %(num)d tickets.",
+            len(tickets),
+        )
 
     return _case_post(
         number,
@@ -419,7 +430,9 @@ def keep_internal(number: str, message_id: int) -> ResponseReturnValue:
 def resolve_tickets(number: str) -> ResponseReturnValue:
     def act(case: VendorCase, form: ResolveTicketsForm) -> str:
         tickets = cases.resolve_linked_tickets(current_user, case, form.tickets.data or [])
-        return _("%(count)s tickets are resolved.", count=len(tickets))
+        return ngettext(
+            "%(num)d ticket is resolved.", "%(num)d tickets are resolved.", len(tickets)
+        )
 
     return _case_post(
         number,

@@ -23,6 +23,17 @@ STATE_LABELS = {
     "archived": _l("Archived"),
 }
 
+# An article version's `action` (what happened) as a history line shows it.
+ACTION_LABELS = {
+    "create": _l("Created"),
+    "edit": _l("Edited"),
+    "import": _l("Imported from a file"),
+    "draft": _l("Moved back to draft"),
+    "review": _l("Sent to review"),
+    "published": _l("Published"),
+    "archived": _l("Archived"),
+}
+
 
 class ArticleForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])

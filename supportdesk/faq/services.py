@@ -262,6 +262,16 @@ def record_deflection(actor: User, article: Article) -> Deflection:
     return deflection
 
 
+def deflection_count(article: Article) -> int:
+    """How many times the article solved the problem before a ticket was written."""
+    return (
+        db.session.scalar(
+            select(func.count(Deflection.id)).where(Deflection.article_id == article.id)
+        )
+        or 0
+    )
+
+
 def mask_numbers(text: str) -> str:
     """Long digit runs (CPR, phone numbers) never reach the logs."""
     return _LONG_NUMBER.sub("###", text)

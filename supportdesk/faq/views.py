@@ -17,6 +17,7 @@ from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.faq import services
 from supportdesk.faq.forms import (
+    ACTION_LABELS,
     AUDIENCE_LABELS,
     STATE_LABELS,
     ArticleForm,
@@ -27,6 +28,7 @@ from supportdesk.faq.forms import (
 from supportdesk.faq.models import Article, ArticleState, ArticleVersion, Audience
 from supportdesk.markup import render_markdown
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.safe_input import database_id
 from supportdesk.search import SearchResults, SearchUnavailable, get_backend
 from supportdesk.search import init_app as init_search
 from supportdesk.search.tasks import sync_now
@@ -51,7 +53,11 @@ def _nav(user):
 
 @bp.app_context_processor
 def _labels():
-    return {"audience_labels": AUDIENCE_LABELS, "state_labels": STATE_LABELS}
+    return {
+        "audience_labels": AUDIENCE_LABELS,
+        "state_labels": STATE_LABELS,
+        "action_label": lambda action: ACTION_LABELS.get(action, action),
+    }
 
 
 def run_search(
@@ -203,7 +209,7 @@ def _search_body(
 @bp.get("/<slug>")
 def article(slug: str) -> ResponseReturnValue:
     item = policy.get_article(current_user, slug)
-    log_id = request.args.get("s", type=int)
+    log_id = request.args.get("s", type=database_id)
     if log_id:
         try:
             services.mark_clicked(log_id)
@@ -268,8 +274,24 @@ def solved(slug: str) -> ResponseReturnValue:
         abort(400)
     services.record_deflection(current_user, item)
     db.session.commit()
-    flash(_("Good - no ticket was created. Thank you for letting us know."), "success")
-    return redirect(url_for("faq.article", slug=slug))
+    back = form.next.data or ""
+    back = back if back.startswith("/") and not back.startswith("//") else None
+    # a page of its own, not a flash: the suggestion panel's script used to follow the
+    # redirect with fetch, which used up the flash before the browser showed anything
+    return redirect(url_for("faq.solved_done", slug=slug, next=back))
+
+
+@bp.get("/<slug>/solved")
+@login_required
+def solved_done(slug: str) -> ResponseReturnValue:
+    """The confirmation: no ticket was created, how many this article has helped, and the
+    way back to the form (whose draft the browser kept)."""
+    item = _readable_published(slug)
+    back = request.args.get("next") or ""
+    back = back if back.startswith("/") and not back.startswith("//") else None
+    return render_template(
+        "faq/solved.html", article=item, back=back, count=services.deflection_count(item)
+    )
 
 
 # --- editing ------------------------------------------------------------------------------
@@ -452,8 +474,8 @@ def history(slug: str) -> ResponseReturnValue:
 def diff(slug: str) -> ResponseReturnValue:
     item = policy.get_editable_article(current_user, slug)
     newest = item.versions[-1].number
-    to_number = request.args.get("to", type=int) or newest
-    from_number = request.args.get("from", type=int) or max(to_number - 1, 1)
+    to_number = request.args.get("to", type=database_id) or newest
+    from_number = request.args.get("from", type=database_id) or max(to_number - 1, 1)
     older = services.get_version(item, from_number)
     newer = services.get_version(item, to_number)
     lines = services.diff_versions(older, newer)
@@ -465,6 +487,6 @@ def diff(slug: str) -> ResponseReturnValue:
 def report() -> ResponseReturnValue:
     if not policy.can_view_faq_report(current_user):
         abort(404)
-    days = request.args.get("days", default=90, type=int)
+    days = request.args.get("days", default=90, type=database_id)
     days = min(max(days or 90, 1), 730)
     return render_template("faq/report.html", report=services.gap_report(current_user, days))

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from supportdesk.accounts import sessions, twofactor
 from supportdesk.accounts.models import ApiToken, SupportEntitlement, User, UserSession
+from supportdesk.accounts.services import user_document
 from supportdesk.audit import events
 from supportdesk.audit.models import SecurityEvent, SecurityEventKind
 from supportdesk.errors import ValidationFailed
@@ -105,12 +106,7 @@ def _user_json(user: User) -> dict[str, Any]:
         return list(db.session.scalars(query))
 
     return {
-        "email": user.email,
-        "name": user.name,
-        "role": user.role.value,
-        "municipality": user.municipality.slug if user.municipality else None,
-        "institution": user.institution.number if user.institution else None,
-        "vendor": user.vendor.slug if user.vendor else None,
+        **user_document(user),
         "active": user.active,
         "locale": user.locale,
         "created_at": _iso(user.created_at),

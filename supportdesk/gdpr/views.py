@@ -7,6 +7,7 @@ import json
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from supportdesk import policy
@@ -55,7 +56,14 @@ def personal_data() -> ResponseReturnValue:
         stepup.require_recent_authentication()
         count = services.erase(current_user, subject)
         db.session.commit()
-        flash(_("The data has been anonymised (%(count)s ticket(s)).", count=count), "success")
+        flash(
+            ngettext(
+                "The data has been anonymised (%(num)d ticket).",
+                "The data has been anonymised (%(num)d tickets).",
+                count,
+            ),
+            "success",
+        )
         return redirect(url_for("gdpr.personal_data"))
     return render_template(
         "gdpr/personal_data.html", identifier=identifier, subject=subject, errors={}

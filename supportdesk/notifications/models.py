@@ -26,6 +26,8 @@ class NotificationEvent(enum.StrEnum):
     case_resolved = "case_resolved"
     sla_warning = "sla_warning"
     sla_breach = "sla_breach"
+    ticket_merged = "ticket_merged"
+    survey_requested = "survey_requested"
     known_issue_resolved = "known_issue_resolved"
     # The reporter's side of the answer flow (issue 16): their ticket went to the vendor,
     # the vendor's answer was passed on to them, their ticket is resolved.

@@ -45,6 +45,8 @@ EVENT_LABELS = {
     NotificationEvent.ticket_escalated: _l("My ticket is sent on to the vendor"),
     NotificationEvent.answer_relayed: _l("An answer from the vendor is passed on to my ticket"),
     NotificationEvent.ticket_resolved: _l("My ticket is resolved"),
+    NotificationEvent.ticket_merged: _l("My ticket is merged into another"),
+    NotificationEvent.survey_requested: _l("Asked whether a resolved ticket helped me"),
 }
 
 # The fixed status vocabulary (INTERFACE.md), so wording does not depend on other domains.
@@ -68,6 +70,8 @@ _TICKET_EVENTS = (
     NotificationEvent.ticket_escalated,
     NotificationEvent.answer_relayed,
     NotificationEvent.ticket_resolved,
+    NotificationEvent.ticket_merged,
+    NotificationEvent.survey_requested,
 )
 _CASE_EVENTS = (
     NotificationEvent.case_message,
@@ -253,6 +257,14 @@ def summary(event: NotificationEvent | str, context: dict[str, Any]) -> str:
             )
         case NotificationEvent.ticket_resolved:
             return _("Ticket %(number)s is resolved: %(subject)s", number=number, subject=subject)
+        case NotificationEvent.ticket_merged:
+            return _(
+                "Your ticket is merged into ticket %(number)s: %(subject)s",
+                number=number,
+                subject=subject,
+            )
+        case NotificationEvent.survey_requested:
+            return _("Did you get help? Ticket %(number)s is resolved", number=number)
         case NotificationEvent.known_issue_resolved:
             return _(
                 "Known issue resolved: %(title)s",

@@ -16,6 +16,7 @@ from supportdesk.notifications import caller_email as _caller_email  # noqa: F40
 from supportdesk.notifications import email as _email  # noqa: F401
 from supportdesk.notifications import services
 from supportdesk.notifications.forms import preferences_form
+from supportdesk.safe_input import database_id
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -23,7 +24,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 @bp.get("")
 @login_required
 def index() -> ResponseReturnValue:
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=database_id)
     rows, next_cursor = services.page(current_user, before=before)
     return render_template(
         "notifications/index.html",

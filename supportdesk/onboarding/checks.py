@@ -25,6 +25,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 
 from supportdesk.accounts.models import InstitutionType, Role
 from supportdesk.accounts.organisations import EMAIL, SLUG
@@ -567,16 +568,22 @@ class Checker:
             }
             if after > vendor.max_entitled:
                 over = new[max(vendor.max_entitled - before, 0) :]
-                message = _l(
+                message = lazy_ngettext(
+                    "After the import %(municipality)s would have %(count)s support-entitled "
+                    "user for %(vendor)s; at most %(max)s are allowed.",
                     "After the import %(municipality)s would have %(count)s support-entitled "
                     "users for %(vendor)s; at most %(max)s are allowed.",
+                    after,
                     **facts,
                 )
             elif after < vendor.min_entitled:
                 over = new
-                message = _l(
+                message = lazy_ngettext(
+                    "After the import %(municipality)s would have %(count)s support-entitled "
+                    "user for %(vendor)s; at least %(min)s are required.",
                     "After the import %(municipality)s would have %(count)s support-entitled "
                     "users for %(vendor)s; at least %(min)s are required.",
+                    after,
                     **facts,
                 )
             else:

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, false, func, or_, select
 
+from supportdesk.accounts.entitlements import entitled_counts
 from supportdesk.accounts.models import (
     Institution,
     Municipality,
     Role,
-    SupportEntitlement,
     User,
     Vendor,
 )
@@ -157,13 +157,7 @@ def _figures(municipalities: list[Any], today: date) -> _Figures:
         admins[municipality_id] = admin_count
         invitations[municipality_id] = (people, with_password)
     entitled: dict[int, dict[int, int]] = defaultdict(dict)
-    for municipality_id, vendor_id, count in db.session.execute(
-        select(
-            SupportEntitlement.municipality_id,
-            SupportEntitlement.vendor_id,
-            func.count(SupportEntitlement.id),
-        ).group_by(SupportEntitlement.municipality_id, SupportEntitlement.vendor_id)
-    ):
+    for (municipality_id, vendor_id), count in entitled_counts().items():
         entitled[municipality_id][vendor_id] = count
     staffed = exists().where(
         User.institution_id == Institution.id,

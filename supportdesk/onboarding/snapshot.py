@@ -11,8 +11,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from supportdesk.accounts.entitlements import entitled_counts
 from supportdesk.accounts.models import (
     Institution,
     Municipality,
@@ -126,14 +127,5 @@ def load(sheets: dict[str, Sheet]) -> Known:
             known.entitlements.add((user_id, vendor_id))
             entitled[user_id].add(vendor_id)
     known.entitled_vendors = dict(entitled)
-    known.counts = {
-        (municipality_id, vendor_id): count
-        for municipality_id, vendor_id, count in db.session.execute(
-            select(
-                SupportEntitlement.municipality_id,
-                SupportEntitlement.vendor_id,
-                func.count(SupportEntitlement.id),
-            ).group_by(SupportEntitlement.municipality_id, SupportEntitlement.vendor_id)
-        )
-    }
+    known.counts = entitled_counts()
     return known

@@ -163,6 +163,16 @@ def can_grant_entitlement(actor: User, target: User) -> bool:
     return can_manage_municipality(actor, target.municipality_id)
 
 
+def revoke_needs_reason(vendor: Vendor, remaining: int) -> bool:
+    """Below the vendor's minimum a municipality lacks cover: revoking there takes a reason.
+
+    The vendor's contract expects `min_entitled` support-entitled coordinators per
+    municipality (DESIGN: 4-8); an administrator may still go below it (someone leaves),
+    but says why, and the reason is logged and shown on the entitlement page.
+    """
+    return remaining < vendor.min_entitled
+
+
 def is_entitled(user: User, vendor: Vendor | int) -> bool:
     """Support-entitled for this vendor (rule 2): may talk to its servicedesk."""
     vendor_id = vendor if isinstance(vendor, int) else vendor.id

@@ -7,8 +7,16 @@ from sqlalchemy import Select, false, or_, select
 from supportdesk.accounts.models import Institution, Role, User
 from supportdesk.errors import NotFound
 from supportdesk.extensions import db
-from supportdesk.policy.organisations import is_municipal
-from supportdesk.tickets.models import Attachment, EntryKind, Queue, Ticket, TicketStatus
+from supportdesk.policy.organisations import institutions_visible_to, is_municipal
+from supportdesk.tickets.models import (
+    Attachment,
+    EntryKind,
+    Queue,
+    SavedView,
+    Ticket,
+    TicketFollower,
+    TicketStatus,
+)
 
 TICKET_STAFF_ROLES = frozenset({Role.coordinator, Role.municipal_admin})
 # who tickets and routing rules can be assigned to (an assignee must also be active)
@@ -25,6 +33,26 @@ def ticket_institution_default(user: User) -> Institution | None:
     return user.institution if user.role == Role.superuser else None
 
 
+def ticket_institutions(user: User) -> Select[tuple[Institution]]:
+    """Institutions a user may log a ticket for (the choices of the ticket form).
+
+    A superuser logs tickets for the institution they are registered at (README: "log
+    tickets for their institution"); other municipal staff for any active institution
+    of their municipality (the hotline takes calls from all of them).
+    """
+    query = institutions_visible_to(user).where(Institution.active.is_(True))
+    if user.role == Role.superuser:
+        return query.where(Institution.id == user.institution_id)
+    return query
+
+
+def can_file_ticket_for(user: User, institution: Institution) -> bool:
+    """The rule behind `ticket_institutions`, for one institution already loaded."""
+    if not can_create_ticket(user) or institution.municipality_id != user.municipality_id:
+        return False
+    return user.role != Role.superuser or institution.id == user.institution_id
+
+
 def tickets_visible_to(user: User) -> Select[tuple[Ticket]]:
     """Single starting point, so no list, search or export forgets the tenant."""
     if not is_municipal(user):
@@ -34,7 +62,7 @@ def tickets_visible_to(user: User) -> Select[tuple[Ticket]]:
         case Role.coordinator | Role.municipal_admin:
             return query
         case Role.superuser:
-            own = [Ticket.created_by_id == user.id]
+            own = [Ticket.created_by_id == user.id, _followed_by(user)]
             if user.institution_id is not None:
                 own.append(Ticket.institution_id == user.institution_id)
             return query.where(or_(*own))
@@ -43,10 +71,19 @@ def tickets_visible_to(user: User) -> Select[tuple[Ticket]]:
                 Queue.municipality_id == user.municipality_id, Queue.is_hotline.is_(True)
             )
             return query.where(
-                or_(Ticket.created_by_id == user.id, Ticket.queue_id.in_(hotline_queues))
+                or_(
+                    Ticket.created_by_id == user.id,
+                    Ticket.queue_id.in_(hotline_queues),
+                    _followed_by(user),
+                )
             )
         case _:
             return query.where(false())
+
+
+def _followed_by(user: User):
+    """Tickets the user follows: a merged duplicate's reporter follows the target."""
+    return Ticket.id.in_(select(TicketFollower.ticket_id).where(TicketFollower.user_id == user.id))
 
 
 def get_ticket(user: User, number: str) -> Ticket:
@@ -108,6 +145,21 @@ def can_reopen(user: User, ticket: Ticket) -> bool:
     )
 
 
+def can_merge(user: User, ticket: Ticket) -> bool:
+    """Coordinators (and municipal admins) merge duplicates within their municipality."""
+    return is_ticket_staff(user) and user.municipality_id == ticket.municipality_id
+
+
+def can_answer_survey(user: User, ticket: Ticket) -> bool:
+    """ "Fik du hjælp?" is the ticket creator's to answer, and only theirs."""
+    return user.is_authenticated and ticket.created_by_id == user.id
+
+
+def saved_views_of(user: User) -> Select[tuple[SavedView]]:
+    """A user's saved queue views are their own."""
+    return select(SavedView).where(SavedView.user_id == user.id).order_by(SavedView.name)
+
+
 def can_triage(user: User) -> bool:
     """The municipality's triage queue with filters and bulk actions."""
     return is_ticket_staff(user) and user.municipality_id is not None
@@ -165,8 +217,13 @@ def can_view_attachment(user: User, attachment: Attachment) -> bool:
 
 def get_attachment(user: User, number: str, attachment_id: int) -> Attachment:
     ticket = get_ticket(user, number)
+    # a merged duplicate's attachments are listed (and fetched) on the ticket it went into
+    merged = select(Ticket.id).where(Ticket.merged_into_id == ticket.id)
     attachment = db.session.scalar(
-        select(Attachment).where(Attachment.id == attachment_id, Attachment.ticket_id == ticket.id)
+        select(Attachment).where(
+            Attachment.id == attachment_id,
+            or_(Attachment.ticket_id == ticket.id, Attachment.ticket_id.in_(merged)),
+        )
     )
     if attachment is None or not can_view_attachment(user, attachment):
         raise NotFound()

@@ -31,11 +31,14 @@ from supportdesk.escalation.models import (
     vendor_case_generation,
 )
 from supportdesk.extensions import db, utcnow
+from supportdesk.idempotency import prune as prune_idempotency_keys
 from supportdesk.notifications.models import Notification
 from supportdesk.outbox import OutboxMessage
+from supportdesk.tickets import surveys
 from supportdesk.tickets.models import (
     Attachment,
     EntryKind,
+    SurveyResponse,
     Ticket,
     TicketEntry,
     TicketStatus,
@@ -56,6 +59,7 @@ class RetentionReport:
     outbox: int = 0
     audit_events: int = 0
     ticket_views: int = 0
+    idempotency_keys: int = 0
     per_municipality: dict[str, int] = field(default_factory=dict)
 
 
@@ -77,7 +81,12 @@ def _expired_ticket_ids(municipality: Municipality, now: datetime) -> list[int]:
 
 
 def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -> None:
-    numbers = list(db.session.scalars(select(Ticket.number).where(Ticket.id.in_(ids))))
+    rows = db.session.execute(
+        select(Ticket.id, Ticket.number, Ticket.created_by_id).where(Ticket.id.in_(ids))
+    ).all()
+    numbers = [row.number for row in rows]
+    # the survey's bell entries point to its signed link, not to the ticket
+    survey_links = [f"/survey/{surveys.token_for(row.id, row.created_by_id)}" for row in rows]
     attachments = list(db.session.scalars(select(Attachment).where(Attachment.ticket_id.in_(ids))))
     upload_dir = Path(current_app.config["SUPPORTDESK"].upload_dir)
     db.session.execute(
@@ -99,6 +108,9 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
         .values(body="")
     )
     db.session.execute(
+        update(SurveyResponse).where(SurveyResponse.ticket_id.in_(ids)).values(comment="")
+    )
+    db.session.execute(
         update(Ticket)
         .where(Ticket.id.in_(ids))
         .values(
@@ -115,7 +127,9 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
     municipalities = select(Ticket.municipality_id).where(Ticket.id.in_(ids)).distinct()
     generations.bump(*(ticket_generation(m) for m in db.session.scalars(municipalities)))
     db.session.execute(
-        delete(Notification).where(Notification.url.in_([f"/tickets/{n}" for n in numbers]))
+        delete(Notification).where(
+            Notification.url.in_([f"/tickets/{n}" for n in numbers] + survey_links)
+        )
     )
 
 
@@ -188,5 +202,7 @@ def run_retention(now: datetime | None = None) -> RetentionReport:
     report.audit_events, report.ticket_views = prune_audit_logs(
         current_app.config["SUPPORTDESK"].audit_retention_days, now
     )
+    # the answers kept for API retries (they quote tickets) live 24 hours
+    report.idempotency_keys = prune_idempotency_keys(now)
     db.session.flush()
     return report

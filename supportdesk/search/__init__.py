@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
@@ -51,6 +51,14 @@ class SearchResults:
     suggestion: str | None = None
 
 
+class SearchFilters(TypedDict, total=False):
+    """What narrows a search besides the words and the caller's visibility."""
+
+    system: str | None
+    category: str | None
+    limit: int
+
+
 class SearchBackend(Protocol):
     def index(self, article: Article) -> None:
         """Add, replace or (when not published) remove one article."""
@@ -61,12 +69,7 @@ class SearchBackend(Protocol):
         """Replace the whole index with these articles; returns how many were indexed."""
 
     def search(
-        self,
-        query: str,
-        user_filter: Visibility,
-        system: str | None = None,
-        category: str | None = None,
-        limit: int = 10,
+        self, query: str, user_filter: Visibility, **filters: Unpack[SearchFilters]
     ) -> SearchResults: ...
 
     def check(self) -> None:

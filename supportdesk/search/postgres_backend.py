@@ -23,6 +23,7 @@ import math
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Unpack
 
 from sqlalchemy import (
     ColumnElement,
@@ -49,7 +50,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from supportdesk.extensions import db
 from supportdesk.faq.models import Article, ArticleState, Audience
-from supportdesk.search import Hit, SearchResults, SearchUnavailable, Visibility
+from supportdesk.search import Hit, SearchFilters, SearchResults, SearchUnavailable, Visibility
 from supportdesk.search.analysis import (
     _LINKS,
     MIN_PART,
@@ -381,15 +382,10 @@ class PostgresBackend:
     # --- querying ----------------------------------------------------------------------
 
     def search(
-        self,
-        query: str,
-        user_filter: Visibility,
-        system: str | None = None,
-        category: str | None = None,
-        limit: int = 10,
+        self, query: str, user_filter: Visibility, **filters: Unpack[SearchFilters]
     ) -> SearchResults:
         try:
-            return self._search(query, user_filter, system, category, limit)
+            return self._search(query, user_filter, **filters)
         except SQLAlchemyError as error:
             # The failed statement aborted the transaction; end it so the page can
             # still render its 503 with the session usable.
@@ -397,7 +393,9 @@ class PostgresBackend:
             db.session.rollback()
             raise SearchUnavailable() from error
 
-    def _search(self, text_: str, visible: Visibility, system, category, limit) -> SearchResults:
+    def _search(
+        self, text_: str, visible: Visibility, system=None, category=None, limit: int = 10
+    ) -> SearchResults:
         results = SearchResults(query=text_)
         tokens = words(text_)
         synonyms = self.synonyms

@@ -18,6 +18,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Unpack
 
 from markupsafe import escape
 from whoosh import index
@@ -25,7 +26,7 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.query import And, Or, Query, Term
 
 from supportdesk.faq.models import Article, ArticleState, Audience
-from supportdesk.search import Hit, SearchResults, SearchUnavailable, Visibility
+from supportdesk.search import Hit, SearchFilters, SearchResults, SearchUnavailable, Visibility
 from supportdesk.search.analysis import (
     STOP_WORDS,
     danish_analyzer,
@@ -419,18 +420,11 @@ class WhooshBackend:
         return allowed
 
     def search(
-        self,
-        query: str,
-        user_filter: Visibility,
-        system: str | None = None,
-        category: str | None = None,
-        limit: int = 10,
+        self, query: str, user_filter: Visibility, **filters: Unpack[SearchFilters]
     ) -> SearchResults:
-        return self._with_recovery(
-            lambda: self._search(query, user_filter, system, category, limit)
-        )
+        return self._with_recovery(lambda: self._search(query, user_filter, **filters))
 
-    def _search(self, text, visible, system, category, limit) -> SearchResults:
+    def _search(self, text, visible, system=None, category=None, limit=10) -> SearchResults:
         """The answer for this index generation, computed once per caller audience.
 
         The key is the visibility, not the user: callers who may see the same

@@ -125,6 +125,48 @@ class PriorityForm(FlaskForm):
         self.priority.choices = priority_choices()
 
 
+class HandlingForm(FlaskForm):
+    """The ticket page's one side form: status, assignee and priority, one button."""
+
+    status = SelectField(_l("Status"), choices=[])
+    assignee = SelectField(_l("Assignee"), choices=[])
+    priority = SelectField(_l("Priority"), choices=[])
+    version = IntegerField(validators=[InputRequired()])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.priority.choices = priority_choices()
+
+
+class MergeForm(FlaskForm):
+    into = StringField(
+        _l("Merge into ticket"),
+        validators=[DataRequired(), Length(max=24)],
+        description=_l("The number of the ticket about the same problem, e.g. ESB-2026-000123."),
+    )
+
+
+class SurveyForm(FlaskForm):
+    score = SelectField(
+        _l("Did you get help?"),
+        choices=[
+            ("", ""),
+            ("5", _l("5 - yes, fully")),
+            ("4", _l("4")),
+            ("3", _l("3 - partly")),
+            ("2", _l("2")),
+            ("1", _l("1 - not at all")),
+        ],
+        validators=[DataRequired()],
+    )
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Length(max=2000)])
+
+
+class SavedViewForm(FlaskForm):
+    name = StringField(_l("Name of the view"), validators=[DataRequired(), Length(max=80)])
+    query = HiddenField()
+
+
 class ReopenForm(FlaskForm):
     version = IntegerField(validators=[InputRequired()])
 

@@ -1,15 +1,53 @@
 """A ticket's history: the system events (status, assignment, routing, escalation, …).
 
 Every change to a ticket writes one event entry here; replies and notes are in services.
+An event is stored as its name and parameters, never as a sentence: the line is written
+when the page is shown, in the reader's language. The ticket page words the tickets'
+own events (templates/tickets/_entry.html); a domain that writes events of its own on
+tickets (escalation: case status, SLA, known issues) registers their wording with
+`describes`. Rows written before that kept a Danish or English `text`: it is shown only
+when an event has no registered wording or its parameters are missing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import inspect, update
+from sqlalchemy.orm.attributes import set_committed_value
+
 from supportdesk.accounts.models import User
+from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
-from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry
+from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry, ticket_generation
+
+# event name → its line from the event's parameters, in the current locale
+EventWording = Callable[[dict[str, Any]], Any]
+EVENT_LINES: dict[str, EventWording] = {}
+
+
+def describes(*events: str) -> Callable[[EventWording], EventWording]:
+    """Register how the named events read in a ticket's history."""
+
+    def register(wording: EventWording) -> EventWording:
+        for event in events:
+            EVENT_LINES[event] = wording
+        return wording
+
+    return register
+
+
+def event_line(entry: TicketEntry) -> str:
+    """The history line of an event entry in the reader's language."""
+    data = entry.data or {}
+    wording = EVENT_LINES.get(entry.event or "")
+    if wording is not None:
+        try:
+            return str(wording(data))
+        except (KeyError, ValueError):  # an old row without the parameters: its text
+            pass
+    return str(data.get("text") or entry.event or "")
 
 
 def record_event(
@@ -35,6 +73,25 @@ def add_system_event(
 ) -> TicketEntry:
     """For other domains (escalation, SLA, known issues): one history line on the ticket."""
     entry = record_event(ticket, actor, event, data)
-    ticket.updated_at = utcnow()
+    touch(ticket)
     db.session.flush()
     return entry
+
+
+def touch(ticket: Ticket) -> None:
+    """Stamp `updated_at` for something new beside the ticket (a reply, a history line).
+
+    Not through the versioned row: that UPDATE checks and bumps `version`, so every other
+    write in flight on the ticket (four clients replying at once) would get a 409 although
+    none of them changed what a `version` protects. Only writes that name one may conflict.
+    """
+    now = utcnow()
+    if ticket.id is None or inspect(ticket).pending:
+        ticket.updated_at = now  # not written yet: the INSERT carries it
+        return
+    db.session.execute(
+        update(Ticket).where(Ticket.id == ticket.id).values(updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    set_committed_value(ticket, "updated_at", now)
+    generations.bump(ticket_generation(ticket.municipality_id))

@@ -15,14 +15,17 @@ from typing import Any, TypeVar
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from supportdesk import policy
 from supportdesk.accounts.models import Category, User
+from supportdesk.cache import generations
 from supportdesk.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import NotificationEvent
-from supportdesk.tickets import notices
+from supportdesk.tickets import notices, surveys
 from supportdesk.tickets.history import record_event
 from supportdesk.tickets.models import (
     ESCALATABLE,
@@ -31,6 +34,7 @@ from supportdesk.tickets.models import (
     Priority,
     Ticket,
     TicketStatus,
+    ticket_generation,
 )
 
 _Choice = TypeVar("_Choice", bound=enum.Enum)
@@ -123,14 +127,13 @@ def change_status(
     _check_transition(actor, ticket, target)
     apply_status(ticket, actor, target)
     db.session.flush()
-    if ticket.created_by_id != actor.id:
-        # the reporter hears of a resolution in its own words (and may turn just that off)
-        event = (
-            NotificationEvent.ticket_resolved
-            if target == TicketStatus.resolved
-            else NotificationEvent.ticket_status
-        )
-        notices.notify([ticket.created_by], event, ticket, actor)
+    # the reporters hear of a resolution in its own words (and may turn just that off)
+    event = (
+        NotificationEvent.ticket_resolved
+        if target == TicketStatus.resolved
+        else NotificationEvent.ticket_status
+    )
+    notices.notify(notices.reporters(ticket), event, ticket, actor)
     return ticket
 
 
@@ -142,12 +145,37 @@ def apply_status(ticket: Ticket, actor: User | None, target: TicketStatus) -> No
     ticket.updated_at = now
     if target == TicketStatus.resolved:
         ticket.resolved_at = now
+        surveys.request_survey(ticket, actor)
     elif target == TicketStatus.closed:
         ticket.closed_at = now
     elif target == TicketStatus.open and previous in (TicketStatus.resolved, TicketStatus.closed):
         ticket.resolved_at = None
         ticket.closed_at = None
     record_event(ticket, actor, "status", {"from": previous.value, "to": target.value})
+
+
+def open_on_reply(ticket: Ticket, actor: User, current: TicketStatus) -> bool:
+    """A reply opens the ticket if it is still `current`; whether this reply did it.
+
+    One conditional UPDATE instead of the versioned one: replies racing on a new ticket
+    open it once (one history line) and none of them conflicts. The version is bumped,
+    as for any status change, so a form that read the old status is stale.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status == current)
+        .values(status=TicketStatus.open, updated_at=now, version=Ticket.version + 1),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount != 1:
+        return False
+    version = db.session.scalar(select(Ticket.version).where(Ticket.id == ticket.id))
+    for name, value in (("status", TicketStatus.open), ("updated_at", now), ("version", version)):
+        set_committed_value(ticket, name, value)
+    generations.bump(ticket_generation(ticket.municipality_id))
+    record_event(ticket, actor, "status", {"from": current.value, "to": TicketStatus.open.value})
+    return True
 
 
 def mark_escalated(ticket: Ticket, actor: User, case: Any = None) -> Ticket:
@@ -162,7 +190,7 @@ def mark_escalated(ticket: Ticket, actor: User, case: Any = None) -> Ticket:
     db.session.flush()
     # the reporter learns that the vendor now has it (not the content shared with the vendor)
     notices.notify(
-        [ticket.created_by],
+        notices.reporters(ticket),
         NotificationEvent.ticket_escalated,
         ticket,
         actor,
@@ -231,6 +259,30 @@ def set_category(
         ticket.updated_at = utcnow()
         db.session.flush()
     return ticket
+
+
+def change_handling(
+    actor: User,
+    ticket: Ticket,
+    *,
+    status: TicketStatus | str | None,
+    assignee: User | None,
+    priority: Priority | str | None,
+    version: int | None,
+) -> list[str]:
+    """The side form's changes in one go (priority, assignee, then status); what changed."""
+    check_version(ticket, version)
+    changed = []
+    if priority is not None and priority != ticket.priority:
+        set_priority(actor, ticket, priority)
+        changed.append("priority")
+    if assignee != ticket.assignee:
+        assign(actor, ticket, assignee)
+        changed.append("assignee")
+    if status is not None and status != ticket.status:
+        change_status(actor, ticket, status)
+        changed.append("status")
+    return changed
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from supportdesk import policy
 from supportdesk.accounts.models import Category, Institution, System, User
@@ -61,6 +61,11 @@ def institution_options(user: User) -> list[Institution]:
     )
 
 
+def ticket_institution_options(user: User) -> list[Institution]:
+    """The institutions the ticket form offers this user (policy.ticket_institutions)."""
+    return list(db.session.scalars(policy.ticket_institutions(user)))
+
+
 def find_institution(user: User, text: str) -> Institution:
     """Hotline lookup by number or name; ambiguous or unknown input is a field error."""
     text = (text or "").strip()
@@ -98,7 +103,35 @@ def get_institution_by_number(user: User, number: str | None) -> Institution | N
 
 
 def assignee_options(user: User) -> list[User]:
-    return list(db.session.scalars(policy.assignable_users(user)))
+    return list(
+        db.session.scalars(policy.assignable_users(user).options(joinedload(User.institution)))
+    )
+
+
+def person_labels(people: list[User], role_labels: dict[Any, Any]) -> dict[int, str]:
+    """Each person's name; where names repeat, with institution (or role) and e-mail.
+
+    Two "Anne Pedersen" in one list become "Anne Pedersen (Vestre Skole, anne@…)".
+    """
+    counts: dict[str, int] = {}
+    for person in people:
+        key = " ".join(person.name.split()).casefold()
+        counts[key] = counts.get(key, 0) + 1
+    labels = {}
+    for person in people:
+        if counts[" ".join(person.name.split()).casefold()] < 2:
+            labels[person.id] = person.name
+            continue
+        where = person.institution.name if person.institution else str(role_labels[person.role])
+        labels[person.id] = f"{person.name} ({where}, {person.email})"
+    return labels
+
+
+def assignee_choices(user: User, role_labels: dict[Any, Any]) -> list[tuple[str, str]]:
+    """(id, label) of the colleagues a ticket can be assigned to, told apart by person_labels."""
+    people = assignee_options(user)
+    labels = person_labels(people, role_labels)
+    return [(str(p.id), labels[p.id]) for p in people]
 
 
 def get_assignee(user: User, user_id: int | str | None) -> User | None:

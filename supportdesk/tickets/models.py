@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -11,7 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from supportdesk.accounts.models import (
     Category,
-    Institution,
     InstitutionType,
     Municipality,
     System,
@@ -20,6 +20,9 @@ from supportdesk.accounts.models import (
 )
 from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
+
+if TYPE_CHECKING:  # the relationship's target, resolved by SQLAlchemy's registry
+    from supportdesk.accounts.models import Institution
 
 
 class TicketStatus(enum.StrEnum):
@@ -160,6 +163,8 @@ class Ticket(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column()
     # Set when `retention run` removed the personal content (DESIGN §3.9).
     anonymised_at: Mapped[datetime | None] = mapped_column()
+    # A duplicate merged into another ticket of the municipality (closed, links there).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     # A stale save raises StaleDataError; errors.py answers 409.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -170,6 +175,9 @@ class Ticket(db.Model):
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     queue: Mapped[Queue | None] = relationship()
+    merged_into: Mapped[Ticket | None] = relationship(
+        remote_side=[id], foreign_keys=[merged_into_id]
+    )
     entries: Mapped[list[TicketEntry]] = relationship(
         back_populates="ticket",
         order_by="TicketEntry.id",
@@ -281,6 +289,53 @@ class TicketView(db.Model):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class TicketFollower(db.Model):
+    """A reporter who follows a ticket they did not create (a merged duplicate's reporter):
+    they see it as their own and hear about its replies and status."""
+
+    __tablename__ = "ticket_follower"
+    __table_args__ = (UniqueConstraint("ticket_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class SavedView(db.Model):
+    """A named set of queue filters one user keeps (the query string of the list)."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyResponse(db.Model):
+    """ "Fik du hjælp?": the reporter's answer (1-5 and a comment) to a resolved ticket; one
+    per ticket."""
+
+    __tablename__ = "survey_response"
+    __table_args__ = (
+        UniqueConstraint("ticket_id"),
+        Index("ix_survey_response_municipality_created", "municipality_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 def ticket_generation(municipality_id: int) -> str:
     """The cache generation of one municipality's tickets (see supportdesk/cache/generations.py)."""
     return f"tickets:m{municipality_id}"
@@ -300,4 +355,12 @@ generations.track(
         for m in generations.old_and_new(queue, "municipality_id", "municipality")
     ],
 )
+
+
+def saved_views_generation(user_id: int) -> str:
+    """The cache generation of one user's saved queue views (shown in the cached list)."""
+    return f"saved_views:u{user_id}"
+
+
+generations.track(SavedView, lambda view: [saved_views_generation(view.user_id)])
 generations.track(RoutingRule, lambda rule: [routing_generation(rule.municipality_id)])

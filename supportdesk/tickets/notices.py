@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
+
 from supportdesk.accounts.models import User
+from supportdesk.extensions import db
 from supportdesk.notifications import services as notifications
 from supportdesk.notifications.models import NotificationEvent
-from supportdesk.tickets.models import Ticket
+from supportdesk.tickets.models import Ticket, TicketFollower
 
 
 def notify(
@@ -47,3 +50,15 @@ def notify(
         context=context,
         actor=actor,
     )
+
+
+def reporters(ticket: Ticket) -> list[User]:
+    """Who reported the problem: the creator and those who follow the ticket (the reporters
+    of duplicates merged into it)."""
+    followers = db.session.scalars(
+        select(User)
+        .join(TicketFollower, TicketFollower.user_id == User.id)
+        .where(TicketFollower.ticket_id == ticket.id)
+        .order_by(TicketFollower.id)
+    )
+    return [ticket.created_by, *followers]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -21,11 +22,12 @@ from supportdesk.extensions import db, utcnow
 from supportdesk.notifications import caller_email
 from supportdesk.notifications.models import NotificationEvent
 from supportdesk.numbering import next_value
+from supportdesk.safe_input import column_length
 from supportdesk.sqlite_locks import start_writing
 from supportdesk.tickets import notices
 from supportdesk.tickets.attachments import CheckedUpload, Upload, add_attachment, check_upload
-from supportdesk.tickets.history import record_event
-from supportdesk.tickets.lifecycle import apply_status
+from supportdesk.tickets.history import record_event, touch
+from supportdesk.tickets.lifecycle import apply_status, open_on_reply
 from supportdesk.tickets.listing import SHOWN_RELATIONS
 from supportdesk.tickets.models import (
     EntryKind,
@@ -116,11 +118,41 @@ def ticket_errors(actor: User, new: NewTicket) -> dict[str, str]:
     if _priority(new.priority) is None:
         errors["priority"] = str(_l("Choose a valid priority."))
     institution = new.institution
-    if institution is not None and institution.municipality_id != actor.municipality_id:
-        errors["institution"] = str(_l("Choose an institution in your municipality."))
+    if institution is not None and not policy.can_file_ticket_for(actor, institution):
+        if institution.municipality_id == actor.municipality_id:  # a superuser's other one
+            errors["institution"] = str(_l("You can log tickets only for your own institution."))
+        else:
+            errors["institution"] = str(_l("Choose an institution in your municipality."))
     if new.source == TicketSource.hotline and not (new.requester_name or "").strip():
         errors["requester_name"] = str(_l("Write the caller's name."))
+    errors.update(_requester_errors(new))
     return errors
+
+
+_REQUESTER_FIELDS = ("requester_name", "requester_phone", "requester_email")
+
+
+def _requester_errors(new: NewTicket) -> dict[str, str]:
+    """The caller's details fit their columns (the API has no form to cut them short)."""
+    errors: dict[str, str] = {}
+    for name in _REQUESTER_FIELDS:
+        value = _clean(getattr(new, name))
+        if value is None:
+            continue
+        limit = column_length(getattr(Ticket, name))
+        if len(value) > limit:
+            errors[name] = str(_l("At most %(max)s characters.", max=limit))
+        elif name == "requester_email" and not _valid_email(value):
+            errors[name] = str(_l("Write a valid e-mail address."))
+    return errors
+
+
+def _valid_email(value: str) -> bool:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def _priority(value: Priority | str) -> Priority | None:
@@ -236,15 +268,14 @@ def add_entry(
     db.session.add(entry)
     for upload in checked:
         add_attachment(actor, ticket, entry, upload)
-    ticket.updated_at = utcnow()
+    # Neither step checks the version: replies never conflict (history.touch).
+    touch(ticket)
     if not internal:
         # Staff answering a new ticket opens it; the requester answering un-waits it.
-        staff_answers_new = policy.is_ticket_staff(actor) and ticket.status == TicketStatus.new
-        requester_answers = (
-            ticket.created_by_id == actor.id and ticket.status == TicketStatus.waiting
-        )
-        if staff_answers_new or requester_answers:
-            apply_status(ticket, actor, TicketStatus.open)
+        if policy.is_ticket_staff(actor) and ticket.status == TicketStatus.new:
+            open_on_reply(ticket, actor, TicketStatus.new)
+        elif ticket.created_by_id == actor.id and ticket.status == TicketStatus.waiting:
+            open_on_reply(ticket, actor, TicketStatus.waiting)
     db.session.flush()
     _announce_entry(actor, ticket, body, internal)
     if not internal and mail_caller and body:
@@ -289,10 +320,10 @@ def relay_answer(actor: User | None, ticket: Ticket, body: str, case_number: str
         attachments=[],
     )
     db.session.add(entry)
-    ticket.updated_at = now
+    touch(ticket)
     db.session.flush()
     notices.notify(
-        [ticket.created_by],
+        notices.reporters(ticket),
         NotificationEvent.answer_relayed,
         ticket,
         actor,
@@ -347,7 +378,7 @@ def _announce_entry(actor: User, ticket: Ticket, body: str, internal: bool) -> N
         staff = [u for u in people if u is not None and policy.can_receive_internal_notes(u)]
         notices.notify(staff, NotificationEvent.ticket_internal_note, ticket, actor, excerpt=body)
     else:
-        people = (ticket.created_by, ticket.assignee)
+        people = (*notices.reporters(ticket), ticket.assignee)
         notices.notify(people, NotificationEvent.ticket_reply, ticket, actor, excerpt=body)
 
 

@@ -6,6 +6,7 @@ Load via policy, validate a form, call one service, commit, redirect or render.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -22,34 +23,43 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
 from supportdesk import policy
+from supportdesk.accounts.forms import ROLE_LABELS
 from supportdesk.accounts.models import User
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
-from supportdesk.extensions import db
+from supportdesk.extensions import db, utcnow
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.safe_input import database_id
 from supportdesk.tickets import (
     access_log,
     attachments,
+    history,
     intake,
     lifecycle,
     listing,
     lookups,
+    merging,
     services,
+    surveys,
 )
 from supportdesk.tickets.attachments import Upload
 from supportdesk.tickets.forms import (
     AssignForm,
     BulkForm,
     EntryForm,
+    HandlingForm,
     HotlineForm,
+    MergeForm,
     PriorityForm,
     ReopenForm,
     StatusForm,
+    SurveyForm,
     TicketForm,
 )
 from supportdesk.tickets.listing import TicketFilters
@@ -62,6 +72,7 @@ from supportdesk.tickets.models import (
     Ticket,
     TicketSource,
     TicketStatus,
+    saved_views_generation,
     ticket_generation,
 )
 
@@ -74,6 +85,7 @@ def _labels() -> dict[str, Any]:
         "status_label": lambda s: STATUS_LABELS.get(TicketStatus(s), s),
         "priority_label": lambda p: PRIORITY_LABELS.get(Priority(p), p),
         "source_label": lambda s: SOURCE_LABELS.get(TicketSource(s), s),
+        "event_line": history.event_line,
     }
 
 
@@ -110,7 +122,9 @@ def _require_municipal() -> None:
 # --- lists ---------------------------------------------------------------------------
 
 
-def _filters_from_args() -> TicketFilters:
+def _filters_from_args(triage: bool = False) -> TicketFilters:
+    """The list's filters from the query string. The queue (triage) shows every status but
+    closed unless a status is asked for; `status=all` shows closed tickets too."""
     args = request.args
     statuses = []
     for value in args.getlist("status"):
@@ -118,6 +132,8 @@ def _filters_from_args() -> TicketFilters:
             statuses.append(TicketStatus(value))
         except ValueError:
             continue
+    if triage and not statuses and "all" not in args.getlist("status"):
+        statuses = list(listing.NOT_CLOSED)
     try:
         priority = Priority(args["priority"]) if args.get("priority") else None
     except ValueError:
@@ -125,12 +141,12 @@ def _filters_from_args() -> TicketFilters:
     return TicketFilters(
         status=statuses,
         system=args.get("system") or None,
-        category=args.get("category", type=int),
+        category=args.get("category", type=database_id),
         institution=args.get("institution") or None,
         priority=priority,
-        assignee=args.get("assignee", type=int),
+        assignee=args.get("assignee", type=database_id),
         unassigned=args.get("unassigned") == "1",
-        queue=args.get("queue", type=int),
+        queue=args.get("queue", type=database_id),
         scope=args.get("scope") or None,
         q=args.get("q") or None,
         sort=args.get("sort") if args.get("sort") in listing.SORTS else "newest",
@@ -157,7 +173,11 @@ def index() -> ResponseReturnValue:
         current_user.role,
         current_user.municipality_id,
         current_user.institution_id,
-        fragments.read_generations(*list_generations(current_user)),
+        fragments.read_generations(
+            *list_generations(current_user), saved_views_generation(current_user.id)
+        ),
+        # the age column counts hours: render again at least every hour
+        utcnow().strftime("%Y%m%d%H"),
     )
     body = fragments.fragment_html(key, lambda: _list_body(triage, scope))
     tabs = [(value, SCOPE_LABELS[value]) for value in scopes]
@@ -191,10 +211,18 @@ def _scope(scopes: tuple[str | None, ...]) -> str | None:
     return scopes[0]
 
 
+def age_label(created_at: datetime, now: datetime | None = None) -> str:
+    """How long a ticket has waited, in whole hours under two days, else whole days."""
+    hours = int(((now or utcnow()) - created_at).total_seconds() // 3600)
+    if hours < 48:
+        return _("%(hours)s h", hours=max(hours, 0))
+    return _("%(days)s d", days=hours // 24)
+
+
 def _list_body(triage: bool, scope: str | None) -> str:
-    filters = _filters_from_args()
+    filters = _filters_from_args(triage)
     filters.scope = scope
-    limit = request.args.get("limit", type=int) or 25
+    limit = request.args.get("limit", type=database_id) or 25
     limit = limit if limit in listing.PAGE_SIZES else 25
     page = listing.list_tickets(
         current_user, filters, cursor=request.args.get("cursor") or None, limit=limit
@@ -203,6 +231,8 @@ def _list_body(triage: bool, scope: str | None) -> str:
     args.pop("cursor", None)
     context: dict[str, Any] = {
         "page": page,
+        "row": listing.row_details(page.items),
+        "age_label": age_label,
         "filters": filters,
         "triage": triage,
         "limit": limit,
@@ -213,8 +243,13 @@ def _list_body(triage: bool, scope: str | None) -> str:
     }
     if triage:
         assignees = lookups.assignee_options(current_user)
+        labels = lookups.person_labels(assignees, ROLE_LABELS)
         context.update(
-            bulk_assignees=[("", _("Nobody"))] + [(str(u.id), u.name) for u in assignees],
+            saved_views=list(db.session.scalars(policy.saved_views_of(current_user))),
+            current_query=request.query_string.decode()[:1000],
+            mine=listing.mine_query(current_user.id),
+            bulk_assignees=[("", _("Nobody")), *((str(u.id), labels[u.id]) for u in assignees)],
+            assignee_labels=labels,
             assignees=assignees,
             systems=lookups.systems_with_categories(),
             institutions=lookups.institution_options(current_user),
@@ -252,12 +287,14 @@ def bulk() -> ResponseReturnValue:
                 flash(message, "error")
         return redirect(back)
     db.session.commit()
-    flash(_("%(count)s tickets changed.", count=len(result.changed)), "success")
+    changed = len(result.changed)
+    flash(ngettext("%(num)d ticket changed.", "%(num)d tickets changed.", changed), "success")
     if result.skipped:
         flash(
-            _(
-                "%(count)s tickets were skipped because the change is not allowed: %(numbers)s",
-                count=len(result.skipped),
+            ngettext(
+                "%(num)d ticket was skipped because the change is not allowed: %(numbers)s",
+                "%(num)d tickets were skipped because the change is not allowed: %(numbers)s",
+                len(result.skipped),
                 numbers=", ".join(result.skipped),
             ),
             "warning",
@@ -274,7 +311,7 @@ def _fill_ticket_form(form: TicketForm) -> list[tuple[str, str, str | None, str]
         (value, f"{system} - {category}" if category else system)
         for value, system, category, _slug in topics
     ]
-    institutions = lookups.institution_options(current_user)
+    institutions = lookups.ticket_institution_options(current_user)
     form.institution.choices = [("", _("No institution"))] + [
         (i.number, f"{i.name} ({i.number})") for i in institutions
     ]
@@ -394,7 +431,28 @@ def hotline() -> ResponseReturnValue:
 # --- ticket page ---------------------------------------------------------------------
 
 
-def _detail_context(ticket, entry_form: EntryForm | None = None, errors=None) -> dict[str, Any]:
+def handling_form(user: User, ticket: Ticket, formdata: Any = None) -> HandlingForm:
+    """The side form with the choices this user has for this ticket, set to its values."""
+    form = HandlingForm(formdata=formdata, version=ticket.version)
+    statuses = [ticket.status, *lifecycle.allowed_statuses(user, ticket)]
+    form.status.choices = [(s.value, str(STATUS_LABELS[s])) for s in TicketStatus if s in statuses]
+    form.assignee.choices = [("", _("Nobody")), *lookups.assignee_choices(user, ROLE_LABELS)]
+    if formdata is None:
+        form.status.data = ticket.status.value
+        form.assignee.data = str(ticket.assignee_id or "")
+        form.priority.data = ticket.priority.value
+    return form
+
+
+def _detail_context(
+    ticket,
+    entry_form: EntryForm | None = None,
+    errors=None,
+    *,
+    merge_form: MergeForm | None = None,
+    survey_form: SurveyForm | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     ticket = services.load_detail(ticket)
     user = current_user
     context: dict[str, Any] = {
@@ -410,23 +468,14 @@ def _detail_context(ticket, entry_form: EntryForm | None = None, errors=None) ->
         "reopen_deadline": lifecycle.reopen_deadline(ticket),
         "errors": errors or [],
     }
-    if policy.can_change_status(user, ticket):
-        status_form = StatusForm(formdata=None, version=ticket.version)
-        status_form.status.choices = [
-            (s.value, str(STATUS_LABELS[s])) for s in lifecycle.allowed_statuses(user, ticket)
-        ]
-        context["status_form"] = status_form
-    if policy.can_assign(user, ticket):
-        assign_form = AssignForm(formdata=None, version=ticket.version)
-        assign_form.assignee.choices = [("", _("Nobody"))] + [
-            (str(u.id), u.name) for u in lookups.assignee_options(user)
-        ]
-        assign_form.assignee.data = str(ticket.assignee_id or "")
-        context["assign_form"] = assign_form
-    if policy.can_change_priority(user, ticket):
-        context["priority_form"] = PriorityForm(
-            formdata=None, version=ticket.version, priority=ticket.priority.value
-        )
+    if policy.can_change_status(user, ticket) and policy.can_assign(user, ticket):
+        context["handling_form"] = handling_form(user, ticket)
+    if policy.can_merge(user, ticket) and ticket.status != TicketStatus.closed:
+        context["merge_form"] = merge_form or MergeForm(formdata=None)
+    context["merged"] = merging.merged_tickets(user, ticket)
+    if surveys.is_open(user, ticket):
+        context["survey_form"] = survey_form or SurveyForm(formdata=None)
+    context.update(extra or {})
     if context["can_reopen"]:
         context["reopen_form"] = ReopenForm(formdata=None, version=ticket.version)
     return context
@@ -448,14 +497,31 @@ def detail(number: str) -> ResponseReturnValue:
     return render_template("tickets/detail.html", ticket=ticket, body=body)
 
 
-def _detail_body(ticket: Ticket, entry_form: EntryForm | None = None, errors=None) -> str:
-    return render_template("tickets/_detail.html", **_detail_context(ticket, entry_form, errors))
+def _detail_body(
+    ticket: Ticket, entry_form: EntryForm | None = None, errors=None, **forms: Any
+) -> str:
+    return render_template(
+        "tickets/_detail.html", **_detail_context(ticket, entry_form, errors, **forms)
+    )
 
 
 def _detail_page(ticket: Ticket, entry_form: EntryForm, errors=None) -> ResponseReturnValue:
     """The ticket page with a form's errors (never cached), answered 422."""
-    body = Markup(_detail_body(ticket, entry_form, errors))  # noqa: S704 — rendered template
-    return render_template("tickets/detail.html", ticket=ticket, body=body), 422
+    return render_ticket_page(ticket, entry_form=entry_form, errors=errors, status=422)
+
+
+def render_ticket_page(
+    ticket: Ticket,
+    *,
+    entry_form: EntryForm | None = None,
+    errors: list[str] | None = None,
+    status: int = 200,
+    **forms: Any,
+) -> ResponseReturnValue:
+    """The ticket page rendered again with a form's state: errors (422) or a filled-in
+    reply box (canned replies, 200). Other domains' views use it too."""
+    body = Markup(_detail_body(ticket, entry_form, errors, **forms))  # noqa: S704 — rendered
+    return render_template("tickets/detail.html", ticket=ticket, body=body), status
 
 
 @bp.post("/tickets/<number>/entries")

@@ -99,14 +99,13 @@ def test_superuser_coordinator_vendor_and_back(new_page, data):
     entry = triage.locator("form[action$='/entries']")
     entry.locator("textarea").fill(INTERNAL_NOTE)
     entry.locator("input[type=checkbox][name=internal]").check()
-    follow(triage, entry.locator("button[type=submit]").click)
+    follow(triage, entry.get_by_role("button", name="Send", exact=True).click)
     assert INTERNAL_NOTE in triage.locator("main").inner_text()
-    priority = triage.locator("form[action$='/priority']")
-    priority.locator("select").select_option("high")
-    follow(triage, priority.locator("button[type=submit]").click)
-    assign = triage.locator("form[action$='/assign']")
-    assign.locator("select").select_option(str(entitled_id))
-    follow(triage, assign.locator("button[type=submit]").click)
+    # one side form for status, assignee and priority, one button
+    handling = triage.locator("form[action$='/handling']")
+    handling.locator("select[name=priority]").select_option("high")
+    handling.locator("select[name=assignee]").select_option(str(entitled_id))
+    follow(triage, handling.locator("button[type=submit]").click)
 
     # 3. the entitled coordinator escalates; the CPR number is not confirmed for sharing
     coordinator = new_page()

@@ -44,13 +44,13 @@ def search_backend(request, app):
 
 @pytest.fixture
 def postgres_backend(app):
-    """The PostgreSQL full-text backend as the app's search (skips on SQLite)."""
+    """The PostgreSQL full-text backend as the app's search (collected only on PostgreSQL)."""
     yield from postgres_search(app)
 
 
 def postgres_search(app):
-    if _db.engine.dialect.name != "postgresql":
-        pytest.skip("the postgres search backend needs the PostgreSQL database")
+    # Collected only with the PostgreSQL app (tests/conftest.py: POSTGRESQL_ONLY_FIXTURES).
+    assert _db.engine.dialect.name == "postgresql"
     backend = PostgresBackend(synonyms_path=str(CONTENT / "synonyms.txt"))
     previous = app.extensions.get("supportdesk.search")
     app.extensions["supportdesk.search"] = backend

@@ -97,3 +97,37 @@ def test_cli_reports_counts(app, db, make_user, make_system):
     assert result.exit_code == 0, result.output
     assert "Anonymised 1 ticket(s)" in result.output
     assert db.session.query(Ticket).filter_by(subject=ANONYMISED_SUBJECT).count() == 1
+
+
+def test_survey_comment_and_its_bell_entry_go_with_the_ticket(app, db, make_user, make_system):
+    from supportdesk.tickets import lifecycle, surveys
+    from supportdesk.tickets.models import SurveyResponse
+
+    system = make_system("aula")
+    reporter = make_user(Role.superuser, municipality="esbjerg")
+    reporter.municipality.retention_days = 365
+    coordinator = make_user(Role.coordinator, municipality=reporter.municipality)
+    ticket = tickets.create_ticket(
+        reporter,
+        tickets.NewTicket(
+            system=system,
+            category=system.categories[0],
+            subject="Emma kan ikke logge ind",
+            description="Beskrivelse",
+            institution=reporter.institution,
+        ),
+    )
+    lifecycle.change_status(coordinator, ticket, TicketStatus.resolved)
+    surveys.answer(reporter, ticket, 2, "Emmas mor var utilfreds")
+    lifecycle.change_status(coordinator, ticket, TicketStatus.closed)
+    ticket.closed_at = utcnow() - timedelta(days=400)
+    db.session.commit()
+    link = f"/survey/{surveys.survey_token(ticket)}"
+    assert db.session.query(Notification).filter_by(url=link).count() == 1
+
+    assert run_retention().tickets == 1
+    db.session.commit()
+    db.session.expire_all()
+    answer = db.session.query(SurveyResponse).one()
+    assert (answer.score, answer.comment) == (2, "")  # the score stays for the reports
+    assert db.session.query(Notification).filter_by(url=link).count() == 0

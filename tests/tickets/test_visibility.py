@@ -35,8 +35,9 @@ def world(make_municipality, make_institution, make_user, make_ticket, system):
     tickets = {
         # created by the colleague for the shared school
         "same_institution": make_ticket(users["colleague"], institution=school),
-        # created by the superuser for another school in the municipality
-        "own_elsewhere": make_ticket(users["superuser"], institution=other_school),
+        # created by the superuser for another school in the municipality (before they
+        # moved school: today a superuser logs tickets for their own institution only)
+        "own_elsewhere": _moved(make_ticket(users["superuser"], institution=school), other_school),
         "other_school": make_ticket(users["stranger_su"], institution=other_school),
         "hotline_queue": make_ticket(
             users["hotline2"], institution=other_school, source=TicketSource.hotline
@@ -45,6 +46,12 @@ def world(make_municipality, make_institution, make_user, make_ticket, system):
     }
     db.session.commit()
     return users, tickets
+
+
+def _moved(ticket, institution):
+    ticket.institution = institution
+    db.session.commit()
+    return ticket
 
 
 # user -> tickets visible; everything else must be 404

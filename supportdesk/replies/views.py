@@ -1,0 +1,151 @@
+"""Canned reply pages: the list with its form, and inserting one (or an FAQ article as a
+link) into a ticket's reply box. Without JavaScript the "Indsæt" button sends the reply
+form here and the ticket page comes back with the text added to the draft."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from supportdesk import policy
+from supportdesk.accounts.models import User
+from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.escalation import cases
+from supportdesk.escalation.forms import MessageForm
+from supportdesk.escalation.models import VendorCase
+from supportdesk.escalation.views import render_case_page
+from supportdesk.extensions import db
+from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.replies import services
+from supportdesk.replies.forms import CannedReplyForm
+from supportdesk.tickets.forms import EntryForm
+from supportdesk.tickets.models import Ticket
+from supportdesk.tickets.views import render_ticket_page
+
+bp = Blueprint("replies", __name__)
+
+
+def _nav(user: User) -> list[NavItem]:
+    if not policy.can_use_canned_replies(user):
+        return []
+    return [NavItem(_("Canned replies"), url_for("replies.index"))]
+
+
+NAV_PROVIDERS.append(_nav)
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {"reply_tools": reply_tools, "case_reply_tools": case_reply_tools}
+
+
+def case_reply_tools(case: VendorCase) -> list[tuple[int, str, str]]:
+    """A vendor agent's canned replies filled in for this case (none for others)."""
+    if not policy.can_use_canned_replies(current_user) or not policy.is_case_vendor_side(
+        current_user, case
+    ):
+        return []
+    return [
+        (r.id, r.title, services.fill_case(r, case)) for r in services.replies_for(current_user)
+    ]
+
+
+def reply_tools(ticket: Ticket) -> dict[str, Any] | None:
+    """What the reply box offers: the user's canned replies filled in for this ticket and
+    the FAQ articles a reporter can read; None for who has no canned replies."""
+    if not policy.can_use_canned_replies(current_user):
+        return None
+    return {
+        "replies": [
+            (r.id, r.title, services.fill(r, ticket)) for r in services.replies_for(current_user)
+        ],
+        "articles": services.insertable_articles(current_user),
+    }
+
+
+def _require() -> None:
+    if not policy.can_use_canned_replies(current_user):
+        raise NotFound()
+
+
+@bp.route("/canned-replies", methods=["GET", "POST"])
+@login_required
+def index() -> ResponseReturnValue:
+    _require()
+    form = CannedReplyForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                services.create_reply(current_user, form.title.data, form.body.data)
+            except ValidationFailed as error:
+                db.session.rollback()
+                error.apply_to(form)
+                status = 422
+            else:
+                db.session.commit()
+                flash(_("The canned reply is saved."), "success")
+                return redirect(url_for("replies.index"))
+        else:
+            status = 422
+    replies = services.replies_for(current_user)
+    return render_template("replies/index.html", form=form, replies=replies), status
+
+
+@bp.post("/canned-replies/<int:reply_id>/delete")
+@login_required
+def delete(reply_id: int) -> ResponseReturnValue:
+    _require()
+    services.delete_reply(current_user, reply_id)
+    db.session.commit()
+    flash(_("The canned reply is deleted."), "success")
+    return redirect(url_for("replies.index"))
+
+
+@bp.post("/tickets/<number>/insert-reply")
+@login_required
+def insert(number: str) -> ResponseReturnValue:
+    """The reply form came here through "Indsæt": the draft comes back with the canned
+    reply (or the article link) added after it, nothing is sent."""
+    _require()
+    ticket = policy.get_ticket(current_user, number)
+    form = EntryForm()
+    draft = form.body.data or ""
+    errors: list[str] = []
+    try:
+        if request.form.get("insert") == "article":
+            addition = services.article_link(current_user, request.form.get("article", ""))
+        else:
+            reply = policy.get_canned_reply(current_user, request.form.get("canned", type=int) or 0)
+            addition = services.fill(reply, ticket)
+        form.body.data = services.insert(draft, addition)
+    except (NotFound, ValidationFailed):
+        errors.append(_("Choose a canned reply or an FAQ article to insert."))
+    return render_ticket_page(ticket, entry_form=form, errors=errors, status=422 if errors else 200)
+
+
+@bp.post("/cases/<number>/insert-reply")
+@login_required
+def insert_case(number: str) -> ResponseReturnValue:
+    """The vendor's message form came here through "Indsæt": the case page comes back with
+    the canned reply after the draft, nothing is sent."""
+    _require()
+    case = cases.case_for_page(current_user, number)
+    if not policy.is_case_vendor_side(current_user, case):
+        raise NotFound()
+    form = MessageForm()
+    try:
+        reply = policy.get_canned_reply(current_user, request.form.get("canned", type=int) or 0)
+    except NotFound:
+        return render_case_page(
+            case,
+            status=422,
+            message_form=form,
+            errors=[_("Choose a canned reply or an FAQ article to insert.")],
+        )
+    form.body.data = services.insert(form.body.data or "", services.fill_case(reply, case))
+    return render_case_page(case, message_form=form)

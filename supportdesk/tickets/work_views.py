@@ -1,0 +1,188 @@
+"""The daily work on a ticket and in the queue: the side form (status, assignee, priority in
+one), "Tildel mig", merging a duplicate, "Fik du hjælp?" (on the page and from the e-mail
+link) and saved views of the queue. Routes join the tickets blueprint.
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from supportdesk import policy
+from supportdesk.errors import Conflict, NotFound, ValidationFailed
+from supportdesk.extensions import db
+from supportdesk.tickets import lifecycle, lookups, merging, surveys
+from supportdesk.tickets.forms import MergeForm, SavedViewForm, SurveyForm
+from supportdesk.tickets.models import SavedView
+from supportdesk.tickets.views import bp, handling_form, render_ticket_page
+
+
+def _back(number: str) -> ResponseReturnValue:
+    return redirect(url_for("tickets.detail", number=number))
+
+
+@bp.post("/tickets/<number>/handling")
+@login_required
+def handling(number: str) -> ResponseReturnValue:
+    """One form for status, assignee and priority; a stale version is a 409 message."""
+    ticket = policy.get_ticket(current_user, number)
+    if not (
+        policy.can_change_status(current_user, ticket) and policy.can_assign(current_user, ticket)
+    ):
+        raise NotFound()
+    form = handling_form(current_user, ticket, formdata=request.form)
+    if not form.validate_on_submit():
+        return render_ticket_page(ticket, errors=[_("Choose a valid value.")], status=422)
+    try:
+        changed = lifecycle.change_handling(
+            current_user,
+            ticket,
+            status=form.status.data,
+            assignee=lookups.get_assignee(current_user, form.assignee.data),
+            priority=form.priority.data,
+            version=form.version.data,
+        )
+    except (ValidationFailed, Conflict) as error:
+        db.session.rollback()
+        ticket = policy.get_ticket(current_user, number)
+        return render_ticket_page(ticket, errors=error.apply_to(form), status=error.status)
+    db.session.commit()
+    flash(_("Saved.") if changed else _("Nothing was changed."), "success")
+    return _back(number)
+
+
+@bp.post("/tickets/<number>/assign-to-me")
+@login_required
+def assign_to_me(number: str) -> ResponseReturnValue:
+    """ "Tildel mig" from the queue or the ticket page."""
+    ticket = policy.get_ticket(current_user, number)
+    if not policy.can_assign(current_user, ticket):
+        raise NotFound()
+    lifecycle.assign(current_user, ticket, current_user)
+    db.session.commit()
+    flash(_("Ticket %(number)s is assigned to you.", number=number), "success")
+    back = request.form.get("next") or ""
+    if back.startswith("/tickets") and not back.startswith("//"):
+        return redirect(back)
+    return _back(number)
+
+
+@bp.post("/tickets/<number>/merge")
+@login_required
+def merge(number: str) -> ResponseReturnValue:
+    ticket = policy.get_ticket(current_user, number)
+    if not policy.can_merge(current_user, ticket):
+        raise NotFound()
+    form = MergeForm()
+    if not form.validate_on_submit():
+        return render_ticket_page(ticket, merge_form=form, status=422)
+    try:
+        target = policy.get_ticket(current_user, form.into.data.strip())
+    except NotFound:
+        form.into.errors = [_("There is no such ticket in your municipality.")]
+        return render_ticket_page(ticket, merge_form=form, status=422)
+    try:
+        merging.merge(current_user, ticket, target)
+    except ValidationFailed as error:
+        db.session.rollback()
+        ticket = policy.get_ticket(current_user, number)
+        errors = error.apply_to(form)
+        return render_ticket_page(ticket, merge_form=form, errors=errors, status=422)
+    db.session.commit()
+    flash(
+        _("Ticket %(number)s is merged into this ticket.", number=number),
+        "success",
+    )
+    return _back(target.number)
+
+
+@bp.post("/tickets/<number>/survey")
+@login_required
+def survey(number: str) -> ResponseReturnValue:
+    ticket = policy.get_ticket(current_user, number)
+    if not policy.can_answer_survey(current_user, ticket):
+        raise NotFound()
+    form = SurveyForm()
+    if not form.validate_on_submit():
+        return render_ticket_page(ticket, survey_form=form, status=422)
+    try:
+        surveys.answer(current_user, ticket, form.score.data, form.comment.data)
+    except (ValidationFailed, Conflict) as error:
+        db.session.rollback()
+        ticket = policy.get_ticket(current_user, number)
+        return render_ticket_page(ticket, errors=error.apply_to(form), status=error.status)
+    db.session.commit()
+    flash(_("Thank you for your answer."), "success")
+    return _back(number)
+
+
+@bp.route("/survey/<token>", methods=["GET", "POST"])
+def survey_link(token: str) -> ResponseReturnValue:
+    """The e-mail's link: answers for the ticket's creator without signing in, once."""
+    ticket = surveys.ticket_for_token(token)
+    answered = surveys.response_of(ticket) is not None
+    form = SurveyForm()
+    if request.method == "GET" and request.args.get("score") in {"1", "2", "3", "4", "5"}:
+        form.score.data = request.args["score"]
+    status = 200
+    if answered:
+        status = 409 if request.method == "POST" else 200
+    elif request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                surveys.answer(None, ticket, form.score.data, form.comment.data)
+            except ValidationFailed as error:
+                db.session.rollback()
+                error.apply_to(form)
+                status = 422
+            else:
+                db.session.commit()
+                return render_template("tickets/survey.html", ticket=ticket, done=True)
+        else:
+            status = 422
+    page = render_template(
+        "tickets/survey.html",
+        ticket=ticket,
+        form=form,
+        answered=answered,
+        resolved=ticket.status in surveys.ANSWERABLE,
+    )
+    return page, status
+
+
+# --- saved views of the queue ---------------------------------------------------------------
+
+
+@bp.post("/tickets/views")
+@login_required
+def save_view() -> ResponseReturnValue:
+    if not policy.can_triage(current_user):
+        raise NotFound()
+    form = SavedViewForm()
+    if not form.validate_on_submit():
+        flash(_("Give the view a name."), "error")
+        return redirect(url_for("tickets.index"))
+    query = (form.query.data or "").lstrip("?")[:1000]
+    name = form.name.data.strip()
+    view = db.session.scalar(policy.saved_views_of(current_user).where(SavedView.name == name))
+    if view is None:
+        view = SavedView(user_id=current_user.id, name=name)
+        db.session.add(view)
+    view.query = query
+    db.session.commit()
+    flash(_("The view “%(name)s” is saved.", name=name), "success")
+    return redirect(url_for("tickets.index") + (f"?{query}" if query else ""))
+
+
+@bp.post("/tickets/views/<int:view_id>/delete")
+@login_required
+def delete_view(view_id: int) -> ResponseReturnValue:
+    view = db.session.scalar(policy.saved_views_of(current_user).where(SavedView.id == view_id))
+    if view is None:
+        raise NotFound()
+    db.session.delete(view)
+    db.session.commit()
+    flash(_("The view is deleted."), "success")
+    return redirect(url_for("tickets.index"))

@@ -1,0 +1,108 @@
+"""Canned replies on the pages (issue 16 item 5): written once, inserted with placeholders
+filled in, without JavaScript, keeping the draft; an FAQ article as a link."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from supportdesk.accounts.models import Role
+from supportdesk.extensions import db
+from supportdesk.faq.models import Article, ArticleState, Audience
+from supportdesk.replies.models import CannedReply
+from supportdesk.tickets import services as tickets
+from supportdesk.tickets.models import Priority
+
+
+def _ticket(make_user, make_institution, make_system):
+    coordinator = make_user(Role.coordinator, municipality="esbjerg")
+    school = make_institution(coordinator.municipality, name="Vestre Skole")
+    reporter = make_user(Role.superuser, institution=school, name="Karen Holm")
+    system = make_system("aula")
+    ticket = tickets.create_ticket(
+        reporter,
+        tickets.NewTicket(
+            system=system,
+            category=system.categories[0],
+            subject="Login",
+            description="Virker ikke",
+            priority=Priority.normal,
+            institution=school,
+        ),
+    )
+    db.session.commit()
+    return coordinator, ticket, system
+
+
+def test_write_a_canned_reply_and_insert_it_without_javascript(
+    client, login, make_user, make_institution, make_system
+):
+    coordinator, ticket, _system = _ticket(make_user, make_institution, make_system)
+    login(coordinator)
+    response = client.post(
+        "/canned-replies",
+        data={"title": "Log ud", "body": "Hej {reporter} på {institution}. Sag {ticket}."},
+    )
+    assert response.status_code == 302
+    reply = db.session.query(CannedReply).one()
+    assert reply.municipality_id == coordinator.municipality_id
+
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert f'formaction="/tickets/{ticket.number}/insert-reply"' in page
+    filled = f"Hej Karen Holm på Vestre Skole. Sag {ticket.number}."
+    assert f'data-text="{filled}"' in page
+
+    inserted = client.post(
+        f"/tickets/{ticket.number}/insert-reply",
+        data={"body": "Min kladde", "canned": str(reply.id), "insert": "canned"},
+    )
+    assert inserted.status_code == 200
+    html = inserted.get_data(as_text=True)
+    assert f"Min kladde\n\n{filled}</textarea>" in html
+    assert not tickets.visible_entries(coordinator, ticket)[1:]  # nothing was sent
+
+
+def test_faq_article_inserted_as_a_link(client, login, make_user, make_institution, make_system):
+    coordinator, ticket, system = _ticket(make_user, make_institution, make_system)
+    article = Article(
+        slug="log-ind-med-mitid",
+        title="Log ind med MitID",
+        body="Sådan gør du",
+        system_id=system.id,
+        category_id=system.categories[0].id,
+        audience=Audience.public,
+        state=ArticleState.published,
+        updated=date(2026, 12, 1),
+    )
+    db.session.add(article)
+    db.session.commit()
+    login(coordinator)
+    response = client.post(
+        f"/tickets/{ticket.number}/insert-reply",
+        data={"body": "", "article": "log-ind-med-mitid", "insert": "article"},
+    )
+    assert response.status_code == 200
+    assert "[Log ind med MitID](/faq/log-ind-med-mitid)</textarea>" in response.get_data(
+        as_text=True
+    )
+
+
+def test_another_municipality_s_reply_cannot_be_inserted_or_deleted(
+    client, login, make_user, make_institution, make_system
+):
+    coordinator, ticket, _system = _ticket(make_user, make_institution, make_system)
+    foreign = make_user(Role.coordinator, municipality="ribe")
+    reply = CannedReply(municipality_id=foreign.municipality_id, title="Ribe", body="Hemmelig")
+    db.session.add(reply)
+    db.session.commit()
+    login(coordinator)
+    assert "Hemmelig" not in client.get("/canned-replies").get_data(as_text=True)
+    response = client.post(
+        f"/tickets/{ticket.number}/insert-reply",
+        data={"body": "kladde", "canned": str(reply.id), "insert": "canned"},
+    )
+    assert response.status_code == 422
+    assert "Hemmelig" not in response.get_data(as_text=True)
+    assert "kladde</textarea>" in response.get_data(as_text=True)
+    assert client.post(f"/canned-replies/{reply.id}/delete").status_code == 404
+    login(make_user(Role.superuser, municipality="esbjerg"))
+    assert client.get("/canned-replies").status_code == 404
