@@ -250,16 +250,14 @@ def test_api_lists_the_callers_notifications_newest_first(app, world, make_ticke
     response = client_for(app, world.superuser).get("/api/v1/notifications")
     assert response.status_code == 200
     items = response.get_json()
-    assert [i["event"] for i in items[:3]] == [
-        "ticket_resolved",
-        "answer_relayed",
-        "ticket_escalated",
-    ]
-    first = items[0]
+    flow = ("ticket_resolved", "answer_relayed", "ticket_escalated")
+    ours = [i for i in items if i["event"] in flow]  # (the survey's request comes too)
+    assert [i["event"] for i in ours] == list(flow)
+    first = ours[0]
     assert set(first) == {"id", "event", "ticket", "case", "text", "read", "created_at"}
     assert first["ticket"] == ticket.number
-    assert items[1]["case"] == case.number
-    assert items[1]["text"].startswith(f"Svar fra leverandøren på henvendelse {ticket.number}")
+    assert ours[1]["case"] == case.number
+    assert ours[1]["text"].startswith(f"Svar fra leverandøren på henvendelse {ticket.number}")
     assert first["read"] is False
     assert [i["id"] for i in items] == sorted((i["id"] for i in items), reverse=True)
     # only the caller's own
