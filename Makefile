@@ -38,11 +38,24 @@ setup: install translations
 	-$(FLASK) faq import faq_content
 	$(FLASK) search rebuild
 
+# `make run` also starts the outbox worker and a local mail catcher (aiosmtpd) on MAIL_PORT;
+# the caught e-mail is at http://$(HOST):$(PORT)/dev/mail. Ctrl-C stops all three.
+MAIL_PORT ?= 8025
+DEV_MAIL_DIR ?= instance/dev-mail
+RUN_ENV := SUPPORTDESK_DEV_MAIL_DIR="$(DEV_MAIL_DIR)" \
+	SUPPORTDESK_SMTP_URL="smtp://127.0.0.1:$(MAIL_PORT)" \
+	SUPPORTDESK_BASE_URL="http://$(HOST):$(PORT)"
+
 run: setup
 	@$(FLASK) demo seed | sed -n '/Demo logins/,$$p'
 	@echo
-	@echo "supportdesk is running on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "supportdesk is running on http://$(HOST):$(PORT)  (Ctrl-C stops it, the worker and the mail catcher)"
+	@echo "e-mail the app sends: http://$(HOST):$(PORT)/dev/mail"
+	@export $(RUN_ENV); \
+	  $(FLASK) devmail & catcher=$$!; \
+	  $(FLASK) worker & worker=$$!; \
+	  trap 'kill $$catcher $$worker 2>/dev/null; wait $$catcher $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host $(HOST) --port $(PORT)
 
 # pytest-xdist: one worker per core; `serial` tests (the browser tests) share one group.
 PYTEST_PARALLEL ?= -n auto --dist loadgroup

@@ -52,6 +52,7 @@ def _blueprints():
     from supportdesk.escalation.views import bp as escalation_bp
     from supportdesk.faq.views import bp as faq_bp
     from supportdesk.gdpr.views import bp as gdpr_bp
+    from supportdesk.notifications.devmail_views import bp as devmail_bp
     from supportdesk.notifications.views import bp as notifications_bp
     from supportdesk.onboarding.views import bp as onboarding_bp
     from supportdesk.replies.views import bp as replies_bp
@@ -67,6 +68,7 @@ def _blueprints():
         admin_security_bp,
         api_bp,
         notifications_bp,
+        devmail_bp,
         tickets_bp,
         routing_bp,
         escalation_bp,

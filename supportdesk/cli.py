@@ -19,6 +19,7 @@ from supportdesk.errors import DomainError
 from supportdesk.extensions import db
 from supportdesk.faq.cli import faq_cli
 from supportdesk.gdpr.cli import gdpr_cli
+from supportdesk.notifications.cli import devmail_cli
 from supportdesk.onboarding.cli import onboard_cli
 from supportdesk.retention.services import run_retention
 from supportdesk.search.tasks import search_cli
@@ -266,6 +267,7 @@ def register_cli(app: Flask) -> None:
         search_cli,
         gdpr_cli,
         onboard_cli,
+        devmail_cli,
     )
     for group in groups:
         app.cli.add_command(group)

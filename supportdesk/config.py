@@ -61,6 +61,9 @@ class Settings:
     session_max_hours: int = 12
     # The security event log and the ticket access log are pruned by `retention run`.
     audit_retention_days: int = 730
+    # Development only (issue 16): the local mail catcher (`flask --app wsgi devmail`) keeps
+    # every message in this Maildir and /dev/mail shows them; empty (the default) = off.
+    dev_mail_dir: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -86,6 +89,8 @@ class Settings:
             raise ConfigError(f"{ENV_PREFIX}SMTP_URL must look like smtp://host:port")
         if urlsplit(self.base_url).scheme not in {"http", "https"}:
             raise ConfigError(f"{ENV_PREFIX}BASE_URL must be an http(s) URL")
+        if self.dev_mail_dir and self.env == "production":
+            raise ConfigError(f"{ENV_PREFIX}DEV_MAIL_DIR is for development only")
         if self.session_idle_hours > self.session_max_hours:
             raise ConfigError(
                 f"{ENV_PREFIX}SESSION_IDLE_HOURS cannot be longer than "

@@ -22,7 +22,8 @@ _signals = Namespace()
 ticket_created = _signals.signal(
     "ticket-created",
     doc="A ticket was created and flushed. Sender: the ticket; "
-    "keywords: `actor` (User), `shown_articles` (FAQ slugs suggested while it was written).",
+    "keywords: `actor` (User), `shown_articles` (FAQ slugs suggested while it was written), "
+    "`known_issue` (id of the known issue the hotline tied the call to, or None).",
 )
 
 # An article was created, edited, published or archived (sender: the Article), sent in

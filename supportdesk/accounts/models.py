@@ -86,6 +86,8 @@ class Municipality(db.Model):
     # the day its schools or daycare go live; None while not planned.
     wave: Mapped[int | None] = mapped_column(Integer)
     go_live: Mapped[date | None] = mapped_column(Date)
+    # Issue 16: a vendor's answer reaches the linked tickets at once, without a coordinator.
+    auto_relay_answers: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     institutions: Mapped[list[Institution]] = relationship(

@@ -58,7 +58,7 @@ from supportdesk.accounts.tokens import (
 )
 from supportdesk.audit import events
 from supportdesk.audit.models import SecurityEventKind
-from supportdesk.errors import ValidationFailed
+from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db
 
 __all__ = [
@@ -236,6 +236,14 @@ def set_locale(user: User, locale: str) -> None:
     if locale not in ("da", "en"):
         raise ValidationFailed(fields={"locale": _l("Choose Danish or English.")})
     user.locale = locale
+
+
+def set_auto_relay_answers(actor: User, municipality: Municipality, enabled: bool) -> None:
+    """The municipality's choice (issue 16): vendor answers reach the linked tickets at once."""
+    if not policy.can_manage_municipality(actor, municipality.id):
+        raise NotFound()
+    municipality.auto_relay_answers = bool(enabled)
+    db.session.flush()
 
 
 def user_document(user: User) -> dict[str, str | None]:

@@ -319,6 +319,28 @@ def _entitlements_page(
     ), status
 
 
+@bp.route("/answers", methods=["GET", "POST"])
+@login_required
+def answers() -> ResponseReturnValue:
+    """The municipality's answer flow: relay the vendor's answers automatically or not."""
+    municipality = _scope()
+    if municipality is None:
+        return render_template(
+            "admin/choose.html",
+            target="admin.answers",
+            municipalities=list(db.session.scalars(policy.municipalities_visible_to(current_user))),
+        )
+    if not policy.can_manage_municipality(current_user, municipality.id):
+        raise NotFound()
+    if request.method == "POST":  # CSRF checked by CSRFProtect
+        wanted = request.form.get("auto_relay") == "yes"
+        services.set_auto_relay_answers(current_user, municipality, wanted)
+        db.session.commit()
+        flash(_("The answer setting has been saved."), "success")
+        return redirect(_scoped_url("admin.answers", municipality))
+    return render_template("admin/answers.html", municipality=municipality)
+
+
 @bp.get("/entitlements")
 @login_required
 def entitlements() -> ResponseReturnValue:

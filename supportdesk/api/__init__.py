@@ -12,6 +12,7 @@ from supportdesk.api import (  # noqa: F401  (routes register on bp)
     audit,
     cases,
     faq,
+    notifications,
     openapi,
     replies,
     sensitive,

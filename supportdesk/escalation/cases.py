@@ -184,7 +184,11 @@ def _vendor_answer(case: VendorCase, actor: User, body: str, now: datetime) -> C
     first_response(case, now)
     if case.status == CaseStatus.new:
         case.status = CaseStatus.in_progress
-    _ticket_note(case, actor, "vendor_message", body, {"message": message.id}, now)
+    if case.municipality.auto_relay_answers:
+        # the municipality's setting: the answer reaches the reporters without a coordinator
+        _relay_to(None, case, message.body, relayable_tickets(case), message, now)
+    else:
+        _ticket_note(case, actor, "vendor_message", body, {"message": message.id}, now)
     return message
 
 
@@ -365,17 +369,83 @@ def relay(
     case: VendorCase,
     body: str,
     ticket_ids: Sequence[int] | None = None,
+    message_id: int | None = None,
 ) -> list[Ticket]:
-    """The coordinator passes (an edited) vendor answer on as a public reply."""
+    """The coordinator passes (an edited) vendor answer on as a public reply to every
+    chosen ticket; each reporter is told with the answer (answer_relayed). With
+    `message_id` the vendor message is marked relayed."""
     if not policy.can_relay_case(actor, case):
         raise NotEntitled()
     body = (body or "").strip()
     if not body:
         raise ValidationFailed(fields={"body": str(_l("Write a message."))})
+    if len(body) > BODY_MAX:
+        raise ValidationFailed(fields={"body": str(_l("The message is too long."))})
+    message = vendor_message(case, message_id) if message_id else None
     tickets = _linked(case, ticket_ids)
-    for ticket in tickets:
-        ticket_services.add_entry(actor, ticket, body)
+    closed = ", ".join(t.number for t in tickets if t.status == TicketStatus.closed)
+    if closed:
+        text = _l("Closed tickets cannot get an answer: %(numbers)s", numbers=closed)
+        raise ValidationFailed(fields={"tickets": str(text)})
+    _relay_to(actor, case, body, tickets, message, utcnow())
     return tickets
+
+
+def _relay_to(
+    actor: User | None,
+    case: VendorCase,
+    body: str,
+    tickets: Sequence[Ticket],
+    message: CaseMessage | None,
+    now: datetime,
+) -> None:
+    for ticket in tickets:
+        ticket_services.relay_answer(actor, ticket, body, case.number)
+    if message is not None:
+        _handled(message, actor, "relayed", now)
+
+
+def _handled(message: CaseMessage, actor: User | None, handling: str, now: datetime) -> None:
+    message.handling = handling
+    message.handled_by = actor
+    message.handled_at = now
+    db.session.flush()
+
+
+def vendor_message(case: VendorCase, message_id: int) -> CaseMessage:
+    """One of the vendor's messages in this case (another case's is not found)."""
+    message = next((m for m in case.messages if m.id == message_id and m.from_vendor), None)
+    if message is None:
+        raise NotFound()
+    return message
+
+
+def keep_internal(actor: User, case: VendorCase, message_id: int) -> CaseMessage:
+    """The coordinator's other choice: the vendor's message stays with the municipal staff
+    (it is on every linked ticket as an internal note); nothing reaches the reporters."""
+    if not policy.can_relay_case(actor, case):
+        raise NotEntitled()
+    message = vendor_message(case, message_id)
+    _handled(message, actor, "internal", utcnow())
+    return message
+
+
+def relayable_tickets(case: VendorCase) -> list[Ticket]:
+    """The linked tickets an answer can still reach (a closed ticket takes no reply)."""
+    return [t for t in case.tickets if t.status != TicketStatus.closed]
+
+
+def relay_recipients(case: VendorCase, tickets: Sequence[Ticket]) -> list[dict[str, Any]]:
+    """Who reads a relayed answer, ticket by ticket: the reporter (and a caller's address)."""
+    return [
+        {
+            "ticket": t,
+            "reporter": t.created_by,
+            "caller": t.requester_name if t.requester_email else None,
+            "caller_email": t.requester_email,
+        }
+        for t in tickets
+    ]
 
 
 def _linked(case: VendorCase, ticket_ids: Sequence[int] | None) -> list[Ticket]:

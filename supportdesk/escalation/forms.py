@@ -93,11 +93,20 @@ class CaseDetailsForm(FlaskForm):
 
 class RelayForm(FlaskForm):
     body = TextAreaField(
-        _l("Reply to the requester"),
+        _l("Answer to the reporters"),
         validators=[DataRequired(_l("Write a message.")), Length(max=20000)],
-        description=_l("Edit the vendor's answer before it is sent as a public reply."),
+        description=_l(
+            "Each reporter reads exactly this on their ticket and in their e-mail. "
+            "Edit the vendor's text first: remove anything meant for staff only."
+        ),
     )
     tickets = MultiCheckboxField(_l("Send on these tickets"), choices=[], coerce=int)
+    # the vendor message being relayed (marked relayed when sent)
+    message = HiddenField()
+
+
+class KeepInternalForm(FlaskForm):
+    """The other choice on a vendor message: it stays with the municipal staff."""
 
 
 class ResolveTicketsForm(FlaskForm):

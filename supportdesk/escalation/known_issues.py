@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from supportdesk import policy
+from supportdesk import events, policy
 from supportdesk.accounts.models import Role, System, User
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
 from supportdesk.escalation.models import (
@@ -24,6 +24,7 @@ from supportdesk.escalation.models import (
     VendorCase,
 )
 from supportdesk.extensions import db, utcnow
+from supportdesk.notifications import caller_email
 from supportdesk.notifications import services as notifications
 from supportdesk.notifications.models import NotificationEvent
 from supportdesk.tickets import history as ticket_history
@@ -138,7 +139,7 @@ def linked_tickets(issue: KnownIssue) -> list[Ticket]:
         db.session.scalars(
             select(Ticket)
             .where(or_(Ticket.id.in_(direct), Ticket.id.in_(via_case)))
-            .options(selectinload(Ticket.assignee))
+            .options(selectinload(Ticket.assignee), selectinload(Ticket.created_by))
             .order_by(Ticket.id)
         )
     )
@@ -164,19 +165,63 @@ def _announce_known_issue_resolved(actor: User, issue: KnownIssue) -> None:
             for t in group
             if t.assignee is not None and t.assignee.role == Role.coordinator
         ]
+        staff = [*assignees, *coordinators]
         notifications.notify(
-            [*assignees, *coordinators],
+            staff,
             NotificationEvent.known_issue_resolved,
             # One ticket: straight to it; several: the municipality's ticket list.
             url=f"/tickets/{group[0].number}" if len(group) == 1 else "/tickets",
             context={"title": issue.title, "system": issue.system.name, "count": len(group)},
             actor=actor,
         )
+        _tell_reporters(actor, issue, group, {u.id for u in staff})
+
+
+def _tell_reporters(actor: User, issue: KnownIssue, tickets: list[Ticket], told: set[int]) -> None:
+    """Every reporter of a linked ticket hears of it, pointed at their own ticket (issue 16)."""
+    for ticket in tickets:
+        # a caller the hotline logged with an address is a reporter too (their own e-mail)
+        caller_email.queue(
+            ticket.requester_email,
+            ticket.requester_name,
+            caller_email.FIXED,
+            number=ticket.number,
+            subject=ticket.subject,
+            answer=issue.title,
+        )
+        reporter = ticket.created_by
+        if reporter is None or reporter.id in told:
+            continue
+        told.add(reporter.id)
+        notifications.notify(
+            [reporter],
+            NotificationEvent.known_issue_resolved,
+            url=f"/tickets/{ticket.number}",
+            context={
+                "title": issue.title,
+                "system": issue.system.name,
+                "ticket": ticket.number,
+                "number": ticket.number,
+                "subject": ticket.subject,
+            },
+            actor=actor,
+        )
+
+
+@events.ticket_created.connect
+def _link_new_call(ticket: Ticket, actor: User, known_issue: int | None = None, **_kw) -> None:
+    """The hotline tied the call it logged to a known issue (events.ticket_created)."""
+    if known_issue is None:
+        return
+    issue = db.session.get(KnownIssue, known_issue)
+    if issue is None or not issue.is_active:
+        raise ValidationFailed(fields={"known_issue": str(_l("Choose an active known issue."))})
+    link_ticket_to_known_issue(actor, ticket, issue)
 
 
 def link_ticket_to_known_issue(actor: User, ticket: Ticket, issue: KnownIssue) -> bool:
     """Mark a ticket as the known issue; returns False when the link already existed."""
-    if not policy.can_link_known_issue(actor, ticket):
+    if not policy.can_link_call_to_known_issue(actor, ticket):
         raise Forbidden()
     if issue.system_id != ticket.system_id:
         raise ValidationFailed(

@@ -25,7 +25,7 @@ from supportdesk.accounts.models import Municipality, System, User
 from supportdesk.accounts.reference import vendor_references
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
-from supportdesk.escalation import cases, documents, known_issues, listing
+from supportdesk.escalation import cases, documents, known_issues, listing, relay_views
 from supportdesk.escalation import services as escalation
 from supportdesk.escalation import sla_alerts as _sla_alerts  # noqa: F401  (registers the SLA job)
 from supportdesk.escalation.forms import (
@@ -33,6 +33,7 @@ from supportdesk.escalation.forms import (
     CaseDetailsForm,
     CaseStatusForm,
     EscalateForm,
+    KeepInternalForm,
     LinkKnownIssueForm,
     MessageForm,
     RelayForm,
@@ -194,6 +195,15 @@ def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
     vendor_side = policy.is_case_vendor_side(user, case)
     municipal_side = policy.is_case_municipal_side(user, case)
     message_form = forms.get("message_form") or MessageForm()
+    # two text areas on one page go to different parties: each says who reads it
+    if vendor_side:
+        message_form.body.label.text = _("Message to the municipality")
+        message_form.body.description = _("Only the municipality's coordinators read this.")
+    else:
+        message_form.body.label.text = _("Message to the vendor")
+        message_form.body.description = _(
+            "Only %(vendor)s reads this. The reporters do not see it.", vendor=case.vendor.name
+        )
     status_form = forms.get("status_form") or CaseStatusForm()
     status_form.status.choices = [
         (s.value, str(CASE_STATUS_LABELS[s])) for s in policy.allowed_case_statuses(user, case)
@@ -209,7 +219,9 @@ def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
     )
     summaries = documents.ticket_summaries(user, case)
     relay_form = forms.get("relay_form") or RelayForm()
-    relay_form.tickets.choices = [(t.id, f"{t.number} · {t.subject}") for t in case.tickets]
+    relay_form.tickets.choices = [
+        (t.id, f"{t.number} · {t.subject}") for t in cases.relayable_tickets(case)
+    ]
     resolvable = cases.resolvable_tickets(case)
     resolve_form = forms.get("resolve_form") or ResolveTicketsForm(
         tickets=[t.id for t in resolvable]
@@ -241,6 +253,8 @@ def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
         "resolvable": resolvable,
         "errors": forms.get("errors") or [],
         "relay_message": forms.get("relay_message"),
+        "preview": forms.get("preview"),
+        "keep_form": KeepInternalForm(),
     }
 
 
@@ -258,9 +272,12 @@ def detail(number: str) -> ResponseReturnValue:
     if relay_id and policy.can_relay_case(current_user, case):
         message = next((m for m in case.messages if m.id == relay_id and m.from_vendor), None)
         if message is not None:
-            context["relay_form"].body.data = message.body
-            context["relay_form"].tickets.data = [t.id for t in case.tickets]
+            form = context["relay_form"]
+            form.body.data = message.body
+            form.tickets.data = [t.id for t in cases.relayable_tickets(case)]
+            form.message.data = str(message.id)
             context["relay_message"] = message
+            context["preview"] = relay_views.relay_preview(case, message.body, form.tickets.data)
     return render_template("escalation/detail.html", **context)
 
 
@@ -366,8 +383,15 @@ def _tickets_form(form: RelayForm | ResolveTicketsForm, tickets: list[Ticket]) -
 @bp.post("/cases/<number>/relay")
 @login_required
 def relay(number: str) -> ResponseReturnValue:
+    """Send the answer on; "Preview" (action=preview) shows the page with what each
+    reporter will read, nothing sent."""
+    if request.form.get("action") == "preview":
+        return relay_views.preview_page(number, _case_context)
+
     def act(case: VendorCase, form: RelayForm) -> str:
-        tickets = cases.relay(current_user, case, form.body.data or "", form.tickets.data or [])
+        message_id = int(form.message.data) if (form.message.data or "").isdigit() else None
+        body, chosen = form.body.data or "", form.tickets.data or []
+        tickets = cases.relay(current_user, case, body, chosen, message_id)
         return ngettext(
             "The answer is sent on %(num)d ticket.",
             "The answer is sent on %(num)d tickets.",
@@ -377,9 +401,27 @@ def relay(number: str) -> ResponseReturnValue:
     return _case_post(
         number,
         "relay_form",
-        lambda case: _tickets_form(RelayForm(), case.tickets),
+        lambda case: _tickets_form(RelayForm(), cases.relayable_tickets(case)),
         act,
         allowed=policy.can_relay_case,
+        anchor="relay",
+    )
+
+
+@bp.post("/cases/<number>/messages/<int:message_id>/internal")
+@login_required
+def keep_internal(number: str, message_id: int) -> ResponseReturnValue:
+    def act(case: VendorCase, _form: KeepInternalForm) -> str:
+        cases.keep_internal(current_user, case, message_id)
+        return _("The vendor's message stays internal: no reporter sees it.")
+
+    return _case_post(
+        number,
+        "keep_form",
+        lambda _case: KeepInternalForm(),
+        act,
+        allowed=policy.can_relay_case,
+        anchor=f"message-{message_id}",
     )
 
 

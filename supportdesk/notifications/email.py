@@ -94,14 +94,21 @@ def compose(
     user: User, subject: str, text: str, html: str, outbox_id: int, locale: str
 ) -> EmailMessage:
     """The multipart message to one user (notifications and account e-mails alike)."""
+    return compose_to(user.name, user.email, subject, text, html, message_id(outbox_id), locale)
+
+
+def compose_to(
+    name: str, address: str, subject: str, text: str, html: str, msg_id: str, locale: str
+) -> EmailMessage:
+    """The multipart message to one address (a user, or a caller without an account)."""
     settings = current_app.config["SUPPORTDESK"]
     message = EmailMessage(policy=MAIL_POLICY)
     # A header may not span lines; user-written subjects could try to inject headers.
     message["Subject"] = " ".join(subject.split())[:200]
     message["From"] = settings.mail_from
-    message["To"] = formataddr((" ".join(user.name.split()), user.email))
+    message["To"] = formataddr((" ".join(name.split()), address))
     message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = message_id(outbox_id)
+    message["Message-ID"] = msg_id
     # Tells autoresponders not to answer (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)

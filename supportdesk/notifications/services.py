@@ -42,6 +42,9 @@ EVENT_LABELS = {
     NotificationEvent.sla_warning: _l("A vendor case is close to its SLA deadline"),
     NotificationEvent.sla_breach: _l("A vendor case has passed its SLA deadline"),
     NotificationEvent.known_issue_resolved: _l("A known issue is resolved"),
+    NotificationEvent.ticket_escalated: _l("My ticket is sent on to the vendor"),
+    NotificationEvent.answer_relayed: _l("An answer from the vendor is passed on to my ticket"),
+    NotificationEvent.ticket_resolved: _l("My ticket is resolved"),
     NotificationEvent.ticket_merged: _l("My ticket is merged into another"),
     NotificationEvent.survey_requested: _l("Asked whether a resolved ticket helped me"),
 }
@@ -64,6 +67,9 @@ _TICKET_EVENTS = (
     NotificationEvent.ticket_internal_note,
     NotificationEvent.ticket_status,
     NotificationEvent.ticket_created,
+    NotificationEvent.ticket_escalated,
+    NotificationEvent.answer_relayed,
+    NotificationEvent.ticket_resolved,
     NotificationEvent.ticket_merged,
     NotificationEvent.survey_requested,
 )
@@ -237,6 +243,20 @@ def summary(event: NotificationEvent | str, context: dict[str, Any]) -> str:
                 number=number,
                 subject=subject,
             )
+        case NotificationEvent.ticket_escalated:
+            return _(
+                "Ticket %(number)s is sent on to the vendor: %(subject)s",
+                number=number,
+                subject=subject,
+            )
+        case NotificationEvent.answer_relayed:
+            return _(
+                "Answer from the vendor on ticket %(number)s: %(subject)s",
+                number=number,
+                subject=subject,
+            )
+        case NotificationEvent.ticket_resolved:
+            return _("Ticket %(number)s is resolved: %(subject)s", number=number, subject=subject)
         case NotificationEvent.ticket_merged:
             return _(
                 "Your ticket is merged into ticket %(number)s: %(subject)s",
@@ -350,3 +370,24 @@ def set_email_preferences(user: User, enabled: Iterable[NotificationEvent | str]
             db.session.add(pref)
         pref.email_enabled = event in wanted
     db.session.flush()
+
+
+def notification_json(notification: Notification) -> dict[str, Any]:
+    """One notification for GET /api/v1/notifications: the ticket and case it is about
+    (their numbers, or None), its line in the current locale, read or not."""
+    context = notification.context or {}
+    number = context.get("number")
+    path = notification.url or ""
+    ticket = context.get("ticket") or (number if path.startswith("/tickets/") else None)
+    case = context.get("case") or (number if path.startswith("/cases/") else None)
+    if ticket is None and path.startswith("/tickets/"):
+        ticket = path.removeprefix("/tickets/").split("/")[0] or None
+    return {
+        "id": notification.id,
+        "event": notification.event.value,
+        "ticket": ticket,
+        "case": case,
+        "text": summary(notification.event, context),
+        "read": notification.is_read,
+        "created_at": notification.created_at.isoformat(),
+    }

@@ -12,6 +12,7 @@ from supportdesk.extensions import db
 
 # Importing the e-mail module registers the outbox handler for kind "email".
 from supportdesk.notifications import account_email as _account_email  # noqa: F401
+from supportdesk.notifications import caller_email as _caller_email  # noqa: F401
 from supportdesk.notifications import email as _email  # noqa: F401
 from supportdesk.notifications import services
 from supportdesk.notifications.forms import preferences_form

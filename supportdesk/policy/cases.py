@@ -17,7 +17,7 @@ from supportdesk.escalation.models import (
 )
 from supportdesk.extensions import db
 from supportdesk.policy.organisations import is_entitled, is_municipal, is_vendor_staff
-from supportdesk.policy.tickets import is_ticket_staff
+from supportdesk.policy.tickets import is_own_call, is_ticket_staff
 from supportdesk.tickets.models import Ticket
 
 
@@ -214,6 +214,11 @@ def can_link_case_known_issue(user: User, case: VendorCase) -> bool:
 def can_link_known_issue(user: User, ticket: Ticket) -> bool:
     """Ticket staff tie a ticket to a known issue ("Det er den kendte fejl")."""
     return is_ticket_staff(user) and user.municipality_id == ticket.municipality_id
+
+
+def can_link_call_to_known_issue(user: User, ticket: Ticket) -> bool:
+    """The hotline ties the call it just logged to a known issue; ticket staff any ticket."""
+    return can_link_known_issue(user, ticket) or is_own_call(user, ticket)
 
 
 def get_managed_known_issue(user: User, issue_id: int) -> KnownIssue:

@@ -193,6 +193,21 @@ def can_take_hotline_calls(user: User) -> bool:
     return user.is_authenticated and user.role in (Role.hotline, *TICKET_STAFF_ROLES)
 
 
+def is_own_call(user: User, ticket: Ticket) -> bool:
+    """A phone call the user logged themselves (the hotline's first contact)."""
+    return (
+        can_take_hotline_calls(user)
+        and ticket.source.value == "hotline"
+        and ticket.created_by_id == user.id
+        and ticket.municipality_id == user.municipality_id
+    )
+
+
+def can_resolve_call(user: User, ticket: Ticket) -> bool:
+    """ "Løst i telefonen": whoever logged the call may resolve it on first contact."""
+    return is_own_call(user, ticket) and ticket.status in (TicketStatus.new, TicketStatus.open)
+
+
 def can_view_attachment(user: User, attachment: Attachment) -> bool:
     """Attachments on an internal note are as internal as the note."""
     if attachment.entry is not None and attachment.entry.kind == EntryKind.internal_note:

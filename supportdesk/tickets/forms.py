@@ -80,6 +80,20 @@ class HotlineForm(TicketForm):
         validators=[DataRequired(_l("Write the institution's name or number.")), Length(max=160)],
         description=_l("Start typing the name, or write the institution number."),
     )
+    # the known issue the call is about (radio buttons in the known-issue banner)
+    known_issue = IntegerField(_l("Known issue"), validators=[Optional()])
+    solved = BooleanField(
+        _l("Solved on the phone"),
+        description=_l("The ticket is logged as resolved with the answer below."),
+    )
+    answer = TextAreaField(
+        _l("The answer you gave the caller"),
+        validators=[Length(max=20000)],
+        description=_l(
+            "Needed when solved on the phone. The caller gets it by e-mail if they gave an "
+            "address; write nothing that only staff may read."
+        ),
+    )
 
 
 class EntryForm(FlaskForm):

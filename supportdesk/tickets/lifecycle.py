@@ -127,7 +127,13 @@ def change_status(
     _check_transition(actor, ticket, target)
     apply_status(ticket, actor, target)
     db.session.flush()
-    notices.notify(notices.reporters(ticket), NotificationEvent.ticket_status, ticket, actor)
+    # the reporters hear of a resolution in its own words (and may turn just that off)
+    event = (
+        NotificationEvent.ticket_resolved
+        if target == TicketStatus.resolved
+        else NotificationEvent.ticket_status
+    )
+    notices.notify(notices.reporters(ticket), event, ticket, actor)
     return ticket
 
 
@@ -182,6 +188,14 @@ def mark_escalated(ticket: Ticket, actor: User, case: Any = None) -> Ticket:
     ticket.updated_at = utcnow()
     record_event(ticket, actor, "escalated", {"case": case_number})
     db.session.flush()
+    # the reporter learns that the vendor now has it (not the content shared with the vendor)
+    notices.notify(
+        notices.reporters(ticket),
+        NotificationEvent.ticket_escalated,
+        ticket,
+        actor,
+        extra={"case": case_number} if case_number else None,
+    )
     return ticket
 
 

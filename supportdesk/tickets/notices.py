@@ -7,6 +7,7 @@ written through the outbox in the transaction that makes the change.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -21,11 +22,15 @@ def notify(
     recipients: Iterable[User | None],
     event: NotificationEvent,
     ticket: Ticket,
-    actor: User,
+    actor: User | None,
     excerpt: str | None = None,
+    extra: dict[str, Any] | None = None,
+    excerpt_max: int = 300,
 ) -> None:
-    """Tell the active recipients other than the actor; the context is the ticket's summary."""
-    people = {u.id: u for u in recipients if u is not None and u.id != actor.id and u.active}
+    """Tell the active recipients other than the actor; the context is the ticket's summary
+    (plus `extra`, e.g. the vendor case's number). No actor: the system did it."""
+    actor_id = actor.id if actor is not None else None
+    people = {u.id: u for u in recipients if u is not None and u.id != actor_id and u.active}
     if not people:
         return
     context = {
@@ -36,7 +41,8 @@ def notify(
         "system": ticket.system.name,
     }
     if excerpt:
-        context["excerpt"] = excerpt[:300]
+        context["excerpt"] = excerpt[:excerpt_max]
+    context.update(extra or {})
     notifications.notify(
         list(people.values()),
         event,

@@ -19,6 +19,7 @@ from supportdesk import events, policy
 from supportdesk.accounts.models import Category, Institution, System, User
 from supportdesk.errors import Forbidden, InvalidTransition, ValidationFailed
 from supportdesk.extensions import db, utcnow
+from supportdesk.notifications import caller_email
 from supportdesk.notifications.models import NotificationEvent
 from supportdesk.numbering import next_value
 from supportdesk.safe_input import column_length
@@ -26,7 +27,7 @@ from supportdesk.sqlite_locks import start_writing
 from supportdesk.tickets import notices
 from supportdesk.tickets.attachments import CheckedUpload, Upload, add_attachment, check_upload
 from supportdesk.tickets.history import record_event, touch
-from supportdesk.tickets.lifecycle import open_on_reply
+from supportdesk.tickets.lifecycle import apply_status, open_on_reply
 from supportdesk.tickets.listing import SHOWN_RELATIONS
 from supportdesk.tickets.models import (
     EntryKind,
@@ -78,6 +79,8 @@ class NewTicket:
     requester_email: str | None = None
     uploads: tuple[Upload | CheckedUpload, ...] = ()
     shown_articles: tuple[str, ...] = ()
+    # the hotline ties the call to a known issue (the escalation domain links it)
+    known_issue_id: int | None = None
 
 
 def create_ticket(actor: User, new: NewTicket) -> Ticket:
@@ -91,7 +94,7 @@ def create_ticket(actor: User, new: NewTicket) -> Ticket:
     for upload in new.uploads:
         add_attachment(actor, ticket, None, upload)
     db.session.flush()
-    _announce(actor, ticket, placement, new.shown_articles)
+    _announce(actor, ticket, placement, new)
     return ticket
 
 
@@ -215,14 +218,17 @@ def _write(actor: User, new: NewTicket, placement: Placement) -> Ticket:
     return ticket
 
 
-def _announce(
-    actor: User, ticket: Ticket, placement: Placement, shown_articles: Sequence[str]
-) -> None:
+def _announce(actor: User, ticket: Ticket, placement: Placement, new: NewTicket) -> None:
     """Tell the assignee the rule chose, and let other domains react (events.ticket_created)."""
     assignee = placement.assignee
     if assignee is not None and assignee.id != actor.id:
         notices.notify([assignee], NotificationEvent.ticket_assigned, ticket, actor)
-    events.ticket_created.send(ticket, actor=actor, shown_articles=list(shown_articles))
+    events.ticket_created.send(
+        ticket,
+        actor=actor,
+        shown_articles=list(new.shown_articles),
+        known_issue=new.known_issue_id,
+    )
 
 
 def _clean(value: str | None) -> str | None:
@@ -240,8 +246,10 @@ def add_entry(
     *,
     internal: bool = False,
     uploads: Sequence[Upload] = (),
+    mail_caller: bool = True,
 ) -> TicketEntry:
-    """A public reply or an internal note; replies may move the ticket along."""
+    """A public reply or an internal note; replies may move the ticket along, and reach a
+    caller who gave the hotline an e-mail address (unless `mail_caller` is off)."""
     _check_may_write(actor, ticket, internal)
     body = (body or "").strip()
     if not body and not uploads:
@@ -270,7 +278,87 @@ def add_entry(
             open_on_reply(ticket, actor, TicketStatus.waiting)
     db.session.flush()
     _announce_entry(actor, ticket, body, internal)
+    if not internal and mail_caller and body:
+        _mail_caller(ticket, caller_email.ANSWER, body)
     return entry
+
+
+def _mail_caller(ticket: Ticket, template: str, answer: str | None) -> None:
+    """The caller's own e-mail (receipt or answer): number, subject and public text only."""
+    caller_email.queue(
+        ticket.requester_email,
+        ticket.requester_name,
+        template,
+        number=ticket.number,
+        subject=ticket.subject,
+        answer=answer,
+    )
+
+
+# --- the answer flow (issue 16) ----------------------------------------------------------
+
+
+def relay_answer(actor: User | None, ticket: Ticket, body: str, case_number: str) -> TicketEntry:
+    """The vendor's answer as a public reply on a linked ticket; the escalation domain has
+    checked who may relay (no actor: relayed automatically by the municipality's setting).
+    The reporter is told with the answer itself (bell, and e-mail per their settings)."""
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed(fields={"body": str(_l("Write a message."))})
+    if len(body) > BODY_MAX:
+        raise ValidationFailed(fields={"body": str(_l("The message is too long."))})
+    now = utcnow()
+    entry = TicketEntry(
+        ticket=ticket,
+        municipality_id=ticket.municipality_id,
+        kind=EntryKind.reply,
+        author=actor,
+        body=body,
+        event="answer_relayed",
+        data={"case": case_number},
+        created_at=now,
+        attachments=[],
+    )
+    db.session.add(entry)
+    touch(ticket)
+    db.session.flush()
+    notices.notify(
+        notices.reporters(ticket),
+        NotificationEvent.answer_relayed,
+        ticket,
+        actor,
+        excerpt=body,
+        extra={"case": case_number},
+        excerpt_max=BODY_MAX,
+    )
+    _mail_caller(ticket, caller_email.ANSWER, body)
+    return entry
+
+
+# --- a phone call --------------------------------------------------------------------------
+
+
+def take_call(actor: User, new: NewTicket, *, solved: bool = False, answer: str = "") -> Ticket:
+    """A hotline call: the ticket; "Løst i telefonen" writes the answer given on the phone
+    as a public reply and resolves it at once. A caller who gave an e-mail address gets
+    a receipt (with the answer when solved), never any internal content."""
+    answer = (answer or "").strip()
+    errors = ticket_errors(actor, new)
+    if solved and not answer:
+        errors["answer"] = str(_l("Write the answer you gave on the phone."))
+    elif len(answer) > BODY_MAX:
+        errors["answer"] = str(_l("The message is too long."))
+    if errors:
+        raise ValidationFailed(fields=errors)
+    ticket = create_ticket(actor, new)
+    if solved:
+        if not policy.can_resolve_call(actor, ticket):
+            raise Forbidden()
+        add_entry(actor, ticket, answer, mail_caller=False)
+        apply_status(ticket, actor, TicketStatus.resolved)
+        db.session.flush()
+    _mail_caller(ticket, caller_email.RECEIPT, answer if solved else None)
+    return ticket
 
 
 def _check_may_write(actor: User, ticket: Ticket, internal: bool) -> None:

@@ -360,7 +360,11 @@ def _shown_articles() -> tuple[str, ...]:
 
 
 def _file_ticket(
-    form: TicketForm, find_institution: Callable[[], Any], source: TicketSource, **requester: Any
+    form: TicketForm,
+    find_institution: Callable[[], Any],
+    source: TicketSource,
+    create: Callable[[User, services.NewTicket], Ticket] = services.create_ticket,
+    **requester: Any,
 ) -> tuple[Ticket | None, list[str]]:
     """The shared half of "Ny henvendelse" and hotline intake: validate, create, commit."""
     if not form.validate_on_submit():
@@ -381,25 +385,40 @@ def _file_ticket(
             shown_articles=_shown_articles(),
             **requester,
         )
-        ticket = services.create_ticket(current_user, new)
+        ticket = create(current_user, new)
     except ValidationFailed as error:
         db.session.rollback()
         return None, error.apply_to(form)
     db.session.commit()
-    flash(_("Ticket %(number)s is created.", number=ticket.number), "success")
+    if ticket.status == TicketStatus.resolved:
+        flash(
+            _("Call %(number)s is logged as solved on the phone.", number=ticket.number), "success"
+        )
+    else:
+        flash(_("Ticket %(number)s is created.", number=ticket.number), "success")
+    if source == TicketSource.hotline and ticket.requester_email:
+        flash(_("A receipt is e-mailed to %(email)s.", email=ticket.requester_email), "info")
     return ticket, []
 
 
 @bp.route("/tickets/hotline", methods=["GET", "POST"])
 @login_required
 def hotline() -> ResponseReturnValue:
-    """Fast intake of a phone call: caller, institution lookup, topic, text."""
+    """Fast intake of a phone call: caller, institution lookup, topic, text; the known
+    issue it is about, or "Løst i telefonen" with the answer given (services.take_call)."""
     form, topics = _intake_form(HotlineForm, policy.can_take_hotline_calls(current_user))
     institutions = lookups.institution_options(current_user)
+
+    def take(actor: User, new: services.NewTicket) -> Ticket:
+        solved, answer = bool(form.solved.data), form.answer.data or ""
+        return services.take_call(actor, new, solved=solved, answer=answer)
+
     ticket, errors = _file_ticket(
         form,
         lambda: lookups.find_institution(current_user, form.institution_lookup.data),
         TicketSource.hotline,
+        take,
+        known_issue_id=form.known_issue.data or None,
         requester_name=form.requester_name.data,
         requester_phone=form.requester_phone.data,
         requester_email=form.requester_email.data,

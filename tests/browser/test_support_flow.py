@@ -168,7 +168,7 @@ def test_superuser_coordinator_vendor_and_back(new_page, data):
     assert answer in body.input_value()
     relayed = body.input_value() + "\n\nVenlig hilsen Esbjerg Kommune, supporten"
     body.fill(relayed)
-    follow(coordinator, relay.locator("button[type=submit]").click)
+    follow(coordinator, relay.get_by_role("button", name="Send til anmelderne").click)
 
     # 6. the superuser gets the notification and reads the answer, not the internal note
     superuser.goto("/")

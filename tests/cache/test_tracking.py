@@ -41,6 +41,8 @@ NOT_SHOWN: dict[tuple[str, str], str] = {
     ("User", "totp_last_step"): "stamped at every two-factor sign-in, never shown",
     ("User", "locked_until"): "lockout: the sign-in page only, never cached",
     ("Municipality", "require_2fa_coordinators"): "read at sign-in, shown only in the admin",
+    ("Municipality", "auto_relay_answers"): "read when a vendor answers; the admin and the "
+    "case page (never cached) show it",
     ("Ticket", "municipality_id"): "a ticket never changes municipality (DESIGN 3.1)",
 }
 

@@ -81,12 +81,15 @@ def test_vendor_posts_issue_everyone_sees_it_and_resolving_notifies(
         select(TicketEntry.ticket_id).where(TicketEntry.event == "known_issue_resolved")
     ).all()
     assert sorted(events) == sorted([ticket.id, case.tickets[0].id])
-    notified = db.session.scalars(
-        select(Notification.user_id).where(
+    notified = db.session.execute(
+        select(Notification.user_id, Notification.url).where(
             Notification.event == NotificationEvent.known_issue_resolved
         )
     ).all()
-    assert notified == [world.coordinator.id]
+    # the coordinators, and (issue 16) every reporter of a linked ticket, sent to their ticket
+    assert (world.coordinator.id, "/tickets") in notified
+    assert (world.superuser.id, f"/tickets/{ticket.number}") in notified
+    assert len(notified) == 2  # the superuser reported both tickets: told once
     db.session.rollback()
     assert "Beskeder forsinkes" not in app.test_client().get("/status").get_data(as_text=True)
 

@@ -88,7 +88,21 @@ def test_every_event_has_danish_text_and_html_templates(db, make_user, smtp_serv
     assert len(smtp_server.messages) == len(NotificationEvent)
     subjects = [m["Subject"].strip() for m in smtp_server.messages]
     assert "Henvendelse ESB-2026-000001 har nu status »afventer«" in subjects[3]
-    assert subjects[-1] == "Kendt problem løst: Nedbrud i Aula"
+    events = list(NotificationEvent)
+    assert subjects[events.index(NotificationEvent.known_issue_resolved)] == (
+        "Kendt problem løst: Nedbrud i Aula"
+    )
+    # issue 16: the reporter's side of the answer flow
+    assert subjects[events.index(NotificationEvent.ticket_escalated)] == (
+        "Henvendelse ESB-2026-000001 er sendt videre til leverandøren: "
+        "Aula-login fejler på Vestskolen"
+    )
+    assert subjects[events.index(NotificationEvent.answer_relayed)] == (
+        "Svar fra leverandøren på henvendelse ESB-2026-000001: Aula-login fejler på Vestskolen"
+    )
+    assert subjects[events.index(NotificationEvent.ticket_resolved)] == (
+        "Henvendelse ESB-2026-000001 er løst: Aula-login fejler på Vestskolen"
+    )
     for mail in smtp_server.messages:
         text = mail.get_body(("plain",)).get_content()
         html = mail.get_body(("html",)).get_content()
