@@ -13,6 +13,7 @@ from supportdesk.api import (  # noqa: F401  (routes register on bp)
     cases,
     faq,
     openapi,
+    reports,
     sensitive,
     tickets,
 )

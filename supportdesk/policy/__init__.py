@@ -8,9 +8,9 @@ loads one object or raises NotFound.
 
 One module per area — `organisations` (people, administration, entitlements),
 `tickets`, `cases` (vendor cases and known issues), `faq`, `webhooks`, `trust`
-(two-factor, audit logs, personal data), `onboarding` (wave import and overview) — and
-every rule is imported here, so callers ask `policy.<rule>` and never need to know which
-file holds it.
+(two-factor, audit logs, personal data), `onboarding` (wave import and overview),
+`reports` (whose figures) — and every rule is imported here, so callers ask
+`policy.<rule>` and never need to know which file holds it.
 """
 
 from __future__ import annotations
@@ -84,6 +84,17 @@ from supportdesk.policy.organisations import (
     require_manage_municipality,
     require_municipal_admin,
     users_visible_to,
+)
+from supportdesk.policy.reports import (
+    can_view_municipality_report,
+    can_view_reports,
+    can_view_rollout_report,
+    can_view_vendor_report,
+    report_case_scope,
+    report_municipality,
+    report_ticket_scope,
+    report_vendor,
+    require_rollout_report,
 )
 from supportdesk.policy.tickets import (
     ASSIGNEE_ROLES,
@@ -192,6 +203,10 @@ __all__ = [
     "can_view_audit_logs",
     "can_view_faq_report",
     "can_view_known_issues",
+    "can_view_municipality_report",
+    "can_view_reports",
+    "can_view_rollout_report",
+    "can_view_vendor_report",
     "case_agents",
     "cases_joinable_by",
     "cases_visible_to",
@@ -225,6 +240,10 @@ __all__ = [
     "personal_data_scope",
     "queues_visible_to",
     "refuse_case_outsider",
+    "report_case_scope",
+    "report_municipality",
+    "report_ticket_scope",
+    "report_vendor",
     "require",
     "require_admin",
     "require_case_party",
@@ -232,6 +251,7 @@ __all__ = [
     "require_manage_municipality",
     "require_municipal_admin",
     "require_onboard",
+    "require_rollout_report",
     "security_events_visible_to",
     "sensitive_confirmations_visible_to",
     "sharing_needs_step_up",
