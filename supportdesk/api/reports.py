@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from supportdesk.api.base import bp, require_user
 from supportdesk.api.openapi import document, query_param
+from supportdesk.reports import exports
 from supportdesk.reports import services as reports
 
 PERIOD = [
@@ -18,6 +19,7 @@ PERIOD = [
     query_param("vendor", "vendor slug"),
     query_param("institution_type", "skole, dagtilbud, sfo, klub or dagpleje"),
     query_param("format", "json (default), csv (UTF-8 with BOM, `;`) or xlsx"),
+    query_param("table", "csv/xlsx: only this table of the report (its key)"),
 ]
 MUNICIPALITY = query_param("municipality", "municipality slug (system admin: required)")
 
@@ -28,7 +30,7 @@ def _answer(name: str) -> ResponseReturnValue:
     fmt = (request.args.get("format") or "json").lower()
     if fmt == "json":
         return jsonify(report.figures)
-    return reports.download(report, fmt)
+    return exports.download(report, fmt, request.args.get("table") or None)
 
 
 @bp.get("/reports/municipality")
