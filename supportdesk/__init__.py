@@ -53,6 +53,7 @@ def _blueprints():
     from supportdesk.gdpr.views import bp as gdpr_bp
     from supportdesk.notifications.views import bp as notifications_bp
     from supportdesk.onboarding.views import bp as onboarding_bp
+    from supportdesk.reports.views import bp as reports_bp
     from supportdesk.tickets.routing_views import bp as routing_bp
     from supportdesk.tickets.views import bp as tickets_bp
     from supportdesk.webhooks.views import bp as webhooks_bp
@@ -73,6 +74,7 @@ def _blueprints():
         audit_bp,
         gdpr_bp,
         onboarding_bp,
+        reports_bp,
     ]
 
 

@@ -19,7 +19,7 @@ from supportdesk.escalation.models import KnownIssue, KnownIssueTicket, VendorCa
 from supportdesk.extensions import db
 from supportdesk.reports.periods import as_date, local_day
 from supportdesk.reports.scope import Scope, days_to_buckets, rate
-from supportdesk.tickets.models import Ticket
+from supportdesk.tickets.models import Priority, Ticket
 
 MAX_ROWS = 100_000
 MAX_BREACHES = 200
@@ -158,6 +158,10 @@ def vendor_figures(scope: Scope, vendor: Vendor) -> dict[str, Any]:
     figures["by_municipality"] = dict(sorted(figures["by_municipality"].items()))
     for priority, values in _sla_rows(opened_where, VendorCase.priority):
         _add_sla(figures["sla_by_priority"].setdefault(priority.value, empty_sla()), values)
+    order = [p.value for p in Priority]
+    figures["sla_by_priority"] = dict(
+        sorted(figures["sla_by_priority"].items(), key=lambda item: order.index(item[0]))
+    )
     figures["paused_business_minutes"] = _paused(opened_where)
     figures["breaches"] = _breaches(opened_where, slugs)
     figures["bundling"] = _bundling(opened_where)
@@ -266,9 +270,8 @@ def _known_issues(scope: Scope, vendor: Vendor) -> list[dict[str, Any]]:
     ]
 
 
-def case_rows(scope: Scope, vendor_ids, municipality_ids) -> list[dict[str, Any]]:
-    """One row per vendor case opened in the period (the `cases` report and its export)."""
-    rows = db.session.execute(
+def _case_row_query():
+    return (
         select(
             VendorCase.number,
             VendorCase.created_at,
@@ -287,39 +290,50 @@ def case_rows(scope: Scope, vendor_ids, municipality_ids) -> list[dict[str, Any]
         .join(Municipality, Municipality.id == VendorCase.municipality_id)
         .join(Vendor, Vendor.id == VendorCase.vendor_id)
         .join(System, System.id == VendorCase.system_id)
+    )
+
+
+def case_row(
+    number, created, municipality, vendor, system, priority, status, responded, resolved,
+    r_breach, s_breach, paused, subject,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "number": number,
+        "created_at": created.isoformat(),
+        "municipality": municipality,
+        "vendor": vendor,
+        "system": system,
+        "priority": priority.value,
+        "status": status.value,
+        "first_response_at": responded.isoformat() if responded else None,
+        "resolved_at": resolved.isoformat() if resolved else None,
+        "response_breached": bool(r_breach),
+        "resolution_breached": bool(s_breach),
+        "paused_business_minutes": round((paused or 0) / 60, 1),
+        "subject": subject,
+    }
+
+
+def case_rows(scope: Scope, vendor_ids, municipality_ids) -> list[dict[str, Any]]:
+    """One row per vendor case opened in the period (the `cases` report and its export)."""
+    rows = db.session.execute(
+        _case_row_query()
         .where(*case_where(scope, VendorCase.created_at, vendor_ids, municipality_ids))
         .order_by(VendorCase.created_at, VendorCase.id)
         .limit(MAX_ROWS)
     )
-    return [
-        {
-            "number": number,
-            "created_at": created.isoformat(),
-            "municipality": municipality,
-            "vendor": vendor,
-            "system": system,
-            "priority": priority.value,
-            "status": status.value,
-            "first_response_at": responded.isoformat() if responded else None,
-            "resolved_at": resolved.isoformat() if resolved else None,
-            "response_breached": bool(r_breach),
-            "resolution_breached": bool(s_breach),
-            "paused_business_minutes": round((paused or 0) / 60, 1),
-            "subject": subject,
-        }
-        for (
-            number,
-            created,
-            municipality,
-            vendor,
-            system,
-            priority,
-            status,
-            responded,
-            resolved,
-            r_breach,
-            s_breach,
-            paused,
-            subject,
-        ) in rows
-    ]
+    return [case_row(*row) for row in rows]
+
+
+def case_rows_for(ids: list[int]) -> list[dict[str, Any]]:
+    """The export rows of cases a list already chose (and checked), in its order."""
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 1000):
+        query = (
+            _case_row_query()
+            .add_columns(VendorCase.id)
+            .where(VendorCase.id.in_(ids[start : start + 1000]))
+        )
+        for *row, ident in db.session.execute(query):
+            found[ident] = case_row(*row)
+    return [found[i] for i in ids if i in found]

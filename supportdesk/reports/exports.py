@@ -112,7 +112,14 @@ def download(report: Report, fmt: str, table: str | None = None) -> Response:
         tables = [t for t in tables if t.key == table]
         if not tables:
             raise ValidationFailed(fields={"table": str(_l("Unknown table."))})
-    name = f"rapport-{report.name}-{report.filters.start}-{report.filters.end}.{fmt}"
+    return send(tables, fmt, f"rapport-{report.name}-{report.filters.start}-{report.filters.end}")
+
+
+def send(tables: list[Table], fmt: str, stem: str) -> Response:
+    """Tables as a CSV or XLSX attachment named `stem`.csv / .xlsx."""
+    if fmt not in MEDIA_TYPES:
+        raise ValidationFailed(fields={"format": str(_l("Choose json, csv or xlsx."))})
+    name = f"{stem}.{fmt}"
     return Response(
         render(tables, fmt),
         mimetype=MEDIA_TYPES[fmt].split(";")[0],

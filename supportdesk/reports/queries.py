@@ -357,9 +357,8 @@ def _faq(scope: Scope, where, result, municipality_ids: list[int] | None) -> Non
 # --- rows: the ticket and case exports -----------------------------------------------
 
 
-def ticket_rows(scope: Scope, municipality_ids: list[int] | None) -> list[dict[str, Any]]:
-    """One row per ticket created in the period (the `tickets` report and its export)."""
-    rows = db.session.execute(
+def _ticket_row_query():
+    return (
         select(
             Ticket.number,
             Ticket.created_at,
@@ -381,11 +380,29 @@ def ticket_rows(scope: Scope, municipality_ids: list[int] | None) -> list[dict[s
         .outerjoin(Institution, Institution.id == Ticket.institution_id)
         .outerjoin(Category, Category.id == Ticket.category_id)
         .outerjoin(VendorCase, VendorCase.id == Ticket.vendor_case_id)
+    )
+
+
+def ticket_rows(scope: Scope, municipality_ids: list[int] | None) -> list[dict[str, Any]]:
+    """One row per ticket created in the period (the `tickets` report and its export)."""
+    rows = db.session.execute(
+        _ticket_row_query()
         .where(*_ticket_where(scope, municipality_ids))
         .order_by(Ticket.created_at, Ticket.id)
         .limit(MAX_ROWS)
     )
     return [ticket_row(*row) for row in rows]
+
+
+def ticket_rows_for(ids: list[int]) -> list[dict[str, Any]]:
+    """The export rows of tickets a list already chose (and checked), in its order."""
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        query = _ticket_row_query().add_columns(Ticket.id).where(Ticket.id.in_(chunk))
+        for *row, ident in db.session.execute(query):
+            found[ident] = ticket_row(*row)
+    return [found[i] for i in ids if i in found]
 
 
 def ticket_row(
