@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from supportdesk.accounts.models import Institution, System, User, Vendor
+from supportdesk.demo import report_patterns
 from supportdesk.escalation import cases, known_issues
 from supportdesk.escalation.models import (
     CaseStatus,
@@ -149,6 +150,14 @@ KNOWN_ISSUES = [
         KnownIssueStatus.resolved,
         72,
     ),
+    # the morning login failure the reports show as a spike (demo/report_patterns.py)
+    (
+        report_patterns.SPIKE_SYSTEM,
+        report_patterns.SPIKE_ISSUE,
+        report_patterns.SPIKE_DESCRIPTION,
+        KnownIssueStatus.resolved,
+        None,  # hours: from the spike's window
+    ),
 ]
 
 
@@ -175,6 +184,8 @@ def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -
         seed_default_sla_targets(vendor)
     issues: dict[str, KnownIssue] = {}
     for system_slug, title, description, status, hours in KNOWN_ISSUES:
+        if hours is None:
+            hours = (now - report_patterns.spike_window(now)[0]).total_seconds() / 3600
         system = _one(System, slug=system_slug)
         editor = _one(User, email=f"redaktor@{system.vendor.slug}.sd-demo.dk")
         if system is None or editor is None:
