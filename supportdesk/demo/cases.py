@@ -14,7 +14,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from supportdesk.accounts.models import Institution, System, User, Vendor
-from supportdesk.demo import report_patterns
+from supportdesk.demo.report_patterns import (
+    SPIKE_DESCRIPTION,
+    SPIKE_ISSUE,
+    SPIKE_SYSTEM,
+    spike_window,
+)
 from supportdesk.escalation import cases, known_issues
 from supportdesk.escalation.models import (
     CaseStatus,
@@ -152,9 +157,9 @@ KNOWN_ISSUES = [
     ),
     # the morning login failure the reports show as a spike (demo/report_patterns.py)
     (
-        report_patterns.SPIKE_SYSTEM,
-        report_patterns.SPIKE_ISSUE,
-        report_patterns.SPIKE_DESCRIPTION,
+        SPIKE_SYSTEM,
+        SPIKE_ISSUE,
+        SPIKE_DESCRIPTION,
         KnownIssueStatus.resolved,
         None,  # hours: from the spike's window
     ),
@@ -185,7 +190,7 @@ def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -
     issues: dict[str, KnownIssue] = {}
     for system_slug, title, description, status, hours in KNOWN_ISSUES:
         if hours is None:
-            hours = (now - report_patterns.spike_window(now)[0]).total_seconds() / 3600
+            hours = (now - spike_window(now)[0]).total_seconds() / 3600
         system = _one(System, slug=system_slug)
         editor = _one(User, email=f"redaktor@{system.vendor.slug}.sd-demo.dk")
         if system is None or editor is None:

@@ -26,7 +26,7 @@ from supportdesk.accounts.models import (
     User,
 )
 from supportdesk.cache import generations
-from supportdesk.demo import report_patterns
+from supportdesk.demo.report_patterns import spike_topic, ticket_times
 from supportdesk.extensions import db, utcnow
 from supportdesk.numbering import NumberSequence
 from supportdesk.tickets.models import (
@@ -295,7 +295,7 @@ def _insert_tickets(
     coordinators = staff["coordinator"]
     hotline = staff["hotline"]
     # a school's rhythm and one morning's login failure (demo/report_patterns.py)
-    created_times = report_patterns.ticket_times(rng, now, DAYS, count)
+    created_times = ticket_times(rng, now, DAYS, count)
     by_year: dict[int, list[datetime]] = defaultdict(list)
     for created in created_times:
         by_year[created.year].append(created)
@@ -307,7 +307,7 @@ def _insert_tickets(
             institution = rng.choice(institutions)
             system = rng.choice(systems)
             category = rng.choice(system.categories) if system.categories else None
-            spike = report_patterns.spike_topic(created, now, systems)
+            spike = spike_topic(created, now, systems)
             if spike is not None:
                 system, category = spike
             from_hotline = bool(hotline) and rng.random() < 0.18
