@@ -50,3 +50,9 @@ class BusinessClock:
 
     def minutes_between(self, start: datetime, end: datetime) -> float:
         return self.seconds_between(start, end) / 60
+
+    def epoch_minutes_between(self, start: float, end: float) -> float:
+        """Whole business seconds between two epoch moments, in minutes."""
+        if end <= start:
+            return 0.0
+        return int(self._elapsed(end) - self._elapsed(start)) / 60
