@@ -32,12 +32,12 @@ STYLE = Style(
     title_font_size=16,
 )
 # Which tables get a chart, and of which kind: bar (one series per value column) or
-# horizontal bars (long labels: systems, categories, municipalities).
+# horizontal bars (long labels: systems, vendors, municipalities). A pygal chart costs
+# some 40 ms to draw, so the tables people read as a trend or a ranking get one; the
+# rest are tables only.
 CHARTED = {
     "by_week": "bar",
-    "by_month": "bar",
     "by_system": "hbar",
-    "by_institution_type": "hbar",
     "open_by_age": "bar",
     "escalation_by_vendor": "hbar",
     "sla_by_priority": "bar",
