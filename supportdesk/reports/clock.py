@@ -48,6 +48,27 @@ class BusinessClock:
             return 0
         return int(self._elapsed(end.timestamp()) - self._elapsed(start.timestamp()))
 
+    def utc_days(self) -> list[tuple[float, float, float, float]] | None:
+        """The clock as one row per UTC day: (day number since 1970, business seconds
+        before the day, the day's opening, its closing), so SQL can measure business
+        time with an equality join on the day. None when a window crosses UTC midnight
+        or a day has two (then only `seconds_between` is right)."""
+        if not self.opens:
+            return None
+        first = int(self.opens[0] // 86400)
+        last = int(self.closes[-1] // 86400)
+        rows: dict[int, tuple[float, float, float, float]] = {}
+        for opens, closes, before in zip(self.opens, self.closes, self.before, strict=True):
+            day = int(opens // 86400)
+            if int((closes - 1) // 86400) != day or day in rows:
+                return None
+            rows[day] = (float(day), before, opens, closes)
+        for day in range(first, last + 1):
+            if day not in rows:
+                start = day * 86400.0
+                rows[day] = (float(day), self._elapsed(start), start, start)
+        return [rows[day] for day in sorted(rows)]
+
     def minutes_between(self, start: datetime, end: datetime) -> float:
         return self.seconds_between(start, end) / 60
 
