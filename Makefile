@@ -9,7 +9,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 
 .PHONY: install run setup test lint format translations translations-extract clean
-.PHONY: browser-deps bench bench-search bench-onboard
+.PHONY: browser-deps bench bench-search bench-onboard bench-reports
 
 # Browser tests: Debian's Chromium (no browser download) and axe-core vendored from npm.
 CHROMIUM := /usr/bin/chromium
@@ -92,6 +92,11 @@ bench-search: install
 # wave overview at 105 municipalities (bench/onboard_bench.py, about 10 minutes).
 bench-onboard: install
 	$(BIN)/python -m bench.onboard_bench $(BENCH_ARGS)
+
+# Reports: 1,000,000 tickets generated in SQL on the local PostgreSQL, then the
+# municipality and whole-rollout reports timed (bench/report_bench.py, a few minutes).
+bench-reports: install
+	$(BIN)/python -m bench.report_bench $(BENCH_ARGS)
 
 bench: install
 	$(BIN)/pip install --quiet -e '.[bench]'

@@ -56,6 +56,7 @@ def _blueprints():
     from supportdesk.notifications.views import bp as notifications_bp
     from supportdesk.onboarding.views import bp as onboarding_bp
     from supportdesk.replies.views import bp as replies_bp
+    from supportdesk.reports.views import bp as reports_bp
     from supportdesk.tickets import work_views  # noqa: F401  (routes join tickets.bp)
     from supportdesk.tickets.routing_views import bp as routing_bp
     from supportdesk.tickets.views import bp as tickets_bp
@@ -79,6 +80,7 @@ def _blueprints():
         gdpr_bp,
         onboarding_bp,
         replies_bp,
+        reports_bp,
     ]
 
 

@@ -165,6 +165,27 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("delete_canned_reply", "other_municipality"):(NF,    NF,     NF,    NF,     NF,     NF,    NF),
     ("delete_canned_reply", "own_vendor"):      (NF,      NF,     NF,    NF,     OK,     NF,    NF),
     ("delete_canned_reply", "other_vendor"):    (NF,      NF,     NF,    NF,     NF,     NF,    NF),
+    # reports (issue 15): municipal staff their municipality, vendor staff their vendor's
+    # cases from every municipality, the admin everything; CSV and XLSX the same as JSON
+    ("api_rep_mun", "own_municipality"):        (NF,     NF,     OK,    OK,     NF,     NF,    OK),
+    ("api_rep_mun", "other_municipality"):      (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_rep_mun_csv", "own_municipality"):    (NF,     NF,     OK,    OK,     NF,     NF,    OK),
+    ("api_rep_mun_csv", "other_municipality"):  (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_rep_mun_xlsx", "other_municipality"): (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_rep_vendor", "own_vendor"):           (NF,     NF,     NF,    NF,     OK,     OK,    OK),
+    ("api_rep_vendor", "other_vendor"):         (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_rep_vendor_csv", "own_vendor"):       (NF,     NF,     NF,    NF,     OK,     OK,    OK),
+    ("api_rep_vendor_csv", "other_vendor"):     (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_rep_rollout", NONE):                  (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_rep_rollout_csv", NONE):              (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_rep_tickets", "own_municipality"):    (NF,     NF,     OK,    OK,     NF,     NF,    OK),
+    ("api_rep_tickets", "other_municipality"):  (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_rep_tickets_csv", "own_municipality"):(NF,     NF,     OK,    OK,     NF,     NF,    OK),
+    ("api_rep_tickets_csv", "other_municipality"):(NF,   NF,     NF,    NF,     NF,     NF,    OK),
+    ("api_rep_cases", "own_municipality"):      (NF,     NF,     OK,    OK,     OK,     OK,    OK),
+    ("api_rep_cases", "other_municipality"):    (NF,     NF,     NF,    NF,     OK,     OK,    OK),
+    ("api_rep_cases", "own_vendor"):            (NF,     NF,     OK,    OK,     OK,     OK,    OK),
+    ("api_rep_cases_csv", "other_vendor"):      (NF,     NF,     OK,    OK,     NF,     NF,    OK),
 }
 # fmt: on
 
@@ -649,6 +670,18 @@ def _create_canned_reply(world: World, relation: str) -> Call:
     return Call("POST", "/canned-replies", {"title": "Ny", "body": "Tekst"}, created)
 
 
+def _report(
+    world: World, relation: str, name: str, fmt: str = "json", prefix: str = "/api/v1"
+) -> Call:
+    """A report about the relation's municipality or vendor (named as the admin must)."""
+    args = f"from=2026-01-01&to=2026-03-31&format={fmt}"
+    if relation in ("own_municipality", "other_municipality"):
+        args += f"&municipality={world.municipality_of(relation).slug}"
+    elif relation in ("own_vendor", "other_vendor"):
+        args += f"&vendor={_vendor(world, relation).slug}"
+    return Call("GET", f"{prefix}/reports/{name}?{args}")
+
+
 ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "view_admin_home": lambda w, r: Call("GET", "/admin/"),
     "view_system_admin": lambda w, r: Call("GET", "/admin/vendors"),
@@ -710,6 +743,17 @@ ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "canned_replies_page": lambda w, r: Call("GET", "/canned-replies"),
     "create_canned_reply": _create_canned_reply,
     "delete_canned_reply": _canned_reply,
+    "api_rep_mun": lambda w, r: _report(w, r, "municipality"),
+    "api_rep_mun_csv": lambda w, r: _report(w, r, "municipality", "csv"),
+    "api_rep_mun_xlsx": lambda w, r: _report(w, r, "municipality", "xlsx"),
+    "api_rep_vendor": lambda w, r: _report(w, r, "vendor"),
+    "api_rep_vendor_csv": lambda w, r: _report(w, r, "vendor", "csv"),
+    "api_rep_rollout": lambda w, r: _report(w, r, "rollout"),
+    "api_rep_rollout_csv": lambda w, r: _report(w, r, "rollout", "csv"),
+    "api_rep_tickets": lambda w, r: _report(w, r, "tickets"),
+    "api_rep_tickets_csv": lambda w, r: _report(w, r, "tickets", "csv"),
+    "api_rep_cases": lambda w, r: _report(w, r, "cases"),
+    "api_rep_cases_csv": lambda w, r: _report(w, r, "cases", "csv"),
 }
 
 CELLS = [

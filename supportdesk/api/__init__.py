@@ -15,6 +15,7 @@ from supportdesk.api import (  # noqa: F401  (routes register on bp)
     notifications,
     openapi,
     replies,
+    reports,
     sensitive,
     ticket_actions,
     tickets,

@@ -26,6 +26,7 @@ from supportdesk.accounts.models import (
     User,
 )
 from supportdesk.cache import generations
+from supportdesk.demo.report_patterns import spike_topic, ticket_times
 from supportdesk.extensions import db, utcnow
 from supportdesk.numbering import NumberSequence
 from supportdesk.tickets.models import (
@@ -293,9 +294,8 @@ def _insert_tickets(
         superusers_by_institution[user.institution_id].append(user)
     coordinators = staff["coordinator"]
     hotline = staff["hotline"]
-    created_times = sorted(
-        now - timedelta(seconds=rng.uniform(600, DAYS * 86400)) for _ in range(count)
-    )
+    # a school's rhythm and one morning's login failure (demo/report_patterns.py)
+    created_times = ticket_times(rng, now, DAYS, count)
     by_year: dict[int, list[datetime]] = defaultdict(list)
     for created in created_times:
         by_year[created.year].append(created)
@@ -307,6 +307,9 @@ def _insert_tickets(
             institution = rng.choice(institutions)
             system = rng.choice(systems)
             category = rng.choice(system.categories) if system.categories else None
+            spike = spike_topic(created, now, systems)
+            if spike is not None:
+                system, category = spike
             from_hotline = bool(hotline) and rng.random() < 0.18
             candidates = superusers_by_institution.get(institution.id) or coordinators
             creator = rng.choice(hotline) if from_hotline else rng.choice(candidates)

@@ -8,9 +8,9 @@ loads one object or raises NotFound.
 
 One module per area — `organisations` (people, administration, entitlements),
 `tickets`, `cases` (vendor cases and known issues), `faq`, `webhooks`, `trust`
-(two-factor, audit logs, personal data), `onboarding` (wave import and overview) — and
-every rule is imported here, so callers ask `policy.<rule>` and never need to know which
-file holds it.
+(two-factor, audit logs, personal data), `onboarding` (wave import and overview),
+`reports` (whose figures) — and every rule is imported here, so callers ask
+`policy.<rule>` and never need to know which file holds it.
 """
 
 from __future__ import annotations
@@ -92,6 +92,17 @@ from supportdesk.policy.replies import (
     canned_replies_visible_to,
     canned_reply_owner,
     get_canned_reply,
+)
+from supportdesk.policy.reports import (
+    can_view_municipality_report,
+    can_view_reports,
+    can_view_rollout_report,
+    can_view_vendor_report,
+    report_case_scope,
+    report_municipality,
+    report_ticket_scope,
+    report_vendor,
+    require_rollout_report,
 )
 from supportdesk.policy.tickets import (
     ASSIGNEE_ROLES,
@@ -212,6 +223,10 @@ __all__ = [
     "can_view_audit_logs",
     "can_view_faq_report",
     "can_view_known_issues",
+    "can_view_municipality_report",
+    "can_view_reports",
+    "can_view_rollout_report",
+    "can_view_vendor_report",
     "canned_replies_visible_to",
     "canned_reply_owner",
     "case_agents",
@@ -248,6 +263,10 @@ __all__ = [
     "personal_data_scope",
     "queues_visible_to",
     "refuse_case_outsider",
+    "report_case_scope",
+    "report_municipality",
+    "report_ticket_scope",
+    "report_vendor",
     "require",
     "require_admin",
     "require_case_party",
@@ -255,6 +274,7 @@ __all__ = [
     "require_manage_municipality",
     "require_municipal_admin",
     "require_onboard",
+    "require_rollout_report",
     "revoke_needs_reason",
     "saved_views_of",
     "security_events_visible_to",
