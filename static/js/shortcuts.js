@@ -7,8 +7,11 @@
   }
   function focus(selector) {
     var el = document.querySelector(selector);
-    if (el) { el.focus(); return true; }
-    return false;
+    if (!el) { return false; }
+    var fold = el.closest("details");  // the queue's filters fold behind "Filtre" on a phone
+    if (fold && !fold.open) { fold.open = true; }
+    el.focus();
+    return true;
   }
   function moveRow(step) {
     var links = Array.prototype.slice.call(document.querySelectorAll(".ticket-list tbody td:nth-child(2) a, .ticket-list tbody td:first-child a"));

@@ -27,7 +27,14 @@ from supportdesk.escalation.models import CaseMessage
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import Notification
 from supportdesk.retention.services import anonymise_tickets
-from supportdesk.tickets.models import Ticket, TicketEntry, TicketView
+from supportdesk.tickets.models import (
+    SavedView,
+    SurveyResponse,
+    Ticket,
+    TicketEntry,
+    TicketFollower,
+    TicketView,
+)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ERASED_DOMAIN = "anonymiseret.invalid"
@@ -162,6 +169,32 @@ def _user_json(user: User) -> dict[str, Any]:
             {"event": n.event.value, "url": n.url, "created_at": _iso(n.created_at)}
             for n in rows(select(Notification).where(Notification.user_id == user.id))
         ],
+        "survey_answers": [
+            {"ticket": number, "score": score, "comment": comment, "created_at": _iso(at)}
+            for number, score, comment, at in db.session.execute(
+                select(
+                    Ticket.number,
+                    SurveyResponse.score,
+                    SurveyResponse.comment,
+                    SurveyResponse.created_at,
+                )
+                .join(Ticket, Ticket.id == SurveyResponse.ticket_id)
+                .where(SurveyResponse.user_id == user.id)
+                .order_by(SurveyResponse.id)
+            )
+        ],
+        "tickets_followed": list(
+            db.session.scalars(
+                select(Ticket.number)
+                .join(TicketFollower, TicketFollower.ticket_id == Ticket.id)
+                .where(TicketFollower.user_id == user.id)
+                .order_by(TicketFollower.id)
+            )
+        ),
+        "saved_views": [
+            {"name": v.name, "query": v.query}
+            for v in rows(select(SavedView).where(SavedView.user_id == user.id))
+        ],
     }
 
 
@@ -217,6 +250,10 @@ def erase(actor: User | None, subject: Subject, now: datetime | None = None) -> 
             update(UserSession)
             .where(UserSession.user_id == user.id)
             .values(ip=None, user_agent=None)
+        )
+        # what they wrote in "Fik du hjælp?" goes; the score stays for the reports
+        db.session.execute(
+            update(SurveyResponse).where(SurveyResponse.user_id == user.id).values(comment="")
         )
     events.record(
         SecurityEventKind.gdpr_erase,

@@ -4,6 +4,7 @@ institutions, colleagues to assign, queues. Input that names nothing visible is 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -109,21 +110,29 @@ def assignee_options(user: User) -> list[User]:
 
 
 def person_labels(people: list[User], role_labels: dict[Any, Any]) -> dict[int, str]:
-    """Each person's name; where names repeat, with institution (or role) and e-mail.
+    """Each person's name; where names repeat, with institution (or role), and the e-mail
+    only where that is not enough.
 
-    Two "Anne Pedersen" in one list become "Anne Pedersen (Vestre Skole, anne@…)".
+    Two "Anne Pedersen" in one list become "Anne Pedersen (Vestre Skole)" and
+    "Anne Pedersen (Supportberettiget)".
     """
-    counts: dict[str, int] = {}
-    for person in people:
-        key = " ".join(person.name.split()).casefold()
-        counts[key] = counts.get(key, 0) + 1
+
+    def where(person: User) -> str:
+        return person.institution.name if person.institution else str(role_labels[person.role])
+
+    def key(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
+    names = Counter(key(p.name) for p in people)
+    places = Counter(key(f"{p.name} {where(p)}") for p in people)
     labels = {}
     for person in people:
-        if counts[" ".join(person.name.split()).casefold()] < 2:
+        if names[key(person.name)] < 2:
             labels[person.id] = person.name
-            continue
-        where = person.institution.name if person.institution else str(role_labels[person.role])
-        labels[person.id] = f"{person.name} ({where}, {person.email})"
+        elif places[key(f"{person.name} {where(person)}")] < 2:
+            labels[person.id] = f"{person.name} ({where(person)})"
+        else:
+            labels[person.id] = f"{person.name} ({where(person)}, {person.email})"
     return labels
 
 

@@ -31,6 +31,10 @@ def test_queue_and_ticket_page_in_both_languages_and_widths(new_page, data, loca
             shortcuts = "Tastaturgenveje" if locale == "da" else "Keyboard shortcuts"
             assert shortcuts in page.locator("main").inner_text()
             axe_check(page, f"queue-{locale}-{width}")
+            # "/" goes to the search field, unfolding "Filtre" on a phone
+            page.keyboard.press("/")
+            assert page.evaluate("document.activeElement.id") == "f-q"
+            page.keyboard.press("Escape")
             page.goto(f"/tickets/{number}")
             side = page.locator("form[action$='/handling']")
             assert side.count() == 1

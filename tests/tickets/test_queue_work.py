@@ -100,11 +100,16 @@ def test_people_with_the_same_name_are_told_apart(
     ticket = make_ticket(municipality="esbjerg")
     login(coordinator)
     page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
-    assert "Anne Pedersen (Vestre Skole, anne.p@vestre.dk)" in page
-    assert f"Anne Pedersen (Supportberettiget, {coordinator.email})" in page
+    assert ">Anne Pedersen (Vestre Skole)<" in page
+    assert ">Anne Pedersen (Supportberettiget)<" in page
     assert ">Bo Holm<" in page
     queue = client.get("/tickets").get_data(as_text=True)
-    assert "Anne Pedersen (Vestre Skole, anne.p@vestre.dk)" in queue
+    assert ">Anne Pedersen (Vestre Skole)<" in queue
+    # two of the same name in the same place: the e-mail tells them apart
+    twin = make_user(Role.coordinator, municipality=town, name="Bo Holm", email="bo2@esbjerg.dk")
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert ">Bo Holm (Supportberettiget, bo2@esbjerg.dk)<" in page
+    assert twin.email in page
 
 
 def test_one_side_form_changes_status_assignee_and_priority(client, login, make_user, make_ticket):
