@@ -61,6 +61,11 @@ class Settings:
     session_max_hours: int = 12
     # The security event log and the ticket access log are pruned by `retention run`.
     audit_retention_days: int = 730
+    # A request waiting this long for a database lock gets 503 with Retry-After
+    # (well before gunicorn's 30 s worker timeout; gunicorn.conf.py).
+    db_busy_timeout: int = 10
+    # How long the worker that claimed an outbox message keeps it (one delivery).
+    outbox_lease_seconds: int = 120
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -99,6 +104,8 @@ _INT_FIELDS = {
     "session_idle_hours",
     "session_max_hours",
     "audit_retention_days",
+    "db_busy_timeout",
+    "outbox_lease_seconds",
 }
 _BOOL_FIELDS = {"session_cookie_secure"}
 
