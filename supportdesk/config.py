@@ -150,9 +150,17 @@ def flask_config(settings: Settings) -> dict[str, Any]:
     """Translate settings to the Flask and extension keys."""
     secret = settings.secret_key or secrets.token_hex(32)
     secure = settings.session_cookie_secure or settings.base_url.startswith("https://")
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    # Wait at most db_busy_timeout for a lock: SQLite's busy timeout, PostgreSQL's
+    # lock_timeout (the request then answers 503 with Retry-After).
+    busy_ms = settings.db_busy_timeout * 1000
+    engine_options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "connect_args": {"options": f"-c lock_timeout={busy_ms}"},
+    }
     if settings.database_url.startswith("sqlite"):
-        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        engine_options = {
+            "connect_args": {"timeout": settings.db_busy_timeout, "check_same_thread": False}
+        }
     return {
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": settings.database_url,

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 
@@ -28,8 +29,9 @@ from tests.conftest import ROOT, free_port
 
 
 class Processes:
-    def __init__(self, app) -> None:
+    def __init__(self, app, logs) -> None:
         self.app = app
+        self.logs = logs  # each process's stderr goes to a file here (a pipe could fill)
         self.started: list[subprocess.Popen] = []
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -37,14 +39,17 @@ class Processes:
 
     def start(self, args: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         _db.session.commit()
+        log = open(self.logs / f"process-{len(self.started)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
             args,
             cwd=ROOT,
             env=self.env(extra_env),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log,
             start_new_session=True,  # its own process group: kill -9 reaches the workers
         )
+        log.close()  # the child has its own copy
+        proc.log_path = self.logs / f"process-{len(self.started)}.log"
         self.started.append(proc)
         return proc
 
@@ -72,13 +77,19 @@ class Processes:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"gunicorn exited: {self.log_of(proc)[-2000:]}")
             try:
                 with urllib.request.urlopen(url + "/healthz", timeout=2):  # noqa: S310
                     return url
+            except urllib.error.HTTPError:
+                return url  # it answers (503 while there is no search index yet)
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not start within 60 s")
+
+    @staticmethod
+    def log_of(proc: subprocess.Popen) -> str:
+        return proc.log_path.read_text(errors="replace")
 
     @staticmethod
     def kill9(proc: subprocess.Popen) -> None:
@@ -95,13 +106,11 @@ class Processes:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     self.kill9(proc)
-            if proc.stderr is not None:
-                proc.stderr.close()
 
 
 @pytest.fixture
-def processes(app) -> Iterator[Processes]:
-    runner = Processes(app)
+def processes(app, tmp_path) -> Iterator[Processes]:
+    runner = Processes(app, tmp_path)
     try:
         yield runner
     finally:
