@@ -225,6 +225,7 @@ def retention_run():
         f"Pruned {report.audit_events} security event(s) and {report.ticket_views} ticket "
         "view(s) past the audit retention period"
     )
+    click.echo(f"Removed {report.orphaned_files} upload file(s) without an attachment row")
 
 
 def install_excepthook() -> None:

@@ -41,6 +41,7 @@ from supportdesk.tickets.models import (
     TicketStatus,
     ticket_generation,
 )
+from supportdesk.tickets.upload_store import sweep_orphans
 
 ANONYMISED_SUBJECT = "[anonymiseret]"
 # Delivered outbox rows quote subjects and replies; they are kept only this long.
@@ -56,6 +57,7 @@ class RetentionReport:
     outbox: int = 0
     audit_events: int = 0
     ticket_views: int = 0
+    orphaned_files: int = 0
     per_municipality: dict[str, int] = field(default_factory=dict)
 
 
@@ -125,6 +127,8 @@ def anonymise_tickets(ids: list[int], now: datetime) -> RetentionReport:
     for start in range(0, len(ids), BATCH):
         _anonymise_tickets(ids[start : start + BATCH], now, report)
     report.tickets = len(ids)
+    # upload files no row points to (a process killed before its commit), after a day
+    report.orphaned_files = sweep_orphans()
     db.session.flush()
     return report
 
@@ -188,5 +192,7 @@ def run_retention(now: datetime | None = None) -> RetentionReport:
     report.audit_events, report.ticket_views = prune_audit_logs(
         current_app.config["SUPPORTDESK"].audit_retention_days, now
     )
+    # upload files no row points to (a process killed before its commit), after a day
+    report.orphaned_files = sweep_orphans()
     db.session.flush()
     return report
