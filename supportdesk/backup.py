@@ -203,4 +203,3 @@ def restore(source: Path) -> BackupReport:
     tickets = db.session.scalar(select(func.count()).select_from(Ticket))
     db.session.rollback()
     return BackupReport(source, kind, tickets, len(manifest["uploads"]))
-

@@ -74,7 +74,7 @@ class Processes:
             {**env, **(extra_env or {})},
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a shared, busy machine
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {self.log_of(proc)[-2000:]}")
@@ -85,7 +85,7 @@ class Processes:
                 return url  # it answers (503 while there is no search index yet)
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start within 60 s")
+        raise RuntimeError(f"gunicorn did not start within 120 s: {self.log_of(proc)[-2000:]}")
 
     @staticmethod
     def log_of(proc: subprocess.Popen) -> str:
