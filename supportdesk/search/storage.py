@@ -78,7 +78,8 @@ class IndexStorage:
 
     def check_at_start(self) -> None:
         """Log a corrupt index when the app starts (/healthz reports it until rebuilt)."""
-        if index.exists_in(str(self.path)) and not self.usable():
+        present = self.path.is_dir() and any(self.path.glob("*.toc"))
+        if present and not self.usable():
             log.error(
                 "search index at %s is corrupt; the next search rebuilds it, and /healthz "
                 "reports search: error until then",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import shutil
 import threading
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from supportdesk import create_app
 from supportdesk.search import get_backend
 from tests.faq.conftest import CONTENT, faq_world  # noqa: F401
 
@@ -103,13 +105,29 @@ def test_a_corrupt_index_is_found_when_opened_and_reported_on_healthz(app, clien
     backend = get_backend(app)
     segments = [p for p in indexed.iterdir() if p.suffix == ".seg"]
     assert segments, list(indexed.iterdir())
-    for path in segments:  # the table of contents is intact, the segments are not
-        path.write_bytes(b"garbage" * 100)
+    for path in segments:
+        # The table of contents and each segment's directory (at its end) are intact:
+        # the index opens and counts its documents, but its stored text and terms are
+        # garbage, which only a read of the whole index finds.
+        data = bytearray(path.read_bytes())
+        middle = slice(len(data) // 10, len(data) * 8 // 10)
+        data[middle] = b"\xff" * (middle.stop - middle.start)
+        path.write_bytes(bytes(data))
     backend._reset()
-    assert not backend.storage.usable()
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["search"] == "error"
     # the next search rebuilds it, and /healthz is green again
     assert client.get("/api/v1/faq/search?q=forældre").get_json()["total"] > 0
     assert client.get("/healthz").get_json()["search"] == "ok"
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_corrupt_index_is_reported_when_the_app_starts(app, indexed, caplog):
+    for path in indexed.iterdir():
+        if path.suffix == ".toc":
+            path.write_bytes(b"garbage")
+    with caplog.at_level(logging.ERROR, logger="supportdesk.search.storage"):
+        create_app({"environ": app.config["TEST_ENVIRON"]})
+    assert any("is corrupt" in r.getMessage() for r in caplog.records)
