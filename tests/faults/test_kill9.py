@@ -100,4 +100,5 @@ def test_kill_9_during_api_creations_loses_no_acknowledged_ticket(
     assert all(n == 1 for n in counts.values())
     assert all(n == 1 for n in acked.values())
     assert server_errors == 0
-    assert len(acknowledged) >= CREATIONS - CLIENTS * 2  # only requests in flight lost
+    # only what was in flight at the kill, or sent before the new server listened, is lost
+    assert len(acknowledged) >= CREATIONS - CLIENTS * 4
