@@ -128,7 +128,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_login(app)
     fragments.init_app(app)
     with app.app_context():
-        configure_sqlite(db.engine)
+        configure_sqlite(db.engine, settings.db_busy_timeout * 1000)
 
     # the domains, when the app is built (see the module docstring)
     from supportdesk import models  # noqa: F401  (every model registered for metadata)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from supportdesk import backup as backups
 from supportdesk import outbox
 from supportdesk.accounts import passwords, twofactor
 from supportdesk.accounts import services as accounts
@@ -233,6 +235,35 @@ def retention_run():
         "view(s) past the audit retention period"
     )
     click.echo(f"Pruned {report.idempotency_keys} idempotency key(s) older than 24 hours")
+    click.echo(f"Removed {report.orphaned_files} upload file(s) without an attachment row")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(path):
+    """Back up the database, the uploads and a manifest into the new directory PATH."""
+    try:
+        report = backups.backup(path)
+    except backups.BackupError as error:
+        fail(str(error))
+    click.echo(
+        f"Backed up the {report.database} database ({report.tickets} ticket(s)) and "
+        f"{report.files} upload file(s) to {report.path}"
+    )
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore_command(path):
+    """Restore a backup from PATH into the configured, empty database."""
+    try:
+        report = backups.restore(path)
+    except backups.BackupError as error:
+        fail(str(error))
+    click.echo(
+        f"Restored the {report.database} database ({report.tickets} ticket(s)) and "
+        f"{report.files} upload file(s) from {report.path}"
+    )
 
 
 def install_excepthook() -> None:
@@ -263,6 +294,8 @@ def register_cli(app: Flask) -> None:
         demo_cli,
         worker,
         retention_cli,
+        backup_command,
+        restore_command,
         faq_cli,
         search_cli,
         gdpr_cli,

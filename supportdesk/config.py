@@ -61,9 +61,14 @@ class Settings:
     session_max_hours: int = 12
     # The security event log and the ticket access log are pruned by `retention run`.
     audit_retention_days: int = 730
-    # Development only (issue 16): the local mail catcher (`flask --app wsgi devmail`) keeps
+    # Development only: the local mail catcher (`flask --app wsgi devmail`) keeps
     # every message in this Maildir and /dev/mail shows them; empty (the default) = off.
     dev_mail_dir: str = ""
+    # A request waiting this long for a database lock gets 503 with Retry-After
+    # (well before gunicorn's 30 s worker timeout; gunicorn.conf.py).
+    db_busy_timeout: int = 10
+    # How long the worker that claimed an outbox message keeps it (one delivery).
+    outbox_lease_seconds: int = 120
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -104,6 +109,8 @@ _INT_FIELDS = {
     "session_idle_hours",
     "session_max_hours",
     "audit_retention_days",
+    "db_busy_timeout",
+    "outbox_lease_seconds",
 }
 _BOOL_FIELDS = {"session_cookie_secure"}
 
@@ -148,9 +155,17 @@ def flask_config(settings: Settings) -> dict[str, Any]:
     """Translate settings to the Flask and extension keys."""
     secret = settings.secret_key or secrets.token_hex(32)
     secure = settings.session_cookie_secure or settings.base_url.startswith("https://")
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    # Wait at most db_busy_timeout for a lock: SQLite's busy timeout, PostgreSQL's
+    # lock_timeout (the request then answers 503 with Retry-After).
+    busy_ms = settings.db_busy_timeout * 1000
+    engine_options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "connect_args": {"options": f"-c lock_timeout={busy_ms}"},
+    }
     if settings.database_url.startswith("sqlite"):
-        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        engine_options = {
+            "connect_args": {"timeout": settings.db_busy_timeout, "check_same_thread": False}
+        }
     return {
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": settings.database_url,

@@ -7,10 +7,15 @@ from typing import Any
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from supportdesk.extensions import db
+from supportdesk.sqlite_locks import lock_wait_exceeded, only_reads_from_now
+
+# Seconds a client is asked to wait after a 503 for a busy database.
+RETRY_AFTER_SECONDS = 5
 
 
 class DomainError(Exception):
@@ -91,6 +96,7 @@ _HTTP_MESSAGES = {
     500: _l("Something went wrong on our side. The error has been logged."),
     503: _l("The service is temporarily unavailable."),
 }
+_BUSY_MESSAGE = _l("The system is busy right now. Try again in a few seconds.")
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -131,6 +137,20 @@ def register_error_handlers(app: Flask) -> None:
     def _stale(_error: StaleDataError):
         db.session.rollback()
         return error_response(409, "conflict", _HTTP_MESSAGES[409])
+
+    @app.errorhandler(OperationalError)
+    def _operational(error: OperationalError):
+        if not lock_wait_exceeded(error):
+            return _unexpected(error)
+        # Another connection held a lock past SUPPORTDESK_DB_BUSY_TIMEOUT: nothing was
+        # written; the client may try again shortly.
+        app.logger.warning("database busy: %s", error.orig)
+        db.session.rollback()
+        only_reads_from_now()
+        response, status = error_response(503, "database_busy", _BUSY_MESSAGE)
+        response = make_response(response, status)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf(_error: CSRFError):

@@ -2,11 +2,15 @@
 
 A service calls `enqueue(...)` inside the transaction that makes the change, so
 the message exists exactly when the change does. `flask --app wsgi worker`
-delivers pending messages with retry and exponential backoff. A message is
-claimed with a lease (locked_until) before delivery and marked sent right after,
-so a restarted worker does not deliver it again; handlers that talk to the
-outside world also get the message id to deduplicate on (e-mail uses it as the
-Message-ID).
+delivers pending messages with retry and exponential backoff.
+
+Several workers may run (two app nodes). Each message is claimed on its own, right
+before it is delivered, by a conditional UPDATE that only one worker can win (the
+lease, `locked_until`, must be free or expired); it is marked sent right after. A
+lease therefore only has to outlive one delivery, never a batch: with 200 messages
+leased at once, a slow SMTP server let the lease run out mid-batch and a second
+worker sent the rest again. Handlers that talk to the outside world also get the
+message id to deduplicate on (the e-mail's Message-ID, the webhook's delivery id).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import JSON, Index, String, Text, insert, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,7 +31,7 @@ from supportdesk.extensions import db, utcnow
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(minutes=2)  # default of SUPPORTDESK_OUTBOX_LEASE_SECONDS
 Handler = Callable[[dict[str, Any], int], None]
 
 
@@ -125,8 +130,15 @@ def enqueue_many(kind: str, payloads: list[dict[str, Any]]) -> int:
     return len(payloads)
 
 
-def _claim(limit: int) -> list[int]:
-    """Take a lease on up to `limit` due messages; commits so other workers see it."""
+def lease() -> timedelta:
+    """How long a claimed message stays with its worker (one delivery, not a batch)."""
+    if has_app_context():
+        return timedelta(seconds=current_app.config["SUPPORTDESK"].outbox_lease_seconds)
+    return LEASE
+
+
+def _due(limit: int) -> list[int]:
+    """Up to `limit` ids due now and not leased by another worker; claims nothing."""
     now = utcnow()
     due = (
         select(OutboxMessage.id)
@@ -139,15 +151,34 @@ def _claim(limit: int) -> list[int]:
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
-    if db.engine.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
     ids = list(db.session.scalars(due))
-    if ids:
-        db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + LEASE)
-        )
     db.session.commit()
     return ids
+
+
+def _claim(message_id: int) -> bool:
+    """Lease one message for this worker; False when another worker has it (or sent it).
+
+    One UPDATE whose WHERE repeats the "free" condition: PostgreSQL re-checks it on the
+    row's newest version after waiting for a competing UPDATE, SQLite runs one writer
+    at a time, so exactly one worker sees a row count of 1. Committed at once, so the
+    other workers skip the message.
+    """
+    now = utcnow()
+    claimed = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            OutboxMessage.available_at <= now,
+            or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+        )
+        .values(locked_until=now + lease())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
 
 
 def backoff(attempts: int) -> timedelta:
@@ -203,9 +234,12 @@ def run_periodic(force: bool = False) -> int:
 
 
 def run_once(limit: int = 200) -> tuple[int, int]:
-    """Deliver what is due now; returns (delivered, failed)."""
+    """Deliver what is due now, claiming each message just before it goes out;
+    returns (delivered, failed). Messages another worker claimed first are skipped."""
     delivered = failed = 0
-    for message_id in _claim(limit):
+    for message_id in _due(limit):
+        if not _claim(message_id):
+            continue
         if deliver(message_id):
             delivered += 1
         else:

@@ -3,6 +3,11 @@
 On SQLite every transaction outside a read-only request begins IMMEDIATE (writers queue
 instead of failing); a view marked `reads_before_writes` reads first and takes the lock
 at `start_writing()`. On PostgreSQL all of this is a no-op.
+
+Either database waits at most SUPPORTDESK_DB_BUSY_TIMEOUT seconds (default 10) for a
+lock (SQLite's busy timeout, PostgreSQL's lock_timeout); `lock_wait_exceeded` tells
+such an error apart, and the request answers 503 with Retry-After (errors.py) well
+before gunicorn's 30 s worker timeout would drop the connection.
 """
 
 from __future__ import annotations
@@ -21,13 +26,18 @@ from sqlalchemy.exc import OperationalError
 from supportdesk.extensions import db
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-BUSY_TIMEOUT_MS = 30000
+BUSY_TIMEOUT_MS = 10000  # default; the connection's own is in its info (configure_sqlite)
+_BUSY_TIMEOUT_KEY = "supportdesk_busy_timeout_ms"
+# SQLSTATEs of PostgreSQL's lock_timeout (lock_not_available) and statement_timeout
+# (query_canceled).
+_PG_LOCK_WAIT = frozenset({"55P03", "57014"})
 
 # A request marked with `reads_before_writes` reads in a deferred transaction until
 # `start_writing()`; these keys live on the request (environ) and the SQLite connection.
 _READS_FIRST = "reads_before_writes"
 _WRITING = "supportdesk.writing"
 _READ_PHASE = "supportdesk_read_phase"
+_ONLY_READS_NOW = "supportdesk.only_reads_now"
 _READ_PHASE_WROTE = "supportdesk_read_phase_wrote"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,9 +111,10 @@ def _begin_immediate_polling(connection: Connection) -> None:
     lock coming free; it gives up after the same BUSY_TIMEOUT.
     """
     dbapi_connection = connection.connection.dbapi_connection
+    busy_timeout_ms = connection.info.get(_BUSY_TIMEOUT_KEY, BUSY_TIMEOUT_MS)
     dbapi_connection.execute("PRAGMA busy_timeout=0")
     try:
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        deadline = time.monotonic() + busy_timeout_ms / 1000
         delay = 0.0002
         while True:
             try:
@@ -117,10 +128,29 @@ def _begin_immediate_polling(connection: Connection) -> None:
             time.sleep(delay)
             delay = min(delay * 2, 0.002)
     finally:
-        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        dbapi_connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
 
 
-def configure_sqlite(engine: Engine) -> None:
+def only_reads_from_now() -> None:
+    """The request gave up on writing (a lock wait timed out): whatever it still reads
+    (the user's language for the error page) begins as a plain reader on SQLite, so it
+    does not queue for the write lock once more."""
+    if has_request_context():
+        request.environ[_ONLY_READS_NOW] = True
+
+
+def lock_wait_exceeded(error: BaseException) -> bool:
+    """The database gave up waiting for a lock another connection holds (503, not 500)."""
+    if not isinstance(error, OperationalError):
+        return False
+    orig = error.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        code = getattr(orig, "sqlite_errorcode", 0) & 0xFF
+        return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(orig)
+    return getattr(orig, "sqlstate", None) in _PG_LOCK_WAIT
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
     """WAL, foreign keys, and writers that take the lock up front.
 
     SQLite allows one writer. A deferred transaction that reads and later writes
@@ -135,12 +165,14 @@ def configure_sqlite(engine: Engine) -> None:
         return
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):
+    def _connect(dbapi_connection, record):
         dbapi_connection.isolation_level = None
+        record.info[_BUSY_TIMEOUT_KEY] = busy_timeout_ms
         cursor = dbapi_connection.cursor()
+        # WAL: readers go on reading while a writer holds (or waits for) the lock.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -150,7 +182,7 @@ def configure_sqlite(engine: Engine) -> None:
         info.pop(_READ_PHASE, None)
         info.pop(_READ_PHASE_WROTE, None)
         if has_request_context():
-            read_only = request.method in _READ_METHODS
+            read_only = request.method in _READ_METHODS or _ONLY_READS_NOW in request.environ
             if not read_only and _reads_first():
                 connection.exec_driver_sql("BEGIN")
                 info[_READ_PHASE] = True

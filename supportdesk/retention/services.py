@@ -44,6 +44,7 @@ from supportdesk.tickets.models import (
     TicketStatus,
     ticket_generation,
 )
+from supportdesk.tickets.upload_store import sweep_orphans
 
 ANONYMISED_SUBJECT = "[anonymiseret]"
 # Delivered outbox rows quote subjects and replies; they are kept only this long.
@@ -60,6 +61,7 @@ class RetentionReport:
     audit_events: int = 0
     ticket_views: int = 0
     idempotency_keys: int = 0
+    orphaned_files: int = 0
     per_municipality: dict[str, int] = field(default_factory=dict)
 
 
@@ -139,6 +141,8 @@ def anonymise_tickets(ids: list[int], now: datetime) -> RetentionReport:
     for start in range(0, len(ids), BATCH):
         _anonymise_tickets(ids[start : start + BATCH], now, report)
     report.tickets = len(ids)
+    # upload files no row points to (a process killed before its commit), after a day
+    report.orphaned_files = sweep_orphans()
     db.session.flush()
     return report
 
@@ -204,5 +208,7 @@ def run_retention(now: datetime | None = None) -> RetentionReport:
     )
     # the answers kept for API retries (they quote tickets) live 24 hours
     report.idempotency_keys = prune_idempotency_keys(now)
+    # upload files no row points to (a process killed before its commit), after a day
+    report.orphaned_files = sweep_orphans()
     db.session.flush()
     return report

@@ -121,3 +121,6 @@ def init_app(app: Flask) -> None:
     from supportdesk.search import tasks  # noqa: F401
 
     app.extensions["supportdesk.search_health"] = lambda: get_backend(app).check()
+    storage = getattr(get_backend(app), "storage", None)  # Whoosh: a local directory
+    if storage is not None:
+        storage.check_at_start()

@@ -35,6 +35,7 @@ from supportdesk.search.analysis import (
     words,
 )
 from supportdesk.search.query import TEXT_FIELDS, build_query, distance, memo
+from supportdesk.search.storage import IndexStorage
 from supportdesk.search.synonyms import Synonyms
 
 log = logging.getLogger(__name__)
@@ -272,6 +273,7 @@ class WhooshBackend:
         self._generation: int | None = None
         self._cache: _GenerationCache | None = None
         self._lock = threading.RLock()
+        self.storage = IndexStorage(self.path)  # the lock across processes (storage.py)
         self._allowed_cache: OrderedDict[tuple, _Allowed] = OrderedDict()
         self._results: OrderedDict[tuple, SearchResults] = OrderedDict()
 
@@ -279,9 +281,7 @@ class WhooshBackend:
 
     def _open(self):
         if self._ix is None:
-            if not index.exists_in(str(self.path)):
-                raise index.EmptyIndexError(f"no index in {self.path}")
-            self._ix = index.open_dir(str(self.path))
+            self._ix = self.storage.open_checked()
         return self._ix
 
     def _reset(self) -> None:
@@ -319,7 +319,7 @@ class WhooshBackend:
                 log.warning("search index at %s unusable (%s); rebuilding", self.path, error)
                 self._reset()
             try:
-                self._rebuild_from_loader()
+                self._rebuild_when_broken()
                 return action()
             except Exception as error:
                 log.exception("search index at %s could not be rebuilt", self.path)
@@ -330,6 +330,12 @@ class WhooshBackend:
         if self.loader is None:
             raise SearchUnavailable()
         self.rebuild(self.loader())
+
+    def _rebuild_when_broken(self) -> None:
+        """Once across processes: another one may have rebuilt it meanwhile."""
+        if self.loader is None:
+            raise SearchUnavailable()
+        self.storage.rebuild_once(self._rebuild_from_loader)
 
     def check(self) -> None:
         with self._lock:
@@ -344,7 +350,7 @@ class WhooshBackend:
             ix = self._open()
         except Exception:
             self._reset()
-            self._rebuild_from_loader()
+            self._rebuild_when_broken()
             ix = self._open()
         # Another process may hold the write lock: wait for it instead of failing.
         return ix.writer(timeout=WRITE_TIMEOUT, delay=0.05)
@@ -370,7 +376,7 @@ class WhooshBackend:
 
     def rebuild(self, articles: Iterable[Article]) -> int:
         """Build a fresh index beside the old one, then swap directories."""
-        with self._lock:
+        with self._lock, self.storage.lock():
             self._reset()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fresh = self.path.with_name(self.path.name + ".new")

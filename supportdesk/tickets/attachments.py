@@ -1,12 +1,12 @@
 """Ticket attachments: checking uploads by content, storing them, who sees which.
 
-Files live outside static/ under generated names; a download goes through policy
-(views: tickets.attachment).
+Files live outside static/ under generated names, written under a temporary name and
+moved into place when the row is committed (upload_store.py); a download goes through
+policy (views: tickets.attachment).
 """
 
 from __future__ import annotations
 
-import os
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from supportdesk import policy
 from supportdesk.accounts.models import User
 from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
+from supportdesk.tickets import upload_store
 from supportdesk.tickets.models import Attachment, EntryKind, Ticket, TicketEntry
 
 
@@ -75,7 +76,7 @@ def detect_type(head: bytes, filename: str) -> str | None:
 
 
 def upload_dir() -> Path:
-    return Path(current_app.config["SUPPORTDESK"].upload_dir)
+    return upload_store.upload_dir()
 
 
 @dataclass
@@ -122,16 +123,12 @@ def check_upload(upload: Upload | CheckedUpload) -> CheckedUpload:
 def add_attachment(
     actor: User, ticket: Ticket, entry: TicketEntry | None, upload: Upload | CheckedUpload
 ) -> Attachment:
-    """Store under a generated name outside static/, after checking size and content."""
+    """Store under a generated name outside static/, after checking size and content;
+    the file takes its name when the caller commits (upload_store.stage)."""
     checked = check_upload(upload)
     filename, data, content_type = checked.filename, checked.data, checked.content_type
     storage_name = uuid.uuid4().hex
-    directory = upload_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / storage_name
-    with open(path, "xb") as handle:
-        handle.write(data)
-    os.chmod(path, 0o600)
+    upload_store.stage(storage_name, data)
     attachment = Attachment(
         ticket=ticket,
         entry=entry,
@@ -147,7 +144,7 @@ def add_attachment(
 
 
 def attachment_path(attachment: Attachment) -> Path:
-    return upload_dir() / attachment.storage_name
+    return upload_store.path_of(attachment.storage_name)
 
 
 def visible_attachments(user: User, ticket: Ticket) -> list[Attachment]:

@@ -1,0 +1,18 @@
+"""gunicorn settings for supportdesk: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+The worker timeout (30 s) is three times the database busy timeout
+(SUPPORTDESK_DB_BUSY_TIMEOUT, default 10 s): a request that waits for a lock answers
+503 with Retry-After long before gunicorn would kill the worker and drop the
+connection. Override with GUNICORN_BIND, GUNICORN_WORKERS and GUNICORN_TIMEOUT.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:5000")
+workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "warning")
