@@ -43,15 +43,21 @@ class IdempotencyKey(db.Model):
 
 
 def find(user_id: int, key: str, now: datetime | None = None) -> IdempotencyKey | None:
-    """The stored answer for this user's key, if it is younger than KEEP."""
+    """The stored answer for this user's key, if it is younger than KEEP.
+
+    Without autoflush: it runs before the view, while a SQLite request of a
+    `reads_before_writes` view is still a reader; flushing a pending change (the token's
+    last use) there would make it a writer that fails once another one committed.
+    """
     now = now or utcnow()
-    return db.session.scalar(
-        select(IdempotencyKey).where(
-            IdempotencyKey.user_id == user_id,
-            IdempotencyKey.key == key,
-            IdempotencyKey.created_at >= now - KEEP,
+    with db.session.no_autoflush:
+        return db.session.scalar(
+            select(IdempotencyKey).where(
+                IdempotencyKey.user_id == user_id,
+                IdempotencyKey.key == key,
+                IdempotencyKey.created_at >= now - KEEP,
+            )
         )
-    )
 
 
 def remember(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from supportdesk import policy
 from supportdesk.accounts.models import User
 from supportdesk.api.base import bp, require_user
-from supportdesk.api.idempotency import commit, idempotent
+from supportdesk.api.idempotency import HEADER_PARAMETER, commit, idempotent
 from supportdesk.api.openapi import document, query_param
 from supportdesk.api.payload import boolean, id_list, json_body, optional_string, patch_version
 from supportdesk.errors import NotFound, ValidationFailed
@@ -186,6 +186,7 @@ def patch_case(number: str) -> ResponseReturnValue:
         "required": ["body"],
         "properties": {"body": _STRING, "confirm_sensitive": {"type": "boolean"}},
     },
+    parameters=[HEADER_PARAMETER],
     responses={201: "Created", 403: "Not allowed to write in this case", 422: "Invalid"},
 )
 @idempotent

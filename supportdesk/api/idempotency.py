@@ -27,6 +27,15 @@ from supportdesk.extensions import db
 from supportdesk.safe_input import UnsafeJson, load_json
 
 HEADER = "Idempotency-Key"
+# the header as an OpenAPI parameter of the endpoints that honour it
+HEADER_PARAMETER = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Same key and body within 24 h: the first answer again, nothing written; "
+    "same key, another body: 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
 
 
 class InvalidKey(DomainError):

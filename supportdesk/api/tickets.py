@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from supportdesk import policy
 from supportdesk.api.base import bp, require_user
-from supportdesk.api.idempotency import commit, idempotent
+from supportdesk.api.idempotency import HEADER_PARAMETER, commit, idempotent
 from supportdesk.api.openapi import document, query_param
 from supportdesk.api.payload import iso, json_body, optional_string, patch_version
 from supportdesk.errors import NotFound, ValidationFailed
@@ -118,6 +118,7 @@ def ticket_json(ticket: Ticket, entries: list[TicketEntry] | None = None) -> dic
             "requester_email": _STRING,
         },
     },
+    parameters=[HEADER_PARAMETER],
     responses={201: "Created; Location is the ticket", 422: "Validation failed"},
 )
 @idempotent
@@ -289,6 +290,7 @@ def patch_ticket(number: str) -> ResponseReturnValue:
         "required": ["body"],
         "properties": {"body": _STRING, "internal": {"type": "boolean"}},
     },
+    parameters=[HEADER_PARAMETER],
     responses={201: "Created"},
 )
 @idempotent

@@ -213,3 +213,13 @@ def test_concurrent_requests_with_one_key_make_one_ticket(
     assert len(numbers) == 4
     assert _count(Ticket) == 4
     assert _count(IdempotencyKey) == 4
+
+
+def test_the_openapi_description_names_the_header(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/api/v1/tickets", "/api/v1/tickets/{number}/entries"):
+        names = [p["name"] for p in paths[path]["post"]["parameters"]]
+        assert "Idempotency-Key" in names, path
+    assert "Idempotency-Key" in [
+        p["name"] for p in paths["/api/v1/cases/{number}/messages"]["post"]["parameters"]
+    ]
