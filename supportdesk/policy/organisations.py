@@ -15,6 +15,7 @@ from supportdesk.accounts.models import (
 )
 from supportdesk.errors import Forbidden, NotFound
 from supportdesk.extensions import db
+from supportdesk.safe_input import ID_MAX as MAX_ID  # larger ids fail in the database
 
 
 def is_admin(user: User) -> bool:
@@ -89,9 +90,6 @@ def users_visible_to(user: User) -> Select[tuple[User]]:
     if user.is_authenticated and user.role == Role.municipal_admin:
         return query.where(User.municipality_id == user.municipality_id)
     return query.where(false())
-
-
-MAX_ID = 2**31 - 1  # ids from URLs and forms beyond INTEGER would fail in the database
 
 
 def get_managed_user(actor: User, user_id: int) -> User:
