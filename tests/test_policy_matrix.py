@@ -186,6 +186,14 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("api_rep_cases", "other_municipality"):    (NF,     NF,     NF,    NF,     OK,     OK,    OK),
     ("api_rep_cases", "own_vendor"):            (NF,     NF,     OK,    OK,     OK,     OK,    OK),
     ("api_rep_cases_csv", "other_vendor"):      (NF,     NF,     OK,    OK,     NF,     NF,    OK),
+    ("rep_page_mun", "own_municipality"):       (NF,     NF,     OK,    OK,     NF,     NF,    OK),
+    ("rep_page_mun", "other_municipality"):     (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("rep_page_vendor", "own_vendor"):          (NF,     NF,     NF,    NF,     OK,     OK,    OK),
+    ("rep_page_vendor", "other_vendor"):        (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("rep_page_vendor_xlsx", "other_vendor"):   (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("rep_page_rollout", NONE):                 (NF,     NF,     NF,    NF,     NF,     NF,    OK),
+    ("rep_ticket_list_export", NONE):           (OK,     OK,     OK,    OK,     NF,     NF,    NF),
+    ("rep_case_list_export", NONE):             (NF,     NF,     OK,    OK,     OK,     NF,    NF),
 }
 # fmt: on
 
@@ -674,7 +682,7 @@ def _report(
     world: World, relation: str, name: str, fmt: str = "json", prefix: str = "/api/v1"
 ) -> Call:
     """A report about the relation's municipality or vendor (named as the admin must)."""
-    args = f"from=2026-01-01&to=2026-03-31&format={fmt}"
+    args = "from=2026-01-01&to=2026-03-31" + (f"&format={fmt}" if fmt else "")
     if relation in ("own_municipality", "other_municipality"):
         args += f"&municipality={world.municipality_of(relation).slug}"
     elif relation in ("own_vendor", "other_vendor"):
@@ -754,6 +762,12 @@ ACTIONS: dict[str, Callable[[World, str], Call]] = {
     "api_rep_tickets_csv": lambda w, r: _report(w, r, "tickets", "csv"),
     "api_rep_cases": lambda w, r: _report(w, r, "cases"),
     "api_rep_cases_csv": lambda w, r: _report(w, r, "cases", "csv"),
+    "rep_page_mun": lambda w, r: _report(w, r, "municipality", "", prefix=""),
+    "rep_page_vendor": lambda w, r: _report(w, r, "vendor", "", prefix=""),
+    "rep_page_vendor_xlsx": lambda w, r: _report(w, r, "vendor", "xlsx", prefix=""),
+    "rep_page_rollout": lambda w, r: _report(w, r, "rollout", "", prefix=""),
+    "rep_ticket_list_export": lambda w, r: Call("GET", "/reports/export/tickets?format=csv"),
+    "rep_case_list_export": lambda w, r: Call("GET", "/reports/export/cases?format=xlsx"),
 }
 
 CELLS = [

@@ -203,6 +203,8 @@ def _period_text(filters: ReportFilters) -> str:
 @login_required
 def export_ticket_list() -> ResponseReturnValue:
     """The ticket list as filtered on /tickets, every page of it, as CSV or XLSX."""
+    if not policy.is_municipal(current_user):
+        raise NotFound()  # the ticket list is the municipality's; vendors export cases
     filters = ticket_list_filters()
     filters.scope = request.args.get("scope") or None
     tables = ticket_tables({"items": list_exports.ticket_list_rows(current_user, filters)})

@@ -123,3 +123,11 @@ def test_cells():
         "ok",
     ]
     assert [csv_cell(v) for v in (None, 3, 0.25, -2.5, "-x")] == ["", "3", "0,25", "-2,5", "'-x"]
+
+
+def test_openapi_documents_every_report(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for name in ("municipality", "vendor", "rollout", "tickets", "cases"):
+        operation = spec["paths"][f"/api/v1/reports/{name}"]["get"]
+        parameters = {p["name"] for p in operation["parameters"]}
+        assert {"from", "to", "format", "system", "institution_type"} <= parameters
