@@ -31,7 +31,14 @@ from supportdesk.reports.case_queries import empty_sla, sla_figures
 from supportdesk.reports.clock import MUNICIPAL_CALENDAR, BusinessClock
 from supportdesk.reports.periods import as_date, local_day
 from supportdesk.reports.scope import Scope, days_to_buckets, percentiles, rate
-from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry, TicketSource, TicketStatus
+from supportdesk.tickets.models import (
+    EntryKind,
+    SurveyResponse,
+    Ticket,
+    TicketEntry,
+    TicketSource,
+    TicketStatus,
+)
 
 OPEN_STATUSES = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting, TicketStatus.escalated)
 DONE_STATUSES = (TicketStatus.resolved, TicketStatus.closed)
@@ -96,6 +103,7 @@ def _empty_municipality(scope: Scope) -> dict[str, Any]:
         "institutions": 0,
         "tickets_per_institution": None,
         "sla": empty_sla(),
+        "satisfaction": {"answers": 0, "average": None, "by_score": {str(n): 0 for n in SCORES}},
     }
 
 
@@ -115,6 +123,7 @@ def municipality_figures(
     _durations(scope, where, result, now, municipality_ids)
     _reopened(where, result)
     _faq(scope, where, result, municipality_ids)
+    _satisfaction(scope, result, municipality_ids)
     sla = sla_figures(scope, None, municipality_ids, group="municipality")
     for mid, figures in result.items():
         figures["sla"] = sla.get(mid, empty_sla())
@@ -418,6 +427,34 @@ def _faq(scope: Scope, where, result, municipality_ids: list[int] | None) -> Non
         if mid in result:
             result[mid]["suggestions_shown"] = n
             result[mid]["tickets_with_suggestions"] = tickets
+
+
+SCORES = range(1, 6)
+
+
+def _satisfaction(scope: Scope, result, municipality_ids: list[int] | None) -> None:
+    """ "Fik du hjælp?" answers given in the period (asked when a ticket is resolved),
+    per score, and their average."""
+    answers = select(SurveyResponse.municipality_id, SurveyResponse.score, func.count()).where(
+        SurveyResponse.created_at >= scope.lo, SurveyResponse.created_at < scope.hi
+    )
+    if municipality_ids is not None:
+        answers = answers.where(SurveyResponse.municipality_id.in_(municipality_ids))
+    if scope.system_ids is not None:
+        answers = answers.join(Ticket, Ticket.id == SurveyResponse.ticket_id).where(
+            Ticket.system_id.in_(scope.system_ids)
+        )
+    grouped = answers.group_by(SurveyResponse.municipality_id, SurveyResponse.score)
+    for mid, score, n in db.session.execute(grouped):
+        if mid in result and score in SCORES:
+            result[mid]["satisfaction"]["by_score"][str(score)] = n
+    for figures in result.values():
+        satisfaction = figures["satisfaction"]
+        counts = {int(score): n for score, n in satisfaction["by_score"].items()}
+        satisfaction["answers"] = sum(counts.values())
+        if satisfaction["answers"]:
+            total = sum(score * n for score, n in counts.items())
+            satisfaction["average"] = round(total / satisfaction["answers"], 2)
 
 
 # --- rows: the ticket and case exports -----------------------------------------------

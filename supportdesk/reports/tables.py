@@ -81,6 +81,8 @@ def municipality_key_figures(f: dict[str, Any]) -> list[tuple[str, Any, str | No
         (_("FAQ suggestions shown on the ticket form"), f["suggestions_shown"], None),
         (_("Tickets with FAQ suggestions"), f["tickets_with_suggestions"], None),
         (_("Tickets per institution"), f["tickets_per_institution"], None),
+        (_('Satisfaction answers ("Fik du hjælp?")'), f["satisfaction"]["answers"], None),
+        (_("Satisfaction, average (1-5)"), f["satisfaction"]["average"], None),
     ]
 
 
@@ -247,6 +249,7 @@ ROLLOUT_COLUMNS: list[tuple[str, Any, str | None]] = [
     ("response_compliance", lambda m: m["sla"]["response_compliance"], RATE),
     ("resolution_compliance", lambda m: m["sla"]["resolution_compliance"], RATE),
     ("deflected", lambda m: m["deflected"], None),
+    ("satisfaction", lambda m: m["satisfaction"]["average"], None),
 ]
 
 
@@ -262,6 +265,7 @@ def rollout_tables(f: dict[str, Any]) -> list[Table]:
         "response_compliance": _("Response compliance"),
         "resolution_compliance": _("Resolution compliance"),
         "deflected": _('Solved by the FAQ ("Det løste mit problem")'),
+        "satisfaction": _("Satisfaction, average (1-5)"),
     }
     return [
         Table(
