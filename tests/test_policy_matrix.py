@@ -93,10 +93,10 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("grant_entitlement", "other_municipality"):(NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("revoke_entitlement", "own_municipality"): (NF,      NF,     NF,    OK,     NF,     NF,    OK),
     ("revoke_entitlement", "other_municipality"):(NF,     NF,     NF,    NF,     NF,     NF,    OK),
-    # issue 14: below the vendor's minimum a revoke needs a reason
+    # below the vendor's minimum a revoke needs a reason
     ("revoke_below_minimum_no_reason", "own_municipality"):   (NF, NF, NF, RF, NF, NF, RF),
     ("revoke_below_minimum_no_reason", "other_municipality"): (NF, NF, NF, NF, NF, NF, RF),
-    # issue 14: a superuser logs tickets for their own institution only
+    # a superuser logs tickets for their own institution only
     ("create_ticket_for", "own_institution"):   (OK,      OK,     OK,    OK,     NF,     NF,    NF),
     ("create_ticket_for", "other_institution"): (RF,      OK,     OK,    OK,     NF,     NF,    NF),
     ("create_ticket_for", "other_municipality"):(RF,      RF,     RF,    RF,     NF,     NF,    NF),
@@ -152,7 +152,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("onboard_import", NONE):                   (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("wave_overview", NONE):                    (NF,      NF,     NF,    NF,     NF,     NF,    OK),
     ("wave_overview_csv", NONE):                (NF,      NF,     NF,    NF,     NF,     NF,    OK),
-    # issue 16: merging duplicates (ticket staff, own municipality), "Fik du hjælp?" (the
+    # merging duplicates (ticket staff, own municipality), "Fik du hjælp?" (the
     # ticket's creator only: own_institution = the actor created it, other_institution =
     # someone else did), canned replies (coordinators: municipality's; agents: vendor's)
     ("merge_ticket", "own_municipality"):       (NF,      NF,     OK,    OK,     NF,     NF,    NF),
@@ -165,7 +165,7 @@ MATRIX: dict[tuple[str, str], tuple[Any, ...]] = {
     ("delete_canned_reply", "other_municipality"):(NF,    NF,     NF,    NF,     NF,     NF,    NF),
     ("delete_canned_reply", "own_vendor"):      (NF,      NF,     NF,    NF,     OK,     NF,    NF),
     ("delete_canned_reply", "other_vendor"):    (NF,      NF,     NF,    NF,     NF,     NF,    NF),
-    # reports (issue 15): municipal staff their municipality, vendor staff their vendor's
+    # reports: municipal staff their municipality, vendor staff their vendor's
     # cases from every municipality, the admin everything; CSV and XLSX the same as JSON
     ("api_rep_mun", "own_municipality"):        (NF,     NF,     OK,    OK,     NF,     NF,    OK),
     ("api_rep_mun", "other_municipality"):      (NF,     NF,     NF,    NF,     NF,     NF,    OK),

@@ -239,7 +239,7 @@ def set_locale(user: User, locale: str) -> None:
 
 
 def set_auto_relay_answers(actor: User, municipality: Municipality, enabled: bool) -> None:
-    """The municipality's choice (issue 16): vendor answers reach the linked tickets at once."""
+    """The municipality's choice: vendor answers reach the linked tickets at once."""
     if not policy.can_manage_municipality(actor, municipality.id):
         raise NotFound()
     municipality.auto_relay_answers = bool(enabled)

@@ -1,4 +1,4 @@
-"""Demo data that makes the reports look like a real municipality's (issue 15).
+"""Demo data that makes the reports look like a real municipality's.
 
 Tickets arrive on school days in working hours (most on Monday mornings, few on Friday
 afternoons, hardly any at weekends, fewer in the autumn holiday), and one morning about

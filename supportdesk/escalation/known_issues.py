@@ -178,7 +178,7 @@ def _announce_known_issue_resolved(actor: User, issue: KnownIssue) -> None:
 
 
 def _tell_reporters(actor: User, issue: KnownIssue, tickets: list[Ticket], told: set[int]) -> None:
-    """Every reporter of a linked ticket hears of it, pointed at their own ticket (issue 16)."""
+    """Every reporter of a linked ticket hears of it, pointed at their own ticket."""
     for ticket in tickets:
         # a caller the hotline logged with an address is a reporter too (their own e-mail)
         caller_email.queue(

@@ -286,7 +286,7 @@ class CaseMessage(db.Model):
     masked: Mapped[bool] = mapped_column(Boolean, default=False)
     sensitive_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # A vendor message's way on (issue 16): None while the coordinator has not chosen,
+    # A vendor message's way on: None while the coordinator has not chosen,
     # "relayed" (passed on to the linked tickets) or "internal" (kept for the staff).
     handling: Mapped[str | None] = mapped_column(String(12))
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

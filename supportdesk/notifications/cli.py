@@ -1,4 +1,4 @@
-"""`flask --app wsgi devmail`: the local mail catcher of development (issue 16)."""
+"""`flask --app wsgi devmail`: the local mail catcher of development."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""E-mail you can see in development (issue 16): a local SMTP catcher and its mailbox.
+"""E-mail you can see in development: a local SMTP catcher and its mailbox.
 
 `flask --app wsgi devmail` listens on settings.smtp_url's host and port (aiosmtpd, a
 development dependency) and keeps every message it accepts in the Maildir

@@ -1,4 +1,4 @@
-"""The development mail page /dev/mail: what the local mail catcher caught (issue 16).
+"""The development mail page /dev/mail: what the local mail catcher caught.
 
 Not found unless SUPPORTDESK_DEV_MAIL_DIR is set (development only, refused in production).
 No sign-in needed: a person trying the demo reads the invitation and reset e-mails here too.

@@ -29,7 +29,7 @@ class NotificationEvent(enum.StrEnum):
     ticket_merged = "ticket_merged"
     survey_requested = "survey_requested"
     known_issue_resolved = "known_issue_resolved"
-    # The reporter's side of the answer flow (issue 16): their ticket went to the vendor,
+    # The reporter's side of the answer flow: their ticket went to the vendor,
     # the vendor's answer was passed on to them, their ticket is resolved.
     ticket_escalated = "ticket_escalated"
     answer_relayed = "answer_relayed"

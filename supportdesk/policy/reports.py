@@ -1,4 +1,4 @@
-"""Reports: whose figures each role may see (issue 15).
+"""Reports: whose figures each role may see.
 
 Municipality report and ticket export: coordinators and municipal admins, their own
 municipality only; the system admin any municipality (named with `municipality=`).

@@ -1,4 +1,4 @@
-"""Ticket figures, computed once here in grouped SQL (issue 15, "correct by construction").
+"""Ticket figures, computed once here in grouped SQL.
 
 The municipality report, the whole rollout and the ticket export call these functions
 (case and SLA figures are in `case_queries`); pages, CSV, XLSX and the API only lay out

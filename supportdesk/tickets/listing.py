@@ -54,7 +54,7 @@ class TicketFilters:
     sort: str = "newest"
 
 
-# The queue's default view: every status but closed (issue 16: 210 closed tickets on top).
+# The queue's default view: every status but closed (closed tickets would fill the first page).
 NOT_CLOSED = [s for s in TicketStatus if s != TicketStatus.closed]
 
 # Other domains add what a row shows about them (escalation: the vendor case's SLA):

@@ -295,7 +295,7 @@ def _mail_caller(ticket: Ticket, template: str, answer: str | None) -> None:
     )
 
 
-# --- the answer flow (issue 16) ----------------------------------------------------------
+# --- the answer flow ----------------------------------------------------------
 
 
 def relay_answer(actor: User | None, ticket: Ticket, body: str, case_number: str) -> TicketEntry:

@@ -1,4 +1,4 @@
-"""Revoking below the vendor's minimum takes a reason (issue 14, item 8).
+"""Revoking below the vendor's minimum takes a reason.
 
 Before: the page stated the vendor's minimum (4) but a revoke below it simply went
 through. Now it is refused with a Danish explanation unless the administrator gives a

@@ -1,4 +1,4 @@
-"""The answer flow (issue 16): the coordinator passes a vendor answer on (with a preview of
+"""The answer flow: the coordinator passes a vendor answer on (with a preview of
 what each reporter reads) or keeps it internal; the reporter hears of escalation, relayed
 answers and resolution; a municipality may relay answers automatically; the API lists the
 caller's notifications."""

@@ -1,4 +1,4 @@
-"""A vendor agent's canned replies on the case page (issue 16 item 5): the vendor's own,
+"""A vendor agent's canned replies on the case page: the vendor's own,
 filled in for the case, inserted without JavaScript."""
 
 from __future__ import annotations

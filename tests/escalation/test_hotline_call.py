@@ -1,4 +1,4 @@
-"""The hotline's call form (issue 16): known-issue banners and FAQ suggestions while the
+"""The hotline's call form: known-issue banners and FAQ suggestions while the
 call is written down, linking the call to a known issue, "Løst i telefonen", and the
 caller's receipt queued only when they gave an address."""
 

@@ -86,7 +86,7 @@ def test_vendor_posts_issue_everyone_sees_it_and_resolving_notifies(
             Notification.event == NotificationEvent.known_issue_resolved
         )
     ).all()
-    # the coordinators, and (issue 16) every reporter of a linked ticket, sent to their ticket
+    # the coordinators, and every reporter of a linked ticket, sent to their ticket
     assert (world.coordinator.id, "/tickets") in notified
     assert (world.superuser.id, f"/tickets/{ticket.number}") in notified
     assert len(notified) == 2  # the superuser reported both tickets: told once

@@ -1,4 +1,4 @@
-"""The ticket queue's SLA column (issue 16 item 3): an escalated ticket shows its vendor
+"""The ticket queue's SLA column: an escalated ticket shows its vendor
 case's SLA state, read for the whole page in one query."""
 
 from __future__ import annotations

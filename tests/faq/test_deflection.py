@@ -1,4 +1,4 @@
-""" "Det løste mit problem" (issue 16 item 8): confirmed on a page of its own, counted, and
+""" "Det løste mit problem": confirmed on a page of its own, counted, and
 the way back to the form."""
 
 from __future__ import annotations

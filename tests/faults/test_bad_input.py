@@ -1,5 +1,5 @@
 """Hostile input answers a clear 4xx in the API's error shape (or 404), never a 500, and
-writes nothing: the same on SQLite and PostgreSQL (issue 14, item 2).
+writes nothing: the same on SQLite and PostgreSQL.
 
 Every test counts the rows of every table before and after the bad requests, so "nothing
 written" covers side tables (history, outbox, notifications) as well as the ticket.

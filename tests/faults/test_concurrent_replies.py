@@ -1,4 +1,4 @@
-"""Replies to one ticket from several clients at once never conflict (issue 14, item 4).
+"""Replies to one ticket from several clients at once never conflict.
 
 Before the fix every reply bumped the ticket's version (`updated_at` on a versioned row),
 so two replies in flight raced on `UPDATE ticket … WHERE version = n`: on PostgreSQL 4

@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on the API's creating POSTs (issue 14, item 7).
+"""`Idempotency-Key` on the API's creating POSTs.
 
 Before: a client that retried after a connection reset created a second ticket. Now the
 same key and body within 24 h answer the first answer again (status and body) and write

@@ -1,6 +1,6 @@
 """E-mails of the answer flow over real SMTP (aiosmtpd): the caller's receipt and answers
 (their own template: no internal content, no staff names, no links into the app) and the
-relayed vendor answer to the reporter (issue 16)."""
+relayed vendor answer to the reporter."""
 
 from __future__ import annotations
 

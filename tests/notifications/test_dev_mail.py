@@ -1,4 +1,4 @@
-"""E-mail you can see in development (issue 16): the local catcher keeps what the worker
+"""E-mail you can see in development: the local catcher keeps what the worker
 sends over real SMTP, and /dev/mail shows it, only while SUPPORTDESK_DEV_MAIL_DIR is set."""
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def test_every_event_has_danish_text_and_html_templates(db, make_user, smtp_serv
     assert subjects[events.index(NotificationEvent.known_issue_resolved)] == (
         "Kendt problem løst: Nedbrud i Aula"
     )
-    # issue 16: the reporter's side of the answer flow
+    # the reporter's side of the answer flow
     assert subjects[events.index(NotificationEvent.ticket_escalated)] == (
         "Henvendelse ESB-2026-000001 er sendt videre til leverandøren: "
         "Aula-login fejler på Vestskolen"

@@ -1,4 +1,4 @@
-"""The survey e-mail over real SMTP (issue 16 item 6): its link answers once."""
+"""The survey e-mail over real SMTP: its link answers once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Canned replies over the API (issue 16 item 5): each owner sees only its own."""
+"""Canned replies over the API: each owner sees only its own."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Canned replies on the pages (issue 16 item 5): written once, inserted with placeholders
+"""Canned replies on the pages: written once, inserted with placeholders
 filled in, without JavaScript, keeping the draft; an FAQ article as a link."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Merging duplicates (issue 16 item 4): API, page, visibility, notifications."""
+"""Merging duplicates: API, page, visibility, notifications."""
 
 from __future__ import annotations
 

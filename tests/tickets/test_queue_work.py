@@ -1,4 +1,4 @@
-"""The queue and ticket page for daily work (issue 16 item 3)."""
+"""The queue and ticket page for daily work."""
 
 from __future__ import annotations
 

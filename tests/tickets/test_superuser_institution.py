@@ -1,4 +1,4 @@
-"""A superuser logs tickets for their own institution only (issue 14, item 8).
+"""A superuser logs tickets for their own institution only.
 
 Before: the README said superusers "log tickets for their institution", but the form
 offered every institution of the municipality and the API and service took any of them.

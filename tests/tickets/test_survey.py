@@ -1,4 +1,4 @@
-"""Fik du hjælp? (issue 16 item 6): API answers, the page form, results per municipality."""
+"""Fik du hjælp?: API answers, the page form, results per municipality."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A person's survey answers and followed tickets are in their data export, and erasing
-them empties what they wrote (issue 16 item 6, DESIGN's personal-data tools)."""
+them empties what they wrote (DESIGN's personal-data tools)."""
 
 from __future__ import annotations
 
