@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -19,6 +19,7 @@ from supportdesk.escalation.forms import MessageForm
 from supportdesk.escalation.models import VendorCase
 from supportdesk.escalation.views import render_case_page
 from supportdesk.extensions import db
+from supportdesk.form_pages import form_page, save_form, saved_and_go
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
 from supportdesk.replies import services
 from supportdesk.replies.forms import CannedReplyForm
@@ -77,23 +78,15 @@ def _require() -> None:
 def index() -> ResponseReturnValue:
     _require()
     form = CannedReplyForm()
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                services.create_reply(current_user, form.title.data, form.body.data)
-            except ValidationFailed as error:
-                db.session.rollback()
-                error.apply_to(form)
-                status = 422
-            else:
-                db.session.commit()
-                flash(_("The canned reply is saved."), "success")
-                return redirect(url_for("replies.index"))
-        else:
-            status = 422
+    saved, _errors = save_form(
+        form,
+        lambda: services.create_reply(current_user, form.title.data, form.body.data),
+        lambda _reply: saved_and_go(_("The canned reply is saved."), url_for("replies.index")),
+    )
+    if saved is not None:
+        return saved
     replies = services.replies_for(current_user)
-    return render_template("replies/index.html", form=form, replies=replies), status
+    return form_page("replies/index.html", form=form, replies=replies)
 
 
 @bp.post("/canned-replies/<int:reply_id>/delete")

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from supportdesk import policy
 from supportdesk.errors import Conflict, NotFound, ValidationFailed
 from supportdesk.extensions import db
+from supportdesk.form_pages import save_form
 from supportdesk.tickets import lifecycle, lookups, merging, surveys
 from supportdesk.tickets.forms import MergeForm, SavedViewForm, SurveyForm
 from supportdesk.tickets.models import SavedView
@@ -130,18 +131,14 @@ def survey_link(token: str) -> ResponseReturnValue:
     if answered:
         status = 409 if request.method == "POST" else 200
     elif request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                surveys.answer(None, ticket, form.score.data, form.comment.data)
-            except ValidationFailed as error:
-                db.session.rollback()
-                error.apply_to(form)
-                status = 422
-            else:
-                db.session.commit()
-                return render_template("tickets/survey.html", ticket=ticket, done=True)
-        else:
-            status = 422
+        done, _errors = save_form(
+            form,
+            lambda: surveys.answer(None, ticket, form.score.data, form.comment.data),
+            lambda _answer: render_template("tickets/survey.html", ticket=ticket, done=True),
+        )
+        if done is not None:
+            return done
+        status = 422
     page = render_template(
         "tickets/survey.html",
         ticket=ticket,
