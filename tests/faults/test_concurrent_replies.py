@@ -8,9 +8,6 @@ names a `version` may answer 409.
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -19,24 +16,11 @@ from sqlalchemy import func, select
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import db
 from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry, TicketStatus
+from tests.live_http import call_json
 from tests.tickets.conftest import make_ticket, system, token_for  # noqa: F401  (fixtures)
 
 CLIENTS = 4
 REPLIES = 10
-
-
-def _call(url: str, method: str, token: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(  # noqa: S310 — local test server
-        url,
-        data=json.dumps(body).encode(),
-        method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 @pytest.mark.slow
@@ -58,7 +42,7 @@ def test_four_clients_replying_at_once_get_no_409(
 
     def reply(job: tuple[int, int]) -> tuple[int, dict]:
         client, n = job
-        return _call(url, "POST", tokens[client], {"body": f"Svar {n} fra klient {client}"})
+        return call_json(url, "POST", tokens[client], {"body": f"Svar {n} fra klient {client}"})
 
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
         results = list(pool.map(reply, jobs))

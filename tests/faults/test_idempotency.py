@@ -9,8 +9,6 @@ make one row; keys are per user; the retention job prunes keys older than 24 h.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -23,6 +21,7 @@ from supportdesk.extensions import db, utcnow
 from supportdesk.idempotency import IdempotencyKey
 from supportdesk.retention.services import run_retention
 from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry
+from tests.live_http import call_json
 from tests.tickets.conftest import make_ticket, system, token_for  # noqa: F401  (fixtures)
 
 
@@ -169,24 +168,6 @@ def test_keys_older_than_a_day_are_free_again_and_pruned(
     assert list(db.session.scalars(select(IdempotencyKey.key))) == ["fresh"]
 
 
-def _call(url: str, token: str, key: str, payload: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(  # noqa: S310 — local test server
-        url,
-        data=json.dumps(payload).encode(),
-        method="POST",
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "Idempotency-Key": key,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
 @pytest.mark.slow
 def test_concurrent_requests_with_one_key_make_one_ticket(
     superuser,
@@ -201,7 +182,10 @@ def test_concurrent_requests_with_one_key_make_one_ticket(
     base = live_server(workers=2)
     keys = [f"burst-{n // 4}" for n in range(16)]  # four keys, each sent four times at once
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda k: _call(f"{base}/api/v1/tickets", token, k, body), keys))
+        url = f"{base}/api/v1/tickets"
+        results = list(
+            pool.map(lambda k: call_json(url, "POST", token, body, {"Idempotency-Key": k}), keys)
+        )
     statuses = [status for status, _ in results]
     print(  # the closing note's figures
         f"\nidempotent burst: {len(keys)} requests with 4 keys, "

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
@@ -12,6 +9,7 @@ from sqlalchemy import func, select
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import db
 from supportdesk.tickets.models import Ticket
+from tests.live_http import call_json
 
 
 def _server(live_server, workers: int) -> str:
@@ -20,20 +18,6 @@ def _server(live_server, workers: int) -> str:
 
     get_backend().rebuild([])
     return live_server(workers=workers)
-
-
-def _call(url: str, method: str, token: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(  # noqa: S310 — local test server
-        url,
-        data=json.dumps(body).encode(),
-        method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def test_fifty_concurrent_creations_get_fifty_distinct_numbers(
@@ -50,7 +34,7 @@ def test_fifty_concurrent_creations_get_fifty_distinct_numbers(
     }
     with ThreadPoolExecutor(max_workers=50) as pool:
         results = list(
-            pool.map(lambda _i: _call(f"{base}/api/v1/tickets", "POST", token, body), range(50))
+            pool.map(lambda _i: call_json(f"{base}/api/v1/tickets", "POST", token, body), range(50))
         )
     statuses = [status for status, _body in results]
     assert statuses == [201] * 50, results[:3]
@@ -75,7 +59,7 @@ def test_racing_patches_with_the_same_version_one_200_one_409(
     version = ticket.version
     bodies = [{"priority": "high", "version": version}, {"priority": "low", "version": version}]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda b: _call(url, "PATCH", token, b), bodies))
+        results = list(pool.map(lambda b: call_json(url, "PATCH", token, b), bodies))
     assert sorted(status for status, _ in results) == [200, 409]
     db.session.commit()
     db.session.refresh(ticket)
