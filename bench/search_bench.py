@@ -249,7 +249,7 @@ class WhooshScoring:
                 groups = found.groups(name)
                 results.facets[name] = {k: len(v) for k, v in groups.items()}
             stems = node.stems()
-            for hit in found:
+            for hit in found[:limit]:
                 results.hits.append(
                     Hit(
                         slug=hit["slug"],
