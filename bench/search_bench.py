@@ -6,7 +6,11 @@ Builds a throw-away Whoosh index with the production backend and analyzer (or, w
 throw-away database on that server), runs
 plain, inflected, typo, ASCII-spelled, synonym, compound and multi-word queries as
 anonymous, first-level, municipal and vendor callers, and writes the figures to
-bench/RESULTS.md under "## Search". Not part of `make test`.
+bench/RESULTS.md under "## Search" (and ", realistic corpus"). After the timed queries,
+50 article edits are interleaved with queries (p50/p99 after edits). `--corpus harsh`:
+random mixes of the starter words, a query matches thousands of articles; `--corpus
+realistic`: articles on topics that share few words, a query matches tens; default both.
+Not part of `make test`.
 """
 
 from __future__ import annotations
@@ -22,11 +26,16 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
+from whoosh import sorting
+
 from supportdesk.faq.models import ArticleState, Audience, Visibility
-from supportdesk.search.whoosh_backend import WhooshBackend
+from supportdesk.search import Hit, SearchResults
+from supportdesk.search.analysis import words as analysed_words
+from supportdesk.search.whoosh_backend import WhooshBackend, snippet
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "faq_content"
@@ -122,6 +131,47 @@ def make_articles(count: int, words: list[str], rng: random.Random) -> list[Simp
     return articles
 
 
+COMMON_WORDS = 150
+SYLLABLES = ["ka", "ber", "lin", "sko", "dal", "mo", "ret", "vik", "ung", "tor", "pe", "sam", "lu"]
+
+
+def make_realistic_articles(
+    count: int, words: list[str], rng: random.Random
+) -> tuple[list[SimpleNamespace], list[list[str]]]:
+    """Articles that share few words, as real FAQ articles do.
+
+    Each article is about one of `count // 25` topics: most of its words come from
+    that topic's 40 words, some from the common words of the starter content (drawn
+    by frequency) and a few are its own (product names, error codes, place names).
+    A query made of a topic's words matches tens of articles, not thousands.
+    Returns the articles and the topics' word lists (for the queries).
+    """
+    ranked = [w for w, _n in Counter(words).most_common()]
+    frequent = set(ranked[:COMMON_WORDS])
+    common = [w for w in words if w in frequent]  # with repetitions, as often as in the text
+    rarer = sorted(set(ranked[COMMON_WORDS:])) or ranked
+    topics = [rng.sample(rarer, min(40, len(rarer))) for _ in range(max(count // 25, 1))]
+    articles = make_articles(count, words, rng)
+    for article in articles:
+        topic = topics[rng.randrange(len(topics))]
+        own = ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(5)]
+
+        def word(topic=topic, own=own) -> str:
+            roll = rng.random()
+            if roll < 0.6:
+                return rng.choice(topic)
+            if roll < 0.95:
+                return rng.choice(common)
+            return rng.choice(own)
+
+        article.title = " ".join(word() for _ in range(rng.randint(4, 9))).capitalize()
+        article.body = "\n\n".join(
+            " ".join(word() for _ in range(rng.randint(25, 60))) for _ in range(rng.randint(3, 7))
+        )
+        article.tags = [rng.choice(topic) for _ in range(rng.randint(1, 5))]
+    return articles, topics
+
+
 def _typo(word: str, rng: random.Random) -> str:
     if len(word) < 5:
         return word
@@ -133,12 +183,17 @@ def _ascii(word: str) -> str:
     return word.replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
 
 
-def make_queries(count: int, words: list[str], rng: random.Random) -> list[tuple[str, str]]:
+def make_queries(
+    count: int, words: list[str], rng: random.Random, topics: list[list[str]] | None = None
+) -> list[tuple[str, str]]:
+    """Mixed query kinds; with `topics`, each query takes its words from one topic."""
     synonyms = ["log ind", "logge på", "sygemelding", "fotos", "kodeord", "forældreintra"]
     kinds = ["plain", "multi", "typo", "ascii", "synonym", "compound", "long"]
     queries = []
-    long_words = [w for w in words if len(w) >= 6] or words
     for n in range(count):
+        if topics:
+            words = topics[rng.randrange(len(topics))]
+        long_words = [w for w in words if len(w) >= 6] or words
         kind = kinds[n % len(kinds)]
         if kind == "plain":
             q = rng.choice(words)
@@ -158,6 +213,56 @@ def make_queries(count: int, words: list[str], rng: random.Random) -> list[tuple
     return queries
 
 
+class WhooshScoring:
+    """The same backend, but the top hits scored by Whoosh's own BM25F, matchers and
+    collector (`searcher.search` with the visibility as a filter, facets by
+    `groupedby`): the side-by-side measurement of issue 18 (`--scorer whoosh`).
+    Query expansion and snippets are the backend's, so only the scoring differs."""
+
+    def __init__(self, backend: WhooshBackend) -> None:
+        self.backend = backend
+
+    def rebuild(self, articles, progress=None) -> int:
+        return self.backend.rebuild(articles, progress)
+
+    def index(self, article) -> None:
+        self.backend.index(article)
+
+    def search(self, text: str, visible: Visibility, limit: int = 10):
+        backend = self.backend
+        with backend._lock:
+            searcher = backend._get_searcher()
+            postings = backend._generation_cache(searcher)
+            allowed = backend._allowed(postings, visible)
+            node, _corrections = backend._build_query(postings, allowed, analysed_words(text))
+            results = SearchResults(query=text)
+            if node is None:
+                return results
+            found = searcher.search(
+                node.query(),
+                filter=set(allowed.docs),
+                limit=limit,
+                groupedby=[sorting.FieldFacet("system"), sorting.FieldFacet("category")],
+            )
+            results.total = len(found)
+            for name in ("system", "category"):
+                groups = found.groups(name)
+                results.facets[name] = {k: len(v) for k, v in groups.items()}
+            stems = node.stems()
+            for hit in found[:limit]:
+                results.hits.append(
+                    Hit(
+                        slug=hit["slug"],
+                        title=hit["title"],
+                        system=hit["system"],
+                        category=hit["category"],
+                        snippet=snippet(hit["body"], stems),
+                        score=round(hit.score, 4),
+                    )
+                )
+            return results
+
+
 VISIBILITIES = [
     Visibility(),
     Visibility(first_level=True, municipality_id=7),
@@ -172,23 +277,31 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def run(
-    articles: int, queries: int, seed: int, backend_name: str = "whoosh", database_url: str = ""
+    articles: int,
+    queries: int,
+    seed: int,
+    backend_name: str = "whoosh",
+    database_url: str = "",
+    corpus: str = "harsh",
+    scorer: str = "own",
 ) -> dict[str, object]:
     if backend_name == "postgres":
-        with _postgres_app(database_url) as (backend, size_mb):
-            return _measure(backend, articles, queries, seed, size_mb)
+        with _postgres_app(database_url) as (backend, size_mb, commit):
+            return _measure(backend, articles, queries, seed, size_mb, corpus, commit)
     workdir = Path(tempfile.mkdtemp(prefix="search-bench-"))
     try:
         # no kept answers: every timed query is computed (the engine, not the answer store)
         backend = WhooshBackend(
             workdir / "index", synonyms_path=str(CONTENT / "synonyms.txt"), result_entries=0
         )
+        if scorer == "whoosh":
+            backend = WhooshScoring(backend)
 
         def size_mb() -> float:
             files = (workdir / "index").rglob("*")
             return sum(p.stat().st_size for p in files if p.is_file()) / 1024 / 1024
 
-        return _measure(backend, articles, queries, seed, size_mb)
+        return _measure(backend, articles, queries, seed, size_mb, corpus, lambda: None)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -234,7 +347,7 @@ def _postgres_app(database_url: str):
                 )
                 return db.session.scalar(query) / 1024 / 1024
 
-            yield backend, size_mb
+            yield backend, size_mb, db.session.commit
             db.session.remove()
             db.engine.dispose()
     finally:
@@ -243,68 +356,139 @@ def _postgres_app(database_url: str):
         admin.dispose()
 
 
-def _measure(backend, articles: int, queries: int, seed: int, size_mb) -> dict[str, object]:
+EDITS = 50
+QUERIES_PER_EDIT = 20
+
+
+def _measure(
+    backend, articles: int, queries: int, seed: int, size_mb, corpus: str, commit
+) -> dict[str, object]:
     rng = random.Random(seed)
     words = vocabulary()
-    docs = make_articles(articles, words, rng)
+    topics = None
+    if corpus == "realistic":
+        docs, topics = make_realistic_articles(articles, words, rng)
+    else:
+        docs = make_articles(articles, words, rng)
     started = time.perf_counter()
-    backend.rebuild(docs)
+    cpu_started = time.process_time()
+    backend.rebuild(docs, progress=_progress(articles))
     index_seconds = time.perf_counter() - started
+    index_cpu = time.process_time() - cpu_started
     size = size_mb() * 1024 * 1024
-    qs = make_queries(queries, words, rng)
+    qs = make_queries(queries, words, rng, topics)
     for _kind, q in qs[:50]:  # warm up caches and the first searcher
         backend.search(q, VISIBILITIES[0], limit=10)
     timings: dict[str, list[float]] = {}
+    cpu: list[float] = []
     totals = []
     for n, (kind, q) in enumerate(qs):
         visible = VISIBILITIES[n % len(VISIBILITIES)]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = backend.search(q, visible, limit=10)
         timings.setdefault(kind, []).append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         totals.append(result.total)
     every = [t for ts in timings.values() for t in ts]
+    # Edits interleaved with queries: each edit is a new index generation (Whoosh: a new
+    # segment); the queries after it show what an edit costs the next searches.
+    edited: list[float] = []
+    edited_cpu: list[float] = []
+    for e in range(EDITS):
+        article = docs[rng.randrange(len(docs))]
+        article.body += f" rettet {rng.choice(words)}"
+        backend.index(article)
+        commit()
+        for i in range(QUERIES_PER_EDIT):
+            _kind, q = qs[(e * QUERIES_PER_EDIT + i) % len(qs)]
+            t0, c0 = time.perf_counter(), time.process_time()
+            backend.search(q, VISIBILITIES[i % len(VISIBILITIES)], limit=10)
+            edited.append((time.perf_counter() - t0) * 1000)
+            edited_cpu.append((time.process_time() - c0) * 1000)
     return {
         "articles": articles,
+        "corpus": corpus,
         "queries": queries,
         "index_seconds": index_seconds,
+        "index_cpu": index_cpu,
         "index_mb": size / 1024 / 1024,
         "p50": statistics.median(every),
         "p99": percentile(every, 99),
         "max": max(every),
         "by_kind": {k: (statistics.median(v), percentile(v, 99)) for k, v in timings.items()},
         "mean_total": statistics.mean(totals),
-        "backend": type(backend).__name__,
+        "median_total": statistics.median(totals),
+        "edit_p50": statistics.median(edited),
+        "edit_p99": percentile(edited, 99),
+        "edit_max": max(edited),
+        "cpu_p50": statistics.median(cpu),
+        "cpu_p99": percentile(cpu, 99),
+        "edit_cpu_p50": statistics.median(edited_cpu),
+        "edit_cpu_p99": percentile(edited_cpu, 99),
+        "backend": type(getattr(backend, "backend", backend)).__name__,
+        "scorer": "whoosh" if isinstance(backend, WhooshScoring) else "own",
+        "load": os.getloadavg(),
     }
+
+
+def _progress(total: int):
+    started = time.perf_counter()
+
+    def show(done: int) -> None:
+        print(f"  rebuild: {done:,}/{total:,} articles, {time.perf_counter() - started:.1f} s")
+
+    return show
 
 
 def report(figures: dict[str, object]) -> str:
     postgres = figures.get("backend") == "PostgresBackend"
+    realistic = figures.get("corpus") == "realistic"
     engine = (
         "PostgreSQL full-text backend (weighted tsvector, GIN)" if postgres else "Whoosh backend"
     )
+    flags = f"--articles {figures['articles']} --corpus {figures['corpus']}"
     command = (
-        f"`python -m bench.search_bench --backend postgres --articles {figures['articles']}`"
+        f"`python -m bench.search_bench --backend postgres {flags}`"
         " (PostgreSQL on the same machine)"
         if postgres
-        else "`make bench-search`"
+        else f"`make bench-search BENCH_ARGS='{flags}'`"
     )
+    heading = "## Search, PostgreSQL full text" if postgres else "## Search"
+    if figures.get("scorer") == "whoosh":
+        heading += ", Whoosh's own scoring"
+        engine += " ranking with Whoosh's BM25F scorer, matchers and collector"
+    if realistic:
+        heading += ", realistic corpus"
+    load = figures["load"]
     lines = [
-        "## Search, PostgreSQL full text" if postgres else "## Search",
+        heading,
         "",
         f"Measured {dt.datetime.now(dt.UTC).date().isoformat()} with {command} on "
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"{engine} with the Danish analyzer and synonyms, visibility filter on every query.",
+        f"{engine} with the Danish analyzer and synonyms, visibility filter, highlights and "
+        f"facets on every query. Load average at the end (1/5/15 min): "
+        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}.",
         "",
         "| figure | value |",
         "|---|---|",
-        f"| articles indexed | {figures['articles']:,} |",
-        f"| indexing time (full rebuild) | {figures['index_seconds']:.1f} s |",
+        f"| articles indexed | {figures['articles']:,} ({figures['corpus']} corpus) |",
+        f"| indexing time (full rebuild) | {figures['index_seconds']:.1f} s"
+        f" ({figures['index_cpu']:.1f} s CPU in this process) |",
         f"| index size | {figures['index_mb']:.1f} MB |",
         f"| queries | {figures['queries']:,} (mixed kinds, 4 caller visibilities) |",
         f"| query p50 | {figures['p50']:.2f} ms |",
         f"| query p99 | {figures['p99']:.2f} ms |",
         f"| query max | {figures['max']:.2f} ms |",
-        f"| mean hits per query | {figures['mean_total']:.0f} |",
+        f"| query CPU time p50 / p99 (this process only) | {figures['cpu_p50']:.2f}"
+        f" / {figures['cpu_p99']:.2f} ms |",
+        f"| hits per query (mean / median) | {figures['mean_total']:.0f}"
+        f" / {figures['median_total']:.0f} |",
+        f"| after {EDITS} edits, {QUERIES_PER_EDIT} queries after each: p50 / p99 / max |"
+        f" {figures['edit_p50']:.2f} / {figures['edit_p99']:.2f}"
+        f" / {figures['edit_max']:.2f} ms (p99 = {figures['edit_p99'] / figures['edit_p50']:.1f}"
+        " x p50) |",
+        f"| the same, CPU time p50 / p99 | {figures['edit_cpu_p50']:.2f}"
+        f" / {figures['edit_cpu_p99']:.2f} ms |",
         "",
         "| query kind | p50 ms | p99 ms |",
         "|---|---|---|",
@@ -333,6 +517,19 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--backend", choices=["whoosh", "postgres"], default="whoosh")
     parser.add_argument(
+        "--scorer",
+        choices=["own", "whoosh"],
+        default="own",
+        help="whoosh: rank with Whoosh's BM25F scorer and collector (side by side)",
+    )
+    parser.add_argument(
+        "--corpus",
+        choices=["harsh", "realistic", "both"],
+        default="both",
+        help="harsh: random mixes of the starter words (a query matches thousands);"
+        " realistic: topics that share few words (a query matches tens)",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("SUPPORTDESK_TEST_DATABASE_URL", ""),
         help="postgres backend: a server where a throw-away database may be created",
@@ -340,12 +537,22 @@ def main() -> None:
     args = parser.parse_args()
     if args.backend == "postgres" and not args.database_url.startswith("postgresql"):
         parser.error("--backend postgres needs --database-url postgresql+psycopg://…")
-    figures = run(args.articles, args.queries, args.seed, args.backend, args.database_url)
-    section = report(figures)
-    print(section)
-    if not args.no_write:
-        write_results(section)
-        print(f"written to {RESULTS}")
+    corpora = ["harsh", "realistic"] if args.corpus == "both" else [args.corpus]
+    for corpus in corpora:
+        figures = run(
+            args.articles,
+            args.queries,
+            args.seed,
+            args.backend,
+            args.database_url,
+            corpus,
+            args.scorer,
+        )
+        section = report(figures)
+        print(section)
+        if not args.no_write:
+            write_results(section)
+            print(f"written to {RESULTS}")
 
 
 if __name__ == "__main__":

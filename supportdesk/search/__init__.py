@@ -9,7 +9,7 @@ totals, facets and suggestions only ever come from articles the caller may see.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, TypedDict, Unpack
 
@@ -65,8 +65,13 @@ class SearchBackend(Protocol):
 
     def remove(self, slug: str) -> None: ...
 
-    def rebuild(self, articles: Iterable[Article]) -> int:
-        """Replace the whole index with these articles; returns how many were indexed."""
+    def rebuild(
+        self, articles: Iterable[Article], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Replace the whole index with these articles; returns how many were indexed.
+
+        `progress(count)` is called now and then with the number of articles done.
+        """
 
     def search(
         self, query: str, user_filter: Visibility, **filters: Unpack[SearchFilters]

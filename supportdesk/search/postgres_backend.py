@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Unpack
 
@@ -347,13 +347,17 @@ class PostgresBackend:
         if gone:
             db.session.execute(_DROP_UNUSED_STEMS, {"stems": sorted(gone)})
 
-    def rebuild(self, articles: Iterable[Article]) -> int:
+    def rebuild(
+        self, articles: Iterable[Article], progress: Callable[[int], None] | None = None
+    ) -> int:
         """Replace every row in one transaction: searches see the old index until commit.
 
         Runs on a connection of its own, so the caller's session must not hold
         uncommitted index() writes (it would wait for itself).
         """
         rows = [row_for(a) for a in articles if a.state == ArticleState.published]
+        if progress is not None:
+            progress(len(rows))
         with db.engine.begin() as connection:
             # In the order indexers write them: an index() in flight finishes first, later
             # ones wait for the new rows; searches (ACCESS SHARE) go on reading the old.

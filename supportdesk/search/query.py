@@ -7,6 +7,7 @@ that Whoosh can score as a query and that the scorer can count with set algebra.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Protocol
 
 from whoosh.query import And, Or, Query, Term
@@ -22,9 +23,10 @@ COMPOUND_BOOST = 0.8
 class Postings(Protocol):
     """What a node needs from an index generation to score and count itself."""
 
-    def term_scores(self, stemmed: str) -> dict[int, float]: ...
+    def term_weights(self, stemmed: str) -> tuple[list[dict[int, float]], float]:
+        """{document: term weight} of a stem (in parts that share no document), its idf."""
 
-    def term_docs(self, stemmed: str) -> frozenset[int]: ...
+    def term_docs(self, stemmed: str) -> AbstractSet[int]: ...
 
 
 def _term_clause(stemmed: str, boost: float = 1.0) -> Query:
@@ -74,16 +76,21 @@ class Node:
             return And(subqueries)
         return Or(subqueries, scale=self.scale) if self.scale else Or(subqueries)
 
-    def scores(self, cache: Postings, candidates: frozenset[int]) -> dict[int, float]:
+    def scores(self, cache: Postings, candidates: AbstractSet[int]) -> dict[int, float]:
         """BM25F-style scores of the candidate documents this node matches."""
         if self.kind == "term":
-            weights = cache.term_scores(self.stemmed)
-            if self.boost == 1.0:
-                return {d: w for d, w in weights.items() if d in candidates}
-            return {d: w * self.boost for d, w in weights.items() if d in candidates}
+            parts, idf = cache.term_weights(self.stemmed)
+            factor = idf * self.boost
+            found: dict[int, float] = {}
+            for weights in parts:
+                if len(candidates) < len(weights):
+                    found.update({d: weights[d] * factor for d in candidates if d in weights})
+                else:
+                    found.update({d: w * factor for d, w in weights.items() if d in candidates})
+            return found
         parts = [child.scores(cache, candidates) for child in self.children]
         if self.kind == "and":
-            common = frozenset.intersection(*(frozenset(p) for p in parts))
+            common = set(parts[0]).intersection(*parts[1:])
             return {d: sum(p[d] for p in parts) for d in common}
         total: dict[int, float] = {}
         hits: dict[int, int] = {}
@@ -102,13 +109,13 @@ class Node:
             return {self.stemmed}
         return set().union(*(child.stems() for child in self.children))
 
-    def docs(self, cache: Postings) -> frozenset[int]:
+    def docs(self, cache: Postings) -> AbstractSet[int]:
         if self.kind == "term":
             return cache.term_docs(self.stemmed)
-        sets = [child.docs(cache) for child in self.children]
+        sets = sorted((child.docs(cache) for child in self.children), key=len)
         if self.kind == "and":
-            return frozenset.intersection(*sets)
-        return frozenset().union(*sets)
+            return set(sets[0]).intersection(*sets[1:])
+        return set().union(*sets)
 
 
 def build_query(

@@ -30,8 +30,10 @@ LOCK_TIMEOUT = 120
 
 
 class IndexStorage:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, is_current: Callable[[object], bool] | None = None) -> None:
         self.path = path
+        # An index written in an older form (its schema) counts as missing: rebuilt.
+        self.is_current = is_current
         self._file_lock: FileLock | None = None
 
     def lock(self) -> FileLock:
@@ -47,6 +49,9 @@ class IndexStorage:
         if not index.exists_in(str(self.path)):
             raise index.EmptyIndexError(f"no index in {self.path}")
         ix = index.open_dir(str(self.path))
+        if self.is_current is not None and not self.is_current(ix.schema):
+            ix.close()
+            raise index.EmptyIndexError(f"index in {self.path} has an older schema")
         try:
             with ix.reader() as reader:
                 reader.doc_count()

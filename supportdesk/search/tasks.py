@@ -66,8 +66,14 @@ search_cli = click.Group("search", help="The search index.")
 @search_cli.command("rebuild")
 def rebuild() -> None:
     """Rebuild the index from the published articles in the database."""
+    articles = services.published_articles()
+    click.echo(f"Rebuilding the search index from {len(articles)} published articles")
+
+    def progress(done: int) -> None:
+        click.echo(f"  {done}/{len(articles)} articles analysed")
+
     try:
-        count = get_backend().rebuild(services.published_articles())
+        count = get_backend().rebuild(articles, progress=progress)
     except Exception as error:
         click.echo(f"Error: rebuild failed: {error}", err=True)
         sys.exit(1)

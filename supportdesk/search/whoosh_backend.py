@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import heapq
 import logging
-import math
 import os
 import re
 import shutil
@@ -22,50 +21,63 @@ from typing import Unpack
 
 from markupsafe import escape
 from whoosh import index
-from whoosh.fields import ID, TEXT, Schema
+from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.query import And, Or, Query, Term
 
 from supportdesk.faq.models import Article, ArticleState, Audience
 from supportdesk.search import Hit, SearchFilters, SearchResults, SearchUnavailable, Visibility
-from supportdesk.search.analysis import (
-    STOP_WORDS,
-    danish_analyzer,
-    fold,
-    stem,
-    words,
-)
-from supportdesk.search.query import TEXT_FIELDS, build_query, distance, memo
+from supportdesk.search.analysis import STOP_WORDS, fold, stem, words
+from supportdesk.search.postings import GenerationPostings, SegmentStore
+from supportdesk.search.query import build_query, distance, memo
 from supportdesk.search.storage import IndexStorage
 from supportdesk.search.synonyms import Synonyms
 
 log = logging.getLogger(__name__)
 
 WRITE_TIMEOUT = 20.0
-# BM25 constants of the scorer.
-K1 = 1.2
-B = 0.75
 # Answers kept per index generation: the same words from the same audience are common
 # (the FAQ search box, the suggestions beside a ticket being written).
 RESULT_ENTRIES = 1024
+PROGRESS_EVERY = 1000
+# The document that carries a rebuild's vocabulary (words of all articles). Never
+# published, so no caller sees it; words of deleted articles only suggest what a
+# caller may see (`_near_words` checks every candidate).
+VOCABULARY_SLUG = "~vocabulary"
 _MARKDOWN_NOISE = re.compile(r"[#*_`>\[\]|]+|\(https?://[^)]*\)")
 
 
+# Bumped when the indexed form of a field changes: an index written with another
+# version is rebuilt from the database on first use.
+SCHEMA_VERSION = "2"
+# Title, tags and body are analysed once per document in Python (`analysed_document`)
+# and handed to Whoosh as space-separated stems; the stored values stay the originals.
+_PRE_ANALYSED = SpaceSeparatedTokenizer()
+
+
 def make_schema() -> Schema:
-    analyzer = danish_analyzer()
     return Schema(
         slug=ID(stored=True, unique=True),
-        title=TEXT(analyzer=analyzer, stored=True),
-        tags=TEXT(analyzer=analyzer, stored=True),
-        body=TEXT(analyzer=analyzer, stored=True),
-        # Unstemmed words of title, tags and body: the vocabulary for typos and suggestions.
-        words=TEXT(analyzer=danish_analyzer(stemming=False), phrase=False),
+        title=TEXT(analyzer=_PRE_ANALYSED, stored=True, phrase=False),
+        tags=TEXT(analyzer=_PRE_ANALYSED, stored=True, phrase=False),
+        body=TEXT(analyzer=_PRE_ANALYSED, stored=True, phrase=False),
+        # Distinct unstemmed words of title, tags and body: the vocabulary for typos and
+        # suggestions (presence only, no frequencies).
+        words=KEYWORD(scorable=True),
         system=ID(stored=True, sortable=True),
         category=ID(stored=True, sortable=True),
         audience=ID(stored=True),
         municipality=ID(stored=True),
         vendor=ID(stored=True),
         state=ID(stored=True),
+        schema_version=STORED(),
     )
+
+
+def is_current(schema: Schema) -> bool:
+    """Whether an opened index was written in today's indexed form."""
+    return "schema_version" in schema.names() and isinstance(schema["words"], KEYWORD)
 
 
 def plain_text(markdown: str) -> str:
@@ -74,19 +86,29 @@ def plain_text(markdown: str) -> str:
 
 
 def document_for(article: Article) -> dict[str, str]:
-    return {
+    """The Whoosh document of an article, analysed once (the Danish analyzer's terms)."""
+    tags = " , ".join(article.tags or [])
+    body = plain_text(article.body)
+    vocabulary: set[str] = set()
+    document = {
         "slug": article.slug,
-        "title": article.title,
-        "tags": " , ".join(article.tags or []),
-        "body": plain_text(article.body),
-        "words": " ".join((article.title, " ".join(article.tags or []), plain_text(article.body))),
+        "_stored_title": article.title,
+        "_stored_tags": tags,
+        "_stored_body": body,
         "system": article.system.slug,
         "category": article.category.slug,
         "audience": article.audience.value,
         "municipality": str(article.municipality_id or ""),
         "vendor": str(article.system.vendor_id),
         "state": article.state.value,
+        "schema_version": SCHEMA_VERSION,
     }
+    for name, text in (("title", article.title), ("tags", tags), ("body", body)):
+        terms = [w for w in words(text) if w not in STOP_WORDS]
+        vocabulary.update(terms)
+        document[name] = " ".join(map(stem, terms))
+    document["words"] = " ".join(vocabulary)
+    return document
 
 
 def visibility_query(visible: Visibility) -> Query:
@@ -121,29 +143,38 @@ def visibility_query(visible: Visibility) -> Query:
 _WORD = re.compile(r"\w+")
 
 
-def snippet(text: str, stems: set[str], width: int = 220) -> str:
+def snippet(
+    text: str, stems: set[str], width: int = 220, seen: dict[str, bool] | None = None
+) -> str:
     """Escaped text around the first matches with <mark> on words whose stem was searched.
 
     Cheaper than re-running the analyzer through Whoosh's highlighter: one regex pass
-    and cached stems.
+    up to the first match and through the shown window only, each distinct word
+    stemmed once (`seen`: the words judged so far, shared by a page of hits).
     """
-    marks = [
-        m
-        for m in _WORD.finditer(text)
-        if m.group().lower() not in STOP_WORDS and stem(fold(m.group().lower())) in stems
-    ]
-    if marks:
-        start = max(0, marks[0].start() - 60)
-        start = text.rfind(" ", 0, start) + 1 if start else 0
-    else:
-        start = 0
+    if seen is None:
+        seen = {}
+
+    def marked(word: str) -> bool:
+        lowered = word.lower()
+        found = seen.get(lowered)
+        if found is None:
+            found = seen[lowered] = lowered not in STOP_WORDS and stem(fold(lowered)) in stems
+        return found
+
+    start = 0
+    for m in _WORD.finditer(text):
+        if marked(m.group()):
+            start = max(0, m.start() - 60)
+            start = text.rfind(" ", 0, start) + 1 if start else 0
+            break
     end = min(len(text), start + width)
     out, cursor = [], start
-    for m in marks:
-        if m.start() < start:
-            continue
+    for m in _WORD.finditer(text, start, min(len(text), end + 64)):
         if m.end() > end:
             break
+        if not marked(m.group()):
+            continue
         out.append(str(escape(text[cursor : m.start()])))
         out.append(f"<mark>{escape(m.group())}</mark>")
         cursor = m.end()
@@ -153,103 +184,16 @@ def snippet(text: str, stems: set[str], width: int = 220) -> str:
     return prefix + " ".join("".join(out).split()) + suffix
 
 
-class _GenerationCache:
-    """Postings as sets and facet columns for one index generation (LRU for terms)."""
-
-    def __init__(self, searcher, generation: int | None) -> None:
-        self.generation = generation
-        self.reader = searcher.reader()
-        self._terms: OrderedDict[str, frozenset[int]] = OrderedDict()
-        self._columns: dict[str, list[str]] = {}
-        self._scores: OrderedDict[str, dict[int, float]] = OrderedDict()
-        self._lengths: dict[str, list[int]] = {}
-        self._values: dict[tuple[str, str], frozenset[int]] = {}
-
-    def term_docs(self, stemmed: str) -> frozenset[int]:
-        docs = self._terms.get(stemmed)
-        if docs is None:
-            found: set[int] = set()
-            for name in TEXT_FIELDS:
-                if self.reader.frequency(name, stemmed):
-                    found.update(self.reader.postings(name, stemmed).all_ids())
-            docs = frozenset(found)
-            self._terms[stemmed] = docs
-            if len(self._terms) > 20000:
-                self._terms.popitem(last=False)
-        else:
-            self._terms.move_to_end(stemmed)
-        return docs
-
-    def term_scores(self, stemmed: str) -> dict[int, float]:
-        """Per-document score of one stem over title, tags and body (boosted BM25F)."""
-        scores = self._scores.get(stemmed)
-        if scores is not None:
-            self._scores.move_to_end(stemmed)
-            return scores
-        scores = {}
-        n = max(self.reader.doc_count_all(), 1)
-        for name, boost in TEXT_FIELDS.items():
-            df = self.reader.doc_frequency(name, stemmed)
-            if not df:
-                continue
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            lengths = self.lengths(name)
-            average = self.average_length(name)
-            postings = self.reader.postings(name, stemmed)
-            while postings.is_active():
-                d = postings.id()
-                tf = postings.weight()
-                norm = tf + K1 * (1 - B + B * lengths[d] / average)
-                scores[d] = scores.get(d, 0.0) + boost * idf * tf * (K1 + 1) / norm
-                postings.next()
-        self._scores[stemmed] = scores
-        if len(self._scores) > 20000:
-            self._scores.popitem(last=False)
-        return scores
-
-    def lengths(self, name: str) -> list[int]:
-        if name not in self._lengths:
-            self._lengths[name] = [
-                self.reader.doc_field_length(d, name, 0) or 0
-                for d in range(self.reader.doc_count_all())
-            ]
-        return self._lengths[name]
-
-    def average_length(self, name: str) -> float:
-        n = max(self.reader.doc_count_all(), 1)
-        return max(self.reader.field_length(name) / n, 1.0)
-
-    def column(self, name: str) -> list[str]:
-        if name not in self._columns:
-            self._columns[name] = list(self.reader.column_reader(name))
-        return self._columns[name]
-
-    def values(self, name: str, value: str) -> frozenset[int]:
-        key = (name, value)
-        if key not in self._values:
-            self._values[key] = frozenset(d for d, v in enumerate(self.column(name)) if v == value)
-        return self._values[key]
-
-
 class _Allowed:
-    """The document numbers a caller may see in one searcher generation (cached)."""
+    """The live document numbers a caller may see in one generation (cached)."""
 
-    def __init__(self, searcher, visible: Visibility) -> None:
+    def __init__(self, postings: GenerationPostings, visible: Visibility) -> None:
         self.everything = visible.everything
         # For "everything" too: the live documents, so deleted ones never count.
-        self.docs = frozenset(searcher.docs_for_query(visibility_query(visible)))
+        self.docs = postings.visible(visible.key, lambda: visibility_query(visible))
 
-    def has_term(self, reader, stemmed: str) -> bool:
-        for name in TEXT_FIELDS:
-            if not reader.frequency(name, stemmed):
-                continue
-            if self.everything:
-                return True
-            postings = reader.postings(name, stemmed)
-            for docnum in postings.all_ids():
-                if docnum in self.docs:
-                    return True
-        return False
+    def has_term(self, postings: GenerationPostings, stemmed: str) -> bool:
+        return not self.docs.isdisjoint(postings.term_docs(stemmed))
 
 
 class WhooshBackend:
@@ -271,9 +215,11 @@ class WhooshBackend:
         self._ix = None
         self._searcher = None
         self._generation: int | None = None
-        self._cache: _GenerationCache | None = None
+        self._cache: GenerationPostings | None = None
+        # What the scorer derived from each segment, kept across generations.
+        self._segments = SegmentStore()
         self._lock = threading.RLock()
-        self.storage = IndexStorage(self.path)  # the lock across processes (storage.py)
+        self.storage = IndexStorage(self.path, is_current)  # the lock across processes (storage.py)
         self._allowed_cache: OrderedDict[tuple, _Allowed] = OrderedDict()
         self._results: OrderedDict[tuple, SearchResults] = OrderedDict()
 
@@ -291,6 +237,7 @@ class WhooshBackend:
         self._searcher = None
         self._ix = None
         self._cache = None
+        self._segments.clear()
         self._allowed_cache.clear()
         self._results.clear()
 
@@ -374,8 +321,15 @@ class WhooshBackend:
             writer.delete_by_term("slug", slug)
             writer.commit()
 
-    def rebuild(self, articles: Iterable[Article]) -> int:
-        """Build a fresh index beside the old one, then swap directories."""
+    def rebuild(
+        self, articles: Iterable[Article], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Build a fresh index beside the old one, then swap directories.
+
+        One writer and one commit: each article is analysed once (`document_for`) and
+        the postings are sorted and written in a single segment. `progress(count)` is
+        called every `PROGRESS_EVERY` articles.
+        """
         with self._lock, self.storage.lock():
             self._reset()
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -383,14 +337,33 @@ class WhooshBackend:
             shutil.rmtree(fresh, ignore_errors=True)
             fresh.mkdir(parents=True)
             ix = index.create_in(str(fresh), make_schema())
-            writer = ix.writer(limitmb=128)
+            # No per-posting field-length lookups while writing (Whoosh's block length
+            # statistics; the scorer reads the lengths column itself): a third of the time.
+            codec = W3Codec()
+            codec.length_stats = False
+            writer = ix.writer(limitmb=256, codec=codec)
             count = 0
+            vocabulary: set[str] = set()
             for article in articles:
                 if article.state == ArticleState.published:
-                    writer.add_document(**document_for(article))
+                    document = document_for(article)
+                    # The vocabulary is only a word list: one document carries it all,
+                    # instead of one posting per word and article.
+                    vocabulary.update(document.pop("words").split())
+                    writer.add_document(**document)
                     count += 1
+                    if progress is not None and count % PROGRESS_EVERY == 0:
+                        progress(count)
+            writer.add_document(
+                slug=VOCABULARY_SLUG,
+                state="vocabulary",
+                words=" ".join(sorted(vocabulary)),
+                schema_version=SCHEMA_VERSION,
+            )
             writer.commit()
             ix.close()
+            if progress is not None and count % PROGRESS_EVERY:
+                progress(count)
             old = self.path.with_name(self.path.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
             if self.path.exists():
@@ -415,11 +388,11 @@ class WhooshBackend:
             self._results.clear()
         return self._synonyms
 
-    def _allowed(self, searcher, visible: Visibility) -> _Allowed:
+    def _allowed(self, postings: GenerationPostings, visible: Visibility) -> _Allowed:
         key = visible.key
         allowed = self._allowed_cache.get(key)
         if allowed is None:
-            allowed = _Allowed(searcher, visible)
+            allowed = _Allowed(postings, visible)
             self._allowed_cache[key] = allowed
             while len(self._allowed_cache) > 64:
                 self._allowed_cache.popitem(last=False)
@@ -459,11 +432,10 @@ class WhooshBackend:
         )
 
     def _compute(self, searcher, text, visible, system, category, limit) -> SearchResults:
-        reader = searcher.reader()
         cache = self._generation_cache(searcher)
-        allowed = self._allowed(searcher, visible)
+        allowed = self._allowed(cache, visible)
         results = SearchResults(query=text)
-        node, corrections = self._build_query(reader, allowed, words(text))
+        node, corrections = self._build_query(cache, allowed, words(text))
         if corrections:
             results.suggestion = self._suggestion(text, corrections)
         if node is None:
@@ -477,13 +449,14 @@ class WhooshBackend:
             matched = matched & cache.values("category", category)
         results.total = len(matched)
         for name in ("system", "category"):
-            counts = Counter(cache.column(name)[d] for d in matched)
+            counts = Counter(map(cache.column(name).__getitem__, matched))
             results.facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         if not matched:
             return results
         scores = node.scores(cache, matched)
         best = heapq.nlargest(max(limit, 1), scores.items(), key=lambda item: (item[1], -item[0]))
         stems = node.stems()
+        seen: dict[str, bool] = {}
         for docnum, score in best[:limit]:
             stored = searcher.stored_fields(docnum)
             results.hits.append(
@@ -492,44 +465,46 @@ class WhooshBackend:
                     title=stored["title"],
                     system=stored["system"],
                     category=stored["category"],
-                    snippet=snippet(stored["body"], stems),
+                    snippet=snippet(stored["body"], stems, seen=seen),
                     score=round(score, 4),
                 )
             )
         return results
 
-    def _generation_cache(self, searcher) -> _GenerationCache:
-        if self._cache is None or self._cache.generation != self._generation:
-            self._cache = _GenerationCache(searcher, self._generation)
+    def _generation_cache(self, searcher) -> GenerationPostings:
+        if self._cache is None or self._cache.reader is not searcher.reader():
+            self._cache = self._segments.generation(searcher.reader(), self._generation)
         return self._cache
 
-    def _build_query(self, reader, allowed: _Allowed, tokens: list[str]):
+    def _build_query(self, postings: GenerationPostings, allowed: _Allowed, tokens: list[str]):
         """The query tree and corrections for these tokens (see `build_query`)."""
-        known = memo(lambda stemmed: allowed.has_term(reader, stemmed))
+        reader = postings.reader
+        known = memo(lambda stemmed: allowed.has_term(postings, stemmed))
         return build_query(
             tokens,
             self.synonyms,
             known=known,
-            frequency=lambda stemmed: max(
-                reader.doc_frequency(name, stemmed) for name in TEXT_FIELDS
-            ),
-            near_words=lambda word: self._near_words(reader, word, known),
+            frequency=lambda stemmed: len(postings.term_docs(stemmed)),
+            near_words=lambda word: self._near_words(postings, word, known),
             docs=reader.doc_count_all(),
         )
 
-    def _near_words(self, reader, word: str, known: Callable[[str], bool]) -> list[str]:
+    def _near_words(
+        self, postings: GenerationPostings, word: str, known: Callable[[str], bool]
+    ) -> list[str]:
         """Visible words within one or two edits, closest and most frequent first."""
         if len(word) < 4:
             return []
         maxdist = 1 if len(word) < 8 else 2
         scored: dict[str, tuple[int, int]] = {}
-        for candidate in reader.terms_within("words", word, maxdist, prefix=1):
+        found = postings.near_words(word, maxdist)
+        for candidate in sorted(found):
             if candidate == word or candidate in scored:
                 continue
             stemmed = stem(candidate)
             if not known(stemmed):
                 continue
-            freq = max(reader.doc_frequency(n, stemmed) for n in TEXT_FIELDS)
+            freq = len(postings.term_docs(stemmed))
             scored[candidate] = (distance(word, candidate), -freq)
         return sorted(scored, key=lambda c: (scored[c], c))
 

@@ -76,3 +76,12 @@ def test_unrebuildable_index_answers_503_with_a_clear_message(app, client, impor
     assert api.status_code == 503
     assert api.get_json()["error"]["code"] == "search_unavailable"
     assert client.get("/healthz").status_code == 503
+
+
+def test_rebuild_shows_its_progress(app, imported):
+    result = app.test_cli_runner().invoke(args=["search", "rebuild"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    count = int(lines[-1].split()[1])  # "Indexed N published articles"
+    assert lines[0] == f"Rebuilding the search index from {count} published articles"
+    assert f"  {count}/{count} articles analysed" in lines

@@ -1,0 +1,262 @@
+"""What the Whoosh backend's scorer reads, derived once per index segment.
+
+A Whoosh segment never changes once written; only its set of deleted documents
+grows. So everything the scorer derives from a segment (per stem the documents
+holding it and their BM25F term weights, the field lengths, the facet columns, the
+documents each audience may see) is computed once per segment and reused by every
+later index generation. Publishing or editing an article writes a one-document
+segment and marks the old copy deleted: the next query derives that one document's
+stems, and nothing is recomputed for the thousands of others. Deleted documents stay
+in the per-segment sets; `GenerationPostings.visible` leaves them out.
+
+Ranking is BM25F (Robertson & Zaragoza): a document's term frequencies in title,
+tags and body are normalised by the field's length, boosted, summed and saturated
+once. The stored weight leaves out the idf, which is the stem's over all documents
+and applied per query, so a new document changes it without touching a stored weight.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
+
+from whoosh.query import Query
+from whoosh.searching import Searcher
+from whoosh.support.levenshtein import damerau_levenshtein
+
+from supportdesk.search.query import TEXT_FIELDS
+
+# BM25 constants.
+K1 = 1.2
+B = 0.75
+# Stems kept per segment: each entry is one dict of {document: weight}.
+SEGMENT_STEMS = 4096
+# Combined entries per generation of stems found in more than one segment.
+GENERATION_STEMS = 1024
+SMALL_SEGMENT = 256
+_NOTHING: dict[int, float] = {}
+
+
+def read_postings(leaf, name: str, stemmed: str) -> tuple[Iterable[int], Iterable[float]]:
+    """Document numbers and term frequencies of one term in one segment.
+
+    Reads Whoosh's posting blocks whole (ids and weights arrays) instead of one posting
+    at a time through the matcher interface; falls back to that for other codecs.
+    """
+    matcher = leaf.postings(name, stemmed)
+    if hasattr(matcher, "_read_weights") and hasattr(matcher, "_next_block"):
+        ids: list[int] = []
+        weights: list[float] = []
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.extend(matcher._ids)
+            weights.extend(matcher._weights)
+            matcher._next_block()
+        return ids, weights
+    ids, weights = [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return ids, weights
+
+
+class SegmentPostings:
+    """The scorer's view of one segment: built lazily, kept while the segment exists."""
+
+    def __init__(self, leaf, averages: dict[str, float], offset: int) -> None:
+        self.leaf = leaf
+        # Weights are keyed by the global document number (local + offset); a segment
+        # whose offset changes (an earlier one merged away) drops them.
+        self.offset = offset
+        self.doc_count = leaf.doc_count_all()
+        # Average field lengths when this segment was first seen: BM25F's length
+        # normalisation. Kept for the segment's life, so its weights never change.
+        self.averages = averages
+        self._weights: OrderedDict[str, dict[int, float]] = OrderedDict()
+        self._lengths: dict[str, list[int]] = {}
+        self._columns: dict[str, list[str]] = {}
+        self._visible: dict[tuple, frozenset[int]] = {}
+        self._vocabulary: dict[tuple[str, int], list[str]] | None = None
+        # A small segment (an edit, a merge of edits) lists its stems once, so a stem it
+        # lacks costs a set lookup instead of three term-dictionary lookups.
+        self._stems: frozenset[str] | None = None
+        if self.doc_count <= SMALL_SEGMENT:
+            self._stems = frozenset(term for name in TEXT_FIELDS for term in leaf.field_terms(name))
+
+    def attach(self, leaf, offset: int) -> None:
+        """The open reader of the current generation (the old one is closed with it)."""
+        self.leaf = leaf
+        if offset != self.offset:
+            self.offset = offset
+            self._weights.clear()
+
+    def weights(self, stemmed: str) -> dict[int, float]:
+        """{document: BM25F weight without idf} of a stem (empty when absent)."""
+        if self._stems is not None and stemmed not in self._stems:
+            return _NOTHING
+        found = self._weights.get(stemmed)
+        if found is not None:
+            self._weights.move_to_end(stemmed)
+            return found
+        pseudo: dict[int, float] = {}
+        for name, boost in TEXT_FIELDS.items():
+            if not self.leaf.frequency(name, stemmed):
+                continue
+            lengths = self.lengths(name)
+            scale = B / self.averages[name]
+            ids, tfs = read_postings(self.leaf, name, stemmed)
+            for d, tf in zip(ids, tfs, strict=True):
+                pseudo[d] = pseudo.get(d, 0.0) + boost * tf / (1 - B + scale * lengths[d])
+        offset = self.offset
+        found = {d + offset: tf * (K1 + 1) / (tf + K1) for d, tf in pseudo.items()}
+        self._weights[stemmed] = found
+        while len(self._weights) > SEGMENT_STEMS:
+            self._weights.popitem(last=False)
+        return found
+
+    def lengths(self, name: str) -> list[int]:
+        if name not in self._lengths:
+            leaf = self.leaf
+            self._lengths[name] = [
+                leaf.doc_field_length(d, name, 0) or 0 for d in range(self.doc_count)
+            ]
+        return self._lengths[name]
+
+    def column(self, name: str) -> list[str]:
+        if name not in self._columns:
+            self._columns[name] = list(self.leaf.column_reader(name))
+        return self._columns[name]
+
+    def visible(self, key: tuple, query: Query) -> frozenset[int]:
+        """Local documents matching a visibility filter (deleted ones may remain)."""
+        if key not in self._visible:
+            searcher = Searcher(self.leaf, closereader=False)
+            self._visible[key] = frozenset(searcher.docs_for_query(query))
+        return self._visible[key]
+
+    def near_words(self, word: str, maxdist: int) -> list[str]:
+        """Words of this segment within `maxdist` edits that start with the same letter.
+
+        The word list is grouped by first letter and length once, so a typo is
+        compared with a few dozen words, not the whole vocabulary.
+        """
+        if self._vocabulary is None:
+            groups: dict[tuple[str, int], list[str]] = {}
+            for known in self.leaf.field_terms("words"):
+                groups.setdefault((known[0], len(known)), []).append(known)
+            self._vocabulary = groups
+        first, size = word[0], len(word)
+        return [
+            known
+            for length in range(size - maxdist, size + maxdist + 1)
+            for known in self._vocabulary.get((first, length), ())
+            if damerau_levenshtein(known, word, limit=maxdist) <= maxdist
+        ]
+
+
+class SegmentStore:
+    """`SegmentPostings` by segment id, across generations of one index directory."""
+
+    def __init__(self) -> None:
+        self.segments: dict[str, SegmentPostings] = {}
+
+    def clear(self) -> None:
+        self.segments.clear()
+
+    def generation(self, reader, generation: int | None) -> GenerationPostings:
+        leaves = list(reader.leaf_readers())
+        total = max(reader.doc_count_all(), 1)
+        averages = {name: max(reader.field_length(name) / total, 1.0) for name in TEXT_FIELDS}
+        current: dict[str, SegmentPostings] = {}
+        parts: list[tuple[SegmentPostings, int]] = []
+        for leaf, offset in leaves:
+            segid = leaf.segment().segment_id()
+            segment = self.segments.get(segid)
+            if segment is None:
+                segment = SegmentPostings(leaf, averages, offset)
+            else:
+                segment.attach(leaf, offset)
+            current[segid] = segment
+            parts.append((segment, offset))
+        # Segments merged away or dropped are forgotten.
+        self.segments = current
+        return GenerationPostings(reader, generation, parts)
+
+
+class GenerationPostings:
+    """One index generation: its segments at their document offsets."""
+
+    def __init__(self, reader, generation: int | None, parts) -> None:
+        self.reader = reader
+        self.generation = generation
+        self.segments: list[tuple[SegmentPostings, int]] = parts
+        self.doc_count = max(reader.doc_count_all(), 1)
+        self._parts: OrderedDict[str, list[dict[int, float]]] = OrderedDict()
+        self._docs: OrderedDict[str, AbstractSet[int]] = OrderedDict()
+        self._columns: dict[str, list[str]] = {}
+        self._values: dict[tuple[str, str], frozenset[int]] = {}
+
+    def parts(self, stemmed: str) -> list[dict[int, float]]:
+        """{document: weight without idf} of a stem, one dict per segment holding it."""
+        found = self._parts.get(stemmed)
+        if found is None:
+            found = [w for w in (seg.weights(stemmed) for seg, _o in self.segments) if w]
+            self._parts[stemmed] = found
+            while len(self._parts) > GENERATION_STEMS:
+                self._parts.popitem(last=False)
+        return found
+
+    def term_docs(self, stemmed: str) -> AbstractSet[int]:
+        """The documents holding a stem, deleted ones too (a set-like view)."""
+        found = self._docs.get(stemmed)
+        if found is None:
+            parts = self.parts(stemmed)
+            found = parts[0].keys() if len(parts) == 1 else set().union(*parts)
+            self._docs[stemmed] = found
+            while len(self._docs) > GENERATION_STEMS:
+                self._docs.popitem(last=False)
+        return found
+
+    def term_weights(self, stemmed: str) -> tuple[list[dict[int, float]], float]:
+        """The stem's weights per segment and its idf (over every document)."""
+        parts = self.parts(stemmed)
+        df = sum(map(len, parts))
+        n = self.doc_count
+        return parts, math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def near_words(self, word: str, maxdist: int) -> set[str]:
+        """Indexed words within `maxdist` edits of `word` (same first letter)."""
+        return {w for segment, _offset in self.segments for w in segment.near_words(word, maxdist)}
+
+    def column(self, name: str) -> list[str]:
+        if name not in self._columns:
+            values: list[str] = []
+            for segment, _offset in self.segments:
+                values.extend(segment.column(name))
+            self._columns[name] = values
+        return self._columns[name]
+
+    def values(self, name: str, value: str) -> frozenset[int]:
+        key = (name, value)
+        if key not in self._values:
+            self._values[key] = frozenset(d for d, v in enumerate(self.column(name)) if v == value)
+        return self._values[key]
+
+    def visible(self, key: tuple, query: Callable[[], Query]) -> frozenset[int]:
+        """Live documents matching a visibility filter, from the segments' cached sets."""
+        docs: set[int] = set()
+        for segment, offset in self.segments:
+            local = segment.visible(key, query())
+            if segment.leaf.has_deletions():
+                local = local - segment.leaf.deleted_docs_set  # a cached property
+            if offset:
+                docs.update(d + offset for d in local)
+            elif not docs:
+                docs = set(local)
+            else:
+                docs.update(local)
+        return frozenset(docs)
