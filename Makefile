@@ -53,6 +53,7 @@ run: setup
 	@echo "e-mail the app sends: http://$(HOST):$(PORT)/dev/mail"
 	@export $(RUN_ENV); \
 	  $(FLASK) devmail & catcher=$$!; \
+	  for _ in $$(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$(MAIL_PORT)) 2>/dev/null && break; sleep 0.2; done; \
 	  $(FLASK) worker & worker=$$!; \
 	  trap 'kill $$catcher $$worker 2>/dev/null; wait $$catcher $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT)
