@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
+from bench.databases import bench_app, drop_postgres, fresh_postgres
 from bench.onboard_wave import generate, write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,39 +60,18 @@ def _database(backend: str, pg_url: str) -> str:
         shutil.rmtree(DATA / "sqlite", ignore_errors=True)
         (DATA / "sqlite").mkdir(parents=True)
         return f"sqlite:///{DATA / 'sqlite' / 'onboard.db'}"
-    url = make_url(pg_url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-        conn.execute(text(f'ALTER DATABASE "{url.database}" SET synchronous_commit TO off'))
-    admin.dispose()
-    return url.render_as_string(hide_password=False)
+    return fresh_postgres(pg_url)
 
 
 def _drop(backend: str, url: str) -> None:
     if backend == "sqlite":
         shutil.rmtree(DATA / "sqlite", ignore_errors=True)
         return
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
+    drop_postgres(url)
 
 
 def _app(url: str):
-    from supportdesk import create_app
-
-    environ = {
-        "SUPPORTDESK_ENV": "testing",
-        "SUPPORTDESK_SECRET_KEY": "bench-onboard",
-        "SUPPORTDESK_DATABASE_URL": url,
-        "SUPPORTDESK_INDEX_DIR": str(DATA / "index"),
-        "SUPPORTDESK_UPLOAD_DIR": str(DATA / "uploads"),
-        "SUPPORTDESK_SMTP_URL": "smtp://127.0.0.1:1",
-    }
-    return create_app({"environ": environ, "RATELIMIT_ENABLED": False, "SERVER_NAME": None})
+    return bench_app(url, DATA, "bench-onboard")
 
 
 def _workbooks() -> list[Path]:

@@ -29,8 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
+
+from bench.databases import bench_app, drop_postgres, fresh_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data" / "reports"
@@ -52,39 +54,6 @@ SYSTEMS = [
 
 def log(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
-
-
-def _fresh_database(pg_url: str) -> str:
-    url = make_url(pg_url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-        conn.execute(text(f'ALTER DATABASE "{url.database}" SET synchronous_commit TO off'))
-    admin.dispose()
-    return url.render_as_string(hide_password=False)
-
-
-def _drop(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _app(url: str):
-    from supportdesk import create_app
-
-    environ = {
-        "SUPPORTDESK_ENV": "testing",
-        "SUPPORTDESK_SECRET_KEY": "bench-reports",
-        "SUPPORTDESK_DATABASE_URL": url,
-        "SUPPORTDESK_INDEX_DIR": str(DATA / "index"),
-        "SUPPORTDESK_UPLOAD_DIR": str(DATA / "uploads"),
-        "SUPPORTDESK_SMTP_URL": "smtp://127.0.0.1:1",
-    }
-    return create_app({"environ": environ, "RATELIMIT_ENABLED": False, "SERVER_NAME": None})
 
 
 # The organisations: ids are 1..N in insertion order on a fresh database, which the
@@ -346,8 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     DATA.mkdir(parents=True, exist_ok=True)
     url = make_url(args.pg_url).render_as_string(hide_password=False)
     if not args.reuse:
-        url = _fresh_database(args.pg_url)
-    app = _app(url)
+        url = fresh_postgres(args.pg_url)
+    app = bench_app(url, DATA, "bench-reports")
     phases: dict[str, float] = {}
     if not args.reuse:
         log(f"generating {args.tickets:,} tickets")
@@ -417,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         _write_results("\n".join(lines))
         log(f"results written to {RESULTS.relative_to(ROOT)}")
     if not args.keep and not args.reuse:
-        _drop(url)
+        drop_postgres(url)
     return 0
 
 
