@@ -287,26 +287,32 @@ def save_vendor(
     return target
 
 
+def _save_slugged(model, actor: User | None, slug: str, name: str, current, *scope, **values):
+    """Create or edit a row named by slug and name, then set `values`; operators (actor
+    None) upsert by slug within `scope`."""
+    slug, errors = _checked_slug_and_name(actor, slug, name)
+    target = _named_row(
+        _by_slug(model, slug, current, actor, errors, *scope), model, slug, name, errors
+    )
+    for attr, value in values.items():
+        setattr(target, attr, value)
+    db.session.flush()
+    return target
+
+
 def save_system(
     actor: User | None, slug: str, name: str, vendor: Vendor, system: System | None = None
 ) -> System:
     """Create or edit a system; operators (actor None) upsert by slug."""
-    slug, errors = _checked_slug_and_name(actor, slug, name)
-    target = _named_row(_by_slug(System, slug, system, actor, errors), System, slug, name, errors)
-    target.vendor = vendor
-    db.session.flush()
-    return target
+    return _save_slugged(System, actor, slug, name, system, vendor=vendor)
 
 
 def save_category(
     actor: User | None, system: System, slug: str, name: str, category: Category | None = None
 ) -> Category:
     """Create or edit a category of a system; operators (actor None) upsert by slug."""
-    slug, errors = _checked_slug_and_name(actor, slug, name)
-    target = _by_slug(Category, slug, category, actor, errors, Category.system_id == system.id)
-    target = _named_row(target, lambda: Category(system=system), slug, name, errors)
-    db.session.flush()
-    return target
+    scope = Category.system_id == system.id
+    return _save_slugged(Category, actor, slug, name, category, scope, system=system)
 
 
 def get_category(system: System, category_id: int) -> Category:
