@@ -25,7 +25,7 @@ from supportdesk.accounts.models import (
     Vendor,
     VendorClosedDay,
 )
-from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,58}$")
@@ -316,19 +316,12 @@ def save_category(
 
 
 def get_category(system: System, category_id: int) -> Category:
-    if not 0 < category_id <= policy.MAX_ID:
-        raise NotFound()
-    category = db.session.scalar(
+    policy.require_valid_id(category_id)
+    return policy.one_visible(
         select(Category).where(Category.system_id == system.id, Category.id == category_id)
     )
-    if category is None:
-        raise NotFound()
-    return category
 
 
 def get_by_slug(model, slug: str):
     """A vendor or system for the admin pages (no tenant: admin-only objects)."""
-    row = db.session.scalar(select(model).where(model.slug == slug))
-    if row is None:
-        raise NotFound()
-    return row
+    return policy.one_visible(select(model).where(model.slug == slug))
