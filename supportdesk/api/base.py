@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, g, request
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
-from supportdesk.errors import DomainError
+from supportdesk.accounts.models import User
+from supportdesk.errors import DomainError, NotFound
 from supportdesk.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -37,6 +40,9 @@ def _authenticate() -> None:
             raise Unauthorized("A bearer token is required for this request.") from None
 
 
-def require_user() -> None:
+def require_user(may: Callable[[User], bool] | None = None) -> None:
+    """A signed-in caller; with `may`, one it lets in (anyone else is not found, as on pages)."""
     if not current_user.is_authenticated:
         raise Unauthorized("Authentication required: send Authorization: Bearer <token>.")
+    if may is not None and not may(current_user):
+        raise NotFound()

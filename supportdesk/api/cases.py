@@ -15,7 +15,7 @@ from supportdesk.api.base import bp, require_user
 from supportdesk.api.idempotency import HEADER_PARAMETER, commit, idempotent
 from supportdesk.api.openapi import document, query_param
 from supportdesk.api.payload import boolean, id_list, json_body, optional_string, patch_version
-from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.errors import ValidationFailed
 from supportdesk.escalation import cases, documents, listing
 from supportdesk.escalation import services as escalation
 from supportdesk.escalation.models import CaseStatus
@@ -105,9 +105,7 @@ def _escalation_request(data: dict[str, Any]) -> escalation.EscalationRequest:
     ],
 )
 def list_cases() -> ResponseReturnValue:
-    require_user()
-    if not policy.can_see_cases(current_user):
-        raise NotFound()
+    require_user(policy.can_see_cases)
     raw_limit = request.args.get("limit", str(listing.PAGE_SIZE))
     limit = int(raw_limit) if raw_limit.isdigit() else 0
     if not 1 <= limit <= 100:

@@ -10,7 +10,6 @@ from supportdesk import policy
 from supportdesk.api.base import bp, require_user
 from supportdesk.api.openapi import document
 from supportdesk.api.payload import iso, json_body
-from supportdesk.errors import NotFound
 from supportdesk.extensions import db
 from supportdesk.replies import services
 from supportdesk.replies.models import CannedReply
@@ -26,9 +25,7 @@ def reply_json(reply: CannedReply) -> dict:
 
 
 def _require_replies() -> None:
-    require_user()
-    if not policy.can_use_canned_replies(current_user):
-        raise NotFound()
+    require_user(policy.can_use_canned_replies)
 
 
 @bp.get("/canned-replies")

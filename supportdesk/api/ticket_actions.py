@@ -11,7 +11,7 @@ from supportdesk.api.base import bp, require_user
 from supportdesk.api.openapi import document
 from supportdesk.api.payload import iso, json_body
 from supportdesk.api.tickets import ticket_json
-from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.tickets import merging, services, surveys
 
@@ -32,9 +32,7 @@ from supportdesk.tickets import merging, services, surveys
 )
 def merge_ticket(number: str) -> ResponseReturnValue:
     require_user()
-    ticket = policy.get_ticket(current_user, number)
-    if not policy.can_merge(current_user, ticket):
-        raise NotFound()
+    ticket = policy.get_ticket_for(current_user, number, policy.can_merge)
     into = json_body().get("into")
     if not isinstance(into, str) or not into.strip():
         raise ValidationFailed(fields={"into": "The target ticket's number."})
@@ -64,9 +62,7 @@ def merge_ticket(number: str) -> ResponseReturnValue:
 )
 def answer_survey(number: str) -> ResponseReturnValue:
     require_user()
-    ticket = policy.get_ticket(current_user, number)
-    if not policy.can_answer_survey(current_user, ticket):
-        raise NotFound()
+    ticket = policy.get_ticket_for(current_user, number, policy.can_answer_survey)
     data = json_body()
     response = surveys.answer(current_user, ticket, data.get("score"), data.get("comment"))
     answer = {

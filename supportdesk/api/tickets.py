@@ -13,7 +13,7 @@ from supportdesk.api.base import bp, require_user
 from supportdesk.api.idempotency import HEADER_PARAMETER, commit, idempotent
 from supportdesk.api.openapi import document, query_param
 from supportdesk.api.payload import iso, json_body, optional_string, patch_version
-from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.markup import render_markdown
 from supportdesk.sqlite_locks import reads_before_writes
@@ -124,9 +124,7 @@ def ticket_json(ticket: Ticket, entries: list[TicketEntry] | None = None) -> dic
 @idempotent
 @reads_before_writes
 def create_ticket() -> ResponseReturnValue:
-    require_user()
-    if not policy.can_create_ticket(current_user):
-        raise NotFound()
+    require_user(policy.can_create_ticket)
     data = json_body()
     errors: dict[str, str] = {}
     values = {

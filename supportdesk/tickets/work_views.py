@@ -58,9 +58,7 @@ def handling(number: str) -> ResponseReturnValue:
 @login_required
 def assign_to_me(number: str) -> ResponseReturnValue:
     """ "Tildel mig" from the queue or the ticket page."""
-    ticket = policy.get_ticket(current_user, number)
-    if not policy.can_assign(current_user, ticket):
-        raise NotFound()
+    ticket = policy.get_ticket_for(current_user, number, policy.can_assign)
     lifecycle.assign(current_user, ticket, current_user)
     db.session.commit()
     flash(_("Ticket %(number)s is assigned to you.", number=number), "success")
@@ -73,9 +71,7 @@ def assign_to_me(number: str) -> ResponseReturnValue:
 @bp.post("/tickets/<number>/merge")
 @login_required
 def merge(number: str) -> ResponseReturnValue:
-    ticket = policy.get_ticket(current_user, number)
-    if not policy.can_merge(current_user, ticket):
-        raise NotFound()
+    ticket = policy.get_ticket_for(current_user, number, policy.can_merge)
     form = MergeForm()
     if not form.validate_on_submit():
         return render_ticket_page(ticket, merge_form=form, status=422)
@@ -102,9 +98,7 @@ def merge(number: str) -> ResponseReturnValue:
 @bp.post("/tickets/<number>/survey")
 @login_required
 def survey(number: str) -> ResponseReturnValue:
-    ticket = policy.get_ticket(current_user, number)
-    if not policy.can_answer_survey(current_user, ticket):
-        raise NotFound()
+    ticket = policy.get_ticket_for(current_user, number, policy.can_answer_survey)
     form = SurveyForm()
     if not form.validate_on_submit():
         return render_ticket_page(ticket, survey_form=form, status=422)
