@@ -5,23 +5,40 @@ link) and saved views of the queue. Routes join the tickets blueprint.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from supportdesk import policy
-from supportdesk.errors import Conflict, NotFound, ValidationFailed
+from supportdesk.errors import Conflict, DomainError, NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.form_pages import save_form
 from supportdesk.tickets import lifecycle, lookups, merging, surveys
 from supportdesk.tickets.forms import MergeForm, SavedViewForm, SurveyForm
 from supportdesk.tickets.models import SavedView
-from supportdesk.tickets.views import bp, handling_form, render_ticket_page
+from supportdesk.tickets.views import bp, handling_form, render_ticket_page, require_triage
 
 
 def _back(number: str) -> ResponseReturnValue:
     return redirect(url_for("tickets.detail", number=number))
+
+
+def _refused(number: str, form: FlaskForm, error: DomainError, **forms: Any) -> ResponseReturnValue:
+    """A service said no: roll back and show the ticket page again with the form's errors."""
+    db.session.rollback()
+    ticket = policy.get_ticket(current_user, number)
+    return render_ticket_page(ticket, errors=error.apply_to(form), status=error.status, **forms)
+
+
+def _saved(message: str, number: str) -> ResponseReturnValue:
+    """Commit the one change, say so, and go back to the ticket page."""
+    db.session.commit()
+    flash(message, "success")
+    return _back(number)
 
 
 @bp.post("/tickets/<number>/handling")
@@ -46,12 +63,8 @@ def handling(number: str) -> ResponseReturnValue:
             version=form.version.data,
         )
     except (ValidationFailed, Conflict) as error:
-        db.session.rollback()
-        ticket = policy.get_ticket(current_user, number)
-        return render_ticket_page(ticket, errors=error.apply_to(form), status=error.status)
-    db.session.commit()
-    flash(_("Saved.") if changed else _("Nothing was changed."), "success")
-    return _back(number)
+        return _refused(number, form, error)
+    return _saved(_("Saved.") if changed else _("Nothing was changed."), number)
 
 
 @bp.post("/tickets/<number>/assign-to-me")
@@ -83,16 +96,8 @@ def merge(number: str) -> ResponseReturnValue:
     try:
         merging.merge(current_user, ticket, target)
     except ValidationFailed as error:
-        db.session.rollback()
-        ticket = policy.get_ticket(current_user, number)
-        errors = error.apply_to(form)
-        return render_ticket_page(ticket, merge_form=form, errors=errors, status=422)
-    db.session.commit()
-    flash(
-        _("Ticket %(number)s is merged into this ticket.", number=number),
-        "success",
-    )
-    return _back(target.number)
+        return _refused(number, form, error, merge_form=form)
+    return _saved(_("Ticket %(number)s is merged into this ticket.", number=number), target.number)
 
 
 @bp.post("/tickets/<number>/survey")
@@ -105,12 +110,8 @@ def survey(number: str) -> ResponseReturnValue:
     try:
         surveys.answer(current_user, ticket, form.score.data, form.comment.data)
     except (ValidationFailed, Conflict) as error:
-        db.session.rollback()
-        ticket = policy.get_ticket(current_user, number)
-        return render_ticket_page(ticket, errors=error.apply_to(form), status=error.status)
-    db.session.commit()
-    flash(_("Thank you for your answer."), "success")
-    return _back(number)
+        return _refused(number, form, error)
+    return _saved(_("Thank you for your answer."), number)
 
 
 @bp.route("/survey/<token>", methods=["GET", "POST"])
@@ -149,8 +150,7 @@ def survey_link(token: str) -> ResponseReturnValue:
 @bp.post("/tickets/views")
 @login_required
 def save_view() -> ResponseReturnValue:
-    if not policy.can_triage(current_user):
-        raise NotFound()
+    require_triage()
     form = SavedViewForm()
     if not form.validate_on_submit():
         flash(_("Give the view a name."), "error")
