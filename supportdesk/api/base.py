@@ -9,9 +9,12 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
+from supportdesk import policy
 from supportdesk.accounts.models import User
 from supportdesk.errors import DomainError, NotFound
+from supportdesk.escalation.models import VendorCase
 from supportdesk.extensions import csrf
+from supportdesk.tickets.models import Ticket
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -46,3 +49,17 @@ def require_user(may: Callable[[User], bool] | None = None) -> None:
         raise Unauthorized("Authentication required: send Authorization: Bearer <token>.")
     if may is not None and not may(current_user):
         raise NotFound()
+
+
+def caller_ticket(number: str, may: Callable[[User, Ticket], bool] | None = None) -> Ticket:
+    """The signed-in caller's ticket; with `may`, one they may act on (else not found)."""
+    require_user()
+    if may is None:
+        return policy.get_ticket(current_user, number)
+    return policy.get_ticket_for(current_user, number, may)
+
+
+def caller_case(number: str) -> VendorCase:
+    """A vendor case the signed-in caller may see."""
+    require_user()
+    return policy.get_case(current_user, number)
