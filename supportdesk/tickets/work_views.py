@@ -5,6 +5,7 @@ link) and saved views of the queue. Routes join the tickets blueprint.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -14,12 +15,13 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from supportdesk import policy
+from supportdesk.accounts.models import User
 from supportdesk.errors import Conflict, DomainError, NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.form_pages import save_form
 from supportdesk.tickets import lifecycle, lookups, merging, surveys
 from supportdesk.tickets.forms import MergeForm, SavedViewForm, SurveyForm
-from supportdesk.tickets.models import SavedView
+from supportdesk.tickets.models import SavedView, Ticket
 from supportdesk.tickets.views import bp, handling_form, render_ticket_page, require_triage
 
 
@@ -39,6 +41,27 @@ def _saved(message: str, number: str) -> ResponseReturnValue:
     db.session.commit()
     flash(message, "success")
     return _back(number)
+
+
+def _ticket_post(
+    number: str,
+    may: Callable[[User, Ticket], bool],
+    slot: str,
+    form: FlaskForm,
+    act: Callable[[Ticket], tuple[str, str]],
+) -> ResponseReturnValue:
+    """One form of the ticket page, as escalation's _case_post is for the case page: load
+    the ticket if the user `may`, validate, `act` (the flash message and the number of the
+    ticket to go back to), commit; an invalid form (422) or a refusal (its status) shows
+    the page again with the form in `slot`."""
+    ticket = policy.get_ticket_for(current_user, number, may)
+    if not form.validate_on_submit():
+        return render_ticket_page(ticket, status=422, **{slot: form})
+    try:
+        message, back = act(ticket)
+    except (ValidationFailed, Conflict) as error:
+        return _refused(number, form, error, **{slot: form})
+    return _saved(message, back)
 
 
 @bp.post("/tickets/<number>/handling")
@@ -84,34 +107,30 @@ def assign_to_me(number: str) -> ResponseReturnValue:
 @bp.post("/tickets/<number>/merge")
 @login_required
 def merge(number: str) -> ResponseReturnValue:
-    ticket = policy.get_ticket_for(current_user, number, policy.can_merge)
     form = MergeForm()
-    if not form.validate_on_submit():
-        return render_ticket_page(ticket, merge_form=form, status=422)
-    try:
-        target = policy.get_ticket(current_user, form.into.data.strip())
-    except NotFound:
-        form.into.errors = [_("There is no such ticket in your municipality.")]
-        return render_ticket_page(ticket, merge_form=form, status=422)
-    try:
+
+    def act(ticket: Ticket) -> tuple[str, str]:
+        try:
+            target = policy.get_ticket(current_user, form.into.data.strip())
+        except NotFound:
+            unknown = _("There is no such ticket in your municipality.")
+            raise ValidationFailed(fields={"into": unknown}) from None
         merging.merge(current_user, ticket, target)
-    except ValidationFailed as error:
-        return _refused(number, form, error, merge_form=form)
-    return _saved(_("Ticket %(number)s is merged into this ticket.", number=number), target.number)
+        return _("Ticket %(number)s is merged into this ticket.", number=number), target.number
+
+    return _ticket_post(number, policy.can_merge, "merge_form", form, act)
 
 
 @bp.post("/tickets/<number>/survey")
 @login_required
 def survey(number: str) -> ResponseReturnValue:
-    ticket = policy.get_ticket_for(current_user, number, policy.can_answer_survey)
     form = SurveyForm()
-    if not form.validate_on_submit():
-        return render_ticket_page(ticket, survey_form=form, status=422)
-    try:
+
+    def act(ticket: Ticket) -> tuple[str, str]:
         surveys.answer(current_user, ticket, form.score.data, form.comment.data)
-    except (ValidationFailed, Conflict) as error:
-        return _refused(number, form, error)
-    return _saved(_("Thank you for your answer."), number)
+        return _("Thank you for your answer."), number
+
+    return _ticket_post(number, policy.can_answer_survey, "survey_form", form, act)
 
 
 @bp.route("/survey/<token>", methods=["GET", "POST"])
