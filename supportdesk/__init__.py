@@ -214,8 +214,10 @@ def _init_templates(app: Flask) -> None:
     # domains and their helpers, when the app is built (see the module docstring)
     from supportdesk import dates, policy
     from supportdesk.accounts.forms import INSTITUTION_TYPE_LABELS, ROLE_LABELS
+    from supportdesk.escalation import models as escalation
     from supportdesk.markup import render_markdown
     from supportdesk.navigation import main_menu, nav_items
+    from supportdesk.tickets import models as tickets
 
     app.jinja_env.globals.update(
         policy=policy,
@@ -225,6 +227,21 @@ def _init_templates(app: Flask) -> None:
         role_label=lambda role: ROLE_LABELS.get(role, role),
         institution_type_label=lambda t: INSTITUTION_TYPE_LABELS.get(t, t),
     )
+    # `<name>_label(value)`: an enum's label for its value (or the enum member), as
+    # pages and their cached fragments show it; an unknown value shows as it is
+    enum_labels = {
+        "status_label": (tickets.STATUS_LABELS, tickets.TicketStatus),
+        "priority_label": (tickets.PRIORITY_LABELS, tickets.Priority),
+        "source_label": (tickets.SOURCE_LABELS, tickets.TicketSource),
+        "case_status_label": (escalation.CASE_STATUS_LABELS, escalation.CaseStatus),
+        "sla_state_label": (escalation.SLA_STATE_LABELS, escalation.SlaState),
+        "known_issue_status_label": (
+            escalation.KNOWN_ISSUE_STATUS_LABELS,
+            escalation.KnownIssueStatus,
+        ),
+    }
+    for name, (labels, enum) in enum_labels.items():
+        app.jinja_env.globals[name] = _enum_label(labels, enum)
     app.jinja_env.filters["markdown"] = render_markdown
     dates.init_app(app)
     _install_request_gettext(app)
@@ -240,6 +257,10 @@ def _init_templates(app: Flask) -> None:
             "session": session,
             "csrf_token": fragments.csrf_token,
         }
+
+
+def _enum_label(labels: Mapping[Any, Any], enum: type) -> Any:
+    return lambda value: labels.get(enum(value), value)
 
 
 def _init_input_guard(app: Flask) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -46,6 +48,27 @@ def _lookup(model, column, value, label: str):
     return row
 
 
+def _user(email: str) -> User:
+    return _lookup(User, User.email, email.strip().lower(), "user")
+
+
+@contextmanager
+def _refusal_fails() -> Iterator[None]:
+    """A service's refusal (DomainError) ends the command with its reason."""
+    try:
+        yield
+    except DomainError as error:
+        fail(describe(error))
+
+
+def _act_on_user(email: str, action: Callable[[None, User], object], summary: str) -> None:
+    """Apply one service to the user as the system, commit, and print `summary`."""
+    user = _user(email)
+    action(None, user)
+    db.session.commit()
+    click.echo(summary.format(email=user.email))
+
+
 users_cli = click.Group("users", help="Manage users.")
 tokens_cli = click.Group("tokens", help="Manage API tokens.")
 entitlements_cli = click.Group("entitlements", help="Grant and revoke support entitlement.")
@@ -72,7 +95,7 @@ def users_create(email, role, name, municipality_slug, institution_number, vendo
         vendor = _lookup(Vendor, Vendor.slug, vendor_slug, "vendor")
     if password is None:
         password = sys.stdin.readline().rstrip("\n")
-    try:
+    with _refusal_fails():
         user = accounts.create_user(
             None,
             accounts.UserData(
@@ -85,8 +108,6 @@ def users_create(email, role, name, municipality_slug, institution_number, vendo
                 password=password,
             ),
         )
-    except DomainError as error:
-        fail(describe(error))
     db.session.commit()
     click.echo(f"Created {user.email} ({user.role.value})")
 
@@ -95,20 +116,15 @@ def users_create(email, role, name, municipality_slug, institution_number, vendo
 @click.argument("email")
 def users_reset_2fa(email):
     """Remove a user's second factor (lost phone); they set it up again at next sign-in."""
-    user = _lookup(User, User.email, email.strip().lower(), "user")
-    twofactor.reset(None, user)
-    db.session.commit()
-    click.echo(f"Two-factor sign-in reset for {user.email}; every session of theirs has ended")
+    summary = "Two-factor sign-in reset for {email}; every session of theirs has ended"
+    _act_on_user(email, twofactor.reset, summary)
 
 
 @users_cli.command("invite")
 @click.argument("email")
 def users_invite(email):
     """E-mail the user a single-use link to choose their password (sent by the worker)."""
-    user = _lookup(User, User.email, email.strip().lower(), "user")
-    passwords.invite(None, user)
-    db.session.commit()
-    click.echo(f"Invitation queued for {user.email}")
+    _act_on_user(email, passwords.invite, "Invitation queued for {email}")
 
 
 @tokens_cli.command("create")
@@ -116,7 +132,7 @@ def users_invite(email):
 @click.option("--name", default="cli", help="A name to recognise the token by.")
 def tokens_create(email, name):
     """Print a new API token for the user on stdout, nothing else."""
-    user = _lookup(User, User.email, email.strip().lower(), "user")
+    user = _user(email)
     if not user.active:
         fail(f"user {email} is not active")
     _token, plain = accounts.create_token(user, name)
@@ -125,9 +141,7 @@ def tokens_create(email, name):
 
 
 def _entitlement_args(email: str, vendor_slug: str) -> tuple[User, Vendor]:
-    user = _lookup(User, User.email, email.strip().lower(), "user")
-    vendor = _lookup(Vendor, Vendor.slug, vendor_slug, "vendor")
-    return user, vendor
+    return _user(email), _lookup(Vendor, Vendor.slug, vendor_slug, "vendor")
 
 
 @entitlements_cli.command("grant")
@@ -136,10 +150,8 @@ def _entitlement_args(email: str, vendor_slug: str) -> tuple[User, Vendor]:
 def entitlements_grant(email, vendor_slug):
     """Grant support entitlement (same limits as the UI)."""
     user, vendor = _entitlement_args(email, vendor_slug)
-    try:
+    with _refusal_fails():
         accounts.grant_entitlement(None, user, vendor)
-    except DomainError as error:
-        fail(describe(error))
     db.session.commit()
     count = accounts.entitled_count(user.municipality_id, vendor.id)
     click.echo(f"Granted {vendor.slug} to {user.email} ({count}/{vendor.max_entitled})")
@@ -156,10 +168,8 @@ def entitlements_grant(email, vendor_slug):
 def entitlements_revoke(email, vendor_slug, reason):
     """Revoke support entitlement (below the vendor's minimum only with --reason)."""
     user, vendor = _entitlement_args(email, vendor_slug)
-    try:
+    with _refusal_fails():
         accounts.revoke_entitlement(None, user, vendor, reason=reason)
-    except DomainError as error:
-        fail(describe(error))
     db.session.commit()
     count = accounts.entitled_count(user.municipality_id, vendor.id)
     click.echo(f"Revoked {vendor.slug} from {user.email} ({count}/{vendor.min_entitled} minimum)")
@@ -238,32 +248,32 @@ def retention_run():
     click.echo(f"Removed {report.orphaned_files} upload file(s) without an attachment row")
 
 
+def _copy_backup(
+    copy: Callable[[Path], backups.BackupReport], path: Path, done: str, direction: str
+) -> None:
+    """Back up to or restore from `path`; print what was copied, or fail with the reason."""
+    try:
+        report = copy(path)
+    except backups.BackupError as error:
+        fail(str(error))
+    click.echo(
+        f"{done} the {report.database} database ({report.tickets} ticket(s)) and "
+        f"{report.files} upload file(s) {direction} {report.path}"
+    )
+
+
 @click.command("backup")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 def backup_command(path):
     """Back up the database, the uploads and a manifest into the new directory PATH."""
-    try:
-        report = backups.backup(path)
-    except backups.BackupError as error:
-        fail(str(error))
-    click.echo(
-        f"Backed up the {report.database} database ({report.tickets} ticket(s)) and "
-        f"{report.files} upload file(s) to {report.path}"
-    )
+    _copy_backup(backups.backup, path, "Backed up", "to")
 
 
 @click.command("restore")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def restore_command(path):
     """Restore a backup from PATH into the configured, empty database."""
-    try:
-        report = backups.restore(path)
-    except backups.BackupError as error:
-        fail(str(error))
-    click.echo(
-        f"Restored the {report.database} database ({report.tickets} ticket(s)) and "
-        f"{report.files} upload file(s) from {report.path}"
-    )
+    _copy_backup(backups.restore, path, "Restored", "from")
 
 
 def install_excepthook() -> None:

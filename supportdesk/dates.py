@@ -10,6 +10,7 @@ municipalities and schools are in Denmark whatever the reader's browser says.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -68,24 +69,29 @@ def format_datetime(value: Any, width: str | None = None) -> str:
 
 def format_date(value: Any, width: str | None = None) -> str:
     """A date (or the Danish calendar day of a moment) in the locale's format."""
-    moment = _moment(value)
-    if moment is None:
-        return ""
-    if isinstance(moment, datetime):
-        moment = in_danish_time(moment).date()
-    locale = _locale()
-    return babel_format_date(moment, FORMATS[locale][1], locale=locale)
+    return _format_part(value, datetime.date, babel_format_date, 1)
 
 
 def format_time(value: Any, width: str | None = None) -> str:
     """A moment's Danish wall-clock time; a bare time of day (business hours) as it is."""
+    return _format_part(value, datetime.time, babel_format_time, 2)
+
+
+def _format_part(
+    value: Any,
+    part: Callable[[datetime], date | time],
+    babel_format: Callable[..., str],
+    column: int,
+) -> str:
+    """The date or the time of a moment in Danish time (of a bare one, itself), formatted
+    with the locale's format in `column` of FORMATS."""
     moment = _moment(value)
     if moment is None:
         return ""
     if isinstance(moment, datetime):
-        moment = in_danish_time(moment).time()
+        moment = part(in_danish_time(moment))
     locale = _locale()
-    return babel_format_time(moment, FORMATS[locale][2], locale=locale)
+    return babel_format(moment, FORMATS[locale][column], locale=locale)
 
 
 def iso_moment(value: datetime) -> str:

@@ -203,6 +203,18 @@ def test_demo_logins_work(cli, client):
 # --- configuration errors: the real command line, as a subprocess ---------------------
 
 
+def _users_help(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`flask users --help` in a fresh process with this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "users", "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -218,14 +230,7 @@ def test_bad_environment_gives_one_clear_line(tmp_path, name, value):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTDESK_")}
     env["SUPPORTDESK_DATABASE_URL"] = f"sqlite:///{tmp_path / 'x.db'}"
     env[name] = value
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "users", "--help"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _users_help(env)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -238,14 +243,7 @@ def test_bad_environment_gives_one_clear_line(tmp_path, name, value):
 def test_production_requires_a_secret_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTDESK_")}
     env.update(SUPPORTDESK_ENV="production", SUPPORTDESK_DATABASE_URL=f"sqlite:///{tmp_path}/x.db")
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "users", "--help"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _users_help(env)
     assert result.returncode != 0
     assert "SUPPORTDESK_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr

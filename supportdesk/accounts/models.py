@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
+from typing import Any, Self
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -23,6 +24,24 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
+
+
+class LabelledEnum(enum.StrEnum):
+    """A string enum whose members carry their label (`low = "low", _l("Low")`), so a new
+    member cannot come without one."""
+
+    label: Any
+
+    def __new__(cls, value: str, label: Any) -> Self:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def labels(cls) -> dict[Self, Any]:
+        """Member → label, for templates and forms."""
+        return {member: member.label for member in cls}
 
 
 def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:

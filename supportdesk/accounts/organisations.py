@@ -25,7 +25,7 @@ from supportdesk.accounts.models import (
     Vendor,
     VendorClosedDay,
 )
-from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,58}$")
@@ -287,42 +287,41 @@ def save_vendor(
     return target
 
 
+def _save_slugged(model, actor: User | None, slug: str, name: str, current, *scope, **values):
+    """Create or edit a row named by slug and name, then set `values`; operators (actor
+    None) upsert by slug within `scope`."""
+    slug, errors = _checked_slug_and_name(actor, slug, name)
+    target = _named_row(
+        _by_slug(model, slug, current, actor, errors, *scope), model, slug, name, errors
+    )
+    for attr, value in values.items():
+        setattr(target, attr, value)
+    db.session.flush()
+    return target
+
+
 def save_system(
     actor: User | None, slug: str, name: str, vendor: Vendor, system: System | None = None
 ) -> System:
     """Create or edit a system; operators (actor None) upsert by slug."""
-    slug, errors = _checked_slug_and_name(actor, slug, name)
-    target = _named_row(_by_slug(System, slug, system, actor, errors), System, slug, name, errors)
-    target.vendor = vendor
-    db.session.flush()
-    return target
+    return _save_slugged(System, actor, slug, name, system, vendor=vendor)
 
 
 def save_category(
     actor: User | None, system: System, slug: str, name: str, category: Category | None = None
 ) -> Category:
     """Create or edit a category of a system; operators (actor None) upsert by slug."""
-    slug, errors = _checked_slug_and_name(actor, slug, name)
-    target = _by_slug(Category, slug, category, actor, errors, Category.system_id == system.id)
-    target = _named_row(target, lambda: Category(system=system), slug, name, errors)
-    db.session.flush()
-    return target
+    scope = Category.system_id == system.id
+    return _save_slugged(Category, actor, slug, name, category, scope, system=system)
 
 
 def get_category(system: System, category_id: int) -> Category:
-    if not 0 < category_id <= policy.MAX_ID:
-        raise NotFound()
-    category = db.session.scalar(
+    policy.require_valid_id(category_id)
+    return policy.one_visible(
         select(Category).where(Category.system_id == system.id, Category.id == category_id)
     )
-    if category is None:
-        raise NotFound()
-    return category
 
 
 def get_by_slug(model, slug: str):
     """A vendor or system for the admin pages (no tenant: admin-only objects)."""
-    row = db.session.scalar(select(model).where(model.slug == slug))
-    if row is None:
-        raise NotFound()
-    return row
+    return policy.one_visible(select(model).where(model.slug == slug))

@@ -63,47 +63,49 @@ SLUG_HINT = _l("Lower-case letters, digits and hyphens; used in addresses and th
 WHOLE_NUMBER = _l("Enter a whole number.")
 
 
-class MunicipalityForm(AdminForm):
+def _whole_number(
+    label: str, default: int, low: int, high: int, message: str, description: str = ""
+) -> IntegerField:
+    """A required whole number from `low` to `high` (`message` says so when it is not)."""
+    return IntegerField(
+        label,
+        description=description,
+        default=default,
+        validators=[InputRequired(WHOLE_NUMBER), NumberRange(min=low, max=high, message=message)],
+    )
+
+
+class NamedForm(AdminForm):
+    """What every configured thing has: a short name (slug) and a name."""
+
     slug = StringField(
         _l("Short name"), description=SLUG_HINT, validators=[DataRequired(REQUIRED), Length(max=60)]
     )
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
+
+
+class MunicipalityForm(NamedForm):
     code = StringField(
         _l("Number prefix"),
         description=_l("Two to six capital letters used in ticket numbers, e.g. ESB."),
         validators=[DataRequired(REQUIRED), Length(max=6)],
     )
-    retention_days = IntegerField(
+    retention_days = _whole_number(
         _l("Retention period (days)"),
+        730,
+        30,
+        36500,
+        _l("Between 30 and 36500 days."),
         description=_l("Closed tickets are anonymised after this many days."),
-        default=730,
-        validators=[
-            InputRequired(WHOLE_NUMBER),
-            NumberRange(min=30, max=36500, message=_l("Between 30 and 36500 days.")),
-        ],
     )
 
 
-class VendorForm(AdminForm):
-    slug = StringField(
-        _l("Short name"), description=SLUG_HINT, validators=[DataRequired(REQUIRED), Length(max=60)]
+class VendorForm(NamedForm):
+    min_entitled = _whole_number(
+        _l("Minimum support-entitled per municipality"), 4, 0, 1000, _l("Between 0 and 1000.")
     )
-    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
-    min_entitled = IntegerField(
-        _l("Minimum support-entitled per municipality"),
-        default=4,
-        validators=[
-            InputRequired(WHOLE_NUMBER),
-            NumberRange(min=0, max=1000, message=_l("Between 0 and 1000.")),
-        ],
-    )
-    max_entitled = IntegerField(
-        _l("Maximum support-entitled per municipality"),
-        default=8,
-        validators=[
-            InputRequired(WHOLE_NUMBER),
-            NumberRange(min=1, max=1000, message=_l("Between 1 and 1000.")),
-        ],
+    max_entitled = _whole_number(
+        _l("Maximum support-entitled per municipality"), 8, 1, 1000, _l("Between 1 and 1000.")
     )
     support_email = EmailField(
         _l("Servicedesk e-mail"),
@@ -151,16 +153,9 @@ class VendorForm(AdminForm):
             self.parsed_closed_days.append((day, reason.strip()))
 
 
-class SystemForm(AdminForm):
-    slug = StringField(
-        _l("Short name"), description=SLUG_HINT, validators=[DataRequired(REQUIRED), Length(max=60)]
-    )
-    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
+class SystemForm(NamedForm):
     vendor = SelectField(_l("Vendor"), validators=[DataRequired(REQUIRED)])
 
 
-class CategoryForm(AdminForm):
-    slug = StringField(
-        _l("Short name"), description=SLUG_HINT, validators=[DataRequired(REQUIRED), Length(max=60)]
-    )
-    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
+class CategoryForm(NamedForm):
+    """A system's category: no more than its short name and name."""

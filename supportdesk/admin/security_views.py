@@ -4,14 +4,15 @@ administration pages)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from supportdesk import policy
 from supportdesk.accounts import passwords, stepup, twofactor
-from supportdesk.admin.views import _scoped_url
+from supportdesk.accounts.models import Municipality
+from supportdesk.admin.views import municipality_setting_page
 from supportdesk.audit import events
 from supportdesk.audit.models import SecurityEventKind
 from supportdesk.errors import NotFound
@@ -23,18 +24,8 @@ bp = Blueprint("admin_security", __name__, url_prefix="/admin")
 @bp.route("/two-factor", methods=["GET", "POST"])
 @login_required
 def two_factor_policy() -> ResponseReturnValue:
-    municipality = policy.managed_municipality(current_user, request.args.get("municipality"))
-    if municipality is None:
-        return render_template(
-            "admin/choose.html",
-            target="admin_security.two_factor_policy",
-            municipalities=list(db.session.scalars(policy.municipalities_visible_to(current_user))),
-        )
-    if not policy.can_set_two_factor_policy(current_user, municipality.id):
-        raise NotFound()
-    if request.method == "POST":
+    def save(municipality: Municipality, wanted: bool) -> None:
         stepup.require_recent_authentication()
-        wanted = request.form.get("require_coordinators") == "yes"
         if wanted != municipality.require_2fa_coordinators:
             municipality.require_2fa_coordinators = wanted
             events.record(
@@ -42,10 +33,15 @@ def two_factor_policy() -> ResponseReturnValue:
                 actor=current_user,
                 detail={"municipality": municipality.slug, "coordinators": wanted},
             )
-            db.session.commit()
-        flash(_("The two-factor requirement has been saved."), "success")
-        return redirect(_scoped_url("admin_security.two_factor_policy", municipality))
-    return render_template("admin/two_factor.html", municipality=municipality)
+
+    return municipality_setting_page(
+        "admin_security.two_factor_policy",
+        policy.can_set_two_factor_policy,
+        "admin/two_factor.html",
+        "require_coordinators",
+        save,
+        _("The two-factor requirement has been saved."),
+    )
 
 
 @bp.post("/users/<int:user_id>/reset-2fa")

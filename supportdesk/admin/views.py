@@ -7,7 +7,7 @@ is a 404); services validate and write; the view commits once and redirects.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -34,6 +34,8 @@ from supportdesk.form_pages import form_page, save_form, saved_and_go
 from supportdesk.safe_input import database_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+Form = TypeVar("Form", bound=FlaskForm)
 
 
 def _form_page(
@@ -70,6 +72,37 @@ def _scoped_url(endpoint: str, municipality: Municipality | None, **values: Any)
     if municipality is not None and policy.is_admin(current_user):
         values["municipality"] = municipality.slug
     return url_for(endpoint, **values)
+
+
+def _choose_municipality(endpoint: str) -> ResponseReturnValue:
+    """For the admin, who works on every municipality: which one `endpoint` should show."""
+    return render_template(
+        "admin/choose.html",
+        target=endpoint,
+        municipalities=services.list_municipalities(current_user),
+    )
+
+
+def municipality_setting_page(
+    endpoint: str,
+    may: Callable[[User, int], bool],
+    template: str,
+    field: str,
+    save: Callable[[Municipality, bool], None],
+    saved: str,
+) -> ResponseReturnValue:
+    """A page with one yes/no setting of a municipality: shown, or saved (`field` is "yes")."""
+    municipality = _scope()
+    if municipality is None:
+        return _choose_municipality(endpoint)
+    if not may(current_user, municipality.id):
+        raise NotFound()
+    if request.method == "POST":  # CSRF checked by CSRFProtect
+        save(municipality, request.form.get(field) == "yes")
+        db.session.commit()
+        flash(saved, "success")
+        return redirect(_scoped_url(endpoint, municipality))
+    return render_template(template, municipality=municipality)
 
 
 @bp.app_context_processor
@@ -323,22 +356,16 @@ def _entitlements_page(
 @login_required
 def answers() -> ResponseReturnValue:
     """The municipality's answer flow: relay the vendor's answers automatically or not."""
-    municipality = _scope()
-    if municipality is None:
-        return render_template(
-            "admin/choose.html",
-            target="admin.answers",
-            municipalities=list(db.session.scalars(policy.municipalities_visible_to(current_user))),
-        )
-    if not policy.can_manage_municipality(current_user, municipality.id):
-        raise NotFound()
-    if request.method == "POST":  # CSRF checked by CSRFProtect
-        wanted = request.form.get("auto_relay") == "yes"
-        services.set_auto_relay_answers(current_user, municipality, wanted)
-        db.session.commit()
-        flash(_("The answer setting has been saved."), "success")
-        return redirect(_scoped_url("admin.answers", municipality))
-    return render_template("admin/answers.html", municipality=municipality)
+    return municipality_setting_page(
+        "admin.answers",
+        policy.can_manage_municipality,
+        "admin/answers.html",
+        "auto_relay",
+        lambda municipality, wanted: services.set_auto_relay_answers(
+            current_user, municipality, wanted
+        ),
+        _("The answer setting has been saved."),
+    )
 
 
 @bp.get("/entitlements")
@@ -346,11 +373,7 @@ def answers() -> ResponseReturnValue:
 def entitlements() -> ResponseReturnValue:
     municipality = _scope()
     if municipality is None:
-        return render_template(
-            "admin/choose.html",
-            target="admin.entitlements",
-            municipalities=services.list_municipalities(current_user),
-        )
+        return _choose_municipality("admin.entitlements")
     return _entitlements_page(municipality, _entitlement_form(municipality))
 
 
@@ -422,6 +445,18 @@ def _system_admin() -> None:
     policy.require_admin(current_user)
 
 
+def _filled(form_class: type[Form], row: Any, **kwargs: Any) -> Form:
+    """The form for `row` (None: a new one), filled from it when the page is first shown."""
+    return form_class(obj=row if request.method == "GET" else None, **kwargs)
+
+
+def _edited(model: type, slug: str | None, form_class: type[Form]) -> tuple[Any, Form]:
+    """For the admin: the row `slug` names (None when creating one) and its form."""
+    _system_admin()
+    row = services.get_by_slug(model, slug) if slug else None
+    return row, _filled(form_class, row)
+
+
 @bp.get("/municipalities")
 @login_required
 def municipalities() -> ResponseReturnValue:
@@ -437,7 +472,7 @@ def municipalities() -> ResponseReturnValue:
 def municipality_edit(slug: str | None = None) -> ResponseReturnValue:
     _system_admin()
     municipality = policy.get_municipality(current_user, slug) if slug else None
-    form = MunicipalityForm(obj=municipality if request.method == "GET" else None)
+    form = _filled(MunicipalityForm, municipality)
     return _form_page(
         "admin/municipality_form.html",
         form,
@@ -465,9 +500,7 @@ def vendors() -> ResponseReturnValue:
 @bp.route("/vendors/<slug>", methods=["GET", "POST"])
 @login_required
 def vendor_edit(slug: str | None = None) -> ResponseReturnValue:
-    _system_admin()
-    vendor = services.get_by_slug(Vendor, slug) if slug else None
-    form = VendorForm(obj=vendor if request.method == "GET" else None)
+    vendor, form = _edited(Vendor, slug, VendorForm)
     if request.method == "GET" and vendor is not None:
         form.closed_days.data = "\n".join(
             f"{c.day.isoformat()} {c.reason}".strip() for c in vendor.closed_days
@@ -509,9 +542,7 @@ def systems() -> ResponseReturnValue:
 @bp.route("/systems/<slug>", methods=["GET", "POST"])
 @login_required
 def system_edit(slug: str | None = None) -> ResponseReturnValue:
-    _system_admin()
-    system = services.get_by_slug(System, slug) if slug else None
-    form = SystemForm(obj=system if request.method == "GET" else None)
+    system, form = _edited(System, slug, SystemForm)
     vendors = {str(v.id): v for v in services.list_vendors()}
     form.vendor.choices = [(key, v.name) for key, v in vendors.items()]
     if request.method == "GET" and system is not None:
@@ -539,7 +570,7 @@ def category_edit(slug: str, category_id: int | None = None) -> ResponseReturnVa
     _system_admin()
     system = services.get_by_slug(System, slug)
     category = services.get_category(system, category_id) if category_id else None
-    form = CategoryForm(prefix="category", obj=category if request.method == "GET" else None)
+    form = _filled(CategoryForm, category, prefix="category")
     return _form_page(
         "admin/category_form.html",
         form,

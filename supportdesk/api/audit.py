@@ -10,7 +10,6 @@ from supportdesk import policy
 from supportdesk.api.base import bp, require_user
 from supportdesk.api.openapi import document, query_param
 from supportdesk.audit import services
-from supportdesk.errors import NotFound
 
 
 @bp.get("/audit/security")
@@ -26,9 +25,7 @@ from supportdesk.errors import NotFound
     ],
 )
 def audit_security() -> ResponseReturnValue:
-    require_user()
-    if not policy.can_view_audit_logs(current_user):
-        raise NotFound()
+    require_user(policy.can_view_audit_logs)
     rows, more = services.security_events(current_user, services.event_filters(request.args))
     return jsonify({"items": [services.event_json(e) for e in rows], "before": more})
 
@@ -44,8 +41,6 @@ def audit_security() -> ResponseReturnValue:
     ],
 )
 def audit_access() -> ResponseReturnValue:
-    require_user()
-    if not policy.can_view_audit_logs(current_user):
-        raise NotFound()
+    require_user(policy.can_view_audit_logs)
     filters = services.access_filters(request.args)
     return jsonify({"items": [r.as_json() for r in services.access_log(current_user, filters)]})

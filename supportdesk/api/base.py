@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, g, request
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
-from supportdesk.errors import DomainError
+from supportdesk import policy
+from supportdesk.accounts.models import User
+from supportdesk.errors import DomainError, NotFound
+from supportdesk.escalation.models import VendorCase
 from supportdesk.extensions import csrf
+from supportdesk.tickets.models import Ticket
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -37,6 +43,23 @@ def _authenticate() -> None:
             raise Unauthorized("A bearer token is required for this request.") from None
 
 
-def require_user() -> None:
+def require_user(may: Callable[[User], bool] | None = None) -> None:
+    """A signed-in caller; with `may`, one it lets in (anyone else is not found, as on pages)."""
     if not current_user.is_authenticated:
         raise Unauthorized("Authentication required: send Authorization: Bearer <token>.")
+    if may is not None and not may(current_user):
+        raise NotFound()
+
+
+def caller_ticket(number: str, may: Callable[[User, Ticket], bool] | None = None) -> Ticket:
+    """The signed-in caller's ticket; with `may`, one they may act on (else not found)."""
+    require_user()
+    if may is None:
+        return policy.get_ticket(current_user, number)
+    return policy.get_ticket_for(current_user, number, may)
+
+
+def caller_case(number: str) -> VendorCase:
+    """A vendor case the signed-in caller may see."""
+    require_user()
+    return policy.get_case(current_user, number)

@@ -11,11 +11,17 @@ from sqlalchemy import select
 
 from supportdesk import policy
 from supportdesk.accounts.models import User
-from supportdesk.api.base import bp, require_user
+from supportdesk.api.base import bp, caller_case, caller_ticket, require_user
 from supportdesk.api.idempotency import HEADER_PARAMETER, commit, idempotent
-from supportdesk.api.openapi import document, query_param
+from supportdesk.api.openapi import (
+    VERSIONED_CHANGE_RESPONSES,
+    document,
+    json_object,
+    query_param,
+    versioned_change,
+)
 from supportdesk.api.payload import boolean, id_list, json_body, optional_string, patch_version
-from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.errors import ValidationFailed
 from supportdesk.escalation import cases, documents, listing
 from supportdesk.escalation import services as escalation
 from supportdesk.escalation.models import CaseStatus
@@ -36,10 +42,9 @@ def _case_response(number: str) -> ResponseReturnValue:
 @bp.post("/tickets/<number>/escalate")
 @document(
     "Escalate a ticket to its system's vendor (support-entitled coordinators only)",
-    request_body={
-        "type": "object",
-        "required": ["summary"],
-        "properties": {
+    request_body=json_object(
+        ["summary"],
+        {
             "summary": _STRING,
             "case": {"type": "string", "description": "an open case of the same vendor"},
             "share_entries": _IDS,
@@ -51,7 +56,7 @@ def _case_response(number: str) -> ResponseReturnValue:
             },
             "priority": {"type": "string", "enum": [p.value for p in Priority]},
         },
-    },
+    ),
     responses={
         201: 'Escalated: {"case": number}',
         403: "Not support-entitled for the vendor",
@@ -60,8 +65,7 @@ def _case_response(number: str) -> ResponseReturnValue:
     },
 )
 def escalate(number: str) -> ResponseReturnValue:
-    require_user()
-    ticket = policy.get_ticket(current_user, number)
+    ticket = caller_ticket(number)
     policy.require_escalate(current_user, ticket)
     case = escalation.escalate(current_user, ticket, _escalation_request(json_body()))
     db.session.commit()
@@ -105,9 +109,7 @@ def _escalation_request(data: dict[str, Any]) -> escalation.EscalationRequest:
     ],
 )
 def list_cases() -> ResponseReturnValue:
-    require_user()
-    if not policy.can_see_cases(current_user):
-        raise NotFound()
+    require_user(policy.can_see_cases)
     raw_limit = request.args.get("limit", str(listing.PAGE_SIZE))
     limit = int(raw_limit) if raw_limit.isdigit() else 0
     if not 1 <= limit <= 100:
@@ -132,22 +134,17 @@ def get_case(number: str) -> ResponseReturnValue:
 @bp.patch("/cases/<number>")
 @document(
     "Change status, priority, vendor reference or assignee (optimistic locking on version)",
-    request_body={
-        "type": "object",
-        "required": ["version"],
-        "properties": {
-            "version": {"type": "integer"},
-            "status": {"type": "string", "enum": [s.value for s in CaseStatus]},
-            "priority": {"type": "string", "enum": [p.value for p in Priority]},
+    request_body=versioned_change(
+        CaseStatus,
+        {
             "vendor_reference": {"type": ["string", "null"]},
             "assignee": {"type": ["string", "null"], "description": "a vendor agent's e-mail"},
         },
-    },
-    responses={200: "Changed", 409: "Stale version or invalid transition", 422: "Invalid"},
+    ),
+    responses=VERSIONED_CHANGE_RESPONSES,
 )
 def patch_case(number: str) -> ResponseReturnValue:
-    require_user()
-    case = policy.get_case(current_user, number)
+    case = caller_case(number)
     data = json_body()
     version = patch_version(data, ("status", "priority", "vendor_reference", "assignee"))
     errors: dict[str, str] = {}
@@ -181,18 +178,13 @@ def patch_case(number: str) -> ResponseReturnValue:
 @bp.post("/cases/<number>/messages")
 @document(
     "Write a message in the case (the vendor's agents or the municipality's entitled coordinators)",
-    request_body={
-        "type": "object",
-        "required": ["body"],
-        "properties": {"body": _STRING, "confirm_sensitive": {"type": "boolean"}},
-    },
+    request_body=json_object(["body"], {"body": _STRING, "confirm_sensitive": {"type": "boolean"}}),
     parameters=[HEADER_PARAMETER],
     responses={201: "Created", 403: "Not allowed to write in this case", 422: "Invalid"},
 )
 @idempotent
 def post_message(number: str) -> ResponseReturnValue:
-    require_user()
-    case = policy.get_case(current_user, number)
+    case = caller_case(number)
     data = json_body()
     errors: dict[str, str] = {}
     body = optional_string(data, "body", errors)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from flask import current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from supportdesk.api.base import bp
+from supportdesk.tickets.models import Priority
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -51,6 +53,32 @@ def document(
         return view
 
     return wrap
+
+
+def json_object(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """A request body's schema: a JSON object with these properties, `required` among them."""
+    return {"type": "object", "required": required, "properties": properties}
+
+
+# A PATCH answers with the changed object; a stale `version` is a 409 (optimistic locking).
+VERSIONED_CHANGE_RESPONSES = {
+    200: "Changed",
+    409: "Stale version or invalid transition",
+    422: "Invalid",
+}
+
+
+def versioned_change(statuses: type[Enum], properties: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH body: the `version` the caller read, then a status, a priority or `properties`."""
+    return json_object(
+        ["version"],
+        {
+            "version": {"type": "integer"},
+            "status": {"type": "string", "enum": [s.value for s in statuses]},
+            "priority": {"type": "string", "enum": [p.value for p in Priority]},
+            **properties,
+        },
+    )
 
 
 def query_param(name: str, description: str = "", type_: str = "string") -> dict[str, Any]:

@@ -8,9 +8,8 @@ from flask_login import current_user
 
 from supportdesk import policy
 from supportdesk.api.base import bp, require_user
-from supportdesk.api.openapi import document
+from supportdesk.api.openapi import document, json_object
 from supportdesk.api.payload import iso, json_body
-from supportdesk.errors import NotFound
 from supportdesk.extensions import db
 from supportdesk.replies import services
 from supportdesk.replies.models import CannedReply
@@ -26,9 +25,7 @@ def reply_json(reply: CannedReply) -> dict:
 
 
 def _require_replies() -> None:
-    require_user()
-    if not policy.can_use_canned_replies(current_user):
-        raise NotFound()
+    require_user(policy.can_use_canned_replies)
 
 
 @bp.get("/canned-replies")
@@ -41,11 +38,9 @@ def list_canned_replies() -> ResponseReturnValue:
 @bp.post("/canned-replies")
 @document(
     "Add a canned reply; the body may hold {reporter}, {ticket} and {institution}",
-    request_body={
-        "type": "object",
-        "required": ["title", "body"],
-        "properties": {"title": {"type": "string"}, "body": {"type": "string"}},
-    },
+    request_body=json_object(
+        ["title", "body"], {"title": {"type": "string"}, "body": {"type": "string"}}
+    ),
     responses={201: "Created", 422: "Validation failed"},
 )
 def create_canned_reply() -> ResponseReturnValue:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from supportdesk import policy
 from supportdesk.api.base import bp, require_user
-from supportdesk.api.openapi import document
+from supportdesk.api.openapi import document, json_object
 from supportdesk.api.payload import json_body
-from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.errors import ValidationFailed
 from supportdesk.sensitive import cpr_findings
 
 MAX_TEXTS = 10
@@ -20,16 +19,10 @@ MAX_LENGTH = 50_000
 @bp.post("/sensitive/check")
 @document(
     "CPR numbers in texts (all common spellings, real dates only); nothing is stored",
-    request_body={
-        "type": "object",
-        "required": ["texts"],
-        "properties": {"texts": {"type": "array", "items": {"type": "string"}}},
-    },
+    request_body=json_object(["texts"], {"texts": {"type": "array", "items": {"type": "string"}}}),
 )
 def sensitive_check() -> ResponseReturnValue:
-    require_user()
-    if not policy.can_create_ticket(current_user):
-        raise NotFound()
+    require_user(policy.can_create_ticket)
     texts = json_body().get("texts")
     if (
         not isinstance(texts, list)

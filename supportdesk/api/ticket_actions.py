@@ -7,11 +7,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from supportdesk import policy
-from supportdesk.api.base import bp, require_user
-from supportdesk.api.openapi import document
+from supportdesk.api.base import bp, caller_ticket
+from supportdesk.api.openapi import document, json_object
 from supportdesk.api.payload import iso, json_body
 from supportdesk.api.tickets import ticket_json
-from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.tickets import merging, services, surveys
 
@@ -19,11 +19,9 @@ from supportdesk.tickets import merging, services, surveys
 @bp.post("/tickets/<number>/merge")
 @document(
     "Merge this ticket into another of the municipality (coordinators)",
-    request_body={
-        "type": "object",
-        "required": ["into"],
-        "properties": {"into": {"type": "string", "description": "target ticket number"}},
-    },
+    request_body=json_object(
+        ["into"], {"into": {"type": "string", "description": "target ticket number"}}
+    ),
     responses={
         200: "The target ticket",
         404: "Not found (or another municipality's)",
@@ -31,10 +29,7 @@ from supportdesk.tickets import merging, services, surveys
     },
 )
 def merge_ticket(number: str) -> ResponseReturnValue:
-    require_user()
-    ticket = policy.get_ticket(current_user, number)
-    if not policy.can_merge(current_user, ticket):
-        raise NotFound()
+    ticket = caller_ticket(number, policy.can_merge)
     into = json_body().get("into")
     if not isinstance(into, str) or not into.strip():
         raise ValidationFailed(fields={"into": "The target ticket's number."})
@@ -47,14 +42,13 @@ def merge_ticket(number: str) -> ResponseReturnValue:
 @bp.post("/tickets/<number>/survey")
 @document(
     "Answer “Fik du hjælp?” for a resolved ticket (its creator, once)",
-    request_body={
-        "type": "object",
-        "required": ["score"],
-        "properties": {
+    request_body=json_object(
+        ["score"],
+        {
             "score": {"type": "integer", "minimum": 1, "maximum": 5},
             "comment": {"type": "string"},
         },
-    },
+    ),
     responses={
         201: "Recorded",
         404: "Not the creator's ticket",
@@ -63,10 +57,7 @@ def merge_ticket(number: str) -> ResponseReturnValue:
     },
 )
 def answer_survey(number: str) -> ResponseReturnValue:
-    require_user()
-    ticket = policy.get_ticket(current_user, number)
-    if not policy.can_answer_survey(current_user, ticket):
-        raise NotFound()
+    ticket = caller_ticket(number, policy.can_answer_survey)
     data = json_body()
     response = surveys.answer(current_user, ticket, data.get("score"), data.get("comment"))
     answer = {

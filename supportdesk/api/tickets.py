@@ -9,11 +9,17 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from supportdesk import policy
-from supportdesk.api.base import bp, require_user
+from supportdesk.api.base import bp, caller_ticket, require_user
 from supportdesk.api.idempotency import HEADER_PARAMETER, commit, idempotent
-from supportdesk.api.openapi import document, query_param
+from supportdesk.api.openapi import (
+    VERSIONED_CHANGE_RESPONSES,
+    document,
+    json_object,
+    query_param,
+    versioned_change,
+)
 from supportdesk.api.payload import iso, json_body, optional_string, patch_version
-from supportdesk.errors import NotFound, ValidationFailed
+from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.markup import render_markdown
 from supportdesk.sqlite_locks import reads_before_writes
@@ -103,10 +109,9 @@ def ticket_json(ticket: Ticket, entries: list[TicketEntry] | None = None) -> dic
 @bp.post("/tickets")
 @document(
     "Create a ticket",
-    request_body={
-        "type": "object",
-        "required": ["subject", "description", "system"],
-        "properties": {
+    request_body=json_object(
+        ["subject", "description", "system"],
+        {
             "subject": _STRING,
             "description": _STRING,
             "system": {"type": "string", "description": "system slug"},
@@ -117,16 +122,14 @@ def ticket_json(ticket: Ticket, entries: list[TicketEntry] | None = None) -> dic
             "requester_phone": _STRING,
             "requester_email": _STRING,
         },
-    },
+    ),
     parameters=[HEADER_PARAMETER],
     responses={201: "Created; Location is the ticket", 422: "Validation failed"},
 )
 @idempotent
 @reads_before_writes
 def create_ticket() -> ResponseReturnValue:
-    require_user()
-    if not policy.can_create_ticket(current_user):
-        raise NotFound()
+    require_user(policy.can_create_ticket)
     data = json_body()
     errors: dict[str, str] = {}
     values = {
@@ -234,8 +237,7 @@ def list_tickets() -> ResponseReturnValue:
 @bp.get("/tickets/<number>")
 @document("One ticket with the entries the caller may see")
 def get_ticket(number: str) -> ResponseReturnValue:
-    require_user()
-    ticket = services.load_detail(policy.get_ticket(current_user, number))
+    ticket = services.load_detail(caller_ticket(number))
     access_log.log_view(current_user, ticket, "api")
     return jsonify(ticket_json(ticket))
 
@@ -243,22 +245,17 @@ def get_ticket(number: str) -> ResponseReturnValue:
 @bp.patch("/tickets/<number>")
 @document(
     "Change status, priority, assignee or category (optimistic locking on version)",
-    request_body={
-        "type": "object",
-        "required": ["version"],
-        "properties": {
-            "version": {"type": "integer"},
-            "status": {"type": "string", "enum": [s.value for s in TicketStatus]},
-            "priority": {"type": "string", "enum": [p.value for p in Priority]},
+    request_body=versioned_change(
+        TicketStatus,
+        {
             "assignee": {"type": ["string", "null"], "description": "colleague's e-mail"},
             "category": {"type": "string", "description": "category slug"},
         },
-    },
-    responses={200: "Changed", 409: "Stale version or invalid transition", 422: "Invalid"},
+    ),
+    responses=VERSIONED_CHANGE_RESPONSES,
 )
 def patch_ticket(number: str) -> ResponseReturnValue:
-    require_user()
-    ticket = policy.get_ticket(current_user, number)
+    ticket = caller_ticket(number)
     data = json_body()
     version = patch_version(data, ("status", "priority", "assignee", "category"))
     lifecycle.check_version(ticket, version)
@@ -285,18 +282,13 @@ def patch_ticket(number: str) -> ResponseReturnValue:
 @bp.post("/tickets/<number>/entries")
 @document(
     "Add a public reply or (ticket staff only) an internal note",
-    request_body={
-        "type": "object",
-        "required": ["body"],
-        "properties": {"body": _STRING, "internal": {"type": "boolean"}},
-    },
+    request_body=json_object(["body"], {"body": _STRING, "internal": {"type": "boolean"}}),
     parameters=[HEADER_PARAMETER],
     responses={201: "Created"},
 )
 @idempotent
 def add_entry(number: str) -> ResponseReturnValue:
-    require_user()
-    ticket = policy.get_ticket(current_user, number)
+    ticket = caller_ticket(number)
     data = json_body()
     body = data.get("body")
     internal = data.get("internal", False)

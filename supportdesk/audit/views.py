@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
 from flask import Blueprint, Response, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
@@ -14,10 +17,20 @@ from supportdesk.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/admin")
 
+T = TypeVar("T")
 
-def _csv(name: str, text: str) -> Response:
+
+def _filters(parse: Callable[[Any], T]) -> tuple[T, bool]:
+    """Only those who may read the logs see them (anyone else: not found); the page's
+    filters, and whether the CSV export is asked for."""
+    if not policy.can_view_audit_logs(current_user):
+        raise NotFound()
+    return parse(request.args), request.args.get("format") == "csv"
+
+
+def _csv(name: str, header: list[str], rows: Iterable[list[Any]]) -> Response:
     return Response(
-        text,
+        services.to_csv(header, rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
@@ -26,28 +39,24 @@ def _csv(name: str, text: str) -> Response:
 @bp.get("/security-log")
 @login_required
 def security_log() -> ResponseReturnValue:
-    if not policy.can_view_audit_logs(current_user):
-        raise NotFound()
-    filters = services.event_filters(request.args)
-    if request.args.get("format") == "csv":
+    filters, csv = _filters(services.event_filters)
+    if csv:
         rows, _more = services.security_events(current_user, filters, limit=services.EXPORT_LIMIT)
         return _csv(
             "sikkerhedslog",
-            services.to_csv(
-                ["at", "kind", "outcome", "email", "user", "actor", "ip", "user_agent"],
-                (
-                    [
-                        services.local_time(e.at),
-                        e.kind.value,
-                        e.outcome.value,
-                        e.email or "",
-                        e.user.email if e.user else "",
-                        e.actor.email if e.actor else "",
-                        e.ip or "",
-                        e.user_agent or "",
-                    ]
-                    for e in rows
-                ),
+            ["at", "kind", "outcome", "email", "user", "actor", "ip", "user_agent"],
+            (
+                [
+                    services.local_time(e.at),
+                    e.kind.value,
+                    e.outcome.value,
+                    e.email or "",
+                    e.user.email if e.user else "",
+                    e.actor.email if e.actor else "",
+                    e.ip or "",
+                    e.user_agent or "",
+                ]
+                for e in rows
             ),
         )
     rows, more = services.security_events(current_user, filters)
@@ -63,26 +72,15 @@ def security_log() -> ResponseReturnValue:
 @bp.get("/access-log")
 @login_required
 def access_log() -> ResponseReturnValue:
-    if not policy.can_view_audit_logs(current_user):
-        raise NotFound()
-    filters = services.access_filters(request.args)
-    if request.args.get("format") == "csv":
+    filters, csv = _filters(services.access_filters)
+    if csv:
         rows = services.access_log(current_user, filters, limit=services.EXPORT_LIMIT)
         return _csv(
             "adgangslog",
-            services.to_csv(
-                ["at", "ticket", "name", "email", "action", "detail"],
-                (
-                    [
-                        services.local_time(r.at),
-                        r.ticket,
-                        r.user_name,
-                        r.user_email,
-                        r.action,
-                        r.detail,
-                    ]
-                    for r in rows
-                ),
+            ["at", "ticket", "name", "email", "action", "detail"],
+            (
+                [services.local_time(r.at), r.ticket, r.user_name, r.user_email, r.action, r.detail]
+                for r in rows
             ),
         )
     return render_template(

@@ -446,6 +446,10 @@ def _entries_for(
             "created_at": when,
         }
 
+    def status_change(when: datetime, old: str, new: str) -> dict[str, Any]:
+        data = {"from": old, "to": new}
+        return row(EntryKind.event, when, author_id=assignee.id, event="status", data=data)
+
     source = "hotline" if plan["queue"].is_hotline else "web"
     rows = [
         row(
@@ -469,15 +473,7 @@ def _entries_for(
             data={"assignee": assignee.name},
         )
     )
-    rows.append(
-        row(
-            EntryKind.event,
-            at(0.1),
-            author_id=assignee.id,
-            event="status",
-            data={"from": "new", "to": "open"},
-        )
-    )
+    rows.append(status_change(at(0.1), "new", "open"))
     rows.append(row(EntryKind.reply, at(0.2), author_id=assignee.id, body=rng.choice(REPLIES)))
     if rng.random() < 0.35:
         rows.append(
@@ -489,25 +485,9 @@ def _entries_for(
         )
     if status != TicketStatus.open:
         if status == TicketStatus.closed:
-            rows.append(
-                row(
-                    EntryKind.event,
-                    at(0.9),
-                    author_id=assignee.id,
-                    event="status",
-                    data={"from": "open", "to": "resolved"},
-                )
-            )
+            rows.append(status_change(at(0.9), "open", "resolved"))
             previous = "resolved"
         else:
             previous = "open"
-        rows.append(
-            row(
-                EntryKind.event,
-                updated,
-                author_id=assignee.id,
-                event="status",
-                data={"from": previous, "to": status.value},
-            )
-        )
+        rows.append(status_change(updated, previous, status.value))
     return rows

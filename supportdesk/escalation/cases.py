@@ -47,7 +47,7 @@ from supportdesk.sensitive import protect
 from supportdesk.tickets import history as ticket_history
 from supportdesk.tickets import lifecycle as ticket_lifecycle
 from supportdesk.tickets import services as ticket_services
-from supportdesk.tickets.models import EntryKind, Priority, Ticket, TicketEntry, TicketStatus
+from supportdesk.tickets.models import EntryKind, Priority, Ticket, TicketStatus
 from supportdesk.webhooks import services as webhooks
 from supportdesk.webhooks.models import WebhookEvent
 
@@ -121,17 +121,14 @@ def _ticket_note(
 ) -> None:
     """A vendor answer on every linked ticket, for municipal staff only (relay decides)."""
     for ticket in case.tickets:
-        db.session.add(
-            TicketEntry(
-                ticket=ticket,
-                municipality_id=ticket.municipality_id,
-                kind=EntryKind.internal_note,
-                author=actor,
-                body=body,
-                event=event,
-                data={"case": case.number, **data},
-                created_at=now,
-            )
+        ticket_history.new_entry(
+            ticket,
+            EntryKind.internal_note,
+            actor,
+            body=body,
+            event=event,
+            data={"case": case.number, **data},
+            created_at=now,
         )
         ticket.updated_at = now
 

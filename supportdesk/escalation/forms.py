@@ -11,13 +11,12 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
-    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from supportdesk.escalation.models import KNOWN_ISSUE_STATUS_LABELS, KnownIssueStatus
-from supportdesk.tickets.models import PRIORITY_LABELS, Priority
+from supportdesk.tickets.forms import priority_field, text_box
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -25,10 +24,6 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
-
-
-def priority_choices() -> list[tuple[str, str]]:
-    return [(p.value, str(PRIORITY_LABELS[p])) for p in Priority]
 
 
 SENSITIVE_HINT = _l(
@@ -39,15 +34,15 @@ SENSITIVE_HINT = _l(
 
 class EscalateForm(FlaskForm):
     case = SelectField(_l("Vendor case"), choices=[], validators=[Optional()])
-    summary = TextAreaField(
+    summary = text_box(
         _l("Summary for the vendor"),
-        validators=[DataRequired(_l("Write a summary for the vendor.")), Length(max=20000)],
-        description=_l(
+        _l(
             "What is wrong, who is affected and what has been tried. The requester's contact "
             "details and internal notes are never sent."
         ),
+        required=_l("Write a summary for the vendor."),
     )
-    priority = SelectField(_l("Priority"), choices=[])
+    priority = priority_field()
     share_description = BooleanField(_l("Share the ticket's description"))
     share_entries = MultiCheckboxField(_l("Replies to share"), choices=[], coerce=int)
     share_attachments = MultiCheckboxField(_l("Attachments to share"), choices=[], coerce=int)
@@ -55,15 +50,9 @@ class EscalateForm(FlaskForm):
         _l("Send CPR and phone numbers unmasked"), description=SENSITIVE_HINT
     )
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.priority.choices = priority_choices()
-
 
 class MessageForm(FlaskForm):
-    body = TextAreaField(
-        _l("Message"), validators=[DataRequired(_l("Write a message.")), Length(max=20000)]
-    )
+    body = text_box(_l("Message"), required=_l("Write a message."))
     confirm_sensitive = BooleanField(
         _l("Send CPR and phone numbers unmasked"), description=SENSITIVE_HINT
     )
@@ -83,22 +72,18 @@ class CaseDetailsForm(FlaskForm):
         validators=[Optional(), Length(max=60)],
         description=_l("The case number in your own servicedesk system."),
     )
-    priority = SelectField(_l("Priority"), choices=[])
+    priority = priority_field()
     version = HiddenField()
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.priority.choices = priority_choices()
 
 
 class RelayForm(FlaskForm):
-    body = TextAreaField(
+    body = text_box(
         _l("Answer to the reporters"),
-        validators=[DataRequired(_l("Write a message.")), Length(max=20000)],
-        description=_l(
+        _l(
             "Each reporter reads exactly this on their ticket and in their e-mail. "
             "Edit the vendor's text first: remove anything meant for staff only."
         ),
+        required=_l("Write a message."),
     )
     tickets = MultiCheckboxField(_l("Send on these tickets"), choices=[], coerce=int)
     # the vendor message being relayed (marked relayed when sent)
@@ -124,10 +109,9 @@ class KnownIssueForm(FlaskForm):
     title = StringField(
         _l("Title"), validators=[DataRequired(_l("Write a title.")), Length(max=200)]
     )
-    description = TextAreaField(
+    description = text_box(
         _l("Description"),
-        validators=[Length(max=20000)],
-        description=_l("What users notice, and a workaround if there is one. Markdown is allowed."),
+        _l("What users notice, and a workaround if there is one. Markdown is allowed."),
     )
     status = SelectField(_l("Status"), choices=[])
     started_at = DateTimeLocalField(_l("Started"), format="%Y-%m-%dT%H:%M", validators=[Optional()])

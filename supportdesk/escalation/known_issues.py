@@ -8,7 +8,6 @@ linked. Services change and flush; the caller commits.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -251,14 +250,8 @@ def link_ticket_to_known_issue(actor: User, ticket: Ticket, issue: KnownIssue) -
     return True
 
 
-@ticket_history.describes("known_issue")
-def _linked_wording(data: dict[str, Any]) -> Any:
-    return _l("Linked to the known issue: %(title)s", title=data["title"])
-
-
-@ticket_history.describes("known_issue_resolved")
-def _resolved_wording(data: dict[str, Any]) -> Any:
-    return _l("The known issue is resolved: %(title)s", title=data["title"])
+ticket_history.describe_as("known_issue", _l("Linked to the known issue: %(title)s"))
+ticket_history.describe_as("known_issue_resolved", _l("The known issue is resolved: %(title)s"))
 
 
 def link_case_to_known_issue(actor: User, case: VendorCase, issue: KnownIssue | None) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy import inspect as inspect_row
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from supportdesk.accounts.models import Municipality, System, User, Vendor, str_enum
+from supportdesk.accounts.models import LabelledEnum, Municipality, System, User, Vendor, str_enum
 from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
 from supportdesk.tickets.models import (
@@ -29,12 +29,12 @@ from supportdesk.tickets.models import (
 )
 
 
-class CaseStatus(enum.StrEnum):
-    new = "new"
-    in_progress = "in_progress"
-    waiting_on_municipality = "waiting_on_municipality"
-    resolved = "resolved"
-    closed = "closed"
+class CaseStatus(LabelledEnum):
+    new = "new", _l("New")
+    in_progress = "in_progress", _l("In progress")
+    waiting_on_municipality = "waiting_on_municipality", _l("Waiting on the municipality")
+    resolved = "resolved", _l("Resolved")
+    closed = "closed", _l("Closed")
 
     @property
     def is_open(self) -> bool:
@@ -62,13 +62,7 @@ MUNICIPAL_CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.resolved: frozenset({CaseStatus.in_progress, CaseStatus.closed}),
 }
 
-CASE_STATUS_LABELS = {
-    CaseStatus.new: _l("New"),
-    CaseStatus.in_progress: _l("In progress"),
-    CaseStatus.waiting_on_municipality: _l("Waiting on the municipality"),
-    CaseStatus.resolved: _l("Resolved"),
-    CaseStatus.closed: _l("Closed"),
-}
+CASE_STATUS_LABELS = CaseStatus.labels()
 
 
 def next_case_statuses(current: CaseStatus, *, vendor_side: bool) -> list[CaseStatus]:
@@ -78,23 +72,17 @@ def next_case_statuses(current: CaseStatus, *, vendor_side: bool) -> list[CaseSt
     return [status for status in CaseStatus if status in targets]
 
 
-class SlaState(enum.StrEnum):
+class SlaState(LabelledEnum):
     """Stored so the vendor queue can filter on it; the worker keeps it current."""
 
-    ok = "ok"
-    warning = "warning"
-    breached = "breached"
-    paused = "paused"
-    met = "met"
+    ok = "ok", _l("On track")
+    warning = "warning", _l("Close to deadline")
+    breached = "breached", _l("Overdue")
+    paused = "paused", _l("Paused")
+    met = "met", _l("Met")
 
 
-SLA_STATE_LABELS = {
-    SlaState.ok: _l("On track"),
-    SlaState.warning: _l("Close to deadline"),
-    SlaState.breached: _l("Overdue"),
-    SlaState.paused: _l("Paused"),
-    SlaState.met: _l("Met"),
-}
+SLA_STATE_LABELS = SlaState.labels()
 
 
 class ShareKind(enum.StrEnum):
@@ -103,23 +91,18 @@ class ShareKind(enum.StrEnum):
     attachment = "attachment"
 
 
-class KnownIssueStatus(enum.StrEnum):
-    investigating = "investigating"  # undersøges
-    identified = "identified"  # identificeret
-    monitoring = "monitoring"  # overvåges
-    resolved = "resolved"  # løst
+class KnownIssueStatus(LabelledEnum):
+    investigating = "investigating", _l("Investigating")  # undersøges
+    identified = "identified", _l("Identified")  # identificeret
+    monitoring = "monitoring", _l("Monitoring")  # overvåges
+    resolved = "resolved", _l("Resolved")  # løst
 
     @property
     def is_active(self) -> bool:
         return self != KnownIssueStatus.resolved
 
 
-KNOWN_ISSUE_STATUS_LABELS = {
-    KnownIssueStatus.investigating: _l("Investigating"),
-    KnownIssueStatus.identified: _l("Identified"),
-    KnownIssueStatus.monitoring: _l("Monitoring"),
-    KnownIssueStatus.resolved: _l("Resolved"),
-}
+KNOWN_ISSUE_STATUS_LABELS = KnownIssueStatus.labels()
 
 
 class KnownIssue(db.Model):

@@ -7,7 +7,6 @@ imported (the escalation blueprint imports it).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -59,14 +58,8 @@ def _announce(case: VendorCase, phase: str, level: str) -> None:
     )
 
 
-@ticket_history.describes("sla_warning")
-def _warning_wording(data: dict[str, Any]) -> Any:
-    return _l("Vendor case %(case)s is close to its SLA deadline.", case=data["case"])
-
-
-@ticket_history.describes("sla_breach")
-def _breach_wording(data: dict[str, Any]) -> Any:
-    return _l("Vendor case %(case)s has passed its SLA deadline.", case=data["case"])
+ticket_history.describe_as("sla_warning", _l("Vendor case %(case)s is close to its SLA deadline."))
+ticket_history.describe_as("sla_breach", _l("Vendor case %(case)s has passed its SLA deadline."))
 
 
 @outbox.periodic("sla_check", every=timedelta(minutes=5))

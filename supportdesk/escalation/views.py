@@ -41,12 +41,9 @@ from supportdesk.escalation.forms import (
 )
 from supportdesk.escalation.models import (
     CASE_STATUS_LABELS,
-    KNOWN_ISSUE_STATUS_LABELS,
-    SLA_STATE_LABELS,
     CaseMessage,
     CaseStatus,
     KnownIssue,
-    KnownIssueStatus,
     SlaState,
     VendorCase,
     municipal_case_generation,
@@ -62,20 +59,10 @@ from supportdesk.tickets import attachments as ticket_attachments
 from supportdesk.tickets.models import Ticket
 
 bp = Blueprint("escalation", __name__)
+bp.add_app_template_global(known_issues.active_known_issues)
 
 
-@bp.app_context_processor
-def _helpers() -> dict[str, Any]:
-    return {
-        "case_status_label": lambda s: CASE_STATUS_LABELS.get(CaseStatus(s), s),
-        "sla_state_label": lambda s: SLA_STATE_LABELS.get(SlaState(s), s),
-        "known_issue_status_label": lambda s: KNOWN_ISSUE_STATUS_LABELS.get(KnownIssueStatus(s), s),
-        "business_duration": business_duration,
-        "escalation_panel": escalation_panel,
-        "active_known_issues": known_issues.active_known_issues,
-    }
-
-
+@bp.app_template_global()
 def business_duration(seconds: int | None) -> str:
     """Business time as "2 t 15 min" (hours and minutes of the vendor's working day)."""
     if seconds is None:
@@ -487,6 +474,7 @@ def shared_attachment(number: str, item_id: int) -> ResponseReturnValue:
 # --- from the ticket ---------------------------------------------------------------------
 
 
+@bp.app_template_global()
 def escalation_panel(ticket: Ticket) -> dict[str, Any] | None:
     """What the ticket page shows about escalation; None for users who see nothing of it."""
     user = current_user

@@ -385,22 +385,31 @@ def new() -> ResponseReturnValue:
         return _render_editor(form, None, None, 422)
     if "preview" in request.form:
         return _render_editor(form, None, render_markdown(form.body.data))
-    try:
-        item = services.create_article(current_user, form.slug.data, _data_from(form, systems))
-        services.set_related(item, _related_slugs(form))
-    except ValidationFailed as error:
-        db.session.rollback()
-        _attach_errors(form, error)
+    item = _save(form, systems, None)
+    if item is None:
         return _render_editor(form, None, None, 422)
-    db.session.commit()
     flash(_("The article was saved as a draft."), "success")
     return redirect(url_for("faq.article", slug=item.slug))
 
 
-def _attach_errors(form: ArticleForm, error: ValidationFailed) -> None:
-    for name, message in error.fields.items():
-        target = getattr(form, name, None) or form.placement
-        target.errors = [*target.errors, message]
+def _save(form: ArticleForm, systems: list[System], item: Article | None) -> Article | None:
+    """Create (`item` None) or update the article and its related ones, and commit; None,
+    rolled back and with the errors on the form, when the services refuse it."""
+    try:
+        data = _data_from(form, systems)
+        if item is None:
+            item = services.create_article(current_user, form.slug.data, data)
+        else:
+            services.update_article(current_user, item, data)
+        services.set_related(item, _related_slugs(form))
+    except ValidationFailed as error:
+        db.session.rollback()
+        for name, message in error.fields.items():
+            target = getattr(form, name, None) or form.placement
+            target.errors = [*target.errors, message]
+        return None
+    db.session.commit()
+    return item
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
@@ -429,14 +438,8 @@ def edit(slug: str) -> ResponseReturnValue:
         return _render_editor(form, item, None, 422)
     if "preview" in request.form:
         return _render_editor(form, item, render_markdown(form.body.data))
-    try:
-        services.update_article(current_user, item, _data_from(form, systems))
-        services.set_related(item, _related_slugs(form))
-    except ValidationFailed as error:
-        db.session.rollback()
-        _attach_errors(form, error)
+    if _save(form, systems, item) is None:
         return _render_editor(form, item, None, 422)
-    db.session.commit()
     sync_now(item.slug)
     flash(_("The article was saved."), "success")
     return redirect(url_for("faq.article", slug=item.slug))

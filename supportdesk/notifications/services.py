@@ -12,13 +12,11 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, func, select, update
 
 from supportdesk import outbox, policy
 from supportdesk.accounts.models import MUNICIPAL_ROLES, Role, User
-from supportdesk.errors import NotFound
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import (
     Notification,
@@ -186,91 +184,49 @@ def delete_old_read_notifications() -> int:
     return result.rowcount or 0
 
 
+_SUMMARIES = {
+    NotificationEvent.ticket_assigned: _l("Ticket %(number)s assigned to you: %(subject)s"),
+    NotificationEvent.ticket_reply: _l("New reply on ticket %(number)s: %(subject)s"),
+    NotificationEvent.ticket_internal_note: _l(
+        "New internal note on ticket %(number)s: %(subject)s"
+    ),
+    NotificationEvent.ticket_status: _l("Ticket %(number)s is now %(status)s: %(subject)s"),
+    NotificationEvent.ticket_created: _l("New ticket %(number)s: %(subject)s"),
+    NotificationEvent.case_message: _l("New message on vendor case %(number)s: %(subject)s"),
+    NotificationEvent.case_status: _l("Vendor case %(number)s is now %(status)s: %(subject)s"),
+    NotificationEvent.case_resolved: _l("Vendor case %(number)s is resolved: %(subject)s"),
+    NotificationEvent.sla_warning: _l(
+        "Vendor case %(number)s is close to its SLA deadline: %(subject)s"
+    ),
+    NotificationEvent.sla_breach: _l(
+        "Vendor case %(number)s has passed its SLA deadline: %(subject)s"
+    ),
+    NotificationEvent.ticket_escalated: _l(
+        "Ticket %(number)s is sent on to the vendor: %(subject)s"
+    ),
+    NotificationEvent.answer_relayed: _l(
+        "Answer from the vendor on ticket %(number)s: %(subject)s"
+    ),
+    NotificationEvent.ticket_resolved: _l("Ticket %(number)s is resolved: %(subject)s"),
+    NotificationEvent.ticket_merged: _l(
+        "Your ticket is merged into ticket %(number)s: %(subject)s"
+    ),
+    NotificationEvent.survey_requested: _l("Did you get help? Ticket %(number)s is resolved"),
+    NotificationEvent.known_issue_resolved: _l("Known issue resolved: %(title)s"),
+}
+
+
 def summary(event: NotificationEvent | str, context: dict[str, Any]) -> str:
     """One line for the bell list and the e-mail subject, in the current locale."""
-    number = str(context.get("number", ""))
     subject = str(context.get("subject", ""))
     status = context.get("status")
-    status_label = str(STATUS_LABELS.get(status, status or ""))
-    match NotificationEvent(event):
-        case NotificationEvent.ticket_assigned:
-            return _(
-                "Ticket %(number)s assigned to you: %(subject)s", number=number, subject=subject
-            )
-        case NotificationEvent.ticket_reply:
-            return _("New reply on ticket %(number)s: %(subject)s", number=number, subject=subject)
-        case NotificationEvent.ticket_internal_note:
-            return _(
-                "New internal note on ticket %(number)s: %(subject)s",
-                number=number,
-                subject=subject,
-            )
-        case NotificationEvent.ticket_status:
-            return _(
-                "Ticket %(number)s is now %(status)s: %(subject)s",
-                number=number,
-                status=status_label,
-                subject=subject,
-            )
-        case NotificationEvent.ticket_created:
-            return _("New ticket %(number)s: %(subject)s", number=number, subject=subject)
-        case NotificationEvent.case_message:
-            return _(
-                "New message on vendor case %(number)s: %(subject)s",
-                number=number,
-                subject=subject,
-            )
-        case NotificationEvent.case_status:
-            return _(
-                "Vendor case %(number)s is now %(status)s: %(subject)s",
-                number=number,
-                status=status_label,
-                subject=subject,
-            )
-        case NotificationEvent.case_resolved:
-            return _(
-                "Vendor case %(number)s is resolved: %(subject)s", number=number, subject=subject
-            )
-        case NotificationEvent.sla_warning:
-            return _(
-                "Vendor case %(number)s is close to its SLA deadline: %(subject)s",
-                number=number,
-                subject=subject,
-            )
-        case NotificationEvent.sla_breach:
-            return _(
-                "Vendor case %(number)s has passed its SLA deadline: %(subject)s",
-                number=number,
-                subject=subject,
-            )
-        case NotificationEvent.ticket_escalated:
-            return _(
-                "Ticket %(number)s is sent on to the vendor: %(subject)s",
-                number=number,
-                subject=subject,
-            )
-        case NotificationEvent.answer_relayed:
-            return _(
-                "Answer from the vendor on ticket %(number)s: %(subject)s",
-                number=number,
-                subject=subject,
-            )
-        case NotificationEvent.ticket_resolved:
-            return _("Ticket %(number)s is resolved: %(subject)s", number=number, subject=subject)
-        case NotificationEvent.ticket_merged:
-            return _(
-                "Your ticket is merged into ticket %(number)s: %(subject)s",
-                number=number,
-                subject=subject,
-            )
-        case NotificationEvent.survey_requested:
-            return _("Did you get help? Ticket %(number)s is resolved", number=number)
-        case NotificationEvent.known_issue_resolved:
-            return _(
-                "Known issue resolved: %(title)s",
-                title=str(context.get("title") or subject),
-            )
-    return ""  # pragma: no cover
+    values = {
+        "number": str(context.get("number", "")),
+        "subject": subject,
+        "status": str(STATUS_LABELS.get(status, status or "")),
+        "title": str(context.get("title") or subject),
+    }
+    return str(_SUMMARIES[NotificationEvent(event)]) % values
 
 
 # --- the user's own notifications ------------------------------------------------------
@@ -282,12 +238,7 @@ def notifications_of(user: User) -> Select[tuple[Notification]]:
 
 
 def get_notification(user: User, notification_id: int) -> Notification:
-    notification = db.session.scalar(
-        notifications_of(user).where(Notification.id == notification_id)
-    )
-    if notification is None:
-        raise NotFound()
-    return notification
+    return policy.one_visible(notifications_of(user).where(Notification.id == notification_id))
 
 
 def unread_count(user: User) -> int:

@@ -16,6 +16,7 @@ from supportdesk.notifications import caller_email as _caller_email  # noqa: F40
 from supportdesk.notifications import email as _email  # noqa: F401
 from supportdesk.notifications import services
 from supportdesk.notifications.forms import preferences_form
+from supportdesk.notifications.models import Notification
 from supportdesk.safe_input import database_id
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -35,22 +36,26 @@ def index() -> ResponseReturnValue:
     )
 
 
+def _read(notification_id: int) -> Notification:
+    """One of the user's own notifications, marked read and saved."""
+    notification = services.get_notification(current_user, notification_id)
+    services.mark_read(notification)
+    db.session.commit()
+    return notification
+
+
 @bp.post("/<int:notification_id>/open")
 @login_required
 def open_(notification_id: int) -> ResponseReturnValue:
     """Following a notification marks it read; only site paths are followed."""
-    notification = services.get_notification(current_user, notification_id)
-    services.mark_read(notification)
-    db.session.commit()
-    return redirect(safe_next(notification.url) or url_for("notifications.index"))
+    target = _read(notification_id).url
+    return redirect(safe_next(target) or url_for("notifications.index"))
 
 
 @bp.post("/<int:notification_id>/read")
 @login_required
 def mark_read(notification_id: int) -> ResponseReturnValue:
-    notification = services.get_notification(current_user, notification_id)
-    services.mark_read(notification)
-    db.session.commit()
+    _read(notification_id)
     return redirect(safe_next(request.form.get("next")) or url_for("notifications.index"))
 
 

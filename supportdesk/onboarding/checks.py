@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -190,6 +191,20 @@ class Checker:
 
     # --- references ----------------------------------------------------------------------
 
+    def _unresolved(
+        self,
+        sheet: str,
+        key: Any,
+        column: str,
+        failed: Callable[[int], Any],
+        unknown: Any,
+        errors: Errors,
+    ) -> None:
+        """A reference to nothing: the `failed` message names the referenced row when that
+        row has errors; otherwise neither the file nor the database has it (`unknown`)."""
+        row = self.failed[sheet].get(key)
+        errors.append((column, unknown if row is None else failed(row)))
+
     def _municipality(self, row: Row, column: str, errors: Errors) -> str | None:
         """The slug of a municipality that a good row or the database provides."""
         slug = row[column].lower()
@@ -197,28 +212,23 @@ class Checker:
             errors.append((column, REQUIRED))
         elif slug in self.good["municipalities"] or slug in self.known.municipalities:
             return slug
-        elif slug in self.failed["municipalities"]:
-            errors.append(
-                (
-                    column,
-                    _l(
-                        "The municipality %(slug)s is not imported: its row %(row)s in the "
-                        "sheet municipalities has errors.",
-                        slug=slug,
-                        row=self.failed["municipalities"][slug],
-                    ),
-                )
-            )
         else:
-            errors.append(
-                (
-                    column,
-                    _l(
-                        "Unknown municipality %(slug)s: it is neither in the sheet "
-                        "municipalities nor in the database.",
-                        slug=slug,
-                    ),
-                )
+            self._unresolved(
+                "municipalities",
+                slug,
+                column,
+                lambda failed_row: _l(
+                    "The municipality %(slug)s is not imported: its row %(row)s in the "
+                    "sheet municipalities has errors.",
+                    slug=slug,
+                    row=failed_row,
+                ),
+                _l(
+                    "Unknown municipality %(slug)s: it is neither in the sheet "
+                    "municipalities nor in the database.",
+                    slug=slug,
+                ),
+                errors,
             )
         return None
 
@@ -237,16 +247,19 @@ class Checker:
         existing = self.known.institutions.get(number)
         if existing is not None:
             return number, self.known.municipality_slug(existing.municipality_id) or ""
-        if number in self.failed["institutions"]:
-            message = _l(
+        self._unresolved(
+            "institutions",
+            number,
+            "institution",
+            lambda failed_row: _l(
                 "The institution %(number)s is not imported: its row %(row)s in the sheet "
                 "institutions has errors.",
                 number=number,
-                row=self.failed["institutions"][number],
-            )
-        else:
-            message = _l("Unknown institution %(number)s.", number=number)
-        errors.append(("institution", message))
+                row=failed_row,
+            ),
+            _l("Unknown institution %(number)s.", number=number),
+            errors,
+        )
         return None
 
     def _vendor(self, row: Row, errors: Errors) -> Any:
@@ -507,19 +520,22 @@ class Checker:
         if existing is not None:
             slug = self.known.municipality_slug(existing.municipality_id)
             return existing.role, slug, existing.id, existing.active
-        if email in self.failed["users"]:
-            message = _l(
+        self._unresolved(
+            "users",
+            email,
+            "email",
+            lambda failed_row: _l(
                 "The user %(email)s is not imported: their row %(row)s in the sheet users has "
                 "errors.",
                 email=email,
-                row=self.failed["users"][email],
-            )
-        else:
-            message = _l(
+                row=failed_row,
+            ),
+            _l(
                 "Unknown user %(email)s: they are neither in the sheet users nor in the database.",
                 email=email,
-            )
-        errors.append(("email", message))
+            ),
+            errors,
+        )
         return None
 
     def _entitlements(self, row: Row) -> None:

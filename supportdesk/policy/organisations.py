@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, select
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, false, select
 
 from supportdesk.accounts.models import (
     MUNICIPAL_ROLES,
@@ -17,6 +19,8 @@ from supportdesk.errors import Forbidden, NotFound
 from supportdesk.extensions import db
 from supportdesk.safe_input import ID_MAX as MAX_ID  # larger ids fail in the database
 
+_Row = TypeVar("_Row")
+
 
 def is_admin(user: User) -> bool:
     return user.is_authenticated and user.role == Role.admin
@@ -30,41 +34,49 @@ def is_vendor_staff(user: User) -> bool:
     return user.is_authenticated and user.role.is_vendor
 
 
-def municipalities_visible_to(user: User) -> Select[tuple[Municipality]]:
-    query = select(Municipality).order_by(Municipality.name)
+def one_visible(query: Select[tuple[_Row]]) -> _Row:
+    """The one row a scoped query finds; none is *not found*, never *forbidden*."""
+    row = db.session.scalar(query)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def require_valid_id(object_id: int) -> None:
+    """An id outside the database's range names nothing (and would fail in the query)."""
+    if not 0 < object_id <= MAX_ID:
+        raise NotFound()
+
+
+def tenant_scoped(
+    user: User, query: Select[Any], municipality_id: ColumnElement[Any], *, staff: bool
+) -> Select[Any]:
+    """Admin sees every row, `staff` (who may see the municipality's rows) their own
+    municipality's, everyone else none."""
     if is_admin(user):
         return query
-    if is_municipal(user):
-        return query.where(Municipality.id == user.municipality_id)
+    if staff:
+        return query.where(municipality_id == user.municipality_id)
     return query.where(false())
+
+
+def municipalities_visible_to(user: User) -> Select[tuple[Municipality]]:
+    query = select(Municipality).order_by(Municipality.name)
+    return tenant_scoped(user, query, Municipality.id, staff=is_municipal(user))
 
 
 def institutions_visible_to(user: User) -> Select[tuple[Institution]]:
     """Municipal staff see their municipality's institutions; admin sees all."""
     query = select(Institution).order_by(Institution.name)
-    if is_admin(user):
-        return query
-    if is_municipal(user):
-        return query.where(Institution.municipality_id == user.municipality_id)
-    return query.where(false())
+    return tenant_scoped(user, query, Institution.municipality_id, staff=is_municipal(user))
 
 
 def get_institution(user: User, number: str) -> Institution:
-    institution = db.session.scalar(
-        institutions_visible_to(user).where(Institution.number == number)
-    )
-    if institution is None:
-        raise NotFound()
-    return institution
+    return one_visible(institutions_visible_to(user).where(Institution.number == number))
 
 
 def get_municipality(user: User, slug: str) -> Municipality:
-    municipality = db.session.scalar(
-        municipalities_visible_to(user).where(Municipality.slug == slug)
-    )
-    if municipality is None:
-        raise NotFound()
-    return municipality
+    return one_visible(municipalities_visible_to(user).where(Municipality.slug == slug))
 
 
 # --- user administration ------------------------------------------------------
@@ -85,20 +97,13 @@ def can_manage_municipality(user: User, municipality_id: int | None) -> bool:
 def users_visible_to(user: User) -> Select[tuple[User]]:
     """Whom a user administrator may list: admin everyone, municipal admin own municipality."""
     query = select(User).order_by(User.name)
-    if is_admin(user):
-        return query
-    if user.is_authenticated and user.role == Role.municipal_admin:
-        return query.where(User.municipality_id == user.municipality_id)
-    return query.where(false())
+    staff = user.is_authenticated and user.role == Role.municipal_admin
+    return tenant_scoped(user, query, User.municipality_id, staff=staff)
 
 
 def get_managed_user(actor: User, user_id: int) -> User:
-    if not 0 < user_id <= MAX_ID:
-        raise NotFound()
-    target = db.session.scalar(users_visible_to(actor).where(User.id == user_id))
-    if target is None:
-        raise NotFound()
-    return target
+    require_valid_id(user_id)
+    return one_visible(users_visible_to(actor).where(User.id == user_id))
 
 
 def assignable_roles(actor: User) -> list[Role]:
@@ -183,11 +188,7 @@ def is_entitled(user: User, vendor: Vendor | int) -> bool:
 
 def entitlements_visible_to(user: User) -> Select[tuple[SupportEntitlement]]:
     query = select(SupportEntitlement)
-    if is_admin(user):
-        return query
-    if is_municipal(user):
-        return query.where(SupportEntitlement.municipality_id == user.municipality_id)
-    return query.where(false())
+    return tenant_scoped(user, query, SupportEntitlement.municipality_id, staff=is_municipal(user))
 
 
 def require(condition: bool) -> None:

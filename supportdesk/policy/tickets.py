@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Select, false, or_, select
 
 from supportdesk.accounts.models import Institution, Role, User
@@ -89,6 +91,14 @@ def _followed_by(user: User):
 def get_ticket(user: User, number: str) -> Ticket:
     ticket = db.session.scalar(tickets_visible_to(user).where(Ticket.number == number))
     if ticket is None:
+        raise NotFound()
+    return ticket
+
+
+def get_ticket_for(user: User, number: str, may: Callable[[User, Ticket], bool]) -> Ticket:
+    """The ticket, when `may` lets the user act on it; otherwise not found (as if not seen)."""
+    ticket = get_ticket(user, number)
+    if not may(user, ticket):
         raise NotFound()
     return ticket
 

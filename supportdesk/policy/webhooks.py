@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, select
 
 from supportdesk.accounts.models import Municipality, Role, User, Vendor
 from supportdesk.errors import NotFound
 from supportdesk.escalation.models import VendorCase
-from supportdesk.extensions import db
 from supportdesk.policy.organisations import (
-    MAX_ID,
     can_manage_municipality,
     get_municipality,
     is_admin,
+    one_visible,
     require_municipal_admin,
+    require_valid_id,
+    tenant_scoped,
 )
 from supportdesk.webhooks.models import Webhook
 
@@ -30,21 +31,16 @@ def can_manage_webhooks(
 def webhooks_visible_to(user: User) -> Select[tuple[Webhook]]:
     """Admin sees every webhook; a municipal admin the own municipality's; nobody else any."""
     query = select(Webhook).order_by(Webhook.created_at, Webhook.id)
-    if is_admin(user):
-        return query
-    if user.is_authenticated and user.role == Role.municipal_admin and user.municipality_id:
-        return query.where(Webhook.municipality_id == user.municipality_id)
-    return query.where(false())
+    staff = bool(
+        user.is_authenticated and user.role == Role.municipal_admin and user.municipality_id
+    )
+    return tenant_scoped(user, query, Webhook.municipality_id, staff=staff)
 
 
 def get_webhook(user: User, webhook_id: int) -> Webhook:
     """A webhook the user manages; another tenant's is not found, never forbidden."""
-    if not 0 < webhook_id <= MAX_ID:
-        raise NotFound()
-    webhook = db.session.scalar(webhooks_visible_to(user).where(Webhook.id == webhook_id))
-    if webhook is None:
-        raise NotFound()
-    return webhook
+    require_valid_id(webhook_id)
+    return one_visible(webhooks_visible_to(user).where(Webhook.id == webhook_id))
 
 
 def webhook_owner(
@@ -59,10 +55,7 @@ def webhook_owner(
             raise NotFound()
         return user.municipality, None
     if vendor:
-        found = db.session.scalar(select(Vendor).where(Vendor.slug == vendor))
-        if found is None:
-            raise NotFound()
-        return None, found
+        return None, one_visible(select(Vendor).where(Vendor.slug == vendor))
     return (get_municipality(user, municipality) if municipality else None), None
 
 

@@ -11,10 +11,8 @@ and that are closed lose their summary and messages too.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import delete, select, update
@@ -44,7 +42,7 @@ from supportdesk.tickets.models import (
     TicketStatus,
     ticket_generation,
 )
-from supportdesk.tickets.upload_store import sweep_orphans
+from supportdesk.tickets.upload_store import remove_on_commit, sweep_orphans
 
 ANONYMISED_SUBJECT = "[anonymiseret]"
 # Delivered outbox rows quote subjects and replies; they are kept only this long.
@@ -90,15 +88,12 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
     # the survey's bell entries point to its signed link, not to the ticket
     survey_links = [f"/survey/{surveys.token_for(row.id, row.created_by_id)}" for row in rows]
     attachments = list(db.session.scalars(select(Attachment).where(Attachment.ticket_id.in_(ids))))
-    upload_dir = Path(current_app.config["SUPPORTDESK"].upload_dir)
     db.session.execute(
         update(SharedItem)
         .where(SharedItem.ticket_id.in_(ids))
         .values(text="", filename=None, attachment_id=None, entry_id=None)
     )
-    for attachment in attachments:
-        with contextlib.suppress(FileNotFoundError):
-            (upload_dir / attachment.storage_name).unlink()
+    remove_on_commit([attachment.storage_name for attachment in attachments])
     db.session.execute(delete(Attachment).where(Attachment.ticket_id.in_(ids)))
     report.attachments += len(attachments)
     db.session.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -29,6 +31,17 @@ def priority_choices() -> list[tuple[str, str]]:
     return [(p.value, str(PRIORITY_LABELS[p])) for p in Priority]
 
 
+def text_box(label: str, description: str = "", *, required: str | None = None) -> TextAreaField:
+    """A text of up to 20,000 characters; `required` is what to say when it is left empty."""
+    needed = [DataRequired(required)] if required else []
+    return TextAreaField(label, validators=[*needed, Length(max=20000)], description=description)
+
+
+def priority_field(**kwargs: Any) -> SelectField:
+    """The priority select; its labels are in the language of the request that builds the form."""
+    return SelectField(_l("Priority"), choices=priority_choices, **kwargs)
+
+
 class TicketForm(FlaskForm):
     """Ny henvendelse. `topic` is "c<category id>" or "s<system id>" (System - Kategori)."""
 
@@ -43,24 +56,20 @@ class TicketForm(FlaskForm):
         validators=[DataRequired(_l("Write a short subject.")), Length(max=200)],
         description=_l("One line, e.g. “Parents cannot log in to Aula”."),
     )
-    description = TextAreaField(
+    description = text_box(
         _l("Description"),
-        validators=[DataRequired(_l("Describe the problem.")), Length(max=20000)],
-        description=_l(
+        _l(
             "What happened, what did you expect, and who is affected? "
             "Do not write CPR numbers. Markdown is allowed."
         ),
+        required=_l("Describe the problem."),
     )
-    priority = SelectField(_l("Priority"), choices=[], default=Priority.normal.value)
+    priority = priority_field(default=Priority.normal.value)
     institution = SelectField(_l("Institution"), choices=[], validators=[Optional()])
     attachments = MultipleFileField(
         _l("Attachments"),
         description=_l("PDF, images, Word, Excel or text files."),
     )
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.priority.choices = priority_choices()
 
 
 class HotlineForm(TicketForm):
@@ -86,10 +95,9 @@ class HotlineForm(TicketForm):
         _l("Solved on the phone"),
         description=_l("The ticket is logged as resolved with the answer below."),
     )
-    answer = TextAreaField(
+    answer = text_box(
         _l("The answer you gave the caller"),
-        validators=[Length(max=20000)],
-        description=_l(
+        _l(
             "Needed when solved on the phone. The caller gets it by e-mail if they gave an "
             "address; write nothing that only staff may read."
         ),
@@ -97,11 +105,7 @@ class HotlineForm(TicketForm):
 
 
 class EntryForm(FlaskForm):
-    body = TextAreaField(
-        _l("Message"),
-        validators=[Length(max=20000)],
-        description=_l("Markdown is allowed."),
-    )
+    body = text_box(_l("Message"), _l("Markdown is allowed."))
     internal = BooleanField(_l("Internal note (only municipal staff can see it)"))
     attachments = MultipleFileField(_l("Attachments"))
 
@@ -117,12 +121,8 @@ class AssignForm(FlaskForm):
 
 
 class PriorityForm(FlaskForm):
-    priority = SelectField(_l("Priority"), choices=[])
+    priority = priority_field()
     version = IntegerField(validators=[InputRequired()])
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.priority.choices = priority_choices()
 
 
 class HandlingForm(FlaskForm):
@@ -130,12 +130,8 @@ class HandlingForm(FlaskForm):
 
     status = SelectField(_l("Status"), choices=[])
     assignee = SelectField(_l("Assignee"), choices=[])
-    priority = SelectField(_l("Priority"), choices=[])
+    priority = priority_field()
     version = IntegerField(validators=[InputRequired()])
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.priority.choices = priority_choices()
 
 
 class MergeForm(FlaskForm):

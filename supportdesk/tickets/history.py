@@ -5,7 +5,8 @@ An event is stored as its name and parameters, never as a sentence: the line is 
 when the page is shown, in the reader's language. The ticket page words the tickets'
 own events (templates/tickets/_entry.html); a domain that writes events of its own on
 tickets (escalation: case status, SLA, known issues) registers their wording with
-`describes`. Rows written before that kept a Danish or English `text`: it is shown only
+`describes`, or with `describe_as` when the line is one message filled in with the event's
+parameters. Rows written before that kept a Danish or English `text`: it is shown only
 when an event has no registered wording or its parameters are missing.
 """
 
@@ -38,6 +39,11 @@ def describes(*events: str) -> Callable[[EventWording], EventWording]:
     return register
 
 
+def describe_as(event: str, message: Any) -> None:
+    """Register an event whose line is `message` (lazy) filled in with its parameters."""
+    EVENT_LINES[event] = lambda data: message % data
+
+
 def event_line(entry: TicketEntry) -> str:
     """The history line of an event entry in the reader's language."""
     data = entry.data or {}
@@ -50,22 +56,24 @@ def event_line(entry: TicketEntry) -> str:
     return str(data.get("text") or entry.event or "")
 
 
+def new_entry(ticket: Ticket, kind: EntryKind, author: User | None, **fields: Any) -> TicketEntry:
+    """A new entry (reply, note or event) on the ticket, in its municipality; the caller
+    flushes. `fields` are the rest of the entry's columns (`created_at` defaults to now)."""
+    fields.setdefault("created_at", utcnow())
+    # known: serialising the new entry does not query for its attachments
+    fields.setdefault("attachments", [])
+    entry = TicketEntry(
+        ticket=ticket, municipality_id=ticket.municipality_id, kind=kind, author=author, **fields
+    )
+    db.session.add(entry)
+    return entry
+
+
 def record_event(
     ticket: Ticket, actor: User | None, event: str, data: dict[str, Any]
 ) -> TicketEntry:
     """One event entry; the caller flushes (with the change it records)."""
-    entry = TicketEntry(
-        ticket=ticket,
-        municipality_id=ticket.municipality_id,
-        kind=EntryKind.event,
-        author=actor,
-        event=event,
-        data=data,
-        created_at=utcnow(),
-        attachments=[],  # known: serialising the new entry does not query for them
-    )
-    db.session.add(entry)
-    return entry
+    return new_entry(ticket, EntryKind.event, actor, event=event, data=data)
 
 
 def add_system_event(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from supportdesk.accounts.models import (
     Category,
     InstitutionType,
+    LabelledEnum,
     Municipality,
     System,
     User,
@@ -25,13 +26,13 @@ if TYPE_CHECKING:  # the relationship's target, resolved by SQLAlchemy's registr
     from supportdesk.accounts.models import Institution
 
 
-class TicketStatus(enum.StrEnum):
-    new = "new"
-    open = "open"
-    waiting = "waiting"
-    escalated = "escalated"
-    resolved = "resolved"
-    closed = "closed"
+class TicketStatus(LabelledEnum):
+    new = "new", _l("New")
+    open = "open", _l("Open")
+    waiting = "waiting", _l("Waiting for requester")
+    escalated = "escalated", _l("Escalated")
+    resolved = "resolved", _l("Resolved")
+    closed = "closed", _l("Closed")
 
 
 _S = TicketStatus
@@ -51,21 +52,14 @@ ESCALATABLE = frozenset({_S.new, _S.open, _S.waiting, _S.escalated})
 # What staff may pick by hand, in the list's bulk action: every status but `escalated`.
 SETTABLE_STATUSES = tuple(s for s in TicketStatus if s != _S.escalated)
 
-STATUS_LABELS = {
-    _S.new: _l("New"),
-    _S.open: _l("Open"),
-    _S.waiting: _l("Waiting for requester"),
-    _S.escalated: _l("Escalated"),
-    _S.resolved: _l("Resolved"),
-    _S.closed: _l("Closed"),
-}
+STATUS_LABELS = TicketStatus.labels()
 
 
-class Priority(enum.StrEnum):
-    low = "low"
-    normal = "normal"
-    high = "high"
-    critical = "critical"
+class Priority(LabelledEnum):
+    low = "low", _l("Low")
+    normal = "normal", _l("Normal")
+    high = "high", _l("High")
+    critical = "critical", _l("Critical")
 
     @property
     def rank(self) -> int:
@@ -73,25 +67,16 @@ class Priority(enum.StrEnum):
 
 
 PRIORITY_RANK = {Priority.low: 0, Priority.normal: 1, Priority.high: 2, Priority.critical: 3}
-PRIORITY_LABELS = {
-    Priority.low: _l("Low"),
-    Priority.normal: _l("Normal"),
-    Priority.high: _l("High"),
-    Priority.critical: _l("Critical"),
-}
+PRIORITY_LABELS = Priority.labels()
 
 
-class TicketSource(enum.StrEnum):
-    web = "web"
-    hotline = "hotline"
-    api = "api"
+class TicketSource(LabelledEnum):
+    web = "web", _l("Web")
+    hotline = "hotline", _l("Hotline")
+    api = "api", _l("API")
 
 
-SOURCE_LABELS = {
-    TicketSource.web: _l("Web"),
-    TicketSource.hotline: _l("Hotline"),
-    TicketSource.api: _l("API"),
-}
+SOURCE_LABELS = TicketSource.labels()
 
 
 class EntryKind(enum.StrEnum):

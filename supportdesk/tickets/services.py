@@ -26,7 +26,7 @@ from supportdesk.safe_input import column_length
 from supportdesk.sqlite_locks import start_writing
 from supportdesk.tickets import notices
 from supportdesk.tickets.attachments import CheckedUpload, Upload, add_attachment, check_upload
-from supportdesk.tickets.history import record_event, touch
+from supportdesk.tickets.history import new_entry, record_event, touch
 from supportdesk.tickets.lifecycle import apply_status, open_on_reply
 from supportdesk.tickets.listing import SHOWN_RELATIONS
 from supportdesk.tickets.models import (
@@ -257,15 +257,8 @@ def add_entry(
     if len(body) > BODY_MAX:
         raise ValidationFailed(fields={"body": str(_l("The message is too long."))})
     checked = [check_upload(u) for u in uploads]
-    entry = TicketEntry(
-        ticket=ticket,
-        municipality_id=ticket.municipality_id,
-        kind=EntryKind.internal_note if internal else EntryKind.reply,
-        author=actor,
-        body=body,
-        created_at=utcnow(),
-    )
-    db.session.add(entry)
+    kind = EntryKind.internal_note if internal else EntryKind.reply
+    entry = new_entry(ticket, kind, actor, body=body)
     for upload in checked:
         add_attachment(actor, ticket, entry, upload)
     # Neither step checks the version: replies never conflict (history.touch).
@@ -307,19 +300,8 @@ def relay_answer(actor: User | None, ticket: Ticket, body: str, case_number: str
         raise ValidationFailed(fields={"body": str(_l("Write a message."))})
     if len(body) > BODY_MAX:
         raise ValidationFailed(fields={"body": str(_l("The message is too long."))})
-    now = utcnow()
-    entry = TicketEntry(
-        ticket=ticket,
-        municipality_id=ticket.municipality_id,
-        kind=EntryKind.reply,
-        author=actor,
-        body=body,
-        event="answer_relayed",
-        data={"case": case_number},
-        created_at=now,
-        attachments=[],
-    )
-    db.session.add(entry)
+    data = {"case": case_number}
+    entry = new_entry(ticket, EntryKind.reply, actor, body=body, event="answer_relayed", data=data)
     touch(ticket)
     db.session.flush()
     notices.notify(

@@ -2,11 +2,12 @@
 
 A file is written as `<storage name>.incoming` while its row is only flushed; when the
 transaction commits it is renamed to its storage name, when it rolls back it is
-deleted. So a process killed between writing the file and the commit (kill -9, a
-crash) leaves only an `.incoming` file no row points to, never a file that looks
-stored. `sweep_orphans` (run by `retention run`) removes files without a row once
-they are older than a day, and finishes the move of a file whose row was committed
-but whose process died before renaming it.
+deleted. Removal works the same way round: a file whose row is deleted goes when that
+delete commits, and stays if it rolls back. So a process killed between writing the
+file and the commit (kill -9, a crash) leaves only an `.incoming` file no row points
+to, never a file that looks stored. `sweep_orphans` (run by `retention run`) removes
+files without a row once they are older than a day, and finishes the move of a file
+whose row was committed but whose process died before renaming it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from supportdesk.tickets.models import Attachment
 INCOMING = ".incoming"
 ORPHAN_AGE = timedelta(days=1)
 _PENDING = "supportdesk_pending_uploads"  # session.info: [(incoming path, final path)]
+_REMOVED = "supportdesk_removed_uploads"  # session.info: [storage name]
 
 
 def upload_dir() -> Path:
@@ -46,6 +48,12 @@ def stage(storage_name: str, data: bytes) -> None:
     db.session.info.setdefault(_PENDING, []).append((incoming, final))
 
 
+def remove_on_commit(storage_names: list[str]) -> None:
+    """Delete these files when the session's transaction commits (their rows are deleted
+    in it); a rollback keeps them, so a row is never left pointing to a missing file."""
+    db.session.info.setdefault(_REMOVED, []).extend(storage_names)
+
+
 def path_of(storage_name: str) -> Path:
     """Where the file is: in place, or still under its temporary name if the process that
     committed its row died before the move (the next sweep finishes it)."""
@@ -62,10 +70,18 @@ def _move_into_place(session: Session) -> None:
     for incoming, final in session.info.pop(_PENDING, []):
         with contextlib.suppress(FileNotFoundError):
             os.replace(incoming, final)
+    removed = session.info.pop(_REMOVED, [])
+    if removed:
+        directory = upload_dir()
+        for name in removed:
+            for path in (directory / name, directory / (name + INCOMING)):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
 
 
 @event.listens_for(Session, "after_rollback")
 def _discard(session: Session) -> None:
+    session.info.pop(_REMOVED, None)
     for incoming, _final in session.info.pop(_PENDING, []):
         with contextlib.suppress(FileNotFoundError):
             incoming.unlink()

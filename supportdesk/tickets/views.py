@@ -66,7 +66,6 @@ from supportdesk.tickets.listing import TicketFilters
 from supportdesk.tickets.models import (
     PRIORITY_LABELS,
     SETTABLE_STATUSES,
-    SOURCE_LABELS,
     STATUS_LABELS,
     Priority,
     Ticket,
@@ -77,16 +76,7 @@ from supportdesk.tickets.models import (
 )
 
 bp = Blueprint("tickets", __name__)
-
-
-@bp.app_context_processor
-def _labels() -> dict[str, Any]:
-    return {
-        "status_label": lambda s: STATUS_LABELS.get(TicketStatus(s), s),
-        "priority_label": lambda p: PRIORITY_LABELS.get(Priority(p), p),
-        "source_label": lambda s: SOURCE_LABELS.get(TicketSource(s), s),
-        "event_line": history.event_line,
-    }
+bp.add_app_template_global(history.event_line)
 
 
 def _nav(user: User) -> list[NavItem]:
@@ -116,6 +106,12 @@ def _uploads(form_field) -> tuple[Upload, ...]:
 
 def _require_municipal() -> None:
     if not policy.is_municipal(current_user):
+        raise NotFound()
+
+
+def require_triage() -> None:
+    """The queue's tools (bulk changes, saved views) are the triaging staff's."""
+    if not policy.can_triage(current_user):
         raise NotFound()
 
 
@@ -261,8 +257,7 @@ def _list_body(triage: bool, scope: str | None) -> str:
 @bp.post("/tickets/bulk")
 @login_required
 def bulk() -> ResponseReturnValue:
-    if not policy.can_triage(current_user):
-        raise NotFound()
+    require_triage()
     form = BulkForm()
     back = form.next.data if (form.next.data or "").startswith("/tickets") else None
     back = back or url_for("tickets.index")

@@ -5,23 +5,63 @@ link) and saved views of the queue. Routes join the tickets blueprint.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from supportdesk import policy
-from supportdesk.errors import Conflict, NotFound, ValidationFailed
+from supportdesk.accounts.models import User
+from supportdesk.errors import Conflict, DomainError, NotFound, ValidationFailed
 from supportdesk.extensions import db
 from supportdesk.form_pages import save_form
 from supportdesk.tickets import lifecycle, lookups, merging, surveys
 from supportdesk.tickets.forms import MergeForm, SavedViewForm, SurveyForm
-from supportdesk.tickets.models import SavedView
-from supportdesk.tickets.views import bp, handling_form, render_ticket_page
+from supportdesk.tickets.models import SavedView, Ticket
+from supportdesk.tickets.views import bp, handling_form, render_ticket_page, require_triage
 
 
 def _back(number: str) -> ResponseReturnValue:
     return redirect(url_for("tickets.detail", number=number))
+
+
+def _refused(number: str, form: FlaskForm, error: DomainError, **forms: Any) -> ResponseReturnValue:
+    """A service said no: roll back and show the ticket page again with the form's errors."""
+    db.session.rollback()
+    ticket = policy.get_ticket(current_user, number)
+    return render_ticket_page(ticket, errors=error.apply_to(form), status=error.status, **forms)
+
+
+def _saved(message: str, number: str) -> ResponseReturnValue:
+    """Commit the one change, say so, and go back to the ticket page."""
+    db.session.commit()
+    flash(message, "success")
+    return _back(number)
+
+
+def _ticket_post(
+    number: str,
+    may: Callable[[User, Ticket], bool],
+    slot: str,
+    form: FlaskForm,
+    act: Callable[[Ticket], tuple[str, str]],
+) -> ResponseReturnValue:
+    """One form of the ticket page, as escalation's _case_post is for the case page: load
+    the ticket if the user `may`, validate, `act` (the flash message and the number of the
+    ticket to go back to), commit; an invalid form (422) or a refusal (its status) shows
+    the page again with the form in `slot`."""
+    ticket = policy.get_ticket_for(current_user, number, may)
+    if not form.validate_on_submit():
+        return render_ticket_page(ticket, status=422, **{slot: form})
+    try:
+        message, back = act(ticket)
+    except (ValidationFailed, Conflict) as error:
+        return _refused(number, form, error, **{slot: form})
+    return _saved(message, back)
 
 
 @bp.post("/tickets/<number>/handling")
@@ -46,21 +86,15 @@ def handling(number: str) -> ResponseReturnValue:
             version=form.version.data,
         )
     except (ValidationFailed, Conflict) as error:
-        db.session.rollback()
-        ticket = policy.get_ticket(current_user, number)
-        return render_ticket_page(ticket, errors=error.apply_to(form), status=error.status)
-    db.session.commit()
-    flash(_("Saved.") if changed else _("Nothing was changed."), "success")
-    return _back(number)
+        return _refused(number, form, error)
+    return _saved(_("Saved.") if changed else _("Nothing was changed."), number)
 
 
 @bp.post("/tickets/<number>/assign-to-me")
 @login_required
 def assign_to_me(number: str) -> ResponseReturnValue:
     """ "Tildel mig" from the queue or the ticket page."""
-    ticket = policy.get_ticket(current_user, number)
-    if not policy.can_assign(current_user, ticket):
-        raise NotFound()
+    ticket = policy.get_ticket_for(current_user, number, policy.can_assign)
     lifecycle.assign(current_user, ticket, current_user)
     db.session.commit()
     flash(_("Ticket %(number)s is assigned to you.", number=number), "success")
@@ -73,50 +107,30 @@ def assign_to_me(number: str) -> ResponseReturnValue:
 @bp.post("/tickets/<number>/merge")
 @login_required
 def merge(number: str) -> ResponseReturnValue:
-    ticket = policy.get_ticket(current_user, number)
-    if not policy.can_merge(current_user, ticket):
-        raise NotFound()
     form = MergeForm()
-    if not form.validate_on_submit():
-        return render_ticket_page(ticket, merge_form=form, status=422)
-    try:
-        target = policy.get_ticket(current_user, form.into.data.strip())
-    except NotFound:
-        form.into.errors = [_("There is no such ticket in your municipality.")]
-        return render_ticket_page(ticket, merge_form=form, status=422)
-    try:
+
+    def act(ticket: Ticket) -> tuple[str, str]:
+        try:
+            target = policy.get_ticket(current_user, form.into.data.strip())
+        except NotFound:
+            unknown = _("There is no such ticket in your municipality.")
+            raise ValidationFailed(fields={"into": unknown}) from None
         merging.merge(current_user, ticket, target)
-    except ValidationFailed as error:
-        db.session.rollback()
-        ticket = policy.get_ticket(current_user, number)
-        errors = error.apply_to(form)
-        return render_ticket_page(ticket, merge_form=form, errors=errors, status=422)
-    db.session.commit()
-    flash(
-        _("Ticket %(number)s is merged into this ticket.", number=number),
-        "success",
-    )
-    return _back(target.number)
+        return _("Ticket %(number)s is merged into this ticket.", number=number), target.number
+
+    return _ticket_post(number, policy.can_merge, "merge_form", form, act)
 
 
 @bp.post("/tickets/<number>/survey")
 @login_required
 def survey(number: str) -> ResponseReturnValue:
-    ticket = policy.get_ticket(current_user, number)
-    if not policy.can_answer_survey(current_user, ticket):
-        raise NotFound()
     form = SurveyForm()
-    if not form.validate_on_submit():
-        return render_ticket_page(ticket, survey_form=form, status=422)
-    try:
+
+    def act(ticket: Ticket) -> tuple[str, str]:
         surveys.answer(current_user, ticket, form.score.data, form.comment.data)
-    except (ValidationFailed, Conflict) as error:
-        db.session.rollback()
-        ticket = policy.get_ticket(current_user, number)
-        return render_ticket_page(ticket, errors=error.apply_to(form), status=error.status)
-    db.session.commit()
-    flash(_("Thank you for your answer."), "success")
-    return _back(number)
+        return _("Thank you for your answer."), number
+
+    return _ticket_post(number, policy.can_answer_survey, "survey_form", form, act)
 
 
 @bp.route("/survey/<token>", methods=["GET", "POST"])
@@ -155,8 +169,7 @@ def survey_link(token: str) -> ResponseReturnValue:
 @bp.post("/tickets/views")
 @login_required
 def save_view() -> ResponseReturnValue:
-    if not policy.can_triage(current_user):
-        raise NotFound()
+    require_triage()
     form = SavedViewForm()
     if not form.validate_on_submit():
         flash(_("Give the view a name."), "error")

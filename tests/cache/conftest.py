@@ -29,6 +29,7 @@ from supportdesk.escalation.models import (
 from supportdesk.extensions import db
 from supportdesk.tickets import services as ticket_services
 from supportdesk.tickets.models import Attachment, Priority, Queue, Ticket, TicketEntry
+from tests.factories import file_ticket
 
 
 @dataclass
@@ -78,17 +79,7 @@ def town(make_municipality, make_vendor, make_system, make_institution, make_use
     agent = make_user(Role.vendor_agent, vendor=vendor)
     other_agent = make_user(Role.vendor_agent, vendor=other_vendor)
 
-    ticket = ticket_services.create_ticket(
-        superuser,
-        ticket_services.NewTicket(
-            system=system,
-            category=system.categories[0],
-            subject="Forældre kan ikke logge ind",
-            description="Siden svarer ikke.",
-            priority=Priority.normal,
-            institution=school,
-        ),
-    )
+    ticket = file_ticket(superuser, system)
     # a second ticket: a row the first one's keys can point at instead
     ticket_services.create_ticket(
         superuser,

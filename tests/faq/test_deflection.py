@@ -3,30 +3,16 @@ the way back to the form."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import func, select
 
 from supportdesk.accounts.models import Role
-from supportdesk.faq.models import Article, ArticleState, Audience, Deflection
+from supportdesk.faq.models import Article, Deflection
 from supportdesk.tickets.models import Ticket
+from tests.factories import published_article
 
 
 def _article(db, make_system) -> Article:
-    system = make_system("aula")
-    article = Article(
-        slug="log-ind-med-mitid",
-        title="Log ind med MitID",
-        body="Sådan gør du",
-        system_id=system.id,
-        category_id=system.categories[0].id,
-        audience=Audience.public,
-        state=ArticleState.published,
-        updated=date(2026, 12, 1),
-    )
-    db.session.add(article)
-    db.session.commit()
-    return article
+    return published_article(make_system("aula"))
 
 
 def test_solved_confirms_counts_and_leads_back_to_the_form(

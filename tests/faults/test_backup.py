@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 from supportdesk.accounts import services as account_services
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import db
-from supportdesk.tickets import services
 from supportdesk.tickets.attachments import Upload
 from supportdesk.tickets.models import Attachment, Ticket
+from tests.factories import file_ticket
 from tests.faults.test_busy_database import BODY, call
 
 CLIENTS = 4
@@ -54,15 +54,12 @@ def test_backup_under_write_load_restores_every_acknowledged_ticket(
 ):
     system = make_system("aula", categories=("login",))
     superuser = make_user(Role.superuser, municipality="esbjerg")
-    with_file = services.create_ticket(
+    with_file = file_ticket(
         superuser,
-        services.NewTicket(
-            system=system,
-            category=system.categories[0],
-            subject="Skærmbillede",
-            description="Se vedhæftet.",
-            uploads=(Upload("fejl.txt", io.BytesIO(b"fejlbesked 42")),),
-        ),
+        system,
+        subject="Skærmbillede",
+        description="Se vedhæftet.",
+        uploads=(Upload("fejl.txt", io.BytesIO(b"fejlbesked 42")),),
     )
     db.session.commit()
     [attachment] = db.session.scalars(select(Attachment)).all()

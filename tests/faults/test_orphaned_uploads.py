@@ -20,10 +20,10 @@ import pytest
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import db
 from supportdesk.retention.services import run_retention
-from supportdesk.tickets import services
 from supportdesk.tickets.attachments import Upload, add_attachment, attachment_path
 from supportdesk.tickets.models import Attachment
 from supportdesk.tickets.upload_store import INCOMING, upload_dir
+from tests.factories import file_ticket
 
 DAY = 86400
 
@@ -37,16 +37,7 @@ def empty_upload_dir(app):
 def _ticket(make_user, make_system, uploads=()):
     system = make_system("aula", categories=("login",))
     user = make_user(Role.superuser, municipality="esbjerg")
-    ticket = services.create_ticket(
-        user,
-        services.NewTicket(
-            system=system,
-            category=system.categories[0],
-            subject="Login virker ikke",
-            description="Siden svarer ikke.",
-            uploads=uploads,
-        ),
-    )
+    ticket = file_ticket(user, system, subject="Login virker ikke", uploads=uploads)
     db.session.commit()
     return user, ticket
 

@@ -7,8 +7,8 @@ import re
 from supportdesk import outbox
 from supportdesk.accounts.models import Role
 from supportdesk.tickets import lifecycle, surveys
-from supportdesk.tickets import services as tickets
-from supportdesk.tickets.models import Priority, TicketStatus
+from supportdesk.tickets.models import TicketStatus
+from tests.factories import file_ticket
 
 
 def test_survey_link_from_the_e_mail_answers_once(
@@ -18,18 +18,7 @@ def test_survey_link_from_the_e_mail_answers_once(
     reporter = make_user(Role.superuser, email="skole@esbjerg.dk")
     coordinator = make_user(Role.coordinator, municipality=reporter.municipality)
     system = make_system("aula")
-    ticket = tickets.create_ticket(
-        reporter,
-        tickets.NewTicket(
-            system=system,
-            category=system.categories[0],
-            subject="Beskeder forsinkes",
-            description="Siden svarer ikke.",
-            priority=Priority.normal,
-            institution=reporter.institution,
-        ),
-    )
-    db.session.commit()
+    ticket = file_ticket(reporter, system, subject="Beskeder forsinkes", commit=True)
     outbox.run_once()
     smtp_server.messages.clear()
     smtp_server.collector.recipients.clear()

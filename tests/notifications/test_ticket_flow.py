@@ -12,25 +12,12 @@ from supportdesk.notifications.models import Notification
 from supportdesk.outbox import OutboxMessage
 from supportdesk.tickets import lifecycle
 from supportdesk.tickets import services as tickets
-from supportdesk.tickets.models import Priority, TicketSource
+from tests.factories import file_ticket
 
 
 def _ticket(db, make_system, superuser):
     system = make_system("aula", categories=("login",))
-    ticket = tickets.create_ticket(
-        superuser,
-        tickets.NewTicket(
-            system=system,
-            category=system.categories[0],
-            subject="Forældre kan ikke logge på Aula",
-            description="Siden svarer ikke.",
-            priority=Priority.normal,
-            institution=superuser.institution,
-            source=TicketSource.web,
-        ),
-    )
-    db.session.commit()
-    return ticket
+    return file_ticket(superuser, system, subject="Forældre kan ikke logge på Aula", commit=True)
 
 
 def test_internal_note_and_reply_reach_the_right_inboxes(db, make_user, make_system, smtp_server):

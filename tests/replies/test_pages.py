@@ -3,14 +3,11 @@ filled in, without JavaScript, keeping the draft; an FAQ article as a link."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import db
-from supportdesk.faq.models import Article, ArticleState, Audience
 from supportdesk.replies.models import CannedReply
 from supportdesk.tickets import services as tickets
-from supportdesk.tickets.models import Priority
+from tests.factories import file_ticket, published_article
 
 
 def _ticket(make_user, make_institution, make_system):
@@ -18,18 +15,7 @@ def _ticket(make_user, make_institution, make_system):
     school = make_institution(coordinator.municipality, name="Vestre Skole")
     reporter = make_user(Role.superuser, institution=school, name="Karen Holm")
     system = make_system("aula")
-    ticket = tickets.create_ticket(
-        reporter,
-        tickets.NewTicket(
-            system=system,
-            category=system.categories[0],
-            subject="Login",
-            description="Virker ikke",
-            priority=Priority.normal,
-            institution=school,
-        ),
-    )
-    db.session.commit()
+    ticket = file_ticket(reporter, system, subject="Login", description="Virker ikke", commit=True)
     return coordinator, ticket, system
 
 
@@ -63,18 +49,7 @@ def test_write_a_canned_reply_and_insert_it_without_javascript(
 
 def test_faq_article_inserted_as_a_link(client, login, make_user, make_institution, make_system):
     coordinator, ticket, system = _ticket(make_user, make_institution, make_system)
-    article = Article(
-        slug="log-ind-med-mitid",
-        title="Log ind med MitID",
-        body="Sådan gør du",
-        system_id=system.id,
-        category_id=system.categories[0].id,
-        audience=Audience.public,
-        state=ArticleState.published,
-        updated=date(2026, 12, 1),
-    )
-    db.session.add(article)
-    db.session.commit()
+    published_article(system)
     login(coordinator)
     response = client.post(
         f"/tickets/{ticket.number}/insert-reply",

@@ -13,6 +13,7 @@ from supportdesk.retention.services import ANONYMISED_SUBJECT, run_retention
 from supportdesk.tickets import services as tickets
 from supportdesk.tickets.attachments import Upload
 from supportdesk.tickets.models import Attachment, EntryKind, Ticket, TicketSource, TicketStatus
+from tests.factories import file_ticket
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
@@ -107,16 +108,7 @@ def test_survey_comment_and_its_bell_entry_go_with_the_ticket(app, db, make_user
     reporter = make_user(Role.superuser, municipality="esbjerg")
     reporter.municipality.retention_days = 365
     coordinator = make_user(Role.coordinator, municipality=reporter.municipality)
-    ticket = tickets.create_ticket(
-        reporter,
-        tickets.NewTicket(
-            system=system,
-            category=system.categories[0],
-            subject="Emma kan ikke logge ind",
-            description="Beskrivelse",
-            institution=reporter.institution,
-        ),
-    )
+    ticket = file_ticket(reporter, system, subject="Emma kan ikke logge ind")
     lifecycle.change_status(coordinator, ticket, TicketStatus.resolved)
     surveys.answer(reporter, ticket, 2, "Emmas mor var utilfreds")
     lifecycle.change_status(coordinator, ticket, TicketStatus.closed)
@@ -131,3 +123,23 @@ def test_survey_comment_and_its_bell_entry_go_with_the_ticket(app, db, make_user
     answer = db.session.query(SurveyResponse).one()
     assert (answer.score, answer.comment) == (2, "")  # the score stays for the reports
     assert db.session.query(Notification).filter_by(url=link).count() == 0
+
+
+def test_attachment_files_stay_until_the_anonymisation_commits(app, db, make_user, make_system):
+    """A retention run that rolls back (a failing statement, a killed job) keeps the
+    files its rows still point to; only the committed run removes them."""
+    system = make_system("aula")
+    hotline = make_user(Role.hotline, municipality="esbjerg")
+    hotline.municipality.retention_days = 365
+    old = _closed_ticket(db, hotline, system, 400, "Gammel sag om Emma")
+    stored = [Path(app.config["SUPPORTDESK"].upload_dir) / a.storage_name for a in old.attachments]
+
+    assert run_retention().attachments == 1
+    db.session.rollback()
+
+    assert all(path.exists() for path in stored)
+    assert db.session.query(Attachment).filter_by(ticket_id=old.id).count() == 1
+
+    run_retention()
+    db.session.commit()
+    assert not any(path.exists() for path in stored)

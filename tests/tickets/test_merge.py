@@ -160,3 +160,16 @@ def test_merge_form_on_the_ticket_page(client, login, make_user, make_institutio
     assert "cannot be merged into itself" in response.get_data(as_text=True) or (
         "kan ikke lægges sammen med sig selv" in response.get_data(as_text=True)
     )
+
+
+def test_merge_form_unknown_target(client, login, make_user, make_institution, make_ticket):
+    coordinator, _first, second = _two_schools(make_user, make_institution)
+    duplicate = make_ticket(second, institution=second.institution)
+    login(coordinator)
+    response = client.post(f"/tickets/{duplicate.number}/merge", data={"into": "NOPE-2026-000001"})
+    assert response.status_code == 422
+    assert "Der er ingen henvendelse med det nummer i din kommune." in response.get_data(
+        as_text=True
+    )
+    db.session.refresh(duplicate)
+    assert duplicate.merged_into_id is None
