@@ -73,9 +73,9 @@ INSERT INTO category (system_id, slug, name)
 SELECT s, 'kategori' || c, 'Kategori ' || c
 FROM generate_series(1, {len(SYSTEMS)}) s, generate_series(1, 3) c ORDER BY s, c;
 INSERT INTO municipality (slug, name, code, retention_days, require_2fa_coordinators,
-                          created_at)
+                          auto_relay_answers, created_at)
 SELECT 'kommune' || lpad(m::text, 3, '0'), 'Kommune ' || m, 'B' || lpad(m::text, 3, '0'),
-       730, false, now()
+       730, false, false, now()
 FROM generate_series(1, {MUNICIPALITIES}) m ORDER BY m;
 INSERT INTO institution (municipality_id, number, name, type, active)
 SELECT m, (700000 + (m - 1) * {INSTITUTIONS} + i)::text, 'Skole ' || m || '-' || i,
