@@ -164,6 +164,9 @@ class Ticket(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
+    # The first public reply by someone other than the creator (history.touch keeps it):
+    # the reports' time to first response without looking through every ticket's entries.
+    first_response_at: Mapped[datetime | None] = mapped_column()
     # Set when `retention run` removed the personal content (DESIGN §3.9).
     anonymised_at: Mapped[datetime | None] = mapped_column()
     # A duplicate merged into another ticket of the municipality (closed, links there).

@@ -269,7 +269,7 @@ def add_entry(
     for upload in checked:
         add_attachment(actor, ticket, entry, upload)
     # Neither step checks the version: replies never conflict (history.touch).
-    touch(ticket)
+    touch(ticket, reply=entry)
     if not internal:
         # Staff answering a new ticket opens it; the requester answering un-waits it.
         if policy.is_ticket_staff(actor) and ticket.status == TicketStatus.new:
@@ -320,7 +320,7 @@ def relay_answer(actor: User | None, ticket: Ticket, body: str, case_number: str
         attachments=[],
     )
     db.session.add(entry)
-    touch(ticket)
+    touch(ticket, reply=entry)
     db.session.flush()
     notices.notify(
         notices.reporters(ticket),
