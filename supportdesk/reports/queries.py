@@ -247,7 +247,7 @@ def _institutions(where, result, ids: list[int], scope: Scope) -> None:
         ident: (number, kind)
         for ident, number, kind in db.session.execute(
             select(Institution.id, Institution.number, Institution.type).where(
-                Institution.id.in_({row[1] for row in rows})
+                Institution.municipality_id.in_(ids)
             )
         )
     }
