@@ -30,7 +30,7 @@ from supportdesk.faq.models import Deflection, TicketShownArticle
 from supportdesk.reports.case_queries import empty_sla, sla_figures
 from supportdesk.reports.clock import MUNICIPAL_CALENDAR, BusinessClock
 from supportdesk.reports.periods import as_date, local_day
-from supportdesk.reports.scope import Scope, days_to_buckets, percentiles, rate
+from supportdesk.reports.scope import Scope, days_to_buckets, percentiles, rate, rows_in_order
 from supportdesk.tickets.models import (
     SurveyResponse,
     Ticket,
@@ -493,13 +493,7 @@ def ticket_rows(scope: Scope, municipality_ids: list[int] | None) -> list[dict[s
 
 def ticket_rows_for(ids: list[int]) -> list[dict[str, Any]]:
     """The export rows of tickets a list already chose (and checked), in its order."""
-    found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        query = _ticket_row_query().add_columns(Ticket.id).where(Ticket.id.in_(chunk))
-        for *row, ident in db.session.execute(query):
-            found[ident] = ticket_row(*row)
-    return [found[i] for i in ids if i in found]
+    return rows_in_order(_ticket_row_query(), Ticket.id, ids, ticket_row)
 
 
 def ticket_row(
