@@ -7,7 +7,7 @@ then generates the tickets in SQL (INSERT … SELECT over generate_series: two y
 tickets, skewed so a few municipalities are large, written in time order as tickets
 arrive), 50,000 vendor cases with 100,000
 tickets linked to them, and a first reply on 70 % of the tickets (bulk inserted, so the
-tickets' `first_response_at` is then filled from them as migration 0012_first_response
+tickets' `first_response_at` is then filled from them as migration 0012_answered_reopened
 fills an existing database). It then times, through
 the Flask test client in this process (no network), signed in:
 
@@ -184,7 +184,7 @@ def _run_sql(engine, sql: str) -> None:
 
 def build(app, tickets: int) -> dict[str, float]:
     from supportdesk.extensions import db
-    from supportdesk.tickets.history import fill_first_response
+    from supportdesk.tickets.history import fill_from_history
 
     phases: dict[str, float] = {}
     with app.app_context():
@@ -201,8 +201,8 @@ def build(app, tickets: int) -> dict[str, float]:
             log(f"{name}: {phases[name]:.1f} s")
         start = time.perf_counter()
         # the replies were inserted in bulk: the first answer's time filled from them as
-        # migration 0012_first_response fills an existing database
-        fill_first_response()
+        # migration 0012_answered_reopened fills an existing database
+        fill_from_history()
         db.session.commit()
         phases["first responses filled"] = time.perf_counter() - start
         log(f"first responses filled: {phases['first responses filled']:.1f} s")

@@ -29,7 +29,7 @@ from supportdesk.cache import generations
 from supportdesk.demo.report_patterns import spike_topic, ticket_times
 from supportdesk.extensions import db, utcnow
 from supportdesk.numbering import NumberSequence
-from supportdesk.tickets.history import fill_first_response
+from supportdesk.tickets.history import fill_from_history
 from supportdesk.tickets.models import (
     EntryKind,
     Priority,
@@ -376,7 +376,7 @@ def _insert_tickets(
         entries.extend(_entries_for(rng, ids[number], municipality.id, plan))
     _bulk_insert(TicketEntry.__table__, entries)
     # the replies were inserted in bulk, not through history.touch
-    fill_first_response(Ticket.municipality_id == municipality.id)
+    fill_from_history(Ticket.municipality_id == municipality.id)
     generations.bump(
         ticket_generation(municipality.id)
     )  # bulk inserts bypass the session's tracking

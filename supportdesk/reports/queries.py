@@ -34,7 +34,6 @@ from supportdesk.reports.scope import Scope, days_to_buckets, percentiles, rate,
 from supportdesk.tickets.models import (
     SurveyResponse,
     Ticket,
-    TicketEntry,
     TicketSource,
     TicketStatus,
 )
@@ -120,7 +119,6 @@ def municipality_figures(
     _breakdown(where, result, now)
     _institutions(where, result, ids, scope)
     _durations(scope, where, result, now)
-    _reopened(where, result)
     _faq(scope, where, result, municipality_ids)
     _satisfaction(scope, result, municipality_ids)
     sla = sla_figures(scope, None, municipality_ids, group="municipality")
@@ -161,8 +159,8 @@ def _volume(scope: Scope, where: list[Any], result: dict[int, dict[str, Any]]) -
 def _breakdown(where: list[Any], result: dict[int, dict[str, Any]], now: datetime) -> None:
     """One pass over the period's tickets, grouped by municipality, system, category and
     source: created, escalated (linked to a vendor case), resolved, resolved without
-    escalation, and the open ones by age band. Summed here per system, vendor, category,
-    source and band."""
+    escalation, reopened (stored on the ticket when it is reopened), and the open ones by
+    age band. Summed here per system, vendor, category, source and band."""
     escalated = Ticket.vendor_case_id.is_not(None)
     done = Ticket.status.in_(DONE_STATUSES)
     open_ = Ticket.status.in_(OPEN_STATUSES)
@@ -180,6 +178,7 @@ def _breakdown(where: list[Any], result: dict[int, dict[str, Any]], now: datetim
             func.sum(case((escalated, 1), else_=0)),
             func.sum(case((done, 1), else_=0)),
             func.sum(case((and_(done, Ticket.vendor_case_id.is_(None)), 1), else_=0)),
+            func.sum(case((Ticket.reopened_at.is_not(None), 1), else_=0)),
             *bands,
         )
         .where(*where)
@@ -197,7 +196,18 @@ def _breakdown(where: list[Any], result: dict[int, dict[str, Any]], now: datetim
             select(Category.id, Category.slug, Category.name)
         )
     }
-    for mid, system_id, category_id, source, n, n_escalated, n_done, n_first, *aged in rows:
+    for (
+        mid,
+        system_id,
+        category_id,
+        source,
+        n,
+        n_escalated,
+        n_done,
+        n_first,
+        n_reopened,
+        *aged,
+    ) in rows:
         if mid not in result:
             continue
         figures = result[mid]
@@ -206,6 +216,7 @@ def _breakdown(where: list[Any], result: dict[int, dict[str, Any]], now: datetim
         figures["escalated"] += int(n_escalated or 0)
         figures["resolved"] += int(n_done or 0)
         figures["resolved_without_escalation"] += int(n_first or 0)
+        figures["reopened"] += int(n_reopened or 0)
         per_vendor = figures["escalation_by_vendor"].setdefault(
             vendor, {"tickets": 0, "escalated": 0, "rate": None}
         )
@@ -374,24 +385,6 @@ def epoch(column: Any) -> Any:
         # a Decimal to parse per value), of which the double is the same value
         return func.date_part("epoch", column, type_=Float)
     return (func.julianday(column) - 2440587.5) * 86400.0
-
-
-def _reopened(where: list[Any], result: dict[int, dict[str, Any]]) -> None:
-    """Tickets reopened: a status event from resolved or closed back to open."""
-    reopen = and_(
-        TicketEntry.event == "status",
-        TicketEntry.data["to"].as_string() == TicketStatus.open.value,
-        TicketEntry.data["from"].as_string().in_([s.value for s in DONE_STATUSES]),
-    )
-    rows = db.session.execute(
-        select(Ticket.municipality_id, func.count(distinct(Ticket.id)))
-        .join(TicketEntry, TicketEntry.ticket_id == Ticket.id)
-        .where(*where, reopen)
-        .group_by(Ticket.municipality_id)
-    )
-    for mid, n in rows:
-        if mid in result:
-            result[mid]["reopened"] = n
 
 
 def _faq(scope: Scope, where, result, municipality_ids: list[int] | None) -> None:

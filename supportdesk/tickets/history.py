@@ -20,7 +20,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from supportdesk.accounts.models import User
 from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
-from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry, ticket_generation
+from supportdesk.tickets.models import (
+    EntryKind,
+    Ticket,
+    TicketEntry,
+    TicketStatus,
+    ticket_generation,
+)
 
 # event name → its line from the event's parameters, in the current locale
 EventWording = Callable[[dict[str, Any]], Any]
@@ -127,9 +133,8 @@ def answers(ticket: Ticket, entry: TicketEntry) -> bool:
     )
 
 
-def first_response_of(ticket: Any) -> Any:
-    """SQL: the first answer's time of `ticket` (the Ticket table or an alias), from its
-    entries; what `touch` keeps in `first_response_at`."""
+def _first_response_of(ticket: Any) -> Any:
+    """SQL: the first answer's time of `ticket` from its entries (what `touch` keeps)."""
     return (
         select(func.min(TicketEntry.created_at))
         .where(
@@ -143,13 +148,31 @@ def first_response_of(ticket: Any) -> Any:
     )
 
 
-def fill_first_response(*where: Any) -> None:
-    """Set `first_response_at` from the entries of the tickets `where` selects (all when
-    empty): for rows written without `touch` (bulk seeding, data from before the column;
-    migration 0012_first_response does the same)."""
+def _last_reopen_of(ticket: Any) -> Any:
+    """SQL: when `ticket` was last moved from resolved or closed back to open, from its
+    status events (what lifecycle.apply_status keeps)."""
+    return (
+        select(func.max(TicketEntry.created_at))
+        .where(
+            TicketEntry.ticket_id == ticket.id,
+            TicketEntry.event == "status",
+            TicketEntry.data["to"].as_string() == TicketStatus.open.value,
+            TicketEntry.data["from"]
+            .as_string()
+            .in_([TicketStatus.resolved.value, TicketStatus.closed.value]),
+        )
+        .correlate(ticket)
+        .scalar_subquery()
+    )
+
+
+def fill_from_history(*where: Any) -> None:
+    """Set `first_response_at` and `reopened_at` from the entries of the tickets `where`
+    selects (all when empty): for rows written without `touch` and `apply_status` (bulk
+    seeding, data from before the columns; migration 0012_answered_reopened does the same)."""
     db.session.execute(
         update(Ticket)
         .where(*where)
-        .values(first_response_at=first_response_of(Ticket))
+        .values(first_response_at=_first_response_of(Ticket), reopened_at=_last_reopen_of(Ticket))
         .execution_options(synchronize_session=False)
     )

@@ -148,10 +148,16 @@ def apply_status(ticket: Ticket, actor: User | None, target: TicketStatus) -> No
         surveys.request_survey(ticket, actor)
     elif target == TicketStatus.closed:
         ticket.closed_at = now
-    elif target == TicketStatus.open and previous in (TicketStatus.resolved, TicketStatus.closed):
+    reopening = target == TicketStatus.open and previous in (
+        TicketStatus.resolved,
+        TicketStatus.closed,
+    )
+    if reopening:
         ticket.resolved_at = None
         ticket.closed_at = None
-    record_event(ticket, actor, "status", {"from": previous.value, "to": target.value})
+    line = record_event(ticket, actor, "status", {"from": previous.value, "to": target.value})
+    if reopening:
+        ticket.reopened_at = line.created_at  # the reports' reopen count reads it
 
 
 def open_on_reply(ticket: Ticket, actor: User, current: TicketStatus) -> bool:

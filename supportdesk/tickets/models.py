@@ -167,6 +167,9 @@ class Ticket(db.Model):
     # The first public reply by someone other than the creator (history.touch keeps it):
     # the reports' time to first response without looking through every ticket's entries.
     first_response_at: Mapped[datetime | None] = mapped_column()
+    # The last move from resolved or closed back to open (lifecycle.apply_status keeps
+    # it): the reports' reopen rate without reading every ticket's status events.
+    reopened_at: Mapped[datetime | None] = mapped_column()
     # Set when `retention run` removed the personal content (DESIGN §3.9).
     anonymised_at: Mapped[datetime | None] = mapped_column()
     # A duplicate merged into another ticket of the municipality (closed, links there).

@@ -1,6 +1,7 @@
 """`first_response_at`: the first public reply by someone other than the ticket's creator,
-stamped on the ticket by every path that writes a reply (the reports' time to first
-response reads it instead of every ticket's entries)."""
+stamped on the ticket by every path that writes a reply; `reopened_at`: the last move from
+resolved or closed back to open, stamped by the status change. The reports read them
+instead of every ticket's entries."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from sqlalchemy import select
 
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import db
-from supportdesk.tickets import services
-from supportdesk.tickets.history import fill_first_response
+from supportdesk.tickets import lifecycle, services
+from supportdesk.tickets.history import fill_from_history
 from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry, TicketSource
 
 
-def _stored(ticket: Ticket):
+def _stored(ticket: Ticket, column=Ticket.first_response_at):
     db.session.commit()
-    return db.session.scalar(select(Ticket.first_response_at).where(Ticket.id == ticket.id))
+    return db.session.scalar(select(column).where(Ticket.id == ticket.id))
 
 
 def _replies(ticket: Ticket) -> list[TicketEntry]:
@@ -99,6 +100,53 @@ def test_filling_from_the_entries_gives_what_the_replies_stamped(make_user, make
     services.add_entry(coordinator, answered, "Løst.")
     db.session.commit()
     db.session.execute(Ticket.__table__.update().values(first_response_at=None))
-    fill_first_response()
+    fill_from_history()
     assert _stored(answered) == first.created_at
     assert _stored(unanswered) is None
+
+
+def _status_lines(ticket: Ticket) -> list[TicketEntry]:
+    return list(
+        db.session.scalars(
+            select(TicketEntry)
+            .where(TicketEntry.ticket_id == ticket.id, TicketEntry.event == "status")
+            .order_by(TicketEntry.id)
+        )
+    )
+
+
+def test_reopening_a_resolved_or_closed_ticket_stamps_it(make_user, make_ticket):
+    ticket = make_ticket()
+    coordinator = make_user(Role.coordinator, municipality=ticket.municipality)
+    lifecycle.change_status(coordinator, ticket, "resolved")
+    assert _stored(ticket, Ticket.reopened_at) is None
+    lifecycle.change_status(coordinator, ticket, "open")
+    first = _stored(ticket, Ticket.reopened_at)
+    assert first is not None
+    lifecycle.change_status(coordinator, ticket, "closed")
+    assert _stored(ticket, Ticket.reopened_at) == first  # closing keeps it
+    lifecycle.change_status(coordinator, ticket, "open")
+    assert _stored(ticket, Ticket.reopened_at) > first
+
+
+def test_opening_a_new_or_waiting_ticket_is_no_reopening(make_user, make_ticket):
+    ticket = make_ticket()
+    coordinator = make_user(Role.coordinator, municipality=ticket.municipality)
+    lifecycle.change_status(coordinator, ticket, "waiting")
+    lifecycle.change_status(coordinator, ticket, "open")
+    assert _stored(ticket, Ticket.reopened_at) is None
+
+
+def test_filling_reopenings_from_the_status_lines(make_user, make_ticket):
+    """The migration's and the seed's fill finds the last reopening's status line."""
+    reopened = make_ticket()
+    resolved = make_ticket(reopened.created_by)
+    coordinator = make_user(Role.coordinator, municipality=reopened.municipality)
+    for ticket in (reopened, resolved):
+        lifecycle.change_status(coordinator, ticket, "resolved")
+    lifecycle.change_status(coordinator, reopened, "open")
+    db.session.commit()
+    db.session.execute(Ticket.__table__.update().values(reopened_at=None))
+    fill_from_history()
+    assert _stored(reopened, Ticket.reopened_at) == _status_lines(reopened)[-1].created_at
+    assert _stored(resolved, Ticket.reopened_at) is None
