@@ -300,7 +300,7 @@ def _durations(scope: Scope, where, result: dict[int, dict[str, Any]], now: date
     clock = BusinessClock(MUNICIPAL_CALENDAR, scope.lo, max(now, scope.hi))
     days = clock.utc_days()
     if db.session.get_bind().dialect.name == "postgresql" and days is not None:
-        _durations_in_sql(per_ticket.subquery("per_ticket"), days, result)
+        _durations_in_sql(per_ticket.cte("per_ticket").prefix_with("MATERIALIZED"), days, result)
         return
     between = clock.epoch_minutes_between
     responses: dict[int, list[float]] = defaultdict(list)
