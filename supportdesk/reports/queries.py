@@ -5,7 +5,7 @@ The municipality report, the whole rollout and the ticket export call these func
 what they return. Counts are grouped by municipality in the database, so one
 municipality's report and the rollout's side-by-side table are the same query with a
 narrower WHERE. Durations (first response, resolution) are business time of the SLA's
-calendar (`clock`).
+calendar, stored on each ticket when they happen (`durations`).
 
 Definitions (README "Reports"): a ticket counts in the period of its creation, on its
 Danish local date; `escalated` and `resolved` count those tickets that are linked to a
@@ -21,14 +21,13 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, case, column, distinct, func, literal, select, values
+from sqlalchemy import and_, case, distinct, func, select
 
 from supportdesk.accounts.models import Category, Institution, Municipality, System, Vendor
 from supportdesk.escalation.models import VendorCase
 from supportdesk.extensions import db, utcnow
 from supportdesk.faq.models import Deflection, TicketShownArticle
 from supportdesk.reports.case_queries import empty_sla, sla_figures
-from supportdesk.reports.clock import MUNICIPAL_CALENDAR, BusinessClock
 from supportdesk.reports.periods import as_date, local_day
 from supportdesk.reports.scope import Scope, days_to_buckets, percentiles, rate, rows_in_order
 from supportdesk.tickets.models import (
@@ -118,7 +117,7 @@ def municipality_figures(
     _volume(scope, where, result)
     _breakdown(where, result, now)
     _institutions(where, result, ids, scope)
-    _durations(scope, where, result, now)
+    _durations(where, result)
     _faq(scope, where, result, municipality_ids)
     _satisfaction(scope, result, municipality_ids)
     sla = sla_figures(scope, None, municipality_ids, group="municipality")
@@ -278,113 +277,57 @@ def _institutions(where, result, ids: list[int], scope: Scope) -> None:
         result[mid]["institutions"] = n
 
 
-def _durations(scope: Scope, where, result: dict[int, dict[str, Any]], now: datetime) -> None:
-    """Business minutes to the first reply and to resolution (median, 90th percentile).
-
-    One row per ticket: its creation, first response (stored on the ticket when it is
-    written) and resolution as epoch seconds. On PostgreSQL the business clock goes into
-    the query as one row per day and the percentiles are computed there (a hundred
-    thousand tickets never leave the database); elsewhere the rows are measured here with
-    the same clock.
-    """
-    done_at = case(
-        (Ticket.status.in_(DONE_STATUSES), func.coalesce(Ticket.resolved_at, Ticket.closed_at)),
-        else_=None,
-    )
-    per_ticket = select(
-        Ticket.municipality_id.label("mid"),
-        epoch(Ticket.created_at).label("created"),
-        epoch(Ticket.first_response_at).label("replied"),
-        epoch(done_at).label("done"),
-    ).where(*where)
-    clock = BusinessClock(MUNICIPAL_CALENDAR, scope.lo, max(now, scope.hi))
-    days = clock.utc_days()
-    if db.session.get_bind().dialect.name == "postgresql" and days is not None:
-        _durations_in_sql(per_ticket.cte("per_ticket").prefix_with("MATERIALIZED"), days, result)
+def _durations(where: list[Any], result: dict[int, dict[str, Any]]) -> None:
+    """Business minutes to the first answer and to resolution (median, 90th percentile),
+    from the business seconds stored on each ticket when they happened (durations.py).
+    PostgreSQL computes the percentiles; elsewhere the period's values are read and the
+    percentiles computed here (`scope.percentiles` defines them, for both)."""
+    # float seconds / 60: the double the SLA clock's whole seconds make in Python
+    response = Ticket.response_business_seconds / 60.0
+    resolution = Ticket.resolution_business_seconds / 60.0
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = db.session.execute(
+            select(
+                Ticket.municipality_id,
+                func.percentile_cont(0.5).within_group(response),
+                func.percentile_disc(0.9).within_group(response),
+                func.count(response),
+                func.percentile_cont(0.5).within_group(resolution),
+                func.percentile_disc(0.9).within_group(resolution),
+                func.count(resolution),
+            )
+            .where(*where)
+            .group_by(Ticket.municipality_id)
+        )
+        for mid, r_median, r_p90, r_count, s_median, s_p90, s_count in rows:
+            if mid in result:
+                figures = result[mid]
+                figures["first_response_business_minutes"] = _sql_percentiles(
+                    r_median, r_p90, r_count
+                )
+                figures["resolution_business_minutes"] = _sql_percentiles(s_median, s_p90, s_count)
         return
-    between = clock.epoch_minutes_between
     responses: dict[int, list[float]] = defaultdict(list)
     resolutions: dict[int, list[float]] = defaultdict(list)
-    for mid, created, replied, done in db.session.execute(per_ticket):
+    measured = select(
+        Ticket.municipality_id,
+        Ticket.response_business_seconds,
+        Ticket.resolution_business_seconds,
+    ).where(*where)
+    for mid, replied, done in db.session.execute(measured):
         if replied is not None:
-            responses[mid].append(between(float(created), float(replied)))
+            responses[mid].append(replied / 60)
         if done is not None:
-            resolutions[mid].append(between(float(created), float(done)))
+            resolutions[mid].append(done / 60)
     for mid, figures in result.items():
         figures["first_response_business_minutes"] = percentiles(responses.get(mid, []))
         figures["resolution_business_minutes"] = percentiles(resolutions.get(mid, []))
-
-
-def _durations_in_sql(tickets: Any, days: list[tuple], result: dict[int, dict[str, Any]]) -> None:
-    """The same measure as BusinessClock.epoch_minutes_between, joined on the UTC day:
-    business seconds before a moment = the day's total before it + the part of the day's
-    opening hours before the moment; percentiles as `scope.percentiles` defines them."""
-    table = values(
-        column("d", Float), column("b", Float), column("o", Float), column("c", Float),
-        name="business_day",
-    ).data(days)  # fmt: skip
-    at_created, at_replied, at_done = table.alias("dc"), table.alias("dr"), table.alias("dd")
-
-    def elapsed(moment: Any, day: Any) -> Any:
-        return day.c.b + func.greatest(0.0, func.least(moment, day.c.c) - day.c.o)
-
-    def minutes(moment: Any, day: Any) -> Any:
-        # float seconds / 60: the double the clock gives (int(seconds) / 60 in Python)
-        return case(
-            (moment.is_(None), None),
-            (moment <= tickets.c.created, literal(0.0, Float)),
-            else_=func.floor(
-                elapsed(moment, day) - elapsed(tickets.c.created, at_created), type_=Float
-            )
-            / 60.0,
-        )
-
-    # each ticket measured once (materialized), then the percentiles over plain columns
-    measured = (
-        select(
-            tickets.c.mid,
-            minutes(tickets.c.replied, at_replied).label("response"),
-            minutes(tickets.c.done, at_done).label("resolution"),
-        )
-        .select_from(tickets)
-        .join(at_created, at_created.c.d == func.floor(tickets.c.created / 86400))
-        .outerjoin(at_replied, at_replied.c.d == func.floor(tickets.c.replied / 86400))
-        .outerjoin(at_done, at_done.c.d == func.floor(tickets.c.done / 86400))
-        .cte("measured")
-        .prefix_with("MATERIALIZED")
-    )
-    response, resolution = measured.c.response, measured.c.resolution
-    rows = db.session.execute(
-        select(
-            measured.c.mid,
-            func.percentile_cont(0.5).within_group(response),
-            func.percentile_disc(0.9).within_group(response),
-            func.count(response),
-            func.percentile_cont(0.5).within_group(resolution),
-            func.percentile_disc(0.9).within_group(resolution),
-            func.count(resolution),
-        ).group_by(measured.c.mid)
-    )
-    for mid, r_median, r_p90, r_count, s_median, s_p90, s_count in rows:
-        if mid not in result:
-            continue
-        result[mid]["first_response_business_minutes"] = _sql_percentiles(r_median, r_p90, r_count)
-        result[mid]["resolution_business_minutes"] = _sql_percentiles(s_median, s_p90, s_count)
 
 
 def _sql_percentiles(median: Any, p90: Any, count: int) -> dict[str, Any]:
     if not count:
         return percentiles([])
     return {"median": round(float(median), 1), "p90": round(float(p90), 1), "count": count}
-
-
-def epoch(column: Any) -> Any:
-    """Seconds since 1970 (UTC) of a timestamp expression, on either database."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        # date_part gives a double; EXTRACT gives a numeric (slow to compute and compare,
-        # a Decimal to parse per value), of which the double is the same value
-        return func.date_part("epoch", column, type_=Float)
-    return (func.julianday(column) - 2440587.5) * 86400.0
 
 
 def _faq(scope: Scope, where, result, municipality_ids: list[int] | None) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import case, func, inspect, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from supportdesk import events
 from supportdesk.accounts.models import User
 from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
@@ -99,6 +100,7 @@ def touch(ticket: Ticket, reply: TicketEntry | None = None) -> None:
         ticket.updated_at = now  # not written yet: the INSERT carries it
         if answered_at is not None and ticket.first_response_at is None:
             ticket.first_response_at = answered_at
+            events.ticket_times_changed.send(ticket, what="response")
         return
     values: dict[str, Any] = {"updated_at": now}
     if answered_at is not None:
@@ -119,6 +121,8 @@ def touch(ticket: Ticket, reply: TicketEntry | None = None) -> None:
     set_committed_value(ticket, "updated_at", now)
     # what the UPDATE kept: this reply's time, or an earlier answer's
     set_committed_value(ticket, "first_response_at", stored)
+    if answered_at is not None:
+        events.ticket_times_changed.send(ticket, what="response")
     generations.bump(ticket_generation(ticket.municipality_id))
 
 
@@ -169,7 +173,7 @@ def _last_reopen_of(ticket: Any) -> Any:
 def fill_from_history(*where: Any) -> None:
     """Set `first_response_at` and `reopened_at` from the entries of the tickets `where`
     selects (all when empty): for rows written without `touch` and `apply_status` (bulk
-    seeding, data from before the columns; migration 0012_answered_reopened does the same)."""
+    seeding, data from before the columns; migration 0012_ticket_report_times does the same)."""
     db.session.execute(
         update(Ticket)
         .where(*where)

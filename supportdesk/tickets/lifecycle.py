@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from supportdesk import policy
+from supportdesk import events, policy
 from supportdesk.accounts.models import Category, User
 from supportdesk.cache import generations
 from supportdesk.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
@@ -158,6 +158,8 @@ def apply_status(ticket: Ticket, actor: User | None, target: TicketStatus) -> No
     line = record_event(ticket, actor, "status", {"from": previous.value, "to": target.value})
     if reopening:
         ticket.reopened_at = line.created_at  # the reports' reopen count reads it
+    if TicketStatus.resolved in (previous, target) or TicketStatus.closed in (previous, target):
+        events.ticket_times_changed.send(ticket, what="resolution")
 
 
 def open_on_reply(ticket: Ticket, actor: User, current: TicketStatus) -> bool:

@@ -170,6 +170,10 @@ class Ticket(db.Model):
     # The last move from resolved or closed back to open (lifecycle.apply_status keeps
     # it): the reports' reopen rate without reading every ticket's status events.
     reopened_at: Mapped[datetime | None] = mapped_column()
+    # Business seconds (municipal calendar) from creation to the first answer and to the
+    # resolution (None while open), stored by reports/durations.py when they happen.
+    response_business_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_business_seconds: Mapped[int | None] = mapped_column(Integer)
     # Set when `retention run` removed the personal content (DESIGN §3.9).
     anonymised_at: Mapped[datetime | None] = mapped_column()
     # A duplicate merged into another ticket of the municipality (closed, links there).
