@@ -11,7 +11,8 @@ from supportdesk.accounts.models import Role
 from supportdesk.extensions import db
 from supportdesk.tickets import lifecycle, services
 from supportdesk.tickets.history import fill_from_history
-from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry, TicketSource
+from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry
+from tests.notifications.test_caller_email import _call
 
 
 def _stored(ticket: Ticket, column=Ticket.first_response_at):
@@ -77,16 +78,7 @@ def test_an_answer_given_on_the_phone_is_the_callers_own_line(make_user, make_sy
     """The hotline creates the ticket of a call solved on the phone: its answer is the
     creator's reply, so no response time (the call was the response)."""
     hotline = make_user(Role.hotline)
-    system = make_system("aula")
-    new = services.NewTicket(
-        system=system,
-        category=system.categories[0],
-        subject="Kan ikke logge ind",
-        description="Forælder ringer.",
-        institution=None,
-        source=TicketSource.hotline,
-        requester_name="Mette Hansen",
-    )
+    new = _call(hotline, make_system("aula"), None)
     ticket = services.take_call(hotline, new, solved=True, answer="Nulstillede koden.")
     assert _stored(ticket) is None
 
