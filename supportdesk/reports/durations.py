@@ -33,6 +33,8 @@ def done_at(status: TicketStatus, resolved_at: datetime | None, closed_at: datet
 def store(ticket: Ticket, what: str, **_extra: Any) -> None:
     """Measure the changed time and store it without touching the ticket's version (a
     reply must not conflict with a form in flight; history.touch explains)."""
+    if ticket.created_at is None:  # created in this transaction, not yet written
+        ticket.created_at = utcnow()
     end = (
         ticket.first_response_at
         if what == "response"
