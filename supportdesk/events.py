@@ -30,3 +30,9 @@ ticket_created = _signals.signal(
 # the transaction that changed it, after a flush. The search domain queues the index
 # update in that same transaction (faq ← search: the FAQ does not know search).
 article_changed = _signals.signal("article-changed")
+
+# A ticket's first answer or its end (resolved, closed, reopened) changed. Sender: the
+# Ticket; keyword `what`: "response" (history.touch stamped `first_response_at`) or
+# "resolution" (lifecycle.apply_status wrote the status and its times). The reports
+# domain stores the business time each took on the ticket (reports/durations.py).
+ticket_times_changed = _signals.signal("ticket-times-changed")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -33,54 +36,51 @@ def _answer(name: str) -> ResponseReturnValue:
     return exports.download(report, fmt, request.args.get("table") or None)
 
 
-@bp.get("/reports/municipality")
-@document(
-    "Municipality report: tickets created by system, institution and source, escalation "
-    "and first-level resolution, response and resolution times in business minutes, "
-    "ageing, reopens, FAQ deflection and the vendors' SLA (coordinators and municipal "
-    "admins: their own municipality; the system admin names one)",
-    parameters=[*PERIOD, MUNICIPALITY],
-)
-def report_municipality() -> ResponseReturnValue:
-    return _answer("municipality")
+# name → (OpenAPI summary, parameters): GET /api/v1/reports/<name>, endpoint report_<name>
+REPORTS: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    "municipality": (
+        "Municipality report: tickets created by system, institution and source, escalation "
+        "and first-level resolution, response and resolution times in business minutes, "
+        "ageing, reopens, FAQ deflection and the vendors' SLA (coordinators and municipal "
+        "admins: their own municipality; the system admin names one)",
+        [*PERIOD, MUNICIPALITY],
+    ),
+    "vendor": (
+        "Vendor report: cases opened and resolved, SLA compliance per priority and "
+        "municipality, breaches, time waiting on the municipality, bundling and known issues "
+        "(vendor staff: their own vendor; the system admin names one with vendor=)",
+        PERIOD,
+    ),
+    "rollout": (
+        "Whole rollout: the municipality figures side by side for every municipality "
+        '(system admin only): {"municipalities": {slug: {...}}}',
+        PERIOD,
+    ),
+    "tickets": (
+        "One row per ticket created in the period, in the caller's scope (coordinators and "
+        "municipal admins: their municipality; the system admin: all, or municipality=)",
+        [*PERIOD, MUNICIPALITY],
+    ),
+    "cases": (
+        "One row per vendor case opened in the period (vendor staff: their vendor's cases; "
+        "coordinators and municipal admins: their municipality's; the system admin: all)",
+        [*PERIOD, MUNICIPALITY],
+    ),
+}
 
 
-@bp.get("/reports/vendor")
-@document(
-    "Vendor report: cases opened and resolved, SLA compliance per priority and "
-    "municipality, breaches, time waiting on the municipality, bundling and known issues "
-    "(vendor staff: their own vendor; the system admin names one with vendor=)",
-    parameters=PERIOD,
-)
-def report_vendor() -> ResponseReturnValue:
-    return _answer("vendor")
+def _report_view(name: str, summary: str, parameters: list[dict[str, Any]]) -> Callable:
+    def view() -> ResponseReturnValue:
+        return _answer(name)
+
+    view.__name__ = f"report_{name}"
+    return document(summary, parameters=parameters)(view)
 
 
-@bp.get("/reports/rollout")
-@document(
-    "Whole rollout: the municipality figures side by side for every municipality "
-    '(system admin only): {"municipalities": {slug: {...}}}',
-    parameters=PERIOD,
-)
-def report_rollout() -> ResponseReturnValue:
-    return _answer("rollout")
-
-
-@bp.get("/reports/tickets")
-@document(
-    "One row per ticket created in the period, in the caller's scope (coordinators and "
-    "municipal admins: their municipality; the system admin: all, or municipality=)",
-    parameters=[*PERIOD, MUNICIPALITY],
-)
-def report_tickets() -> ResponseReturnValue:
-    return _answer("tickets")
-
-
-@bp.get("/reports/cases")
-@document(
-    "One row per vendor case opened in the period (vendor staff: their vendor's cases; "
-    "coordinators and municipal admins: their municipality's; the system admin: all)",
-    parameters=[*PERIOD, MUNICIPALITY],
-)
-def report_cases() -> ResponseReturnValue:
-    return _answer("cases")
+for _name, (_summary, _parameters) in REPORTS.items():
+    bp.add_url_rule(
+        f"/reports/{_name}",
+        endpoint=f"report_{_name}",
+        view_func=_report_view(_name, _summary, _parameters),
+        methods=["GET"],
+    )

@@ -29,6 +29,8 @@ from supportdesk.cache import generations
 from supportdesk.demo.report_patterns import spike_topic, ticket_times
 from supportdesk.extensions import db, utcnow
 from supportdesk.numbering import NumberSequence
+from supportdesk.reports.durations import fill_business_times
+from supportdesk.tickets.history import fill_from_history
 from supportdesk.tickets.models import (
     EntryKind,
     Priority,
@@ -374,6 +376,9 @@ def _insert_tickets(
     for number, plan in plans.items():
         entries.extend(_entries_for(rng, ids[number], municipality.id, plan))
     _bulk_insert(TicketEntry.__table__, entries)
+    # the replies were inserted in bulk, not through history.touch
+    fill_from_history(Ticket.municipality_id == municipality.id)
+    fill_business_times(db.session, Ticket.municipality_id == municipality.id)
     generations.bump(
         ticket_generation(municipality.id)
     )  # bulk inserts bypass the session's tracking

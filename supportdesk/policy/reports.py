@@ -9,6 +9,8 @@ Everyone else, and every other tenant, is not found.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from supportdesk.accounts.models import Municipality, Role, User, Vendor
@@ -48,12 +50,18 @@ def report_municipality(user: User, slug: str | None) -> Municipality:
     """
     if not can_view_municipality_report(user):
         raise NotFound()
+    return _own_or_named(user, Municipality, user.municipality_id, slug)
+
+
+def _own_or_named(user: User, model: type[Any], own_id: int | None, slug: str | None) -> Any:
+    """Not the admin: their own row (`own_id`), naming another is not found; the admin:
+    the row `slug` names, none named is not found."""
     if not is_admin(user):
-        own = db.session.get(Municipality, user.municipality_id)
+        own = db.session.get(model, own_id)
         if slug and slug != own.slug:
             raise NotFound()
         return own
-    found = db.session.scalar(select(Municipality).where(Municipality.slug == (slug or "")))
+    found = db.session.scalar(select(model).where(model.slug == (slug or "")))
     if found is None:
         raise NotFound()
     return found
@@ -71,15 +79,7 @@ def report_vendor(user: User, slug: str | None) -> Vendor:
     """The vendor whose report the user asks for: vendor staff their own, the admin any."""
     if not can_view_vendor_report(user):
         raise NotFound()
-    if not is_admin(user):
-        own = db.session.get(Vendor, user.vendor_id)
-        if slug and slug != own.slug:
-            raise NotFound()
-        return own
-    found = db.session.scalar(select(Vendor).where(Vendor.slug == (slug or "")))
-    if found is None:
-        raise NotFound()
-    return found
+    return _own_or_named(user, Vendor, user.vendor_id, slug)
 
 
 def require_rollout_report(user: User) -> None:

@@ -18,7 +18,7 @@ from supportdesk.accounts.models import Municipality, System, Vendor
 from supportdesk.escalation.models import KnownIssue, KnownIssueTicket, VendorCase
 from supportdesk.extensions import db
 from supportdesk.reports.periods import as_date, local_day
-from supportdesk.reports.scope import Scope, days_to_buckets, rate
+from supportdesk.reports.scope import Scope, days_to_buckets, rate, rows_in_order
 from supportdesk.tickets.models import Priority, Ticket
 
 MAX_ROWS = 100_000
@@ -38,21 +38,20 @@ def case_where(scope: Scope, column: Any, vendor_ids, municipality_ids) -> list[
 
 # --- vendor cases and SLA ----------------------------------------------------------
 
-RESPONSE_BREACHED = or_(
-    VendorCase.response_breached_at.is_not(None),
-    and_(
-        VendorCase.first_response_at.is_not(None),
-        VendorCase.response_due_at.is_not(None),
-        VendorCase.first_response_at > VendorCase.response_due_at,
-    ),
+
+def _breached(flag: Any, done_at: Any, due_at: Any) -> Any:
+    """The worker's stored breach flag, or the answer / resolution after its due time."""
+    return or_(
+        flag.is_not(None),
+        and_(done_at.is_not(None), due_at.is_not(None), done_at > due_at),
+    )
+
+
+RESPONSE_BREACHED = _breached(
+    VendorCase.response_breached_at, VendorCase.first_response_at, VendorCase.response_due_at
 )
-RESOLUTION_BREACHED = or_(
-    VendorCase.resolution_breached_at.is_not(None),
-    and_(
-        VendorCase.resolved_at.is_not(None),
-        VendorCase.resolution_due_at.is_not(None),
-        VendorCase.resolved_at > VendorCase.resolution_due_at,
-    ),
+RESOLUTION_BREACHED = _breached(
+    VendorCase.resolution_breached_at, VendorCase.resolved_at, VendorCase.resolution_due_at
 )
 SLA_KEYS = ("response_met", "response_breached", "resolution_met", "resolution_breached")
 
@@ -327,13 +326,4 @@ def case_rows(scope: Scope, vendor_ids, municipality_ids) -> list[dict[str, Any]
 
 def case_rows_for(ids: list[int]) -> list[dict[str, Any]]:
     """The export rows of cases a list already chose (and checked), in its order."""
-    found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), 1000):
-        query = (
-            _case_row_query()
-            .add_columns(VendorCase.id)
-            .where(VendorCase.id.in_(ids[start : start + 1000]))
-        )
-        for *row, ident in db.session.execute(query):
-            found[ident] = case_row(*row)
-    return [found[i] for i in ids if i in found]
+    return rows_in_order(_case_row_query(), VendorCase.id, ids, case_row)

@@ -1,10 +1,10 @@
 """Business time for reports, on the SLA's own calendar (escalation/sla.py).
 
-A report measures thousands of durations; walking the calendar day by day for each
-(as the SLA clock does for one case) would be slow. `BusinessClock` asks the same
-`BusinessCalendar` for its opening windows once over the report's span and keeps a
-running total, so each duration is two binary searches. tests/reports/test_clock.py
-checks it against `sla.business_seconds_between`.
+Filling the stored durations of many tickets at once (durations.fill_business_times)
+would be slow walking the calendar day by day for each (as the SLA clock does for one
+case). `BusinessClock` asks the same `BusinessCalendar` for its opening windows once over
+the span and keeps a running total, so each duration is two binary searches.
+tests/reports/test_clock.py checks it against `sla.business_seconds_between`.
 """
 
 from __future__ import annotations
@@ -47,33 +47,3 @@ class BusinessClock:
         if end <= start:
             return 0
         return int(self._elapsed(end.timestamp()) - self._elapsed(start.timestamp()))
-
-    def utc_days(self) -> list[tuple[float, float, float, float]] | None:
-        """The clock as one row per UTC day: (day number since 1970, business seconds
-        before the day, the day's opening, its closing), so SQL can measure business
-        time with an equality join on the day. None when a window crosses UTC midnight
-        or a day has two (then only `seconds_between` is right)."""
-        if not self.opens:
-            return None
-        first = int(self.opens[0] // 86400)
-        last = int(self.closes[-1] // 86400)
-        rows: dict[int, tuple[float, float, float, float]] = {}
-        for opens, closes, before in zip(self.opens, self.closes, self.before, strict=True):
-            day = int(opens // 86400)
-            if int((closes - 1) // 86400) != day or day in rows:
-                return None
-            rows[day] = (float(day), before, opens, closes)
-        for day in range(first, last + 1):
-            if day not in rows:
-                start = day * 86400.0
-                rows[day] = (float(day), self._elapsed(start), start, start)
-        return [rows[day] for day in sorted(rows)]
-
-    def minutes_between(self, start: datetime, end: datetime) -> float:
-        return self.seconds_between(start, end) / 60
-
-    def epoch_minutes_between(self, start: float, end: float) -> float:
-        """Whole business seconds between two epoch moments, in minutes."""
-        if end <= start:
-            return 0.0
-        return int(self._elapsed(end) - self._elapsed(start)) / 60

@@ -1,9 +1,9 @@
 """Report filters: the period in Danish local dates, its presets, and the narrowing filters.
 
 A ticket counts in the period of its creation, on its Danish local date. SQL gets the
-period as UTC bounds, and the local day of a timestamp as an expression: PostgreSQL
-converts with the time zone; SQLite has no time zones, so the offsets of the period
-(one per stretch between daylight-saving changes) go into a CASE.
+period as UTC bounds, and the local day of a timestamp as an expression: the offsets of
+the period (one per stretch between daylight-saving changes) go into a CASE, on both
+databases (SQLite has no time zones; PostgreSQL's per-row conversion is the slower way).
 """
 
 from __future__ import annotations
@@ -168,17 +168,23 @@ def _offset_hours(moment: datetime) -> int:
 
 
 def local_day(column: Any, start: datetime, end: datetime) -> Any:
-    """SQL for the Danish local date of a UTC timestamp column within [start, end)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone(str(TZ), column), Date)
+    """SQL for the Danish local date of a UTC timestamp column within [start, end): the
+    UTC time shifted by the offset of its stretch (one per daylight-saving change in the
+    period). Plain arithmetic on both databases; on PostgreSQL several times cheaper per
+    row than converting each timestamp with the time zone's rules."""
     stretches = offset_stretches(start, end)
+
+    def shifted(hours: int) -> Any:
+        if db.session.get_bind().dialect.name == "postgresql":
+            return cast(func.timezone("UTC", column) + timedelta(hours=hours), Date)
+        return func.date(column, f"+{hours} hours")
+
     if len(stretches) == 1:
-        return func.date(column, f"+{stretches[0][2]} hours")
-    shift = case(
-        *[(and_(column >= lo, column < hi), f"+{hours} hours") for lo, hi, hours in stretches[:-1]],
-        else_=f"+{stretches[-1][2]} hours",
+        return shifted(stretches[0][2])
+    return case(
+        *[(and_(column >= lo, column < hi), shifted(hours)) for lo, hi, hours in stretches[:-1]],
+        else_=shifted(stretches[-1][2]),
     )
-    return func.date(column, shift)
 
 
 def as_date(value: Any) -> date:

@@ -5,7 +5,7 @@ The municipality report, the whole rollout and the ticket export call these func
 what they return. Counts are grouped by municipality in the database, so one
 municipality's report and the rollout's side-by-side table are the same query with a
 narrower WHERE. Durations (first response, resolution) are business time of the SLA's
-calendar (`clock`).
+calendar, stored on each ticket when they happen (`durations`).
 
 Definitions (README "Reports"): a ticket counts in the period of its creation, on its
 Danish local date; `escalated` and `resolved` count those tickets that are linked to a
@@ -21,21 +21,18 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, column, distinct, func, select, values
+from sqlalchemy import and_, case, distinct, func, select
 
 from supportdesk.accounts.models import Category, Institution, Municipality, System, Vendor
 from supportdesk.escalation.models import VendorCase
 from supportdesk.extensions import db, utcnow
 from supportdesk.faq.models import Deflection, TicketShownArticle
 from supportdesk.reports.case_queries import empty_sla, sla_figures
-from supportdesk.reports.clock import MUNICIPAL_CALENDAR, BusinessClock
 from supportdesk.reports.periods import as_date, local_day
-from supportdesk.reports.scope import Scope, days_to_buckets, percentiles, rate
+from supportdesk.reports.scope import Scope, days_to_buckets, percentiles, rate, rows_in_order
 from supportdesk.tickets.models import (
-    EntryKind,
     SurveyResponse,
     Ticket,
-    TicketEntry,
     TicketSource,
     TicketStatus,
 )
@@ -120,8 +117,7 @@ def municipality_figures(
     _volume(scope, where, result)
     _breakdown(where, result, now)
     _institutions(where, result, ids, scope)
-    _durations(scope, where, result, now, municipality_ids)
-    _reopened(where, result)
+    _durations(where, result)
     _faq(scope, where, result, municipality_ids)
     _satisfaction(scope, result, municipality_ids)
     sla = sla_figures(scope, None, municipality_ids, group="municipality")
@@ -162,8 +158,8 @@ def _volume(scope: Scope, where: list[Any], result: dict[int, dict[str, Any]]) -
 def _breakdown(where: list[Any], result: dict[int, dict[str, Any]], now: datetime) -> None:
     """One pass over the period's tickets, grouped by municipality, system, category and
     source: created, escalated (linked to a vendor case), resolved, resolved without
-    escalation, and the open ones by age band. Summed here per system, vendor, category,
-    source and band."""
+    escalation, reopened (stored on the ticket when it is reopened), and the open ones by
+    age band. Summed here per system, vendor, category, source and band."""
     escalated = Ticket.vendor_case_id.is_not(None)
     done = Ticket.status.in_(DONE_STATUSES)
     open_ = Ticket.status.in_(OPEN_STATUSES)
@@ -181,6 +177,7 @@ def _breakdown(where: list[Any], result: dict[int, dict[str, Any]], now: datetim
             func.sum(case((escalated, 1), else_=0)),
             func.sum(case((done, 1), else_=0)),
             func.sum(case((and_(done, Ticket.vendor_case_id.is_(None)), 1), else_=0)),
+            func.sum(case((Ticket.reopened_at.is_not(None), 1), else_=0)),
             *bands,
         )
         .where(*where)
@@ -198,7 +195,18 @@ def _breakdown(where: list[Any], result: dict[int, dict[str, Any]], now: datetim
             select(Category.id, Category.slug, Category.name)
         )
     }
-    for mid, system_id, category_id, source, n, n_escalated, n_done, n_first, *aged in rows:
+    for (
+        mid,
+        system_id,
+        category_id,
+        source,
+        n,
+        n_escalated,
+        n_done,
+        n_first,
+        n_reopened,
+        *aged,
+    ) in rows:
         if mid not in result:
             continue
         figures = result[mid]
@@ -207,6 +215,7 @@ def _breakdown(where: list[Any], result: dict[int, dict[str, Any]], now: datetim
         figures["escalated"] += int(n_escalated or 0)
         figures["resolved"] += int(n_done or 0)
         figures["resolved_without_escalation"] += int(n_first or 0)
+        figures["reopened"] += int(n_reopened or 0)
         per_vendor = figures["escalation_by_vendor"].setdefault(
             vendor, {"tickets": 0, "escalated": 0, "rate": None}
         )
@@ -238,16 +247,24 @@ def _add(into: dict[str, int], key: str, n: int) -> None:
 
 
 def _institutions(where, result, ids: list[int], scope: Scope) -> None:
+    # grouped on the ticket's own column (a hash of ~3,000 groups), named afterwards
     rows = db.session.execute(
-        select(Ticket.municipality_id, Institution.number, Institution.type, func.count())
-        .join(Institution, Institution.id == Ticket.institution_id)
-        .where(*where)
-        .group_by(Ticket.municipality_id, Institution.number, Institution.type)
-        .order_by(Institution.number)
-    )
-    for mid, number, kind, n in rows:
+        select(Ticket.municipality_id, Ticket.institution_id, func.count())
+        .where(*where, Ticket.institution_id.is_not(None))
+        .group_by(Ticket.municipality_id, Ticket.institution_id)
+    ).all()
+    named = {
+        ident: (number, kind)
+        for ident, number, kind in db.session.execute(
+            select(Institution.id, Institution.number, Institution.type).where(
+                Institution.municipality_id.in_(ids)
+            )
+        )
+    }
+    for mid, institution_id, n in sorted(rows, key=lambda row: named[row[1]][0]):
         if mid not in result:
             continue
+        number, kind = named[institution_id]
         result[mid]["by_institution"][number] = n
         per_type = result[mid]["by_institution_type"]
         per_type[kind.value] = per_type.get(kind.value, 0) + n
@@ -260,144 +277,57 @@ def _institutions(where, result, ids: list[int], scope: Scope) -> None:
         result[mid]["institutions"] = n
 
 
-def _durations(
-    scope: Scope, where, result: dict[int, dict[str, Any]], now: datetime, municipality_ids
-) -> None:
-    """Business minutes to the first reply and to resolution (median, 90th percentile).
-
-    One row per ticket: its creation, first reply by someone else and resolution as epoch
-    seconds. On PostgreSQL the business clock goes into the query as one row per day and
-    the percentiles are computed there (a hundred thousand tickets never leave the
-    database); elsewhere the rows are measured here with the same clock.
-    """
-    reply = and_(
-        TicketEntry.ticket_id == Ticket.id,
-        TicketEntry.kind == EntryKind.reply,
-        TicketEntry.author_id != Ticket.created_by_id,
-    )
-    done_at = case(
-        (Ticket.status.in_(DONE_STATUSES), func.coalesce(Ticket.resolved_at, Ticket.closed_at)),
-        else_=None,
-    )
-    if municipality_ids is not None:
-        # a few municipalities: one index probe per ticket for its first reply
-        first = (
-            select(func.min(TicketEntry.created_at)).where(reply).correlate(Ticket)
-        ).scalar_subquery()
-        per_ticket = select(
-            Ticket.municipality_id.label("mid"),
-            epoch(Ticket.created_at).label("created"),
-            epoch(first).label("replied"),
-            epoch(done_at).label("done"),
-        ).where(*where)
-    else:
-        # every municipality: one pass over the replies, joined and grouped per ticket
-        per_ticket = (
+def _durations(where: list[Any], result: dict[int, dict[str, Any]]) -> None:
+    """Business minutes to the first answer and to resolution (median, 90th percentile),
+    from the business seconds stored on each ticket when they happened (durations.py).
+    PostgreSQL computes the percentiles; elsewhere the period's values are read and the
+    percentiles computed here (`scope.percentiles` defines them, for both)."""
+    # float seconds / 60: the double the SLA clock's whole seconds make in Python
+    response = Ticket.response_business_seconds / 60.0
+    resolution = Ticket.resolution_business_seconds / 60.0
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = db.session.execute(
             select(
-                Ticket.municipality_id.label("mid"),
-                epoch(Ticket.created_at).label("created"),
-                epoch(func.min(TicketEntry.created_at)).label("replied"),
-                epoch(done_at).label("done"),
+                Ticket.municipality_id,
+                func.percentile_cont(0.5).within_group(response),
+                func.percentile_disc(0.9).within_group(response),
+                func.count(response),
+                func.percentile_cont(0.5).within_group(resolution),
+                func.percentile_disc(0.9).within_group(resolution),
+                func.count(resolution),
             )
-            .outerjoin(TicketEntry, reply)
             .where(*where)
-            .group_by(Ticket.id)
+            .group_by(Ticket.municipality_id)
         )
-    clock = BusinessClock(MUNICIPAL_CALENDAR, scope.lo, max(now, scope.hi))
-    days = clock.utc_days()
-    if db.session.get_bind().dialect.name == "postgresql" and days is not None:
-        # materialized: each ticket's first reply is looked up once, not once per join row
-        tickets = per_ticket.cte("per_ticket").prefix_with("MATERIALIZED")
-        _durations_in_sql(tickets, days, result)
+        for mid, r_median, r_p90, r_count, s_median, s_p90, s_count in rows:
+            if mid in result:
+                figures = result[mid]
+                figures["first_response_business_minutes"] = _sql_percentiles(
+                    r_median, r_p90, r_count
+                )
+                figures["resolution_business_minutes"] = _sql_percentiles(s_median, s_p90, s_count)
         return
-    between = clock.epoch_minutes_between
     responses: dict[int, list[float]] = defaultdict(list)
     resolutions: dict[int, list[float]] = defaultdict(list)
-    for mid, created, replied, done in db.session.execute(per_ticket):
+    measured = select(
+        Ticket.municipality_id,
+        Ticket.response_business_seconds,
+        Ticket.resolution_business_seconds,
+    ).where(*where)
+    for mid, replied, done in db.session.execute(measured):
         if replied is not None:
-            responses[mid].append(between(float(created), float(replied)))
+            responses[mid].append(replied / 60)
         if done is not None:
-            resolutions[mid].append(between(float(created), float(done)))
+            resolutions[mid].append(done / 60)
     for mid, figures in result.items():
         figures["first_response_business_minutes"] = percentiles(responses.get(mid, []))
         figures["resolution_business_minutes"] = percentiles(resolutions.get(mid, []))
-
-
-def _durations_in_sql(tickets: Any, days: list[tuple], result: dict[int, dict[str, Any]]) -> None:
-    """The same measure as BusinessClock.epoch_minutes_between, joined on the UTC day:
-    business seconds before a moment = the day's total before it + the part of the day's
-    opening hours before the moment; percentiles as `scope.percentiles` defines them."""
-    table = values(
-        column("d", Float), column("b", Float), column("o", Float), column("c", Float),
-        name="business_day",
-    ).data(days)  # fmt: skip
-    at_created, at_replied, at_done = table.alias("dc"), table.alias("dr"), table.alias("dd")
-
-    def elapsed(moment: Any, day: Any) -> Any:
-        return day.c.b + func.greatest(0.0, func.least(moment, day.c.c) - day.c.o)
-
-    def minutes(moment: Any, day: Any) -> Any:
-        return case(
-            (moment.is_(None), None),
-            (moment <= tickets.c.created, 0.0),
-            else_=func.floor(elapsed(moment, day) - elapsed(tickets.c.created, at_created)) / 60,
-        )
-
-    response = minutes(tickets.c.replied, at_replied)
-    resolution = minutes(tickets.c.done, at_done)
-    rows = db.session.execute(
-        select(
-            tickets.c.mid,
-            func.percentile_cont(0.5).within_group(response),
-            func.percentile_disc(0.9).within_group(response),
-            func.count(response),
-            func.percentile_cont(0.5).within_group(resolution),
-            func.percentile_disc(0.9).within_group(resolution),
-            func.count(resolution),
-        )
-        .select_from(tickets)
-        .join(at_created, at_created.c.d == func.floor(tickets.c.created / 86400))
-        .outerjoin(at_replied, at_replied.c.d == func.floor(tickets.c.replied / 86400))
-        .outerjoin(at_done, at_done.c.d == func.floor(tickets.c.done / 86400))
-        .group_by(tickets.c.mid)
-    )
-    for mid, r_median, r_p90, r_count, s_median, s_p90, s_count in rows:
-        if mid not in result:
-            continue
-        result[mid]["first_response_business_minutes"] = _sql_percentiles(r_median, r_p90, r_count)
-        result[mid]["resolution_business_minutes"] = _sql_percentiles(s_median, s_p90, s_count)
 
 
 def _sql_percentiles(median: Any, p90: Any, count: int) -> dict[str, Any]:
     if not count:
         return percentiles([])
     return {"median": round(float(median), 1), "p90": round(float(p90), 1), "count": count}
-
-
-def epoch(column: Any) -> Any:
-    """Seconds since 1970 (UTC) of a timestamp expression, on either database."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        # a float, not PostgreSQL's numeric: no Decimal to parse per value
-        return cast(func.extract("epoch", column), Float)
-    return (func.julianday(column) - 2440587.5) * 86400.0
-
-
-def _reopened(where: list[Any], result: dict[int, dict[str, Any]]) -> None:
-    """Tickets reopened: a status event from resolved or closed back to open."""
-    reopen = and_(
-        TicketEntry.event == "status",
-        TicketEntry.data["to"].as_string() == TicketStatus.open.value,
-        TicketEntry.data["from"].as_string().in_([s.value for s in DONE_STATUSES]),
-    )
-    rows = db.session.execute(
-        select(Ticket.municipality_id, func.count(distinct(Ticket.id)))
-        .join(TicketEntry, TicketEntry.ticket_id == Ticket.id)
-        .where(*where, reopen)
-        .group_by(Ticket.municipality_id)
-    )
-    for mid, n in rows:
-        if mid in result:
-            result[mid]["reopened"] = n
 
 
 def _faq(scope: Scope, where, result, municipality_ids: list[int] | None) -> None:
@@ -499,13 +429,7 @@ def ticket_rows(scope: Scope, municipality_ids: list[int] | None) -> list[dict[s
 
 def ticket_rows_for(ids: list[int]) -> list[dict[str, Any]]:
     """The export rows of tickets a list already chose (and checked), in its order."""
-    found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        query = _ticket_row_query().add_columns(Ticket.id).where(Ticket.id.in_(chunk))
-        for *row, ident in db.session.execute(query):
-            found[ident] = ticket_row(*row)
-    return [found[i] for i in ids if i in found]
+    return rows_in_order(_ticket_row_query(), Ticket.id, ids, ticket_row)
 
 
 def ticket_row(

@@ -7,10 +7,12 @@ formats them the Danish way, CSV writes decimal commas, XLSX stores numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from supportdesk.accounts.models import InstitutionType
 from supportdesk.reports.services import Report
@@ -238,139 +240,111 @@ def vendor_tables(f: dict[str, Any]) -> list[Table]:
     ]
 
 
-ROLLOUT_COLUMNS: list[tuple[str, Any, str | None]] = [
-    ("tickets_created", lambda m: m["tickets_created"], None),
-    ("institutions", lambda m: m["institutions"], None),
-    ("tickets_per_institution", lambda m: m["tickets_per_institution"], None),
-    ("escalation_rate", lambda m: m["escalation_rate"], RATE),
-    ("first_level_resolution_rate", lambda m: m["first_level_resolution_rate"], RATE),
-    ("first_response", lambda m: m["first_response_business_minutes"]["median"], MINUTES),
-    ("resolution", lambda m: m["resolution_business_minutes"]["median"], MINUTES),
-    ("response_compliance", lambda m: m["sla"]["response_compliance"], RATE),
-    ("resolution_compliance", lambda m: m["sla"]["resolution_compliance"], RATE),
-    ("deflected", lambda m: m["deflected"], None),
-    ("satisfaction", lambda m: m["satisfaction"]["average"], None),
+# Column tables: (header, value of the row, kind), the header lazy (read per request).
+Column = tuple[Any, Callable[[dict[str, Any]], Any], str | None]
+
+
+def _column_table(
+    key: str, title: str, columns: list[Column], rows: list[dict[str, Any]], first=None
+) -> Table:
+    """One row per item, one column per entry of `columns`; `first` (header, value of the
+    row) puts a column in front."""
+    lead = [first] if first is not None else []
+    return Table(
+        key,
+        title,
+        [str(header) for header, _get in lead] + [str(header) for header, _g, _k in columns],
+        [[*(get(row) for _h, get in lead), *(get(row) for _h, get, _k in columns)] for row in rows],
+        kinds=(*(None for _ in lead), *(kind for _h, _g, kind in columns)),
+    )
+
+
+def _field(name: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda row: row[name]
+
+
+def _yes_no(name: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda row: _("Yes") if row[name] else _("No")
+
+
+ROLLOUT_COLUMNS: list[Column] = [
+    (_l("Tickets created"), _field("tickets_created"), None),
+    (_l("Institutions"), _field("institutions"), None),
+    (_l("Tickets per institution"), _field("tickets_per_institution"), None),
+    (_l("Escalation rate"), _field("escalation_rate"), RATE),
+    (_l("First-level resolution rate"), _field("first_level_resolution_rate"), RATE),
+    (
+        _l("First response, median (business minutes)"),
+        lambda m: m["first_response_business_minutes"]["median"],
+        MINUTES,
+    ),
+    (
+        _l("Resolution, median (business minutes)"),
+        lambda m: m["resolution_business_minutes"]["median"],
+        MINUTES,
+    ),
+    (_l("Response compliance"), lambda m: m["sla"]["response_compliance"], RATE),
+    (_l("Resolution compliance"), lambda m: m["sla"]["resolution_compliance"], RATE),
+    (_l('Solved by the FAQ ("Det løste mit problem")'), _field("deflected"), None),
+    (_l("Satisfaction, average (1-5)"), lambda m: m["satisfaction"]["average"], None),
 ]
 
 
 def rollout_tables(f: dict[str, Any]) -> list[Table]:
-    headers = {
-        "tickets_created": _("Tickets created"),
-        "institutions": _("Institutions"),
-        "tickets_per_institution": _("Tickets per institution"),
-        "escalation_rate": _("Escalation rate"),
-        "first_level_resolution_rate": _("First-level resolution rate"),
-        "first_response": _("First response, median (business minutes)"),
-        "resolution": _("Resolution, median (business minutes)"),
-        "response_compliance": _("Response compliance"),
-        "resolution_compliance": _("Resolution compliance"),
-        "deflected": _('Solved by the FAQ ("Det løste mit problem")'),
-        "satisfaction": _("Satisfaction, average (1-5)"),
-    }
+    municipalities = [{"slug": slug, **m} for slug, m in f["municipalities"].items()]
     return [
-        Table(
+        _column_table(
             "municipalities",
             _("Municipalities side by side"),
-            [_("Municipality"), *(headers[key] for key, _get, _kind in ROLLOUT_COLUMNS)],
-            [
-                [slug, *(get(m) for _key, get, _kind in ROLLOUT_COLUMNS)]
-                for slug, m in f["municipalities"].items()
-            ],
-            kinds=(None, *(kind for _key, _get, kind in ROLLOUT_COLUMNS)),
+            ROLLOUT_COLUMNS,
+            municipalities,
+            first=(_l("Municipality"), _field("slug")),
         )
     ]
 
 
-TICKET_COLUMNS = (
-    "number",
-    "created_at",
-    "municipality",
-    "institution",
-    "institution_name",
-    "institution_type",
-    "system",
-    "category",
-    "source",
-    "priority",
-    "status",
-    "case",
-    "resolved_at",
-    "subject",
-)
+TICKET_COLUMNS: list[Column] = [
+    (_l("Number"), _field("number"), None),
+    (_l("Created"), _field("created_at"), None),
+    (_l("Municipality"), _field("municipality"), None),
+    (_l("Institution number"), _field("institution"), None),
+    (_l("Institution"), _field("institution_name"), None),
+    (_l("Institution type"), _field("institution_type"), None),
+    (_l("System"), _field("system"), None),
+    (_l("Category"), _field("category"), None),
+    (_l("Source"), _field("source"), None),
+    (_l("Priority"), _field("priority"), None),
+    (_l("Status"), _field("status"), None),
+    (_l("Vendor case"), _field("case"), None),
+    (_l("Resolved"), _field("resolved_at"), None),
+    (_l("Subject"), _field("subject"), None),
+]
 
 
 def ticket_tables(f: dict[str, Any]) -> list[Table]:
-    headers = {
-        "number": _("Number"),
-        "created_at": _("Created"),
-        "municipality": _("Municipality"),
-        "institution": _("Institution number"),
-        "institution_name": _("Institution"),
-        "institution_type": _("Institution type"),
-        "system": _("System"),
-        "category": _("Category"),
-        "source": _("Source"),
-        "priority": _("Priority"),
-        "status": _("Status"),
-        "case": _("Vendor case"),
-        "resolved_at": _("Resolved"),
-        "subject": _("Subject"),
-    }
-    return [
-        Table(
-            "tickets",
-            _("Tickets"),
-            [headers[c] for c in TICKET_COLUMNS],
-            [[row[c] for c in TICKET_COLUMNS] for row in f["items"]],
-        )
-    ]
+    return [_column_table("tickets", _("Tickets"), TICKET_COLUMNS, f["items"])]
 
 
-CASE_COLUMNS = (
-    "number",
-    "created_at",
-    "municipality",
-    "vendor",
-    "system",
-    "priority",
-    "status",
-    "first_response_at",
-    "resolved_at",
-    "response_breached",
-    "resolution_breached",
-    "paused_business_minutes",
-    "subject",
-)
+CASE_COLUMNS: list[Column] = [
+    (_l("Case"), _field("number"), None),
+    (_l("Opened"), _field("created_at"), None),
+    (_l("Municipality"), _field("municipality"), None),
+    (_l("Vendor"), _field("vendor"), None),
+    (_l("System"), _field("system"), None),
+    (_l("Priority"), _field("priority"), None),
+    (_l("Status"), _field("status"), None),
+    (_l("First response"), _field("first_response_at"), None),
+    (_l("Resolved"), _field("resolved_at"), None),
+    (_l("Response breached"), _yes_no("response_breached"), None),
+    (_l("Resolution breached"), _yes_no("resolution_breached"), None),
+    (
+        _l("Waiting on the municipality (business minutes)"),
+        _field("paused_business_minutes"),
+        None,
+    ),
+    (_l("Subject"), _field("subject"), None),
+]
 
 
 def case_tables(f: dict[str, Any]) -> list[Table]:
-    headers = {
-        "number": _("Case"),
-        "created_at": _("Opened"),
-        "municipality": _("Municipality"),
-        "vendor": _("Vendor"),
-        "system": _("System"),
-        "priority": _("Priority"),
-        "status": _("Status"),
-        "first_response_at": _("First response"),
-        "resolved_at": _("Resolved"),
-        "response_breached": _("Response breached"),
-        "resolution_breached": _("Resolution breached"),
-        "paused_business_minutes": _("Waiting on the municipality (business minutes)"),
-        "subject": _("Subject"),
-    }
-
-    def cell(row: dict[str, Any], column: str) -> Any:
-        value = row[column]
-        if isinstance(value, bool):
-            return _("Yes") if value else _("No")
-        return value
-
-    return [
-        Table(
-            "cases",
-            _("Vendor cases"),
-            [headers[c] for c in CASE_COLUMNS],
-            [[cell(row, c) for c in CASE_COLUMNS] for row in f["items"]],
-        )
-    ]
+    return [_column_table("cases", _("Vendor cases"), CASE_COLUMNS, f["items"])]

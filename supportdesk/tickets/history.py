@@ -15,13 +15,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import inspect, update
+from sqlalchemy import case, func, inspect, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from supportdesk import events
 from supportdesk.accounts.models import User
 from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
-from supportdesk.tickets.models import EntryKind, Ticket, TicketEntry, ticket_generation
+from supportdesk.tickets.models import (
+    EntryKind,
+    Ticket,
+    TicketEntry,
+    TicketStatus,
+    ticket_generation,
+)
 
 # event name → its line from the event's parameters, in the current locale
 EventWording = Callable[[dict[str, Any]], Any]
@@ -86,20 +93,98 @@ def add_system_event(
     return entry
 
 
-def touch(ticket: Ticket) -> None:
+def touch(ticket: Ticket, reply: TicketEntry | None = None) -> None:
     """Stamp `updated_at` for something new beside the ticket (a reply, a history line).
 
     Not through the versioned row: that UPDATE checks and bumps `version`, so every other
     write in flight on the ticket (four clients replying at once) would get a 409 although
     none of them changed what a `version` protects. Only writes that name one may conflict.
+    A public `reply` that answers the ticket (see `answers`) stamps `first_response_at`
+    in the same UPDATE if no earlier answer did (the reports' time to first response).
     """
     now = utcnow()
+    answered_at = reply.created_at if reply is not None and answers(ticket, reply) else None
     if ticket.id is None or inspect(ticket).pending:
         ticket.updated_at = now  # not written yet: the INSERT carries it
+        if answered_at is not None and ticket.first_response_at is None:
+            ticket.first_response_at = answered_at
+            events.ticket_times_changed.send(ticket, what="response")
         return
-    db.session.execute(
-        update(Ticket).where(Ticket.id == ticket.id).values(updated_at=now),
+    values: dict[str, Any] = {"updated_at": now}
+    if answered_at is not None:
+        values["first_response_at"] = case(
+            (
+                or_(Ticket.first_response_at.is_(None), Ticket.first_response_at > answered_at),
+                answered_at,
+            ),
+            else_=Ticket.first_response_at,
+        )
+    stored = db.session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id)
+        .values(**values)
+        .returning(Ticket.first_response_at),
         execution_options={"synchronize_session": False},
-    )
+    ).scalar_one()
     set_committed_value(ticket, "updated_at", now)
+    # what the UPDATE kept: this reply's time, or an earlier answer's
+    set_committed_value(ticket, "first_response_at", stored)
+    if answered_at is not None:
+        events.ticket_times_changed.send(ticket, what="response")
     generations.bump(ticket_generation(ticket.municipality_id))
+
+
+def answers(ticket: Ticket, entry: TicketEntry) -> bool:
+    """A first response is a public reply by someone other than the ticket's creator (an
+    answer relayed automatically has no author and is not one)."""
+    author_id = entry.author.id if entry.author is not None else entry.author_id
+    return (
+        entry.kind == EntryKind.reply
+        and author_id is not None
+        and author_id != ticket.created_by_id
+    )
+
+
+def _first_response_of(ticket: Any) -> Any:
+    """SQL: the first answer's time of `ticket` from its entries (what `touch` keeps)."""
+    return (
+        select(func.min(TicketEntry.created_at))
+        .where(
+            TicketEntry.ticket_id == ticket.id,
+            TicketEntry.kind == EntryKind.reply,
+            TicketEntry.author_id.is_not(None),
+            TicketEntry.author_id != ticket.created_by_id,
+        )
+        .correlate(ticket)
+        .scalar_subquery()
+    )
+
+
+def _last_reopen_of(ticket: Any) -> Any:
+    """SQL: when `ticket` was last moved from resolved or closed back to open, from its
+    status events (what lifecycle.apply_status keeps)."""
+    return (
+        select(func.max(TicketEntry.created_at))
+        .where(
+            TicketEntry.ticket_id == ticket.id,
+            TicketEntry.event == "status",
+            TicketEntry.data["to"].as_string() == TicketStatus.open.value,
+            TicketEntry.data["from"]
+            .as_string()
+            .in_([TicketStatus.resolved.value, TicketStatus.closed.value]),
+        )
+        .correlate(ticket)
+        .scalar_subquery()
+    )
+
+
+def fill_from_history(*where: Any) -> None:
+    """Set `first_response_at` and `reopened_at` from the entries of the tickets `where`
+    selects (all when empty): for rows written without `touch` and `apply_status` (bulk
+    seeding, data from before the columns; migration 0012_ticket_report_times does the same)."""
+    db.session.execute(
+        update(Ticket)
+        .where(*where)
+        .values(first_response_at=_first_response_of(Ticket), reopened_at=_last_reopen_of(Ticket))
+        .execution_options(synchronize_session=False)
+    )

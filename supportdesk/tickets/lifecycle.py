@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from supportdesk import policy
+from supportdesk import events, policy
 from supportdesk.accounts.models import Category, User
 from supportdesk.cache import generations
 from supportdesk.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
@@ -148,10 +148,18 @@ def apply_status(ticket: Ticket, actor: User | None, target: TicketStatus) -> No
         surveys.request_survey(ticket, actor)
     elif target == TicketStatus.closed:
         ticket.closed_at = now
-    elif target == TicketStatus.open and previous in (TicketStatus.resolved, TicketStatus.closed):
+    reopening = target == TicketStatus.open and previous in (
+        TicketStatus.resolved,
+        TicketStatus.closed,
+    )
+    if reopening:
         ticket.resolved_at = None
         ticket.closed_at = None
-    record_event(ticket, actor, "status", {"from": previous.value, "to": target.value})
+    line = record_event(ticket, actor, "status", {"from": previous.value, "to": target.value})
+    if reopening:
+        ticket.reopened_at = line.created_at  # the reports' reopen count reads it
+    if TicketStatus.resolved in (previous, target) or TicketStatus.closed in (previous, target):
+        events.ticket_times_changed.send(ticket, what="resolution")
 
 
 def open_on_reply(ticket: Ticket, actor: User, current: TicketStatus) -> bool:

@@ -113,8 +113,9 @@ class Ticket(db.Model):
         Index("ix_ticket_municipality_status_created", "municipality_id", "status", "created_at"),
         Index("ix_ticket_municipality_created", "municipality_id", "created_at", "id"),
         # Reports over every municipality (the whole rollout): a period is a range of
-        # creation times, contiguous on disk as tickets arrive in time order.
-        Index("ix_ticket_created", "created_at"),
+        # creation times, contiguous on disk as tickets arrive in time order; with the
+        # municipality the volume per day is read from the index alone.
+        Index("ix_ticket_created", "created_at", "municipality_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,6 +150,16 @@ class Ticket(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
+    # The first public reply by someone other than the creator (history.touch keeps it):
+    # the reports' time to first response without looking through every ticket's entries.
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    # The last move from resolved or closed back to open (lifecycle.apply_status keeps
+    # it): the reports' reopen rate without reading every ticket's status events.
+    reopened_at: Mapped[datetime | None] = mapped_column()
+    # Business seconds (municipal calendar) from creation to the first answer and to the
+    # resolution (None while open), stored by reports/durations.py when they happen.
+    response_business_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_business_seconds: Mapped[int | None] = mapped_column(Integer)
     # Set when `retention run` removed the personal content (DESIGN §3.9).
     anonymised_at: Mapped[datetime | None] = mapped_column()
     # A duplicate merged into another ticket of the municipality (closed, links there).

@@ -262,7 +262,7 @@ def add_entry(
     for upload in checked:
         add_attachment(actor, ticket, entry, upload)
     # Neither step checks the version: replies never conflict (history.touch).
-    touch(ticket)
+    touch(ticket, reply=entry)
     if not internal:
         # Staff answering a new ticket opens it; the requester answering un-waits it.
         if policy.is_ticket_staff(actor) and ticket.status == TicketStatus.new:
@@ -302,7 +302,7 @@ def relay_answer(actor: User | None, ticket: Ticket, body: str, case_number: str
         raise ValidationFailed(fields={"body": str(_l("The message is too long."))})
     data = {"case": case_number}
     entry = new_entry(ticket, EntryKind.reply, actor, body=body, event="answer_relayed", data=data)
-    touch(ticket)
+    touch(ticket, reply=entry)
     db.session.flush()
     notices.notify(
         notices.reporters(ticket),

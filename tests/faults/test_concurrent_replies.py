@@ -68,6 +68,13 @@ def test_four_clients_replying_at_once_get_no_409(
     )
     assert status_lines == 1
     assert db.session.get(Ticket, ticket.id).status == TicketStatus.open
+    # the first answer's time is kept, whichever reply's UPDATE came last
+    first = db.session.scalar(
+        select(func.min(TicketEntry.created_at)).where(
+            TicketEntry.ticket_id == ticket.id, TicketEntry.kind == EntryKind.reply
+        )
+    )
+    assert db.session.get(Ticket, ticket.id).first_response_at == first
 
 
 def test_a_reply_leaves_the_version_so_a_patch_read_before_it_still_applies(

@@ -28,6 +28,8 @@ from supportdesk.escalation.models import (
 )
 from supportdesk.extensions import db as _db
 from supportdesk.faq.models import Article, Audience, Deflection, TicketShownArticle
+from supportdesk.reports.durations import fill_business_times
+from supportdesk.tickets.history import fill_from_history
 from supportdesk.tickets.models import (
     EntryKind,
     Priority,
@@ -275,6 +277,10 @@ def world(app, password_hash) -> World:
             TicketShownArticle(ticket_id=tickets["T7"].id, article_id=articles[0].id),
         ]
     )
+    s.flush()
+    # entries written here, not through a reply: filled as the migration fills old rows
+    fill_from_history()
+    fill_business_times(s)
     s.commit()
     return World(
         alfa, beta, v1, v2, aula, fildeling, school, daycare, coordinator, superuser,

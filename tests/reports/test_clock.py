@@ -30,14 +30,3 @@ def test_clock_uses_the_calendars_hours_and_closed_days():
     # Saturday 24 October counts on this calendar: 8 hours
     saturday = datetime(2026, 10, 24, 0, 0, tzinfo=UTC)
     assert clock.seconds_between(saturday, saturday + timedelta(days=1)) == 8 * 3600
-
-
-def test_the_clock_by_utc_day_measures_the_same():
-    """The rows PostgreSQL joins on (reports/queries.py) give the clock's own answer."""
-    start = datetime(2026, 3, 20, tzinfo=UTC)
-    clock = BusinessClock(DEFAULT_CALENDAR, start, datetime(2026, 4, 10, tzinfo=UTC))
-    days = {int(d): (b, o, c) for d, b, o, c in clock.utc_days()}
-    for n in range(300):
-        moment = (start + timedelta(hours=n * 1.7, minutes=n)).timestamp()
-        before, opens, closes = days[int(moment // 86400)]
-        assert before + max(0.0, min(moment, closes) - opens) == clock._elapsed(moment)
