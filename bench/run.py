@@ -389,6 +389,10 @@ def gunicorn(target: Target, app: str, name: str) -> Iterator[Server]:
                 process.wait()
 
 
+# keys set up by `sign_in` (a larger size signs in again on the same database)
+TOTP_SECRETS: dict[str, str] = {}
+
+
 def sign_in(port: int, email: str) -> str:
     """Sign in through the real form; returns the Cookie header value."""
     page = request_once(HOST, port, Request("GET", "/login"))
@@ -412,14 +416,47 @@ def sign_in(port: int, email: str) -> str:
     if answer.status != 302:
         raise SystemExit(f"sign-in as {email} failed with {answer.status}")
     cookie = _session_cookie(answer)
+    if answer.headers.get("location", "").endswith("/account/2fa"):
+        # vendor staff must use two-factor sign-in; the bench app runs in production mode,
+        # where the demo seed hands out no shared key: set it up as a new agent does
+        page = request_once(HOST, port, Request("GET", "/account/2fa", {"Cookie": cookie}))
+        cookie = _session_cookie(page, cookie)
+        secret = re.search(rb"data-totp-secret>([A-Z2-7]+)<", page.body)
+        token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body)
+        if secret is None or token is None:
+            raise SystemExit("no two-factor key or csrf_token on /account/2fa")
+        form = urllib.parse.urlencode(
+            {
+                "action": "enable",
+                "code": pyotp.TOTP(secret.group(1).decode()).now(),
+                "csrf_token": token.group(1).decode(),
+            }
+        ).encode()
+        answer = request_once(
+            HOST,
+            port,
+            Request(
+                "POST",
+                "/account/2fa",
+                {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+                form,
+            ),
+        )
+        if answer.status != 200:
+            raise SystemExit(f"two-factor set-up for {email} failed with {answer.status}")
+        cookie = _session_cookie(answer, cookie)
+        TOTP_SECRETS[email] = secret.group(1).decode()
     if answer.headers.get("location", "").endswith("/login/2fa"):
-        # vendor staff sign in with a second factor: the demo seed's shared TOTP key
+        # vendor staff sign in with a second factor: the key set up above, or the demo's
         page = request_once(HOST, port, Request("GET", "/login/2fa", {"Cookie": cookie}))
         token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body)
         if token is None:
             raise SystemExit("no csrf_token on /login/2fa")
         form = urllib.parse.urlencode(
-            {"code": pyotp.TOTP(DEMO_TOTP_SECRET).now(), "csrf_token": token.group(1).decode()}
+            {
+                "code": pyotp.TOTP(TOTP_SECRETS.get(email, DEMO_TOTP_SECRET)).now(),
+                "csrf_token": token.group(1).decode(),
+            }
         ).encode()
         answer = request_once(
             HOST,
@@ -437,11 +474,14 @@ def sign_in(port: int, email: str) -> str:
     return cookie
 
 
-def _session_cookie(response: Response) -> str:
+def _session_cookie(response: Response, unchanged: str | None = None) -> str:
+    """The session cookie the response sets, else `unchanged` (when given)."""
     for raw in response.cookies:
         pair = raw.split(";", 1)[0]
         if pair.startswith("session="):
             return pair
+    if unchanged is not None:
+        return unchanged
     raise SystemExit("no session cookie set")
 
 

@@ -11,9 +11,26 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from supportdesk import policy
+from supportdesk.accounts import sessions
 from supportdesk.accounts.models import User
 from supportdesk.cache import fragments, generations
-from supportdesk.notifications.services import unread_count
+from supportdesk.notifications.services import unread_count, unread_count_of_user
+
+# What the layout shows on every signed-in page, read with the user in one statement
+# (accounts.sessions.preload): the bell's unread count and the menu's generations, which
+# `fragments.read_generations` then answers without a query of its own.
+_UNREAD = "unread_count"
+sessions.preload(_UNREAD, unread_count_of_user)
+sessions.preload(
+    "menu_reference",
+    lambda: generations.value_of(generations.reference_of(User.municipality_id, User.vendor_id)),
+    lambda user, value: fragments.remember_generations({menu_generations(user)[0]: value or 0}),
+)
+sessions.preload(
+    "shared_reference",
+    lambda: generations.value_of(generations.REFERENCE),
+    lambda _user, value: fragments.remember_generations({generations.REFERENCE: value or 0}),
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +51,9 @@ def _notification_items(user: User) -> list[NavItem]:
     """The bell: one indexed COUNT per page for the unread badge."""
     if not user.is_authenticated:
         return []
-    return [NavItem(_("Notifications"), url_for("notifications.index"), unread_count(user))]
+    found = sessions.preloaded(user)
+    count = (found[_UNREAD] or 0) if found is not None else unread_count(user)
+    return [NavItem(_("Notifications"), url_for("notifications.index"), count)]
 
 
 # Providers return the items for the user in menu order; domains append theirs.
@@ -56,13 +75,8 @@ def main_menu(user: User) -> Markup:
         html = render_template("_nav.html", items=items, here=current_url(items, request.path))
         return Markup(html)  # noqa: S704 — rendered template
     locale = str(get_locale())
-    who = (
-        "main_menu",
-        user.id,
-        user.role,
-        locale,
-        fragments.read_generations(*menu_generations(user)),
-    )
+    names = menu_generations(user)
+    who = ("main_menu", user.id, user.role, locale, fragments.read_generations(*names))
     offered = fragments.fragment(
         (*who, "items"),
         lambda: tuple(item for provider in NAV_PROVIDERS for item in provider(user)),

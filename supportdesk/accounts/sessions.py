@@ -6,17 +6,21 @@ session also ends after `session_idle_hours` without a request and
 `session_max_hours` after sign-in (SUPPORTDESK_SESSION_IDLE_HOURS / _MAX_HOURS).
 
 Checking costs one query per request, folded into loading the user (a join on the
-session's primary key); `last_seen_at` is written at most once a minute.
+session's primary key); `last_seen_at` is written at most once a minute. What every
+signed-in page shows besides (the bell's unread count, the menu's generations) rides
+along in the same statement (`preload`), read anew on every request.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context, request, session
-from sqlalchemy import select, update
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import bindparam, event, select, update
+from sqlalchemy.orm import Session, contains_eager
 
 from supportdesk.accounts.models import Municipality, User, UserSession
 from supportdesk.audit import events
@@ -27,6 +31,74 @@ TOUCH_EVERY = timedelta(minutes=1)
 MAX_ID = 2**31 - 1  # a forged-looking id beyond INTEGER would fail in the database
 DEFAULT_IDLE = timedelta(hours=8)
 DEFAULT_MAX = timedelta(hours=12)
+_PRELOADED = "sd_preloaded"
+# name -> a scalar subquery correlated with `User` (built once) and what to do with its
+# value once read (see `preload`)
+_PRELOADS: dict[str, tuple[Callable[[], Any], Callable[[User, Any], None] | None]] = {}
+_PRELOAD_COLUMNS: dict[str, Any] = {}
+_LOAD_STATEMENT: list[Any] = []
+
+
+def preload(
+    name: str,
+    column: Callable[[], Any],
+    loaded: Callable[[User, Any], None] | None = None,
+) -> None:
+    """Read `column()` (a scalar subquery correlated with `User`) with the user.
+
+    For what every signed-in page shows: one statement per request instead of one
+    more per figure. The value is as fresh as a query of its own at the start of the
+    request; `preloaded` gives it back until the request's session writes or commits,
+    and `loaded(user, value)` is called with it once the session is found open.
+    """
+    _PRELOADS[name] = (column, loaded)
+    _PRELOAD_COLUMNS.clear()
+
+
+def preloaded(user: Any) -> dict[str, Any] | None:
+    """The values of every `preload`, read with `user` in this request, or None.
+
+    None (ask the database) once the session has flushed a change or committed since:
+    the request may have changed what a value counts.
+    """
+    if not has_request_context():
+        return None
+    found = g.get(_PRELOADED)
+    if found is None or found[0] != getattr(user, "id", None):
+        return None
+    if found[1] is not db.session().get_transaction():
+        return None
+    return found[2]
+
+
+def _preload_columns() -> dict[str, Any]:
+    if len(_PRELOAD_COLUMNS) != len(_PRELOADS):
+        _PRELOAD_COLUMNS.update(
+            (name, column().label(f"preload_{index}"))
+            for index, (name, (column, _loaded)) in enumerate(_PRELOADS.items())
+        )
+        _LOAD_STATEMENT.clear()
+    return _PRELOAD_COLUMNS
+
+
+def _load_statement() -> Any:
+    """The user, the session and the preloads by session id and user id, built once
+    (parameters, not values: no statement to build and key on every request)."""
+    if not _LOAD_STATEMENT:
+        _LOAD_STATEMENT.append(
+            select(User, UserSession, *_preload_columns().values())
+            .join(UserSession, UserSession.user_id == User.id)
+            .outerjoin(Municipality, Municipality.id == User.municipality_id)
+            .options(contains_eager(User.municipality))
+            .where(UserSession.id == bindparam("session_id"), User.id == bindparam("user_id"))
+        )
+    return _LOAD_STATEMENT[0]
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_preloaded(_session: Session, _flush_context: Any) -> None:
+    if has_request_context():
+        g.pop(_PRELOADED, None)
 
 
 def _limits() -> tuple[timedelta, timedelta]:
@@ -72,16 +144,13 @@ def load(
         return None
     # the municipality comes along: whether its coordinators need two-factor sign-in is
     # asked on every request (policy.two_factor_required), and pages show its name
+    preloads = _preload_columns()
     row = db.session.execute(
-        select(User, UserSession)
-        .join(UserSession, UserSession.user_id == User.id)
-        .outerjoin(Municipality, Municipality.id == User.municipality_id)
-        .options(contains_eager(User.municipality))
-        .where(UserSession.id == session_id, User.id == int(ident))
+        _load_statement(), {"session_id": session_id, "user_id": int(ident)}
     ).first()
     if row is None:
         return None
-    user, record = row
+    user, record, *values = row
     if str(user.auth_epoch) != epoch or not user.active or record.ended_at is not None:
         return None
     now = utcnow()
@@ -97,6 +166,13 @@ def load(
             db.session.expire(record, ["last_seen_at"])
         else:
             record.last_seen_at = now
+    if has_request_context():
+        found = dict(zip(preloads, values, strict=True))
+        setattr(g, _PRELOADED, (user.id, db.session().get_transaction(), found))
+        for name, value in found.items():
+            loaded = _PRELOADS[name][1]
+            if loaded is not None:
+                loaded(user, value)
     return user, record
 
 

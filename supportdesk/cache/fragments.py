@@ -41,6 +41,15 @@ def read_generations(*names: str) -> tuple[int, ...]:
     return tuple(known[name] for name in names)
 
 
+def remember_generations(values: Mapping[str, int]) -> None:
+    """Values read by the request already (with the signed-in user): `read_generations`
+    answers them without a query. Values it read first stay."""
+    if has_request_context():
+        known = request.environ.setdefault("supportdesk.generations", {})
+        for name, value in values.items():
+            known.setdefault(name, value)
+
+
 class FragmentCache:
     """A least-recently-used dict of rendered fragments with a time to live.
 

@@ -19,7 +19,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, String, bindparam, event, inspect, select, text
+from sqlalchemy import (
+    BigInteger,
+    String,
+    bindparam,
+    cast,
+    event,
+    func,
+    inspect,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from supportdesk.extensions import db
@@ -47,6 +58,23 @@ def municipality_reference(municipality_id: int | None) -> str:
 def vendor_reference(vendor_id: int | None) -> str:
     """A vendor's agents, known issues and SLA targets."""
     return f"{REFERENCE}:v{vendor_id}" if vendor_id is not None else REFERENCE
+
+
+def reference_of(municipality_id: Any, vendor_id: Any) -> Any:
+    """In SQL, the reference generation of a row with these columns: its municipality's,
+    else its vendor's, else the shared one (as `municipality_reference` and
+    `vendor_reference` name them)."""
+    return func.coalesce(
+        literal(f"{REFERENCE}:m") + cast(municipality_id, String),
+        literal(f"{REFERENCE}:v") + cast(vendor_id, String),
+        literal(REFERENCE),
+    )
+
+
+def value_of(name: Any) -> Any:
+    """The value of the generation `name` (a SQL expression) as a scalar subquery; NULL
+    for one never bumped."""
+    return select(CacheGeneration.value).where(CacheGeneration.name == name).scalar_subquery()
 
 
 def old_and_new(row: Any, column: str, relationship: str | None = None) -> set[int]:

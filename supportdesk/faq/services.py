@@ -281,6 +281,10 @@ def normalise_query(text: str) -> str:
     return mask_numbers(" ".join((text or "").lower().split()))[:200]
 
 
+# Built once: compiled once per dialect, the values go in as parameters.
+_INSERT_SEARCH = insert(SearchLog.__table__).returning(SearchLog.__table__.c.id)
+
+
 def log_search(query: str, result_count: int, system: str | None, source: str) -> int | None:
     """Log one search in its own short transaction and return the row's id.
 
@@ -292,16 +296,15 @@ def log_search(query: str, result_count: int, system: str | None, source: str) -
         return None
     with db.engine.begin() as conn:
         return conn.execute(
-            insert(SearchLog.__table__)
-            .values(
-                query=normalised,
-                result_count=result_count,
-                system_slug=system or None,
-                source=source,
-                clicked=False,
-                created_at=utcnow(),
-            )
-            .returning(SearchLog.__table__.c.id)
+            _INSERT_SEARCH,
+            {
+                "query": normalised,
+                "result_count": result_count,
+                "system_slug": system or None,
+                "source": source,
+                "clicked": False,
+                "created_at": utcnow(),
+            },
         ).scalar_one()
 
 

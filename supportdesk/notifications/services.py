@@ -242,7 +242,7 @@ def get_notification(user: User, notification_id: int) -> Notification:
 
 
 def unread_count(user: User) -> int:
-    """One indexed COUNT; the bell runs it on every page."""
+    """One indexed COUNT; the bell shows it on every page."""
     return (
         db.session.scalar(
             select(func.count(Notification.id)).where(
@@ -250,6 +250,17 @@ def unread_count(user: User) -> int:
             )
         )
         or 0
+    )
+
+
+def unread_count_of_user() -> Any:
+    """`unread_count` as a scalar subquery correlated with `User`: the bell's count read
+    in the same statement as the signed-in user (accounts.sessions.preload)."""
+    return (
+        select(func.count(Notification.id))
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+        .correlate(User)
+        .scalar_subquery()
     )
 
 
