@@ -1,4 +1,5 @@
-"""search postings: per stem and article a BM25F weight, a vocabulary of distinct words
+"""search postings: per stem and article a BM25F weight, a vocabulary of distinct words,
+the number of indexed articles
 
 Revision ID: 0012_search_postings
 Revises: 0009_reports
@@ -102,10 +103,18 @@ def upgrade():
     with op.batch_alter_table('search_vocabulary', schema=None) as batch_op:
         batch_op.create_index('ix_search_vocabulary_word', ['word'], unique=False, postgresql_ops={'word': 'text_pattern_ops'})
 
+    op.create_table('search_total',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('documents', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_search_total'))
+    )
+    op.execute('INSERT INTO search_total (id, documents) SELECT 1, count(*) FROM search_document')
+
     if op.get_bind().dialect.name != 'postgresql':
         return
     # Narrow heap rows: the text and lexemes of rows written from now on go out of line.
     op.execute('ALTER TABLE search_document SET (toast_tuple_target = 128)')
+    op.execute('ALTER TABLE search_posting SET (parallel_workers = 0)')
     op.execute(_LENGTHS)
     op.execute(_CARRY_OVER)
     op.execute(
@@ -117,6 +126,7 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('ALTER TABLE search_document RESET (toast_tuple_target)')
+    op.drop_table('search_total')
     with op.batch_alter_table('search_vocabulary', schema=None) as batch_op:
         batch_op.drop_index('ix_search_vocabulary_word')
     op.drop_table('search_vocabulary')

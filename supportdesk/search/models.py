@@ -64,6 +64,9 @@ class SearchPosting(db.Model):
                 "category",
             ],
         ),
+        # One search is one short pass over a few thousand index entries: parallel
+        # workers cost more to start than they save, and take cores from other requests.
+        {"postgresql_with": {"parallel_workers": "0"}},
     )
 
     slug: Mapped[str] = mapped_column(String(120), primary_key=True)
@@ -119,10 +122,20 @@ class SearchStem(db.Model):
     documents: Mapped[int] = mapped_column(Integer)
 
 
+class SearchTotal(db.Model):
+    """The number of indexed documents (one row): the idf's N without counting every search."""
+
+    __tablename__ = "search_total"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    documents: Mapped[int] = mapped_column(Integer)
+
+
 __all__ = [
     "SearchDocument",
     "SearchPosting",
     "SearchStem",
+    "SearchTotal",
     "SearchVocabulary",
     "SearchWord",
 ]

@@ -35,12 +35,15 @@ from pathlib import Path
 from typing import Unpack
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Float,
     Integer,
     String,
     and_,
+    case,
     cast,
+    column,
     delete,
     func,
     literal,
@@ -50,8 +53,8 @@ from sqlalchemy import (
     text,
     true,
     union_all,
+    values,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportdesk.extensions import db
@@ -70,6 +73,7 @@ from supportdesk.search.models import (
     SearchDocument,
     SearchPosting,
     SearchStem,
+    SearchTotal,
     SearchVocabulary,
     SearchWord,
 )
@@ -84,16 +88,13 @@ MAX_WORD = 100  # longer "words" (hashes, glued URLs) are neither indexed nor su
 MAX_POSITION = 16383  # PostgreSQL's limit for a tsvector position
 MAX_POSITIONS = 255  # positions kept per lexeme
 FIELDS = tuple(TEXT_FIELDS)  # title, tags, body
-# Postings read per stem in the first round of the threshold algorithm (per page hit);
-# a round that cannot prove the page reads this many times more.
-FIRST_READ = 8
-GROWTH = 8
 
 _document = SearchDocument.__table__
 _posting = SearchPosting.__table__
 _word = SearchWord.__table__
 _stem = SearchStem.__table__
 _vocabulary = SearchVocabulary.__table__
+_total = SearchTotal.__table__
 _unstemmed = danish_analyzer(stemming=False)
 
 _UPSERT_DOCUMENT = text(
@@ -107,6 +108,12 @@ _UPSERT_DOCUMENT = text(
     " body = excluded.body, document = excluded.document,"
     " title_length = excluded.title_length, tags_length = excluded.tags_length,"
     " body_length = excluded.body_length"
+)
+# xmax is 0 on a freshly inserted row version: whether the article is new to the index.
+_INDEX_DOCUMENT = text(_UPSERT_DOCUMENT.text + " RETURNING (xmax = 0)")
+_COUNT_DOCUMENTS = text(
+    "INSERT INTO search_total (id, documents) VALUES (1, :delta)"
+    " ON CONFLICT (id) DO UPDATE SET documents = search_total.documents + excluded.documents"
 )
 _INSERT_WORDS = text(
     "INSERT INTO search_word (slug, word, stem, audience, municipality_id, vendor_id)"
@@ -149,7 +156,9 @@ _RECOUNT_STEMS = text(
     "INSERT INTO search_stem (stem, documents)"
     " SELECT stem, count(DISTINCT slug) FROM search_word GROUP BY stem"
 )
-_TABLES = "search_document, search_posting, search_word, search_vocabulary, search_stem"
+_TABLES = (
+    "search_document, search_posting, search_word, search_vocabulary, search_stem, search_total"
+)
 
 
 def _quote(lexeme: str) -> str:
@@ -255,13 +264,6 @@ def visibility_clause(visible: Visibility, table) -> ColumnElement[bool]:
     return or_(*allowed)
 
 
-def tsquery_text(node: Node) -> str:
-    if node.kind == "term":
-        return _quote(node.stemmed)
-    joiner = " & " if node.kind == "and" else " | "
-    return "(" + joiner.join(tsquery_text(child) for child in node.children) + ")"
-
-
 class _Stats:
     """Per search: document frequency and caller visibility of stems, fetched in batches."""
 
@@ -284,7 +286,9 @@ class _Stats:
         )
         # The count of documents rides along: a one-row table left-joined to the stems,
         # so it comes back even when no stem is known.
-        documents = select(func.count().label("n")).select_from(_document).subquery("documents")
+        documents = select(func.coalesce(func.max(_total.c.documents), 0).label("n")).subquery(
+            "documents"
+        )
         query = select(documents.c.n, _stem.c.stem, _stem.c.documents, seen).select_from(
             documents.outerjoin(_stem, _stem.c.stem.in_(missing))
         )
@@ -313,7 +317,7 @@ class _Stats:
     @property
     def docs(self) -> int:
         if self._docs is None:
-            self._docs = db.session.scalar(select(func.count()).select_from(_document)) or 0
+            self._docs = db.session.scalar(select(func.max(_total.c.documents))) or 0
         return self._docs
 
 
@@ -388,24 +392,28 @@ class PostgresBackend:
         row = row_for(article)
         # The upsert locks the document row first, so two nodes indexing the same
         # article take turns instead of failing on the words' primary key.
-        db.session.execute(_UPSERT_DOCUMENT, row)
-        old = set(db.session.scalars(_DELETE_WORDS, {"slug": article.slug}))
-        db.session.execute(_INSERT_WORDS, row)
-        db.session.execute(_INSERT_VOCABULARY, row)
-        new = set(row["stems"])
-        self._count_stems(added=new - old, gone=old - new)
+        inserted = db.session.scalar(_INDEX_DOCUMENT, row)
         # Weighed against today's average field lengths; the other articles keep the
         # weights of when they were indexed until the next rebuild.
         averages = dict(zip(FIELDS, db.session.execute(_AVERAGES).one(), strict=True))
         db.session.execute(_DELETE_POSTINGS, {"slug": article.slug})
         db.session.execute(_INSERT_POSTINGS, with_postings(row, averages))
+        old = set(db.session.scalars(_DELETE_WORDS, {"slug": article.slug}))
+        db.session.execute(_INSERT_WORDS, row)
+        db.session.execute(_INSERT_VOCABULARY, row)
+        new = set(row["stems"])
+        self._count_stems(added=new - old, gone=old - new)
+        if inserted:  # the shared counter last, as in remove(): one lock order
+            db.session.execute(_COUNT_DOCUMENTS, {"delta": 1})
 
     def remove(self, slug: str) -> None:
         # the document row first, as index() does: one lock order, no deadlock between them
-        db.session.execute(delete(_document).where(_document.c.slug == slug))
+        removed = db.session.execute(delete(_document).where(_document.c.slug == slug)).rowcount
         db.session.execute(_DELETE_POSTINGS, {"slug": slug})
         gone = set(db.session.scalars(_DELETE_WORDS, {"slug": slug}))
         self._count_stems(added=set(), gone=gone)
+        if removed:
+            db.session.execute(_COUNT_DOCUMENTS, {"delta": -1})
 
     @staticmethod
     def _count_stems(added: set[str], gone: set[str]) -> None:
@@ -441,8 +449,9 @@ class PostgresBackend:
             # In the order indexers write them: an index() in flight finishes first, later
             # ones wait for the new rows; searches (ACCESS SHARE) go on reading the old.
             connection.execute(text(f"LOCK TABLE {_TABLES} IN EXCLUSIVE MODE"))
-            for table in (_stem, _vocabulary, _word, _posting, _document):
+            for table in (_total, _stem, _vocabulary, _word, _posting, _document):
                 connection.execute(delete(table))
+            connection.execute(_COUNT_DOCUMENTS, {"delta": len(rows)})
             if rows:
                 connection.execute(_UPSERT_DOCUMENT, rows)
                 connection.execute(_INSERT_WORDS, rows)
@@ -574,136 +583,168 @@ class PostgresBackend:
         return sorted(scored, key=lambda c: (scored[c], c))
 
 
-class _Weights:
-    """The `Postings` a query tree scores with: {slug: weight} per stem, and its idf."""
+MASK_BITS = 63  # stems per bigint presence mask
 
-    def __init__(self, weights: dict[str, dict[str, float]], stats: _Stats) -> None:
-        self.weights, self.stats = weights, stats
 
-    def term_weights(self, stemmed: str) -> tuple[list[dict[str, float]], float]:
-        df = self.stats.df(stemmed)
-        n = max(self.stats.docs, 1)
-        return [self.weights.get(stemmed, {})], math.log(1 + (n - df + 0.5) / (df + 0.5))
+class _Plan:
+    """A query tree as a linear sum per document: what one pass over the postings sums.
 
-    def term_docs(self, stemmed: str) -> set[str]:
-        return set(self.weights.get(stemmed, ()))
+    Each leaf contributes idf x boost x its stem's weight, times the factors of its
+    ancestors that depend on which stems a document holds: an "and" counts only when
+    complete, an "or" with a scale multiplies by its coordination. Leaves under the same
+    such ancestors form a group summed together; a document's presence of each stem is
+    a bit in a mask. The score is then computed once per document from the group sums
+    and the masks, as `Node.scores` computes it.
+    """
+
+    def __init__(self, node: Node, stats: _Stats) -> None:
+        self.stems = sorted(node.stems())
+        self.bit = {s: i for i, s in enumerate(self.stems)}
+        self.groups: dict[tuple[int, ...], int] = {}
+        self.leaves: list[tuple[str, int, float]] = []  # (stem, group, coefficient)
+        self.nodes: dict[int, Node] = {}
+        self._walk(node, stats, ())
+        self.root = node
+
+    def _walk(self, node: Node, stats: _Stats, path: tuple[int, ...]) -> None:
+        if node.kind == "term":
+            df = stats.df(node.stemmed)
+            n = max(stats.docs, 1)
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            group = self.groups.setdefault(path, len(self.groups))
+            self.leaves.append((node.stemmed, group, idf * node.boost))
+            return
+        if node.kind == "and" or node.scale:
+            self.nodes[id(node)] = node
+            path = (*path, id(node))
+        for child in node.children:
+            self._walk(child, stats, path)
+
+    def has(self, stemmed: str, masks) -> ColumnElement[bool]:
+        word, bit = _bit(self.bit[stemmed])
+        return masks[word].op("&")(literal(bit)) != 0
+
+    def matched(self, node: Node, masks) -> ColumnElement[bool]:
+        """Whether a document matches the tree (as its tsquery would)."""
+        if node.kind == "term":
+            return self.has(node.stemmed, masks)
+        parts = [self.matched(child, masks) for child in node.children]
+        return and_(*parts) if node.kind == "and" else or_(*parts)
+
+    def score(self, sums, masks) -> ColumnElement[float]:
+        total = None
+        for path, group in self.groups.items():
+            part = func.coalesce(sums[group], 0.0)
+            for node_id in path:
+                part = part * self._factor(self.nodes[node_id], masks)
+            total = part if total is None else total + part
+        return total
+
+    def _factor(self, node: Node, masks) -> ColumnElement[float]:
+        if node.kind == "and":
+            return case((self.matched(node, masks), 1.0), else_=0.0)
+        hits = [case((self.matched(c, masks), 1.0), else_=0.0) for c in node.children]
+        matched = hits[0]
+        for hit in hits[1:]:
+            matched = matched + hit
+        share = literal(node.scale / len(node.children))
+        return literal(1 - node.scale) + share * matched
 
 
 class _Answer:
-    """The total, the facets and the best `limit` hits of one query tree.
+    """The total, the facets and the best `limit` hits of one query tree: one statement.
 
-    The count and the facets come from the GIN index (the narrow document rows hold
-    the facet and visibility columns). The hits come from the threshold algorithm over
-    each stem's postings read in weight order, with the same filters: a round reads the
-    top `n` of every stem and all query stems of the documents seen, scores them with
-    the tree and ends when the page's last hit beats what an unseen document could
-    score (each stem at most the last weight read, none for a stem read to its end).
-    The first round rides in the counting statement; a second is rare.
+    One pass over the query stems' postings the caller may see (an index-only scan of
+    the covering index, filters included) sums per document the groups of `_Plan` and
+    the masks of the stems it holds; the score follows per document, the matched
+    documents give the facet counts (and so the total) and, sorted, the page. The
+    articles' text and lexemes are not read.
     """
 
-    def __init__(self, node, stats, visible, system, category, limit: int) -> None:
-        self.node, self.stats, self.limit = node, stats, limit
-        self.stems = sorted(node.stems())
-        self.filters = [visibility_clause(visible, _posting)]
-        counted = [
-            _document.c.document.op("@@")(cast(tsquery_text(node), TSQUERY)),
-            visibility_clause(visible, _document),
-        ]
-        for column, value in (("system", system), ("category", category)):
+    def __init__(self, node: Node, stats: _Stats, visible, system, category, limit: int):
+        plan = _Plan(node, stats)
+        leaves = values(
+            column("stem", String),
+            column("grp", Integer),
+            column("coef", Float),
+            column("word", Integer),
+            column("bit", BigInteger),
+            name="leaf",
+        ).data(
+            [
+                (stemmed, group, coefficient, *_bit(plan.bit[stemmed]))
+                for stemmed, group, coefficient in plan.leaves
+            ]
+        )
+        where = [visibility_clause(visible, _posting)]
+        for name, value in (("system", system), ("category", category)):
             if value:
-                self.filters.append(_posting.c[column] == value)
-                counted.append(_document.c[column] == value)
-        self.weights: dict[str, dict[str, float]] = {s: {} for s in self.stems}
-        self.facet_of: dict[str, tuple[str, str]] = {}
-        self.total = 0
-        self.facets: dict[str, dict[str, int]] = {"system": {}, "category": {}}
-        self.best: list[tuple[str, float]] = []
-        n = FIRST_READ * max(limit, 1)
-        rows = db.session.execute(self._round(n, counted)).all()
-        self._count([r for r in rows if r.stem is None])
-        if not limit or not self.total:
-            return
-        while not self._scored([r for r in rows if r.stem is not None], n):
-            n *= GROWTH
-            rows = db.session.execute(self._round(n)).all()
-
-    def _round(self, n: int, counted: list | None = None):
-        """Per stem its top `n` postings and the query stems of every document among them;
-        with `counted`, the facet counts too (rows without a stem)."""
-        tops = [
-            select(literal(s).label("stem"), _posting.c.slug, _posting.c.weight)
-            .where(_posting.c.stem == s, *self.filters)
-            .order_by(_posting.c.weight.desc())
-            .limit(n)
-            for s in self.stems
-        ]
-        top = union_all(*tops).cte("top") if len(tops) > 1 else tops[0].cte("top")
-        seen = select(top.c.slug).distinct().subquery("seen")
-        parts = [
-            # the weights of each seen document's query stems (slug set)
+                where.append(_posting.c[name] == value)
+        words = range(len(plan.stems) // MASK_BITS + 1)
+        weighted = _posting.c.weight * leaves.c.coef
+        per_document = (
             select(
-                _posting.c.stem,
                 _posting.c.slug,
-                _posting.c.weight,
                 _posting.c.system,
                 _posting.c.category,
-                cast(null(), Integer).label("n"),
+                *(
+                    func.sum(weighted).filter(leaves.c.grp == g).label(f"s{g}")
+                    for g in range(len(plan.groups))
+                ),
+                *(
+                    func.bit_or(leaves.c.bit).filter(leaves.c.word == w).label(f"m{w}")
+                    for w in words
+                ),
             )
-            .join(seen, seen.c.slug == _posting.c.slug)
-            .where(_posting.c.stem.in_(self.stems)),
-            # how far each stem's list was read (no slug): its last weight and length
+            .join(leaves, leaves.c.stem == _posting.c.stem)
+            .where(*where)
+            .group_by(_posting.c.slug, _posting.c.system, _posting.c.category)
+            .subquery("per_document")
+        )
+        sums = [per_document.c[f"s{g}"] for g in range(len(plan.groups))]
+        masks = [func.coalesce(per_document.c[f"m{w}"], 0) for w in words]
+        scored = (
             select(
-                top.c.stem,
-                cast(null(), String).label("slug"),
-                func.min(top.c.weight),
-                cast(null(), String),
-                cast(null(), String),
-                func.count().label("n"),
-            ).group_by(top.c.stem),
-        ]
-        if counted is not None:
-            parts.append(
-                select(
-                    cast(null(), String),
-                    cast(null(), String),
-                    cast(null(), Float),
-                    _document.c.system,
-                    _document.c.category,
-                    func.count(),
-                )
-                .where(*counted)
-                .group_by(_document.c.system, _document.c.category)
+                per_document.c.slug,
+                per_document.c.system,
+                per_document.c.category,
+                plan.score(sums, masks).label("score"),
             )
-        return union_all(*parts)
-
-    def _count(self, rows) -> None:
-        self.total = sum(r.n for r in rows)
+            .where(plan.matched(plan.root, masks))
+            .cte("scored")
+        )
+        best = (
+            select(scored, cast(null(), Integer).label("n"))
+            .order_by(scored.c.score.desc(), scored.c.slug)
+            .limit(limit)
+            .subquery("best")
+        )
+        facets = select(
+            cast(null(), String),
+            scored.c.system,
+            scored.c.category,
+            cast(null(), Float),
+            func.count(),
+        ).group_by(scored.c.system, scored.c.category)
+        rows = db.session.execute(union_all(select(best), facets)).all()
+        counts = [r for r in rows if r.slug is None]
+        self.total = sum(r.n for r in counts)
+        self.facets: dict[str, dict[str, int]] = {}
         for position, name in enumerate(("system", "category")):
             totals: dict[str, int] = {}
-            for row in rows:
+            for row in counts:
                 key = (row.system, row.category)[position]
                 totals[key] = totals.get(key, 0) + row.n
             self.facets[name] = dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
+        hits = sorted((r for r in rows if r.slug is not None), key=lambda r: (-r.score, r.slug))
+        self.best = [(r.slug, float(r.score)) for r in hits]
+        self.facet_of = {r.slug: (r.system, r.category) for r in hits}
 
-    def _scored(self, rows, n: int) -> bool:
-        """Score the documents read so far; True when the page is proven."""
-        last: dict[str, float] = {}
-        for row in rows:
-            if row.slug is None:
-                if row.n >= n:  # read to `n`, not to the end: unseen documents may hold it
-                    last[row.stem] = row.weight
-                continue
-            self.weights[row.stem][row.slug] = row.weight
-            self.facet_of[row.slug] = (row.system, row.category)
-        scores = self.node.scores(_Weights(self.weights, self.stats), set(self.facet_of))
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        self.best = ranked[: self.limit]
-        if not last or len(scores) >= self.total:  # every list read, or every match seen
-            return True
-        unseen = "\x00"  # no slug: a document that holds each stem at its last weight
-        bound_weights = {s: {unseen: w} for s, w in last.items()}
-        bound = self.node.scores(_Weights(bound_weights, self.stats), {unseen}).get(unseen, 0.0)
-        return len(self.best) == self.limit and self.best[-1][1] > bound
+
+def _bit(index: int) -> tuple[int, int]:
+    """(mask word, bit value) of the stem numbered `index`."""
+    word, bit = divmod(index, MASK_BITS)
+    return word, 1 << bit
 
 
 def _vacuum(table: str) -> None:
