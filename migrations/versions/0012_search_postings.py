@@ -5,16 +5,16 @@ Revision ID: 0012_search_postings
 Revises: 0009_reports
 Create Date: 2026-12-03 19:00:00.000000
 
-The PostgreSQL full-text backend ranks from `search_posting` (read in weight order
-from a covering index) and finds typo candidates in `search_vocabulary`. On
+The PostgreSQL full-text backend scores every match from `search_posting` (one
+index-only pass over a covering index) and finds typo candidates in
+`search_vocabulary`; `search_total` holds the number of indexed articles. On
 PostgreSQL an index filled by an older version is carried over in SQL: the field
 lengths and term frequencies come from the stored tsvector's weights (A title, B tags,
 D body). SQLite gets the same (empty) tables: only the `postgres` search backend
 fills them.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0012_search_postings'
@@ -22,7 +22,8 @@ down_revision = '0009_reports'
 branch_labels = None
 depends_on = None
 
-# The backend's BM25F constants and field boosts when this migration was written.
+# BM25F as the backend weighs a stem when this migration was written: k1 1.2, b 0.75,
+# title x3, tags x2, body x1 (posting_weights in supportdesk/search/postgres_backend.py).
 _CARRY_OVER = """
 WITH terms AS (
     SELECT d.slug, u.lexeme,
@@ -93,7 +94,12 @@ def upgrade():
     sa.PrimaryKeyConstraint('slug', 'stem', name=op.f('pk_search_posting'))
     )
     with op.batch_alter_table('search_posting', schema=None) as batch_op:
-        batch_op.create_index('ix_search_posting_rank', ['stem', 'weight'], unique=False, postgresql_include=['slug', 'audience', 'municipality_id', 'vendor_id', 'system', 'category'])
+        batch_op.create_index(
+            'ix_search_posting_rank', ['stem', 'weight'], unique=False,
+            postgresql_include=[
+                'slug', 'audience', 'municipality_id', 'vendor_id', 'system', 'category'
+            ],
+        )
 
     op.create_table('search_vocabulary',
     sa.Column('word', sa.String(length=100), nullable=False),
@@ -101,7 +107,10 @@ def upgrade():
     sa.PrimaryKeyConstraint('word', name=op.f('pk_search_vocabulary'))
     )
     with op.batch_alter_table('search_vocabulary', schema=None) as batch_op:
-        batch_op.create_index('ix_search_vocabulary_word', ['word'], unique=False, postgresql_ops={'word': 'text_pattern_ops'})
+        batch_op.create_index(
+            'ix_search_vocabulary_word', ['word'], unique=False,
+            postgresql_ops={'word': 'text_pattern_ops'},
+        )
 
     op.create_table('search_total',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -166,7 +166,7 @@ def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _fields(title: str, tags: str, body: str) -> dict[str, list[str]]:
+def field_terms(title: str, tags: str, body: str) -> dict[str, list[str]]:
     """Each field's unstemmed terms in order (folded, no stop words): analysed once."""
     values = {"title": title, "tags": tags, "body": body}
     return {name: [token.text for token in _unstemmed(values[name])] for name in FIELDS}
@@ -189,7 +189,7 @@ def _tsvector(fields: dict[str, list[str]]) -> str:
 
 def tsvector_literal(title: str, tags: str, body: str) -> str:
     """The analysed lexemes with positions and weights, in tsvector input syntax."""
-    return _tsvector(_fields(title, tags, body))
+    return _tsvector(field_terms(title, tags, body))
 
 
 def posting_weights(fields: dict[str, list[str]], averages: dict[str, float]) -> dict[str, float]:
@@ -214,7 +214,7 @@ def posting_weights(fields: dict[str, list[str]], averages: dict[str, float]) ->
 def row_for(article: Article) -> dict:
     tags = " , ".join(article.tags or [])
     body = plain_text(article.body)
-    fields = _fields(article.title, tags, body)
+    fields = field_terms(article.title, tags, body)
     unstemmed = unique(w for name in FIELDS for w in fields[name] if len(w) <= MAX_WORD)
     return {
         "slug": article.slug,

@@ -133,10 +133,42 @@ def test_document_counts_follow_edits(app, db, pg, faq_world, tmp_path):
     _import(app, tmp_path)
     assert _stem_counts(db) == _recounted(db)
     assert _stem_counts(db)[stem("printer")] == 1
+    _assert_postings_follow_documents(db)
     pg.remove("printer-a")
     db.session.commit()
     assert stem("printer") not in _stem_counts(db)
     assert _stem_counts(db) == _recounted(db)
+    _assert_postings_follow_documents(db)
+    assert pg.search("printer", READER).total == 0
+
+
+def _assert_postings_follow_documents(db) -> None:
+    """One posting per lexeme of each document, the document count, every word in the
+    vocabulary."""
+    lexemes = text("SELECT slug, unnest(tsvector_to_array(document)) FROM search_document")
+    postings = select(SearchPosting.slug, SearchPosting.stem)
+    assert set(db.session.execute(postings).all()) == set(db.session.execute(lexemes).all())
+    documents = db.session.scalar(select(func.count()).select_from(SearchDocument))
+    assert db.session.scalar(select(SearchTotal.documents)) == documents
+    vocabulary = set(db.session.scalars(select(SearchVocabulary.word)))
+    assert set(db.session.scalars(select(SearchWord.word))) <= vocabulary
+
+
+def test_the_page_is_the_best_of_every_match_by_stored_weights(app, db, pg, faq_world, tmp_path):
+    for n in range(25):
+        write_article(tmp_path, "aula", f"note-{n:02}", title=f"Note {n}", body="Om printeren.")
+    write_article(tmp_path, "aula", "printer", title="Printeren", body="Genstart den.")
+    write_article(tmp_path, "aula", "long", title="Lang", body="printer " + "ord " * 200)
+    _import(app, tmp_path)
+    found = pg.search("printer", READER, limit=5)
+    assert found.total == 27
+    assert found.facets["system"] == {"aula": 27}
+    # the title counts three times the body; a long body weighs its one mention less
+    assert found.hits[0].slug == "printer"
+    assert "long" not in [hit.slug for hit in found.hits]
+    last = pg.search("printer", READER, limit=30)
+    assert last.hits[-1].slug == "long"
+    assert [hit.slug for hit in last.hits[:5]] == [hit.slug for hit in found.hits]
 
 
 def test_rebuild_restores_identical_results(app, db, client, login, pg, faq_world, make_user):
