@@ -31,30 +31,23 @@ import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Unpack
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
-    Float,
-    Integer,
     String,
     and_,
-    case,
     cast,
-    column,
     delete,
     func,
-    literal,
-    null,
     or_,
     select,
     text,
     true,
-    union_all,
-    values,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportdesk.extensions import db
@@ -594,7 +587,8 @@ class _Plan:
     complete, an "or" with a scale multiplies by its coordination. Leaves under the same
     such ancestors form a group summed together; a document's presence of each stem is
     a bit in a mask. The score is then computed once per document from the group sums
-    and the masks, as `Node.scores` computes it.
+    and the masks, as `Node.scores` computes it. Written as SQL text: the statement's
+    shape differs with every query, and SQLAlchemy's compiler cost more than the query.
     """
 
     def __init__(self, node: Node, stats: _Stats) -> None:
@@ -620,35 +614,63 @@ class _Plan:
         for child in node.children:
             self._walk(child, stats, path)
 
-    def has(self, stemmed: str, masks) -> ColumnElement[bool]:
-        word, bit = _bit(self.bit[stemmed])
-        return masks[word].op("&")(literal(bit)) != 0
+    @property
+    def words(self) -> range:
+        return range(len(self.stems) // MASK_BITS + 1)
 
-    def matched(self, node: Node, masks) -> ColumnElement[bool]:
-        """Whether a document matches the tree (as its tsquery would)."""
+    def matched(self, node: Node) -> str:
+        """Whether a document matches the tree (as its tsquery would), over the masks."""
         if node.kind == "term":
-            return self.has(node.stemmed, masks)
-        parts = [self.matched(child, masks) for child in node.children]
-        return and_(*parts) if node.kind == "and" else or_(*parts)
+            word, bit = divmod(self.bit[node.stemmed], MASK_BITS)
+            return f"(m{word} & {1 << bit}) <> 0"
+        joiner = " AND " if node.kind == "and" else " OR "
+        return "(" + joiner.join(self.matched(child) for child in node.children) + ")"
 
-    def score(self, sums, masks) -> ColumnElement[float]:
-        total = None
+    def score(self) -> str:
+        parts = []
         for path, group in self.groups.items():
-            part = func.coalesce(sums[group], 0.0)
-            for node_id in path:
-                part = part * self._factor(self.nodes[node_id], masks)
-            total = part if total is None else total + part
-        return total
+            factors = [self._factor(self.nodes[node_id]) for node_id in path]
+            parts.append(" * ".join([f"coalesce(s{group}, 0)", *factors]))
+        return " + ".join(parts)
 
-    def _factor(self, node: Node, masks) -> ColumnElement[float]:
+    def _factor(self, node: Node) -> str:
         if node.kind == "and":
-            return case((self.matched(node, masks), 1.0), else_=0.0)
-        hits = [case((self.matched(c, masks), 1.0), else_=0.0) for c in node.children]
-        matched = hits[0]
-        for hit in hits[1:]:
-            matched = matched + hit
-        share = literal(node.scale / len(node.children))
-        return literal(1 - node.scale) + share * matched
+            return f"(CASE WHEN {self.matched(node)} THEN 1 ELSE 0 END)"
+        hits = " + ".join(
+            f"(CASE WHEN {self.matched(child)} THEN 1 ELSE 0 END)" for child in node.children
+        )
+        return f"({1 - node.scale!r} + {node.scale / len(node.children)!r} * ({hits}))"
+
+    def leaf_rows(self) -> tuple[str, dict[str, object]]:
+        """The leaves as a VALUES list (its length known to the planner) and its params."""
+        rows, params = [], {}
+        for i, (stemmed, group, coefficient) in enumerate(self.leaves):
+            word, bit = divmod(self.bit[stemmed], MASK_BITS)
+            params[f"leaf{i}"] = stemmed
+            rows.append(
+                f"(CAST(:leaf{i} AS text), {group}, CAST({coefficient!r} AS float8), {word},"
+                f" CAST({1 << bit} AS bigint))"
+            )
+        return "VALUES " + ", ".join(rows), params
+
+
+_ANSWER = """
+WITH leaf (stem, grp, coef, word, bit) AS ({leaves}),
+per_document AS (
+    SELECT search_posting.slug, search_posting.system, search_posting.category,
+           {sums}, {masks}
+    FROM search_posting JOIN leaf ON leaf.stem = search_posting.stem
+    WHERE {where}
+    GROUP BY search_posting.slug, search_posting.system, search_posting.category
+),
+scored AS (
+    SELECT slug, system, category, {score} AS score FROM per_document WHERE {matched}
+)
+(SELECT slug, system, category, score, CAST(NULL AS bigint) AS n
+ FROM scored ORDER BY score DESC, slug LIMIT :limit)
+UNION ALL
+SELECT NULL, system, category, NULL, count(*) FROM scored GROUP BY system, category
+"""
 
 
 class _Answer:
@@ -663,70 +685,27 @@ class _Answer:
 
     def __init__(self, node: Node, stats: _Stats, visible, system, category, limit: int):
         plan = _Plan(node, stats)
-        leaves = values(
-            column("stem", String),
-            column("grp", Integer),
-            column("coef", Float),
-            column("word", Integer),
-            column("bit", BigInteger),
-            name="leaf",
-        ).data(
-            [
-                (stemmed, group, coefficient, *_bit(plan.bit[stemmed]))
-                for stemmed, group, coefficient in plan.leaves
-            ]
-        )
-        where = [visibility_clause(visible, _posting)]
+        leaves, params = plan.leaf_rows()
+        where = [_visibility_sql(visible)]
         for name, value in (("system", system), ("category", category)):
             if value:
-                where.append(_posting.c[name] == value)
-        words = range(len(plan.stems) // MASK_BITS + 1)
-        weighted = _posting.c.weight * leaves.c.coef
-        per_document = (
-            select(
-                _posting.c.slug,
-                _posting.c.system,
-                _posting.c.category,
-                *(
-                    func.sum(weighted).filter(leaves.c.grp == g).label(f"s{g}")
-                    for g in range(len(plan.groups))
-                ),
-                *(
-                    func.bit_or(leaves.c.bit).filter(leaves.c.word == w).label(f"m{w}")
-                    for w in words
-                ),
-            )
-            .join(leaves, leaves.c.stem == _posting.c.stem)
-            .where(*where)
-            .group_by(_posting.c.slug, _posting.c.system, _posting.c.category)
-            .subquery("per_document")
+                where.append(f"search_posting.{name} = :{name}")
+                params[name] = value
+        statement = _ANSWER.format(
+            leaves=leaves,
+            sums=", ".join(
+                f"sum(search_posting.weight * leaf.coef) FILTER (WHERE leaf.grp = {g}) AS s{g}"
+                for g in range(len(plan.groups))
+            ),
+            masks=", ".join(
+                f"coalesce(bit_or(leaf.bit) FILTER (WHERE leaf.word = {w}), 0) AS m{w}"
+                for w in plan.words
+            ),
+            where=" AND ".join(where),
+            score=plan.score(),
+            matched=plan.matched(plan.root),
         )
-        sums = [per_document.c[f"s{g}"] for g in range(len(plan.groups))]
-        masks = [func.coalesce(per_document.c[f"m{w}"], 0) for w in words]
-        scored = (
-            select(
-                per_document.c.slug,
-                per_document.c.system,
-                per_document.c.category,
-                plan.score(sums, masks).label("score"),
-            )
-            .where(plan.matched(plan.root, masks))
-            .cte("scored")
-        )
-        best = (
-            select(scored, cast(null(), Integer).label("n"))
-            .order_by(scored.c.score.desc(), scored.c.slug)
-            .limit(limit)
-            .subquery("best")
-        )
-        facets = select(
-            cast(null(), String),
-            scored.c.system,
-            scored.c.category,
-            cast(null(), Float),
-            func.count(),
-        ).group_by(scored.c.system, scored.c.category)
-        rows = db.session.execute(union_all(select(best), facets)).all()
+        rows = db.session.execute(text(statement), {**params, "limit": limit}).all()
         counts = [r for r in rows if r.slug is None]
         self.total = sum(r.n for r in counts)
         self.facets: dict[str, dict[str, int]] = {}
@@ -741,10 +720,12 @@ class _Answer:
         self.facet_of = {r.slug: (r.system, r.category) for r in hits}
 
 
-def _bit(index: int) -> tuple[int, int]:
-    """(mask word, bit value) of the stem numbered `index`."""
-    word, bit = divmod(index, MASK_BITS)
-    return word, 1 << bit
+@lru_cache(maxsize=1024)
+def _visibility_sql(visible: Visibility) -> str:
+    """`visibility_clause` over the postings as SQL text (its values are ids and enum
+    names, rendered as literals), compiled once per kind of caller."""
+    clause = visibility_clause(visible, _posting)
+    return str(clause.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
 
 def _vacuum(table: str) -> None:
