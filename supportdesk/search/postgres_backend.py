@@ -642,20 +642,22 @@ class _Plan:
         return f"({1 - node.scale!r} + {node.scale / len(node.children)!r} * ({hits}))"
 
     def leaf_rows(self) -> tuple[str, dict[str, object]]:
-        """The leaves as a VALUES list (its length known to the planner) and its params."""
+        """One row per stem (so each stem's postings are read once): its mask word and
+        bit and its coefficient in each group, as a VALUES list and its params."""
+        coefficients = {s: [0.0] * len(self.groups) for s in self.stems}
+        for stemmed, group, coefficient in self.leaves:
+            coefficients[stemmed][group] += coefficient
         rows, params = [], {}
-        for i, (stemmed, group, coefficient) in enumerate(self.leaves):
-            word, bit = divmod(self.bit[stemmed], MASK_BITS)
-            params[f"leaf{i}"] = stemmed
-            rows.append(
-                f"(CAST(:leaf{i} AS text), {group}, CAST({coefficient!r} AS float8), {word},"
-                f" CAST({1 << bit} AS bigint))"
-            )
+        for i, stemmed in enumerate(self.stems):
+            word, bit = divmod(i, MASK_BITS)
+            params[f"stem{i}"] = stemmed
+            factors = "".join(f", CAST({c!r} AS float8)" for c in coefficients[stemmed])
+            rows.append(f"(CAST(:stem{i} AS text), {word}, CAST({1 << bit} AS bigint){factors})")
         return "VALUES " + ", ".join(rows), params
 
 
 _ANSWER = """
-WITH leaf (stem, grp, coef, word, bit) AS ({leaves}),
+WITH leaf (stem, word, bit, {coefficients}) AS ({leaves}),
 per_document AS (
     SELECT search_posting.slug, search_posting.system, search_posting.category,
            {sums}, {masks}
@@ -693,9 +695,9 @@ class _Answer:
                 params[name] = value
         statement = _ANSWER.format(
             leaves=leaves,
+            coefficients=", ".join(f"c{g}" for g in range(len(plan.groups))),
             sums=", ".join(
-                f"sum(search_posting.weight * leaf.coef) FILTER (WHERE leaf.grp = {g}) AS s{g}"
-                for g in range(len(plan.groups))
+                f"sum(search_posting.weight * leaf.c{g}) AS s{g}" for g in range(len(plan.groups))
             ),
             masks=", ".join(
                 f"coalesce(bit_or(leaf.bit) FILTER (WHERE leaf.word = {w}), 0) AS m{w}"
