@@ -440,7 +440,9 @@ def report(figures: dict[str, object]) -> str:
     postgres = figures.get("backend") == "PostgresBackend"
     realistic = figures.get("corpus") == "realistic"
     engine = (
-        "PostgreSQL full-text backend (weighted tsvector, GIN)" if postgres else "Whoosh backend"
+        "PostgreSQL full-text backend (stored BM25F postings, covering index)"
+        if postgres
+        else "Whoosh backend"
     )
     flags = f"--articles {figures['articles']} --corpus {figures['corpus']}"
     command = (
