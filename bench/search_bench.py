@@ -314,7 +314,6 @@ def _postgres_app(database_url: str):
 
     from supportdesk import create_app
     from supportdesk.extensions import db
-    from supportdesk.search.models import SearchDocument, SearchStem, SearchWord
     from supportdesk.search.postgres_backend import PostgresBackend
 
     base = make_url(database_url)
@@ -335,16 +334,13 @@ def _postgres_app(database_url: str):
             }
         )
         with app.app_context():
-            for table in (SearchDocument.__table__, SearchWord.__table__, SearchStem.__table__):
-                table.create(db.engine)
+            search_tables = [t for t in db.metadata.sorted_tables if t.name.startswith("search_")]
+            db.metadata.create_all(db.engine, tables=search_tables)
             backend = PostgresBackend(synonyms_path=str(CONTENT / "synonyms.txt"))
 
             def size_mb() -> float:
-                query = text(
-                    "SELECT pg_total_relation_size('search_document')"
-                    " + pg_total_relation_size('search_word')"
-                    " + pg_total_relation_size('search_stem')"
-                )
+                sizes = [f"pg_total_relation_size('{t.name}')" for t in search_tables]
+                query = text("SELECT " + " + ".join(sizes))
                 return db.session.scalar(query) / 1024 / 1024
 
             yield backend, size_mb, db.session.commit
@@ -444,7 +440,9 @@ def report(figures: dict[str, object]) -> str:
     postgres = figures.get("backend") == "PostgresBackend"
     realistic = figures.get("corpus") == "realistic"
     engine = (
-        "PostgreSQL full-text backend (weighted tsvector, GIN)" if postgres else "Whoosh backend"
+        "PostgreSQL full-text backend (stored BM25F postings, covering index)"
+        if postgres
+        else "Whoosh backend"
     )
     flags = f"--articles {figures['articles']} --corpus {figures['corpus']}"
     command = (

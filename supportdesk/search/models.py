@@ -6,7 +6,7 @@ search backend fills and reads them.
 
 from __future__ import annotations
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import REAL, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,7 +17,12 @@ class SearchDocument(db.Model):
     """One published article as the search sees it: visibility, text for snippets, lexemes."""
 
     __tablename__ = "search_document"
-    __table_args__ = (Index("ix_search_document_document", "document", postgresql_using="gin"),)
+    __table_args__ = (
+        Index("ix_search_document_document", "document", postgresql_using="gin"),
+        # Rows of a few dozen bytes (text and lexemes out of line): counting and faceting
+        # thousands of matches reads a few hundred heap pages, not the articles' text.
+        {"postgresql_with": {"toast_tuple_target": "128"}},
+    )
 
     slug: Mapped[str] = mapped_column(String(120), primary_key=True)
     system: Mapped[str] = mapped_column(String(60))
@@ -31,6 +36,60 @@ class SearchDocument(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     # Lexemes of the project's Danish analysis with weights A (title), B (tags), D (body).
     document: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
+    # Terms per field (stop words left out): the average lengths of BM25F's normalisation.
+    title_length: Mapped[int] = mapped_column(Integer, default=0)
+    tags_length: Mapped[int] = mapped_column(Integer, default=0)
+    body_length: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SearchPosting(db.Model):
+    """A stem of one document with its BM25F weight (idf left out), computed when indexed.
+
+    Carries the document's visibility and facet columns, so the best documents of a
+    stem a caller may see are read from one index in weight order, without the heap.
+    """
+
+    __tablename__ = "search_posting"
+    __table_args__ = (
+        Index(
+            "ix_search_posting_rank",
+            "stem",
+            "weight",
+            postgresql_include=[
+                "slug",
+                "audience",
+                "municipality_id",
+                "vendor_id",
+                "system",
+                "category",
+            ],
+        ),
+        # One search is one short pass over a few thousand index entries: parallel
+        # workers cost more to start than they save, and take cores from other requests.
+        {"postgresql_with": {"parallel_workers": "0"}},
+    )
+
+    slug: Mapped[str] = mapped_column(String(120), primary_key=True)
+    stem: Mapped[str] = mapped_column(String(100), primary_key=True)
+    weight: Mapped[float] = mapped_column(REAL)
+    audience: Mapped[str] = mapped_column(String(20))
+    municipality_id: Mapped[int | None] = mapped_column(Integer)
+    vendor_id: Mapped[int] = mapped_column(Integer)
+    system: Mapped[str] = mapped_column(String(60))
+    category: Mapped[str] = mapped_column(String(60))
+
+
+class SearchVocabulary(db.Model):
+    """Every distinct unstemmed word once: typo candidates come from here, not from the
+    (word, document) rows, whose visibility is then checked for the few candidates."""
+
+    __tablename__ = "search_vocabulary"
+    __table_args__ = (
+        Index("ix_search_vocabulary_word", "word", postgresql_ops={"word": "text_pattern_ops"}),
+    )
+
+    word: Mapped[str] = mapped_column(String(100), primary_key=True)
+    stem: Mapped[str] = mapped_column(String(100))
 
 
 class SearchWord(db.Model):
@@ -63,4 +122,20 @@ class SearchStem(db.Model):
     documents: Mapped[int] = mapped_column(Integer)
 
 
-__all__ = ["SearchDocument", "SearchStem", "SearchWord"]
+class SearchTotal(db.Model):
+    """The number of indexed documents (one row): the idf's N without counting every search."""
+
+    __tablename__ = "search_total"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    documents: Mapped[int] = mapped_column(Integer)
+
+
+__all__ = [
+    "SearchDocument",
+    "SearchPosting",
+    "SearchStem",
+    "SearchTotal",
+    "SearchVocabulary",
+    "SearchWord",
+]

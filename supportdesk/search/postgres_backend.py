@@ -4,48 +4,41 @@ Both backends analyse text with supportdesk.search.analysis and expand queries w
 `build_query`, so folding, stemming, stop words, synonyms, compound splitting and
 typo matching behave the same. Here the analysed lexemes are stored as a weighted
 tsvector (A title, B tags, D body; the 'simple' configuration is never applied, so
-nothing is stemmed twice) in `search_document`, and the unstemmed words with the
-document's visibility in `search_word`.
+nothing is stemmed twice) in `search_document`, every stem of a document with its
+BM25F weight in `search_posting`, the unstemmed words with the document's visibility
+in `search_word` and each distinct word once in `search_vocabulary`.
+
+A search is three statements: the query stems' document frequencies and whether the
+caller may see them; the total, the facets and the page, from one index-only pass over
+the query stems' postings (supportdesk.search.postgres_ranking); the shown page's text,
+for its highlights. The articles' text and lexemes are never read for ranking.
 
 Visibility is part of every WHERE clause: results, the total, the facets, the words
 used for compounds and typos, and "Mente du …?" only ever come from articles the
-caller may see. Typo candidates are found with fuzzystrmatch's
-`levenshtein_less_equal` when the extension can be created, otherwise by the
-Damerau-Levenshtein distance in Python over the visible words with the same first
-letter and a similar length. There is no answer cache: every node reads the same
+caller may see. Typo candidates come from the vocabulary (same first letter, a
+similar length, fuzzystrmatch's `levenshtein_less_equal` when the extension can be
+created, otherwise the Damerau-Levenshtein distance in Python) and are kept when a
+visible article holds them. There is no answer cache: every node reads the same
 tables, so a change on one node shows on all at once.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Unpack
 
 from sqlalchemy import (
-    ColumnElement,
-    Float,
-    Integer,
     String,
-    Text,
-    and_,
-    case,
     cast,
     delete,
     func,
-    literal,
-    literal_column,
-    null,
-    or_,
     select,
     text,
-    true,
-    union_all,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportdesk.extensions import db
@@ -57,35 +50,55 @@ from supportdesk.search.analysis import (
     danish_analyzer,
     is_stop,
     stem,
+    unique,
     words,
 )
-from supportdesk.search.models import SearchDocument, SearchStem, SearchWord
-from supportdesk.search.query import Node, build_query, distance
+from supportdesk.search.models import (
+    SearchDocument,
+    SearchPosting,
+    SearchStem,
+    SearchTotal,
+    SearchVocabulary,
+    SearchWord,
+)
+from supportdesk.search.postgres_ranking import Answer, visibility_clause
+from supportdesk.search.postings import K1, B
+from supportdesk.search.query import TEXT_FIELDS, build_query, distance
 from supportdesk.search.synonyms import Synonyms
 from supportdesk.search.whoosh_backend import plain_text, snippet
 
 log = logging.getLogger(__name__)
 
-# ts_rank weights in the order D, C, B, A: body 1, tags 2, title 3 parts (ts_rank wants ≤ 1).
-RANK_WEIGHTS = "'{0.3333, 0, 0.6667, 1.0}'::real[]"
-# ts_rank normalisation 1: divide by 1 + log(document length), as BM25 damps long articles.
-RANK_NORMALISATION = 1
 MAX_WORD = 100  # longer "words" (hashes, glued URLs) are neither indexed nor suggested
 MAX_POSITION = 16383  # PostgreSQL's limit for a tsvector position
 MAX_POSITIONS = 255  # positions kept per lexeme
+FIELDS = tuple(TEXT_FIELDS)  # title, tags, body
 
 _document = SearchDocument.__table__
+_posting = SearchPosting.__table__
 _word = SearchWord.__table__
 _stem = SearchStem.__table__
+_vocabulary = SearchVocabulary.__table__
+_total = SearchTotal.__table__
+_unstemmed = danish_analyzer(stemming=False)
 
 _UPSERT_DOCUMENT = text(
     "INSERT INTO search_document (slug, system, category, audience, municipality_id,"
-    " vendor_id, title, tags, body, document) VALUES (:slug, :system, :category, :audience,"
-    " :municipality_id, :vendor_id, :title, :tags, :body, CAST(:document AS tsvector))"
+    " vendor_id, title, tags, body, document, title_length, tags_length, body_length)"
+    " VALUES (:slug, :system, :category, :audience, :municipality_id, :vendor_id, :title,"
+    " :tags, :body, CAST(:document AS tsvector), :title_length, :tags_length, :body_length)"
     " ON CONFLICT (slug) DO UPDATE SET system = excluded.system, category = excluded.category,"
     " audience = excluded.audience, municipality_id = excluded.municipality_id,"
     " vendor_id = excluded.vendor_id, title = excluded.title, tags = excluded.tags,"
-    " body = excluded.body, document = excluded.document"
+    " body = excluded.body, document = excluded.document,"
+    " title_length = excluded.title_length, tags_length = excluded.tags_length,"
+    " body_length = excluded.body_length"
+)
+# xmax is 0 on a freshly inserted row version: whether the article is new to the index.
+_INDEX_DOCUMENT = text(_UPSERT_DOCUMENT.text + " RETURNING (xmax = 0)")
+_COUNT_DOCUMENTS = text(
+    "INSERT INTO search_total (id, documents) VALUES (1, :delta)"
+    " ON CONFLICT (id) DO UPDATE SET documents = search_total.documents + excluded.documents"
 )
 _INSERT_WORDS = text(
     "INSERT INTO search_word (slug, word, stem, audience, municipality_id, vendor_id)"
@@ -94,6 +107,25 @@ _INSERT_WORDS = text(
     " ON CONFLICT DO NOTHING"
 )
 _DELETE_WORDS = text("DELETE FROM search_word WHERE slug = :slug RETURNING stem")
+# In word order, so concurrent indexers adding the same new words wait in one order.
+# A word whose last article is gone stays until the next rebuild: typo candidates are
+# checked against the visible articles' words anyway.
+_INSERT_VOCABULARY = text(
+    "INSERT INTO search_vocabulary (word, stem)"
+    " SELECT w.word, w.stem FROM unnest(CAST(:words AS text[]), CAST(:stems AS text[]))"
+    " AS w(word, stem) ORDER BY w.word ON CONFLICT DO NOTHING"
+)
+_INSERT_POSTINGS = text(
+    "INSERT INTO search_posting (slug, stem, weight, audience, municipality_id, vendor_id,"
+    " system, category) SELECT :slug, p.stem, p.weight, :audience, :municipality_id,"
+    " :vendor_id, :system, :category FROM unnest(CAST(:posting_stems AS text[]),"
+    " CAST(:posting_weights AS real[])) AS p(stem, weight)"
+)
+_DELETE_POSTINGS = text("DELETE FROM search_posting WHERE slug = :slug")
+_AVERAGES = text(
+    "SELECT CAST(avg(title_length) AS float), CAST(avg(tags_length) AS float),"
+    " CAST(avg(body_length) AS float) FROM search_document"
+)
 # +1 and -1 in one statement in stem order, so concurrent indexers lock the rows they
 # share in the same order (two statements, up then down, could deadlock).
 _COUNT_STEMS = text(
@@ -109,9 +141,9 @@ _RECOUNT_STEMS = text(
     "INSERT INTO search_stem (stem, documents)"
     " SELECT stem, count(DISTINCT slug) FROM search_word GROUP BY stem"
 )
-# A copy of the document computed once per matched row: every ts_rank of the score then
-# reads it as is, instead of decompressing the stored (TOAST-compressed) value again.
-_DETOASTED = literal_column("search_document.document || ''::tsvector")
+_TABLES = (
+    "search_document, search_posting, search_word, search_vocabulary, search_stem, search_total"
+)
 
 
 def _quote(lexeme: str) -> str:
@@ -119,38 +151,56 @@ def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def tsvector_literal(title: str, tags: str, body: str) -> str:
-    """The analysed lexemes with positions and weights, in tsvector input syntax."""
-    analyzer = danish_analyzer()
+def field_terms(title: str, tags: str, body: str) -> dict[str, list[str]]:
+    """Each field's unstemmed terms in order (folded, no stop words): analysed once."""
+    values = {"title": title, "tags": tags, "body": body}
+    return {name: [token.text for token in _unstemmed(values[name])] for name in FIELDS}
+
+
+def _tsvector(fields: dict[str, list[str]]) -> str:
+    """The stemmed lexemes with positions and weights, in tsvector input syntax."""
     positions: dict[str, list[str]] = {}
     position = 0
-    for value, weight in ((title, "A"), (tags, "B"), (body, "")):  # D is the default weight
-        for token in analyzer(value):
-            lexeme = token.text
+    for name, weight in zip(FIELDS, ("A", "B", ""), strict=True):  # D is the default
+        for word in fields[name]:
             position += 1
-            if len(lexeme) > MAX_WORD:
+            if len(word) > MAX_WORD:
                 continue
-            kept = positions.setdefault(lexeme, [])
+            kept = positions.setdefault(stem(word), [])
             if len(kept) < MAX_POSITIONS and position <= MAX_POSITION:
                 kept.append(f"{position}{weight}")
     return " ".join(f"{_quote(lexeme)}:{','.join(p)}" for lexeme, p in positions.items())
 
 
-def vocabulary(title: str, tags: str, body: str) -> list[str]:
-    """The distinct unstemmed words (folded, no stop words), as Whoosh's `words` field."""
-    analyzer = danish_analyzer(stemming=False)
-    seen: dict[str, None] = {}
-    for value in (title, tags, body):
-        for token in analyzer(value):
-            if len(token.text) <= MAX_WORD:
-                seen.setdefault(token.text, None)
-    return list(seen)
+def tsvector_literal(title: str, tags: str, body: str) -> str:
+    """The analysed lexemes with positions and weights, in tsvector input syntax."""
+    return _tsvector(field_terms(title, tags, body))
+
+
+def posting_weights(fields: dict[str, list[str]], averages: dict[str, float]) -> dict[str, float]:
+    """{stem: BM25F weight without idf}, as the Whoosh backend's scorer weighs a stem.
+
+    A field's term frequency is normalised by its length against the average length
+    (`averages`; a field without one counts as average), boosted, summed over the
+    fields and saturated once.
+    """
+    pseudo: dict[str, float] = {}
+    for name, boost in TEXT_FIELDS.items():
+        terms = fields[name]
+        if not terms:
+            continue
+        average = averages.get(name) or len(terms)
+        norm = 1 - B + B * len(terms) / average
+        for stemmed, tf in Counter(stem(w) for w in terms if len(w) <= MAX_WORD).items():
+            pseudo[stemmed] = pseudo.get(stemmed, 0.0) + boost * tf / norm
+    return {s: tf * (K1 + 1) / (tf + K1) for s, tf in pseudo.items()}
 
 
 def row_for(article: Article) -> dict:
     tags = " , ".join(article.tags or [])
     body = plain_text(article.body)
-    unstemmed = vocabulary(article.title, tags, body)
+    fields = field_terms(article.title, tags, body)
+    unstemmed = unique(w for name in FIELDS for w in fields[name] if len(w) <= MAX_WORD)
     return {
         "slug": article.slug,
         "system": article.system.slug,
@@ -161,41 +211,18 @@ def row_for(article: Article) -> dict:
         "title": article.title,
         "tags": tags,
         "body": body,
-        "document": tsvector_literal(article.title, tags, body),
+        "document": _tsvector(fields),
         "words": unstemmed,
         "stems": [stem(w) for w in unstemmed],
+        **{f"{name}_length": len(fields[name]) for name in FIELDS},
+        "fields": fields,
     }
 
 
-def visibility_clause(visible: Visibility, table) -> ColumnElement[bool]:
-    """The rule of `whoosh_backend.visibility_query` over a table's visibility columns."""
-    if visible.everything:
-        return true()
-    allowed: list[ColumnElement[bool]] = [table.c.audience == Audience.public.value]
-    if visible.first_level:
-        allowed.append(table.c.audience == Audience.first_level.value)
-    if visible.municipality_id is not None:
-        allowed.append(
-            and_(
-                table.c.audience == Audience.municipal.value,
-                table.c.municipality_id == visible.municipality_id,
-            )
-        )
-    if visible.vendor_id is not None:
-        allowed.append(
-            and_(
-                table.c.audience == Audience.vendor_internal.value,
-                table.c.vendor_id == visible.vendor_id,
-            )
-        )
-    return or_(*allowed)
-
-
-def tsquery_text(node: Node) -> str:
-    if node.kind == "term":
-        return _quote(node.stemmed)
-    joiner = " & " if node.kind == "and" else " | "
-    return "(" + joiner.join(tsquery_text(child) for child in node.children) + ")"
+def with_postings(row: dict, averages: dict[str, float]) -> dict:
+    """The row with its stems' weights as the arrays of `_INSERT_POSTINGS`."""
+    weights = posting_weights(row["fields"], averages)
+    return {**row, "posting_stems": list(weights), "posting_weights": list(weights.values())}
 
 
 class _Stats:
@@ -211,15 +238,18 @@ class _Stats:
         missing = sorted({s for s in stems if s not in self.frequency})
         if not missing:
             return
-        # Whether the caller may see a stem: one visible word row is enough (EXISTS).
+        # Whether the caller may see a stem: one visible posting is enough (EXISTS, read
+        # from the postings' covering index).
         seen = (
-            select(_word.c.slug)
-            .where(_word.c.stem == _stem.c.stem, visibility_clause(self.visible, _word))
+            select(_posting.c.slug)
+            .where(_posting.c.stem == _stem.c.stem, visibility_clause(self.visible, _posting))
             .exists()
         )
         # The count of documents rides along: a one-row table left-joined to the stems,
         # so it comes back even when no stem is known.
-        documents = select(func.count().label("n")).select_from(_document).subquery("documents")
+        documents = select(func.coalesce(func.max(_total.c.documents), 0).label("n")).subquery(
+            "documents"
+        )
         query = select(documents.c.n, _stem.c.stem, _stem.c.documents, seen).select_from(
             documents.outerjoin(_stem, _stem.c.stem.in_(missing))
         )
@@ -248,7 +278,7 @@ class _Stats:
     @property
     def docs(self) -> int:
         if self._docs is None:
-            self._docs = db.session.scalar(select(func.count()).select_from(_document)) or 0
+            self._docs = db.session.scalar(select(func.max(_total.c.documents))) or 0
         return self._docs
 
 
@@ -323,17 +353,28 @@ class PostgresBackend:
         row = row_for(article)
         # The upsert locks the document row first, so two nodes indexing the same
         # article take turns instead of failing on the words' primary key.
-        db.session.execute(_UPSERT_DOCUMENT, row)
+        inserted = db.session.scalar(_INDEX_DOCUMENT, row)
+        # Weighed against today's average field lengths; the other articles keep the
+        # weights of when they were indexed until the next rebuild.
+        averages = dict(zip(FIELDS, db.session.execute(_AVERAGES).one(), strict=True))
+        db.session.execute(_DELETE_POSTINGS, {"slug": article.slug})
+        db.session.execute(_INSERT_POSTINGS, with_postings(row, averages))
         old = set(db.session.scalars(_DELETE_WORDS, {"slug": article.slug}))
         db.session.execute(_INSERT_WORDS, row)
+        db.session.execute(_INSERT_VOCABULARY, row)
         new = set(row["stems"])
         self._count_stems(added=new - old, gone=old - new)
+        if inserted:  # the shared counter last, as in remove(): one lock order
+            db.session.execute(_COUNT_DOCUMENTS, {"delta": 1})
 
     def remove(self, slug: str) -> None:
         # the document row first, as index() does: one lock order, no deadlock between them
-        db.session.execute(delete(_document).where(_document.c.slug == slug))
+        removed = db.session.execute(delete(_document).where(_document.c.slug == slug)).rowcount
+        db.session.execute(_DELETE_POSTINGS, {"slug": slug})
         gone = set(db.session.scalars(_DELETE_WORDS, {"slug": slug}))
         self._count_stems(added=set(), gone=gone)
+        if removed:
+            db.session.execute(_COUNT_DOCUMENTS, {"delta": -1})
 
     @staticmethod
     def _count_stems(added: set[str], gone: set[str]) -> None:
@@ -358,22 +399,34 @@ class PostgresBackend:
         rows = [row_for(a) for a in articles if a.state == ArticleState.published]
         if progress is not None:
             progress(len(rows))
+        averages = {
+            name: sum(row[f"{name}_length"] for row in rows) / len(rows) if rows else 0.0
+            for name in FIELDS
+        }
+        vocabulary: dict[str, str] = {}
+        for row in rows:
+            vocabulary.update(zip(row["words"], row["stems"], strict=True))
         with db.engine.begin() as connection:
             # In the order indexers write them: an index() in flight finishes first, later
             # ones wait for the new rows; searches (ACCESS SHARE) go on reading the old.
-            connection.execute(
-                text("LOCK TABLE search_document, search_word, search_stem IN EXCLUSIVE MODE")
-            )
-            connection.execute(delete(_stem))
-            connection.execute(delete(_word))
-            connection.execute(delete(_document))
+            connection.execute(text(f"LOCK TABLE {_TABLES} IN EXCLUSIVE MODE"))
+            for table in (_total, _stem, _vocabulary, _word, _posting, _document):
+                connection.execute(delete(table))
+            connection.execute(_COUNT_DOCUMENTS, {"delta": len(rows)})
             if rows:
                 connection.execute(_UPSERT_DOCUMENT, rows)
                 connection.execute(_INSERT_WORDS, rows)
+                connection.execute(
+                    _INSERT_VOCABULARY,
+                    {"words": list(vocabulary), "stems": list(vocabulary.values())},
+                )
+                connection.execute(_INSERT_POSTINGS, [with_postings(r, averages) for r in rows])
                 connection.execute(_RECOUNT_STEMS)
             # Fresh statistics with the fresh rows: without them the planner guesses the
             # vocabulary lookups badly (30 ms instead of 1 ms at 2,000 articles).
-            connection.execute(text("ANALYZE search_document, search_word, search_stem"))
+            connection.execute(text(f"ANALYZE {_TABLES}"))
+        if rows:
+            _vacuum("search_posting")
         return len(rows)
 
     def check(self) -> None:
@@ -419,60 +472,66 @@ class PostgresBackend:
         if node is None:
             return results
         stats.ensure(node.stems())
-        matches = _document.c.document.op("@@")(cast(tsquery_text(node), TSQUERY))
-        where = [matches, visibility_clause(visible, _document)]
-        if system:
-            where.append(_document.c.system == system)
-        if category:
-            where.append(_document.c.category == category)
-
-        rows = db.session.execute(_answer_query(node, stats, where, max(limit, 0))).all()
-        # Facet rows carry a count, hit rows a slug (at most `limit`, best first).
-        counts = [(r.system, r.category, r.n) for r in rows if r.slug is None]
-        hits = sorted((r for r in rows if r.slug is not None), key=lambda r: (-r.score, r.slug))
-        results.total = sum(n for _s, _c, n in counts)
-        for position, name in enumerate(("system", "category")):
-            totals: dict[str, int] = {}
-            for row in counts:
-                totals[row[position]] = totals.get(row[position], 0) + row[2]
-            results.facets[name] = dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
+        answer = Answer(node, stats, visible, system, category, max(limit, 0))
+        results.total = answer.total
+        results.facets = answer.facets
+        if not answer.best:
+            return results
+        texts = {
+            r.slug: r
+            for r in db.session.execute(
+                select(_document.c.slug, _document.c.title, _document.c.body).where(
+                    _document.c.slug.in_([slug for slug, _score in answer.best])
+                )
+            )
+        }
         stems = node.stems()
-        for row in hits:
+        seen: dict[str, bool] = {}
+        for slug, score in answer.best:
+            row, facet = texts[slug], answer.facet_of[slug]
             results.hits.append(
                 Hit(
-                    slug=row.slug,
+                    slug=slug,
                     title=row.title,
-                    system=row.system,
-                    category=row.category,
-                    snippet=snippet(row.body, stems),
-                    score=round(float(row.score), 4),
+                    system=facet[0],
+                    category=facet[1],
+                    snippet=snippet(row.body, stems, seen=seen),
+                    score=round(score, 4),
                 )
             )
         return results
 
     def _near_words(self, word: str, visible: Visibility, stats: _Stats) -> list[str]:
-        """Visible words within one or two edits, closest and most frequent first."""
+        """Visible words within one or two edits, closest and most frequent first.
+
+        The candidates come from the distinct words (same first letter, similar
+        length); one visible article holding the word keeps it (EXISTS per candidate).
+        """
         if len(word) < 4:
             return []
         maxdist = 1 if len(word) < 8 else 2
+        held = (
+            select(_word.c.slug)
+            .where(_word.c.word == _vocabulary.c.word, visibility_clause(visible, _word))
+            .exists()
+        )
         query = (
-            select(_word.c.word, _word.c.stem, _stem.c.documents)
-            .join(_stem, _stem.c.stem == _word.c.stem)
+            select(_vocabulary.c.word, _vocabulary.c.stem, _stem.c.documents)
+            .join(_stem, _stem.c.stem == _vocabulary.c.stem)
             .where(
-                _word.c.word.startswith(word[0], autoescape=True),
-                func.length(_word.c.word).between(len(word) - maxdist, len(word) + maxdist),
-                _word.c.word != word,
-                visibility_clause(visible, _word),
+                _vocabulary.c.word.startswith(word[0], autoescape=True),
+                func.length(_vocabulary.c.word).between(len(word) - maxdist, len(word) + maxdist),
+                _vocabulary.c.word != word,
             )
-            .distinct()
         )
         if self.fuzzystrmatch:
             # Levenshtein counts a transposition as two edits; Python checks the
             # Damerau distance of what is left.
             loose = 2 * maxdist
             query = query.where(
-                func.levenshtein_less_equal(_word.c.word, cast(word, String), loose) <= loose
+                func.levenshtein_less_equal(_vocabulary.c.word, cast(word, String), loose) <= loose
             )
+        query = query.where(held)
         close: dict[str, str] = {}
         for candidate, stemmed, frequency in db.session.execute(query):
             if distance(word, candidate) <= maxdist:
@@ -485,90 +544,13 @@ class PostgresBackend:
         return sorted(scored, key=lambda c: (scored[c], c))
 
 
-def _answer_query(node: Node, stats: _Stats, where: list, limit: int):
-    """One statement, one pass over the matches: facet counts and the best `limit` hits.
-
-    The matched rows are scored once into a CTE; its GROUP BY gives the facets (and so
-    the total) and its top rows, joined back for title and body, the hits.
-    """
-    matched = (
-        select(
-            _document.c.slug,
-            _document.c.system,
-            _document.c.category,
-            _DETOASTED.label("document"),
-        )
-        .where(*where)
-        .offset(0)  # keeps the subquery, so the copy is made once per row
-        .subquery("matched")
-    )
-    scored = select(
-        matched.c.slug,
-        matched.c.system,
-        matched.c.category,
-        _score(node, stats, matched.c.document).label("score"),
-    ).cte("scored")
-    best = (
-        select(
-            scored.c.slug,
-            scored.c.system,
-            scored.c.category,
-            scored.c.score,
-            _document.c.title,
-            _document.c.body,
-            cast(null(), Integer).label("n"),
-        )
-        .join(_document, _document.c.slug == scored.c.slug)
-        .order_by(scored.c.score.desc(), scored.c.slug)
-        .limit(limit)
-        .subquery("best")
-    )
-    facets = select(
-        cast(null(), String).label("slug"),
-        scored.c.system,
-        scored.c.category,
-        cast(null(), Float).label("score"),
-        cast(null(), String).label("title"),
-        cast(null(), Text).label("body"),
-        func.count().label("n"),
-    ).group_by(scored.c.system, scored.c.category)
-    return union_all(select(best), facets)
-
-
-def _score(node: Node, stats: _Stats, document) -> ColumnElement[float]:
-    """The node's score as SQL: idf times weighted ts_rank per stem, summed like the tree.
-
-    ts_rank has no idea of rarity, so each stem's rank is multiplied by its BM25 idf
-    from the document frequencies the query already fetched.
-    """
-    if node.kind == "term":
-        df = stats.df(node.stemmed)
-        n = max(stats.docs, 1)
-        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        rank = func.ts_rank(
-            literal_column(RANK_WEIGHTS),
-            document,
-            cast(_quote(node.stemmed), TSQUERY),
-            RANK_NORMALISATION,
-        )
-        return literal(round(idf * node.boost, 6)) * rank
-    parts = [_score(child, stats, document) for child in node.children]
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
-    if node.kind == "and":
-        return case((document.op("@@")(cast(tsquery_text(node), TSQUERY)), total), else_=0.0)
-    if node.scale:
-        hits = [
-            case((document.op("@@")(cast(tsquery_text(child), TSQUERY)), 1.0), else_=0.0)
-            for child in node.children
-        ]
-        matched = hits[0]
-        for hit in hits[1:]:
-            matched = matched + hit
-        share = literal(node.scale / len(node.children))
-        return total * (literal(1 - node.scale) + share * matched)
-    return total
+def _vacuum(table: str) -> None:
+    """VACUUM after a rebuild, so the postings' covering index is read without the heap."""
+    try:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"VACUUM {table}"))
+    except SQLAlchemyError as error:
+        log.warning("search: VACUUM %s failed (%s); autovacuum will do it", table, error)
 
 
 def _ensure_extension(name: str) -> bool:
