@@ -82,7 +82,7 @@ def test_upgrade_from_nothing_matches_the_models(fresh_database, tmp_path):
 @pytest.mark.parametrize("fresh_database", ["postgresql"], indirect=True)
 def test_search_postings_are_carried_over_from_an_older_index(fresh_database, tmp_path):
     """The stored tsvector gives the same weights as indexing the article again."""
-    _upgrade(fresh_database, tmp_path, "0009_reports")
+    _upgrade(fresh_database, tmp_path, "0012_ticket_report_times")
     title, tags, body = "Printeren driller", "printer , kø", "Genstart printeren og vent."
     fields = field_terms(title, tags, body)
     words = {word for terms in fields.values() for word in terms}

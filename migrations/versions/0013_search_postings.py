@@ -1,8 +1,8 @@
 """search postings: per stem and article a BM25F weight, a vocabulary of distinct words,
 the number of indexed articles
 
-Revision ID: 0012_search_postings
-Revises: 0009_reports
+Revision ID: 0013_search_postings
+Revises: 0012_ticket_report_times
 Create Date: 2026-12-03 19:00:00.000000
 
 The PostgreSQL full-text backend scores every match from `search_posting` (one
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0012_search_postings'
-down_revision = '0009_reports'
+revision = '0013_search_postings'
+down_revision = '0012_ticket_report_times'
 branch_labels = None
 depends_on = None
 
