@@ -35,6 +35,7 @@ from whoosh import sorting
 from supportdesk.faq.models import ArticleState, Audience, Visibility
 from supportdesk.search import Hit, SearchResults
 from supportdesk.search.analysis import words as analysed_words
+from supportdesk.search.ranking import positions
 from supportdesk.search.whoosh_backend import WhooshBackend, snippet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +133,29 @@ def make_articles(count: int, words: list[str], rng: random.Random) -> list[Simp
 
 
 COMMON_WORDS = 150
-SYLLABLES = ["ka", "ber", "lin", "sko", "dal", "mo", "ret", "vik", "ung", "tor", "pe", "sam", "lu"]
+# Words an article's topic shares with a few other topics (ordinary FAQ words) and
+# words only its topic uses (product, screen and institution names, error codes).
+SHARED_TOPIC_WORDS = 8
+OWN_TOPIC_WORDS = 32
+ARTICLES_PER_TOPIC = 25
+SYLLABLES = [
+    "ka", "ber", "lin", "sko", "dal", "mo", "ret", "vik", "ung", "tor", "pe", "sam", "lu",
+    "fix", "net", "plan", "bo", "gra", "hus", "mil", "nor", "sti", "val", "ek", "tra", "ud",
+]  # fmt: skip
+SUFFIXES = ["", "", "", "oversigt", "modul", "portal", "skema", "klient", "fejl", "skole"]
+
+
+def _topic_word(rng: random.Random, taken: set[str]) -> str:
+    """A made-up word no other topic has: a product or screen name, or an error code."""
+    while True:
+        if rng.random() < 0.15:
+            word = f"{rng.choice(SYLLABLES)[0]}{rng.randint(1000, 99999)}"  # e.g. "k4711"
+        else:
+            syllables = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
+            word = syllables + rng.choice(SUFFIXES)
+        if word not in taken:
+            taken.add(word)
+            return word
 
 
 def make_realistic_articles(
@@ -140,21 +163,28 @@ def make_realistic_articles(
 ) -> tuple[list[SimpleNamespace], list[list[str]]]:
     """Articles that share few words, as real FAQ articles do.
 
-    Each article is about one of `count // 25` topics: most of its words come from
-    that topic's 40 words, some from the common words of the starter content (drawn
-    by frequency) and a few are its own (product names, error codes, place names).
-    A query made of a topic's words matches tens of articles, not thousands.
+    Each article is about one of `count // 25` topics. A topic has 40 words: 32 only
+    it uses (product and screen names, error codes, institution words) and 8 ordinary
+    words of the starter content that a few other topics use too. An article draws 60 %
+    of its words from its topic, 35 % from the starter content's common words (by
+    frequency) and 5 % are its own. A query made of a topic's words matches tens of
+    articles, not thousands; common words and synonyms still match many.
     Returns the articles and the topics' word lists (for the queries).
     """
     ranked = [w for w, _n in Counter(words).most_common()]
     frequent = set(ranked[:COMMON_WORDS])
     common = [w for w in words if w in frequent]  # with repetitions, as often as in the text
     rarer = sorted(set(ranked[COMMON_WORDS:])) or ranked
-    topics = [rng.sample(rarer, min(40, len(rarer))) for _ in range(max(count // 25, 1))]
+    taken = set(ranked)
+    topics = [
+        rng.sample(rarer, min(SHARED_TOPIC_WORDS, len(rarer)))
+        + [_topic_word(rng, taken) for _ in range(OWN_TOPIC_WORDS)]
+        for _ in range(max(count // ARTICLES_PER_TOPIC, 1))
+    ]
     articles = make_articles(count, words, rng)
     for article in articles:
         topic = topics[rng.randrange(len(topics))]
-        own = ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(5)]
+        own = [_topic_word(rng, taken) for _ in range(3)]
 
         def word(topic=topic, own=own) -> str:
             roll = rng.random()
@@ -240,7 +270,7 @@ class WhooshScoring:
                 return results
             found = searcher.search(
                 node.query(),
-                filter=set(allowed.docs),
+                filter=set(positions(allowed.bits)),
                 limit=limit,
                 groupedby=[sorting.FieldFacet("system"), sorting.FieldFacet("category")],
             )
