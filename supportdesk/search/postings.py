@@ -17,16 +17,17 @@ and applied per query, so a new document changes it without touching a stored we
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from collections.abc import Set as AbstractSet
 
 from whoosh.query import Query
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import damerau_levenshtein
 
 from supportdesk.search.query import TEXT_FIELDS
+from supportdesk.search.ranking import bitset
 
 # BM25 constants.
 K1 = 1.2
@@ -77,9 +78,12 @@ class SegmentPostings:
         # normalisation. Kept for the segment's life, so its weights never change.
         self.averages = averages
         self._weights: OrderedDict[str, dict[int, float]] = OrderedDict()
+        # Derived from the weights and dropped with them: bitset, maximum, ranked list.
+        self._derived: dict[str, dict[str, object]] = {}
         self._lengths: dict[str, list[int]] = {}
         self._columns: dict[str, list[str]] = {}
-        self._visible: dict[tuple, frozenset[int]] = {}
+        self._visible: dict[tuple, int] = {}
+        self._values: dict[str, dict[str, int]] = {}
         self._vocabulary: dict[tuple[str, int], list[str]] | None = None
         # A small segment (an edit, a merge of edits) lists its stems once, so a stem it
         # lacks costs a set lookup instead of three term-dictionary lookups.
@@ -93,6 +97,7 @@ class SegmentPostings:
         if offset != self.offset:
             self.offset = offset
             self._weights.clear()
+            self._derived.clear()
 
     def weights(self, stemmed: str) -> dict[int, float]:
         """{document: BM25F weight without idf} of a stem (empty when absent)."""
@@ -115,8 +120,30 @@ class SegmentPostings:
         found = {d + offset: tf * (K1 + 1) / (tf + K1) for d, tf in pseudo.items()}
         self._weights[stemmed] = found
         while len(self._weights) > SEGMENT_STEMS:
-            self._weights.popitem(last=False)
+            self._derived.pop(self._weights.popitem(last=False)[0], None)
         return found
+
+    def _derive(self, stemmed: str, what: str, make: Callable[[dict[int, float]], object]):
+        weights = self.weights(stemmed)
+        if not weights:
+            return make(weights)
+        derived = self._derived.setdefault(stemmed, {})
+        if what not in derived:
+            derived[what] = make(weights)
+        return derived[what]
+
+    def bits(self, stemmed: str) -> int:
+        """The (global) documents holding a stem, as a bitset."""
+        return self._derive(stemmed, "bits", bitset)
+
+    def maximum(self, stemmed: str) -> float:
+        return self._derive(stemmed, "max", lambda weights: max(weights.values(), default=0.0))
+
+    def ranked(self, stemmed: str) -> list[tuple[int, float]]:
+        """(document, weight) by descending weight, then ascending document."""
+        return self._derive(
+            stemmed, "ranked", lambda weights: sorted(weights.items(), key=_by_weight)
+        )
 
     def lengths(self, name: str) -> list[int]:
         if name not in self._lengths:
@@ -131,11 +158,20 @@ class SegmentPostings:
             self._columns[name] = list(self.leaf.column_reader(name))
         return self._columns[name]
 
-    def visible(self, key: tuple, query: Query) -> frozenset[int]:
-        """Local documents matching a visibility filter (deleted ones may remain)."""
+    def value_bits(self, name: str) -> dict[str, int]:
+        """{value: bitset of the local documents with that value} of a column."""
+        if name not in self._values:
+            groups: dict[str, list[int]] = {}
+            for d, value in enumerate(self.column(name)):
+                groups.setdefault(value, []).append(d)
+            self._values[name] = {value: bitset(docs) for value, docs in groups.items()}
+        return self._values[name]
+
+    def visible(self, key: tuple, query: Query) -> int:
+        """Local documents matching a visibility filter as a bitset (deleted ones too)."""
         if key not in self._visible:
             searcher = Searcher(self.leaf, closereader=False)
-            self._visible[key] = frozenset(searcher.docs_for_query(query))
+            self._visible[key] = bitset(searcher.docs_for_query(query))
         return self._visible[key]
 
     def near_words(self, word: str, maxdist: int) -> list[str]:
@@ -196,9 +232,8 @@ class GenerationPostings:
         self.segments: list[tuple[SegmentPostings, int]] = parts
         self.doc_count = max(reader.doc_count_all(), 1)
         self._parts: OrderedDict[str, list[dict[int, float]]] = OrderedDict()
-        self._docs: OrderedDict[str, AbstractSet[int]] = OrderedDict()
-        self._columns: dict[str, list[str]] = {}
-        self._values: dict[tuple[str, str], frozenset[int]] = {}
+        self._bits: OrderedDict[str, int] = OrderedDict()
+        self._values: dict[str, dict[str, int]] = {}
 
     def parts(self, stemmed: str) -> list[dict[int, float]]:
         """{document: weight without idf} of a stem, one dict per segment holding it."""
@@ -210,16 +245,24 @@ class GenerationPostings:
                 self._parts.popitem(last=False)
         return found
 
-    def term_docs(self, stemmed: str) -> AbstractSet[int]:
-        """The documents holding a stem, deleted ones too (a set-like view)."""
-        found = self._docs.get(stemmed)
+    def _holding(self, stemmed: str) -> list[SegmentPostings]:
+        self.parts(stemmed)  # derives the weights of every segment
+        return [seg for seg, _o in self.segments if seg.weights(stemmed)]
+
+    def term_bits(self, stemmed: str) -> int:
+        """The documents holding a stem, deleted ones too, as a bitset."""
+        found = self._bits.get(stemmed)
         if found is None:
-            parts = self.parts(stemmed)
-            found = parts[0].keys() if len(parts) == 1 else set().union(*parts)
-            self._docs[stemmed] = found
-            while len(self._docs) > GENERATION_STEMS:
-                self._docs.popitem(last=False)
+            found = 0
+            for segment in self._holding(stemmed):
+                found |= segment.bits(stemmed)
+            self._bits[stemmed] = found
+            while len(self._bits) > GENERATION_STEMS:
+                self._bits.popitem(last=False)
         return found
+
+    def frequency(self, stemmed: str) -> int:
+        return sum(map(len, self.parts(stemmed)))
 
     def term_weights(self, stemmed: str) -> tuple[list[dict[int, float]], float]:
         """The stem's weights per segment and its idf (over every document)."""
@@ -228,35 +271,50 @@ class GenerationPostings:
         n = self.doc_count
         return parts, math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def term_max(self, stemmed: str) -> float:
+        """The highest weight (without idf) of a stem in any document."""
+        return max((segment.maximum(stemmed) for segment in self._holding(stemmed)), default=0.0)
+
+    def ranked(self, stemmed: str) -> Iterable[tuple[int, float]]:
+        """(document, weight) of a stem by descending weight, across segments."""
+        lists = [segment.ranked(stemmed) for segment in self._holding(stemmed)]
+        if len(lists) == 1:
+            return lists[0]
+        return heapq.merge(*lists, key=_by_weight)
+
     def near_words(self, word: str, maxdist: int) -> set[str]:
         """Indexed words within `maxdist` edits of `word` (same first letter)."""
         return {w for segment, _offset in self.segments for w in segment.near_words(word, maxdist)}
 
-    def column(self, name: str) -> list[str]:
-        if name not in self._columns:
-            values: list[str] = []
-            for segment, _offset in self.segments:
-                values.extend(segment.column(name))
-            self._columns[name] = values
-        return self._columns[name]
+    def value_bits(self, name: str) -> dict[str, int]:
+        """{value: bitset of the documents with it} of a column (`system`, `category`)."""
+        if name not in self._values:
+            values: dict[str, int] = {}
+            for segment, offset in self.segments:
+                for value, local in segment.value_bits(name).items():
+                    values[value] = values.get(value, 0) | local << offset
+            self._values[name] = values
+        return self._values[name]
 
-    def values(self, name: str, value: str) -> frozenset[int]:
-        key = (name, value)
-        if key not in self._values:
-            self._values[key] = frozenset(d for d, v in enumerate(self.column(name)) if v == value)
-        return self._values[key]
+    def counts(self, name: str, matched: int) -> dict[str, int]:
+        """How many matched documents have each value of a column (the facet)."""
+        counts = {}
+        for value, bits in self.value_bits(name).items():
+            count = (matched & bits).bit_count()
+            if count:
+                counts[value] = count
+        return counts
 
-    def visible(self, key: tuple, query: Callable[[], Query]) -> frozenset[int]:
+    def visible(self, key: tuple, query: Callable[[], Query]) -> int:
         """Live documents matching a visibility filter, from the segments' cached sets."""
-        docs: set[int] = set()
+        docs = 0
         for segment, offset in self.segments:
             local = segment.visible(key, query())
             if segment.leaf.has_deletions():
-                local = local - segment.leaf.deleted_docs_set  # a cached property
-            if offset:
-                docs.update(d + offset for d in local)
-            elif not docs:
-                docs = set(local)
-            else:
-                docs.update(local)
-        return frozenset(docs)
+                local &= ~bitset(segment.leaf.deleted_docs_set)  # a cached property
+            docs |= local << offset
+        return docs
+
+
+def _by_weight(item: tuple[int, float]) -> tuple[float, int]:
+    return (-item[1], item[0])

@@ -26,7 +26,11 @@ class Postings(Protocol):
     def term_weights(self, stemmed: str) -> tuple[list[dict[int, float]], float]:
         """{document: term weight} of a stem (in parts that share no document), its idf."""
 
-    def term_docs(self, stemmed: str) -> AbstractSet[int]: ...
+    def term_bits(self, stemmed: str) -> int:
+        """The documents holding a stem as a bitset (see `ranking`)."""
+
+    def term_max(self, stemmed: str) -> float:
+        """The stem's highest term weight in any document."""
 
 
 def _term_clause(stemmed: str, boost: float = 1.0) -> Query:
@@ -109,13 +113,25 @@ class Node:
             return {self.stemmed}
         return set().union(*(child.stems() for child in self.children))
 
-    def docs(self, cache: Postings) -> AbstractSet[int]:
+    def bits(self, cache: Postings) -> int:
+        """The documents this node matches, as a bitset."""
         if self.kind == "term":
-            return cache.term_docs(self.stemmed)
-        sets = sorted((child.docs(cache) for child in self.children), key=len)
-        if self.kind == "and":
-            return set(sets[0]).intersection(*sets[1:])
-        return set().union(*sets)
+            return cache.term_bits(self.stemmed)
+        found = self.children[0].bits(cache)
+        for child in self.children[1:]:
+            if self.kind == "and":
+                found &= child.bits(cache)
+            else:
+                found |= child.bits(cache)
+        return found
+
+    def bound(self, cache: Postings) -> float:
+        """No document scores more than this on this node (the max-score bound)."""
+        if self.kind == "term":
+            _parts, idf = cache.term_weights(self.stemmed)
+            return cache.term_max(self.stemmed) * idf * self.boost
+        # Coordination (`scale`) only lowers a sum, so the sum bounds every kind.
+        return sum(child.bound(cache) for child in self.children)
 
 
 def build_query(

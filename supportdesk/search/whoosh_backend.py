@@ -8,13 +8,12 @@ splitting and "Mente du …?" must occur in a document the caller may see.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import logging
 import os
 import re
 import shutil
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Unpack
@@ -31,6 +30,7 @@ from supportdesk.search import Hit, SearchFilters, SearchResults, SearchUnavaila
 from supportdesk.search.analysis import STOP_WORDS, fold, stem, words
 from supportdesk.search.postings import GenerationPostings, SegmentStore
 from supportdesk.search.query import build_query, distance, memo
+from supportdesk.search.ranking import top_hits
 from supportdesk.search.storage import IndexStorage
 from supportdesk.search.synonyms import Synonyms
 
@@ -190,10 +190,10 @@ class _Allowed:
     def __init__(self, postings: GenerationPostings, visible: Visibility) -> None:
         self.everything = visible.everything
         # For "everything" too: the live documents, so deleted ones never count.
-        self.docs = postings.visible(visible.key, lambda: visibility_query(visible))
+        self.bits = postings.visible(visible.key, lambda: visibility_query(visible))
 
     def has_term(self, postings: GenerationPostings, stemmed: str) -> bool:
-        return not self.docs.isdisjoint(postings.term_docs(stemmed))
+        return bool(self.bits & postings.term_bits(stemmed))
 
 
 class WhooshBackend:
@@ -440,21 +440,20 @@ class WhooshBackend:
             results.suggestion = self._suggestion(text, corrections)
         if node is None:
             return results
-        # Count and facet with set algebra on cached postings (no scoring), then let
-        # Whoosh score only the top hits among exactly those documents.
-        matched = node.docs(cache) & allowed.docs
+        # Count and facet with bitsets (no scoring), then score only what can reach the
+        # top hits (`top_hits`).
+        matched = node.bits(cache) & allowed.bits
         if system:
-            matched = matched & cache.values("system", system)
+            matched &= cache.value_bits("system").get(system, 0)
         if category:
-            matched = matched & cache.values("category", category)
-        results.total = len(matched)
+            matched &= cache.value_bits("category").get(category, 0)
+        results.total = matched.bit_count()
         for name in ("system", "category"):
-            counts = Counter(map(cache.column(name).__getitem__, matched))
+            counts = cache.counts(name, matched)
             results.facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         if not matched:
             return results
-        scores = node.scores(cache, matched)
-        best = heapq.nlargest(max(limit, 1), scores.items(), key=lambda item: (item[1], -item[0]))
+        best = top_hits(node, cache, matched, limit)
         stems = node.stems()
         seen: dict[str, bool] = {}
         for docnum, score in best[:limit]:
@@ -484,7 +483,7 @@ class WhooshBackend:
             tokens,
             self.synonyms,
             known=known,
-            frequency=lambda stemmed: len(postings.term_docs(stemmed)),
+            frequency=postings.frequency,
             near_words=lambda word: self._near_words(postings, word, known),
             docs=reader.doc_count_all(),
         )
@@ -504,7 +503,7 @@ class WhooshBackend:
             stemmed = stem(candidate)
             if not known(stemmed):
                 continue
-            freq = len(postings.term_docs(stemmed))
+            freq = postings.frequency(stemmed)
             scored[candidate] = (distance(word, candidate), -freq)
         return sorted(scored, key=lambda c: (scored[c], c))
 
