@@ -16,36 +16,31 @@ single-word query walks the stem's documents in descending weight instead.
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
+from itertools import compress, repeat
+from operator import add, mul, neg
 from typing import Protocol
 
-_NONZERO = re.compile(rb"[^\x00]+")
-_BYTE_BITS = [tuple(j for j in range(8) if byte >> j & 1) for byte in range(256)]
+_BIT = [1 << j for j in range(8)]
+_DIGITS = bytes.maketrans(b"01", b"\x00\x01")
 
 
 def bitset(docs: Iterable[int]) -> int:
     """The bitset of these document numbers."""
-    marks = bytearray()
+    docs = docs if isinstance(docs, list | tuple | set | frozenset) else list(docs)
+    if not docs:
+        return 0
+    marks = bytearray((max(docs) >> 3) + 1)
     for d in docs:
-        index = d >> 3
-        if index >= len(marks):
-            marks.extend(bytes(index + 1 - len(marks)))
-        marks[index] |= 1 << (d & 7)
+        marks[d >> 3] |= _BIT[d & 7]
     return int.from_bytes(marks, "little")
 
 
 def positions(bits: int) -> list[int]:
-    """The document numbers in a bitset, ascending (runs of zero bytes skipped in C)."""
-    data = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
-    found: list[int] = []
-    for run in _NONZERO.finditer(data):
-        base = run.start()
-        for offset, byte in enumerate(run.group()):
-            first = (base + offset) << 3
-            found.extend(first + j for j in _BYTE_BITS[byte])
-    return found
+    """The document numbers in a bitset, ascending (C loops over its binary digits)."""
+    flags = bin(bits)[:1:-1].encode().translate(_DIGITS)  # bit d at index d, as 0 or 1
+    return list(compress(range(len(flags)), flags))
 
 
 class Member:
@@ -120,14 +115,35 @@ def _by_levels(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int,
         level = at_least[h] & ~at_least[h + 1] if h < n else at_least[h]
         if not level:
             continue
+        # Every document of a level matches h concepts: one coordination factor.
         coordination = 1 - scale + scale * h / n if scale else 1.0
-        bound = coordination * sum(maxima[:h])
-        if len(best) == limit and best[0][0] > bound:
+        if len(best) == limit and best[0][0] > coordination * sum(maxima[:h]):
             break
-        for d, score in node.scores(cache, set(positions(level))).items():
-            item = (score, -d)
+        docs = positions(level)
+        totals = _vector(children[0], cache, docs)
+        for child in children[1:]:
+            totals = list(map(add, totals, _vector(child, cache, docs)))
+        if scale:
+            totals = list(map(mul, totals, repeat(coordination)))
+        for item in zip(totals, map(neg, docs), strict=True):
             if len(best) < limit:
                 heapq.heappush(best, item)
             elif item > best[0]:
                 heapq.heapreplace(best, item)
     return [(-negative, score) for score, negative in sorted(best, reverse=True)]
+
+
+def _vector(child: Ranked, cache, docs: list[int]) -> list[float]:
+    """A concept's score of each document (0.0 where it does not match), in C loops.
+
+    The same floating-point operations as `Node.scores`, so the same scores.
+    """
+    if child.kind != "term":
+        scores = child.scores(cache, set(docs))
+        return list(map(scores.get, docs, repeat(0.0)))
+    parts, idf = cache.term_weights(child.stemmed)
+    factor = idf * child.boost
+    values = [0.0] * len(docs)
+    for weights in parts:  # a document is in one segment's part only
+        values = list(map(add, values, map(weights.get, docs, repeat(0.0))))
+    return list(map(mul, values, repeat(factor)))

@@ -141,40 +141,71 @@ def visibility_query(visible: Visibility) -> Query:
 
 
 _WORD = re.compile(r"\w+")
+_SPELLINGS = {"å": "(?:å|aa)", "æ": "(?:æ|ae)", "ø": "(?:ø|oe)"}
+
+
+def marks_for(surfaces: Iterable[str]) -> re.Pattern | None:
+    """One regex for the indexed words (folded, as in `words`) to mark in a snippet.
+
+    Each word also matches its ASCII spelling and any case, as `fold(word.lower())`
+    does, so the regex marks exactly the words whose stem was searched, in C.
+    """
+    pieces = sorted(
+        ("".join(_SPELLINGS.get(c, re.escape(c)) for c in w) for w in set(surfaces)),
+        key=lambda piece: (-len(piece), piece),
+    )
+    if not pieces:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(pieces) + r")(?!\w)", re.IGNORECASE)
+
+
+class _StemMarks:
+    """Words whose stem was searched, judged one by one (each distinct word stemmed once)."""
+
+    def __init__(self, stems: set[str], seen: dict[str, bool] | None) -> None:
+        self.stems = stems
+        self.seen = {} if seen is None else seen
+
+    def marked(self, word: str) -> bool:
+        lowered = word.lower()
+        found = self.seen.get(lowered)
+        if found is None:
+            found = lowered not in STOP_WORDS and stem(fold(lowered)) in self.stems
+            self.seen[lowered] = found
+        return found
+
+    def finditer(self, text: str, pos: int = 0, endpos: int | None = None):
+        end = len(text) if endpos is None else endpos
+        return (m for m in _WORD.finditer(text, pos, end) if self.marked(m.group()))
+
+    def search(self, text: str):
+        return next(self.finditer(text), None)
 
 
 def snippet(
-    text: str, stems: set[str], width: int = 220, seen: dict[str, bool] | None = None
+    text: str,
+    stems: set[str],
+    width: int = 220,
+    seen: dict[str, bool] | None = None,
+    marks: re.Pattern | None = None,
 ) -> str:
     """Escaped text around the first matches with <mark> on words whose stem was searched.
 
-    Cheaper than re-running the analyzer through Whoosh's highlighter: one regex pass
-    up to the first match and through the shown window only, each distinct word
+    Cheaper than re-running the analyzer through Whoosh's highlighter: `marks` (from
+    `marks_for`) finds the searched words in C; without it each distinct word is
     stemmed once (`seen`: the words judged so far, shared by a page of hits).
     """
-    if seen is None:
-        seen = {}
-
-    def marked(word: str) -> bool:
-        lowered = word.lower()
-        found = seen.get(lowered)
-        if found is None:
-            found = seen[lowered] = lowered not in STOP_WORDS and stem(fold(lowered)) in stems
-        return found
-
+    finder = marks if marks is not None else _StemMarks(stems, seen)
     start = 0
-    for m in _WORD.finditer(text):
-        if marked(m.group()):
-            start = max(0, m.start() - 60)
-            start = text.rfind(" ", 0, start) + 1 if start else 0
-            break
+    first = finder.search(text)
+    if first is not None:
+        start = max(0, first.start() - 60)
+        start = text.rfind(" ", 0, start) + 1 if start else 0
     end = min(len(text), start + width)
     out, cursor = [], start
-    for m in _WORD.finditer(text, start, min(len(text), end + 64)):
+    for m in finder.finditer(text, start, min(len(text), end + 64)):
         if m.end() > end:
             break
-        if not marked(m.group()):
-            continue
         out.append(str(escape(text[cursor : m.start()])))
         out.append(f"<mark>{escape(m.group())}</mark>")
         cursor = m.end()
@@ -455,7 +486,7 @@ class WhooshBackend:
             return results
         best = top_hits(node, cache, matched, limit)
         stems = node.stems()
-        seen: dict[str, bool] = {}
+        marks = marks_for(cache.surfaces(stems))
         for docnum, score in best[:limit]:
             stored = searcher.stored_fields(docnum)
             results.hits.append(
@@ -464,7 +495,7 @@ class WhooshBackend:
                     title=stored["title"],
                     system=stored["system"],
                     category=stored["category"],
-                    snippet=snippet(stored["body"], stems, seen=seen),
+                    snippet=snippet(stored["body"], stems, marks=marks),
                     score=round(score, 4),
                 )
             )
