@@ -30,13 +30,8 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
-from whoosh import sorting
-
 from supportdesk.faq.models import ArticleState, Audience, Visibility
-from supportdesk.search import Hit, SearchResults
-from supportdesk.search.analysis import words as analysed_words
-from supportdesk.search.ranking import positions
-from supportdesk.search.whoosh_backend import WhooshBackend, snippet
+from supportdesk.search.whoosh_backend import WhooshBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "faq_content"
@@ -243,56 +238,6 @@ def make_queries(
     return queries
 
 
-class WhooshScoring:
-    """The same backend, but the top hits scored by Whoosh's own BM25F, matchers and
-    collector (`searcher.search` with the visibility as a filter, facets by
-    `groupedby`): the side-by-side measurement of issue 18 (`--scorer whoosh`).
-    Query expansion and snippets are the backend's, so only the scoring differs."""
-
-    def __init__(self, backend: WhooshBackend) -> None:
-        self.backend = backend
-
-    def rebuild(self, articles, progress=None) -> int:
-        return self.backend.rebuild(articles, progress)
-
-    def index(self, article) -> None:
-        self.backend.index(article)
-
-    def search(self, text: str, visible: Visibility, limit: int = 10):
-        backend = self.backend
-        with backend._lock:
-            searcher = backend._get_searcher()
-            postings = backend._generation_cache(searcher)
-            allowed = backend._allowed(postings, visible)
-            node, _corrections = backend._build_query(postings, allowed, analysed_words(text))
-            results = SearchResults(query=text)
-            if node is None:
-                return results
-            found = searcher.search(
-                node.query(),
-                filter=set(positions(allowed.bits)),
-                limit=limit,
-                groupedby=[sorting.FieldFacet("system"), sorting.FieldFacet("category")],
-            )
-            results.total = len(found)
-            for name in ("system", "category"):
-                groups = found.groups(name)
-                results.facets[name] = {k: len(v) for k, v in groups.items()}
-            stems = node.stems()
-            for hit in found[:limit]:
-                results.hits.append(
-                    Hit(
-                        slug=hit["slug"],
-                        title=hit["title"],
-                        system=hit["system"],
-                        category=hit["category"],
-                        snippet=snippet(hit["body"], stems),
-                        score=round(hit.score, 4),
-                    )
-                )
-            return results
-
-
 VISIBILITIES = [
     Visibility(),
     Visibility(first_level=True, municipality_id=7),
@@ -313,7 +258,6 @@ def run(
     backend_name: str = "whoosh",
     database_url: str = "",
     corpus: str = "harsh",
-    scorer: str = "own",
 ) -> dict[str, object]:
     if backend_name == "postgres":
         with _postgres_app(database_url) as (backend, size_mb, commit):
@@ -324,8 +268,6 @@ def run(
         backend = WhooshBackend(
             workdir / "index", synonyms_path=str(CONTENT / "synonyms.txt"), result_entries=0
         )
-        if scorer == "whoosh":
-            backend = WhooshScoring(backend)
 
         def size_mb() -> float:
             files = (workdir / "index").rglob("*")
@@ -456,7 +398,6 @@ def _measure(
         "edit_cpu_p50": statistics.median(edited_cpu),
         "edit_cpu_p99": percentile(edited_cpu, 99),
         "backend": type(getattr(backend, "backend", backend)).__name__,
-        "scorer": "whoosh" if isinstance(backend, WhooshScoring) else "own",
         "load": os.getloadavg(),
     }
 
@@ -484,9 +425,6 @@ def report(figures: dict[str, object]) -> str:
         else f"`make bench-search BENCH_ARGS='{flags}'`"
     )
     heading = "## Search, PostgreSQL full text" if postgres else "## Search"
-    if figures.get("scorer") == "whoosh":
-        heading += ", Whoosh's own scoring"
-        engine += " ranking with Whoosh's BM25F scorer, matchers and collector"
     if realistic:
         heading += ", realistic corpus"
     load = figures["load"]
@@ -547,12 +485,6 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--backend", choices=["whoosh", "postgres"], default="whoosh")
     parser.add_argument(
-        "--scorer",
-        choices=["own", "whoosh"],
-        default="own",
-        help="whoosh: rank with Whoosh's BM25F scorer and collector (side by side)",
-    )
-    parser.add_argument(
         "--corpus",
         choices=["harsh", "realistic", "both"],
         default="both",
@@ -576,7 +508,6 @@ def main() -> None:
             args.backend,
             args.database_url,
             corpus,
-            args.scorer,
         )
         section = report(figures)
         print(section)

@@ -2,29 +2,39 @@
 
 A Whoosh segment never changes once written; only its set of deleted documents
 grows. So everything the scorer derives from a segment (per stem the documents
-holding it and their BM25F term weights, the field lengths, the facet columns, the
-documents each audience may see) is computed once per segment and reused by every
-later index generation. Publishing or editing an article writes a one-document
+holding it and their BM25F term weights, the facet columns, the documents each
+audience may see) is read once per segment and reused by every later index
+generation. Publishing or editing an article writes a one-document
 segment and marks the old copy deleted: the next query derives that one document's
 stems, and nothing is recomputed for the thousands of others. Deleted documents stay
 in the per-segment sets; `GenerationPostings.visible` leaves them out.
 
 Ranking is BM25F (Robertson & Zaragoza): a document's term frequencies in title,
 tags and body are normalised by the field's length, boosted, summed and saturated
-once. The stored weight leaves out the idf, which is the stem's over all documents
-and applied per query, so a new document changes it without touching a stored weight.
+once. That weight is computed when the document is indexed (`bm25f_weights`, with the
+average field lengths of the last rebuild) and stored as the posting weight of the
+`rank` field, so a query reads ready weights. It leaves out the idf, which is the
+stem's over all documents and applied per query, so a new document changes it
+without touching a stored weight.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections import OrderedDict
+import struct
+import sys
+from array import array
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
+from itertools import repeat
+from operator import add
 
+from whoosh.formats import Format
 from whoosh.query import And, Or, Query, Term
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import damerau_levenshtein
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from supportdesk.search.analysis import stem
 from supportdesk.search.query import TEXT_FIELDS
@@ -38,60 +48,96 @@ SEGMENT_STEMS = 4096
 # Combined entries per generation of stems found in more than one segment.
 GENERATION_STEMS = 1024
 SMALL_SEGMENT = 256
+# The field holding each document's stems with their weights (`RankField`).
+RANK = "rank"
 _NOTHING: dict[int, float] = {}
 
 
-def read_postings(leaf, name: str, stemmed: str) -> tuple[Iterable[int], Iterable[float]]:
-    """Document numbers and term frequencies of one term in one segment.
+# A `rank` posting's value: its weight as a little-endian 64-bit float.
+WEIGHT = struct.Struct("<d")
 
-    Reads Whoosh's posting blocks whole (ids and weights arrays) instead of one posting
-    at a time through the matcher interface; falls back to that for other codecs.
+
+class WeightFormat(Format):
+    """Postings whose value is an 8-byte float weight (see `RankField`)."""
+
+    posting_size = WEIGHT.size
+
+
+def read_ids(leaf, name: str, text: str, weights: array | None = None) -> list[int]:
+    """Document numbers of one term in one segment; with `weights`, also the `rank`
+    weights (the 8-byte values) appended to it.
+
+    Reads Whoosh's posting blocks whole (ids, and the values as one array) instead of
+    one posting at a time through the matcher interface; falls back to that for other
+    codecs.
     """
-    matcher = leaf.postings(name, stemmed)
-    if hasattr(matcher, "_read_weights") and hasattr(matcher, "_next_block"):
-        ids: list[int] = []
-        weights: list[float] = []
+    matcher = leaf.postings(name, text)
+    ids: list[int] = []
+    if hasattr(matcher, "_read_data") and hasattr(matcher, "_next_block"):
         while matcher.is_active():
             matcher._read_ids()
-            matcher._read_weights()
             ids.extend(matcher._ids)
-            weights.extend(matcher._weights)
+            if weights is not None:
+                weights.frombytes(matcher._data[2])
             matcher._next_block()
-        return ids, weights
-    ids, weights = [], []
+        if weights is not None and sys.byteorder != "little":
+            weights.byteswap()
+        return ids
     while matcher.is_active():
         ids.append(matcher.id())
-        weights.append(matcher.weight())
+        if weights is not None:
+            weights.append(WEIGHT.unpack(matcher.value())[0])
         matcher.next()
-    return ids, weights
+    return ids
+
+
+def average_lengths(stems: Iterable[dict[str, list[str]]], documents: int) -> dict[str, float]:
+    """Average length of each text field over `documents` documents (at least 1)."""
+    totals = dict.fromkeys(TEXT_FIELDS, 0)
+    for fields in stems:
+        for name in TEXT_FIELDS:
+            totals[name] += len(fields[name])
+    return {name: max(total / max(documents, 1), 1.0) for name, total in totals.items()}
+
+
+def bm25f_weights(stems: dict[str, list[str]], averages: dict[str, float]) -> dict[str, float]:
+    """{stem: BM25F weight without idf} of one document's title, tags and body stems.
+
+    Field lengths are rounded as Whoosh keeps them (one byte per length).
+    """
+    pseudo: dict[str, float] = {}
+    for name, boost in TEXT_FIELDS.items():
+        terms = stems[name]
+        if not terms:
+            continue
+        norm = 1 - B + B / averages[name] * byte_to_length(length_to_byte(len(terms)))
+        for term, tf in Counter(terms).items():
+            pseudo[term] = pseudo.get(term, 0.0) + boost * tf / norm
+    return {term: tf * (K1 + 1) / (tf + K1) for term, tf in pseudo.items()}
 
 
 class SegmentPostings:
     """The scorer's view of one segment: built lazily, kept while the segment exists."""
 
-    def __init__(self, leaf, averages: dict[str, float], offset: int) -> None:
+    def __init__(self, leaf, offset: int) -> None:
         self.leaf = leaf
         # Weights are keyed by the global document number (local + offset); a segment
         # whose offset changes (an earlier one merged away) drops them.
         self.offset = offset
         self.doc_count = leaf.doc_count_all()
-        # Average field lengths when this segment was first seen: BM25F's length
-        # normalisation. Kept for the segment's life, so its weights never change.
-        self.averages = averages
         self._weights: OrderedDict[str, dict[int, float]] = OrderedDict()
         # Derived from the weights and dropped with them: bitset, maximum, ranked list.
         self._derived: dict[str, dict[str, object]] = {}
-        self._lengths: dict[str, list[int]] = {}
         self._columns: dict[str, list[str]] = {}
         self._visible: dict[tuple, int] = {}
         self._values: dict[str, dict[str, int]] = {}
         self._vocabulary: dict[tuple[str, int], list[str]] | None = None
         self._by_stem: dict[str, list[str]] | None = None
         # A small segment (an edit, a merge of edits) lists its stems once, so a stem it
-        # lacks costs a set lookup instead of three term-dictionary lookups.
+        # lacks costs a set lookup instead of a term-dictionary lookup.
         self._stems: frozenset[str] | None = None
         if self.doc_count <= SMALL_SEGMENT:
-            self._stems = frozenset(term for name in TEXT_FIELDS for term in leaf.field_terms(name))
+            self._stems = frozenset(leaf.field_terms(RANK))
 
     def attach(self, leaf, offset: int) -> None:
         """The open reader of the current generation (the old one is closed with it)."""
@@ -109,17 +155,13 @@ class SegmentPostings:
         if found is not None:
             self._weights.move_to_end(stemmed)
             return found
-        pseudo: dict[int, float] = {}
-        for name, boost in TEXT_FIELDS.items():
-            if not self.leaf.frequency(name, stemmed):
-                continue
-            lengths = self.lengths(name)
-            scale = B / self.averages[name]
-            ids, tfs = read_postings(self.leaf, name, stemmed)
-            for d, tf in zip(ids, tfs, strict=True):
-                pseudo[d] = pseudo.get(d, 0.0) + boost * tf / (1 - B + scale * lengths[d])
-        offset = self.offset
-        found = {d + offset: tf * (K1 + 1) / (tf + K1) for d, tf in pseudo.items()}
+        if self._stems is None and not self.leaf.frequency(RANK, stemmed):
+            return _NOTHING
+        weights = array("d")
+        ids = read_ids(self.leaf, RANK, stemmed, weights)
+        if self.offset:
+            ids = map(add, ids, repeat(self.offset))
+        found = dict(zip(ids, weights, strict=False))
         self._weights[stemmed] = found
         while len(self._weights) > SEGMENT_STEMS:
             self._derived.pop(self._weights.popitem(last=False)[0], None)
@@ -147,14 +189,6 @@ class SegmentPostings:
             stemmed, "ranked", lambda weights: sorted(weights.items(), key=_by_weight)
         )
 
-    def lengths(self, name: str) -> list[int]:
-        if name not in self._lengths:
-            leaf = self.leaf
-            self._lengths[name] = [
-                leaf.doc_field_length(d, name, 0) or 0 for d in range(self.doc_count)
-            ]
-        return self._lengths[name]
-
     def column(self, name: str) -> list[str]:
         if name not in self._columns:
             self._columns[name] = list(self.leaf.column_reader(name))
@@ -181,8 +215,7 @@ class SegmentPostings:
         if isinstance(query, Term):
             if not self.leaf.frequency(query.fieldname, query.text):
                 return 0
-            ids, _weights = read_postings(self.leaf, query.fieldname, query.text)
-            return bitset(ids)
+            return bitset(read_ids(self.leaf, query.fieldname, query.text))
         if isinstance(query, And | Or):
             parts = [self._query_bits(child) for child in query.subqueries]
             found = parts[0] if parts else 0
@@ -232,15 +265,13 @@ class SegmentStore:
 
     def generation(self, reader, generation: int | None) -> GenerationPostings:
         leaves = list(reader.leaf_readers())
-        total = max(reader.doc_count_all(), 1)
-        averages = {name: max(reader.field_length(name) / total, 1.0) for name in TEXT_FIELDS}
         current: dict[str, SegmentPostings] = {}
         parts: list[tuple[SegmentPostings, int]] = []
         for leaf, offset in leaves:
             segid = leaf.segment().segment_id()
             segment = self.segments.get(segid)
             if segment is None:
-                segment = SegmentPostings(leaf, averages, offset)
+                segment = SegmentPostings(leaf, offset)
             else:
                 segment.attach(leaf, offset)
             current[segid] = segment

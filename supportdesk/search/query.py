@@ -1,7 +1,8 @@
 """The query tree both search backends expand a query into.
 
 Synonyms, exact stems, compound parts and typo corrections become a tree of `Node`s
-that Whoosh can score as a query and that the scorer can count with set algebra.
+that the Whoosh backend counts with bitsets and scores (`ranking`) and the PostgreSQL
+backend turns into a tsquery.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from typing import Protocol
-
-from whoosh.query import And, Or, Query, Term
 
 from supportdesk.search.analysis import is_stop, split_compound, stem
 from supportdesk.search.synonyms import Synonyms
@@ -31,10 +30,6 @@ class Postings(Protocol):
 
     def term_max(self, stemmed: str) -> float:
         """The stem's highest term weight in any document."""
-
-
-def _term_clause(stemmed: str, boost: float = 1.0) -> Query:
-    return Or([Term(name, stemmed, boost=weight * boost) for name, weight in TEXT_FIELDS.items()])
 
 
 MAX_PLAIN_TERMS = 8
@@ -71,14 +66,6 @@ class Node:
     @classmethod
     def term(cls, stemmed: str, boost: float = 1.0) -> Node:
         return cls("term", stemmed=stemmed, boost=boost)
-
-    def query(self) -> Query:
-        if self.kind == "term":
-            return _term_clause(self.stemmed, self.boost)
-        subqueries = [child.query() for child in self.children]
-        if self.kind == "and":
-            return And(subqueries)
-        return Or(subqueries, scale=self.scale) if self.scale else Or(subqueries)
 
     def scores(self, cache: Postings, candidates: AbstractSet[int]) -> dict[int, float]:
         """BM25F-style scores of the candidate documents this node matches."""
