@@ -63,8 +63,12 @@ def danish_analyzer(stemming: bool = True):
 
 
 def words(text: str) -> list[str]:
-    """Lowercased, folded tokens with stop words kept (synonym phrases contain them)."""
-    return [fold(w.lower()) for w in _TOKEN_RE.findall(text or "")]
+    """Lowercased, folded tokens with stop words kept (synonym phrases contain them).
+
+    The whole text is lowercased and folded at once: a fold never spans two tokens
+    (it replaces two letters, which always belong to the same token).
+    """
+    return _TOKEN_RE.findall(fold((text or "").lower()))
 
 
 def is_stop(word: str) -> bool:
