@@ -133,17 +133,27 @@ def _by_levels(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int,
     return [(-negative, score) for score, negative in sorted(best, reverse=True)]
 
 
-def _vector(child: Ranked, cache, docs: list[int]) -> list[float]:
-    """A concept's score of each document (0.0 where it does not match), in C loops.
+def _vector(node: Ranked, cache, docs: list[int]) -> list[float]:
+    """A node's score of each document (0.0 where it does not match), in C loops.
 
-    The same floating-point operations as `Node.scores`, so the same scores.
+    The same floating-point operations in the same order as `Node.scores` (adding 0.0
+    changes no sum), so the same scores.
     """
-    if child.kind != "term":
-        scores = child.scores(cache, set(docs))
+    if node.kind == "term":
+        parts, idf = cache.term_weights(node.stemmed)
+        factor = idf * node.boost
+        values = [0.0] * len(docs)
+        for weights in parts:  # a document is in one segment's part only
+            values = list(map(add, values, map(weights.get, docs, repeat(0.0))))
+        return list(map(mul, values, repeat(factor)))
+    if node.kind == "or" and node.scale:  # coordination below the top: not in C
+        scores = node.scores(cache, set(docs))
         return list(map(scores.get, docs, repeat(0.0)))
-    parts, idf = cache.term_weights(child.stemmed)
-    factor = idf * child.boost
-    values = [0.0] * len(docs)
-    for weights in parts:  # a document is in one segment's part only
-        values = list(map(add, values, map(weights.get, docs, repeat(0.0))))
-    return list(map(mul, values, repeat(factor)))
+    vectors = [_vector(child, cache, docs) for child in node.children]
+    totals = vectors[0]
+    for vector in vectors[1:]:
+        totals = list(map(add, totals, vector))
+    if node.kind == "and" and len(vectors) > 1:
+        # Only documents matching every part: a part's 0.0 makes the minimum 0.0.
+        totals = list(map(mul, totals, map(bool, map(min, *vectors))))
+    return totals

@@ -15,6 +15,7 @@ import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Unpack
 
@@ -169,45 +170,24 @@ def visibility_query(visible: Visibility) -> Query:
 
 
 _WORD = re.compile(r"\w+")
-_SPELLINGS = {"å": "(?:å|aa)", "æ": "(?:æ|ae)", "ø": "(?:ø|oe)"}
 
 
-def marks_for(surfaces: Iterable[str]) -> re.Pattern | None:
-    """One regex for the indexed words (folded, as in `words`) to mark in a snippet.
+class _Marks:
+    """Finds the words to mark, judging each distinct word once (`seen`, per page)."""
 
-    Each word also matches its ASCII spelling and any case, as `fold(word.lower())`
-    does, so the regex marks exactly the words whose stem was searched, in C.
-    """
-    pieces = sorted(
-        ("".join(_SPELLINGS.get(c, re.escape(c)) for c in w) for w in set(surfaces)),
-        key=lambda piece: (-len(piece), piece),
-    )
-    if not pieces:
-        return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(pieces) + r")(?!\w)", re.IGNORECASE)
-
-
-class _StemMarks:
-    """Words whose stem was searched, judged one by one (each distinct word stemmed once)."""
-
-    def __init__(self, stems: set[str], seen: dict[str, bool] | None) -> None:
-        self.stems = stems
+    def __init__(self, judge: Callable[[str], bool], seen: dict[str, bool] | None) -> None:
+        self.judge = judge
         self.seen = {} if seen is None else seen
 
     def marked(self, word: str) -> bool:
         lowered = word.lower()
         found = self.seen.get(lowered)
         if found is None:
-            found = lowered not in STOP_WORDS and stem(fold(lowered)) in self.stems
-            self.seen[lowered] = found
+            found = self.seen[lowered] = self.judge(lowered)
         return found
 
-    def finditer(self, text: str, pos: int = 0, endpos: int | None = None):
-        end = len(text) if endpos is None else endpos
-        return (m for m in _WORD.finditer(text, pos, end) if self.marked(m.group()))
-
-    def search(self, text: str):
-        return next(self.finditer(text), None)
+    def finditer(self, text: str, pos: int, endpos: int):
+        return (m for m in _WORD.finditer(text, pos, endpos) if self.marked(m.group()))
 
 
 def snippet(
@@ -215,17 +195,23 @@ def snippet(
     stems: set[str],
     width: int = 220,
     seen: dict[str, bool] | None = None,
-    marks: re.Pattern | None = None,
+    surfaces: AbstractSet[str] | None = None,
 ) -> str:
     """Escaped text around the first matches with <mark> on words whose stem was searched.
 
-    Cheaper than re-running the analyzer through Whoosh's highlighter: `marks` (from
-    `marks_for`) finds the searched words in C; without it each distinct word is
-    stemmed once (`seen`: the words judged so far, shared by a page of hits).
+    Cheaper than re-running the analyzer through Whoosh's highlighter: one pass up to
+    the first match and through the shown window only. `surfaces`: the indexed words
+    with those stems (`GenerationPostings.surfaces`), so a word is looked up instead of
+    stemmed; `seen`: the words judged so far, shared by a page of hits.
     """
-    finder = marks if marks is not None else _StemMarks(stems, seen)
+    if surfaces is not None:
+        finder = _Marks(lambda lowered: fold(lowered) in surfaces, seen)
+    else:
+        finder = _Marks(
+            lambda lowered: lowered not in STOP_WORDS and stem(fold(lowered)) in stems, seen
+        )
     start = 0
-    first = finder.search(text)
+    first = next(finder.finditer(text, 0, len(text)), None)
     if first is not None:
         start = max(0, first.start() - 60)
         start = text.rfind(" ", 0, start) + 1 if start else 0
@@ -532,7 +518,8 @@ class WhooshBackend:
             return results
         best = top_hits(node, cache, matched, limit)
         stems = node.stems()
-        marks = marks_for(cache.surfaces(stems))
+        surfaces = cache.surfaces(stems)
+        seen: dict[str, bool] = {}
         for docnum, score in best[:limit]:
             stored = searcher.stored_fields(docnum)
             results.hits.append(
@@ -541,7 +528,7 @@ class WhooshBackend:
                     title=stored["title"],
                     system=stored["system"],
                     category=stored["category"],
-                    snippet=snippet(stored["body"], stems, marks=marks),
+                    snippet=snippet(stored["body"], stems, seen=seen, surfaces=surfaces),
                     score=round(score, 4),
                 )
             )
