@@ -31,6 +31,16 @@ def fold(word: str) -> str:
     return word
 
 
+def spellings(word: str) -> set[str]:
+    """Every lowercase spelling that `fold` turns into this folded word ("forældre":
+    also "foraeldre")."""
+    found = {""}
+    for letter in word:
+        ascii_forms = [a for a, folded in _FOLDS if folded == letter]
+        found = {f + option for f in found for option in [letter, *ascii_forms]}
+    return {spelling for spelling in found if fold(spelling) == word}
+
+
 STOP_WORDS = frozenset(fold(w) for w in stopwords_for_language("da"))
 _stem = stemmer_for_language("da")
 

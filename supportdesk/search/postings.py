@@ -36,7 +36,7 @@ from whoosh.searching import Searcher
 from whoosh.support.levenshtein import damerau_levenshtein
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from supportdesk.search.analysis import stem
+from supportdesk.search.analysis import spellings, stem
 from supportdesk.search.query import TEXT_FIELDS
 from supportdesk.search.ranking import bitset
 
@@ -345,8 +345,10 @@ class GenerationPostings:
         return {w for segment, _offset in self.segments for w in segment.near_words(word, maxdist)}
 
     def surfaces(self, stems: Iterable[str]) -> set[str]:
-        """The indexed words with these stems: what a snippet marks."""
-        return {w for s in stems for segment, _o in self.segments for w in segment.surfaces(s)}
+        """Every lowercase spelling of the indexed words with these stems: what a
+        snippet marks."""
+        words = {w for s in stems for segment, _o in self.segments for w in segment.surfaces(s)}
+        return {spelling for word in words for spelling in spellings(word)}
 
     def value_bits(self, name: str) -> dict[str, int]:
         """{value: bitset of the documents with it} of a column (`system`, `category`)."""

@@ -190,6 +190,17 @@ class _Marks:
         return (m for m in _WORD.finditer(text, pos, endpos) if self.marked(m.group()))
 
 
+class _Spellings:
+    """Finds the words to mark by their lowercase spelling (one set lookup per word)."""
+
+    def __init__(self, spellings: AbstractSet[str]) -> None:
+        self.spellings = spellings
+
+    def finditer(self, text: str, pos: int, endpos: int):
+        spellings = self.spellings
+        return (m for m in _WORD.finditer(text, pos, endpos) if m.group().lower() in spellings)
+
+
 def snippet(
     text: str,
     stems: set[str],
@@ -200,12 +211,13 @@ def snippet(
     """Escaped text around the first matches with <mark> on words whose stem was searched.
 
     Cheaper than re-running the analyzer through Whoosh's highlighter: one pass up to
-    the first match and through the shown window only. `surfaces`: the indexed words
-    with those stems (`GenerationPostings.surfaces`), so a word is looked up instead of
-    stemmed; `seen`: the words judged so far, shared by a page of hits.
+    the first match and through the shown window only. `surfaces`: every spelling of
+    the indexed words with those stems (`GenerationPostings.surfaces`), so a word is
+    looked up instead of folded and stemmed; else `seen`: the words judged so far,
+    shared by a page of hits.
     """
     if surfaces is not None:
-        finder = _Marks(lambda lowered: fold(lowered) in surfaces, seen)
+        finder = _Spellings(surfaces)
     else:
         finder = _Marks(
             lambda lowered: lowered not in STOP_WORDS and stem(fold(lowered)) in stems, seen
@@ -519,7 +531,6 @@ class WhooshBackend:
         best = top_hits(node, cache, matched, limit)
         stems = node.stems()
         surfaces = cache.surfaces(stems)
-        seen: dict[str, bool] = {}
         for docnum, score in best[:limit]:
             stored = searcher.stored_fields(docnum)
             results.hits.append(
@@ -528,7 +539,7 @@ class WhooshBackend:
                     title=stored["title"],
                     system=stored["system"],
                     category=stored["category"],
-                    snippet=snippet(stored["body"], stems, seen=seen, surfaces=surfaces),
+                    snippet=snippet(stored["body"], stems, surfaces=surfaces),
                     score=round(score, 4),
                 )
             )

@@ -64,7 +64,7 @@ def _every_match_scored(node, cache, matched: int, limit: int):
 
 
 @pytest.mark.parametrize("query", QUERIES)
-@pytest.mark.parametrize("limit", [1, 10, 50])
+@pytest.mark.parametrize("limit", [1, 10, 50, 1000])  # 1000: more than match
 def test_top_hits_equal_scoring_every_match(backend, query, limit):
     with backend._lock:
         searcher = backend._get_searcher()
