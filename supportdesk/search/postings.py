@@ -132,6 +132,7 @@ class SegmentPostings:
         self._visible: dict[tuple, int] = {}
         self._values: dict[str, dict[str, int]] = {}
         self._vocabulary: dict[tuple[str, int], list[str]] | None = None
+        self._bigrams: dict[tuple[str, str], list[str]] = {}
         self._by_stem: dict[str, list[str]] | None = None
         # A small segment (an edit, a merge of edits) lists its stems once, so a stem it
         # lacks costs a set lookup instead of a term-dictionary lookup.
@@ -237,21 +238,44 @@ class SegmentPostings:
     def near_words(self, word: str, maxdist: int) -> list[str]:
         """Words of this segment within `maxdist` edits that start with the same letter.
 
-        The word list is grouped by first letter and length once, so a typo is
-        compared with a few dozen words, not the whole vocabulary.
+        The word list is grouped once by first letter and length, and by first letter
+        and each pair of adjacent letters (bigram). An edit (insertion, deletion,
+        substitution, transposition) removes at most three of a word's bigrams, so a
+        word within `maxdist` edits shares at least `distinct bigrams - 3 * maxdist` of
+        them: only those are compared letter by letter. A large vocabulary (product
+        names, error codes) then costs a typo tens of comparisons, not thousands.
         """
         if self._vocabulary is None:
             groups: dict[tuple[str, int], list[str]] = {}
+            bigrams: dict[tuple[str, str], list[str]] = {}
             for known in self.leaf.field_terms("words"):
                 groups.setdefault((known[0], len(known)), []).append(known)
-            self._vocabulary = groups
+                for gram in _bigrams(known):
+                    bigrams.setdefault((known[0], gram), []).append(known)
+            self._vocabulary, self._bigrams = groups, bigrams
         first, size = word[0], len(word)
-        return [
-            known
-            for length in range(size - maxdist, size + maxdist + 1)
-            for known in self._vocabulary.get((first, length), ())
-            if damerau_levenshtein(known, word, limit=maxdist) <= maxdist
-        ]
+        grams = _bigrams(word)
+        need = len(grams) - 3 * maxdist
+        if need > 0:
+            shared: Counter[str] = Counter()
+            for gram in grams:
+                shared.update(self._bigrams.get((first, gram), ()))
+            candidates = [
+                known
+                for known, count in shared.items()
+                if count >= need and abs(len(known) - size) <= maxdist
+            ]
+        else:
+            candidates = [
+                known
+                for length in range(size - maxdist, size + maxdist + 1)
+                for known in self._vocabulary.get((first, length), ())
+            ]
+        return [k for k in candidates if damerau_levenshtein(k, word, limit=maxdist) <= maxdist]
+
+
+def _bigrams(word: str) -> set[str]:
+    return {word[i : i + 2] for i in range(len(word) - 1)}
 
 
 class SegmentStore:

@@ -10,6 +10,7 @@ import heapq
 import random
 
 import pytest
+from whoosh.support.levenshtein import damerau_levenshtein
 
 from supportdesk.faq.models import Visibility
 from supportdesk.search.analysis import words
@@ -82,3 +83,27 @@ def test_the_total_never_counts_an_edited_articles_old_copy(backend):
     slugs = [hit.slug for hit in found.hits]
     assert len(slugs) == len(set(slugs)) == found.total
     assert sum(found.facets["system"].values()) == found.total
+
+
+def test_typo_candidates_by_shared_bigrams_equal_comparing_every_word(tmp_path):
+    """The bigram filter of `near_words` may only skip words beyond the distance."""
+    rng = random.Random(7)  # noqa: S311 — test data, not secrets
+    syllables = ["ka", "ber", "lin", "sko", "dal", "mo", "ret", "vik", "or", "tor", "pe"]
+    vocabulary = sorted(
+        {"".join(rng.choice(syllables) for _ in range(rng.randint(2, 5))) for _ in range(400)}
+    )
+    articles = [article(n, " ".join(vocabulary[n::25])) for n in range(25)]
+    backend = WhooshBackend(tmp_path / "index", loader=lambda: articles)
+    backend.rebuild(articles)
+    backend.search("ka", Visibility())
+    (segment,) = backend._segments.segments.values()
+    indexed = list(segment.leaf.field_terms("words"))
+    for word in rng.sample(vocabulary, 60):
+        typo = word[: len(word) // 2] + word[len(word) // 2 + 1 :]
+        for maxdist in (1, 2):
+            every = {
+                known
+                for known in indexed
+                if known[0] == typo[0] and damerau_levenshtein(known, typo) <= maxdist
+            }
+            assert set(segment.near_words(typo, maxdist)) == every
