@@ -532,7 +532,7 @@ class WhooshBackend:
         stems = node.stems()
         surfaces = cache.surfaces(stems)
         for docnum, score in best[:limit]:
-            stored = searcher.stored_fields(docnum)
+            stored = cache.stored_fields(docnum)
             results.hits.append(
                 Hit(
                     slug=stored["slug"],
