@@ -30,12 +30,8 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
-from whoosh import sorting
-
 from supportdesk.faq.models import ArticleState, Audience, Visibility
-from supportdesk.search import Hit, SearchResults
-from supportdesk.search.analysis import words as analysed_words
-from supportdesk.search.whoosh_backend import WhooshBackend, snippet
+from supportdesk.search.whoosh_backend import WhooshBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "faq_content"
@@ -132,7 +128,29 @@ def make_articles(count: int, words: list[str], rng: random.Random) -> list[Simp
 
 
 COMMON_WORDS = 150
-SYLLABLES = ["ka", "ber", "lin", "sko", "dal", "mo", "ret", "vik", "ung", "tor", "pe", "sam", "lu"]
+# Words an article's topic shares with a few other topics (ordinary FAQ words) and
+# words only its topic uses (product, screen and institution names, error codes).
+SHARED_TOPIC_WORDS = 8
+OWN_TOPIC_WORDS = 32
+ARTICLES_PER_TOPIC = 25
+SYLLABLES = [
+    "ka", "ber", "lin", "sko", "dal", "mo", "ret", "vik", "ung", "tor", "pe", "sam", "lu",
+    "fix", "net", "plan", "bo", "gra", "hus", "mil", "nor", "sti", "val", "ek", "tra", "ud",
+]  # fmt: skip
+SUFFIXES = ["", "", "", "oversigt", "modul", "portal", "skema", "klient", "fejl", "skole"]
+
+
+def _topic_word(rng: random.Random, taken: set[str]) -> str:
+    """A made-up word no other topic has: a product or screen name, or an error code."""
+    while True:
+        if rng.random() < 0.15:
+            word = f"{rng.choice(SYLLABLES)[0]}{rng.randint(1000, 99999)}"  # e.g. "k4711"
+        else:
+            syllables = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
+            word = syllables + rng.choice(SUFFIXES)
+        if word not in taken:
+            taken.add(word)
+            return word
 
 
 def make_realistic_articles(
@@ -140,21 +158,28 @@ def make_realistic_articles(
 ) -> tuple[list[SimpleNamespace], list[list[str]]]:
     """Articles that share few words, as real FAQ articles do.
 
-    Each article is about one of `count // 25` topics: most of its words come from
-    that topic's 40 words, some from the common words of the starter content (drawn
-    by frequency) and a few are its own (product names, error codes, place names).
-    A query made of a topic's words matches tens of articles, not thousands.
+    Each article is about one of `count // 25` topics. A topic has 40 words: 32 only
+    it uses (product and screen names, error codes, institution words) and 8 ordinary
+    words of the starter content that a few other topics use too. An article draws 60 %
+    of its words from its topic, 35 % from the starter content's common words (by
+    frequency) and 5 % are its own. A query made of a topic's words matches tens of
+    articles, not thousands; common words and synonyms still match many.
     Returns the articles and the topics' word lists (for the queries).
     """
     ranked = [w for w, _n in Counter(words).most_common()]
     frequent = set(ranked[:COMMON_WORDS])
     common = [w for w in words if w in frequent]  # with repetitions, as often as in the text
     rarer = sorted(set(ranked[COMMON_WORDS:])) or ranked
-    topics = [rng.sample(rarer, min(40, len(rarer))) for _ in range(max(count // 25, 1))]
+    taken = set(ranked)
+    topics = [
+        rng.sample(rarer, min(SHARED_TOPIC_WORDS, len(rarer)))
+        + [_topic_word(rng, taken) for _ in range(OWN_TOPIC_WORDS)]
+        for _ in range(max(count // ARTICLES_PER_TOPIC, 1))
+    ]
     articles = make_articles(count, words, rng)
     for article in articles:
         topic = topics[rng.randrange(len(topics))]
-        own = ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(5)]
+        own = [_topic_word(rng, taken) for _ in range(3)]
 
         def word(topic=topic, own=own) -> str:
             roll = rng.random()
@@ -213,56 +238,6 @@ def make_queries(
     return queries
 
 
-class WhooshScoring:
-    """The same backend, but the top hits scored by Whoosh's own BM25F, matchers and
-    collector (`searcher.search` with the visibility as a filter, facets by
-    `groupedby`): the side-by-side measurement of issue 18 (`--scorer whoosh`).
-    Query expansion and snippets are the backend's, so only the scoring differs."""
-
-    def __init__(self, backend: WhooshBackend) -> None:
-        self.backend = backend
-
-    def rebuild(self, articles, progress=None) -> int:
-        return self.backend.rebuild(articles, progress)
-
-    def index(self, article) -> None:
-        self.backend.index(article)
-
-    def search(self, text: str, visible: Visibility, limit: int = 10):
-        backend = self.backend
-        with backend._lock:
-            searcher = backend._get_searcher()
-            postings = backend._generation_cache(searcher)
-            allowed = backend._allowed(postings, visible)
-            node, _corrections = backend._build_query(postings, allowed, analysed_words(text))
-            results = SearchResults(query=text)
-            if node is None:
-                return results
-            found = searcher.search(
-                node.query(),
-                filter=set(allowed.docs),
-                limit=limit,
-                groupedby=[sorting.FieldFacet("system"), sorting.FieldFacet("category")],
-            )
-            results.total = len(found)
-            for name in ("system", "category"):
-                groups = found.groups(name)
-                results.facets[name] = {k: len(v) for k, v in groups.items()}
-            stems = node.stems()
-            for hit in found[:limit]:
-                results.hits.append(
-                    Hit(
-                        slug=hit["slug"],
-                        title=hit["title"],
-                        system=hit["system"],
-                        category=hit["category"],
-                        snippet=snippet(hit["body"], stems),
-                        score=round(hit.score, 4),
-                    )
-                )
-            return results
-
-
 VISIBILITIES = [
     Visibility(),
     Visibility(first_level=True, municipality_id=7),
@@ -283,7 +258,6 @@ def run(
     backend_name: str = "whoosh",
     database_url: str = "",
     corpus: str = "harsh",
-    scorer: str = "own",
 ) -> dict[str, object]:
     if backend_name == "postgres":
         with _postgres_app(database_url) as (backend, size_mb, commit):
@@ -294,8 +268,6 @@ def run(
         backend = WhooshBackend(
             workdir / "index", synonyms_path=str(CONTENT / "synonyms.txt"), result_entries=0
         )
-        if scorer == "whoosh":
-            backend = WhooshScoring(backend)
 
         def size_mb() -> float:
             files = (workdir / "index").rglob("*")
@@ -422,7 +394,6 @@ def _measure(
         "edit_cpu_p50": statistics.median(edited_cpu),
         "edit_cpu_p99": percentile(edited_cpu, 99),
         "backend": type(getattr(backend, "backend", backend)).__name__,
-        "scorer": "whoosh" if isinstance(backend, WhooshScoring) else "own",
         "load": os.getloadavg(),
     }
 
@@ -452,9 +423,6 @@ def report(figures: dict[str, object]) -> str:
         else f"`make bench-search BENCH_ARGS='{flags}'`"
     )
     heading = "## Search, PostgreSQL full text" if postgres else "## Search"
-    if figures.get("scorer") == "whoosh":
-        heading += ", Whoosh's own scoring"
-        engine += " ranking with Whoosh's BM25F scorer, matchers and collector"
     if realistic:
         heading += ", realistic corpus"
     load = figures["load"]
@@ -515,12 +483,6 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--backend", choices=["whoosh", "postgres"], default="whoosh")
     parser.add_argument(
-        "--scorer",
-        choices=["own", "whoosh"],
-        default="own",
-        help="whoosh: rank with Whoosh's BM25F scorer and collector (side by side)",
-    )
-    parser.add_argument(
         "--corpus",
         choices=["harsh", "realistic", "both"],
         default="both",
@@ -544,7 +506,6 @@ def main() -> None:
             args.backend,
             args.database_url,
             corpus,
-            args.scorer,
         )
         section = report(figures)
         print(section)

@@ -31,6 +31,16 @@ def fold(word: str) -> str:
     return word
 
 
+def spellings(word: str) -> set[str]:
+    """Every lowercase spelling that `fold` turns into this folded word ("forældre":
+    also "foraeldre")."""
+    found = {""}
+    for letter in word:
+        ascii_forms = [a for a, folded in _FOLDS if folded == letter]
+        found = {f + option for f in found for option in [letter, *ascii_forms]}
+    return {spelling for spelling in found if fold(spelling) == word}
+
+
 STOP_WORDS = frozenset(fold(w) for w in stopwords_for_language("da"))
 _stem = stemmer_for_language("da")
 
@@ -63,8 +73,12 @@ def danish_analyzer(stemming: bool = True):
 
 
 def words(text: str) -> list[str]:
-    """Lowercased, folded tokens with stop words kept (synonym phrases contain them)."""
-    return [fold(w.lower()) for w in _TOKEN_RE.findall(text or "")]
+    """Lowercased, folded tokens with stop words kept (synonym phrases contain them).
+
+    The whole text is lowercased and folded at once: a fold never spans two tokens
+    (it replaces two letters, which always belong to the same token).
+    """
+    return _TOKEN_RE.findall(fold((text or "").lower()))
 
 
 def is_stop(word: str) -> bool:

@@ -1,7 +1,8 @@
 """The query tree both search backends expand a query into.
 
 Synonyms, exact stems, compound parts and typo corrections become a tree of `Node`s
-that Whoosh can score as a query and that the scorer can count with set algebra.
+that the Whoosh backend counts with bitsets and scores (`ranking`) and the PostgreSQL
+backend turns into a tsquery.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from typing import Protocol
-
-from whoosh.query import And, Or, Query, Term
 
 from supportdesk.search.analysis import is_stop, split_compound, stem
 from supportdesk.search.synonyms import Synonyms
@@ -26,11 +25,11 @@ class Postings(Protocol):
     def term_weights(self, stemmed: str) -> tuple[list[dict[int, float]], float]:
         """{document: term weight} of a stem (in parts that share no document), its idf."""
 
-    def term_docs(self, stemmed: str) -> AbstractSet[int]: ...
+    def term_bits(self, stemmed: str) -> int:
+        """The documents holding a stem as a bitset (see `ranking`)."""
 
-
-def _term_clause(stemmed: str, boost: float = 1.0) -> Query:
-    return Or([Term(name, stemmed, boost=weight * boost) for name, weight in TEXT_FIELDS.items()])
+    def term_max(self, stemmed: str) -> float:
+        """The stem's highest term weight in any document."""
 
 
 MAX_PLAIN_TERMS = 8
@@ -68,14 +67,6 @@ class Node:
     def term(cls, stemmed: str, boost: float = 1.0) -> Node:
         return cls("term", stemmed=stemmed, boost=boost)
 
-    def query(self) -> Query:
-        if self.kind == "term":
-            return _term_clause(self.stemmed, self.boost)
-        subqueries = [child.query() for child in self.children]
-        if self.kind == "and":
-            return And(subqueries)
-        return Or(subqueries, scale=self.scale) if self.scale else Or(subqueries)
-
     def scores(self, cache: Postings, candidates: AbstractSet[int]) -> dict[int, float]:
         """BM25F-style scores of the candidate documents this node matches."""
         if self.kind == "term":
@@ -109,13 +100,25 @@ class Node:
             return {self.stemmed}
         return set().union(*(child.stems() for child in self.children))
 
-    def docs(self, cache: Postings) -> AbstractSet[int]:
+    def bits(self, cache: Postings) -> int:
+        """The documents this node matches, as a bitset."""
         if self.kind == "term":
-            return cache.term_docs(self.stemmed)
-        sets = sorted((child.docs(cache) for child in self.children), key=len)
-        if self.kind == "and":
-            return set(sets[0]).intersection(*sets[1:])
-        return set().union(*sets)
+            return cache.term_bits(self.stemmed)
+        found = self.children[0].bits(cache)
+        for child in self.children[1:]:
+            if self.kind == "and":
+                found &= child.bits(cache)
+            else:
+                found |= child.bits(cache)
+        return found
+
+    def bound(self, cache: Postings) -> float:
+        """No document scores more than this on this node (the max-score bound)."""
+        if self.kind == "term":
+            _parts, idf = cache.term_weights(self.stemmed)
+            return cache.term_max(self.stemmed) * idf * self.boost
+        # Coordination (`scale`) only lowers a sum, so the sum bounds every kind.
+        return sum(child.bound(cache) for child in self.children)
 
 
 def build_query(

@@ -8,29 +8,36 @@ splitting and "Mente du …?" must occur in a document the caller may see.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import logging
 import os
 import re
 import shutil
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Unpack
 
 from markupsafe import escape
 from whoosh import index
-from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, STORED, FieldType, Schema
 from whoosh.query import And, Or, Query, Term
 
 from supportdesk.faq.models import Article, ArticleState, Audience
 from supportdesk.search import Hit, SearchFilters, SearchResults, SearchUnavailable, Visibility
 from supportdesk.search.analysis import STOP_WORDS, fold, stem, words
-from supportdesk.search.postings import GenerationPostings, SegmentStore
+from supportdesk.search.postings import (
+    WEIGHT,
+    GenerationPostings,
+    SegmentStore,
+    WeightFormat,
+    average_lengths,
+    bm25f_weights,
+)
 from supportdesk.search.query import build_query, distance, memo
+from supportdesk.search.ranking import top_hits
 from supportdesk.search.storage import IndexStorage
 from supportdesk.search.synonyms import Synonyms
 
@@ -50,18 +57,33 @@ _MARKDOWN_NOISE = re.compile(r"[#*_`>\[\]|]+|\(https?://[^)]*\)")
 
 # Bumped when the indexed form of a field changes: an index written with another
 # version is rebuilt from the database on first use.
-SCHEMA_VERSION = "2"
-# Title, tags and body are analysed once per document in Python (`analysed_document`)
-# and handed to Whoosh as space-separated stems; the stored values stay the originals.
-_PRE_ANALYSED = SpaceSeparatedTokenizer()
+SCHEMA_VERSION = "3"
+
+
+class RankField(FieldType):
+    """Per stem, the article's BM25F weight without idf (`postings.bm25f_weights`).
+
+    Computed in Python when the article is indexed, so a query reads one posting list
+    of ready weights per stem instead of three fields' frequencies and every
+    document's field lengths. The weight is the posting's 8-byte value (Whoosh's own
+    posting weight is a 32-bit float; `postings.read_ids` reads the values).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(WeightFormat(), analyzer=None)
+
+    def index(self, value: dict[str, float], **_kwargs):
+        for term, weight in value.items():
+            yield term.encode("utf-8"), 1, 1.0, WEIGHT.pack(weight)
 
 
 def make_schema() -> Schema:
     return Schema(
         slug=ID(stored=True, unique=True),
-        title=TEXT(analyzer=_PRE_ANALYSED, stored=True, phrase=False),
-        tags=TEXT(analyzer=_PRE_ANALYSED, stored=True, phrase=False),
-        body=TEXT(analyzer=_PRE_ANALYSED, stored=True, phrase=False),
+        title=STORED(),
+        tags=STORED(),
+        body=STORED(),
+        rank=RankField(),
         # Distinct unstemmed words of title, tags and body: the vocabulary for typos and
         # suggestions (presence only, no frequencies).
         words=KEYWORD(scorable=True),
@@ -72,12 +94,14 @@ def make_schema() -> Schema:
         vendor=ID(stored=True),
         state=ID(stored=True),
         schema_version=STORED(),
+        # On the vocabulary document: the average field lengths the weights use.
+        averages=STORED(),
     )
 
 
 def is_current(schema: Schema) -> bool:
     """Whether an opened index was written in today's indexed form."""
-    return "schema_version" in schema.names() and isinstance(schema["words"], KEYWORD)
+    return "rank" in schema.names() and isinstance(schema["rank"], RankField)
 
 
 def plain_text(markdown: str) -> str:
@@ -85,30 +109,35 @@ def plain_text(markdown: str) -> str:
     return _MARKDOWN_NOISE.sub(" ", markdown or "")
 
 
-def document_for(article: Article) -> dict[str, str]:
-    """The Whoosh document of an article, analysed once (the Danish analyzer's terms)."""
-    tags = " , ".join(article.tags or [])
-    body = plain_text(article.body)
-    vocabulary: set[str] = set()
-    document = {
-        "slug": article.slug,
-        "_stored_title": article.title,
-        "_stored_tags": tags,
-        "_stored_body": body,
-        "system": article.system.slug,
-        "category": article.category.slug,
-        "audience": article.audience.value,
-        "municipality": str(article.municipality_id or ""),
-        "vendor": str(article.system.vendor_id),
-        "state": article.state.value,
-        "schema_version": SCHEMA_VERSION,
-    }
-    for name, text in (("title", article.title), ("tags", tags), ("body", body)):
-        terms = [w for w in words(text) if w not in STOP_WORDS]
-        vocabulary.update(terms)
-        document[name] = " ".join(map(stem, terms))
-    document["words"] = " ".join(vocabulary)
-    return document
+class Analysed:
+    """An article analysed once: its stored fields, stems per field and words."""
+
+    def __init__(self, article: Article) -> None:
+        tags = " , ".join(article.tags or [])
+        body = plain_text(article.body)
+        self.document: dict[str, object] = {
+            "slug": article.slug,
+            "title": article.title,
+            "tags": tags,
+            "body": body,
+            "system": article.system.slug,
+            "category": article.category.slug,
+            "audience": article.audience.value,
+            "municipality": str(article.municipality_id or ""),
+            "vendor": str(article.system.vendor_id),
+            "state": article.state.value,
+            "schema_version": SCHEMA_VERSION,
+        }
+        self.vocabulary: set[str] = set()
+        self.stems: dict[str, list[str]] = {}
+        for name, text in (("title", article.title), ("tags", tags), ("body", body)):
+            terms = [w for w in words(text) if w not in STOP_WORDS]
+            self.vocabulary.update(terms)
+            self.stems[name] = list(map(stem, terms))
+
+    def with_weights(self, averages: dict[str, float]) -> dict[str, object]:
+        """The Whoosh document, its stems weighted with these average field lengths."""
+        return {**self.document, "rank": bm25f_weights(self.stems, averages)}
 
 
 def visibility_query(visible: Visibility) -> Query:
@@ -143,38 +172,66 @@ def visibility_query(visible: Visibility) -> Query:
 _WORD = re.compile(r"\w+")
 
 
+class _Marks:
+    """Finds the words to mark, judging each distinct word once (`seen`, per page)."""
+
+    def __init__(self, judge: Callable[[str], bool], seen: dict[str, bool] | None) -> None:
+        self.judge = judge
+        self.seen = {} if seen is None else seen
+
+    def marked(self, word: str) -> bool:
+        lowered = word.lower()
+        found = self.seen.get(lowered)
+        if found is None:
+            found = self.seen[lowered] = self.judge(lowered)
+        return found
+
+    def finditer(self, text: str, pos: int, endpos: int):
+        return (m for m in _WORD.finditer(text, pos, endpos) if self.marked(m.group()))
+
+
+class _Spellings:
+    """Finds the words to mark by their lowercase spelling (one set lookup per word)."""
+
+    def __init__(self, spellings: AbstractSet[str]) -> None:
+        self.spellings = spellings
+
+    def finditer(self, text: str, pos: int, endpos: int):
+        spellings = self.spellings
+        return (m for m in _WORD.finditer(text, pos, endpos) if m.group().lower() in spellings)
+
+
 def snippet(
-    text: str, stems: set[str], width: int = 220, seen: dict[str, bool] | None = None
+    text: str,
+    stems: set[str],
+    width: int = 220,
+    seen: dict[str, bool] | None = None,
+    surfaces: AbstractSet[str] | None = None,
 ) -> str:
     """Escaped text around the first matches with <mark> on words whose stem was searched.
 
-    Cheaper than re-running the analyzer through Whoosh's highlighter: one regex pass
-    up to the first match and through the shown window only, each distinct word
-    stemmed once (`seen`: the words judged so far, shared by a page of hits).
+    Cheaper than re-running the analyzer through Whoosh's highlighter: one pass up to
+    the first match and through the shown window only. `surfaces`: every spelling of
+    the indexed words with those stems (`GenerationPostings.surfaces`), so a word is
+    looked up instead of folded and stemmed; else `seen`: the words judged so far,
+    shared by a page of hits.
     """
-    if seen is None:
-        seen = {}
-
-    def marked(word: str) -> bool:
-        lowered = word.lower()
-        found = seen.get(lowered)
-        if found is None:
-            found = seen[lowered] = lowered not in STOP_WORDS and stem(fold(lowered)) in stems
-        return found
-
+    if surfaces is not None:
+        finder = _Spellings(surfaces)
+    else:
+        finder = _Marks(
+            lambda lowered: lowered not in STOP_WORDS and stem(fold(lowered)) in stems, seen
+        )
     start = 0
-    for m in _WORD.finditer(text):
-        if marked(m.group()):
-            start = max(0, m.start() - 60)
-            start = text.rfind(" ", 0, start) + 1 if start else 0
-            break
+    first = next(finder.finditer(text, 0, len(text)), None)
+    if first is not None:
+        start = max(0, first.start() - 60)
+        start = text.rfind(" ", 0, start) + 1 if start else 0
     end = min(len(text), start + width)
     out, cursor = [], start
-    for m in _WORD.finditer(text, start, min(len(text), end + 64)):
+    for m in finder.finditer(text, start, min(len(text), end + 64)):
         if m.end() > end:
             break
-        if not marked(m.group()):
-            continue
         out.append(str(escape(text[cursor : m.start()])))
         out.append(f"<mark>{escape(m.group())}</mark>")
         cursor = m.end()
@@ -190,10 +247,10 @@ class _Allowed:
     def __init__(self, postings: GenerationPostings, visible: Visibility) -> None:
         self.everything = visible.everything
         # For "everything" too: the live documents, so deleted ones never count.
-        self.docs = postings.visible(visible.key, lambda: visibility_query(visible))
+        self.bits = postings.visible(visible.key, lambda: visibility_query(visible))
 
     def has_term(self, postings: GenerationPostings, stemmed: str) -> bool:
-        return not self.docs.isdisjoint(postings.term_docs(stemmed))
+        return bool(self.bits & postings.term_bits(stemmed))
 
 
 class WhooshBackend:
@@ -306,14 +363,29 @@ class WhooshBackend:
         if article.state != ArticleState.published:
             self.remove(article.slug)
             return
+        analysed = Analysed(article)
         with self._lock:
             writer = self._writer()
             try:
-                writer.update_document(**document_for(article))
+                document = analysed.with_weights(self._averages(writer, analysed))
+                writer.update_document(**document, words=" ".join(analysed.vocabulary))
             except Exception:
                 writer.cancel()
                 raise
             writer.commit()
+
+    @staticmethod
+    def _averages(writer, analysed: Analysed) -> dict[str, float]:
+        """The average field lengths of the last rebuild (kept with its vocabulary).
+
+        Weights already written are never recomputed, so an edit uses the same
+        averages as the articles around it; the next rebuild brings them up to date.
+        """
+        with writer.searcher() as searcher:
+            stored = searcher.document(slug=VOCABULARY_SLUG)
+        if stored and stored.get("averages"):
+            return stored["averages"]
+        return average_lengths([analysed.stems], documents=1)
 
     def remove(self, slug: str) -> None:
         with self._lock:
@@ -326,9 +398,9 @@ class WhooshBackend:
     ) -> int:
         """Build a fresh index beside the old one, then swap directories.
 
-        One writer and one commit: each article is analysed once (`document_for`) and
-        the postings are sorted and written in a single segment. `progress(count)` is
-        called every `PROGRESS_EVERY` articles.
+        One writer and one commit: each article is analysed once (`Analysed`), its
+        stems weighted, and the postings sorted and written in a single segment.
+        `progress(count)` is called every `PROGRESS_EVERY` articles written.
         """
         with self._lock, self.storage.lock():
             self._reset()
@@ -338,27 +410,30 @@ class WhooshBackend:
             fresh.mkdir(parents=True)
             ix = index.create_in(str(fresh), make_schema())
             # No per-posting field-length lookups while writing (Whoosh's block length
-            # statistics; the scorer reads the lengths column itself): a third of the time.
+            # statistics, unused: the weights are ready): over half of the time.
             codec = W3Codec()
             codec.length_stats = False
             writer = ix.writer(limitmb=256, codec=codec)
-            count = 0
+            # Each article analysed once; the weights need every article's field lengths.
+            analysed = [Analysed(a) for a in articles if a.state == ArticleState.published]
+            # +1: the vocabulary document, as in the index's own document count.
+            averages = average_lengths([a.stems for a in analysed], documents=len(analysed) + 1)
             vocabulary: set[str] = set()
-            for article in articles:
-                if article.state == ArticleState.published:
-                    document = document_for(article)
-                    # The vocabulary is only a word list: one document carries it all,
-                    # instead of one posting per word and article.
-                    vocabulary.update(document.pop("words").split())
-                    writer.add_document(**document)
-                    count += 1
-                    if progress is not None and count % PROGRESS_EVERY == 0:
-                        progress(count)
+            count = 0
+            for article in analysed:
+                # The vocabulary is only a word list: one document carries it all,
+                # instead of one posting per word and article.
+                vocabulary.update(article.vocabulary)
+                writer.add_document(**article.with_weights(averages))
+                count += 1
+                if progress is not None and count % PROGRESS_EVERY == 0:
+                    progress(count)
             writer.add_document(
                 slug=VOCABULARY_SLUG,
                 state="vocabulary",
                 words=" ".join(sorted(vocabulary)),
                 schema_version=SCHEMA_VERSION,
+                averages=averages,
             )
             writer.commit()
             ix.close()
@@ -440,32 +515,31 @@ class WhooshBackend:
             results.suggestion = self._suggestion(text, corrections)
         if node is None:
             return results
-        # Count and facet with set algebra on cached postings (no scoring), then let
-        # Whoosh score only the top hits among exactly those documents.
-        matched = node.docs(cache) & allowed.docs
+        # Count and facet with bitsets (no scoring), then score only what can reach the
+        # top hits (`top_hits`).
+        matched = node.bits(cache) & allowed.bits
         if system:
-            matched = matched & cache.values("system", system)
+            matched &= cache.value_bits("system").get(system, 0)
         if category:
-            matched = matched & cache.values("category", category)
-        results.total = len(matched)
+            matched &= cache.value_bits("category").get(category, 0)
+        results.total = matched.bit_count()
         for name in ("system", "category"):
-            counts = Counter(map(cache.column(name).__getitem__, matched))
+            counts = cache.counts(name, matched)
             results.facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         if not matched:
             return results
-        scores = node.scores(cache, matched)
-        best = heapq.nlargest(max(limit, 1), scores.items(), key=lambda item: (item[1], -item[0]))
+        best = top_hits(node, cache, matched, limit)
         stems = node.stems()
-        seen: dict[str, bool] = {}
+        surfaces = cache.surfaces(stems)
         for docnum, score in best[:limit]:
-            stored = searcher.stored_fields(docnum)
+            stored = cache.stored_fields(docnum)
             results.hits.append(
                 Hit(
                     slug=stored["slug"],
                     title=stored["title"],
                     system=stored["system"],
                     category=stored["category"],
-                    snippet=snippet(stored["body"], stems, seen=seen),
+                    snippet=snippet(stored["body"], stems, surfaces=surfaces),
                     score=round(score, 4),
                 )
             )
@@ -484,7 +558,7 @@ class WhooshBackend:
             tokens,
             self.synonyms,
             known=known,
-            frequency=lambda stemmed: len(postings.term_docs(stemmed)),
+            frequency=postings.frequency,
             near_words=lambda word: self._near_words(postings, word, known),
             docs=reader.doc_count_all(),
         )
@@ -504,7 +578,7 @@ class WhooshBackend:
             stemmed = stem(candidate)
             if not known(stemmed):
                 continue
-            freq = len(postings.term_docs(stemmed))
+            freq = postings.frequency(stemmed)
             scored[candidate] = (distance(word, candidate), -freq)
         return sorted(scored, key=lambda c: (scored[c], c))
 

@@ -1,0 +1,109 @@
+"""The top hits without scoring every match (issue 18): bitsets and the max-score bound.
+
+The ranking may skip documents only when they cannot reach the page shown, so its
+answer must equal scoring every matched document, also across segments after edits.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+
+import pytest
+from whoosh.support.levenshtein import damerau_levenshtein
+
+from supportdesk.faq.models import Visibility
+from supportdesk.search.analysis import words
+from supportdesk.search.ranking import Member, bitset, positions, top_hits
+from supportdesk.search.whoosh_backend import WhooshBackend
+from tests.search.test_segments import article
+
+VOCABULARY = [
+    *("kalender", "fravær", "besked", "forældre", "elev", "lærer", "login", "adgangskode"),
+    *("galleri", "billeder", "samtykke", "opgave", "aflevering", "skema", "mappe", "deling"),
+]
+QUERIES = [
+    "kalender",
+    "fravær besked forældre",
+    "login adgangskode galleri billeder samtykke opgave aflevering skema",
+    "log ind kalender",
+    "kalendr elev",
+    "fraværsbesked",
+]
+
+
+def test_bitsets_round_trip():
+    docs = [0, 1, 7, 8, 9, 63, 64, 1000, 20_000]
+    bits = bitset(docs)
+    assert positions(bits) == docs
+    assert bits.bit_count() == len(docs)
+    member = Member(bits)
+    assert all(d in member for d in docs)
+    assert not any(d in member for d in (2, 62, 999, 20_001, 50_000))
+    assert positions(0) == []
+
+
+@pytest.fixture
+def backend(tmp_path):
+    rng = random.Random(18)  # noqa: S311 — test data, not secrets
+    articles = [
+        article(n, " ".join(rng.choice(VOCABULARY) for _ in range(rng.randint(5, 40))))
+        for n in range(300)
+    ]
+    backend = WhooshBackend(tmp_path / "index", loader=lambda: articles, result_entries=0)
+    backend.rebuild(articles)
+    # A few edits: more segments, deleted copies the ranking must never return.
+    for n in (3, 50, 299):
+        articles[n].body += " kalender kalender samtykke"
+        backend.index(articles[n])
+    return backend
+
+
+def _every_match_scored(node, cache, matched: int, limit: int):
+    scores = node.scores(cache, set(positions(matched)))
+    return heapq.nlargest(limit, scores.items(), key=lambda item: (item[1], -item[0]))
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("limit", [1, 10, 50, 1000])  # 1000: more than match
+def test_top_hits_equal_scoring_every_match(backend, query, limit):
+    with backend._lock:
+        searcher = backend._get_searcher()
+        cache = backend._generation_cache(searcher)
+        allowed = backend._allowed(cache, Visibility())
+        node, _corrections = backend._build_query(cache, allowed, words(query))
+        matched = node.bits(cache) & allowed.bits
+        assert matched
+        expected = _every_match_scored(node, cache, matched, limit)
+        assert top_hits(node, cache, matched, limit) == expected
+
+
+def test_the_total_never_counts_an_edited_articles_old_copy(backend):
+    found = backend.search("samtykke", Visibility(), limit=300)
+    slugs = [hit.slug for hit in found.hits]
+    assert len(slugs) == len(set(slugs)) == found.total
+    assert sum(found.facets["system"].values()) == found.total
+
+
+def test_typo_candidates_by_shared_bigrams_equal_comparing_every_word(tmp_path):
+    """The bigram filter of `near_words` may only skip words beyond the distance."""
+    rng = random.Random(7)  # noqa: S311 — test data, not secrets
+    syllables = ["ka", "ber", "lin", "sko", "dal", "mo", "ret", "vik", "or", "tor", "pe"]
+    vocabulary = sorted(
+        {"".join(rng.choice(syllables) for _ in range(rng.randint(2, 5))) for _ in range(400)}
+    )
+    articles = [article(n, " ".join(vocabulary[n::25])) for n in range(25)]
+    backend = WhooshBackend(tmp_path / "index", loader=lambda: articles)
+    backend.rebuild(articles)
+    backend.search("ka", Visibility())
+    (segment,) = backend._segments.segments.values()
+    indexed = list(segment.leaf.field_terms("words"))
+    for word in rng.sample(vocabulary, 60):
+        typo = word[: len(word) // 2] + word[len(word) // 2 + 1 :]
+        for maxdist in (1, 2):
+            every = {
+                known
+                for known in indexed
+                if known[0] == typo[0] and damerau_levenshtein(known, typo) <= maxdist
+            }
+            assert set(segment.near_words(typo, maxdist)) == every
