@@ -18,7 +18,6 @@ class SearchDocument(db.Model):
 
     __tablename__ = "search_document"
     __table_args__ = (
-        Index("ix_search_document_document", "document", postgresql_using="gin"),
         # Rows of a few dozen bytes (text and lexemes out of line): counting and faceting
         # thousands of matches reads a few hundred heap pages, not the articles' text.
         {"postgresql_with": {"toast_tuple_target": "128"}},
@@ -35,6 +34,8 @@ class SearchDocument(db.Model):
     tags: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
     # Lexemes of the project's Danish analysis with weights A (title), B (tags), D (body).
+    # Not indexed: searches read `search_posting`; the lexemes let a migration derive the
+    # postings from an index written by an older version without analysing again.
     document: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
     # Terms per field (stop words left out): the average lengths of BM25F's normalisation.
     title_length: Mapped[int] = mapped_column(Integer, default=0)
