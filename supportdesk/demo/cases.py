@@ -22,6 +22,7 @@ from supportdesk.demo.report_patterns import (
 )
 from supportdesk.escalation import cases, known_issues
 from supportdesk.escalation.models import (
+    CaseMessage,
     CaseStatus,
     KnownIssue,
     KnownIssueStatus,
@@ -33,6 +34,7 @@ from supportdesk.escalation.sla_alerts import check_sla
 from supportdesk.escalation.sla_clock import calendar_for, seed_default_sla_targets, sla_targets
 from supportdesk.extensions import db, utcnow
 from supportdesk.tickets import services as ticket_services
+from supportdesk.tickets import surveys
 from supportdesk.tickets.models import Priority, Ticket
 
 HOUR = 3600
@@ -129,6 +131,44 @@ CASES = [
         CaseStatus.closed,
         "Forløbene er flyttet manuelt. Fejlen er rettet i version 24.3.",
     ),
+    DemoCase(
+        "esbjerg",
+        "aula",
+        ("561002", "561003"),
+        "Fravær registreres ikke fra komme/gå",
+        "Børn, der er tjekket ind på komme/gå-skærmen, står som fraværende i fraværslisten.",
+        "Fravær fra komme/gå overføres ikke til fraværslisten på to skoler siden mandag.",
+        Priority.high,
+        0.7,
+        CaseStatus.resolved,
+        "Overførslen fra komme/gå stod i kø efter en opdatering. Den er kørt igen, og fraværet "
+        "er nu korrekt.",
+    ),
+    DemoCase(
+        "esbjerg",
+        "brugeradministration",
+        ("561001", "561101", "561201"),
+        "Nye medarbejdere får ikke adgang",
+        "Medarbejdere oprettet i denne uge kan ikke logge ind.",
+        "Medarbejdere oprettet efter mandag får ingen brugerkonto; det gælder tre institutioner.",
+        Priority.normal,
+        0.9,
+        CaseStatus.closed,
+        "Oprettelsesjobbet fejlede på grund af et udløbet certifikat. Det er fornyet, og "
+        "brugerne er oprettet.",
+    ),
+    DemoCase(
+        "aalborg",
+        "aula",
+        ("851001", "851002"),
+        "Billeder kan ikke uploades i galleriet",
+        "Upload af billeder fra appen stopper ved 99 %.",
+        "Upload af billeder fra appen til galleriet fejler for personale på to institutioner.",
+        Priority.normal,
+        0.6,
+        CaseStatus.resolved,
+        "En fejl i app-version 3.12 er rettet i 3.12.1. Opdatér appen, så virker upload igen.",
+    ),
 ]
 
 KNOWN_ISSUES = [
@@ -164,6 +204,18 @@ KNOWN_ISSUES = [
         None,  # hours: from the spike's window
     ),
 ]
+
+
+def _answer_and_resolve(coordinator: User, case: VendorCase, answer: CaseMessage | None) -> None:
+    """The coordinator passes the vendor's answer on to the reporters, resolves the linked
+    tickets, and the first reporter answers "Fik du hjælp?" (the reports' escalated and
+    resolved tickets, and their satisfaction)."""
+    if answer is not None and not case.municipality.auto_relay_answers:
+        cases.relay(coordinator, case, answer.body, message_id=answer.id)
+    resolved = cases.resolve_linked_tickets(coordinator, case)
+    if resolved:
+        ticket = resolved[0]
+        surveys.answer(ticket.created_by, ticket, 4, "Leverandørens svar løste problemet.")
 
 
 def _ago(calendar, business_seconds: float, now: datetime) -> datetime:
@@ -266,14 +318,15 @@ def _seed_case(demo: DemoCase, issues: dict[str, KnownIssue], now: datetime) -> 
         escalate(coordinator, ticket, also, now=start + timedelta(minutes=10))
     cases.assign_case(agent, case, agent)
     step = (now - start) / 4
+    answer = None
     if demo.vendor_answer:
-        cases.post_message(agent, case, demo.vendor_answer, now=start + step)
+        answer = cases.post_message(agent, case, demo.vendor_answer, now=start + step)
     if demo.status == CaseStatus.waiting_on_municipality:
         cases.change_case_status(agent, case, demo.status, now=start + step * 2)
     elif demo.status in (CaseStatus.resolved, CaseStatus.closed):
         cases.change_case_status(agent, case, CaseStatus.resolved, now=start + step * 2)
+        _answer_and_resolve(coordinator, case, answer)
         if demo.status == CaseStatus.closed:
-            cases.resolve_linked_tickets(coordinator, case)
             cases.change_case_status(coordinator, case, CaseStatus.closed, now=start + step * 3)
     elif demo.status == CaseStatus.in_progress and case.status == CaseStatus.new:
         cases.change_case_status(agent, case, demo.status, now=start + step)
