@@ -173,6 +173,9 @@ STATUS_WEIGHTS = [
     (TicketStatus.resolved, 25),
     (TicketStatus.closed, 30),
 ]
+UNRESOLVED = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting, TicketStatus.escalated)
+OPEN_HALF_LIFE_DAYS = 10
+CLOSED_AFTER_DAYS = 10
 PRIORITY_WEIGHTS = [
     (Priority.low, 20),
     (Priority.normal, 55),
@@ -221,6 +224,21 @@ def _ensure_queues_and_rules(municipality: Municipality) -> dict[str, Queue]:
                 )
         db.session.flush()
     return queues
+
+
+def _status_for(rng: random.Random, created: datetime, now: datetime) -> TicketStatus:
+    """Most tickets are done within days, so the backlog is mostly recent: an unresolved
+    ticket's chance to be still unresolved halves every OPEN_HALF_LIFE_DAYS."""
+    status = _choice(rng, STATUS_WEIGHTS)
+    age_days = (now - created).total_seconds() / 86400
+    if status in UNRESOLVED and rng.random() > 0.5 ** (age_days / OPEN_HALF_LIFE_DAYS):
+        old = age_days > CLOSED_AFTER_DAYS and rng.random() < 0.8
+        status = TicketStatus.closed if old else TicketStatus.resolved
+    if status == TicketStatus.new and age_days > 2:
+        status = TicketStatus.open  # someone has looked at it by now
+    if age_days < 0.25 and rng.random() < 0.7:
+        status = TicketStatus.new
+    return status
 
 
 def reserve_numbers(key: str, count: int) -> range:
@@ -334,9 +352,7 @@ def _insert_tickets(
             from_hotline = bool(hotline) and rng.random() < 0.18
             candidates = superusers_by_institution.get(institution.id) or coordinators
             creator = rng.choice(hotline) if from_hotline else rng.choice(candidates)
-            status = _choice(rng, STATUS_WEIGHTS)
-            if created > now - timedelta(hours=6) and rng.random() < 0.7:
-                status = TicketStatus.new
+            status = _status_for(rng, created, now)
             priority = _choice(rng, PRIORITY_WEIGHTS)
             assignee = None if status == TicketStatus.new else rng.choice(coordinators)
             if from_hotline:
