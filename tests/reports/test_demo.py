@@ -21,6 +21,7 @@ from supportdesk.faq.files import import_path
 from supportdesk.reports import case_queries, queries
 from supportdesk.reports.periods import ReportFilters, today_local
 from supportdesk.reports.scope import resolve
+from supportdesk.tickets.models import Ticket, TicketStatus
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def demo_with_faq(demo):
     """As `make run` does it: the seed, the FAQ starter content, and the seed again."""
     import_path(Path(__file__).resolve().parents[2] / "faq_content")
     _db.session.commit()
-    seed(echo=lambda _line: None)
+    seed(ticket_count=1000, echo=lambda _line: None)  # and topped up
     _db.session.commit()
 
 
@@ -92,3 +93,8 @@ def test_demo_municipality_report_has_the_usual_traffic(demo_with_faq):
     assert figures["escalated"] > 0
     assert figures["resolved"] - figures["resolved_without_escalation"] > 0
     assert 0 < figures["first_level_resolution_rate"] < 1
+    # a ticket is escalated by a vendor case, never by its status alone
+    without_case = select(Ticket.id).where(
+        Ticket.status == TicketStatus.escalated, Ticket.vendor_case_id.is_(None)
+    )
+    assert _db.session.scalars(without_case).all() == []
