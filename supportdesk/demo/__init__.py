@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from supportdesk.demo import cases, organisations, report_patterns, tickets
+from supportdesk.demo import cases, faq_usage, organisations, report_patterns, tickets
 from supportdesk.demo import notifications as demo_notifications
 from supportdesk.demo.credentials import DEMO_PASSWORD, DEMO_TOTP_SECRET, Logins
 from supportdesk.extensions import db
@@ -29,4 +29,10 @@ def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -
 def _later_steps() -> list[Callable[..., None]]:
     """Steps of the domains built on the organisations (tickets, cases, FAQ …)."""
     # notifications last: it fills the bells from the tickets seeded before it.
-    return [tickets.seed, cases.seed, report_patterns.seed, demo_notifications.seed]
+    return [
+        tickets.seed,
+        cases.seed,
+        report_patterns.seed,
+        faq_usage.seed,
+        demo_notifications.seed,
+    ]

@@ -2,7 +2,9 @@
 
 Runs after the organisations (and the tickets step, when there is one). It makes
 its own tickets through the ticket service so it does not depend on demo ticket
-content. Idempotent: once any demo case exists, the step does nothing.
+content; resolved cases have their answer relayed and their tickets resolved. The bulk
+tickets whose status says escalated are escalated through the service too. Idempotent:
+once any demo case exists, only tickets topped up since are escalated.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from supportdesk.demo.report_patterns import (
     SPIKE_SYSTEM,
     spike_window,
 )
+from supportdesk.errors import DomainError
 from supportdesk.escalation import cases, known_issues
 from supportdesk.escalation.models import (
+    CaseMessage,
     CaseStatus,
     KnownIssue,
     KnownIssueStatus,
@@ -33,9 +37,14 @@ from supportdesk.escalation.sla_alerts import check_sla
 from supportdesk.escalation.sla_clock import calendar_for, seed_default_sla_targets, sla_targets
 from supportdesk.extensions import db, utcnow
 from supportdesk.tickets import services as ticket_services
-from supportdesk.tickets.models import Priority, Ticket
+from supportdesk.tickets import surveys
+from supportdesk.tickets.models import Priority, Ticket, TicketStatus
 
 HOUR = 3600
+SEEDED_ESCALATIONS_MAX = 60
+VENDOR_RECEIPT = (
+    "Tak, vi har modtaget sagen og undersøger fejlen. Vi vender tilbage med en løsning."
+)
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,44 @@ CASES = [
         CaseStatus.closed,
         "Forløbene er flyttet manuelt. Fejlen er rettet i version 24.3.",
     ),
+    DemoCase(
+        "esbjerg",
+        "aula",
+        ("561002", "561003"),
+        "Fravær registreres ikke fra komme/gå",
+        "Børn, der er tjekket ind på komme/gå-skærmen, står som fraværende i fraværslisten.",
+        "Fravær fra komme/gå overføres ikke til fraværslisten på to skoler siden mandag.",
+        Priority.high,
+        0.7,
+        CaseStatus.resolved,
+        "Overførslen fra komme/gå stod i kø efter en opdatering. Den er kørt igen, og fraværet "
+        "er nu korrekt.",
+    ),
+    DemoCase(
+        "esbjerg",
+        "brugeradministration",
+        ("561001", "561101", "561201"),
+        "Nye medarbejdere får ikke adgang",
+        "Medarbejdere oprettet i denne uge kan ikke logge ind.",
+        "Medarbejdere oprettet efter mandag får ingen brugerkonto; det gælder tre institutioner.",
+        Priority.normal,
+        0.9,
+        CaseStatus.closed,
+        "Oprettelsesjobbet fejlede på grund af et udløbet certifikat. Det er fornyet, og "
+        "brugerne er oprettet.",
+    ),
+    DemoCase(
+        "aalborg",
+        "aula",
+        ("851001", "851002"),
+        "Billeder kan ikke uploades i galleriet",
+        "Upload af billeder fra appen stopper ved 99 %.",
+        "Upload af billeder fra appen til galleriet fejler for personale på to institutioner.",
+        Priority.normal,
+        0.6,
+        CaseStatus.resolved,
+        "En fejl i app-version 3.12 er rettet i 3.12.1. Opdatér appen, så virker upload igen.",
+    ),
 ]
 
 KNOWN_ISSUES = [
@@ -166,6 +213,60 @@ KNOWN_ISSUES = [
 ]
 
 
+def _escalate_seeded(now: datetime) -> int:
+    """The bulk-seeded tickets whose status says escalated go to their vendor for real (a
+    ticket is escalated by a case, never by its status alone): per municipality and vendor
+    the coordinator opens one case and bundles the others into it, and the vendor answers.
+    The most recent SEEDED_ESCALATIONS_MAX only, so a large seed stays fast."""
+    tickets = db.session.scalars(
+        select(Ticket)
+        .where(Ticket.status == TicketStatus.escalated, Ticket.vendor_case_id.is_(None))
+        .order_by(Ticket.created_at.desc())
+        .limit(SEEDED_ESCALATIONS_MAX)
+    ).all()
+    opened: dict[tuple[int, int], VendorCase] = {}
+    done = 0
+    for ticket in sorted(tickets, key=lambda t: t.created_at):
+        vendor = ticket.system.vendor
+        key = (ticket.municipality_id, vendor.id)
+        coordinator = _one(User, email=f"koordinator1@{ticket.municipality.slug}.sd-demo.dk")
+        agent = _one(User, email=f"agent@{vendor.slug}.sd-demo.dk")
+        if coordinator is None:
+            continue
+        joined = opened.get(key)
+        request = EscalationRequest(
+            ticket.subject,
+            case_number=joined.number if joined is not None else None,
+            share_description=True,
+            priority=ticket.priority,
+        )
+        when = ticket.updated_at  # the seeded moment it went to the vendor
+        try:
+            with db.session.begin_nested():
+                case = escalate(coordinator, ticket, request, now=when)
+        except DomainError:  # not entitled, or the case is closed: leave the ticket
+            continue
+        done += 1
+        if joined is None:
+            opened[key] = case
+            if agent is not None:
+                answered = min(when + timedelta(hours=2), now)
+                cases.post_message(agent, case, VENDOR_RECEIPT, now=answered)
+    return done
+
+
+def _answer_and_resolve(coordinator: User, case: VendorCase, answer: CaseMessage | None) -> None:
+    """The coordinator passes the vendor's answer on to the reporters, resolves the linked
+    tickets, and the first reporter answers "Fik du hjælp?" (the reports' escalated and
+    resolved tickets, and their satisfaction)."""
+    if answer is not None and not case.municipality.auto_relay_answers:
+        cases.relay(coordinator, case, answer.body, message_id=answer.id)
+    resolved = cases.resolve_linked_tickets(coordinator, case)
+    if resolved:
+        ticket = resolved[0]
+        surveys.answer(ticket.created_by, ticket, 4, "Leverandørens svar løste problemet.")
+
+
 def _ago(calendar, business_seconds: float, now: datetime) -> datetime:
     """The moment that lies `business_seconds` of the calendar's working time before now."""
     start = now
@@ -181,10 +282,13 @@ def _one(model, **where):
 
 
 def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -> None:
-    if db.session.scalar(select(VendorCase.id).limit(1)) is not None:
-        echo("Vendor cases: already seeded")
-        return
     now = utcnow()
+    if db.session.scalar(select(VendorCase.id).limit(1)) is not None:
+        # tickets topped up since (demo seed --tickets N) still go to their vendor
+        escalated = _escalate_seeded(now)
+        check_sla(now=now)
+        echo(f"Vendor cases: already seeded, {escalated} seeded tickets escalated")
+        return
     for vendor in db.session.scalars(select(Vendor)):
         seed_default_sla_targets(vendor)
     issues: dict[str, KnownIssue] = {}
@@ -219,8 +323,12 @@ def seed(ticket_count: int | None = None, echo: Callable[[str], None] = print) -
     made = 0
     for demo in CASES:
         made += _seed_case(demo, issues, now)
+    escalated = _escalate_seeded(now)
     check_sla(now=now)
-    echo(f"Vendor cases: {made} cases, {len(issues)} known issues")
+    echo(
+        f"Vendor cases: {made} cases, {escalated} seeded tickets escalated, "
+        f"{len(issues)} known issues"
+    )
 
 
 def _seed_case(demo: DemoCase, issues: dict[str, KnownIssue], now: datetime) -> int:
@@ -266,14 +374,15 @@ def _seed_case(demo: DemoCase, issues: dict[str, KnownIssue], now: datetime) -> 
         escalate(coordinator, ticket, also, now=start + timedelta(minutes=10))
     cases.assign_case(agent, case, agent)
     step = (now - start) / 4
+    answer = None
     if demo.vendor_answer:
-        cases.post_message(agent, case, demo.vendor_answer, now=start + step)
+        answer = cases.post_message(agent, case, demo.vendor_answer, now=start + step)
     if demo.status == CaseStatus.waiting_on_municipality:
         cases.change_case_status(agent, case, demo.status, now=start + step * 2)
     elif demo.status in (CaseStatus.resolved, CaseStatus.closed):
         cases.change_case_status(agent, case, CaseStatus.resolved, now=start + step * 2)
+        _answer_and_resolve(coordinator, case, answer)
         if demo.status == CaseStatus.closed:
-            cases.resolve_linked_tickets(coordinator, case)
             cases.change_case_status(coordinator, case, CaseStatus.closed, now=start + step * 3)
     elif demo.status == CaseStatus.in_progress and case.status == CaseStatus.new:
         cases.change_case_status(agent, case, demo.status, now=start + step)

@@ -36,6 +36,7 @@ from supportdesk.tickets.models import (
     Priority,
     Queue,
     RoutingRule,
+    SurveyResponse,
     Ticket,
     TicketEntry,
     TicketSource,
@@ -140,6 +141,24 @@ REQUESTER_REPLIES = [
     "Her er skærmbilledet. Det sker stadig i Chrome.",
     "Det virker desværre stadig ikke hos to af mine kolleger.",
 ]
+REOPENS = [
+    "Det virker desværre ikke alligevel. Fejlen er kommet igen i dag.",
+    "Vi troede, det var løst, men to forældre kan stadig ikke se beskederne.",
+    "Fejlen er tilbage efter weekenden.",
+]
+# a share of the resolved tickets is reopened by the reporter (the reports' reopen rate)
+REOPENABLE = (TicketStatus.open, TicketStatus.resolved, TicketStatus.closed)
+REOPEN_SHARE = 0.06
+# "Fik du hjælp?": how many reporters answer, and how (mostly content, a few not)
+SURVEY_SHARE = 0.3
+SCORE_WEIGHTS = [(5, 44), (4, 30), (3, 12), (2, 8), (1, 6)]
+SURVEY_COMMENTS: dict[int, list[str]] = {
+    5: ["Hurtig og venlig hjælp. Tak!", "Super, det virker nu.", ""],
+    4: ["Fint svar, men det tog lidt tid.", ""],
+    3: ["Løst, men jeg måtte selv rykke for svar.", ""],
+    2: ["Svaret hjalp ikke rigtigt, vi fandt selv en løsning.", ""],
+    1: ["Det tog over en uge, og fejlen kom igen.", "Ingen reel hjælp."],
+}
 NOTES = [
     "Samme problem ses på tre andre skoler. Overvej at samle det i én sag til leverandøren.",
     "Har tjekket loggen: importen fra elevadministrationen fejlede natten til tirsdag.",
@@ -154,6 +173,9 @@ STATUS_WEIGHTS = [
     (TicketStatus.resolved, 25),
     (TicketStatus.closed, 30),
 ]
+UNRESOLVED = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting, TicketStatus.escalated)
+OPEN_HALF_LIFE_DAYS = 10
+CLOSED_AFTER_DAYS = 10
 PRIORITY_WEIGHTS = [
     (Priority.low, 20),
     (Priority.normal, 55),
@@ -202,6 +224,21 @@ def _ensure_queues_and_rules(municipality: Municipality) -> dict[str, Queue]:
                 )
         db.session.flush()
     return queues
+
+
+def _status_for(rng: random.Random, created: datetime, now: datetime) -> TicketStatus:
+    """Most tickets are done within days, so the backlog is mostly recent: an unresolved
+    ticket's chance to be still unresolved halves every OPEN_HALF_LIFE_DAYS."""
+    status = _choice(rng, STATUS_WEIGHTS)
+    age_days = (now - created).total_seconds() / 86400
+    if status in UNRESOLVED and rng.random() > 0.5 ** (age_days / OPEN_HALF_LIFE_DAYS):
+        old = age_days > CLOSED_AFTER_DAYS and rng.random() < 0.8
+        status = TicketStatus.closed if old else TicketStatus.resolved
+    if status == TicketStatus.new and age_days > 2:
+        status = TicketStatus.open  # someone has looked at it by now
+    if age_days < 0.25 and rng.random() < 0.7:
+        status = TicketStatus.new
+    return status
 
 
 def reserve_numbers(key: str, count: int) -> range:
@@ -315,9 +352,7 @@ def _insert_tickets(
             from_hotline = bool(hotline) and rng.random() < 0.18
             candidates = superusers_by_institution.get(institution.id) or coordinators
             creator = rng.choice(hotline) if from_hotline else rng.choice(candidates)
-            status = _choice(rng, STATUS_WEIGHTS)
-            if created > now - timedelta(hours=6) and rng.random() < 0.7:
-                status = TicketStatus.new
+            status = _status_for(rng, created, now)
             priority = _choice(rng, PRIORITY_WEIGHTS)
             assignee = None if status == TicketStatus.new else rng.choice(coordinators)
             if from_hotline:
@@ -369,13 +404,15 @@ def _insert_tickets(
                 "created": created,
                 "updated": updated,
                 "queue": queue,
+                "from_hotline": from_hotline,
             }
-    _bulk_insert(Ticket.__table__, tickets)
+    bulk_insert(Ticket.__table__, tickets)
     ids = _ids_for(municipality.id, plans)
     entries: list[dict[str, Any]] = []
     for number, plan in plans.items():
         entries.extend(_entries_for(rng, ids[number], municipality.id, plan))
-    _bulk_insert(TicketEntry.__table__, entries)
+    bulk_insert(TicketEntry.__table__, entries)
+    bulk_insert(SurveyResponse.__table__, _survey_answers(rng, ids, municipality.id, plans, now))
     # the replies were inserted in bulk, not through history.touch
     fill_from_history(Ticket.municipality_id == municipality.id)
     fill_business_times(db.session, Ticket.municipality_id == municipality.id)
@@ -385,7 +422,7 @@ def _insert_tickets(
     return len(tickets)
 
 
-def _bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
+def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
     """executemany straight on the driver: SQLAlchemy's per-value processing would cost
     most of the time for 100,000 tickets. Values are converted the way the column types
     would store them (UTC datetimes; JSON as text)."""
@@ -418,6 +455,37 @@ def _ids_for(municipality_id: int, plans: dict[str, Any]) -> dict[str, int]:
         select(table.c.number, table.c.id).where(table.c.municipality_id == municipality_id)
     )
     return {number: ident for number, ident in rows if number in plans}
+
+
+def _survey_answers(
+    rng: random.Random,
+    ids: dict[str, int],
+    municipality_id: int,
+    plans: dict[str, dict[str, Any]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """ "Fik du hjælp?" answers by the reporters of some resolved web tickets (a hotline
+    caller is not asked), given hours to a day or two after the resolution."""
+    rows = []
+    for number, plan in plans.items():
+        done = plan["status"] in (TicketStatus.resolved, TicketStatus.closed)
+        # not asked: a hotline caller, or a reporter who resolved it themselves
+        asked = done and not plan["from_hotline"] and plan["assignee"] is not plan["creator"]
+        if not asked or rng.random() >= SURVEY_SHARE:
+            continue
+        score = _choice(rng, SCORE_WEIGHTS)
+        answered = plan["updated"] + timedelta(hours=rng.uniform(0.5, 40))
+        rows.append(
+            {
+                "ticket_id": ids[number],
+                "municipality_id": municipality_id,
+                "user_id": plan["creator"].id,
+                "score": score,
+                "comment": rng.choice(SURVEY_COMMENTS[score]),
+                "created_at": min(answered, now - timedelta(minutes=5)),
+            }
+        )
+    return rows
 
 
 def _caller(rng: random.Random) -> str:
@@ -488,6 +556,12 @@ def _entries_for(
         rows.append(
             row(EntryKind.reply, at(0.4), author_id=creator.id, body=rng.choice(REQUESTER_REPLIES))
         )
+    if status in REOPENABLE and rng.random() < REOPEN_SHARE:
+        # resolved too early: the reporter reopens it (and it is resolved again unless open)
+        rows.append(status_change(at(0.5), "open", "resolved"))
+        data = {"from": "resolved", "to": "open"}
+        rows.append(row(EntryKind.event, at(0.6), author_id=creator.id, event="status", data=data))
+        rows.append(row(EntryKind.reply, at(0.6), author_id=creator.id, body=rng.choice(REOPENS)))
     if status != TicketStatus.open:
         if status == TicketStatus.closed:
             rows.append(status_change(at(0.9), "open", "resolved"))
