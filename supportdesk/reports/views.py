@@ -34,9 +34,9 @@ from supportdesk.reports.tables import (
     tables_for,
     ticket_tables,
 )
+from supportdesk.tickets import listing as ticket_listing
 
 # the ticket list's own parsing of its filters, so the export is exactly the list
-from supportdesk.tickets.views import _filters_from_args as ticket_list_filters
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -205,7 +205,7 @@ def export_ticket_list() -> ResponseReturnValue:
     """The ticket list as filtered on /tickets, every page of it, as CSV or XLSX."""
     if not policy.is_municipal(current_user):
         raise NotFound()  # the ticket list is the municipality's; vendors export cases
-    filters = ticket_list_filters()
+    filters = ticket_listing.filters_from_args(request.args)
     filters.scope = request.args.get("scope") or None
     tables = ticket_tables({"items": list_exports.ticket_list_rows(current_user, filters)})
     return exports.send(tables, request.args.get("format") or "csv", "henvendelser")

@@ -17,11 +17,13 @@ from urllib.parse import urlencode
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload
+from werkzeug.datastructures import MultiDict
 
 from supportdesk import policy
 from supportdesk.accounts.models import Institution, System, User
 from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
+from supportdesk.safe_input import database_id
 from supportdesk.tickets.models import Priority, Queue, Ticket, TicketStatus
 
 SORTS = ("newest", "oldest", "priority", "updated")
@@ -56,6 +58,38 @@ class TicketFilters:
 
 # The queue's default view: every status but closed (closed tickets would fill the first page).
 NOT_CLOSED = [s for s in TicketStatus if s != TicketStatus.closed]
+
+
+def filters_from_args(args: MultiDict[str, str], triage: bool = False) -> TicketFilters:
+    """The list's filters from a query string (the ticket list, the queue, the report's
+    ticket export). The queue (triage) shows every status but closed unless a status is
+    asked for; `status=all` shows closed tickets too. Unknown values are ignored."""
+    statuses = []
+    for value in args.getlist("status"):
+        try:
+            statuses.append(TicketStatus(value))
+        except ValueError:
+            continue
+    if triage and not statuses and "all" not in args.getlist("status"):
+        statuses = list(NOT_CLOSED)
+    try:
+        priority = Priority(args["priority"]) if args.get("priority") else None
+    except ValueError:
+        priority = None
+    return TicketFilters(
+        status=statuses,
+        system=args.get("system") or None,
+        category=args.get("category", type=database_id),
+        institution=args.get("institution") or None,
+        priority=priority,
+        assignee=args.get("assignee", type=database_id),
+        unassigned=args.get("unassigned") == "1",
+        queue=args.get("queue", type=database_id),
+        scope=args.get("scope") or None,
+        q=args.get("q") or None,
+        sort=args.get("sort") if args.get("sort") in SORTS else "newest",
+    )
+
 
 # Other domains add what a row shows about them (escalation: the vendor case's SLA):
 # each takes the page's tickets and answers {ticket id: value} with at most one query.

@@ -119,34 +119,7 @@ def require_triage() -> None:
 
 
 def _filters_from_args(triage: bool = False) -> TicketFilters:
-    """The list's filters from the query string. The queue (triage) shows every status but
-    closed unless a status is asked for; `status=all` shows closed tickets too."""
-    args = request.args
-    statuses = []
-    for value in args.getlist("status"):
-        try:
-            statuses.append(TicketStatus(value))
-        except ValueError:
-            continue
-    if triage and not statuses and "all" not in args.getlist("status"):
-        statuses = list(listing.NOT_CLOSED)
-    try:
-        priority = Priority(args["priority"]) if args.get("priority") else None
-    except ValueError:
-        priority = None
-    return TicketFilters(
-        status=statuses,
-        system=args.get("system") or None,
-        category=args.get("category", type=database_id),
-        institution=args.get("institution") or None,
-        priority=priority,
-        assignee=args.get("assignee", type=database_id),
-        unassigned=args.get("unassigned") == "1",
-        queue=args.get("queue", type=database_id),
-        scope=args.get("scope") or None,
-        q=args.get("q") or None,
-        sort=args.get("sort") if args.get("sort") in listing.SORTS else "newest",
-    )
+    return listing.filters_from_args(request.args, triage)
 
 
 @bp.get("/tickets")
