@@ -31,6 +31,7 @@ from itertools import repeat
 from operator import add
 
 from whoosh.formats import Format
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, Or, Query, Term
 from whoosh.searching import Searcher
 from whoosh.support.levenshtein import damerau_levenshtein
@@ -69,9 +70,12 @@ def read_ids(leaf, name: str, text: str, weights: array | None = None) -> list[i
 
     Reads Whoosh's posting blocks whole (ids, and the values as one array) instead of
     one posting at a time through the matcher interface; falls back to that for other
-    codecs.
+    codecs. Deleted documents are included (callers leave them out with the segment's
+    deletions), so a segment with deletions is read the fast way too.
     """
     matcher = leaf.postings(name, text)
+    if isinstance(matcher, FilterMatcher):  # Whoosh's filter of the deleted documents
+        matcher = matcher.child
     ids: list[int] = []
     if hasattr(matcher, "_read_data") and hasattr(matcher, "_next_block"):
         while matcher.is_active():
