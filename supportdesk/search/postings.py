@@ -34,11 +34,10 @@ from whoosh.formats import Format
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, Or, Query, Term
 from whoosh.searching import Searcher
-from whoosh.support.levenshtein import damerau_levenshtein
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from supportdesk.search.analysis import spellings, stem
-from supportdesk.search.query import TEXT_FIELDS
+from supportdesk.search.query import TEXT_FIELDS, within
 from supportdesk.search.ranking import bitset
 
 # BM25 constants.
@@ -292,7 +291,7 @@ class SegmentPostings:
                 for length in range(size - maxdist, size + maxdist + 1)
                 for known in self._vocabulary.get((first, length), ())
             ]
-        return [k for k in candidates if damerau_levenshtein(k, word, limit=maxdist) <= maxdist]
+        return [k for k in candidates if within(k, word, maxdist)]
 
 
 def _bigrams(word: str) -> set[str]:
