@@ -138,6 +138,7 @@ class SegmentPostings:
         self._bigrams: dict[tuple[str, str], list[str]] = {}
         self._perdoc = None
         self._by_stem: dict[str, list[str]] | None = None
+        self._words: list[str] | None = None
         # A small segment (an edit, a merge of edits) lists its stems once, so a stem it
         # lacks costs a set lookup instead of a term-dictionary lookup.
         self._stems: frozenset[str] | None = None
@@ -246,11 +247,18 @@ class SegmentPostings:
         searcher = Searcher(self.leaf, closereader=False)
         return bitset(searcher.docs_for_query(query))
 
+    def words(self) -> list[str]:
+        """The indexed words of this segment, read from its term dictionary once (the
+        snippet spellings and the typo groups both need them)."""
+        if self._words is None:
+            self._words = list(self.leaf.field_terms("words"))
+        return self._words
+
     def surfaces(self, stemmed: str) -> list[str]:
         """The indexed words (folded, unstemmed) of this segment with this stem."""
         if self._by_stem is None:
             groups: dict[str, list[str]] = {}
-            for known in self.leaf.field_terms("words"):
+            for known in self.words():
                 groups.setdefault(stem(known), []).append(known)
             self._by_stem = groups
         return self._by_stem.get(stemmed, [])
@@ -268,7 +276,7 @@ class SegmentPostings:
         if self._vocabulary is None:
             groups: dict[tuple[str, int], list[str]] = {}
             bigrams: dict[tuple[str, str], list[str]] = {}
-            for known in self.leaf.field_terms("words"):
+            for known in self.words():
                 groups.setdefault((known[0], len(known)), []).append(known)
                 for gram in _bigrams(known):
                     bigrams.setdefault((known[0], gram), []).append(known)
