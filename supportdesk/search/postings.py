@@ -31,13 +31,13 @@ from itertools import repeat
 from operator import add
 
 from whoosh.formats import Format
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, Or, Query, Term
 from whoosh.searching import Searcher
-from whoosh.support.levenshtein import damerau_levenshtein
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from supportdesk.search.analysis import spellings, stem
-from supportdesk.search.query import TEXT_FIELDS
+from supportdesk.search.query import TEXT_FIELDS, within
 from supportdesk.search.ranking import bitset
 
 # BM25 constants.
@@ -69,9 +69,12 @@ def read_ids(leaf, name: str, text: str, weights: array | None = None) -> list[i
 
     Reads Whoosh's posting blocks whole (ids, and the values as one array) instead of
     one posting at a time through the matcher interface; falls back to that for other
-    codecs.
+    codecs. Deleted documents are included (callers leave them out with the segment's
+    deletions), so a segment with deletions is read the fast way too.
     """
     matcher = leaf.postings(name, text)
+    if isinstance(matcher, FilterMatcher):  # Whoosh's filter of the deleted documents
+        matcher = matcher.child
     ids: list[int] = []
     if hasattr(matcher, "_read_data") and hasattr(matcher, "_next_block"):
         while matcher.is_active():
@@ -135,6 +138,7 @@ class SegmentPostings:
         self._bigrams: dict[tuple[str, str], list[str]] = {}
         self._perdoc = None
         self._by_stem: dict[str, list[str]] | None = None
+        self._words: list[str] | None = None
         # A small segment (an edit, a merge of edits) lists its stems once, so a stem it
         # lacks costs a set lookup instead of a term-dictionary lookup.
         self._stems: frozenset[str] | None = None
@@ -243,11 +247,18 @@ class SegmentPostings:
         searcher = Searcher(self.leaf, closereader=False)
         return bitset(searcher.docs_for_query(query))
 
+    def words(self) -> list[str]:
+        """The indexed words of this segment, read from its term dictionary once (the
+        snippet spellings and the typo groups both need them)."""
+        if self._words is None:
+            self._words = list(self.leaf.field_terms("words"))
+        return self._words
+
     def surfaces(self, stemmed: str) -> list[str]:
         """The indexed words (folded, unstemmed) of this segment with this stem."""
         if self._by_stem is None:
             groups: dict[str, list[str]] = {}
-            for known in self.leaf.field_terms("words"):
+            for known in self.words():
                 groups.setdefault(stem(known), []).append(known)
             self._by_stem = groups
         return self._by_stem.get(stemmed, [])
@@ -265,7 +276,7 @@ class SegmentPostings:
         if self._vocabulary is None:
             groups: dict[tuple[str, int], list[str]] = {}
             bigrams: dict[tuple[str, str], list[str]] = {}
-            for known in self.leaf.field_terms("words"):
+            for known in self.words():
                 groups.setdefault((known[0], len(known)), []).append(known)
                 for gram in _bigrams(known):
                     bigrams.setdefault((known[0], gram), []).append(known)
@@ -288,7 +299,7 @@ class SegmentPostings:
                 for length in range(size - maxdist, size + maxdist + 1)
                 for known in self._vocabulary.get((first, length), ())
             ]
-        return [k for k in candidates if damerau_levenshtein(k, word, limit=maxdist) <= maxdist]
+        return [k for k in candidates if within(k, word, maxdist)]
 
 
 def _bigrams(word: str) -> set[str]:

@@ -11,22 +11,32 @@ uses that one. So one rebuild, however many processes saw the index go.
 `open_checked` reads the whole index when it is opened (the table of contents, every
 segment's stored fields and terms), so a corrupt index is found then, at start
 (`check_at_start`) and by /healthz, and not only by the next write.
+
+`SegmentReaders` opens each index generation from the readers of the last one: a
+segment's files never change once written, only its set of deleted documents (kept in
+the table of contents), so an edit opens only its new one-document segment instead of
+copying the 20,000-article segment's terms and postings into memory again.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from filelock import FileLock
 from whoosh import index
+from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
 
 log = logging.getLogger(__name__)
 
 # A rebuild of the FAQ index takes seconds; a process waits this long for another's.
 LOCK_TIMEOUT = 120
+# Reading the table of contents while a writer replaces it can fail for a moment
+# (Whoosh's own `Index.reader` retries the same way).
+TOC_ATTEMPTS = 10
 
 
 class IndexStorage:
@@ -90,3 +100,64 @@ class IndexStorage:
                 "reports search: error until then",
                 self.path,
             )
+
+
+class SegmentReaders:
+    """Segment readers kept across the generations of one index directory.
+
+    Not Whoosh's `Searcher.refresh()`: it keeps the reused readers' old segment objects,
+    whose deletion sets are stale (a removed article would still be found), and adds
+    back segments merged away. Here each reused reader gets the segment as the new
+    table of contents describes it, deletions included; readers of segments gone are
+    closed. One process's threads share it under the backend's lock.
+    """
+
+    def __init__(self) -> None:
+        self.readers: dict[str, SegmentReader] = {}
+
+    def open(self, ix) -> IndexReader:
+        """A reader of the latest generation (always a `MultiReader`, or empty)."""
+        toc = _read_toc(ix)
+        kept: dict[str, SegmentReader] = {}
+        for segment in toc.segments:
+            segid = segment.segment_id()
+            reader = self.readers.pop(segid, None)
+            if reader is None:
+                reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
+            else:
+                _with_segment(reader, segment, toc.generation)
+            kept[segid] = reader
+        self.close()
+        self.readers = kept
+        if not kept:
+            return EmptyReader(toc.schema)
+        return MultiReader(list(kept.values()), generation=toc.generation)
+
+    def close(self) -> None:
+        for reader in self.readers.values():
+            if not reader.is_closed:
+                reader.close()
+        self.readers = {}
+
+
+def _read_toc(ix):
+    for attempt in range(TOC_ATTEMPTS):
+        try:
+            return index.TOC.read(ix.storage, ix.indexname)
+        except OSError:
+            if attempt == TOC_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
+def _with_segment(reader: SegmentReader, segment, generation: int) -> None:
+    """Point a kept reader at its segment as the newest table of contents has it.
+
+    Whoosh keeps a segment's deleted documents on the segment object (read from the
+    table of contents), and the reader and its per-document reader ask that object.
+    """
+    reader._segment = segment
+    reader._perdoc._segment = segment
+    reader._gen = generation
+    reader.__dict__.pop("deleted_docs_set", None)  # a cached property of the old set

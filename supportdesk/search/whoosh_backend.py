@@ -24,6 +24,7 @@ from whoosh import index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import ID, KEYWORD, STORED, FieldType, Schema
 from whoosh.query import And, Or, Query, Term
+from whoosh.searching import Searcher
 
 from supportdesk.faq.models import Article, ArticleState, Audience
 from supportdesk.search import Hit, SearchFilters, SearchResults, SearchUnavailable, Visibility
@@ -38,7 +39,7 @@ from supportdesk.search.postings import (
 )
 from supportdesk.search.query import build_query, distance, memo
 from supportdesk.search.ranking import top_hits
-from supportdesk.search.storage import IndexStorage
+from supportdesk.search.storage import IndexStorage, SegmentReaders
 from supportdesk.search.synonyms import Synonyms
 
 log = logging.getLogger(__name__)
@@ -275,6 +276,8 @@ class WhooshBackend:
         self._cache: GenerationPostings | None = None
         # What the scorer derived from each segment, kept across generations.
         self._segments = SegmentStore()
+        # The open segment readers, kept across generations (storage.SegmentReaders).
+        self._readers = SegmentReaders()
         self._lock = threading.RLock()
         self.storage = IndexStorage(self.path, is_current)  # the lock across processes (storage.py)
         self._allowed_cache: OrderedDict[tuple, _Allowed] = OrderedDict()
@@ -288,9 +291,9 @@ class WhooshBackend:
         return self._ix
 
     def _reset(self) -> None:
-        if self._searcher is not None:
-            with contextlib.suppress(Exception):  # a broken searcher is dropped either way
-                self._searcher.close()
+        with contextlib.suppress(Exception):  # broken readers are dropped either way
+            self._readers.close()
+        self._readers = SegmentReaders()
         self._searcher = None
         self._ix = None
         self._cache = None
@@ -301,15 +304,14 @@ class WhooshBackend:
     def _get_searcher(self):
         ix = self._open()
         if self._searcher is not None and ix.latest_generation() != self._generation:
-            # A fresh searcher, not Searcher.refresh(): refresh reuses segment readers
-            # whose deletion sets are stale, so removed articles would still be found.
-            self._searcher.close()
+            # The segment readers stay open: the next one reuses those still in the index.
             self._searcher = None
             self._allowed_cache.clear()
             self._results.clear()
         if self._searcher is None:
-            self._searcher = ix.searcher()
-            self._generation = self._searcher.reader().generation()
+            reader = self._readers.open(ix)
+            self._searcher = Searcher(reader, fromindex=ix, closereader=False)
+            self._generation = reader.generation()
         return self._searcher
 
     def _with_recovery(self, action: Callable[[], object]):

@@ -1,6 +1,9 @@
 """The Danish analyzer and the synonym file, without a database."""
 
+import itertools
+
 from supportdesk.search.analysis import danish_analyzer, fold, split_compound, stem
+from supportdesk.search.query import distance, within
 from supportdesk.search.synonyms import Synonyms
 
 
@@ -35,3 +38,12 @@ def test_synonyms_match_longest_phrase_and_ignore_comments():
     assert ("login",) in phrases
     assert ("log", "ind") in phrases
     assert synonyms.match(["aula"], 0) is None
+
+
+def test_within_agrees_with_the_full_distance():
+    """The bounded check used for typos answers as the full table would."""
+    words = ["", "a", "ab", "ba", "abc", "acb", "kalender", "kalnder", "klaender", "kalenderen"]
+    words += ["beskeder", "bsekeder", "besked", "aab", "aba", "æøå", "øæå"]
+    for a, b in itertools.product(words, repeat=2):
+        for maxdist in (1, 2):
+            assert within(a, b, maxdist) == (distance(a, b) <= maxdist), (a, b, maxdist)

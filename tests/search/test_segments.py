@@ -150,3 +150,34 @@ def test_an_index_in_the_old_form_is_rebuilt_on_first_use(tmp_path, articles):
     ix = index.open_dir(str(path))
     assert is_current(ix.schema)
     ix.close()
+
+
+def _leaves(backend):
+    return {
+        leaf.segment().segment_id(): leaf for leaf, _o in backend._searcher.reader().leaf_readers()
+    }
+
+
+def test_a_new_generation_reuses_the_open_readers_of_unchanged_segments(backend, tmp_path):
+    assert backend.search("kalenderen", EVERYONE, limit=50).total == 30
+    (big_id, big_reader), *_ = _leaves(backend).items()
+    # Another process (its own backend on the same directory) edits and removes.
+    other = WhooshBackend(tmp_path / "index")
+    other.index(article(5, "Nu handler den kun om lagerplads."))
+    other.remove("artikel-8")
+    found = backend.search("kalenderen", EVERYONE, limit=50)
+    leaves = _leaves(backend)
+    # The 30-article segment is not opened again; its deletions are the new ones.
+    assert leaves[big_id] is big_reader
+    assert found.total == 28
+    assert {h.slug for h in found.hits}.isdisjoint({"artikel-5", "artikel-8"})
+    assert backend.search("lagerplads", EVERYONE).total == 1
+
+
+def test_results_stay_exact_when_edit_segments_are_merged(backend):
+    for n in range(12):  # enough one-document segments for Whoosh to merge them
+        backend.index(article(n, f"Lagerplads udvidet, version {n}."))
+        assert backend.search("lagerplads", EVERYONE, limit=50).total == n + 1
+    assert backend.search("kalenderen", EVERYONE, limit=50).total == 18
+    closed = [leaf for leaf in backend._readers.readers.values() if leaf.is_closed]
+    assert closed == []
