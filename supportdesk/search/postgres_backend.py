@@ -63,7 +63,7 @@ from supportdesk.search.models import (
 )
 from supportdesk.search.postgres_ranking import Answer, visibility_clause
 from supportdesk.search.postings import K1, B
-from supportdesk.search.query import TEXT_FIELDS, build_query, distance
+from supportdesk.search.query import TEXT_FIELDS, build_query, distance, within
 from supportdesk.search.synonyms import Synonyms
 from supportdesk.search.whoosh_backend import plain_text, snippet
 
@@ -534,7 +534,7 @@ class PostgresBackend:
         query = query.where(held)
         close: dict[str, str] = {}
         for candidate, stemmed, frequency in db.session.execute(query):
-            if distance(word, candidate) <= maxdist:
+            if within(word, candidate, maxdist):
                 close[candidate] = stemmed
                 stats.add_visible(stemmed, frequency)
         scored = {

@@ -7,7 +7,6 @@ filters evaluated in the index) and sums them per article; nothing else is read.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from typing import Protocol
 
@@ -17,6 +16,7 @@ from sqlalchemy.dialects import postgresql
 from supportdesk.extensions import db
 from supportdesk.faq.models import Audience, Visibility
 from supportdesk.search.models import SearchPosting
+from supportdesk.search.postings import idf
 from supportdesk.search.query import Node
 
 _posting = SearchPosting.__table__
@@ -81,11 +81,9 @@ class _Plan:
 
     def _walk(self, node: Node, stats: Statistics, path: tuple[int, ...]) -> None:
         if node.kind == "term":
-            df = stats.df(node.stemmed)
-            n = max(stats.docs, 1)
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            weight = idf(stats.df(node.stemmed), max(stats.docs, 1))
             group = self.groups.setdefault(path, len(self.groups))
-            self.leaves.append((node.stemmed, group, idf * node.boost))
+            self.leaves.append((node.stemmed, group, weight * node.boost))
             return
         if node.kind == "and" or node.scale:
             self.nodes[id(node)] = node

@@ -43,6 +43,13 @@ from supportdesk.search.ranking import bitset
 # BM25 constants.
 K1 = 1.2
 B = 0.75
+
+
+def idf(df: int, n: int) -> float:
+    """BM25's idf of a stem held by `df` of `n` documents."""
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
 # Stems kept per segment: each entry is one dict of {document: weight}.
 SEGMENT_STEMS = 4096
 # Combined entries per generation of stems found in more than one segment.
@@ -382,9 +389,7 @@ class GenerationPostings:
     def term_weights(self, stemmed: str) -> tuple[list[dict[int, float]], float]:
         """The stem's weights per segment and its idf (over every document)."""
         parts = self.parts(stemmed)
-        df = sum(map(len, parts))
-        n = self.doc_count
-        return parts, math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return parts, idf(sum(map(len, parts)), self.doc_count)
 
     def term_max(self, stemmed: str) -> float:
         """The highest weight (without idf) of a stem in any document."""
