@@ -103,15 +103,11 @@ def sla_figures(
         "vendor": VendorCase.vendor_id,
         "priority": VendorCase.priority,
     }[group]
-    rows = db.session.execute(
-        select(column, *_sla_columns())
-        .where(*case_where(scope, VendorCase.created_at, vendor_ids, municipality_ids))
-        .group_by(column)
-    )
+    where = case_where(scope, VendorCase.created_at, vendor_ids, municipality_ids)
     result: dict[Any, dict[str, Any]] = {}
-    for key, *values in rows:
+    for key, values in _sla_rows(where, column):
         key = key.value if hasattr(key, "value") else key
-        _add_sla(result.setdefault(key, empty_sla()), tuple(values))
+        _add_sla(result.setdefault(key, empty_sla()), values)
     return result
 
 
