@@ -119,7 +119,7 @@ def vendor_figures(scope: Scope, vendor: Vendor) -> dict[str, Any]:
     slugs = dict(db.session.execute(select(Municipality.id, Municipality.slug)).all())
     figures: dict[str, Any] = {
         "vendor": vendor.slug,
-        "period": {"from": scope.filters.start.isoformat(), "to": scope.filters.end.isoformat()},
+        "period": scope.filters.period(),
         "cases_opened": 0,
         "cases_resolved": 0,
         "sla": empty_sla(),

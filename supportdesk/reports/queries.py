@@ -71,7 +71,7 @@ def _ticket_where(scope: Scope, municipality_ids: list[int] | None) -> list[Any]
 
 def _empty_municipality(scope: Scope) -> dict[str, Any]:
     return {
-        "period": {"from": scope.filters.start.isoformat(), "to": scope.filters.end.isoformat()},
+        "period": scope.filters.period(),
         "tickets_created": 0,
         "by_day": {},
         "by_week": {},
@@ -459,7 +459,7 @@ def rollout_figures(scope: Scope, now: datetime | None = None) -> dict[str, Any]
     slugs = dict(db.session.execute(select(Municipality.id, Municipality.slug)).all())
     figures = municipality_figures(scope, None, now)
     return {
-        "period": {"from": scope.filters.start.isoformat(), "to": scope.filters.end.isoformat()},
+        "period": scope.filters.period(),
         "municipalities": {
             slugs[mid]: f for mid, f in sorted(figures.items(), key=lambda i: slugs[i[0]])
         },

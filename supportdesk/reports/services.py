@@ -60,7 +60,7 @@ def _tickets(user: User, args: Mapping[str, str], now: datetime | None) -> Repor
     municipality_ids = policy.report_ticket_scope(user, args.get("municipality"))
     filters = ReportFilters.from_args(args, now)
     rows = queries.ticket_rows(resolve(filters), municipality_ids)
-    figures = {"period": _period(filters), "count": len(rows), "items": rows}
+    figures = {"period": filters.period(), "count": len(rows), "items": rows}
     return Report("tickets", filters, figures)
 
 
@@ -70,7 +70,7 @@ def _cases(user: User, args: Mapping[str, str], now: datetime | None) -> Report:
     )
     filters = ReportFilters.from_args(args, now)
     rows = case_queries.case_rows(resolve(filters), vendor_ids, municipality_ids)
-    figures = {"period": _period(filters), "count": len(rows), "items": rows}
+    figures = {"period": filters.period(), "count": len(rows), "items": rows}
     return Report("cases", filters, figures)
 
 
@@ -81,7 +81,3 @@ BUILDERS: dict[str, Callable[[User, Mapping[str, str], datetime | None], Report]
     "tickets": _tickets,
     "cases": _cases,
 }
-
-
-def _period(filters: ReportFilters) -> dict[str, str]:
-    return {"from": filters.start.isoformat(), "to": filters.end.isoformat()}
