@@ -103,15 +103,11 @@ def sla_figures(
         "vendor": VendorCase.vendor_id,
         "priority": VendorCase.priority,
     }[group]
-    rows = db.session.execute(
-        select(column, *_sla_columns())
-        .where(*case_where(scope, VendorCase.created_at, vendor_ids, municipality_ids))
-        .group_by(column)
-    )
+    where = case_where(scope, VendorCase.created_at, vendor_ids, municipality_ids)
     result: dict[Any, dict[str, Any]] = {}
-    for key, *values in rows:
+    for key, values in _sla_rows(where, column):
         key = key.value if hasattr(key, "value") else key
-        _add_sla(result.setdefault(key, empty_sla()), tuple(values))
+        _add_sla(result.setdefault(key, empty_sla()), values)
     return result
 
 
@@ -123,7 +119,7 @@ def vendor_figures(scope: Scope, vendor: Vendor) -> dict[str, Any]:
     slugs = dict(db.session.execute(select(Municipality.id, Municipality.slug)).all())
     figures: dict[str, Any] = {
         "vendor": vendor.slug,
-        "period": {"from": scope.filters.start.isoformat(), "to": scope.filters.end.isoformat()},
+        "period": scope.filters.period(),
         "cases_opened": 0,
         "cases_resolved": 0,
         "sla": empty_sla(),

@@ -66,6 +66,10 @@ class ReportFilters:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    def period(self) -> dict[str, str]:
+        """The period as the figures give it: {"from": first day, "to": last day}."""
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
     def bounds(self) -> tuple[datetime, datetime]:
         """[start 00:00, day after end 00:00) Danish time, as aware UTC datetimes."""
         return local_midnight(self.start), local_midnight(self.end + timedelta(days=1))
@@ -73,8 +77,7 @@ class ReportFilters:
     def query_args(self, **changes: Any) -> dict[str, str]:
         """The filters as URL parameters (a bookmarkable report); `changes` override."""
         args = {
-            "from": self.start.isoformat(),
-            "to": self.end.isoformat(),
+            **self.period(),
             "system": self.system or "",
             "vendor": self.vendor or "",
             "institution_type": self.institution_type.value if self.institution_type else "",

@@ -28,6 +28,7 @@ from supportdesk.escalation.models import VendorCase
 from supportdesk.extensions import db, utcnow
 from supportdesk.faq.models import Deflection, TicketShownArticle
 from supportdesk.reports.case_queries import empty_sla, sla_figures
+from supportdesk.reports.durations import DONE_STATUSES
 from supportdesk.reports.periods import as_date, local_day
 from supportdesk.reports.scope import Scope, days_to_buckets, percentiles, rate, rows_in_order
 from supportdesk.tickets.models import (
@@ -38,7 +39,6 @@ from supportdesk.tickets.models import (
 )
 
 OPEN_STATUSES = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting, TicketStatus.escalated)
-DONE_STATUSES = (TicketStatus.resolved, TicketStatus.closed)
 # (key, from days, to days): an open ticket's age on the report's day
 AGE_BANDS = (
     ("0-1d", 0, 1),
@@ -71,7 +71,7 @@ def _ticket_where(scope: Scope, municipality_ids: list[int] | None) -> list[Any]
 
 def _empty_municipality(scope: Scope) -> dict[str, Any]:
     return {
-        "period": {"from": scope.filters.start.isoformat(), "to": scope.filters.end.isoformat()},
+        "period": scope.filters.period(),
         "tickets_created": 0,
         "by_day": {},
         "by_week": {},
@@ -459,7 +459,7 @@ def rollout_figures(scope: Scope, now: datetime | None = None) -> dict[str, Any]
     slugs = dict(db.session.execute(select(Municipality.id, Municipality.slug)).all())
     figures = municipality_figures(scope, None, now)
     return {
-        "period": {"from": scope.filters.start.isoformat(), "to": scope.filters.end.isoformat()},
+        "period": scope.filters.period(),
         "municipalities": {
             slugs[mid]: f for mid, f in sorted(figures.items(), key=lambda i: slugs[i[0]])
         },

@@ -6,7 +6,7 @@ cannot show what another hides.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,8 +17,6 @@ from supportdesk.errors import NotFound
 from supportdesk.reports import case_queries, queries
 from supportdesk.reports.periods import ReportFilters
 from supportdesk.reports.scope import resolve
-
-REPORTS = ("municipality", "vendor", "rollout", "tickets", "cases")
 
 
 @dataclass(frozen=True)
@@ -31,15 +29,9 @@ class Report:
 
 def build(name: str, user: User, args: Mapping[str, str], now: datetime | None = None) -> Report:
     """Check who may see it first (a 404 never depends on the filters), then compute."""
-    if name not in REPORTS:
+    builder = BUILDERS.get(name)
+    if builder is None:
         raise NotFound()
-    builder = {
-        "municipality": _municipality,
-        "vendor": _vendor,
-        "rollout": _rollout,
-        "tickets": _tickets,
-        "cases": _cases,
-    }[name]
     return builder(user, args, now)
 
 
@@ -68,7 +60,7 @@ def _tickets(user: User, args: Mapping[str, str], now: datetime | None) -> Repor
     municipality_ids = policy.report_ticket_scope(user, args.get("municipality"))
     filters = ReportFilters.from_args(args, now)
     rows = queries.ticket_rows(resolve(filters), municipality_ids)
-    figures = {"period": _period(filters), "count": len(rows), "items": rows}
+    figures = {"period": filters.period(), "count": len(rows), "items": rows}
     return Report("tickets", filters, figures)
 
 
@@ -78,9 +70,14 @@ def _cases(user: User, args: Mapping[str, str], now: datetime | None) -> Report:
     )
     filters = ReportFilters.from_args(args, now)
     rows = case_queries.case_rows(resolve(filters), vendor_ids, municipality_ids)
-    figures = {"period": _period(filters), "count": len(rows), "items": rows}
+    figures = {"period": filters.period(), "count": len(rows), "items": rows}
     return Report("cases", filters, figures)
 
 
-def _period(filters: ReportFilters) -> dict[str, str]:
-    return {"from": filters.start.isoformat(), "to": filters.end.isoformat()}
+BUILDERS: dict[str, Callable[[User, Mapping[str, str], datetime | None], Report]] = {
+    "municipality": _municipality,
+    "vendor": _vendor,
+    "rollout": _rollout,
+    "tickets": _tickets,
+    "cases": _cases,
+}

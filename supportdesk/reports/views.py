@@ -36,8 +36,6 @@ from supportdesk.reports.tables import (
 )
 from supportdesk.tickets import listing as ticket_listing
 
-# the ticket list's own parsing of its filters, so the export is exactly the list
-
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 PAGES = ("municipality", "vendor", "rollout")
@@ -144,14 +142,11 @@ def _choices(name: str) -> dict[str, list[tuple[str, str]]]:
     """What the filter form offers: systems, vendors, institution types, and for the
     admin the municipality or vendor the report is about."""
     user = current_user
-    systems = db.session.execute(select(System.slug, System.name).order_by(System.name)).all()
-    vendors = db.session.execute(select(Vendor.slug, Vendor.name).order_by(Vendor.name)).all()
+    systems_query = select(System.slug, System.name).order_by(System.name)
     if name == "vendor" and not policy.is_admin(user):
-        systems = db.session.execute(
-            select(System.slug, System.name)
-            .where(System.vendor_id == user.vendor_id)
-            .order_by(System.name)
-        ).all()
+        systems_query = systems_query.where(System.vendor_id == user.vendor_id)
+    systems = db.session.execute(systems_query).all()
+    vendors = db.session.execute(select(Vendor.slug, Vendor.name).order_by(Vendor.name)).all()
     choices: dict[str, list[tuple[str, str]]] = {
         "system": [(s, n) for s, n in systems],
         "vendor": [(s, n) for s, n in vendors] if name != "vendor" else [],

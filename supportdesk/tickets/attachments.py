@@ -75,10 +75,6 @@ def detect_type(head: bytes, filename: str) -> str | None:
     return None
 
 
-def upload_dir() -> Path:
-    return upload_store.upload_dir()
-
-
 @dataclass
 class CheckedUpload:
     """An upload that passed the size and content checks, held in memory until stored."""
