@@ -1,5 +1,6 @@
 """What every benchmark needs around its data: a fresh PostgreSQL database, its removal,
-and an app on a database URL with its index and uploads under the benchmark's folder."""
+and an app on a database URL with its index and uploads under the benchmark's folder, and
+a test client signed in on it."""
 
 from __future__ import annotations
 
@@ -42,3 +43,23 @@ def bench_app(url: str, data: Path, secret: str):
         "SUPPORTDESK_SMTP_URL": "smtp://127.0.0.1:1",
     }
     return create_app({"environ": environ, "RATELIMIT_ENABLED": False, "SERVER_NAME": None})
+
+
+def signed_in_client(app, user):
+    """A test client with `user`'s server-side session, two-factor set up (in an app context)."""
+    import pyotp
+
+    from supportdesk.accounts import sessions
+    from supportdesk.extensions import db, utcnow
+
+    if not user.totp_secret:
+        user.totp_secret, user.totp_enabled_at = pyotp.random_base32(32), utcnow()
+    record = sessions.start(user, two_factor=True)
+    db.session.commit()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+        session[sessions.SESSION_KEY] = record.id
+    db.session.remove()
+    return client

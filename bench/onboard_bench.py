@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
-from bench.databases import bench_app, drop_postgres, fresh_postgres
+from bench.databases import bench_app, drop_postgres, fresh_postgres, signed_in_client
 from bench.onboard_wave import generate, write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,24 +107,11 @@ def _import(path: Path, **options: bool) -> tuple[dict[str, float], Any]:
 
 def _signed_in_admin(app) -> Any:
     """A test client with the demo admin's server-side session (two-factor set up)."""
-    import pyotp
-
-    from supportdesk.accounts import sessions
     from supportdesk.accounts.models import Role, User
-    from supportdesk.extensions import db, utcnow
+    from supportdesk.extensions import db
 
     admin = db.session.scalar(select(User).where(User.role == Role.admin))
-    if not admin.totp_secret:
-        admin.totp_secret, admin.totp_enabled_at = pyotp.random_base32(32), utcnow()
-    record = sessions.start(admin, two_factor=True)
-    db.session.commit()
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = admin.get_id()
-        session["_fresh"] = True
-        session[sessions.SESSION_KEY] = record.id
-    db.session.remove()
-    return client
+    return signed_in_client(app, admin)
 
 
 def _timed(call: Callable[[], Any], runs: int) -> list[float]:

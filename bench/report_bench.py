@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 
-from bench.databases import bench_app, drop_postgres, fresh_postgres
+from bench.databases import bench_app, drop_postgres, fresh_postgres, signed_in_client
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data" / "reports"
@@ -220,25 +220,12 @@ def build(app, tickets: int) -> dict[str, float]:
 
 def _client(app, email: str):
     """A test client with the user's server-side session (two-factor set up)."""
-    import pyotp
-
-    from supportdesk.accounts import sessions
     from supportdesk.accounts.models import User
-    from supportdesk.extensions import db, utcnow
+    from supportdesk.extensions import db
 
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == email))
-        if not user.totp_secret:
-            user.totp_secret, user.totp_enabled_at = pyotp.random_base32(32), utcnow()
-        record = sessions.start(user, two_factor=True)
-        db.session.commit()
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
-            session[sessions.SESSION_KEY] = record.id
-        db.session.remove()
-    return client
+        return signed_in_client(app, user)
 
 
 def _measure(app, client, url: str, runs: int) -> dict[str, Any]:

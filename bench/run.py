@@ -400,18 +400,11 @@ def sign_in(port: int, email: str) -> str:
     if token is None:
         raise SystemExit("no csrf_token on /login")
     cookie = _session_cookie(page)
-    form = urllib.parse.urlencode(
-        {"email": email, "password": DEMO_PASSWORD, "csrf_token": token.group(1).decode()}
-    ).encode()
-    answer = request_once(
-        HOST,
+    answer = _post_form(
         port,
-        Request(
-            "POST",
-            "/login",
-            {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-            form,
-        ),
+        "/login",
+        cookie,
+        {"email": email, "password": DEMO_PASSWORD, "csrf_token": token.group(1).decode()},
     )
     if answer.status != 302:
         raise SystemExit(f"sign-in as {email} failed with {answer.status}")
@@ -425,22 +418,15 @@ def sign_in(port: int, email: str) -> str:
         token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body)
         if secret is None or token is None:
             raise SystemExit("no two-factor key or csrf_token on /account/2fa")
-        form = urllib.parse.urlencode(
+        answer = _post_form(
+            port,
+            "/account/2fa",
+            cookie,
             {
                 "action": "enable",
                 "code": pyotp.TOTP(secret.group(1).decode()).now(),
                 "csrf_token": token.group(1).decode(),
-            }
-        ).encode()
-        answer = request_once(
-            HOST,
-            port,
-            Request(
-                "POST",
-                "/account/2fa",
-                {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-                form,
-            ),
+            },
         )
         if answer.status != 200:
             raise SystemExit(f"two-factor set-up for {email} failed with {answer.status}")
@@ -452,26 +438,26 @@ def sign_in(port: int, email: str) -> str:
         token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body)
         if token is None:
             raise SystemExit("no csrf_token on /login/2fa")
-        form = urllib.parse.urlencode(
+        answer = _post_form(
+            port,
+            "/login/2fa",
+            cookie,
             {
                 "code": pyotp.TOTP(TOTP_SECRETS.get(email, DEMO_TOTP_SECRET)).now(),
                 "csrf_token": token.group(1).decode(),
-            }
-        ).encode()
-        answer = request_once(
-            HOST,
-            port,
-            Request(
-                "POST",
-                "/login/2fa",
-                {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-                form,
-            ),
+            },
         )
         if answer.status != 302:
             raise SystemExit(f"two-factor sign-in as {email} failed with {answer.status}")
         cookie = _session_cookie(answer)
     return cookie
+
+
+def _post_form(port: int, path: str, cookie: str, fields: dict[str, str]) -> Response:
+    """POST `fields` as a form to `path` with the session cookie."""
+    form = urllib.parse.urlencode(fields).encode()
+    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    return request_once(HOST, port, Request("POST", path, headers, form))
 
 
 def _session_cookie(response: Response, unchanged: str | None = None) -> str:

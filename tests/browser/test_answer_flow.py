@@ -20,9 +20,9 @@ from supportdesk.escalation.models import (
     KnownIssueTicket,
 )
 from supportdesk.notifications.devmail import open_box
-from supportdesk.tickets import services as ticket_services
 from supportdesk.tickets.models import Ticket, TicketStatus
 from tests.browser.helpers import DEMO_PASSWORD, axe_check, follow, sign_in, unique
+from tests.factories import file_ticket
 
 SUPERUSER = "superbruger.561001@esbjerg.sd-demo.dk"
 COORDINATOR = "koordinator1@esbjerg.sd-demo.dk"
@@ -41,15 +41,8 @@ def test_relay_with_preview_reaches_the_superuser(new_page, data):
     with data() as session:
         superuser = _user(session, SUPERUSER)
         aula = session.scalar(select(System).where(System.slug == "aula"))
-        ticket = ticket_services.create_ticket(
-            superuser,
-            ticket_services.NewTicket(
-                system=aula,
-                category=aula.categories[0],
-                subject=subject,
-                description="Ugeplanen er tom for 4.a.",
-                institution=superuser.institution,
-            ),
+        ticket = file_ticket(
+            superuser, aula, subject=subject, description="Ugeplanen er tom for 4.a."
         )
         case = escalation.escalate(
             _user(session, COORDINATOR),

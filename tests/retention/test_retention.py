@@ -23,18 +23,16 @@ PNG = (
 
 
 def _closed_ticket(db, hotline, system, closed_days_ago: int, subject: str) -> Ticket:
-    ticket = tickets.create_ticket(
+    ticket = file_ticket(
         hotline,
-        tickets.NewTicket(
-            system=system,
-            category=system.categories[0],
-            subject=subject,
-            description="Mor ringede: Emma (0101151234) kan ikke logge ind.",
-            source=TicketSource.hotline,
-            requester_name="Karen Forælder",
-            requester_phone="20 30 40 50",
-            uploads=(Upload("skaermbillede.png", io.BytesIO(PNG)),),
-        ),
+        system,
+        subject=subject,
+        description="Mor ringede: Emma (0101151234) kan ikke logge ind.",
+        institution=None,
+        source=TicketSource.hotline,
+        requester_name="Karen Forælder",
+        requester_phone="20 30 40 50",
+        uploads=(Upload("skaermbillede.png", io.BytesIO(PNG)),),
     )
     tickets.add_entry(hotline, ticket, "Vi har nulstillet koden for Emma.")
     ticket.status = TicketStatus.closed
