@@ -18,70 +18,6 @@ from supportdesk.sqlite_locks import lock_wait_exceeded, only_reads_from_now
 RETRY_AFTER_SECONDS = 5
 
 
-class DomainError(Exception):
-    """A rule said no. Carries an HTTP status, a stable code and a translated message."""
-
-    status = 400
-    code = "bad_request"
-    default_message = _l("The request could not be carried out.")
-
-    def __init__(self, message: Any = None, fields: dict[str, Any] | None = None) -> None:
-        self.message = message if message is not None else self.default_message
-        self.fields = fields or {}
-        super().__init__(str(self.message))
-
-    def apply_to(self, form: Any) -> list[str]:
-        """Put field errors on the form's fields; return the rest as page-level errors."""
-        general: list[str] = []
-        for name, message in self.fields.items():
-            if name in form:
-                form[name].errors = [*form[name].errors, str(message)]
-            else:
-                general.append(str(message))
-        if not self.fields:
-            general.append(str(self.message))
-        return general
-
-
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
-    default_message = _l("The page or item was not found.")
-
-
-class Forbidden(DomainError):
-    status = 403
-    code = "forbidden"
-    default_message = _l("You do not have access to do this.")
-
-
-class NotEntitled(Forbidden):
-    code = "not_entitled"
-    default_message = _l("Only support-entitled coordinators for this vendor may do this.")
-
-
-class ValidationFailed(DomainError):
-    status = 422
-    code = "validation_error"
-    default_message = _l("Some fields are not filled in correctly.")
-
-
-class Conflict(DomainError):
-    status = 409
-    code = "conflict"
-    default_message = _l("Someone else changed this in the meantime. Reload and try again.")
-
-
-class InvalidTransition(Conflict):
-    code = "invalid_transition"
-    default_message = _l("That status change is not allowed.")
-
-
-class LimitReached(Conflict):
-    code = "limit_reached"
-    default_message = _l("The limit has been reached.")
-
-
 _HTTP_MESSAGES = {
     400: _l("The request was not understood."),
     401: _l("You need to sign in."),
@@ -111,6 +47,76 @@ _HTTP_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+
+
+class DomainError(Exception):
+    """A rule said no. Carries an HTTP status, a stable code and a translated message."""
+
+    status = 400
+    code = "bad_request"
+    default_message = _l("The request could not be carried out.")
+
+    def __init_subclass__(cls, http_status: int | None = None, **kwargs: Any) -> None:
+        """`class X(DomainError, http_status=404)`: the status, with the code and message the
+        same status has outside the domain (the tables above) unless the class names its own."""
+        super().__init_subclass__(**kwargs)
+        if http_status is not None:
+            cls.status = http_status
+            if "code" not in vars(cls):
+                cls.code = _HTTP_CODES[http_status]
+            if "default_message" not in vars(cls):
+                cls.default_message = _HTTP_MESSAGES[http_status]
+
+    def __init__(self, message: Any = None, fields: dict[str, Any] | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        self.fields = fields or {}
+        super().__init__(str(self.message))
+
+    def apply_to(self, form: Any) -> list[str]:
+        """Put field errors on the form's fields; return the rest as page-level errors."""
+        general: list[str] = []
+        for name, message in self.fields.items():
+            if name in form:
+                form[name].errors = [*form[name].errors, str(message)]
+            else:
+                general.append(str(message))
+        if not self.fields:
+            general.append(str(self.message))
+        return general
+
+
+class NotFound(DomainError, http_status=404):
+    """Also the answer for a row the user may not see: not found, never forbidden."""
+
+
+class Forbidden(DomainError, http_status=403):
+    """The user may see the item but not do this to it."""
+
+    # The 403 page speaks of a page; a refused action of what the user tried.
+    default_message = _l("You do not have access to do this.")
+
+
+class NotEntitled(Forbidden):
+    code = "not_entitled"
+    default_message = _l("Only support-entitled coordinators for this vendor may do this.")
+
+
+class ValidationFailed(DomainError, http_status=422):
+    """Input that breaks a rule; `fields` says which field and why."""
+
+
+class Conflict(DomainError, http_status=409):
+    """The row changed since the user loaded it, or the change clashes with its state."""
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    default_message = _l("That status change is not allowed.")
+
+
+class LimitReached(Conflict):
+    code = "limit_reached"
+    default_message = _l("The limit has been reached.")
 
 
 def wants_json() -> bool:

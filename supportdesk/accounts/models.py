@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import date, datetime, time
 from typing import Any, Self
 
@@ -329,6 +330,17 @@ class UserSession(db.Model):
     two_factor: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship()
+
+    @classmethod
+    def signed_in(
+        cls, user_id: int, at: datetime, ip: str | None, user_agent: str | None, two_factor: bool
+    ) -> UserSession:
+        """A session for a user who has just proven who they are: a new random id, and
+        signing in at `at` is when it was created, last authenticated and last seen."""
+        record = cls(user_id=user_id, ip=ip, user_agent=user_agent, two_factor=two_factor)
+        record.id = secrets.token_urlsafe(32)
+        record.created_at = record.authenticated_at = record.last_seen_at = at
+        return record
 
 
 class RecoveryCode(db.Model):

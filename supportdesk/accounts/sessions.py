@@ -13,7 +13,6 @@ along in the same statement (`preload`), read anew on every request.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,20 +112,8 @@ def _limits() -> tuple[timedelta, timedelta]:
 
 def start(user: User, *, two_factor: bool = False, now: datetime | None = None) -> UserSession:
     """A new session for a user who has just proven who they are; the caller commits."""
-    now = now or utcnow()
-    ip, agent = events.client_address(), None
-    if has_request_context():
-        agent = request.headers.get("User-Agent", "")[:255] or None
-    record = UserSession(
-        id=secrets.token_urlsafe(32),
-        user_id=user.id,
-        created_at=now,
-        authenticated_at=now,
-        last_seen_at=now,
-        ip=ip,
-        user_agent=agent,
-        two_factor=two_factor,
-    )
+    ip, agent = events.client()
+    record = UserSession.signed_in(user.id, now or utcnow(), ip, agent, two_factor)
     db.session.add(record)
     return record
 

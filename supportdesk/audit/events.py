@@ -27,7 +27,8 @@ def client_address() -> str | None:
     return (request.remote_addr or "")[:45] or None
 
 
-def _client() -> tuple[str | None, str | None]:
+def client() -> tuple[str | None, str | None]:
+    """The caller's address and browser, cut to their columns; (None, None) outside a request."""
     if not has_request_context():
         return None, None
     agent = request.headers.get("User-Agent", "")[:255] or None
@@ -43,7 +44,7 @@ def _values(
     detail: dict[str, Any] | None,
     at: datetime | None,
 ) -> dict[str, Any]:
-    ip, agent = _client()
+    ip, agent = client()
     actor_id = actor.id if actor is not None and actor.is_authenticated else None
     return {
         "at": at or utcnow(),

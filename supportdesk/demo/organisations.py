@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
@@ -19,192 +21,42 @@ from supportdesk.accounts.models import (
 from supportdesk.demo.credentials import DEMO_TOTP_SECRET
 from supportdesk.extensions import db, utcnow
 
+# The organisations themselves are data: organisations.json beside this module.
+_DATA = json.loads((Path(__file__).parent / "organisations.json").read_text(encoding="utf-8"))
+
+# slug, name, code, retention days
 MUNICIPALITIES = [
-    # slug, name, code, retention days
-    ("esbjerg", "Esbjerg Kommune", "ESB", 730),
-    ("aalborg", "Aalborg Kommune", "AAL", 730),
-    ("odense", "Odense Kommune", "ODE", 1095),
-    ("vejle", "Vejle Kommune", "VEJ", 730),
-    ("viborg", "Viborg Kommune", "VIB", 365),
+    (m["slug"], m["name"], m["code"], m["retention_days"]) for m in _DATA["municipalities"]
 ]
-
-S, D, F, K, P = (
-    InstitutionType.skole,
-    InstitutionType.dagtilbud,
-    InstitutionType.sfo,
-    InstitutionType.klub,
-    InstitutionType.dagpleje,
-)
+# municipality slug -> (institution number, name, type)
 INSTITUTIONS = {
-    "esbjerg": [
-        ("561001", "Rosenvængets Skole", S),
-        ("561002", "Kvaglundskolen", S),
-        ("561003", "Danmarksgades Skole", S),
-        ("561004", "Bakkeskolen", S),
-        ("561005", "Spangsbjerg Skole", S),
-        ("561006", "Bohrs Skole", S),
-        ("561101", "Børnehuset Solsikken", D),
-        ("561102", "Vuggestuen Mælkebøtten", D),
-        ("561103", "Naturbørnehaven Granly", D),
-        ("561104", "Børnehaven Kernehuset", D),
-        ("561201", "SFO Rosenvænget", F),
-        ("561202", "SFO Kvaglund", F),
-        ("561301", "Klub Spangsbjerg", K),
-        ("561302", "Ungdomsklubben Gredstedbro", K),
-        ("561401", "Dagplejen Esbjerg Nord", P),
-        ("561402", "Dagplejen Esbjerg Syd", P),
-    ],
-    "aalborg": [
-        ("851001", "Vestbjerg Skole", S),
-        ("851002", "Gug Skole", S),
-        ("851003", "Vejgaard Østre Skole", S),
-        ("851004", "Sønderbroskolen", S),
-        ("851005", "Svenstrup Skole", S),
-        ("851101", "Børnehuset Stjernen", D),
-        ("851102", "Vuggestuen Guldklumpen", D),
-        ("851103", "Skovbørnehaven Egernet", D),
-        ("851201", "SFO Vestbjerg", F),
-        ("851202", "SFO Gug", F),
-        ("851301", "Klub Vejgaard", K),
-        ("851401", "Dagplejen Aalborg Øst", P),
-        ("851402", "Dagplejen Aalborg Vest", P),
-    ],
-    "odense": [
-        ("461001", "Rosengårdskolen", S),
-        ("461002", "Tarup Skole", S),
-        ("461101", "Børnehuset Bøgen", D),
-        ("461201", "SFO Tarup", F),
-        ("461301", "Klub Vollsmose", K),
-        ("461401", "Dagplejen Odense Nord", P),
-    ],
-    "vejle": [
-        ("630001", "Petersmindeskolen", S),
-        ("630101", "Børnehaven Humlebien", D),
-        ("630201", "SFO Petersminde", F),
-        ("630401", "Dagplejen Vejle Midt", P),
-    ],
-    "viborg": [
-        ("791001", "Overlund Skole", S),
-        ("791101", "Vuggestuen Lærkereden", D),
-        ("791301", "Klub Overlund", K),
-    ],
+    slug: [(i["number"], i["name"], InstitutionType(i["type"])) for i in rows]
+    for slug, rows in _DATA["institutions"].items()
 }
-
-VENDORS = [
-    # slug, name, support e-mail
-    ("netcompany", "Netcompany (Aula)", "servicedesk@aula.sd-demo.dk"),
-    ("meebook", "Meebook", "support@meebook.sd-demo.dk"),
-    ("skolecloud", "SkoleCloud ApS", "help@skolecloud.sd-demo.dk"),
-    ("stil", "Styrelsen for It og Læring", "unilogin@stil.sd-demo.dk"),
-]
-
+# slug, name, support e-mail
+VENDORS = [(v["slug"], v["name"], v["support_email"]) for v in _DATA["vendors"]]
+# slug, name, vendor slug, [(category slug, category name)]
 SYSTEMS = [
-    (
-        "aula",
-        "Aula",
-        "netcompany",
-        [
-            ("login", "Log ind, UNI-Login og MitID"),
-            ("beskeder", "Beskeder"),
-            ("kalender", "Kalender og begivenheder"),
-            ("komme-gaa", "Komme/gå"),
-            ("grupper", "Grupper"),
-            ("samtykker", "Samtykker og tilladelser"),
-            ("galleri", "Galleri og billeder"),
-            ("opslag", "Opslag og overblik"),
-            ("sikre-filer", "Sikre filer og dokumenter"),
-            ("notifikationer", "Notifikationer"),
-            ("app", "Aula-appen"),
-            ("stamkort", "Profil og stamkort"),
-        ],
-    ),
-    (
-        "laeringsplatform",
-        "Læringsplatform",
-        "meebook",
-        [
-            ("login", "Log ind"),
-            ("forloeb", "Forløb og årsplaner"),
-            ("elevplaner", "Elevplaner"),
-            ("opgaver", "Opgaver og aflevering"),
-            ("skoleaarsskift", "Skoleårsskift"),
-            ("integrationer", "Integrationer"),
-            ("laeringsmaal", "Læringsmål"),
-        ],
-    ),
-    (
-        "fildeling",
-        "Fildeling",
-        "skolecloud",
-        [
-            ("deling", "Deling af filer og mapper"),
-            ("adgang", "Adgang og rettigheder"),
-            ("synkronisering", "Synkronisering"),
-            ("lagerplads", "Lagerplads"),
-            ("login", "Log ind"),
-        ],
-    ),
-    (
-        "brugeradministration",
-        "Brugeradministration (UNI-Login)",
-        "stil",
-        [
-            ("brugeroprettelse", "Brugeroprettelse"),
-            ("uni-login", "UNI-Login og adgangskoder"),
-            ("roller", "Roller og rettigheder"),
-            ("skoleaarsskift", "Skoleårsskift"),
-            ("dataimport", "Dataimport fra elevadministration"),
-            ("relationer", "Forældrerelationer og kontaktpersoner"),
-        ],
-    ),
+    (s["slug"], s["name"], s["vendor"], [(c["slug"], c["name"]) for c in s["categories"]])
+    for s in _DATA["systems"]
 ]
-
-FIRST = [
-    "Mette",
-    "Lars",
-    "Anne",
-    "Jens",
-    "Hanne",
-    "Peter",
-    "Susanne",
-    "Morten",
-    "Camilla",
-    "Thomas",
-    "Louise",
-    "Søren",
-    "Pia",
-    "Henrik",
-    "Maria",
-    "Rasmus",
-    "Birgitte",
-    "Anders",
-]
-LAST = [
-    "Nielsen",
-    "Jensen",
-    "Hansen",
-    "Pedersen",
-    "Andersen",
-    "Christensen",
-    "Larsen",
-    "Sørensen",
-    "Rasmussen",
-    "Jørgensen",
-    "Petersen",
-    "Madsen",
-    "Kristensen",
-    "Olsen",
-]
-
+FIRST = _DATA["first_names"]
+LAST = _DATA["last_names"]
 # Coordinators per municipality and how many of them hold each vendor's entitlement:
 # esbjerg is fully staffed, aalborg is below the minimum so its warning shows.
-COORDINATORS = {
-    "esbjerg": (6, 5),
-    "aalborg": (3, 3),
-    "odense": (4, 4),
-    "vejle": (4, 4),
-    "viborg": (4, 4),
-}
+COORDINATORS = {slug: (c["total"], c["entitled"]) for slug, c in _DATA["coordinators"].items()}
+
+# The staff accounts of every municipality and vendor, in the order they are made:
+# e-mail local part, role, label in the printed demo logins ("" lists none).
+MUNICIPAL_STAFF = [
+    ("admin", Role.municipal_admin, "Kommunal administrator, {org}"),
+    ("hotline", Role.hotline, "Hotline, {org}"),
+]
+VENDOR_STAFF = [
+    ("agent", Role.vendor_agent, "Servicedesk, {org}"),
+    ("agent2", Role.vendor_agent, ""),
+    ("redaktor", Role.vendor_editor, "FAQ-redaktør, {org}"),
+]
 
 
 def _name(seed: int) -> str:
@@ -284,22 +136,15 @@ def seed(logins, echo: Callable[[str], None]) -> None:
     for slug, municipality in municipalities.items():
         domain = f"{slug}.sd-demo.dk"
         shown = slug in ("esbjerg", "aalborg")
-        _user(
-            logins,
-            f"Kommunal administrator, {municipality.name}" if shown else "",
-            f"admin@{domain}",
-            Role.municipal_admin,
-            municipality=municipality,
-            name=_name(n := n + 1),
-        )
-        _user(
-            logins,
-            f"Hotline, {municipality.name}" if shown else "",
-            f"hotline@{domain}",
-            Role.hotline,
-            municipality=municipality,
-            name=_name(n := n + 1),
-        )
+        for local_part, role, label in MUNICIPAL_STAFF:
+            _user(
+                logins,
+                label.format(org=municipality.name) if shown else "",
+                f"{local_part}@{domain}",
+                role,
+                municipality=municipality,
+                name=_name(n := n + 1),
+            )
         for index, institution in enumerate(institutions[slug]):
             label = ""
             if shown and index < 2:
@@ -336,30 +181,15 @@ def seed(logins, echo: Callable[[str], None]) -> None:
                 if has is None:
                     services.grant_entitlement(None, coordinator, vendor)
     for slug, vendor in vendors.items():
-        _user(
-            logins,
-            f"Servicedesk, {vendor.name}",
-            f"agent@{slug}.sd-demo.dk",
-            Role.vendor_agent,
-            vendor=vendor,
-            name=_name(n := n + 1),
-        )
-        _user(
-            logins,
-            "",
-            f"agent2@{slug}.sd-demo.dk",
-            Role.vendor_agent,
-            vendor=vendor,
-            name=_name(n := n + 1),
-        )
-        _user(
-            logins,
-            f"FAQ-redaktør, {vendor.name}",
-            f"redaktor@{slug}.sd-demo.dk",
-            Role.vendor_editor,
-            vendor=vendor,
-            name=_name(n := n + 1),
-        )
+        for local_part, role, label in VENDOR_STAFF:
+            _user(
+                logins,
+                label.format(org=vendor.name),
+                f"{local_part}@{slug}.sd-demo.dk",
+                role,
+                vendor=vendor,
+                name=_name(n := n + 1),
+            )
     db.session.flush()
     echo(
         f"Organisations: {len(municipalities)} municipalities, "

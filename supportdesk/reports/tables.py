@@ -48,8 +48,13 @@ def tables_for(report: Report) -> list[Table]:
     return builder(report.figures)
 
 
-def _pairs(key: str, title: str, header: str, values: dict[str, Any]) -> Table:
-    return Table(key, title, [header, _("Tickets")], [[k, v] for k, v in values.items()])
+def _pairs(
+    key: str, title: str, header: str, values: dict[str, Any], counted: str | None = None
+) -> Table:
+    """A two-column table of a mapping: each key and its count (of tickets, unless `counted`
+    names what is counted)."""
+    headers = [header, counted if counted is not None else _("Tickets")]
+    return Table(key, title, headers, [[k, v] for k, v in values.items()])
 
 
 def _value_table(key: str, title: str, rows: list[tuple[str, Any, str | None]]) -> Table:
@@ -136,11 +141,8 @@ def municipality_tables(f: dict[str, Any]) -> list[Table]:
             {type_labels.get(k, k): v for k, v in f["by_institution_type"].items()},
         ),
         _pairs("by_source", _("Tickets per source"), _("Source"), f["by_source"]),
-        Table(
-            "open_by_age",
-            _("Open tickets by age"),
-            [_("Age"), _("Open tickets")],
-            [[band, n] for band, n in f["open_by_age"].items()],
+        _pairs(
+            "open_by_age", _("Open tickets by age"), _("Age"), f["open_by_age"], _("Open tickets")
         ),
         Table(
             "escalation_by_vendor",
@@ -225,11 +227,12 @@ def vendor_tables(f: dict[str, Any]) -> list[Table]:
                 for b in f["breaches"]
             ],
         ),
-        Table(
+        _pairs(
             "bundling",
             _("Tickets per case"),
-            [_("Tickets in the case"), _("Cases")],
-            [[size, n] for size, n in bundling["cases_by_size"].items()],
+            _("Tickets in the case"),
+            bundling["cases_by_size"],
+            _("Cases"),
         ),
         Table(
             "known_issues",
