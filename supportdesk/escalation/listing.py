@@ -176,11 +176,14 @@ class QueueViewer:
 def queue_viewer(user: User) -> QueueViewer:
     """The side `user` is on and the choices its filters offer."""
     if not policy.is_vendor_agent(user):
-        return QueueViewer(False, list(db.session.scalars(select(System).order_by(System.name))))
+        systems = list(db.session.scalars(select(System).order_by(System.name)))
+        return QueueViewer(vendor_side=False, systems=systems)
     municipalities = list(db.session.scalars(select(Municipality).order_by(Municipality.name)))
     agents = list(db.session.scalars(policy.vendor_agents(user.vendor_id)))
     systems = list(db.session.scalars(policy.systems_managed_by(user)))
-    return QueueViewer(True, systems, municipalities, agents)
+    return QueueViewer(
+        vendor_side=True, systems=systems, municipalities=municipalities, agents=agents
+    )
 
 
 def sla_of_tickets(tickets: list[Ticket]) -> dict[int, str]:

@@ -71,6 +71,7 @@ class SystemCatalogue:
 
 
 def system_catalogue() -> SystemCatalogue:
+    """One query for the FAQ front page and the search form with its results."""
     systems = list(
         db.session.scalars(
             select(System).options(selectinload(System.categories)).order_by(System.name)
