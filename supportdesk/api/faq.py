@@ -14,7 +14,7 @@ from supportdesk.api.base import bp
 from supportdesk.api.openapi import document, query_param
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.faq.models import ArticleState
-from supportdesk.faq.views import MAX_QUERY, run_search
+from supportdesk.faq.views import MAX_QUERY, SearchAsked, run_search
 from supportdesk.markup import render_markdown
 
 
@@ -30,29 +30,27 @@ from supportdesk.markup import render_markdown
     public=True,
 )
 def faq_search() -> ResponseReturnValue:
-    text = request.args.get("q", "")
+    asked = SearchAsked.from_args(request.args)
     raw_limit = request.args.get("limit", "10")
     errors = {}
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 50:
         errors["limit"] = _("Must be a whole number from 1 to 50.")
-    if len(text) > MAX_QUERY:
+    if len(asked.q) > MAX_QUERY:
         errors["q"] = _("At most 200 characters.")
     if errors:
         raise ValidationFailed(fields=errors)
-    system = request.args.get("system") or None
-    category = request.args.get("category") or None
     source = request.args.get("source") if request.args.get("source") == "ticket" else "api"
-    if not text.strip():
+    if not asked.q.strip():
         return jsonify(
             {
-                "query": text,
+                "query": asked.q,
                 "total": 0,
                 "results": [],
                 "suggestion": None,
                 "facets": {"system": {}, "category": {}},
             }
         )
-    results, log_id = run_search(text, system, category, int(raw_limit), source)
+    results, log_id = run_search(asked, int(raw_limit), source)
     # one url_for for all hits instead of one per hit
     article_url = url_for("faq.article", slug="__slug__")
     clicked = "" if log_id is None else f"?s={int(log_id)}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -158,6 +158,32 @@ def case_counts_by_state(user: User) -> dict[str, int]:
         select(visible.c.sla_state, func.count()).group_by(visible.c.sla_state)
     ).all()
     return {str(state): count for state, count in rows}
+
+
+@dataclass(frozen=True)
+class QueueViewer:
+    """The queue as one side sees it: the vendor lists every municipality's cases and also
+    filters them by municipality and agent; a municipality lists its cases with every vendor."""
+
+    vendor_side: bool
+    systems: list[System]
+    municipalities: list[Municipality] = field(default_factory=list)
+    agents: list[User] = field(default_factory=list)
+    statuses: tuple[CaseStatus, ...] = tuple(CaseStatus)
+    sla_states: tuple[SlaState, ...] = tuple(SlaState)
+
+
+def queue_viewer(user: User) -> QueueViewer:
+    """The side `user` is on and the choices its filters offer."""
+    if not policy.is_vendor_agent(user):
+        systems = list(db.session.scalars(select(System).order_by(System.name)))
+        return QueueViewer(vendor_side=False, systems=systems)
+    municipalities = list(db.session.scalars(select(Municipality).order_by(Municipality.name)))
+    agents = list(db.session.scalars(policy.vendor_agents(user.vendor_id)))
+    systems = list(db.session.scalars(policy.systems_managed_by(user)))
+    return QueueViewer(
+        vendor_side=True, systems=systems, municipalities=municipalities, agents=agents
+    )
 
 
 def sla_of_tickets(tickets: list[Ticket]) -> dict[int, str]:

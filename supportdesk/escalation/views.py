@@ -17,11 +17,10 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import select
 
 from supportdesk import policy
 from supportdesk.accounts import stepup
-from supportdesk.accounts.models import Municipality, System, User
+from supportdesk.accounts.models import User
 from supportdesk.accounts.reference import vendor_references
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
@@ -42,9 +41,7 @@ from supportdesk.escalation.forms import (
 from supportdesk.escalation.models import (
     CASE_STATUS_LABELS,
     CaseMessage,
-    CaseStatus,
     KnownIssue,
-    SlaState,
     VendorCase,
     municipal_case_generation,
     vendor_case_generation,
@@ -108,7 +105,6 @@ def index() -> ResponseReturnValue:
     not a countdown, so a cached row never goes stale with the clock.
     """
     _require_cases()
-    vendor_side = policy.is_vendor_agent(current_user)
     key = fragments.page_key(
         "escalation.index",
         current_user.id,
@@ -117,7 +113,7 @@ def index() -> ResponseReturnValue:
         current_user.municipality_id,
         fragments.read_generations(*queue_generations(current_user)),
     )
-    body, status = fragments.fragment(key, lambda: _queue_body(vendor_side))
+    body, status = fragments.fragment(key, _queue_body)
     return render_template("escalation/index.html", body=body), status
 
 
@@ -138,7 +134,7 @@ def queue_generations(user: User) -> tuple[str, ...]:
     )
 
 
-def _queue_body(vendor_side: bool) -> tuple[Markup, int]:
+def _queue_body() -> tuple[Markup, int]:
     args = request.args
     filters = listing.CaseFilters.from_query(args)
     errors: dict[str, Any] = {}
@@ -147,28 +143,14 @@ def _queue_body(vendor_side: bool) -> tuple[Markup, int]:
     except ValidationFailed as error:
         errors = error.fields
         page = listing.CasePage([], None)
-    municipalities: list[Municipality] = []
-    agents: list[User] = []
-    if vendor_side:
-        municipalities = list(db.session.scalars(select(Municipality).order_by(Municipality.name)))
-        agents = list(db.session.scalars(policy.vendor_agents(current_user.vendor_id)))
-        systems = list(db.session.scalars(policy.systems_managed_by(current_user)))
-    else:
-        systems = list(db.session.scalars(select(System).order_by(System.name)))
-    next_args = {k: v for k, v in args.items() if k != "cursor" and v}
     body = render_template(
         "escalation/_queue.html",
         page=page,
         filters=filters,
         errors=errors,
-        vendor_side=vendor_side,
-        municipalities=municipalities,
-        agents=agents,
-        systems=systems,
+        viewer=listing.queue_viewer(current_user),
         counts=listing.case_counts_by_state(current_user),
-        next_args=next_args,
-        statuses=list(CaseStatus),
-        sla_states=list(SlaState),
+        next_args={k: v for k, v in args.items() if k != "cursor" and v},
     )
     # autoescaped template output: the page must not escape it a second time
     return Markup(body), 422 if errors else 200  # noqa: S704

@@ -61,6 +61,29 @@ def eager(query):
     )
 
 
+@dataclass(frozen=True)
+class SystemCatalogue:
+    """Every system with its categories: the FAQ's choices, and the names its results show."""
+
+    systems: list[System]
+    system_names: dict[str, str]  # slug → name
+    category_names: dict[str, str]  # slug → name
+
+
+def system_catalogue() -> SystemCatalogue:
+    """One query for the FAQ front page and the search form with its results."""
+    systems = list(
+        db.session.scalars(
+            select(System).options(selectinload(System.categories)).order_by(System.name)
+        )
+    )
+    return SystemCatalogue(
+        systems,
+        {s.slug: s.name for s in systems},
+        {c.slug: c.name for s in systems for c in s.categories},
+    )
+
+
 def published_articles(with_related: bool = False) -> list[Article]:
     """Every published article, loaded for indexing or export."""
     query = eager(select(Article).where(Article.state == ArticleState.published))

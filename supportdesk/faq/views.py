@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -37,6 +40,19 @@ bp = Blueprint("faq", __name__, url_prefix="/faq")
 MAX_QUERY = 200
 
 
+@dataclass(frozen=True)
+class SearchAsked:
+    """The words and filters of a search (`?q=&system=&category=`); empty filters are None."""
+
+    q: str = ""
+    system: str | None = None
+    category: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> SearchAsked:
+        return cls(args.get("q", ""), args.get("system") or None, args.get("category") or None)
+
+
 @bp.record_once
 def _init(state) -> None:
     init_search(state.app)
@@ -60,21 +76,19 @@ def _labels():
     }
 
 
-def run_search(
-    text: str, system: str | None, category: str | None, limit: int, source: str
-) -> tuple[SearchResults, int | None]:
+def run_search(asked: SearchAsked, limit: int, source: str) -> tuple[SearchResults, int | None]:
     """Search as the current user and log the query without personal data."""
-    text = (text or "").strip()[:MAX_QUERY]
+    text = asked.q.strip()[:MAX_QUERY]
     results = get_backend().search(
         text,
         policy.article_visibility(current_user),
-        system=system,
-        category=category,
+        system=asked.system,
+        category=asked.category,
         limit=limit,
     )
     log_id = None
     try:
-        log_id = services.log_search(text, results.total, system, source)
+        log_id = services.log_search(text, results.total, asked.system, source)
     except Exception as error:  # the log is a nicety: never fail a search for it
         current_app.logger.warning("faq: search log failed: %s", error)
     return results, log_id
@@ -89,15 +103,13 @@ def index() -> ResponseReturnValue:
             select(visible.c.category_id, func.count()).group_by(visible.c.category_id)
         ).all()
     )
-    systems = db.session.scalars(
-        select(System).options(selectinload(System.categories)).order_by(System.name)
-    ).all()
+    catalogue = services.system_catalogue()
     system_slug = request.args.get("system") or None
     category_slug = request.args.get("category") or None
     articles = []
     chosen = None
     if system_slug:
-        chosen = next((s for s in systems if s.slug == system_slug), None)
+        chosen = next((s for s in catalogue.systems if s.slug == system_slug), None)
         if chosen is None:
             abort(404)
         query = policy.articles_visible_to(current_user).where(Article.system_id == chosen.id)
@@ -111,7 +123,8 @@ def index() -> ResponseReturnValue:
         ).all()
     return render_template(
         "faq/index.html",
-        systems=systems,
+        asked=SearchAsked(),
+        catalogue=catalogue,
         counts=counts,
         chosen=chosen,
         category_slug=category_slug,
@@ -138,19 +151,17 @@ def search() -> ResponseReturnValue:
     caller's audience, the locale, the query string and the generation of names.
     Only the search log row, and so the `?s=` of each result link, is per request.
     """
-    text = request.args.get("q", "")
-    system = request.args.get("system") or None
-    category = request.args.get("category") or None
+    asked = SearchAsked.from_args(request.args)
     results = None
     log_id = None
     unavailable = False
-    if text.strip():
+    if asked.q.strip():
         try:
-            results, log_id = run_search(text, system, category, 20, "page")
+            results, log_id = run_search(asked, 20, "page")
         except SearchUnavailable:
             unavailable = True
     if results is None:
-        body = _search_body(text, system, category, None, None, unavailable)
+        body = _search_body(asked, None, None, unavailable)
         return render_template("faq/search.html", body=body), 503 if unavailable else 200
     key = fragments.page_key(
         "faq.search",
@@ -161,9 +172,7 @@ def search() -> ResponseReturnValue:
     )
     body = fragments.fragment_html(
         key,
-        lambda: _search_body(
-            text, system, category, results, None if log_id is None else _LOG_HOLE, False
-        ),
+        lambda: _search_body(asked, results, None if log_id is None else _LOG_HOLE, False),
         fills=None if log_id is None else {_LOG_HOLE_IN_URL: f"s={int(log_id)}"},
     )
     return render_template("faq/search.html", body=body)
@@ -180,27 +189,15 @@ def _answer_key(results: SearchResults) -> tuple:
 
 
 def _search_body(
-    text: str,
-    system: str | None,
-    category: str | None,
-    results: SearchResults | None,
-    log_id: int | str | None,
-    unavailable: bool,
+    asked: SearchAsked, results: SearchResults | None, log_id: int | str | None, unavailable: bool
 ) -> Markup:
-    systems = db.session.scalars(
-        select(System).options(selectinload(System.categories)).order_by(System.name)
-    ).all()
     body = render_template(
         "faq/_search_body.html",
-        q=text,
-        system=system,
-        category=category,
-        systems=systems,
+        asked=asked,
+        catalogue=services.system_catalogue(),
         results=results,
         log_id=log_id,
         unavailable=unavailable,
-        system_names={s.slug: s.name for s in systems},
-        category_names={c.slug: c.name for s in systems for c in s.categories},
     )
     # autoescaped template output: the page must not escape it a second time
     return Markup(body)  # noqa: S704

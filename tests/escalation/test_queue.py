@@ -124,3 +124,33 @@ def test_api_case_list(app, world, make_ticket):
     assert client.get("/api/v1/cases?sla=nope", headers=headers).status_code == 422
     superuser = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {other}"})
     assert superuser.status_code == 404
+
+
+def test_queue_filters_offer_the_choices_of_the_viewers_side(app, world, make_system):
+    """The vendor filters by municipality, by agent and by its own systems; a municipality
+    by any vendor's system, and has neither the municipality nor the agent filter."""
+    make_system("meebook-app", vendor=world.other_vendor)
+    db.session.rollback()
+
+    vendor_side = listing.queue_viewer(world.agent)
+    assert vendor_side.vendor_side
+    assert {"aalborg", "esbjerg"} <= {m.slug for m in vendor_side.municipalities}
+    agents = {u.id for u in vendor_side.agents}
+    assert world.agent.id in agents
+    assert world.other_agent.id not in agents
+    assert [s.slug for s in vendor_side.systems] == ["aula"]
+    municipal = listing.queue_viewer(world.coordinator)
+    assert not municipal.vendor_side
+    assert municipal.municipalities == []
+    assert municipal.agents == []
+    assert [s.slug for s in municipal.systems] == ["aula", "meebook-app"]
+
+    body = client_for(app, world.agent).get("/cases").get_data(as_text=True)
+    assert 'name="municipality"' in body
+    assert 'name="assignee"' in body
+    assert '<option value="aula"' in body
+    assert '<option value="meebook-app"' not in body
+    body = client_for(app, world.coordinator).get("/cases").get_data(as_text=True)
+    assert 'name="municipality"' not in body
+    assert 'name="assignee"' not in body
+    assert '<option value="meebook-app"' in body

@@ -103,3 +103,21 @@ def test_vendor_editor_edits_previews_publishes_and_diffs(
     assert created.status_code == 302
     assert client.post("/faq/esbjerg-guide/state", data={"target": "published"}).status_code == 302
     assert client.get("/api/v1/faq/articles/esbjerg-guide").status_code == 200
+
+
+def test_search_page_keeps_the_choices_and_names_systems_and_categories(
+    app, db, client, login, faq_world, tmp_path, make_user
+):
+    _import(app, tmp_path)
+    login(make_user(Role.superuser, municipality=faq_world["municipalities"]["esbjerg"]))
+    html = client.get("/faq/search?q=syg&system=aula&category=komme-gaa").get_data(as_text=True)
+    assert 'value="syg"' in html
+    assert '<option value="aula" selected>Aula</option>' in html
+    assert '<option value="komme-gaa" selected>Komme/gå</option>' in html
+    assert "Meld dit barn syg" in html
+    assert "Aula · Komme/gå" in html  # the hit names its system and category
+    assert "?q=syg&amp;system=aula&amp;category=komme-gaa" in html  # the facet links keep both
+
+    front = client.get("/faq").get_data(as_text=True)
+    assert 'name="q" value=""' in front
+    assert '<option value="aula" >Aula</option>' in front  # nothing chosen on the front page
