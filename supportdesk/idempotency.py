@@ -60,27 +60,17 @@ def find(user_id: int, key: str, now: datetime | None = None) -> IdempotencyKey 
         )
 
 
-def remember(
-    user_id: int, key: str, fingerprint: str, status: int, body: str, location: str | None
-) -> IdempotencyKey:
+def remember(row: IdempotencyKey) -> IdempotencyKey:
     """Store the answer in the caller's transaction; flushes, so a twin fails here.
 
     A row of the same key older than KEEP is removed first: after 24 h the key is free.
     """
     db.session.execute(
         delete(IdempotencyKey).where(
-            IdempotencyKey.user_id == user_id,
-            IdempotencyKey.key == key,
+            IdempotencyKey.user_id == row.user_id,
+            IdempotencyKey.key == row.key,
             IdempotencyKey.created_at < utcnow() - KEEP,
         )
-    )
-    row = IdempotencyKey(
-        user_id=user_id,
-        key=key,
-        fingerprint=fingerprint,
-        status=status,
-        body=body,
-        location=location,
     )
     db.session.add(row)
     db.session.flush()

@@ -120,13 +120,21 @@ class Municipality(db.Model):
         return f"<Municipality {self.slug}>"
 
 
-class Institution(db.Model):
+class MunicipalityOwned:
+    """A row one municipality owns (a tenant's row): its indexed `municipality_id`.
+
+    A table whose own composite indexes lead with the column declares it itself, unindexed.
+    """
+
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+
+
+class Institution(MunicipalityOwned, db.Model):
     """A school or daycare institution where superusers work."""
 
     __tablename__ = "institution"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     number: Mapped[str] = mapped_column(String(12), unique=True)
     name: Mapped[str] = mapped_column(String(160))
     type: Mapped[InstitutionType] = mapped_column(str_enum(InstitutionType, "institution_type"))
@@ -273,8 +281,12 @@ class User(UserMixin, db.Model):
         return f"<User {self.email} {self.role}>"
 
 
-class SupportEntitlement(db.Model):
-    """A coordinator's right to talk to one vendor's servicedesk (supportberettiget)."""
+class SupportEntitlement(MunicipalityOwned, db.Model):
+    """A coordinator's right to talk to one vendor's servicedesk (supportberettiget).
+
+    Its municipality is denormalised from the user, so limits are counted and locked per
+    municipality.
+    """
 
     __tablename__ = "support_entitlement"
     __table_args__ = (UniqueConstraint("user_id", "vendor_id"),)
@@ -282,8 +294,6 @@ class SupportEntitlement(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"))
-    # Denormalised from the user so limits are counted and locked per municipality.
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
 

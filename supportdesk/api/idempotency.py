@@ -61,7 +61,10 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         stored = idempotency.find(current_user.id, key)
         if stored is not None:
             return _replay(stored, fingerprint)
-        g.idempotency = (key, fingerprint)
+        # the answer is filled in by `commit` once the view has given one
+        g.idempotency = idempotency.IdempotencyKey(
+            user_id=current_user.id, key=key, fingerprint=fingerprint
+        )
         try:
             return view(*args, **kwargs)
         except IntegrityError:
@@ -79,15 +82,10 @@ def commit(response: Response) -> Response:
     """Commit the view's work, with a 2xx answer kept under the request's key."""
     pending = g.pop("idempotency", None)
     if pending is not None and 200 <= response.status_code < 300:
-        key, fingerprint = pending
-        idempotency.remember(
-            current_user.id,
-            key,
-            fingerprint,
-            response.status_code,
-            response.get_data(as_text=True),
-            response.headers.get("Location"),
-        )
+        pending.status = response.status_code
+        pending.body = response.get_data(as_text=True)
+        pending.location = response.headers.get("Location")
+        idempotency.remember(pending)
     db.session.commit()
     return response
 

@@ -18,7 +18,15 @@ from sqlalchemy import (
 from sqlalchemy import inspect as inspect_row
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
-from supportdesk.accounts.models import LabelledEnum, Municipality, System, User, Vendor, str_enum
+from supportdesk.accounts.models import (
+    LabelledEnum,
+    Municipality,
+    MunicipalityOwned,
+    System,
+    User,
+    Vendor,
+    str_enum,
+)
 from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
 from supportdesk.tickets.models import (
@@ -140,7 +148,7 @@ class KnownIssue(db.Model):
         return self.status.is_active
 
 
-class KnownIssueTicket(db.Model):
+class KnownIssueTicket(MunicipalityOwned, db.Model):
     """A ticket linked to a known issue ("Det er den kendte fejl")."""
 
     __tablename__ = "known_issue_ticket"
@@ -149,7 +157,6 @@ class KnownIssueTicket(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     known_issue_id: Mapped[int] = mapped_column(ForeignKey("known_issue.id"))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     linked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -182,7 +189,7 @@ DEFAULT_SLA_MINUTES: dict[Priority, tuple[int, int]] = {
 }
 
 
-class VendorCase(db.Model):
+class VendorCase(MunicipalityOwned, db.Model):
     """An escalation to a vendor's servicedesk; bundles tickets of one municipality."""
 
     __tablename__ = "vendor_case"
@@ -195,6 +202,7 @@ class VendorCase(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"))
+    # no index of its own: the (municipality_id, status) index above leads with it
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
     system_id: Mapped[int] = mapped_column(ForeignKey("system.id"), index=True)
     status: Mapped[CaseStatus] = mapped_column(
@@ -280,7 +288,7 @@ class CaseMessage(db.Model):
     handled_by: Mapped[User | None] = relationship(foreign_keys=[handled_by_id])
 
 
-class SharedItem(db.Model):
+class SharedItem(MunicipalityOwned, db.Model):
     """One piece of a ticket a coordinator chose to share, as the vendor sees it."""
 
     __tablename__ = "case_shared_item"
@@ -288,7 +296,6 @@ class SharedItem(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("vendor_case.id"))
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     kind: Mapped[ShareKind] = mapped_column(str_enum(ShareKind, "share_kind"))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_entry.id"))
@@ -308,14 +315,13 @@ class SharedItem(db.Model):
     shared_by: Mapped[User | None] = relationship()
 
 
-class SensitiveDataConfirmation(db.Model):
+class SensitiveDataConfirmation(MunicipalityOwned, db.Model):
     """Log row: who confirmed that CPR/phone numbers may reach the vendor, and when."""
 
     __tablename__ = "sensitive_data_confirmation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("vendor_case.id"), index=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     # "escalation" or "message".

@@ -15,6 +15,7 @@ from supportdesk.accounts.models import (
     InstitutionType,
     LabelledEnum,
     Municipality,
+    MunicipalityOwned,
     System,
     User,
     str_enum,
@@ -85,14 +86,13 @@ class EntryKind(enum.StrEnum):
     event = "event"
 
 
-class Queue(db.Model):
+class Queue(MunicipalityOwned, db.Model):
     """A municipal work queue (e.g. "Hotline", "Skole-IT"); routing rules fill it."""
 
     __tablename__ = "queue"
     __table_args__ = (UniqueConstraint("municipality_id", "slug"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     slug: Mapped[str] = mapped_column(String(60))
     name: Mapped[str] = mapped_column(String(120))
     # The hotline's own queue: hotline staff see every ticket in it.
@@ -104,7 +104,7 @@ class Queue(db.Model):
         return f"<Queue {self.slug}>"
 
 
-class Ticket(db.Model):
+class Ticket(MunicipalityOwned, db.Model):
     """A request logged at first level; always owned by one municipality."""
 
     __tablename__ = "ticket"
@@ -196,16 +196,17 @@ class Ticket(db.Model):
         return f"<Ticket {self.number}>"
 
 
-class TicketEntry(db.Model):
-    """One item of a ticket's history: public reply, internal note or system event."""
+class TicketEntry(MunicipalityOwned, db.Model):
+    """One item of a ticket's history: public reply, internal note or system event.
+
+    Its municipality is denormalised so tenant checks and retention never need the join.
+    """
 
     __tablename__ = "ticket_entry"
     __table_args__ = (Index("ix_ticket_entry_ticket_created", "ticket_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
-    # Denormalised so tenant checks and retention never need the join.
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind, "entry_kind"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     body: Mapped[str] = mapped_column(Text, default="")
@@ -225,7 +226,7 @@ class TicketEntry(db.Model):
         return self.kind != EntryKind.internal_note
 
 
-class Attachment(db.Model):
+class Attachment(MunicipalityOwned, db.Model):
     """An uploaded file, stored outside static/ under a generated name."""
 
     __tablename__ = "attachment"
@@ -233,7 +234,6 @@ class Attachment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_entry.id"), index=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     filename: Mapped[str] = mapped_column(String(255))
     storage_name: Mapped[str] = mapped_column(String(80), unique=True)
@@ -246,13 +246,12 @@ class Attachment(db.Model):
     uploaded_by: Mapped[User | None] = relationship()
 
 
-class RoutingRule(db.Model):
+class RoutingRule(MunicipalityOwned, db.Model):
     """Ordered rule; the first whose conditions all match decides queue and/or assignee."""
 
     __tablename__ = "routing_rule"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -274,7 +273,7 @@ class RoutingRule(db.Model):
     assignee: Mapped[User | None] = relationship()
 
 
-class TicketView(db.Model):
+class TicketView(MunicipalityOwned, db.Model):
     """Access log: who opened which ticket when (DESIGN §3.9, data about children)."""
 
     __tablename__ = "ticket_view"
@@ -282,7 +281,6 @@ class TicketView(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     # "page" or "api".
     channel: Mapped[str] = mapped_column(String(10), default="page")
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -316,7 +314,7 @@ class SavedView(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class SurveyResponse(db.Model):
+class SurveyResponse(MunicipalityOwned, db.Model):
     """ "Fik du hjælp?": the reporter's answer (1-5 and a comment) to a resolved ticket; one
     per ticket."""
 
@@ -328,6 +326,7 @@ class SurveyResponse(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    # no index of its own: the (municipality_id, created_at) index above leads with it
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     score: Mapped[int] = mapped_column(Integer)
