@@ -119,12 +119,32 @@ class _Plan:
         return range(len(self.stems) // MASK_BITS + 1)
 
     def matched(self, node: Node) -> str:
-        """Whether a document matches the tree (as its tsquery would), over the masks."""
+        """Whether a document matches the tree (as its tsquery would), over the masks.
+
+        The stems among a node's children are tested together, one test per mask word
+        (any of their bits for an "or", all for an "and"): evaluated for every matching
+        document, so a ticket text's forty stems are a few tests, not forty.
+        """
         if node.kind == "term":
             word, bit = divmod(self.bit[node.stemmed], MASK_BITS)
             return f"(m{word} & {1 << bit}) <> 0"
+        bits: dict[int, int] = {}
+        nested = []
+        for child in node.children:
+            if child.kind == "term":
+                word, bit = divmod(self.bit[child.stemmed], MASK_BITS)
+                bits[word] = bits.get(word, 0) | 1 << bit
+            else:
+                nested.append(self.matched(child))
+        if node.kind == "and":
+            tests = [f"(m{word} & {b}) = {b}" for word, b in sorted(bits.items())]
+        else:
+            tests = [f"(m{word} & {b}) <> 0" for word, b in sorted(bits.items())]
+        tests += nested
+        if len(tests) == 1:
+            return tests[0]
         joiner = " AND " if node.kind == "and" else " OR "
-        return "(" + joiner.join(self.matched(child) for child in node.children) + ")"
+        return "(" + joiner.join(tests) + ")"
 
     def score(self) -> str:
         parts = []
@@ -173,13 +193,22 @@ page AS (
                     (SELECT score FROM scored ORDER BY score DESC LIMIT :limit) AS best)
 )
 (SELECT d.slug, d.title, d.body, d.system, d.category, page.score, CAST(NULL AS bigint) AS n
- FROM page JOIN search_document d ON d.id = page.document
+ FROM page CROSS JOIN LATERAL (
+     SELECT slug, title, body, system, category FROM search_document
+     WHERE search_document.id = page.document OFFSET 0) AS d
  ORDER BY page.score DESC, d.slug LIMIT :limit)
 UNION ALL
 SELECT NULL, NULL, NULL, s.name, c.name, NULL, f.n
 FROM (SELECT system, category, count(*) AS n FROM scored GROUP BY system, category) AS f
 JOIN search_facet s ON s.id = f.system JOIN search_facet c ON c.id = f.category
 """
+
+
+def _word_filter(plan: _Plan, word: int) -> str:
+    """The leaves of one mask word (no filter when there is only one: up to 63 stems)."""
+    return "" if len(plan.words) == 1 else f" FILTER (WHERE leaf.word = {word})"
+
+
 # A facet filter is the facet's number, looked up once per statement (no such facet: NULL,
 # nothing matches).
 _FACET = "p.{kind} = (SELECT id FROM search_facet WHERE kind = '{kind}' AND name = :{kind})"
@@ -210,8 +239,7 @@ class Answer:
             coefficients=", ".join(f"c{g}" for g in range(len(plan.groups))),
             sums=", ".join(f"sum(p.weight * leaf.c{g}) AS s{g}" for g in range(len(plan.groups))),
             masks=", ".join(
-                f"coalesce(bit_or(leaf.bit) FILTER (WHERE leaf.word = {w}), 0) AS m{w}"
-                for w in plan.words
+                f"coalesce(bit_or(leaf.bit){_word_filter(plan, w)}, 0) AS m{w}" for w in plan.words
             ),
             where=" AND ".join(where),
             score=plan.score(),
