@@ -368,3 +368,36 @@ def test_equal_scores_are_ordered_by_slug_not_by_document_number(app, db, pg, fa
     assert found.total == 6
     assert len({hit.score for hit in found.hits}) == 1
     assert [hit.slug for hit in found.hits] == ["note-0", "note-1", "note-2"]
+
+
+def test_facets_are_numbered_as_articles_bring_them(app, db, pg, faq_world, tmp_path):
+    """A system or category new to the index gets a number on index(); counts, filters
+    and hits show the slugs."""
+    write_article(tmp_path, "aula", "printer-a", title="Printeren", category="kalender")
+    _import(app, tmp_path)
+    write_article(tmp_path, "laeringsplatform", "printer-b", title="Printer", category="opgaver")
+    _import(app, tmp_path)
+    facets = set(db.session.execute(select(SearchFacet.kind, SearchFacet.name)).all())
+    assert facets == {
+        ("system", "aula"),
+        ("category", "kalender"),
+        ("system", "laeringsplatform"),
+        ("category", "opgaver"),
+    }
+    found = pg.search("printer", READER)
+    assert found.facets == {
+        "system": {"aula": 1, "laeringsplatform": 1},
+        "category": {"kalender": 1, "opgaver": 1},
+    }
+    narrowed = pg.search("printer", READER, category="opgaver")
+    assert [(h.slug, h.system, h.category) for h in narrowed.hits] == [
+        ("printer-b", "laeringsplatform", "opgaver")
+    ]
+    assert pg.search("printer", READER, system="no-such-system").total == 0
+    # indexing the same facets again takes no numbers: the next new one is the fifth
+    pg.index(db.session.scalar(select(Article).where(Article.slug == "printer-a")))
+    db.session.commit()
+    write_article(tmp_path, "aula", "printer-c", title="Printer", category="beskeder")
+    _import(app, tmp_path)
+    numbers = dict(db.session.execute(select(SearchFacet.name, SearchFacet.id)).all())
+    assert numbers["beskeder"] == 5
