@@ -121,21 +121,17 @@ class _Plan:
     def matched(self, node: Node) -> str:
         """Whether a document matches the tree (as its tsquery would), over the masks.
 
-        The stems among a node's children are tested together, one test per mask word
-        (any of their bits for an "or", all for an "and"): evaluated for every matching
+        The stems under a node and under its descendants of the same kind ("or" in
+        "or", "and" in "and") are tested together, one test per mask word (any of
+        their bits for an "or", all for an "and"): evaluated for every matching
         document, so a ticket text's forty stems are a few tests, not forty.
         """
         if node.kind == "term":
             word, bit = divmod(self.bit[node.stemmed], MASK_BITS)
             return f"(m{word} & {1 << bit}) <> 0"
         bits: dict[int, int] = {}
-        nested = []
-        for child in node.children:
-            if child.kind == "term":
-                word, bit = divmod(self.bit[child.stemmed], MASK_BITS)
-                bits[word] = bits.get(word, 0) | 1 << bit
-            else:
-                nested.append(self.matched(child))
+        nested: list[str] = []
+        self._gather(node, node.kind, bits, nested)
         if node.kind == "and":
             tests = [f"(m{word} & {b}) = {b}" for word, b in sorted(bits.items())]
         else:
@@ -145,6 +141,17 @@ class _Plan:
             return tests[0]
         joiner = " AND " if node.kind == "and" else " OR "
         return "(" + joiner.join(tests) + ")"
+
+    def _gather(self, node: Node, kind: str, bits: dict[int, int], nested: list[str]) -> None:
+        """The mask bits of the stems joined by `kind` under `node`; other children's tests."""
+        for child in node.children:
+            if child.kind == "term":
+                word, bit = divmod(self.bit[child.stemmed], MASK_BITS)
+                bits[word] = bits.get(word, 0) | 1 << bit
+            elif child.kind == kind:
+                self._gather(child, kind, bits, nested)
+            else:
+                nested.append(self.matched(child))
 
     def score(self) -> str:
         parts = []

@@ -401,3 +401,19 @@ def test_facets_are_numbered_as_articles_bring_them(app, db, pg, faq_world, tmp_
     _import(app, tmp_path)
     numbers = dict(db.session.execute(select(SearchFacet.name, SearchFacet.id)).all())
     assert numbers["beskeder"] == 5
+
+
+def test_a_system_filter_narrows_public_articles_too(app, db, pg, faq_world, tmp_path):
+    """The filter was ANDed to the last of the visibility alternatives only, so public
+    articles of every system came back under a system or category filter."""
+    write_article(tmp_path, "aula", "printer-aula", title="Printeren", audience="first_level")
+    write_article(
+        tmp_path, "laeringsplatform", "printer-public", title="Printeren", audience="public"
+    )
+    _import(app, tmp_path)
+    assert pg.search("printer", READER).total == 2
+    narrowed = pg.search("printer", READER, system="aula")
+    assert [hit.slug for hit in narrowed.hits] == ["printer-aula"]
+    assert narrowed.total == 1
+    assert narrowed.facets["system"] == {"aula": 1}
+    assert pg.search("printer", READER, category="opgaver").total == 0
