@@ -85,28 +85,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_search_facet')),
     sa.UniqueConstraint('kind', 'name', name=op.f('uq_search_facet_kind_name'))
     )
-    op.create_table('search_posting',
-    sa.Column('document', sa.Integer(), nullable=False),
-    sa.Column('stem', sa.String(length=100), nullable=False),
-    sa.Column('weight', sa.REAL(), nullable=False),
-    sa.Column('visibility', sa.Integer(), nullable=False),
-    sa.Column('system', sa.SmallInteger(), nullable=False),
-    sa.Column('category', sa.SmallInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('document', 'stem', name=op.f('pk_search_posting'))
-    )
-    with op.batch_alter_table('search_posting', schema=None) as batch_op:
-        batch_op.create_index(
-            'ix_search_posting_rank', ['stem', 'visibility'], unique=False,
-            postgresql_include=['document', 'weight', 'system', 'category'],
-        )
-    op.create_table('search_word',
-    sa.Column('document', sa.Integer(), nullable=False),
-    sa.Column('word', sa.String(length=100), nullable=False),
-    sa.Column('stem', sa.String(length=100), nullable=False),
-    sa.Column('visibility', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('document', 'word', name=op.f('pk_search_word'))
-    )
-    _create_word_indexes()
+    _create_posting(numbered=True)
+    _create_word(numbered=True)
     if carry:
         _carry_over(_UP)
 
@@ -115,36 +95,68 @@ def downgrade():
     carry = _set_aside(['pk_search_document', 'uq_search_document_slug'])
     op.drop_table('search_facet')
     _create_document(numbered=False)
-    op.create_table('search_posting',
-    sa.Column('slug', sa.String(length=120), nullable=False),
-    sa.Column('stem', sa.String(length=100), nullable=False),
-    sa.Column('weight', sa.REAL(), nullable=False),
-    sa.Column('audience', sa.String(length=20), nullable=False),
-    sa.Column('municipality_id', sa.Integer(), nullable=True),
-    sa.Column('vendor_id', sa.Integer(), nullable=False),
-    sa.Column('system', sa.String(length=60), nullable=False),
-    sa.Column('category', sa.String(length=60), nullable=False),
-    sa.PrimaryKeyConstraint('slug', 'stem', name=op.f('pk_search_posting'))
-    )
-    with op.batch_alter_table('search_posting', schema=None) as batch_op:
-        batch_op.create_index(
-            'ix_search_posting_rank', ['stem', 'weight'], unique=False,
-            postgresql_include=[
-                'slug', 'audience', 'municipality_id', 'vendor_id', 'system', 'category'
-            ],
-        )
-    op.create_table('search_word',
-    sa.Column('slug', sa.String(length=120), nullable=False),
-    sa.Column('word', sa.String(length=100), nullable=False),
-    sa.Column('stem', sa.String(length=100), nullable=False),
-    sa.Column('audience', sa.String(length=20), nullable=False),
-    sa.Column('municipality_id', sa.Integer(), nullable=True),
-    sa.Column('vendor_id', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('slug', 'word', name=op.f('pk_search_word'))
-    )
-    _create_word_indexes()
+    _create_posting(numbered=False)
+    _create_word(numbered=False)
     if carry:
         _carry_over(_DOWN)
+
+
+def _owner(numbered):
+    """The column naming a posting's or word's document: its number (0015) or slug."""
+    if numbered:
+        return sa.Column('document', sa.Integer(), nullable=False)
+    return sa.Column('slug', sa.String(length=120), nullable=False)
+
+
+def _visibility(numbered):
+    """The visibility key (0015), or the audience, municipality and vendor columns."""
+    if numbered:
+        return [sa.Column('visibility', sa.Integer(), nullable=False)]
+    return [
+        sa.Column('audience', sa.String(length=20), nullable=False),
+        sa.Column('municipality_id', sa.Integer(), nullable=True),
+        sa.Column('vendor_id', sa.Integer(), nullable=False),
+    ]
+
+
+def _create_posting(numbered):
+    facet = sa.SmallInteger() if numbered else sa.String(length=60)
+    owner = _owner(numbered)
+    op.create_table('search_posting',
+    owner,
+    sa.Column('stem', sa.String(length=100), nullable=False),
+    sa.Column('weight', sa.REAL(), nullable=False),
+    *_visibility(numbered),
+    sa.Column('system', facet, nullable=False),
+    sa.Column('category', facet, nullable=False),
+    sa.PrimaryKeyConstraint(owner.name, 'stem', name=op.f('pk_search_posting'))
+    )
+    if numbered:
+        key, include = ['stem', 'visibility'], ['document', 'weight', 'system', 'category']
+    else:
+        key = ['stem', 'weight']
+        include = ['slug', 'audience', 'municipality_id', 'vendor_id', 'system', 'category']
+    with op.batch_alter_table('search_posting', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_search_posting_rank', key, unique=False, postgresql_include=include
+        )
+
+
+def _create_word(numbered):
+    owner = _owner(numbered)
+    op.create_table('search_word',
+    owner,
+    sa.Column('word', sa.String(length=100), nullable=False),
+    sa.Column('stem', sa.String(length=100), nullable=False),
+    *_visibility(numbered),
+    sa.PrimaryKeyConstraint(owner.name, 'word', name=op.f('pk_search_word'))
+    )
+    with op.batch_alter_table('search_word', schema=None) as batch_op:
+        batch_op.create_index('ix_search_word_stem', ['stem'], unique=False)
+        batch_op.create_index(
+            'ix_search_word_word', ['word'], unique=False,
+            postgresql_ops={'word': 'text_pattern_ops'},
+        )
 
 
 def _set_aside(document_constraints):
@@ -193,15 +205,6 @@ def _create_document(numbered):
     sa.Column('body_length', sa.Integer(), nullable=False),
     *constraints,
     )
-
-
-def _create_word_indexes():
-    with op.batch_alter_table('search_word', schema=None) as batch_op:
-        batch_op.create_index('ix_search_word_stem', ['stem'], unique=False)
-        batch_op.create_index(
-            'ix_search_word_word', ['word'], unique=False,
-            postgresql_ops={'word': 'text_pattern_ops'},
-        )
 
 
 def _carry_over(statements):
