@@ -18,10 +18,11 @@ import supportdesk.models  # noqa: F401  (every table in the metadata)
 from supportdesk.extensions import db
 from supportdesk.search.analysis import stem
 from supportdesk.search.postgres_backend import field_terms, posting_weights, tsvector_literal
+from supportdesk.search.postgres_ranking import visibility_key
 from tests.conftest import BACKENDS, PG_URL, ROOT
 
 
-def _upgrade(url: str, tmp_path: Path, revision: str = "head") -> None:
+def _upgrade(url: str, tmp_path: Path, revision: str = "head", command: str = "upgrade") -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTDESK_")}
     env.update(
         SUPPORTDESK_DATABASE_URL=url,
@@ -30,7 +31,7 @@ def _upgrade(url: str, tmp_path: Path, revision: str = "head") -> None:
         SUPPORTDESK_UPLOAD_DIR=str(tmp_path / "uploads"),
     )
     result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade", revision],
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", command, revision],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -122,3 +123,103 @@ def test_search_postings_are_carried_over_from_an_older_index(fresh_database, tm
     expected = posting_weights(fields, lengths)
     assert carried.keys() == expected.keys()
     assert all(abs(carried[s] - w) < 1e-4 for s, w in expected.items())
+
+
+_OLD_ROWS = {
+    "search_document": "SELECT slug, system, category, audience, municipality_id, vendor_id"
+    " FROM search_document",
+    "search_posting": "SELECT slug, stem, weight, audience, municipality_id, vendor_id, system,"
+    " category FROM search_posting",
+    "search_word": "SELECT slug, word, stem, audience, municipality_id, vendor_id FROM search_word",
+}
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL not configured")
+@pytest.mark.parametrize("fresh_database", ["postgresql"], indirect=True)
+def test_search_index_is_carried_to_integer_keys_and_back(fresh_database, tmp_path):
+    """0015 numbers the documents and gives postings and words the visibility key and
+    facet numbers; no rebuild is needed after upgrading or downgrading."""
+    _upgrade(fresh_database, tmp_path, "0014_search_document_unindexed")
+    engine = create_engine(fresh_database)
+    documents = [
+        # slug, system, category, audience, municipality, vendor
+        ("printer", "aula", "login", "public", None, 1),
+        ("lokal", "aula", "kalender", "municipal", 7, 1),
+        ("intern", "easyiq", "login", "vendor_internal", None, 2),
+    ]
+    try:
+        with engine.begin() as conn:
+            for slug, system, category, audience, municipality, vendor in documents:
+                values = {
+                    "slug": slug,
+                    "system": system,
+                    "category": category,
+                    "audience": audience,
+                    "municipality": municipality,
+                    "vendor": vendor,
+                }
+                conn.execute(
+                    text(
+                        "INSERT INTO search_document (slug, system, category, audience,"
+                        " municipality_id, vendor_id, title, tags, body, document, title_length,"
+                        " tags_length, body_length) VALUES (:slug, :system, :category,"
+                        " :audience, :municipality, :vendor, :slug, '', '', 'x', 1, 0, 0)"
+                    ),
+                    values,
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO search_posting (slug, stem, weight, audience,"
+                        " municipality_id, vendor_id, system, category) VALUES (:slug, :slug,"
+                        " 1.5, :audience, :municipality, :vendor, :system, :category)"
+                    ),
+                    values,
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO search_word (slug, word, stem, audience, municipality_id,"
+                        " vendor_id) VALUES (:slug, :slug, :slug, :audience, :municipality,"
+                        " :vendor)"
+                    ),
+                    values,
+                )
+            before = {table: set(conn.execute(text(q)).all()) for table, q in _OLD_ROWS.items()}
+        _upgrade(fresh_database, tmp_path)
+        with engine.connect() as conn:
+            postings = set(
+                conn.execute(
+                    text(
+                        "SELECT d.slug, p.stem, p.weight, p.visibility, s.name, c.name"
+                        " FROM search_posting p JOIN search_document d ON d.id = p.document"
+                        " JOIN search_facet s ON s.id = p.system AND s.kind = 'system'"
+                        " JOIN search_facet c ON c.id = p.category AND c.kind = 'category'"
+                    )
+                ).all()
+            )
+            words = set(
+                conn.execute(
+                    text(
+                        "SELECT d.slug, w.word, w.visibility FROM search_word w"
+                        " JOIN search_document d ON d.id = w.document"
+                    )
+                ).all()
+            )
+            # the next document and the next facet get fresh numbers
+            next_document = conn.scalar(text("SELECT nextval('search_document_id_seq')"))
+            next_facet = conn.scalar(text("SELECT nextval('search_facet_id_seq')"))
+        keys = {slug: visibility_key(a, m, v) for slug, _s, _c, a, m, v in documents}
+        assert sorted(keys.values()) == [0, 7, 16]  # public, vendor 2, municipality 7
+        assert postings == {
+            ("printer", "printer", 1.5, keys["printer"], "aula", "login"),
+            ("lokal", "lokal", 1.5, keys["lokal"], "aula", "kalender"),
+            ("intern", "intern", 1.5, keys["intern"], "easyiq", "login"),
+        }
+        assert words == {(slug, slug, key) for slug, key in keys.items()}
+        assert next_document == 4
+        assert next_facet == 5  # aula, easyiq, kalender, login
+        _upgrade(fresh_database, tmp_path, "0014_search_document_unindexed", command="downgrade")
+        with engine.connect() as conn:
+            after = {table: set(conn.execute(text(q)).all()) for table, q in _OLD_ROWS.items()}
+        assert after == before
+    finally:
+        engine.dispose()

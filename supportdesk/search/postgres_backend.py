@@ -2,16 +2,20 @@
 
 Both backends analyse text with supportdesk.search.analysis and expand queries with
 `build_query`, so folding, stemming, stop words, synonyms, compound splitting and
-typo matching behave the same. Here the analysed lexemes are stored as a weighted
-tsvector (A title, B tags, D body; the 'simple' configuration is never applied, so
-nothing is stemmed twice) in `search_document`, every stem of a document with its
-BM25F weight in `search_posting`, the unstemmed words with the document's visibility
-in `search_word` and each distinct word once in `search_vocabulary`.
+typo matching behave the same. Here each indexed article is a numbered row of
+`search_document` with its text and the analysed lexemes as a weighted tsvector (A
+title, B tags, D body; the 'simple' configuration is never applied, so nothing is
+stemmed twice); every stem of a document with its BM25F weight is a row of
+`search_posting`, its unstemmed words rows of `search_word`, each distinct word once
+in `search_vocabulary`. Postings and words carry the document's number, its visibility
+key (`postgres_ranking.visibility_key`) and, for postings, its system and category
+numbers (`search_facet`), all small integers.
 
-A search is three statements: the query stems' document frequencies and whether the
-caller may see them; the total, the facets and the page, from one index-only pass over
-the query stems' postings (supportdesk.search.postgres_ranking); the shown page's text,
-for its highlights. The articles' text and lexemes are never read for ranking.
+A search is two statements: the query stems' document frequencies and whether the
+caller may see them; then the total, the facets and the page from one index-only pass
+over the query stems' postings (supportdesk.search.postgres_ranking), with the shown
+page's text for its highlights. The articles' text and lexemes are never read for
+ranking.
 
 Visibility is part of every WHERE clause: results, the total, the facets, the words
 used for compounds and typos, and "Mente du …?" only ever come from articles the
@@ -55,13 +59,14 @@ from supportdesk.search.analysis import (
 )
 from supportdesk.search.models import (
     SearchDocument,
+    SearchFacet,
     SearchPosting,
     SearchStem,
     SearchTotal,
     SearchVocabulary,
     SearchWord,
 )
-from supportdesk.search.postgres_ranking import Answer, visibility_clause
+from supportdesk.search.postgres_ranking import Answer, visibility_clause, visibility_key
 from supportdesk.search.postings import K1, B
 from supportdesk.search.query import TEXT_FIELDS, build_query, distance, within
 from supportdesk.search.synonyms import Synonyms
@@ -75,6 +80,7 @@ MAX_POSITIONS = 255  # positions kept per lexeme
 FIELDS = tuple(TEXT_FIELDS)  # title, tags, body
 
 _document = SearchDocument.__table__
+_facet = SearchFacet.__table__
 _posting = SearchPosting.__table__
 _word = SearchWord.__table__
 _stem = SearchStem.__table__
@@ -82,7 +88,21 @@ _vocabulary = SearchVocabulary.__table__
 _total = SearchTotal.__table__
 _unstemmed = danish_analyzer(stemming=False)
 
-_UPSERT_DOCUMENT = text(
+# rebuild(): numbers taken from the sequence beforehand, so the postings know them.
+_INSERT_DOCUMENT = text(
+    "INSERT INTO search_document (id, slug, system, category, audience, municipality_id,"
+    " vendor_id, title, tags, body, document, title_length, tags_length, body_length)"
+    " VALUES (:number, :slug, :system, :category, :audience, :municipality_id, :vendor_id,"
+    " :title, :tags, :body, CAST(:document AS tsvector), :title_length, :tags_length,"
+    " :body_length)"
+)
+_NUMBERS = text(
+    "SELECT nextval(pg_get_serial_sequence('search_document', 'id'))"
+    " FROM generate_series(1, :count)"
+)
+# index(): an article keeps its number while it stays in the index. xmax is 0 on a
+# freshly inserted row version: whether the article is new to the index.
+_INDEX_DOCUMENT = text(
     "INSERT INTO search_document (slug, system, category, audience, municipality_id,"
     " vendor_id, title, tags, body, document, title_length, tags_length, body_length)"
     " VALUES (:slug, :system, :category, :audience, :municipality_id, :vendor_id, :title,"
@@ -93,20 +113,35 @@ _UPSERT_DOCUMENT = text(
     " body = excluded.body, document = excluded.document,"
     " title_length = excluded.title_length, tags_length = excluded.tags_length,"
     " body_length = excluded.body_length"
+    " RETURNING id, (xmax = 0)"
 )
-# xmax is 0 on a freshly inserted row version: whether the article is new to the index.
-_INDEX_DOCUMENT = text(_UPSERT_DOCUMENT.text + " RETURNING (xmax = 0)")
+_REMOVE_DOCUMENT = text("DELETE FROM search_document WHERE slug = :slug RETURNING id")
 _COUNT_DOCUMENTS = text(
     "INSERT INTO search_total (id, documents) VALUES (1, :delta)"
     " ON CONFLICT (id) DO UPDATE SET documents = search_total.documents + excluded.documents"
 )
+# A facet new to the index gets the next number. The NOT EXISTS keeps the sequence (and
+# so the numbers, smallint in the postings) from growing by two with every index().
+_ADD_FACETS = text(
+    "INSERT INTO search_facet (kind, name)"
+    " SELECT f.kind, f.name FROM (VALUES ('category', CAST(:category AS text)),"
+    " ('system', CAST(:system AS text))) AS f(kind, name)"
+    " WHERE NOT EXISTS (SELECT 1 FROM search_facet x WHERE x.kind = f.kind AND x.name = f.name)"
+    " ORDER BY f.kind ON CONFLICT DO NOTHING"
+)
+# rebuild(): facets numbered 1.. afresh, the sequence set after them.
+_INSERT_FACET = text("INSERT INTO search_facet (id, kind, name) VALUES (:id, :kind, :name)")
+_RESTART_FACETS = text(
+    "SELECT setval(pg_get_serial_sequence('search_facet', 'id'),"
+    " (SELECT coalesce(max(id), 0) + 1 FROM search_facet), false)"
+)
 _INSERT_WORDS = text(
-    "INSERT INTO search_word (slug, word, stem, audience, municipality_id, vendor_id)"
-    " SELECT :slug, w.word, w.stem, :audience, :municipality_id, :vendor_id"
+    "INSERT INTO search_word (document, word, stem, visibility)"
+    " SELECT :number, w.word, w.stem, :visibility"
     " FROM unnest(CAST(:words AS text[]), CAST(:stems AS text[])) AS w(word, stem)"
     " ON CONFLICT DO NOTHING"
 )
-_DELETE_WORDS = text("DELETE FROM search_word WHERE slug = :slug RETURNING stem")
+_DELETE_WORDS = text("DELETE FROM search_word WHERE document = :number RETURNING stem")
 # In word order, so concurrent indexers adding the same new words wait in one order.
 # A word whose last article is gone stays until the next rebuild: typo candidates are
 # checked against the visible articles' words anyway.
@@ -116,12 +151,14 @@ _INSERT_VOCABULARY = text(
     " AS w(word, stem) ORDER BY w.word ON CONFLICT DO NOTHING"
 )
 _INSERT_POSTINGS = text(
-    "INSERT INTO search_posting (slug, stem, weight, audience, municipality_id, vendor_id,"
-    " system, category) SELECT :slug, p.stem, p.weight, :audience, :municipality_id,"
-    " :vendor_id, :system, :category FROM unnest(CAST(:posting_stems AS text[]),"
-    " CAST(:posting_weights AS real[])) AS p(stem, weight)"
+    "INSERT INTO search_posting (document, stem, weight, visibility, system, category)"
+    " SELECT :number, p.stem, p.weight, :visibility,"
+    " (SELECT id FROM search_facet WHERE kind = 'system' AND name = :system),"
+    " (SELECT id FROM search_facet WHERE kind = 'category' AND name = :category)"
+    " FROM unnest(CAST(:posting_stems AS text[]), CAST(:posting_weights AS real[]))"
+    " AS p(stem, weight)"
 )
-_DELETE_POSTINGS = text("DELETE FROM search_posting WHERE slug = :slug")
+_DELETE_POSTINGS = text("DELETE FROM search_posting WHERE document = :number")
 _AVERAGES = text(
     "SELECT CAST(avg(title_length) AS float), CAST(avg(tags_length) AS float),"
     " CAST(avg(body_length) AS float) FROM search_document"
@@ -139,10 +176,11 @@ _DROP_UNUSED_STEMS = text(
 )
 _RECOUNT_STEMS = text(
     "INSERT INTO search_stem (stem, documents)"
-    " SELECT stem, count(DISTINCT slug) FROM search_word GROUP BY stem"
+    " SELECT stem, count(DISTINCT document) FROM search_word GROUP BY stem"
 )
 _TABLES = (
-    "search_document, search_posting, search_word, search_vocabulary, search_stem, search_total"
+    "search_document, search_facet, search_posting, search_word, search_vocabulary,"
+    " search_stem, search_total"
 )
 
 
@@ -208,6 +246,9 @@ def row_for(article: Article) -> dict:
         "audience": Audience(article.audience).value,
         "municipality_id": article.municipality_id,
         "vendor_id": article.system.vendor_id,
+        "visibility": visibility_key(
+            article.audience, article.municipality_id, article.system.vendor_id
+        ),
         "title": article.title,
         "tags": tags,
         "body": body,
@@ -241,7 +282,7 @@ class _Stats:
         # Whether the caller may see a stem: one visible posting is enough (EXISTS, read
         # from the postings' covering index).
         seen = (
-            select(_posting.c.slug)
+            select(_posting.c.document)
             .where(_posting.c.stem == _stem.c.stem, visibility_clause(self.visible, _posting))
             .exists()
         )
@@ -309,7 +350,7 @@ def _candidate_stems(tokens: list[str], synonyms: Synonyms) -> set[str]:
 
 
 class PostgresBackend:
-    """Search over the `search_document` and `search_word` tables in the app's database.
+    """Search over the `search_*` tables in the app's database.
 
     index() and remove() write through the caller's session and do not commit: in
     the outbox handler the delivery commits them with the message, and `sync_now`
@@ -353,13 +394,15 @@ class PostgresBackend:
         row = row_for(article)
         # The upsert locks the document row first, so two nodes indexing the same
         # article take turns instead of failing on the words' primary key.
-        inserted = db.session.scalar(_INDEX_DOCUMENT, row)
+        number, inserted = db.session.execute(_INDEX_DOCUMENT, row).one()
+        row["number"] = number
+        db.session.execute(_ADD_FACETS, row)
         # Weighed against today's average field lengths; the other articles keep the
         # weights of when they were indexed until the next rebuild.
         averages = dict(zip(FIELDS, db.session.execute(_AVERAGES).one(), strict=True))
-        db.session.execute(_DELETE_POSTINGS, {"slug": article.slug})
+        db.session.execute(_DELETE_POSTINGS, row)
         db.session.execute(_INSERT_POSTINGS, with_postings(row, averages))
-        old = set(db.session.scalars(_DELETE_WORDS, {"slug": article.slug}))
+        old = set(db.session.scalars(_DELETE_WORDS, row))
         db.session.execute(_INSERT_WORDS, row)
         db.session.execute(_INSERT_VOCABULARY, row)
         new = set(row["stems"])
@@ -369,12 +412,13 @@ class PostgresBackend:
 
     def remove(self, slug: str) -> None:
         # the document row first, as index() does: one lock order, no deadlock between them
-        removed = db.session.execute(delete(_document).where(_document.c.slug == slug)).rowcount
-        db.session.execute(_DELETE_POSTINGS, {"slug": slug})
-        gone = set(db.session.scalars(_DELETE_WORDS, {"slug": slug}))
+        number = db.session.scalar(_REMOVE_DOCUMENT, {"slug": slug})
+        if number is None:  # not in the index: it has no postings nor words either
+            return
+        db.session.execute(_DELETE_POSTINGS, {"number": number})
+        gone = set(db.session.scalars(_DELETE_WORDS, {"number": number}))
         self._count_stems(added=set(), gone=gone)
-        if removed:
-            db.session.execute(_COUNT_DOCUMENTS, {"delta": -1})
+        db.session.execute(_COUNT_DOCUMENTS, {"delta": -1})
 
     @staticmethod
     def _count_stems(added: set[str], gone: set[str]) -> None:
@@ -406,15 +450,23 @@ class PostgresBackend:
         vocabulary: dict[str, str] = {}
         for row in rows:
             vocabulary.update(zip(row["words"], row["stems"], strict=True))
+        facets = sorted({(kind, row[kind]) for row in rows for kind in ("system", "category")})
         with db.engine.begin() as connection:
             # In the order indexers write them: an index() in flight finishes first, later
             # ones wait for the new rows; searches (ACCESS SHARE) go on reading the old.
             connection.execute(text(f"LOCK TABLE {_TABLES} IN EXCLUSIVE MODE"))
-            for table in (_total, _stem, _vocabulary, _word, _posting, _document):
+            for table in (_total, _stem, _vocabulary, _word, _posting, _facet, _document):
                 connection.execute(delete(table))
             connection.execute(_COUNT_DOCUMENTS, {"delta": len(rows)})
             if rows:
-                connection.execute(_UPSERT_DOCUMENT, rows)
+                numbers = connection.scalars(_NUMBERS, {"count": len(rows)})
+                for row, number in zip(rows, numbers, strict=True):
+                    row["number"] = number
+                connection.execute(
+                    _INSERT_FACET,
+                    [{"id": i, "kind": k, "name": n} for i, (k, n) in enumerate(facets, 1)],
+                )
+                connection.execute(_INSERT_DOCUMENT, rows)
                 connection.execute(_INSERT_WORDS, rows)
                 connection.execute(
                     _INSERT_VOCABULARY,
@@ -422,6 +474,8 @@ class PostgresBackend:
                 )
                 connection.execute(_INSERT_POSTINGS, [with_postings(r, averages) for r in rows])
                 connection.execute(_RECOUNT_STEMS)
+            # Last, so a rebuild that fails before it leaves the numbering as it was.
+            connection.execute(_RESTART_FACETS)
             # Fresh statistics with the fresh rows: without them the planner guesses the
             # vocabulary lookups badly (30 ms instead of 1 ms at 2,000 articles).
             connection.execute(text(f"ANALYZE {_TABLES}"))
@@ -475,28 +529,17 @@ class PostgresBackend:
         answer = Answer(node, stats, visible, system, category, max(limit, 0))
         results.total = answer.total
         results.facets = answer.facets
-        if not answer.best:
-            return results
-        texts = {
-            r.slug: r
-            for r in db.session.execute(
-                select(_document.c.slug, _document.c.title, _document.c.body).where(
-                    _document.c.slug.in_([slug for slug, _score in answer.best])
-                )
-            )
-        }
         stems = node.stems()
         seen: dict[str, bool] = {}
-        for slug, score in answer.best:
-            row, facet = texts[slug], answer.facet_of[slug]
+        for row in answer.page:
             results.hits.append(
                 Hit(
-                    slug=slug,
+                    slug=row.slug,
                     title=row.title,
-                    system=facet[0],
-                    category=facet[1],
+                    system=row.system,
+                    category=row.category,
                     snippet=snippet(row.body, stems, seen=seen),
-                    score=round(score, 4),
+                    score=round(row.score, 4),
                 )
             )
         return results
@@ -511,7 +554,7 @@ class PostgresBackend:
             return []
         maxdist = 1 if len(word) < 8 else 2
         held = (
-            select(_word.c.slug)
+            select(_word.c.document)
             .where(_word.c.word == _vocabulary.c.word, visibility_clause(visible, _word))
             .exists()
         )
@@ -569,4 +612,4 @@ def _ensure_extension(name: str) -> bool:
         return False
 
 
-__all__ = ["PostgresBackend", "tsvector_literal", "visibility_clause"]
+__all__ = ["PostgresBackend", "tsvector_literal"]

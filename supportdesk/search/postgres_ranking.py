@@ -1,25 +1,21 @@
 """The PostgreSQL backend's ranking: a query tree's total, facets and page in one statement.
 
 The statement reads the postings of the query's stems that the caller may see (an
-index-only scan of the covering index `ix_search_posting_rank`, the visibility and
-filters evaluated in the index) and sums them per article; nothing else is read.
+index-only scan of the covering index `ix_search_posting_rank`: the visibility keys are
+index ranges, the facet filters checked in the index) and sums them per article by
+document number; only the shown page's articles are read besides.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, or_, text, true
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import ColumnElement, text, true
 
 from supportdesk.extensions import db
 from supportdesk.faq.models import Audience, Visibility
-from supportdesk.search.models import SearchPosting
 from supportdesk.search.postings import idf
 from supportdesk.search.query import Node
-
-_posting = SearchPosting.__table__
 
 
 class Statistics(Protocol):
@@ -31,28 +27,55 @@ class Statistics(Protocol):
     def docs(self) -> int: ...
 
 
-def visibility_clause(visible: Visibility, table) -> ColumnElement[bool]:
-    """The rule of `whoosh_backend.visibility_query` over a table's visibility columns."""
+NOBODY = -1  # a municipal article without a municipality: only `everything` sees it
+
+
+def visibility_key(audience: str, municipality_id: int | None, vendor_id: int | None) -> int:
+    """One integer per group of readers, stored with every posting and word.
+
+    public 0, first level 1, one municipality's articles 2 + 2 x its id, one vendor's
+    internal articles 3 + 2 x its id: a caller may see an article when its key is one
+    of `visibility_keys` (at most four), a condition the index checks by itself.
+    """
+    match Audience(audience):
+        case Audience.public:
+            return 0
+        case Audience.first_level:
+            return 1
+        case Audience.municipal if municipality_id is not None:
+            return 2 + 2 * municipality_id
+        case Audience.vendor_internal if vendor_id is not None:
+            return 3 + 2 * vendor_id
+    return NOBODY
+
+
+def visibility_keys(visible: Visibility) -> tuple[int, ...] | None:
+    """The keys a caller may see (the rule of `whoosh_backend.visibility_query`);
+    None for `everything`."""
     if visible.everything:
-        return true()
-    allowed: list[ColumnElement[bool]] = [table.c.audience == Audience.public.value]
+        return None
+    keys = [visibility_key(Audience.public, None, None)]
     if visible.first_level:
-        allowed.append(table.c.audience == Audience.first_level.value)
+        keys.append(visibility_key(Audience.first_level, None, None))
     if visible.municipality_id is not None:
-        allowed.append(
-            and_(
-                table.c.audience == Audience.municipal.value,
-                table.c.municipality_id == visible.municipality_id,
-            )
-        )
+        keys.append(visibility_key(Audience.municipal, visible.municipality_id, None))
     if visible.vendor_id is not None:
-        allowed.append(
-            and_(
-                table.c.audience == Audience.vendor_internal.value,
-                table.c.vendor_id == visible.vendor_id,
-            )
-        )
-    return or_(*allowed)
+        keys.append(visibility_key(Audience.vendor_internal, None, visible.vendor_id))
+    return tuple(keys)
+
+
+def visibility_clause(visible: Visibility, table) -> ColumnElement[bool]:
+    """Whether a row of `table` (with a `visibility` key column) is visible to a caller."""
+    keys = visibility_keys(visible)
+    return true() if keys is None else table.c.visibility.in_(keys)
+
+
+def visibility_sql(visible: Visibility, column: str) -> str:
+    """`visibility_clause` as SQL text: the keys are integers, rendered as literals."""
+    keys = visibility_keys(visible)
+    if keys is None:
+        return "true"
+    return f"{column} = ANY('{{{','.join(map(str, keys))}}}'::integer[])"
 
 
 MASK_BITS = 63  # stems per bigint presence mask
@@ -96,12 +119,39 @@ class _Plan:
         return range(len(self.stems) // MASK_BITS + 1)
 
     def matched(self, node: Node) -> str:
-        """Whether a document matches the tree (as its tsquery would), over the masks."""
+        """Whether a document matches the tree (as its tsquery would), over the masks.
+
+        The stems under a node and under its descendants of the same kind ("or" in
+        "or", "and" in "and") are tested together, one test per mask word (any of
+        their bits for an "or", all for an "and"): evaluated for every matching
+        document, so a ticket text's forty stems are a few tests, not forty.
+        """
         if node.kind == "term":
             word, bit = divmod(self.bit[node.stemmed], MASK_BITS)
             return f"(m{word} & {1 << bit}) <> 0"
+        bits: dict[int, int] = {}
+        nested: list[str] = []
+        self._gather(node, node.kind, bits, nested)
+        if node.kind == "and":
+            tests = [f"(m{word} & {b}) = {b}" for word, b in sorted(bits.items())]
+        else:
+            tests = [f"(m{word} & {b}) <> 0" for word, b in sorted(bits.items())]
+        tests += nested
+        if len(tests) == 1:
+            return tests[0]
         joiner = " AND " if node.kind == "and" else " OR "
-        return "(" + joiner.join(self.matched(child) for child in node.children) + ")"
+        return "(" + joiner.join(tests) + ")"
+
+    def _gather(self, node: Node, kind: str, bits: dict[int, int], nested: list[str]) -> None:
+        """The mask bits of the stems joined by `kind` under `node`; other children's tests."""
+        for child in node.children:
+            if child.kind == "term":
+                word, bit = divmod(self.bit[child.stemmed], MASK_BITS)
+                bits[word] = bits.get(word, 0) | 1 << bit
+            elif child.kind == kind:
+                self._gather(child, kind, bits, nested)
+            else:
+                nested.append(self.matched(child))
 
     def score(self) -> str:
         parts = []
@@ -136,49 +186,67 @@ class _Plan:
 _ANSWER = """
 WITH leaf (stem, word, bit, {coefficients}) AS ({leaves}),
 per_document AS (
-    SELECT search_posting.slug, search_posting.system, search_posting.category,
-           {sums}, {masks}
-    FROM search_posting JOIN leaf ON leaf.stem = search_posting.stem
+    SELECT p.document, p.system, p.category, {sums}, {masks}
+    FROM search_posting p JOIN leaf ON leaf.stem = p.stem
     WHERE {where}
-    GROUP BY search_posting.slug, search_posting.system, search_posting.category
+    GROUP BY p.document, p.system, p.category
 ),
 scored AS (
-    SELECT slug, system, category, {score} AS score FROM per_document WHERE {matched}
+    SELECT document, system, category, {score} AS score FROM per_document WHERE {matched}
+),
+page AS (
+    SELECT document, score FROM scored
+    WHERE score >= (SELECT min(score) FROM
+                    (SELECT score FROM scored ORDER BY score DESC LIMIT :limit) AS best)
 )
-(SELECT slug, system, category, score, CAST(NULL AS bigint) AS n
- FROM scored ORDER BY score DESC, slug LIMIT :limit)
+(SELECT d.slug, d.title, d.body, d.system, d.category, page.score, CAST(NULL AS bigint) AS n
+ FROM page CROSS JOIN LATERAL (
+     SELECT slug, title, body, system, category FROM search_document
+     WHERE search_document.id = page.document OFFSET 0) AS d
+ ORDER BY page.score DESC, d.slug LIMIT :limit)
 UNION ALL
-SELECT NULL, system, category, NULL, count(*) FROM scored GROUP BY system, category
+SELECT NULL, NULL, NULL, s.name, c.name, NULL, f.n
+FROM (SELECT system, category, count(*) AS n FROM scored GROUP BY system, category) AS f
+JOIN search_facet s ON s.id = f.system JOIN search_facet c ON c.id = f.category
 """
+
+
+def _word_filter(plan: _Plan, word: int) -> str:
+    """The leaves of one mask word (no filter when there is only one: up to 63 stems)."""
+    return "" if len(plan.words) == 1 else f" FILTER (WHERE leaf.word = {word})"
+
+
+# A facet filter is the facet's number, looked up once per statement (no such facet: NULL,
+# nothing matches).
+_FACET = "p.{kind} = (SELECT id FROM search_facet WHERE kind = '{kind}' AND name = :{kind})"
 
 
 class Answer:
     """The total, the facets and the best `limit` hits of one query tree: one statement.
 
     One pass over the query stems' postings the caller may see (an index-only scan of
-    the covering index, filters included) sums per document the groups of `_Plan` and
-    the masks of the stems it holds; the score follows per document, the matched
-    documents give the facet counts (and so the total) and, sorted, the page. The
-    articles' text and lexemes are not read.
+    the covering index, visibility and filters in the index) sums per document the
+    groups of `_Plan` and the masks of the stems it holds; the score follows per
+    document, the matched documents give the facet counts (and so the total). The page
+    is the `limit` best scores (a top-N heapsort over numbers) and their ties, ordered
+    by slug once the few documents' slugs, titles and bodies are read; the other
+    articles' text is not read.
     """
 
     def __init__(self, node: Node, stats: Statistics, visible, system, category, limit: int):
         plan = _Plan(node, stats)
         leaves, params = plan.leaf_rows()
-        where = [_visibility_sql(visible)]
-        for name, value in (("system", system), ("category", category)):
+        where = [visibility_sql(visible, "p.visibility")]
+        for kind, value in (("system", system), ("category", category)):
             if value:
-                where.append(f"search_posting.{name} = :{name}")
-                params[name] = value
+                where.append(_FACET.format(kind=kind))
+                params[kind] = value
         statement = _ANSWER.format(
             leaves=leaves,
             coefficients=", ".join(f"c{g}" for g in range(len(plan.groups))),
-            sums=", ".join(
-                f"sum(search_posting.weight * leaf.c{g}) AS s{g}" for g in range(len(plan.groups))
-            ),
+            sums=", ".join(f"sum(p.weight * leaf.c{g}) AS s{g}" for g in range(len(plan.groups))),
             masks=", ".join(
-                f"coalesce(bit_or(leaf.bit) FILTER (WHERE leaf.word = {w}), 0) AS m{w}"
-                for w in plan.words
+                f"coalesce(bit_or(leaf.bit){_word_filter(plan, w)}, 0) AS m{w}" for w in plan.words
             ),
             where=" AND ".join(where),
             score=plan.score(),
@@ -194,17 +262,16 @@ class Answer:
                 key = (row.system, row.category)[position]
                 totals[key] = totals.get(key, 0) + row.n
             self.facets[name] = dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
-        hits = sorted((r for r in rows if r.slug is not None), key=lambda r: (-r.score, r.slug))
-        self.best = [(r.slug, float(r.score)) for r in hits]
-        self.facet_of = {r.slug: (r.system, r.category) for r in hits}
+        # slug, title, body, system, category, score of each shown hit, best first
+        hits = (r for r in rows if r.slug is not None)
+        self.page = sorted(hits, key=lambda r: (-r.score, r.slug))
 
 
-@lru_cache(maxsize=1024)
-def _visibility_sql(visible: Visibility) -> str:
-    """`visibility_clause` over the postings as SQL text (its values are ids and enum
-    names, rendered as literals), compiled once per kind of caller."""
-    clause = visibility_clause(visible, _posting)
-    return str(clause.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-
-
-__all__ = ["Answer", "Statistics", "visibility_clause"]
+__all__ = [
+    "Answer",
+    "Statistics",
+    "visibility_clause",
+    "visibility_key",
+    "visibility_keys",
+    "visibility_sql",
+]
