@@ -26,6 +26,8 @@ from supportdesk.tickets.models import (
     Priority,
     Ticket,
     TicketEntry,
+    case_page_generation,
+    pages_of_ticket_row,
 )
 
 
@@ -395,6 +397,28 @@ __all__ = [
     "next_case_statuses",
     "vendor_case_generation",
 ]
+
+
+# The ticket page shows its linked case (status, SLA, the latest vendor message), the
+# known issues linked to it and what was shared (see tickets.models.ticket_page_generation).
+def _case_pages(case: VendorCase) -> list[str]:
+    return [
+        case_page_generation(m, case.id)
+        for m in generations.old_and_new(case, "municipality_id", "municipality")
+    ]
+
+
+def _case_pages_of_message(message: CaseMessage) -> list[str]:
+    session = inspect_row(message).session
+    ids = generations.old_and_new(message, "case_id", "case")
+    cases = [session.get(VendorCase, i) for i in ids] if session is not None else []
+    return [case_page_generation(c.municipality_id, c.id) for c in cases if c is not None]
+
+
+generations.track(VendorCase, _case_pages)
+generations.track(CaseMessage, _case_pages_of_message)
+generations.track(SharedItem, pages_of_ticket_row)
+generations.track(KnownIssueTicket, pages_of_ticket_row)
 
 
 # A vendor's known issues and SLA targets show on the pages of that vendor's tickets

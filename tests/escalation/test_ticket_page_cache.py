@@ -1,5 +1,6 @@
-"""The ticket page (rendered per request, no longer a cached fragment): replies, vendor
-answers, known issues and names show on the next request; forms carry the session's own
+"""The ticket page below its title is a cached fragment per ticket and viewer: replies,
+vendor answers, merges, status changes, known issues and names show on the next request; a
+change to one ticket leaves the other tickets' pages cached; forms carry the session's own
 token."""
 
 from __future__ import annotations
@@ -8,7 +9,22 @@ import re
 
 from supportdesk.escalation.models import KnownIssue, KnownIssueStatus
 from supportdesk.extensions import db
+from supportdesk.tickets.models import Ticket, TicketStatus
 from tests.escalation.conftest import client_for
+
+
+def _served_from_cache(app, client, url: str) -> str:
+    """The page, asserting it came from the cached fragment."""
+    store = app.extensions["fragment_cache"]
+    hits = store.hits_by_name.get("tickets.detail", 0)
+    html = client.get(url).get_data(as_text=True)
+    assert store.hits_by_name.get("tickets.detail", 0) == hits + 1
+    return html
+
+
+def _version(ticket: Ticket) -> int:
+    db.session.expire_all()
+    return db.session.get(Ticket, ticket.id).version
 
 
 def test_changes_reach_the_cached_ticket_page(app, world, make_ticket, escalated):
@@ -17,6 +33,7 @@ def test_changes_reach_the_cached_ticket_page(app, world, make_ticket, escalated
     superuser = client_for(app, world.superuser)
     url = f"/tickets/{ticket.number}"
     coordinator.get(url)
+    _served_from_cache(app, coordinator, url)
 
     # a reply from the superuser over HTTP
     response = superuser.post(f"{url}/entries", data={"body": "Det virker stadig ikke"})
@@ -75,3 +92,92 @@ def test_every_form_on_a_cached_page_has_the_sessions_token(app, world, make_tic
     for browser, token in zip(reversed(browsers), reversed(tokens), strict=True):
         response = browser.post(f"{url}/entries", data={"body": "Svar", "csrf_token": token})
         assert response.status_code == 302
+
+
+def test_a_change_to_one_ticket_leaves_the_others_pages_cached(app, world, make_ticket):
+    one, other = make_ticket(), make_ticket(subject="Beskeder kommer ikke frem")
+    coordinator = client_for(app, world.coordinator)
+    superuser = client_for(app, world.superuser)
+    for ticket in (one, other):
+        coordinator.get(f"/tickets/{ticket.number}")
+    response = superuser.post(f"/tickets/{one.number}/entries", data={"body": "Stadig fejl"})
+    assert response.status_code == 302
+    _served_from_cache(app, coordinator, f"/tickets/{other.number}")
+    assert "Stadig fejl" in coordinator.get(f"/tickets/{one.number}").get_data(as_text=True)
+    _served_from_cache(app, coordinator, f"/tickets/{one.number}")
+
+
+def test_status_changes_show_on_the_next_view(app, world, make_ticket):
+    ticket = make_ticket()
+    coordinator = client_for(app, world.coordinator)
+    superuser = client_for(app, world.superuser)
+    url = f"/tickets/{ticket.number}"
+    for client in (coordinator, superuser):
+        client.get(url)
+        _served_from_cache(app, client, url)
+    response = coordinator.post(
+        f"{url}/status", data={"status": "resolved", "version": _version(ticket)}
+    )
+    assert response.status_code == 302
+    assert 'class="status status-resolved"' in coordinator.get(url).get_data(as_text=True)
+    page = superuser.get(url).get_data(as_text=True)
+    assert 'class="status status-resolved"' in page
+    assert f'action="{url}/reopen"' in page  # the creator may reopen it now
+    # the creator reopens it from the page
+    response = superuser.post(f"{url}/reopen", data={"version": _version(ticket)})
+    assert response.status_code == 302
+    assert db.session.get(Ticket, ticket.id).status == TicketStatus.open
+    assert 'class="status status-open"' in superuser.get(url).get_data(as_text=True)
+    assert 'class="status status-open"' in coordinator.get(url).get_data(as_text=True)
+
+
+def test_a_merge_shows_on_both_pages(app, world, make_ticket):
+    target = make_ticket()
+    duplicate = make_ticket(subject="Samme fejl på Rosenvænget", description="Også hos os.")
+    coordinator = client_for(app, world.coordinator)
+    for ticket in (target, duplicate):
+        coordinator.get(f"/tickets/{ticket.number}")
+        _served_from_cache(app, coordinator, f"/tickets/{ticket.number}")
+    response = coordinator.post(f"/tickets/{duplicate.number}/merge", data={"into": target.number})
+    assert response.status_code == 302
+    page = coordinator.get(f"/tickets/{target.number}").get_data(as_text=True)
+    assert "Samme fejl på Rosenvænget" in page
+    assert "Også hos os." in page
+    page = coordinator.get(f"/tickets/{duplicate.number}").get_data(as_text=True)
+    assert f'href="/tickets/{target.number}"' in page
+    # a reply on the merged ticket shows on the page of the ticket it is merged into
+    _served_from_cache(app, coordinator, f"/tickets/{target.number}")
+    db.session.expire_all()
+    duplicate = db.session.get(Ticket, duplicate.id)
+    duplicate.status = TicketStatus.open  # as reopening does, so a reply may be written
+    db.session.commit()
+    superuser = client_for(app, world.superuser)
+    response = superuser.post(
+        f"/tickets/{duplicate.number}/entries", data={"body": "Nu også på 3. sal"}
+    )
+    assert response.status_code == 302
+    page = coordinator.get(f"/tickets/{target.number}").get_data(as_text=True)
+    assert "Nu også på 3. sal" in page
+
+
+def test_case_messages_from_the_ticket_page_show_on_the_next_view(
+    app, world, make_ticket, escalated
+):
+    ticket = make_ticket()
+    case = escalated(ticket)
+    coordinator = client_for(app, world.coordinator)
+    vendor = client_for(app, world.agent)
+    url = f"/tickets/{ticket.number}"
+    coordinator.get(url)
+    _served_from_cache(app, coordinator, url)
+    response = vendor.post(f"/cases/{case.number}/messages", data={"body": "Hvilken browser?"})
+    assert response.status_code == 302
+    assert "Hvilken browser?" in coordinator.get(url).get_data(as_text=True)
+    # an answer to the vendor from the ticket page changes the case: the page is rendered
+    # again once, then served from the cache until the vendor writes back
+    response = coordinator.post(f"{url}/case-message", data={"body": "Chrome, nyeste version"})
+    assert response.status_code == 302
+    coordinator.get(url)
+    _served_from_cache(app, coordinator, url)
+    vendor.post(f"/cases/{case.number}/messages", data={"body": "Rettet i version 2.1"})
+    assert "Rettet i version 2.1" in coordinator.get(url).get_data(as_text=True)
