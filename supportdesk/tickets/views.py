@@ -423,8 +423,9 @@ def _detail_context(
     merge_form: MergeForm | None = None,
     survey_form: SurveyForm | None = None,
     extra: dict[str, Any] | None = None,
+    refresh: bool = False,
 ) -> dict[str, Any]:
-    ticket = services.load_detail(ticket)
+    ticket = services.load_detail(ticket, refresh=refresh)
     user = current_user
     context: dict[str, Any] = {
         "ticket": ticket,
@@ -508,8 +509,7 @@ def detail_generations(user: User, ticket: Ticket) -> tuple[str, ...]:
 def _fresh_detail_body(ticket: Ticket) -> str:
     # the ticket was read before the generations in the key: read it again, so what is
     # cached is never older than the key it is kept under
-    db.session.expire(ticket)
-    return _detail_body(ticket)
+    return _detail_body(ticket, refresh=True)
 
 
 def _detail_body(

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from sqlalchemy import text
+
+from supportdesk.cache import fragments
 from supportdesk.escalation.models import KnownIssue, KnownIssueStatus
 from supportdesk.extensions import db
-from supportdesk.tickets.models import Ticket, TicketStatus
+from supportdesk.tickets.models import Ticket, TicketStatus, ticket_page_generation
 from tests.escalation.conftest import client_for
 
 
@@ -181,3 +185,43 @@ def test_case_messages_from_the_ticket_page_show_on_the_next_view(
     _served_from_cache(app, coordinator, url)
     vendor.post(f"/cases/{case.number}/messages", data={"body": "Rettet i version 2.1"})
     assert "Rettet i version 2.1" in coordinator.get(url).get_data(as_text=True)
+
+
+def test_a_change_committed_while_the_page_is_read_is_not_cached_as_new(
+    app, world, make_ticket, monkeypatch
+):
+    """The ticket is read before the generations in the key; a change committed in
+    between (PostgreSQL reads each statement's newest data) must not be cached under the
+    new generation with the old data, so the fragment is built from the ticket read again."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads one snapshot per transaction")
+    ticket = make_ticket(subject="Gammelt emne")
+    db.session.commit()
+    coordinator = client_for(app, world.coordinator)
+    url = f"/tickets/{ticket.number}"
+    name = ticket_page_generation(ticket.municipality_id, ticket.id)
+    read = fragments.read_generations
+    writes = []
+
+    def read_after_a_change(*names: str) -> tuple[int, ...]:
+        if name in names and not writes:  # another request's change, committed just now
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text("UPDATE ticket SET subject = 'Nyt emne' WHERE id = :id"),
+                    {"id": ticket.id},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO cache_generation (name, value) VALUES (:name, 1) "
+                        "ON CONFLICT (name) DO UPDATE SET value = cache_generation.value + 1"
+                    ),
+                    {"name": name},
+                )
+            writes.append(name)
+        return read(*names)
+
+    monkeypatch.setattr(fragments, "read_generations", read_after_a_change)
+    coordinator.get(url)
+    assert writes
+    # the heading is in the fragment (the page title is rendered per request)
+    assert "</span> Nyt emne</h1>" in _served_from_cache(app, coordinator, url)
