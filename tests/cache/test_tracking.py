@@ -62,7 +62,6 @@ RENDERED: dict[str, tuple[str, ...]] = {
 
 # (model name, column) → why no cached page shows it, or why it never changes
 NOT_SHOWN: dict[tuple[str, str], str] = {
-    ("User", "email"): "pages show people by name",
     ("User", "locale"): "the page key holds the request's locale",
     ("User", "password_hash"): "secret",
     ("User", "auth_epoch"): "ends sessions; the next request signs in anew",
