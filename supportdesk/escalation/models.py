@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy import inspect as inspect_row
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
@@ -27,6 +28,7 @@ from supportdesk.tickets.models import (
     Ticket,
     TicketEntry,
     case_page_generation,
+    in_session,
     pages_of_ticket_row,
 )
 
@@ -402,6 +404,9 @@ __all__ = [
 # The ticket page shows its linked case (status, SLA, the latest vendor message), the
 # known issues linked to it and what was shared (see tickets.models.ticket_page_generation).
 def _case_pages(case: VendorCase) -> list[str]:
+    session = inspect_row(case).session
+    if session is not None and case in session.new:
+        return []  # no ticket page shows a case new in this flush yet
     return [
         case_page_generation(m, case.id)
         for m in generations.old_and_new(case, "municipality_id", "municipality")
@@ -410,9 +415,20 @@ def _case_pages(case: VendorCase) -> list[str]:
 
 def _case_pages_of_message(message: CaseMessage) -> list[str]:
     session = inspect_row(message).session
-    ids = generations.old_and_new(message, "case_id", "case")
-    cases = [session.get(VendorCase, i) for i in ids] if session is not None else []
-    return [case_page_generation(c.municipality_id, c.id) for c in cases if c is not None]
+    if session is None:
+        return []
+    names = []
+    for case_id in generations.old_and_new(message, "case_id", "case"):
+        case = in_session(session, VendorCase, case_id)
+        if case is not None and case in session.new:
+            continue  # a case new in this flush: no ticket page shows it yet
+        municipality_id = (
+            case.municipality_id
+            if case is not None
+            else session.scalar(select(VendorCase.municipality_id).where(VendorCase.id == case_id))
+        )
+        names.append(case_page_generation(municipality_id, case_id))
+    return names
 
 
 generations.track(VendorCase, _case_pages)

@@ -8,8 +8,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
+from sqlalchemy.orm.util import identity_key
 
 from supportdesk.accounts.models import (
     Category,
@@ -369,21 +379,44 @@ def ticket_pages(municipality_id: int, ticket_ids: Iterable[int | None]) -> list
     return sorted({ticket_page_generation(municipality_id, i) for i in ticket_ids if i is not None})
 
 
+def in_session(session: Session, model: type, ident: Any) -> Any | None:
+    """The `model` row with this id as `session` holds it (persistent, or new in the flush
+    being collected), without loading it: the session listeners run inside a flush."""
+    found = session.identity_map.get(identity_key(model, ident))
+    if found is None:
+        found = next((o for o in session.new if type(o) is model and o.id == ident), None)
+    return found
+
+
 def _pages_of_ticket(ticket: Ticket) -> list[str]:
-    # its own page, and the page of the ticket it is (or was) merged into, which lists it
-    ids = {ticket.id, *generations.old_and_new(ticket, "merged_into_id", "merged_into")}
+    # its own page (a ticket new in this flush has none cached yet), and the page of the
+    # ticket it is (or was) merged into, which lists it
+    ids = generations.old_and_new(ticket, "merged_into_id", "merged_into")
+    session = object_session(ticket)
+    if session is None or ticket not in session.new:
+        ids.add(ticket.id)
     return ticket_pages(ticket.municipality_id, ids)
 
 
 def pages_of_ticket_row(row: Any) -> list[str]:
     """The pages a row of a ticket (entry, attachment, survey answer, link) shows on: its
-    ticket's, and once that ticket is merged, the page of the ticket it is merged into."""
-    ids = generations.old_and_new(row, "ticket_id")
+    ticket's, and once that ticket is merged, the page of the ticket it is merged into.
+    A row of a ticket new in this flush bumps nothing: that page was never cached."""
     session = object_session(row)
-    for ticket_id in list(ids):
-        ticket = session.get(Ticket, ticket_id) if session is not None else None
-        if ticket is not None:
-            ids.add(ticket.merged_into_id)
+    ids: set[Any] = set()
+    for ticket_id in generations.old_and_new(row, "ticket_id"):
+        ticket = in_session(session, Ticket, ticket_id) if session is not None else None
+        if ticket is None:
+            merged_into = (
+                session.scalar(select(Ticket.merged_into_id).where(Ticket.id == ticket_id))
+                if session is not None
+                else None
+            )
+        elif ticket in session.new:
+            continue
+        else:
+            merged_into = ticket.merged_into_id
+        ids.update((ticket_id, merged_into))
     return ticket_pages(row.municipality_id, ids)
 
 
