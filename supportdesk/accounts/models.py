@@ -428,6 +428,7 @@ generations.track(
     # services set either)
     only=(
         "name",
+        "email",  # tells people of the same name apart in the ticket page's assignee list
         "active",
         "role",
         "municipality_id",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy import inspect as inspect_row
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
@@ -34,6 +35,9 @@ from supportdesk.tickets.models import (
     Priority,
     Ticket,
     TicketEntry,
+    case_page_generation,
+    in_session,
+    pages_of_ticket_row,
 )
 
 
@@ -401,6 +405,42 @@ __all__ = [
     "next_case_statuses",
     "vendor_case_generation",
 ]
+
+
+# The ticket page shows its linked case (status, SLA, the latest vendor message), the
+# known issues linked to it and what was shared (see tickets.models.ticket_page_generation).
+def _case_pages(case: VendorCase) -> list[str]:
+    session = inspect_row(case).session
+    if session is not None and case in session.new:
+        return []  # no ticket page shows a case new in this flush yet
+    return [
+        case_page_generation(m, case.id)
+        for m in generations.old_and_new(case, "municipality_id", "municipality")
+    ]
+
+
+def _case_pages_of_message(message: CaseMessage) -> list[str]:
+    session = inspect_row(message).session
+    if session is None:
+        return []
+    names = []
+    for case_id in generations.old_and_new(message, "case_id", "case"):
+        case = in_session(session, VendorCase, case_id)
+        if case is not None and case in session.new:
+            continue  # a case new in this flush: no ticket page shows it yet
+        municipality_id = (
+            case.municipality_id
+            if case is not None
+            else session.scalar(select(VendorCase.municipality_id).where(VendorCase.id == case_id))
+        )
+        names.append(case_page_generation(municipality_id, case_id))
+    return names
+
+
+generations.track(VendorCase, _case_pages)
+generations.track(CaseMessage, _case_pages_of_message)
+generations.track(SharedItem, pages_of_ticket_row)
+generations.track(KnownIssueTicket, pages_of_ticket_row)
 
 
 # A vendor's known issues and SLA targets show on the pages of that vendor's tickets

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from supportdesk.accounts.models import Category, Municipality, System, User, str_enum
+from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
 
 
@@ -203,7 +204,18 @@ class TicketShownArticle(db.Model):
     article: Mapped[Article] = relationship()
 
 
+# The published articles' slugs, titles and audiences (offered for insertion on the
+# ticket page); the search pages follow their own index generation instead.
+ARTICLES_GENERATION = "faq:articles"
+generations.track(
+    Article,
+    lambda _article: [ARTICLES_GENERATION],
+    only=("slug", "title", "state", "audience", "municipality_id", "system_id"),
+)
+
+
 __all__ = [
+    "ARTICLES_GENERATION",
     "TRANSITIONS",
     "Article",
     "ArticleFeedback",

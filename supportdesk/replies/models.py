@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from supportdesk.cache import generations
 from supportdesk.extensions import db, utcnow
 
 
@@ -27,4 +28,19 @@ class CannedReply(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-__all__ = ["CannedReply"]
+def canned_replies_generation(municipality_id: int | None, vendor_id: int | None = None) -> str:
+    """The cache generation of one owner's canned replies (offered on the ticket page)."""
+    return f"replies:m{municipality_id}" if municipality_id is not None else f"replies:v{vendor_id}"
+
+
+def _owners(reply: CannedReply) -> list[str]:
+    return [
+        *(canned_replies_generation(m) for m in generations.old_and_new(reply, "municipality_id")),
+        *(canned_replies_generation(None, v) for v in generations.old_and_new(reply, "vendor_id")),
+    ]
+
+
+generations.track(CannedReply, _owners)
+
+
+__all__ = ["CannedReply", "canned_replies_generation"]

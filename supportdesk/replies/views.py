@@ -19,13 +19,15 @@ from supportdesk.escalation.forms import MessageForm
 from supportdesk.escalation.models import VendorCase
 from supportdesk.escalation.views import render_case_page
 from supportdesk.extensions import db
+from supportdesk.faq.models import ARTICLES_GENERATION
 from supportdesk.form_pages import form_page, save_form, saved_and_go
 from supportdesk.navigation import NAV_PROVIDERS, NavItem
 from supportdesk.replies import services
 from supportdesk.replies.forms import CannedReplyForm
+from supportdesk.replies.models import canned_replies_generation
 from supportdesk.tickets.forms import EntryForm
 from supportdesk.tickets.models import Ticket
-from supportdesk.tickets.views import render_ticket_page
+from supportdesk.tickets.views import DETAIL_GENERATION_PROVIDERS, render_ticket_page
 
 bp = Blueprint("replies", __name__)
 
@@ -37,6 +39,17 @@ def _nav(user: User) -> list[NavItem]:
 
 
 NAV_PROVIDERS.append(_nav)
+
+
+def _ticket_page_generations(user: User) -> tuple[str, ...]:
+    """The reply tools on the ticket page show the user's canned replies and the FAQ
+    articles a reporter can read."""
+    if not policy.can_use_canned_replies(user):
+        return ()
+    return (canned_replies_generation(user.municipality_id), ARTICLES_GENERATION)
+
+
+DETAIL_GENERATION_PROVIDERS.append(_ticket_page_generations)
 
 
 @bp.app_context_processor

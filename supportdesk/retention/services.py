@@ -40,7 +40,9 @@ from supportdesk.tickets.models import (
     Ticket,
     TicketEntry,
     TicketStatus,
+    case_page_generation,
     ticket_generation,
+    ticket_pages,
 )
 from supportdesk.tickets.upload_store import remove_on_commit, sweep_orphans
 
@@ -82,7 +84,13 @@ def _expired_ticket_ids(municipality: Municipality, now: datetime) -> list[int]:
 
 def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -> None:
     rows = db.session.execute(
-        select(Ticket.id, Ticket.number, Ticket.created_by_id).where(Ticket.id.in_(ids))
+        select(
+            Ticket.id,
+            Ticket.number,
+            Ticket.created_by_id,
+            Ticket.municipality_id,
+            Ticket.merged_into_id,
+        ).where(Ticket.id.in_(ids))
     ).all()
     numbers = [row.number for row in rows]
     # the survey's bell entries point to its signed link, not to the ticket
@@ -121,8 +129,15 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
         )
         .execution_options(synchronize_session=False)
     )
-    municipalities = select(Ticket.municipality_id).where(Ticket.id.in_(ids)).distinct()
-    generations.bump(*(ticket_generation(m) for m in db.session.scalars(municipalities)))
+    generations.bump(
+        *{ticket_generation(row.municipality_id) for row in rows},
+        # each ticket's page, and the page of the ticket it is merged into (which lists it)
+        *(
+            name
+            for row in rows
+            for name in ticket_pages(row.municipality_id, (row.id, row.merged_into_id))
+        ),
+    )
     db.session.execute(
         delete(Notification).where(
             Notification.url.in_([f"/tickets/{n}" for n in numbers] + survey_links)
@@ -171,13 +186,15 @@ def _anonymise_finished_cases(report: RetentionReport) -> None:
         .execution_options(synchronize_session=False)
     )
     owners = db.session.execute(
-        select(VendorCase.vendor_id, VendorCase.municipality_id)
-        .where(VendorCase.id.in_(ids))
-        .distinct()
+        select(VendorCase.id, VendorCase.vendor_id, VendorCase.municipality_id).where(
+            VendorCase.id.in_(ids)
+        )
     ).all()
     generations.bump(
-        *(vendor_case_generation(vendor) for vendor, _ in owners),
-        *(municipal_case_generation(municipality) for _, municipality in owners),
+        *{vendor_case_generation(owner.vendor_id) for owner in owners},
+        *{municipal_case_generation(owner.municipality_id) for owner in owners},
+        # the ticket pages show the case's latest vendor message
+        *(case_page_generation(owner.municipality_id, owner.id) for owner in owners),
     )
     report.cases += len(ids)
 

@@ -28,6 +28,7 @@ from supportdesk.tickets.models import (
     TicketEntry,
     TicketStatus,
     ticket_generation,
+    ticket_page_generation,
 )
 
 # event name → its line from the event's parameters, in the current locale
@@ -131,7 +132,10 @@ def touch(ticket: Ticket, reply: TicketEntry | None = None) -> None:
     set_committed_value(ticket, "first_response_at", stored)
     if answered_at is not None:
         events.ticket_times_changed.send(ticket, what="response")
-    generations.bump(ticket_generation(ticket.municipality_id))
+    generations.bump(
+        ticket_generation(ticket.municipality_id),
+        ticket_page_generation(ticket.municipality_id, ticket.id),
+    )
 
 
 def answers(ticket: Ticket, entry: TicketEntry) -> bool:

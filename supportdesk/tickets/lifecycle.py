@@ -35,6 +35,7 @@ from supportdesk.tickets.models import (
     Ticket,
     TicketStatus,
     ticket_generation,
+    ticket_page_generation,
 )
 
 _Choice = TypeVar("_Choice", bound=enum.Enum)
@@ -181,7 +182,10 @@ def open_on_reply(ticket: Ticket, actor: User, current: TicketStatus) -> bool:
     version = db.session.scalar(select(Ticket.version).where(Ticket.id == ticket.id))
     for name, value in (("status", TicketStatus.open), ("updated_at", now), ("version", version)):
         set_committed_value(ticket, name, value)
-    generations.bump(ticket_generation(ticket.municipality_id))
+    generations.bump(
+        ticket_generation(ticket.municipality_id),
+        ticket_page_generation(ticket.municipality_id, ticket.id),
+    )
     record_event(ticket, actor, "status", {"from": current.value, "to": TicketStatus.open.value})
     return True
 

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
+from sqlalchemy.orm.util import identity_key
 
 from supportdesk.accounts.models import (
     Category,
@@ -344,7 +355,74 @@ def routing_generation(municipality_id: int) -> str:
     return f"routing:m{municipality_id}"
 
 
+# The ticket page is cached per ticket: its generation names one of `TICKET_PAGE_SLOTS`
+# per municipality (ticket id modulo), so the table stays bounded and a change to one
+# ticket empties its page (and the few it shares a slot with), not the municipality's.
+TICKET_PAGE_SLOTS = 1024
+
+
+def ticket_page_generation(municipality_id: int, ticket_id: int) -> str:
+    """The cache generation of one ticket's page: the ticket, its entries, attachments,
+    survey answer, known-issue links and shared items, and the tickets merged into it."""
+    return f"ticket:m{municipality_id}:{ticket_id % TICKET_PAGE_SLOTS}"
+
+
+def case_page_generation(municipality_id: int, case_id: int) -> str:
+    """The cache generation of a vendor case as its tickets' pages show it (status, SLA,
+    messages); a case bundles tickets of one municipality, so it is named like them."""
+    return f"case:m{municipality_id}:{case_id % TICKET_PAGE_SLOTS}"
+
+
+def ticket_pages(municipality_id: int, ticket_ids: Iterable[int | None]) -> list[str]:
+    """The page generations of these tickets (explicit bumps after bulk statements)."""
+    return sorted({ticket_page_generation(municipality_id, i) for i in ticket_ids if i is not None})
+
+
+def in_session(session: Session, model: type, ident: Any) -> Any | None:
+    """The `model` row with this id as `session` holds it (persistent, or new in the flush
+    being collected), without loading it: the session listeners run inside a flush."""
+    found = session.identity_map.get(identity_key(model, ident))
+    if found is None:
+        found = next((o for o in session.new if type(o) is model and o.id == ident), None)
+    return found
+
+
+def _pages_of_ticket(ticket: Ticket) -> list[str]:
+    # its own page (a ticket new in this flush has none cached yet), and the page of the
+    # ticket it is (or was) merged into, which lists it
+    ids = generations.old_and_new(ticket, "merged_into_id", "merged_into")
+    session = object_session(ticket)
+    if session is None or ticket not in session.new:
+        ids.add(ticket.id)
+    return ticket_pages(ticket.municipality_id, ids)
+
+
+def pages_of_ticket_row(row: Any) -> list[str]:
+    """The pages a row of a ticket (entry, attachment, survey answer, link) shows on: its
+    ticket's, and once that ticket is merged, the page of the ticket it is merged into.
+    A row of a ticket new in this flush bumps nothing: that page was never cached."""
+    session = object_session(row)
+    ids: set[Any] = set()
+    for ticket_id in generations.old_and_new(row, "ticket_id"):
+        ticket = in_session(session, Ticket, ticket_id) if session is not None else None
+        if ticket is None:
+            merged_into = (
+                session.scalar(select(Ticket.merged_into_id).where(Ticket.id == ticket_id))
+                if session is not None
+                else None
+            )
+        elif ticket in session.new:
+            continue
+        else:
+            merged_into = ticket.merged_into_id
+        ids.update((ticket_id, merged_into))
+    return ticket_pages(row.municipality_id, ids)
+
+
 generations.track(Ticket, lambda ticket: [ticket_generation(ticket.municipality_id)])
+generations.track(Ticket, _pages_of_ticket)
+for _model in (TicketEntry, Attachment, SurveyResponse):
+    generations.track(_model, pages_of_ticket_row)
 # a queue's name shows on its municipality's pages only
 generations.track(
     Queue,

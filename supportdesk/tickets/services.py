@@ -367,11 +367,13 @@ def _announce_entry(actor: User, ticket: Ticket, body: str, internal: bool) -> N
 # --- the ticket page -----------------------------------------------------------------
 
 
-def load_detail(ticket: Ticket) -> Ticket:
-    """Eager-load what the ticket page shows in one round trip."""
-    return db.session.scalars(
-        select(Ticket).where(Ticket.id == ticket.id).options(*SHOWN_RELATIONS)
-    ).one()
+def load_detail(ticket: Ticket, *, refresh: bool = False) -> Ticket:
+    """Eager-load what the ticket page shows in one round trip; `refresh` reads the
+    ticket's own columns again too (a cached page is built from data read after its key)."""
+    query = select(Ticket).where(Ticket.id == ticket.id).options(*SHOWN_RELATIONS)
+    if refresh:
+        query = query.execution_options(populate_existing=True)
+    return db.session.scalars(query).one()
 
 
 def visible_entries(user: User, ticket: Ticket) -> list[TicketEntry]:

@@ -9,11 +9,12 @@ from supportdesk.escalation.views import queue_generations
 from supportdesk.extensions import db
 from supportdesk.faq.views import SEARCH_GENERATIONS
 from supportdesk.navigation import menu_generations
-from supportdesk.tickets.views import list_generations
+from supportdesk.tickets.views import detail_generations, list_generations
 from tests.cache.conftest import Town
 
 PAGES: dict[str, Callable[[Town], tuple[str, ...]]] = {
     "ticket list": lambda t: list_generations(t.coordinator),
+    "ticket page": lambda t: detail_generations(t.coordinator, t.ticket),
     "case queue (municipality)": lambda t: queue_generations(t.coordinator),
     "case queue (vendor)": lambda t: queue_generations(t.agent),
     "FAQ search": lambda _t: SEARCH_GENERATIONS,

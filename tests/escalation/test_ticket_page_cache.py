@@ -1,14 +1,40 @@
-"""The ticket page (rendered per request, no longer a cached fragment): replies, vendor
-answers, known issues and names show on the next request; forms carry the session's own
+"""The ticket page below its title is a cached fragment per ticket and viewer: replies,
+vendor answers, merges, status changes, known issues and names show on the next request; a
+change to one ticket leaves the other tickets' pages cached; forms carry the session's own
 token."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
+from sqlalchemy import text
+
+from supportdesk.cache import fragments
 from supportdesk.escalation.models import KnownIssue, KnownIssueStatus
 from supportdesk.extensions import db
+from supportdesk.tickets.models import Ticket, TicketStatus, ticket_page_generation
 from tests.escalation.conftest import client_for
+
+
+def _served_from_cache(app, client, url: str) -> str:
+    """The page, asserting it came from the cached fragment."""
+    store = app.extensions["fragment_cache"]
+    hits = store.hits_by_name.get("tickets.detail", 0)
+    html = client.get(url).get_data(as_text=True)
+    assert store.hits_by_name.get("tickets.detail", 0) == hits + 1
+    return html
+
+
+def _cached(app, client, url: str) -> None:
+    """View the page once, so the next view is served from the cache (asserted)."""
+    client.get(url)
+    _served_from_cache(app, client, url)
+
+
+def _version(ticket: Ticket) -> int:
+    db.session.expire_all()
+    return db.session.get(Ticket, ticket.id).version
 
 
 def test_changes_reach_the_cached_ticket_page(app, world, make_ticket, escalated):
@@ -16,7 +42,7 @@ def test_changes_reach_the_cached_ticket_page(app, world, make_ticket, escalated
     coordinator = client_for(app, world.coordinator)
     superuser = client_for(app, world.superuser)
     url = f"/tickets/{ticket.number}"
-    coordinator.get(url)
+    _cached(app, coordinator, url)
 
     # a reply from the superuser over HTTP
     response = superuser.post(f"{url}/entries", data={"body": "Det virker stadig ikke"})
@@ -39,6 +65,13 @@ def test_changes_reach_the_cached_ticket_page(app, world, make_ticket, escalated
     response = vendor.post(f"/cases/{case.number}/messages", data={"body": "Fejlen er fundet"})
     assert response.status_code == 302
     assert "Fejlen er fundet" in coordinator.get(url).get_data(as_text=True)
+    # an answer to the vendor from the ticket page changes the case: the page is rendered
+    # again once, then served from the cache until the vendor writes back
+    response = coordinator.post(f"{url}/case-message", data={"body": "Chrome, nyeste version"})
+    assert response.status_code == 302
+    _cached(app, coordinator, url)
+    vendor.post(f"/cases/{case.number}/messages", data={"body": "Rettet i version 2.1"})
+    assert "Rettet i version 2.1" in coordinator.get(url).get_data(as_text=True)
 
     # a new known issue for the system shows in the banner
     db.session.add(
@@ -75,3 +108,107 @@ def test_every_form_on_a_cached_page_has_the_sessions_token(app, world, make_tic
     for browser, token in zip(reversed(browsers), reversed(tokens), strict=True):
         response = browser.post(f"{url}/entries", data={"body": "Svar", "csrf_token": token})
         assert response.status_code == 302
+
+
+def test_a_change_to_one_ticket_leaves_the_others_pages_cached(app, world, make_ticket):
+    one, other = make_ticket(), make_ticket(subject="Beskeder kommer ikke frem")
+    coordinator = client_for(app, world.coordinator)
+    superuser = client_for(app, world.superuser)
+    for ticket in (one, other):
+        coordinator.get(f"/tickets/{ticket.number}")
+    response = superuser.post(f"/tickets/{one.number}/entries", data={"body": "Stadig fejl"})
+    assert response.status_code == 302
+    _served_from_cache(app, coordinator, f"/tickets/{other.number}")
+    assert "Stadig fejl" in coordinator.get(f"/tickets/{one.number}").get_data(as_text=True)
+    _served_from_cache(app, coordinator, f"/tickets/{one.number}")
+
+
+def test_status_changes_show_on_the_next_view(app, world, make_ticket):
+    ticket = make_ticket()
+    coordinator = client_for(app, world.coordinator)
+    superuser = client_for(app, world.superuser)
+    url = f"/tickets/{ticket.number}"
+    for client in (coordinator, superuser):
+        _cached(app, client, url)
+    response = coordinator.post(
+        f"{url}/status", data={"status": "resolved", "version": _version(ticket)}
+    )
+    assert response.status_code == 302
+    assert 'class="status status-resolved"' in coordinator.get(url).get_data(as_text=True)
+    page = superuser.get(url).get_data(as_text=True)
+    assert 'class="status status-resolved"' in page
+    assert f'action="{url}/reopen"' in page  # the creator may reopen it now
+    # the creator reopens it from the page
+    response = superuser.post(f"{url}/reopen", data={"version": _version(ticket)})
+    assert response.status_code == 302
+    assert db.session.get(Ticket, ticket.id).status == TicketStatus.open
+    assert 'class="status status-open"' in superuser.get(url).get_data(as_text=True)
+    assert 'class="status status-open"' in coordinator.get(url).get_data(as_text=True)
+
+
+def test_a_merge_shows_on_both_pages(app, world, make_ticket):
+    target = make_ticket()
+    duplicate = make_ticket(subject="Samme fejl på Rosenvænget", description="Også hos os.")
+    coordinator = client_for(app, world.coordinator)
+    for ticket in (target, duplicate):
+        _cached(app, coordinator, f"/tickets/{ticket.number}")
+    response = coordinator.post(f"/tickets/{duplicate.number}/merge", data={"into": target.number})
+    assert response.status_code == 302
+    page = coordinator.get(f"/tickets/{target.number}").get_data(as_text=True)
+    assert "Samme fejl på Rosenvænget" in page
+    assert "Også hos os." in page
+    page = coordinator.get(f"/tickets/{duplicate.number}").get_data(as_text=True)
+    assert f'href="/tickets/{target.number}"' in page
+    # a reply on the merged ticket shows on the page of the ticket it is merged into
+    _served_from_cache(app, coordinator, f"/tickets/{target.number}")
+    db.session.expire_all()
+    duplicate = db.session.get(Ticket, duplicate.id)
+    duplicate.status = TicketStatus.open  # as reopening does, so a reply may be written
+    db.session.commit()
+    superuser = client_for(app, world.superuser)
+    response = superuser.post(
+        f"/tickets/{duplicate.number}/entries", data={"body": "Nu også på 3. sal"}
+    )
+    assert response.status_code == 302
+    page = coordinator.get(f"/tickets/{target.number}").get_data(as_text=True)
+    assert "Nu også på 3. sal" in page
+
+
+def test_a_change_committed_while_the_page_is_read_is_not_cached_as_new(
+    app, world, make_ticket, monkeypatch
+):
+    """The ticket is read before the generations in the key; a change committed in
+    between (PostgreSQL reads each statement's newest data) must not be cached under the
+    new generation with the old data, so the fragment is built from the ticket read again."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads one snapshot per transaction")
+    ticket = make_ticket(subject="Gammelt emne")
+    db.session.commit()
+    coordinator = client_for(app, world.coordinator)
+    url = f"/tickets/{ticket.number}"
+    name = ticket_page_generation(ticket.municipality_id, ticket.id)
+    read = fragments.read_generations
+    writes = []
+
+    def read_after_a_change(*names: str) -> tuple[int, ...]:
+        if name in names and not writes:  # another request's change, committed just now
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text("UPDATE ticket SET subject = 'Nyt emne' WHERE id = :id"),
+                    {"id": ticket.id},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO cache_generation (name, value) VALUES (:name, 1) "
+                        "ON CONFLICT (name) DO UPDATE SET value = cache_generation.value + 1"
+                    ),
+                    {"name": name},
+                )
+            writes.append(name)
+        return read(*names)
+
+    monkeypatch.setattr(fragments, "read_generations", read_after_a_change)
+    coordinator.get(url)
+    assert writes
+    # the heading is in the fragment (the page title is rendered per request)
+    assert "</span> Nyt emne</h1>" in _served_from_cache(app, coordinator, url)
