@@ -9,9 +9,9 @@ totals, facets and suggestions only ever come from articles the caller may see.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, TypedDict, Unpack
+from typing import Any, Protocol, TypedDict, Unpack
 
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
@@ -38,6 +38,12 @@ class Hit:
     category: str
     snippet: str  # HTML: escaped text with <mark> around matched words
     score: float
+
+    @classmethod
+    def found(cls, stored: Mapping[str, Any], snippet: str, score: float) -> Hit:
+        """A hit from an article's stored fields, as either backend keeps them."""
+        keys = ("slug", "title", "system", "category")
+        return cls(*(stored[key] for key in keys), snippet=snippet, score=round(score, 4))
 
 
 @dataclass

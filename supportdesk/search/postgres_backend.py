@@ -533,14 +533,7 @@ class PostgresBackend:
         seen: dict[str, bool] = {}
         for row in answer.page:
             results.hits.append(
-                Hit(
-                    slug=row.slug,
-                    title=row.title,
-                    system=row.system,
-                    category=row.category,
-                    snippet=snippet(row.body, stems, seen=seen),
-                    score=round(row.score, 4),
-                )
+                Hit.found(row._mapping, snippet(row.body, stems, seen=seen), row.score)
             )
         return results
 

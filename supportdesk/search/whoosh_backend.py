@@ -536,14 +536,7 @@ class WhooshBackend:
         for docnum, score in best[:limit]:
             stored = cache.stored_fields(docnum)
             results.hits.append(
-                Hit(
-                    slug=stored["slug"],
-                    title=stored["title"],
-                    system=stored["system"],
-                    category=stored["category"],
-                    snippet=snippet(stored["body"], stems, surfaces=surfaces),
-                    score=round(score, 4),
-                )
+                Hit.found(stored, snippet(stored["body"], stems, surfaces=surfaces), score)
             )
         return results
 
