@@ -19,14 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.search_bench import (
-    CONTENT,
-    VISIBILITIES,
-    make_articles,
-    make_queries,
-    make_realistic_articles,
-    vocabulary,
-)
+from bench.search_bench import CONTENT, VISIBILITIES, make_corpus, make_queries
 from supportdesk.search.whoosh_backend import WhooshBackend
 
 QUERIES = 200
@@ -54,12 +47,7 @@ def answers(backend: WhooshBackend, queries: list[tuple[str, str]]) -> list[dict
 
 def dump(out: Path, articles: int, corpus: str, seed: int) -> None:
     rng = random.Random(seed)
-    words = vocabulary()
-    topics = None
-    if corpus == "realistic":
-        docs, topics = make_realistic_articles(articles, words, rng)
-    else:
-        docs = make_articles(articles, words, rng)
+    docs, words, topics = make_corpus(articles, corpus, rng)
     queries = make_queries(QUERIES, words, rng, topics)
     workdir = Path(tempfile.mkdtemp(prefix="search-answers-"))
     try:
