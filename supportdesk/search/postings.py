@@ -405,7 +405,7 @@ class GenerationPostings:
         parts = self.parts(stemmed)
         return parts, idf(sum(map(len, parts)), self.doc_count)
 
-    def term_values(self, stemmed: str, docs: list[int]) -> list[float]:
+    def term_values(self, stemmed: str, docs: list[int]) -> Iterable[float]:
         """The stem's weight (without idf) in each of these ascending documents, 0.0 where
         it is absent.
 
@@ -415,7 +415,7 @@ class GenerationPostings:
         """
         holding = self._holding(stemmed)
         if len(holding) == 1:
-            return list(map(holding[0].weights(stemmed).get, docs, repeat(0.0)))
+            return map(holding[0].weights(stemmed).get, docs, repeat(0.0))
         values: list[float] = []
         for segment in holding:
             start = bisect_left(docs, segment.offset, len(values))
