@@ -328,16 +328,22 @@ EDITS = 50
 QUERIES_PER_EDIT = 20
 
 
+def make_corpus(
+    articles: int, corpus: str, rng: random.Random
+) -> tuple[list[SimpleNamespace], list[str], list[list[str]] | None]:
+    """The articles of a corpus, the words they draw on and (realistic) their topics."""
+    words = vocabulary()
+    if corpus == "realistic":
+        docs, topics = make_realistic_articles(articles, words, rng)
+        return docs, words, topics
+    return make_articles(articles, words, rng), words, None
+
+
 def _measure(
     backend, articles: int, queries: int, seed: int, size_mb, corpus: str, commit
 ) -> dict[str, object]:
     rng = random.Random(seed)
-    words = vocabulary()
-    topics = None
-    if corpus == "realistic":
-        docs, topics = make_realistic_articles(articles, words, rng)
-    else:
-        docs = make_articles(articles, words, rng)
+    docs, words, topics = make_corpus(articles, corpus, rng)
     started = time.perf_counter()
     cpu_started = time.process_time()
     backend.rebuild(docs, progress=_progress(articles))

@@ -25,10 +25,12 @@ import math
 import struct
 import sys
 from array import array
+from bisect import bisect_left
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from itertools import repeat
 from operator import add
+from typing import TypeVar
 
 from whoosh.formats import Format
 from whoosh.matching.wrappers import FilterMatcher
@@ -58,6 +60,7 @@ SMALL_SEGMENT = 256
 # The field holding each document's stems with their weights (`RankField`).
 RANK = "rank"
 _NOTHING: dict[int, float] = {}
+K = TypeVar("K")
 
 
 # A `rank` posting's value: its weight as a little-endian 64-bit float.
@@ -138,14 +141,15 @@ class SegmentPostings:
         self._weights: OrderedDict[str, dict[int, float]] = OrderedDict()
         # Derived from the weights and dropped with them: bitset, maximum, ranked list.
         self._derived: dict[str, dict[str, object]] = {}
-        self._columns: dict[str, list[str]] = {}
+        # What is kept for the segment's life is held in tuples (see `_untracked`).
+        self._columns: dict[str, tuple[str, ...]] = {}
         self._visible: dict[tuple, int] = {}
         self._values: dict[str, dict[str, int]] = {}
-        self._vocabulary: dict[tuple[str, int], list[str]] | None = None
-        self._bigrams: dict[tuple[str, str], list[str]] = {}
+        self._vocabulary: dict[tuple[str, int], tuple[str, ...]] | None = None
+        self._bigrams: dict[tuple[str, str], tuple[str, ...]] = {}
         self._perdoc = None
-        self._by_stem: dict[str, list[str]] | None = None
-        self._words: list[str] | None = None
+        self._by_stem: dict[str, tuple[str, ...]] | None = None
+        self._words: tuple[str, ...] | None = None
         # A small segment (an edit, a merge of edits) lists its stems once, so a stem it
         # lacks costs a set lookup instead of a term-dictionary lookup.
         self._stems: frozenset[str] | None = None
@@ -212,15 +216,15 @@ class SegmentPostings:
     def maximum(self, stemmed: str) -> float:
         return self._derive(stemmed, "max", lambda weights: max(weights.values(), default=0.0))
 
-    def ranked(self, stemmed: str) -> list[tuple[int, float]]:
+    def ranked(self, stemmed: str) -> tuple[tuple[int, float], ...]:
         """(document, weight) by descending weight, then ascending document."""
         return self._derive(
-            stemmed, "ranked", lambda weights: sorted(weights.items(), key=_by_weight)
+            stemmed, "ranked", lambda weights: tuple(sorted(weights.items(), key=_by_weight))
         )
 
-    def column(self, name: str) -> list[str]:
+    def column(self, name: str) -> tuple[str, ...]:
         if name not in self._columns:
-            self._columns[name] = list(self.leaf.column_reader(name))
+            self._columns[name] = tuple(self.leaf.column_reader(name))
         return self._columns[name]
 
     def value_bits(self, name: str) -> dict[str, int]:
@@ -254,21 +258,21 @@ class SegmentPostings:
         searcher = Searcher(self.leaf, closereader=False)
         return bitset(searcher.docs_for_query(query))
 
-    def words(self) -> list[str]:
+    def words(self) -> tuple[str, ...]:
         """The indexed words of this segment, read from its term dictionary once (the
         snippet spellings and the typo groups both need them)."""
         if self._words is None:
-            self._words = list(self.leaf.field_terms("words"))
+            self._words = tuple(self.leaf.field_terms("words"))
         return self._words
 
-    def surfaces(self, stemmed: str) -> list[str]:
+    def surfaces(self, stemmed: str) -> tuple[str, ...]:
         """The indexed words (folded, unstemmed) of this segment with this stem."""
         if self._by_stem is None:
             groups: dict[str, list[str]] = {}
             for known in self.words():
                 groups.setdefault(stem(known), []).append(known)
-            self._by_stem = groups
-        return self._by_stem.get(stemmed, [])
+            self._by_stem = _untracked(groups)
+        return self._by_stem.get(stemmed, ())
 
     def near_words(self, word: str, maxdist: int) -> list[str]:
         """Words of this segment within `maxdist` edits that start with the same letter.
@@ -287,7 +291,7 @@ class SegmentPostings:
                 groups.setdefault((known[0], len(known)), []).append(known)
                 for gram in _bigrams(known):
                     bigrams.setdefault((known[0], gram), []).append(known)
-            self._vocabulary, self._bigrams = groups, bigrams
+            self._vocabulary, self._bigrams = _untracked(groups), _untracked(bigrams)
         first, size = word[0], len(word)
         grams = _bigrams(word)
         need = len(grams) - 3 * maxdist
@@ -307,6 +311,16 @@ class SegmentPostings:
                 for known in self._vocabulary.get((first, length), ())
             ]
         return [k for k in candidates if within(k, word, maxdist)]
+
+
+def _untracked(groups: dict[K, list[str]]) -> dict[K, tuple[str, ...]]:
+    """The groups as tuples of words, which Python's garbage collector stops tracking.
+
+    A segment keeps its word groups (typos, snippet spellings) for its whole life: as
+    lists, every full collection walked each of their 20,000 articles' words, a 200 ms
+    pause in a search now and then (issue 18: the maximum after edits).
+    """
+    return {key: tuple(words) for key, words in groups.items()}
 
 
 def _bigrams(word: str) -> set[str]:
@@ -390,6 +404,26 @@ class GenerationPostings:
         """The stem's weights per segment and its idf (over every document)."""
         parts = self.parts(stemmed)
         return parts, idf(sum(map(len, parts)), self.doc_count)
+
+    def term_values(self, stemmed: str, docs: list[int]) -> Iterable[float]:
+        """The stem's weight (without idf) in each of these ascending documents, 0.0 where
+        it is absent.
+
+        Each segment holding the stem looks up only the documents in its range: after
+        edits a stem is in several segments, and looking every document up in each of
+        them made a query cost as many times more as there were segments.
+        """
+        holding = self._holding(stemmed)
+        if len(holding) == 1:
+            return map(holding[0].weights(stemmed).get, docs, repeat(0.0))
+        values: list[float] = []
+        for segment in holding:
+            start = bisect_left(docs, segment.offset, len(values))
+            end = bisect_left(docs, segment.offset + segment.doc_count, start)
+            values.extend(repeat(0.0, start - len(values)))
+            values.extend(map(segment.weights(stemmed).get, docs[start:end], repeat(0.0)))
+        values.extend(repeat(0.0, len(docs) - len(values)))
+        return values
 
     def term_max(self, stemmed: str) -> float:
         """The highest weight (without idf) of a stem in any document."""

@@ -211,15 +211,9 @@ def _vector(node: Ranked, cache, docs: list[int], terms: dict | None = None) -> 
     if node.kind == "term":
         key = (node.stemmed, node.boost)
         if key not in terms:
-            parts, idf = cache.term_weights(node.stemmed)
-            factor = idf * node.boost
-            if len(parts) == 1:
-                values = map(parts[0].get, docs, repeat(0.0))
-            else:  # a document is in one segment's part only
-                values = [0.0] * len(docs)
-                for weights in parts:
-                    values = list(map(add, values, map(weights.get, docs, repeat(0.0))))
-            terms[key] = list(map(mul, values, repeat(factor)))
+            _parts, idf = cache.term_weights(node.stemmed)
+            values = cache.term_values(node.stemmed, docs)  # `docs` ascend (`positions`)
+            terms[key] = list(map(mul, values, repeat(idf * node.boost)))
         return terms[key]
     vectors = [_vector(child, cache, docs, terms) for child in node.children]
     totals = vectors[0]

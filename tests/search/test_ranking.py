@@ -6,6 +6,7 @@ answer must equal scoring every matched document, also across segments after edi
 
 from __future__ import annotations
 
+import gc
 import heapq
 import random
 
@@ -107,3 +108,28 @@ def test_typo_candidates_by_shared_bigrams_equal_comparing_every_word(tmp_path):
                 if known[0] == typo[0] and damerau_levenshtein(known, typo) <= maxdist
             }
             assert set(segment.near_words(typo, maxdist)) == every
+
+
+def test_a_stems_values_across_segments_equal_its_weights(backend):
+    """After edits a stem is in several segments; each document's value is its weight."""
+    with backend._lock:
+        cache = backend._generation_cache(backend._get_searcher())
+        assert len(cache.segments) > 1
+        parts, _idf = cache.term_weights("kalend")
+        assert len(parts) > 1
+        docs = list(range(cache.reader.doc_count_all()))
+        expected = [next((part[d] for part in parts if d in part), 0.0) for d in docs]
+        assert list(cache.term_values("kalend", docs)) == expected
+        assert list(cache.term_values("kalend", docs[::7])) == expected[::7]
+
+
+def test_kept_word_groups_are_not_walked_by_every_garbage_collection(backend):
+    """A segment's word groups live as long as it does; a full collection walked them
+    all when they were lists (a 200 ms pause at 20,000 articles)."""
+    backend.search("kalendr elev", Visibility())  # builds the typo and snippet groups
+    gc.collect()
+    for segment in backend._segments.segments.values():
+        kept = [segment._words, *segment._vocabulary.values(), *segment._bigrams.values()]
+        kept += segment._by_stem.values()
+        assert kept
+        assert not any(gc.is_tracked(group) for group in kept)
