@@ -174,14 +174,14 @@ def test_a_merge_shows_on_both_pages(app, world, make_ticket):
     assert "Nu også på 3. sal" in page
 
 
+@pytest.mark.postgresql_only
 def test_a_change_committed_while_the_page_is_read_is_not_cached_as_new(
     app, world, make_ticket, monkeypatch
 ):
     """The ticket is read before the generations in the key; a change committed in
     between (PostgreSQL reads each statement's newest data) must not be cached under the
-    new generation with the old data, so the fragment is built from the ticket read again."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite reads one snapshot per transaction")
+    new generation with the old data, so the fragment is built from the ticket read again.
+    PostgreSQL only: SQLite reads one snapshot per transaction."""
     ticket = make_ticket(subject="Gammelt emne")
     db.session.commit()
     coordinator = client_for(app, world.coordinator)
