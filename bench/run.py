@@ -290,12 +290,16 @@ def scenario_data(target: Target) -> dict[str, Any]:
             .where(Ticket.id.in_(ids), Ticket.municipality_id == esbjerg.id)
             .limit(300)
         ).all()
-        # replies in the mixed scenario go to tickets that still take them
+        # replies in the mixed scenario go to tickets that still take them: the newest open
+        # ones (the sample above is mostly old, resolved tickets, which answer 409)
         open_numbers = db.session.scalars(
-            select(Ticket.number).where(
-                Ticket.number.in_(numbers),
+            select(Ticket.number)
+            .where(
+                Ticket.municipality_id == esbjerg.id,
                 Ticket.status.not_in([TicketStatus.resolved, TicketStatus.closed]),
             )
+            .order_by(Ticket.id.desc())
+            .limit(300)
         ).all()
         user = db.session.scalar(select(User).where(User.email == SUPERUSER))
         _token, plain = services.create_token(user, "bench")
@@ -391,6 +395,17 @@ def gunicorn(target: Target, app: str, name: str) -> Iterator[Server]:
 
 # keys set up by `sign_in` (a larger size signs in again on the same database)
 TOTP_SECRETS: dict[str, str] = {}
+USED_CODES: dict[str, str] = {}  # secret -> the last code sent with it
+
+
+def fresh_code(secret: str) -> str:
+    """The current code for `secret`, waiting for the next time step when the current code
+    was already sent: the app refuses a code used once (replay protection)."""
+    totp = pyotp.TOTP(secret)
+    while (code := totp.now()) == USED_CODES.get(secret):
+        time.sleep(0.5)
+    USED_CODES[secret] = code
+    return code
 
 
 def sign_in(port: int, email: str) -> str:
@@ -424,7 +439,7 @@ def sign_in(port: int, email: str) -> str:
             cookie,
             {
                 "action": "enable",
-                "code": pyotp.TOTP(secret.group(1).decode()).now(),
+                "code": fresh_code(secret.group(1).decode()),
                 "csrf_token": token.group(1).decode(),
             },
         )
@@ -443,7 +458,7 @@ def sign_in(port: int, email: str) -> str:
             "/login/2fa",
             cookie,
             {
-                "code": pyotp.TOTP(TOTP_SECRETS.get(email, DEMO_TOTP_SECRET)).now(),
+                "code": fresh_code(TOTP_SECRETS.get(email, DEMO_TOTP_SECRET)),
                 "csrf_token": token.group(1).decode(),
             },
         )
@@ -493,7 +508,9 @@ def scenarios(port: int, data: dict[str, Any]) -> list[Scenario]:
     agent = {"Cookie": sign_in(port, VENDOR_AGENT)}
     bearer = {"Authorization": f"Bearer {data['token']}", "Accept": "application/json"}
     numbers = data["ticket_numbers"] or ["none"]
-    open_numbers = data["open_ticket_numbers"] or numbers
+    open_numbers = data["open_ticket_numbers"]
+    if not open_numbers:
+        raise SystemExit("no open ticket in the bench database for the mix's replies")
     rng = random.Random(11)
     serial = itertools.count(1)
 
