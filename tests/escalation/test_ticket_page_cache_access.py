@@ -114,3 +114,25 @@ def test_tickets_sharing_a_generation_slot_keep_their_own_pages(
         _cached(app, coordinator, f"/tickets/{ticket.number}")
     assert "Skemaet mangler" not in _page(coordinator, one)
     assert "Forældreintra svarer ikke" not in _page(coordinator, other)
+
+
+def test_erasing_a_person_who_moved_takes_their_name_off_the_old_municipalitys_pages(
+    app, world, make_ticket
+):
+    """Their replies stay on the pages of the municipality they left, whose names a
+    change to the person no longer bumps."""
+    ticket = make_ticket()
+    url = f"/tickets/{ticket.number}"
+    response = client_for(app, world.coordinator).post(
+        f"{url}/entries", data={"body": "Vi kigger på det"}
+    )
+    assert response.status_code == 302
+    moved = db.session.get(User, world.coordinator.id)
+    moved.municipality_id = world.other_coordinator.municipality_id
+    db.session.commit()
+    colleague = client_for(app, world.unentitled)  # a coordinator who stayed
+    _cached(app, colleague, url)
+    assert "Karen Koordinator" in _page(colleague, ticket)
+    gdpr.erase(None, gdpr.find_subject(world.coordinator.email, None))
+    db.session.commit()
+    assert "Karen Koordinator" not in _page(colleague, ticket)
