@@ -22,6 +22,7 @@ from supportdesk.accounts.models import ApiToken, SupportEntitlement, User, User
 from supportdesk.accounts.services import user_document
 from supportdesk.audit import events
 from supportdesk.audit.models import SecurityEvent, SecurityEventKind
+from supportdesk.cache import generations
 from supportdesk.errors import ValidationFailed
 from supportdesk.escalation.models import CaseMessage
 from supportdesk.extensions import db, utcnow
@@ -236,6 +237,10 @@ def erase(actor: User | None, subject: Subject, now: datetime | None = None) -> 
     if user is not None:
         user.name = f"Slettet bruger {user.id}"
         user.email = f"slettet-{user.id}@{ERASED_DOMAIN}"
+        # the change bumps the names of their municipality or vendor now, but cached
+        # pages of one they left show them too: every page with names reads the shared
+        # generation
+        generations.bump(generations.REFERENCE)
         user.active = False
         user.password_hash = "!"  # noqa: S105 — no password can match it
         user.auth_epoch += 1
