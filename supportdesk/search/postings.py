@@ -32,6 +32,7 @@ from itertools import repeat
 from operator import add
 from typing import TypeVar
 
+import numpy as np
 from whoosh.formats import Format
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, Or, Query, Term
@@ -221,6 +222,10 @@ class SegmentPostings:
         return self._derive(
             stemmed, "ranked", lambda weights: tuple(sorted(weights.items(), key=_by_weight))
         )
+
+    def arrays(self, stemmed: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (global) documents holding a stem, ascending, and their weights, as arrays."""
+        return self._derive(stemmed, "arrays", _arrays)
 
     def column(self, name: str) -> tuple[str, ...]:
         if name not in self._columns:
@@ -425,6 +430,18 @@ class GenerationPostings:
         values.extend(repeat(0.0, len(docs) - len(values)))
         return values
 
+    def term_array(self, stemmed: str, docs: np.ndarray) -> np.ndarray:
+        """`term_values` as an array: each segment holding the stem finds the documents
+        of its range among its own (both ascending) by binary search."""
+        values = np.zeros(len(docs))
+        for segment in self._holding(stemmed):
+            ids, weights = segment.arrays(stemmed)
+            start, end = np.searchsorted(docs, (segment.offset, segment.offset + segment.doc_count))
+            wanted = docs[start:end]
+            at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+            values[start:end] = np.where(ids[at] == wanted, weights[at], 0.0)
+        return values
+
     def term_max(self, stemmed: str) -> float:
         """The highest weight (without idf) of a stem in any document."""
         return max((segment.maximum(stemmed) for segment in self._holding(stemmed)), default=0.0)
@@ -481,6 +498,15 @@ class GenerationPostings:
                 local &= ~bitset(segment.leaf.deleted_docs_set)  # a cached property
             docs |= local << offset
         return docs
+
+
+def _arrays(weights: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    # A segment's weights are read in ascending document order (`read_ids`).
+    count = len(weights)
+    return (
+        np.fromiter(weights.keys(), np.int64, count),
+        np.fromiter(weights.values(), np.float64, count),
+    )
 
 
 def _by_weight(item: tuple[int, float]) -> tuple[float, int]:
