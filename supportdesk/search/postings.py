@@ -224,8 +224,8 @@ class SegmentPostings:
         )
 
     def arrays(self, stemmed: str) -> tuple[np.ndarray, np.ndarray]:
-        """The (global) documents holding a stem, ascending, and their weights, as arrays."""
-        return self._derive(stemmed, "arrays", _arrays)
+        """The local documents holding a stem and their weights, as arrays."""
+        return self._derive(stemmed, "arrays", lambda weights: _arrays(weights, self.offset))
 
     def column(self, name: str) -> tuple[str, ...]:
         if name not in self._columns:
@@ -431,15 +431,16 @@ class GenerationPostings:
         return values
 
     def term_array(self, stemmed: str, docs: np.ndarray) -> np.ndarray:
-        """`term_values` as an array: each segment holding the stem finds the documents
-        of its range among its own (both ascending) by binary search."""
+        """`term_values` as an array: each segment holding the stem spreads its weights
+        over all its documents (0.0 where absent) and picks those of its range."""
         values = np.zeros(len(docs))
         for segment in self._holding(stemmed):
-            ids, weights = segment.arrays(stemmed)
-            start, end = np.searchsorted(docs, (segment.offset, segment.offset + segment.doc_count))
-            wanted = docs[start:end]
-            at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
-            values[start:end] = np.where(ids[at] == wanted, weights[at], 0.0)
+            local, weights = segment.arrays(stemmed)
+            offset = segment.offset
+            start, end = np.searchsorted(docs, (offset, offset + segment.doc_count))
+            spread = np.zeros(segment.doc_count)
+            spread[local] = weights
+            values[start:end] = spread[docs[start:end] - offset]
         return values
 
     def term_max(self, stemmed: str) -> float:
@@ -500,13 +501,10 @@ class GenerationPostings:
         return docs
 
 
-def _arrays(weights: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
-    # A segment's weights are read in ascending document order (`read_ids`).
+def _arrays(weights: dict[int, float], offset: int) -> tuple[np.ndarray, np.ndarray]:
     count = len(weights)
-    return (
-        np.fromiter(weights.keys(), np.int64, count),
-        np.fromiter(weights.values(), np.float64, count),
-    )
+    local = np.fromiter(weights.keys(), np.int64, count) - offset
+    return local, np.fromiter(weights.values(), np.float64, count)
 
 
 def _by_weight(item: tuple[int, float]) -> tuple[float, int]:
