@@ -32,6 +32,7 @@ from itertools import repeat
 from operator import add
 from typing import TypeVar
 
+import numpy as np
 from whoosh.formats import Format
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, Or, Query, Term
@@ -221,6 +222,10 @@ class SegmentPostings:
         return self._derive(
             stemmed, "ranked", lambda weights: tuple(sorted(weights.items(), key=_by_weight))
         )
+
+    def arrays(self, stemmed: str) -> tuple[np.ndarray, np.ndarray]:
+        """The local documents holding a stem and their weights, as arrays."""
+        return self._derive(stemmed, "arrays", lambda weights: _arrays(weights, self.offset))
 
     def column(self, name: str) -> tuple[str, ...]:
         if name not in self._columns:
@@ -425,6 +430,19 @@ class GenerationPostings:
         values.extend(repeat(0.0, len(docs) - len(values)))
         return values
 
+    def term_array(self, stemmed: str, docs: np.ndarray) -> np.ndarray:
+        """`term_values` as an array: each segment holding the stem spreads its weights
+        over all its documents (0.0 where absent) and picks those of its range."""
+        values = np.zeros(len(docs))
+        for segment in self._holding(stemmed):
+            local, weights = segment.arrays(stemmed)
+            offset = segment.offset
+            start, end = np.searchsorted(docs, (offset, offset + segment.doc_count))
+            spread = np.zeros(segment.doc_count)
+            spread[local] = weights
+            values[start:end] = spread[docs[start:end] - offset]
+        return values
+
     def term_max(self, stemmed: str) -> float:
         """The highest weight (without idf) of a stem in any document."""
         return max((segment.maximum(stemmed) for segment in self._holding(stemmed)), default=0.0)
@@ -481,6 +499,12 @@ class GenerationPostings:
                 local &= ~bitset(segment.leaf.deleted_docs_set)  # a cached property
             docs |= local << offset
         return docs
+
+
+def _arrays(weights: dict[int, float], offset: int) -> tuple[np.ndarray, np.ndarray]:
+    count = len(weights)
+    local = np.fromiter(weights.keys(), np.int64, count) - offset
+    return local, np.fromiter(weights.values(), np.float64, count)
 
 
 def _by_weight(item: tuple[int, float]) -> tuple[float, int]:

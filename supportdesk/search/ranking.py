@@ -11,6 +11,9 @@ matching `h` concepts can score more than the `h` best concepts' maximum weights
 documents are scored level by level, from those matching every concept down, and the
 ranking stops as soon as the tenth best score beats the bound of the next level. A
 single-word query walks the stem's documents in descending weight instead.
+
+Thousands of documents to score (long ticket texts in a large index) are scored as numpy
+arrays, a few (most queries) in Python's C loops over lists, which cost less to start.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import add, mul
 from typing import Protocol
+
+import numpy as np
 
 _BIT = [1 << j for j in range(8)]
 _DIGITS = bytes.maketrans(b"01", b"\x00\x01")
@@ -41,6 +46,12 @@ def positions(bits: int) -> list[int]:
     """The document numbers in a bitset, ascending (C loops over its binary digits)."""
     flags = bin(bits)[:1:-1].encode().translate(_DIGITS)  # bit d at index d, as 0 or 1
     return list(compress(range(len(flags)), flags))
+
+
+def positions_array(bits: int) -> np.ndarray:
+    """`positions` as an array."""
+    data = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) >> 3 or 1, "little"), np.uint8)
+    return np.flatnonzero(np.unpackbits(data, bitorder="little"))
 
 
 class Member:
@@ -75,6 +86,25 @@ def _best(scored: Iterable[tuple[int, float]], limit: int) -> list[tuple[int, fl
     return heapq.nlargest(limit, scored, key=lambda item: (item[1], -item[0]))
 
 
+# Documents scored as lists of (documents, scores): Python lists or numpy arrays.
+Scored = list[tuple[list[int] | np.ndarray, list[float] | np.ndarray]]
+
+
+def _best_of(scored: Scored, limit: int) -> list[tuple[int, float]]:
+    """`_best` of documents scored in parts, with the same order and tie-break."""
+    if not isinstance(scored[0][1], np.ndarray):
+        return _best(chain.from_iterable(zip(d, s, strict=True) for d, s in scored), limit)
+    docs = np.concatenate([d for d, _s in scored])
+    scores = np.concatenate([s for _d, s in scored])
+    if len(scores) > limit:
+        # Every document scoring at least the `limit`-th best score, ties included.
+        tenth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        kept = scores >= tenth
+        docs, scores = docs[kept], scores[kept]
+    order = np.lexsort((docs, -scores))[:limit]
+    return list(zip(docs[order].tolist(), scores[order].tolist(), strict=True))
+
+
 def top_hits(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, float]]:
     """The `limit` best (document, score) among the matched documents, best first.
 
@@ -101,6 +131,8 @@ def top_hits(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, f
 GROUPS = 2048
 # Bounds are sums in another order than the scores: a margin for rounding.
 SLACK = 1 + 1e-9
+# From this many matched documents a query is scored as arrays (`_array`).
+ARRAYS = 256
 
 
 def _by_levels(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, float]]:
@@ -111,7 +143,7 @@ def _by_levels(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int,
     2. Only documents that could still beat it are scored: groups split on one concept
        at a time (highest maximum first), each bounded by the best score its documents
        could reach given the concepts decided so far (bitset operations only).
-    Each pass scores its documents in C loops (`_vector`).
+    Each pass scores its documents in C loops (`_vector`, or `_array` for many).
     """
     children = node.children
     n = len(children)
@@ -139,10 +171,11 @@ def _by_levels(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int,
             at_least[h] |= at_least[h - 1] & child_bits
     # (all matched documents when fewer than `limit` match)
     seed = next((docs for docs in reversed(at_least) if docs.bit_count() >= limit), matched)
-    scored = _scored(node, cache, seed)
+    many = matched.bit_count() >= ARRAYS
+    scored = [_scored(node, cache, seed, many)]
     if seed == matched:
-        return _best(scored, limit)
-    threshold = _best(scored, limit)[-1][1]
+        return _best_of(scored, limit)
+    threshold = _best_of(scored, limit)[-1][1]
     candidates = 0
     groups = [(matched & ~seed, 0, 0, 0.0)]
     explored = 0
@@ -160,13 +193,17 @@ def _by_levels(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int,
         if inside:
             groups.append((inside, decided + 1, hits + 1, total + maxima[decided]))
     if candidates:
-        scored += _scored(node, cache, candidates)
-    return _best(scored, limit)
+        scored.append(_scored(node, cache, candidates, many))
+    return _best_of(scored, limit)
 
 
-def _scored(node: Ranked, cache, docs: int) -> list[tuple[int, float]]:
+def _scored(node: Ranked, cache, docs: int, many: bool):
+    """The documents of a bitset, ascending, and their scores (as arrays when `many`)."""
+    if many:
+        members = positions_array(docs)
+        return members, _array(node, cache, members, {})
     members = positions(docs)
-    return list(zip(members, _vector(node, cache, members), strict=True))
+    return members, _vector(node, cache, members)
 
 
 def _bound(node: Ranked, cache, matched: int) -> float:
@@ -194,7 +231,8 @@ def _bound(node: Ranked, cache, matched: int) -> float:
         return single
     if several.bit_count() > MULTI_LIMIT:
         return node.bound(cache)
-    return max(single, max(_vector(node, cache, positions(several))))
+    _members, scores = _scored(node, cache, several, several.bit_count() >= ARRAYS)
+    return max(single, float(np.max(scores)))
 
 
 MULTI_LIMIT = 2048
@@ -230,4 +268,29 @@ def _vector(node: Ranked, cache, docs: list[int], terms: dict | None = None) -> 
             hits = list(map(add, hits, map(bool, vector)))
         factors = [1 - node.scale + node.scale * h / n for h in range(n + 1)]
         return list(map(mul, totals, map(factors.__getitem__, hits)))
+    return totals
+
+
+def _array(node: Ranked, cache, docs: np.ndarray, terms: dict) -> np.ndarray:
+    """`_vector` with arrays: the same floating-point operations in the same order, one
+    element at a time, so the same scores."""
+    if node.kind == "term":
+        key = (node.stemmed, node.boost)
+        if key not in terms:
+            _parts, idf = cache.term_weights(node.stemmed)
+            terms[key] = cache.term_array(node.stemmed, docs) * (idf * node.boost)
+        return terms[key]
+    vectors = [_array(child, cache, docs, terms) for child in node.children]
+    totals = vectors[0]
+    for vector in vectors[1:]:
+        totals = totals + vector
+    if node.kind == "and" and len(vectors) > 1:
+        return totals * (np.minimum.reduce(vectors) != 0.0)
+    if node.kind == "or" and node.scale:
+        n = len(vectors)
+        hits = np.zeros(len(docs), np.intp)
+        for vector in vectors:
+            hits += vector != 0.0
+        factors = np.array([1 - node.scale + node.scale * h / n for h in range(n + 1)])
+        return totals * factors[hits]
     return totals

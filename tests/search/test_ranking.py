@@ -10,12 +10,14 @@ import gc
 import heapq
 import random
 
+import numpy as np
 import pytest
 from whoosh.support.levenshtein import damerau_levenshtein
 
 from supportdesk.faq.models import Visibility
+from supportdesk.search import ranking
 from supportdesk.search.analysis import words
-from supportdesk.search.ranking import Member, bitset, positions, top_hits
+from supportdesk.search.ranking import Member, bitset, positions, positions_array, top_hits
 from supportdesk.search.whoosh_backend import WhooshBackend
 from tests.search.test_segments import article
 
@@ -42,6 +44,8 @@ def test_bitsets_round_trip():
     assert all(d in member for d in docs)
     assert not any(d in member for d in (2, 62, 999, 20_001, 50_000))
     assert positions(0) == []
+    assert positions_array(bits).tolist() == docs
+    assert positions_array(0).tolist() == []
 
 
 @pytest.fixture
@@ -67,7 +71,10 @@ def _every_match_scored(node, cache, matched: int, limit: int):
 
 @pytest.mark.parametrize("query", QUERIES)
 @pytest.mark.parametrize("limit", [1, 10, 50, 1000])  # 1000: more than match
-def test_top_hits_equal_scoring_every_match(backend, query, limit):
+@pytest.mark.parametrize("arrays", [1, 10**9], ids=["arrays", "lists"])
+def test_top_hits_equal_scoring_every_match(backend, query, limit, arrays, monkeypatch):
+    """Scored as arrays or as lists, the same documents, scores and order."""
+    monkeypatch.setattr(ranking, "ARRAYS", arrays)
     with backend._lock:
         searcher = backend._get_searcher()
         cache = backend._generation_cache(searcher)
@@ -121,6 +128,8 @@ def test_a_stems_values_across_segments_equal_its_weights(backend):
         expected = [next((part[d] for part in parts if d in part), 0.0) for d in docs]
         assert list(cache.term_values("kalend", docs)) == expected
         assert list(cache.term_values("kalend", docs[::7])) == expected[::7]
+        assert cache.term_array("kalend", np.array(docs)).tolist() == expected
+        assert cache.term_array("kalend", np.array(docs[::7])).tolist() == expected[::7]
 
 
 def test_kept_word_groups_are_not_walked_by_every_garbage_collection(backend):
