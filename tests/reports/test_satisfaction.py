@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from supportdesk.accounts.models import Role
-from supportdesk.extensions import db, utcnow
+from supportdesk.extensions import db
+from supportdesk.reports.periods import today_local
 from supportdesk.tickets import lifecycle, services, surveys
 from supportdesk.tickets.models import TicketStatus
 
@@ -42,7 +43,7 @@ def answered(make_user, make_system):
 def test_satisfaction_per_municipality_in_the_report(client, login, make_user, answered):
     coordinator = answered("esbjerg", [5, 2, 5])
     answered("ribe", [1])
-    today = utcnow().date().isoformat()
+    today = today_local().isoformat()  # periods are Danish days, not UTC ones
     login(coordinator)
     figures = client.get(f"/api/v1/reports/municipality?from={today}&to={today}").get_json()
     assert figures["satisfaction"] == {
