@@ -30,7 +30,7 @@ from supportdesk.demo.report_patterns import spike_topic, ticket_times
 from supportdesk.extensions import db, utcnow
 from supportdesk.numbering import NumberSequence
 from supportdesk.reports.durations import fill_business_times
-from supportdesk.tickets.history import fill_from_history
+from supportdesk.tickets.history import assignee_data, fill_from_history
 from supportdesk.tickets.models import (
     EntryKind,
     Priority,
@@ -543,7 +543,7 @@ def _entries_for(
             at(0.1),
             author_id=assignee.id,
             event="assigned",
-            data={"assignee": assignee.name},
+            data=assignee_data(assignee),
         )
     )
     rows.append(status_change(at(0.1), "new", "open"))

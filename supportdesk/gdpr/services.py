@@ -28,6 +28,7 @@ from supportdesk.escalation.models import CaseMessage
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import Notification
 from supportdesk.retention.services import anonymise_tickets
+from supportdesk.tickets import history
 from supportdesk.tickets.models import (
     SavedView,
     SurveyResponse,
@@ -241,6 +242,7 @@ def erase(actor: User | None, subject: Subject, now: datetime | None = None) -> 
         # pages of one they left show them too: every page with names reads the shared
         # generation
         generations.bump(generations.REFERENCE)
+        history.rename_assignee(user)
         user.active = False
         user.password_hash = "!"  # noqa: S105 — no password can match it
         user.auth_epoch += 1

@@ -77,6 +77,29 @@ def new_entry(ticket: Ticket, kind: EntryKind, author: User | None, **fields: An
     return entry
 
 
+def assignee_data(assignee: User | None) -> dict[str, Any]:
+    """An assignment's data: the name as the line shows it, and whose it is, so that
+    erasing the person can rewrite the line (`gdpr.services.erase`)."""
+    if assignee is None:
+        return {"assignee": None}
+    return {"assignee": assignee.name, "assignee_id": assignee.id}
+
+
+def rename_assignee(user: User) -> int:
+    """Every history line naming `user` as assignee now shows their current name (after
+    erasure: the placeholder); returns the lines rewritten. Lines are found by the person's
+    id, never by the name, which a colleague may share."""
+    entries = db.session.scalars(
+        select(TicketEntry).where(
+            TicketEntry.kind == EntryKind.event,
+            TicketEntry.data["assignee_id"].as_integer() == user.id,
+        )
+    ).all()
+    for entry in entries:
+        entry.data = {**(entry.data or {}), "assignee": user.name}
+    return len(entries)
+
+
 def record_event(
     ticket: Ticket, actor: User | None, event: str, data: dict[str, Any]
 ) -> TicketEntry:

@@ -26,7 +26,7 @@ from supportdesk.errors import Conflict, Forbidden, InvalidTransition, Validatio
 from supportdesk.extensions import db, utcnow
 from supportdesk.notifications.models import NotificationEvent
 from supportdesk.tickets import notices, surveys
-from supportdesk.tickets.history import record_event
+from supportdesk.tickets.history import assignee_data, record_event
 from supportdesk.tickets.models import (
     ESCALATABLE,
     STATUS_LABELS,
@@ -226,7 +226,7 @@ def assign(
         return ticket
     ticket.assignee = assignee
     ticket.updated_at = utcnow()
-    record_event(ticket, actor, "assigned", {"assignee": assignee.name if assignee else None})
+    record_event(ticket, actor, "assigned", assignee_data(assignee))
     if ticket.status == TicketStatus.new and assignee is not None:
         apply_status(ticket, actor, TicketStatus.open)
     db.session.flush()

@@ -214,6 +214,8 @@ def _write(actor: User, new: NewTicket, placement: Placement) -> Ticket:
     route = placement.route
     if route is not None:
         data = {"rule": route.name, "queue": route.queue_name, "assignee": route.assignee_name}
+        if route.assignee_id is not None:  # whose name it is, for erasure (history)
+            data["assignee_id"] = route.assignee_id
         record_event(ticket, None, "routed", data)
     return ticket
 

@@ -11,6 +11,7 @@ from supportdesk.accounts.models import Role
 from supportdesk.audit.models import SecurityEvent, SecurityEventKind
 from supportdesk.escalation import services as escalation
 from supportdesk.extensions import utcnow
+from supportdesk.tickets import lifecycle
 from supportdesk.tickets import services as ticket_services
 from supportdesk.tickets.models import Ticket, TicketView
 from tests.escalation.conftest import client_for
@@ -175,3 +176,28 @@ def test_gdpr_page_exports_a_user_and_erases_after_confirmation(app, db, world, 
     db.session.refresh(world.hotline)
     assert not world.hotline.active
     assert world.hotline.email.endswith("@anonymiseret.invalid")
+
+
+def test_erasing_a_person_takes_their_name_out_of_the_ticket_histories(
+    app, db, world, make_ticket, make_user
+):
+    """ "Assigned to X" lines keep the name as text: erasure rewrites the lines that name the
+    erased person (by their id), and leaves a colleague with the same name alone."""
+    municipality = world.coordinator.municipality
+    leaving = make_user(Role.coordinator, municipality=municipality, name="Birthe Bortrejst")
+    namesake = make_user(Role.coordinator, municipality=municipality, name="Birthe Bortrejst")
+    first, second = make_ticket(), make_ticket()
+    lifecycle.assign(world.coordinator, first, leaving)
+    lifecycle.assign(world.coordinator, second, namesake)
+    db.session.commit()
+    coordinator = client_for(app, world.coordinator)
+    assert "Tildelt Birthe Bortrejst." in coordinator.get(f"/tickets/{first.number}").text
+
+    erased = app.test_cli_runner().invoke(args=["gdpr", "erase", leaving.email, "--yes"])
+    assert erased.exit_code == 0, erased.output
+    db.session.expire_all()
+    page = coordinator.get(f"/tickets/{first.number}").get_data(as_text=True)
+    assert "Tildelt Birthe Bortrejst." not in page
+    assert f"Tildelt Slettet bruger {leaving.id}." in page
+    other = coordinator.get(f"/tickets/{second.number}").get_data(as_text=True)
+    assert "Tildelt Birthe Bortrejst." in other
