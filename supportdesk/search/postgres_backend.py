@@ -68,7 +68,7 @@ from supportdesk.search.models import (
 )
 from supportdesk.search.postgres_ranking import Answer, visibility_clause, visibility_key
 from supportdesk.search.postings import K1, B
-from supportdesk.search.query import TEXT_FIELDS, build_query, distance, within
+from supportdesk.search.query import TEXT_FIELDS, build_query, distance, suggestion, within
 from supportdesk.search.synonyms import Synonyms
 from supportdesk.search.whoosh_backend import plain_text, snippet
 
@@ -521,8 +521,7 @@ class PostgresBackend:
             docs=stats.docs,
         )
         if corrections:
-            changed = [corrections.get(w, w) for w in tokens]
-            results.suggestion = None if changed == tokens else " ".join(changed)
+            results.suggestion = suggestion(tokens, corrections)
         if node is None:
             return results
         stats.ensure(node.stems())

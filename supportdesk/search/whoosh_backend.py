@@ -37,7 +37,7 @@ from supportdesk.search.postings import (
     average_lengths,
     bm25f_weights,
 )
-from supportdesk.search.query import build_query, distance, memo
+from supportdesk.search.query import build_query, distance, memo, suggestion
 from supportdesk.search.ranking import top_hits
 from supportdesk.search.storage import IndexStorage, SegmentReaders
 from supportdesk.search.synonyms import Synonyms
@@ -512,9 +512,10 @@ class WhooshBackend:
         cache = self._generation_cache(searcher)
         allowed = self._allowed(cache, visible)
         results = SearchResults(query=text)
-        node, corrections = self._build_query(cache, allowed, words(text))
+        tokens = words(text)
+        node, corrections = self._build_query(cache, allowed, tokens)
         if corrections:
-            results.suggestion = self._suggestion(text, corrections)
+            results.suggestion = suggestion(tokens, corrections)
         if node is None:
             return results
         # Count and facet with bitsets (no scoring), then score only what can reach the
@@ -576,9 +577,3 @@ class WhooshBackend:
             freq = postings.frequency(stemmed)
             scored[candidate] = (distance(word, candidate), -freq)
         return sorted(scored, key=lambda c: (scored[c], c))
-
-    @staticmethod
-    def _suggestion(text: str, corrections: dict[str, str]) -> str | None:
-        typed = words(text)
-        changed = [corrections.get(w, w) for w in typed]
-        return None if changed == typed else " ".join(changed)
