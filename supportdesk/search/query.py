@@ -192,6 +192,13 @@ def suggestion(tokens: list[str], corrections: dict[str, str]) -> str | None:
     return None if changed == tokens else " ".join(changed)
 
 
+def closest(word: str, frequencies: dict[str, int]) -> list[str]:
+    """Typo candidates ({candidate: document frequency}): the closest to `word` first,
+    then the most frequent, then alphabetically."""
+    scored = {candidate: (distance(word, candidate), -n) for candidate, n in frequencies.items()}
+    return sorted(scored, key=lambda c: (scored[c], c))
+
+
 def memo(fn: Callable[[str], bool]) -> Callable[[str], bool]:
     cache: dict[str, bool] = {}
 

@@ -37,7 +37,7 @@ from supportdesk.search.postings import (
     average_lengths,
     bm25f_weights,
 )
-from supportdesk.search.query import build_query, distance, memo, suggestion
+from supportdesk.search.query import build_query, closest, memo, suggestion
 from supportdesk.search.ranking import top_hits
 from supportdesk.search.storage import IndexStorage, SegmentReaders
 from supportdesk.search.synonyms import Synonyms
@@ -566,14 +566,9 @@ class WhooshBackend:
         if len(word) < 4:
             return []
         maxdist = 1 if len(word) < 8 else 2
-        scored: dict[str, tuple[int, int]] = {}
-        found = postings.near_words(word, maxdist)
-        for candidate in sorted(found):
-            if candidate == word or candidate in scored:
-                continue
+        frequencies: dict[str, int] = {}
+        for candidate in postings.near_words(word, maxdist):
             stemmed = stem(candidate)
-            if not known(stemmed):
-                continue
-            freq = postings.frequency(stemmed)
-            scored[candidate] = (distance(word, candidate), -freq)
-        return sorted(scored, key=lambda c: (scored[c], c))
+            if candidate != word and known(stemmed):
+                frequencies[candidate] = postings.frequency(stemmed)
+        return closest(word, frequencies)
