@@ -68,7 +68,7 @@ from supportdesk.search.models import (
 )
 from supportdesk.search.postgres_ranking import Answer, visibility_clause, visibility_key
 from supportdesk.search.postings import K1, B
-from supportdesk.search.query import TEXT_FIELDS, build_query, distance, within
+from supportdesk.search.query import TEXT_FIELDS, build_query, closest, suggestion, within
 from supportdesk.search.synonyms import Synonyms
 from supportdesk.search.whoosh_backend import plain_text, snippet
 
@@ -521,8 +521,7 @@ class PostgresBackend:
             docs=stats.docs,
         )
         if corrections:
-            changed = [corrections.get(w, w) for w in tokens]
-            results.suggestion = None if changed == tokens else " ".join(changed)
+            results.suggestion = suggestion(tokens, corrections)
         if node is None:
             return results
         stats.ensure(node.stems())
@@ -573,11 +572,7 @@ class PostgresBackend:
             if within(word, candidate, maxdist):
                 close[candidate] = stemmed
                 stats.add_visible(stemmed, frequency)
-        scored = {
-            candidate: (distance(word, candidate), -stats.df(stemmed))
-            for candidate, stemmed in close.items()
-        }
-        return sorted(scored, key=lambda c: (scored[c], c))
+        return closest(word, {candidate: stats.df(s) for candidate, s in close.items()})
 
 
 def _vacuum(table: str) -> None:

@@ -186,6 +186,19 @@ def build_query(
     return Node("or", clauses, scale=0.9), corrections
 
 
+def suggestion(tokens: list[str], corrections: dict[str, str]) -> str | None:
+    """ "Mente du …?": the query's words with the corrections, None when none changed."""
+    changed = [corrections.get(w, w) for w in tokens]
+    return None if changed == tokens else " ".join(changed)
+
+
+def closest(word: str, frequencies: dict[str, int]) -> list[str]:
+    """Typo candidates ({candidate: document frequency}): the closest to `word` first,
+    then the most frequent, then alphabetically."""
+    scored = {candidate: (distance(word, candidate), -n) for candidate, n in frequencies.items()}
+    return sorted(scored, key=lambda c: (scored[c], c))
+
+
 def memo(fn: Callable[[str], bool]) -> Callable[[str], bool]:
     cache: dict[str, bool] = {}
 

@@ -37,7 +37,7 @@ from supportdesk.search.postings import (
     average_lengths,
     bm25f_weights,
 )
-from supportdesk.search.query import build_query, distance, memo
+from supportdesk.search.query import build_query, closest, memo, suggestion
 from supportdesk.search.ranking import top_hits
 from supportdesk.search.storage import IndexStorage, SegmentReaders
 from supportdesk.search.synonyms import Synonyms
@@ -512,9 +512,10 @@ class WhooshBackend:
         cache = self._generation_cache(searcher)
         allowed = self._allowed(cache, visible)
         results = SearchResults(query=text)
-        node, corrections = self._build_query(cache, allowed, words(text))
+        tokens = words(text)
+        node, corrections = self._build_query(cache, allowed, tokens)
         if corrections:
-            results.suggestion = self._suggestion(text, corrections)
+            results.suggestion = suggestion(tokens, corrections)
         if node is None:
             return results
         # Count and facet with bitsets (no scoring), then score only what can reach the
@@ -565,20 +566,9 @@ class WhooshBackend:
         if len(word) < 4:
             return []
         maxdist = 1 if len(word) < 8 else 2
-        scored: dict[str, tuple[int, int]] = {}
-        found = postings.near_words(word, maxdist)
-        for candidate in sorted(found):
-            if candidate == word or candidate in scored:
-                continue
+        frequencies: dict[str, int] = {}
+        for candidate in postings.near_words(word, maxdist):
             stemmed = stem(candidate)
-            if not known(stemmed):
-                continue
-            freq = postings.frequency(stemmed)
-            scored[candidate] = (distance(word, candidate), -freq)
-        return sorted(scored, key=lambda c: (scored[c], c))
-
-    @staticmethod
-    def _suggestion(text: str, corrections: dict[str, str]) -> str | None:
-        typed = words(text)
-        changed = [corrections.get(w, w) for w in typed]
-        return None if changed == typed else " ".join(changed)
+            if candidate != word and known(stemmed):
+                frequencies[candidate] = postings.frequency(stemmed)
+        return closest(word, frequencies)

@@ -3,7 +3,7 @@
 import itertools
 
 from supportdesk.search.analysis import danish_analyzer, fold, split_compound, stem
-from supportdesk.search.query import distance, within
+from supportdesk.search.query import closest, distance, suggestion, within
 from supportdesk.search.synonyms import Synonyms
 
 
@@ -47,3 +47,16 @@ def test_within_agrees_with_the_full_distance():
     for a, b in itertools.product(words, repeat=2):
         for maxdist in (1, 2):
             assert within(a, b, maxdist) == (distance(a, b) <= maxdist), (a, b, maxdist)
+
+
+def test_typo_candidates_closest_then_most_frequent_then_alphabetical():
+    # one edit from "kalendxr": kalendor, kalendar, kalender; two: kallender, kalendre
+    frequencies = {"kalendor": 9, "kalender": 3, "kalendre": 9, "kalendar": 9, "kallender": 50}
+    expected = ["kalendar", "kalendor", "kalender", "kallender", "kalendre"]
+    assert closest("kalendxr", frequencies) == expected
+    assert closest("kalendxr", {}) == []
+
+
+def test_suggestion_only_when_a_word_changed():
+    assert suggestion(["kalendr", "elev"], {"kalendr": "kalender"}) == "kalender elev"
+    assert suggestion(["kalender"], {"kalender": "kalender"}) is None
