@@ -524,11 +524,11 @@ class PostgresBackend:
             results.suggestion = suggestion(tokens, corrections)
         if node is None:
             return results
-        stats.ensure(node.stems())
+        stems = node.stems()
+        stats.ensure(stems)
         answer = Answer(node, stats, visible, system, category, max(limit, 0))
         results.total = answer.total
         results.facets = answer.facets
-        stems = node.stems()
         seen: dict[str, bool] = {}
         for row in answer.page:
             results.hits.append(
