@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import case, func, inspect, or_, select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from supportdesk import events
@@ -88,12 +89,16 @@ def assignee_data(assignee: User | None) -> dict[str, Any]:
 def rename_assignee(user: User) -> int:
     """Every history line naming `user` as assignee now shows their current name (after
     erasure: the placeholder); returns the lines rewritten. Lines are found by the person's
-    id, never by the name, which a colleague may share."""
+    id, never by the name, which a colleague may share. Their tickets come along: the page
+    cache's flush listener (`pages_of_ticket_row`) then finds each in the session instead of
+    querying it per line."""
     entries = db.session.scalars(
-        select(TicketEntry).where(
+        select(TicketEntry)
+        .where(
             TicketEntry.kind == EntryKind.event,
             TicketEntry.data["assignee_id"].as_integer() == user.id,
         )
+        .options(joinedload(TicketEntry.ticket))
     ).all()
     for entry in entries:
         entry.data = {**(entry.data or {}), "assignee": user.name}

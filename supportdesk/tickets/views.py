@@ -469,18 +469,19 @@ def detail(number: str) -> ResponseReturnValue:
     ticket = policy.get_ticket(current_user, number)
     access_log.log_view(current_user, ticket, "page")
     names = detail_generations(current_user, ticket)
+    can_reopen = lifecycle.can_reopen_now(current_user, ticket)
     key = fragments.page_key(
         "tickets.detail",
         ticket.id,
         current_user.id,
         current_user.role,
-        lifecycle.can_reopen_now(current_user, ticket),
+        can_reopen,
         # the SLA shows business time left, which moves with the clock alone
         utcnow().strftime("%Y%m%d%H%M") if ticket.vendor_case_id is not None else None,
         names,
         fragments.read_generations(*names),
     )
-    body = fragments.fragment_html(key, lambda: _fresh_detail_body(ticket))
+    body = fragments.fragment_html(key, lambda: _fresh_detail_body(ticket, can_reopen))
     return render_template("tickets/detail.html", ticket=ticket, body=body)
 
 
@@ -506,10 +507,12 @@ def detail_generations(user: User, ticket: Ticket) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _fresh_detail_body(ticket: Ticket) -> str:
+def _fresh_detail_body(ticket: Ticket, can_reopen: bool) -> str:
     # the ticket was read before the generations in the key: read it again, so what is
-    # cached is never older than the key it is kept under
-    return _detail_body(ticket, refresh=True)
+    # cached is never older than the key it is kept under. Whether to offer "reopen" is
+    # the key's, though (from the first read): a page built from the second read would
+    # otherwise keep offering it under a key that says the window is shut
+    return _detail_body(ticket, refresh=True, extra={"can_reopen": can_reopen})
 
 
 def _detail_body(
