@@ -543,7 +543,7 @@ def _entries_for(
             at(0.1),
             author_id=assignee.id,
             event="assigned",
-            data=assignee_data(assignee),
+            data=assignee_data(assignee.name, assignee.id),
         )
     )
     rows.append(status_change(at(0.1), "new", "open"))

@@ -78,12 +78,12 @@ def new_entry(ticket: Ticket, kind: EntryKind, author: User | None, **fields: An
     return entry
 
 
-def assignee_data(assignee: User | None) -> dict[str, Any]:
+def assignee_data(name: str | None, person_id: int | None) -> dict[str, Any]:
     """An assignment's data: the name as the line shows it, and whose it is, so that
-    erasing the person can rewrite the line (`gdpr.services.erase`)."""
-    if assignee is None:
-        return {"assignee": None}
-    return {"assignee": assignee.name, "assignee_id": assignee.id}
+    erasing the person can rewrite the line (`rename_assignee`)."""
+    if person_id is None:
+        return {"assignee": name}
+    return {"assignee": name, "assignee_id": person_id}
 
 
 def rename_assignee(user: User) -> int:

@@ -226,7 +226,8 @@ def assign(
         return ticket
     ticket.assignee = assignee
     ticket.updated_at = utcnow()
-    record_event(ticket, actor, "assigned", assignee_data(assignee))
+    who = (assignee.name, assignee.id) if assignee else (None, None)
+    record_event(ticket, actor, "assigned", assignee_data(*who))
     if ticket.status == TicketStatus.new and assignee is not None:
         apply_status(ticket, actor, TicketStatus.open)
     db.session.flush()

@@ -26,7 +26,7 @@ from supportdesk.safe_input import column_length
 from supportdesk.sqlite_locks import start_writing
 from supportdesk.tickets import notices
 from supportdesk.tickets.attachments import CheckedUpload, Upload, add_attachment, check_upload
-from supportdesk.tickets.history import new_entry, record_event, touch
+from supportdesk.tickets.history import assignee_data, new_entry, record_event, touch
 from supportdesk.tickets.lifecycle import apply_status, open_on_reply
 from supportdesk.tickets.listing import SHOWN_RELATIONS
 from supportdesk.tickets.models import (
@@ -213,9 +213,8 @@ def _write(actor: User, new: NewTicket, placement: Placement) -> Ticket:
     record_event(ticket, actor, "created", {"source": new.source.value})
     route = placement.route
     if route is not None:
-        data = {"rule": route.name, "queue": route.queue_name, "assignee": route.assignee_name}
-        if route.assignee_id is not None:  # whose name it is, for erasure (history)
-            data["assignee_id"] = route.assignee_id
+        data = {"rule": route.name, "queue": route.queue_name}
+        data |= assignee_data(route.assignee_name, route.assignee_id)
         record_event(ticket, None, "routed", data)
     return ticket
 
