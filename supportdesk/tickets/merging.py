@@ -30,6 +30,11 @@ from supportdesk.tickets.models import (
 )
 
 
+def offers_merge(user: User, ticket: Ticket) -> bool:
+    """The ticket page offers merging a ticket that is not closed yet (merging closes it)."""
+    return policy.can_merge(user, ticket) and ticket.status != TicketStatus.closed
+
+
 def merge(actor: User, ticket: Ticket, target: Ticket) -> Ticket:
     """Merge `ticket` into `target` (both loaded through policy); returns the target.
 

@@ -442,7 +442,7 @@ def _detail_context(
     }
     if policy.can_change_status(user, ticket) and policy.can_assign(user, ticket):
         context["handling_form"] = handling_form(user, ticket)
-    if policy.can_merge(user, ticket) and ticket.status != TicketStatus.closed:
+    if merging.offers_merge(user, ticket):
         context["merge_form"] = merge_form or MergeForm(formdata=None)
     context["merged"] = merging.merged_tickets(user, ticket)
     if surveys.is_open(user, ticket):
