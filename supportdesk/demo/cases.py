@@ -225,12 +225,17 @@ def _escalate_seeded(now: datetime) -> int:
         .limit(SEEDED_ESCALATIONS_MAX)
     ).all()
     opened: dict[tuple[int, int], VendorCase] = {}
+    people: dict[tuple[int, int], tuple[User | None, User | None]] = {}
     done = 0
     for ticket in sorted(tickets, key=lambda t: t.created_at):
         vendor = ticket.system.vendor
         key = (ticket.municipality_id, vendor.id)
-        coordinator = _one(User, email=f"koordinator1@{ticket.municipality.slug}.sd-demo.dk")
-        agent = _one(User, email=f"agent@{vendor.slug}.sd-demo.dk")
+        if key not in people:  # looked up once per municipality and vendor, not per ticket
+            people[key] = (
+                _one(User, email=f"koordinator1@{ticket.municipality.slug}.sd-demo.dk"),
+                _one(User, email=f"agent@{vendor.slug}.sd-demo.dk"),
+            )
+        coordinator, agent = people[key]
         if coordinator is None:
             continue
         joined = opened.get(key)

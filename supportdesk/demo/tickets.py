@@ -29,7 +29,8 @@ from supportdesk.cache import generations
 from supportdesk.demo.report_patterns import spike_topic, ticket_times
 from supportdesk.extensions import db, utcnow
 from supportdesk.numbering import NumberSequence
-from supportdesk.reports.durations import fill_business_times
+from supportdesk.reports.durations import DONE_STATUSES, fill_business_times
+from supportdesk.reports.queries import OPEN_STATUSES
 from supportdesk.tickets.history import assignee_data, fill_from_history
 from supportdesk.tickets.models import (
     EntryKind,
@@ -173,7 +174,6 @@ STATUS_WEIGHTS = [
     (TicketStatus.resolved, 25),
     (TicketStatus.closed, 30),
 ]
-UNRESOLVED = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting, TicketStatus.escalated)
 OPEN_HALF_LIFE_DAYS = 10
 CLOSED_AFTER_DAYS = 10
 PRIORITY_WEIGHTS = [
@@ -231,7 +231,7 @@ def _status_for(rng: random.Random, created: datetime, now: datetime) -> TicketS
     ticket's chance to be still unresolved halves every OPEN_HALF_LIFE_DAYS."""
     status = _choice(rng, STATUS_WEIGHTS)
     age_days = (now - created).total_seconds() / 86400
-    if status in UNRESOLVED and rng.random() > 0.5 ** (age_days / OPEN_HALF_LIFE_DAYS):
+    if status in OPEN_STATUSES and rng.random() > 0.5 ** (age_days / OPEN_HALF_LIFE_DAYS):
         old = age_days > CLOSED_AFTER_DAYS and rng.random() < 0.8
         status = TicketStatus.closed if old else TicketStatus.resolved
     if status == TicketStatus.new and age_days > 2:
@@ -364,9 +364,7 @@ def _insert_tickets(
             subjects = SUBJECTS.get(category.slug if category else "", GENERIC)
             age = now - created
             updated = created + age * rng.uniform(0.05, 0.9)
-            resolved_at = (
-                updated if status in (TicketStatus.resolved, TicketStatus.closed) else None
-            )
+            resolved_at = updated if status in DONE_STATUSES else None
             closed_at = updated if status == TicketStatus.closed else None
             number = format_number(municipality.code, year, value)
             tickets.append(
@@ -468,7 +466,7 @@ def _survey_answers(
     caller is not asked), given hours to a day or two after the resolution."""
     rows = []
     for number, plan in plans.items():
-        done = plan["status"] in (TicketStatus.resolved, TicketStatus.closed)
+        done = plan["status"] in DONE_STATUSES
         # not asked: a hotline caller, or a reporter who resolved it themselves
         asked = done and not plan["from_hotline"] and plan["assignee"] is not plan["creator"]
         if not asked or rng.random() >= SURVEY_SHARE:

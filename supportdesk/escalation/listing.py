@@ -170,6 +170,7 @@ class QueueViewer:
     municipalities: list[Municipality] = field(default_factory=list)
     agents: list[User] = field(default_factory=list)
     statuses: tuple[CaseStatus, ...] = tuple(CaseStatus)
+    priorities: tuple[Priority, ...] = tuple(reversed(Priority))  # most urgent first
     sla_states: tuple[SlaState, ...] = tuple(SlaState)
 
 

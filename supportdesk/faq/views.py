@@ -104,8 +104,8 @@ def index() -> ResponseReturnValue:
         ).all()
     )
     catalogue = services.system_catalogue()
-    system_slug = request.args.get("system") or None
-    category_slug = request.args.get("category") or None
+    browsed = SearchAsked.from_args(request.args)  # the words are ignored: no search here
+    system_slug, category_slug = browsed.system, browsed.category
     articles = []
     chosen = None
     if system_slug:

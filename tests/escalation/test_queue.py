@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -154,3 +155,12 @@ def test_queue_filters_offer_the_choices_of_the_viewers_side(app, world, make_sy
     assert 'name="municipality"' not in body
     assert 'name="assignee"' not in body
     assert '<option value="meebook-app"' in body
+
+
+def test_queue_priority_filter_offers_every_priority_most_urgent_first(app, world):
+    body = client_for(app, world.agent).get("/cases?priority=high").get_data(as_text=True)
+    select_html = body.split('name="priority"', 1)[1].split("</select>", 1)[0]
+    values = re.findall(r'<option value="([^"]*)"', select_html)
+    assert values == ["", "critical", "high", "normal", "low"]
+    assert re.search(r'<option value="high"\s+selected>', select_html)
+    assert not re.search(r'<option value="low"\s+selected>', select_html)
