@@ -236,13 +236,14 @@ def erase(actor: User | None, subject: Subject, now: datetime | None = None) -> 
         anonymise_tickets(ids, now)
     user = subject.user
     if user is not None:
+        former_name = user.name
         user.name = f"Slettet bruger {user.id}"
         user.email = f"slettet-{user.id}@{ERASED_DOMAIN}"
         # the change bumps the names of their municipality or vendor now, but cached
         # pages of one they left show them too: every page with names reads the shared
         # generation
         generations.bump(generations.REFERENCE)
-        history.rename_assignee(user)
+        history.rename_assignee(user, former_name)
         user.active = False
         user.password_hash = "!"  # noqa: S105 — no password can match it
         user.auth_epoch += 1

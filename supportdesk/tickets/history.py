@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import case, func, inspect, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from supportdesk import events
@@ -86,22 +86,37 @@ def assignee_data(name: str | None, person_id: int | None) -> dict[str, Any]:
     return {"assignee": name, "assignee_id": person_id}
 
 
-def rename_assignee(user: User) -> int:
+def rename_assignee(user: User, former_name: str) -> int:
     """Every history line naming `user` as assignee now shows their current name (after
     erasure: the placeholder); returns the lines rewritten. Lines are found by the person's
-    id, never by the name, which a colleague may share. Their tickets come along: the page
-    cache's flush listener (`pages_of_ticket_row`) then finds each in the session instead of
-    querying it per line."""
+    id, never by the name alone, which a colleague may share. Lines written before events
+    carried the id (`assignee_data`) name `former_name` only: those on the person's
+    municipality's tickets are theirs when no one else there has that name, and are left
+    alone when someone has. Their tickets come along: the page cache's flush listener
+    (`pages_of_ticket_row`) then finds each in the session instead of querying it per
+    line."""
+    found = TicketEntry.data["assignee_id"].as_integer() == user.id
+    if user.municipality_id is not None:
+        namesake = select(User.id).where(
+            User.municipality_id == user.municipality_id,
+            User.name == former_name,
+            User.id != user.id,
+        )
+        found = or_(
+            found,
+            (Ticket.municipality_id == user.municipality_id)
+            & TicketEntry.data["assignee_id"].as_integer().is_(None)
+            & (TicketEntry.data["assignee"].as_string() == former_name)
+            & ~namesake.exists(),
+        )
     entries = db.session.scalars(
         select(TicketEntry)
-        .where(
-            TicketEntry.kind == EntryKind.event,
-            TicketEntry.data["assignee_id"].as_integer() == user.id,
-        )
-        .options(joinedload(TicketEntry.ticket))
+        .join(TicketEntry.ticket)
+        .where(TicketEntry.kind == EntryKind.event, found)
+        .options(contains_eager(TicketEntry.ticket))
     ).all()
     for entry in entries:
-        entry.data = {**(entry.data or {}), "assignee": user.name}
+        entry.data = {**(entry.data or {}), "assignee": user.name, "assignee_id": user.id}
     return len(entries)
 
 

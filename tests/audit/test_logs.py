@@ -11,9 +11,9 @@ from supportdesk.accounts.models import Role
 from supportdesk.audit.models import SecurityEvent, SecurityEventKind
 from supportdesk.escalation import services as escalation
 from supportdesk.extensions import utcnow
-from supportdesk.tickets import lifecycle
+from supportdesk.tickets import history, lifecycle
 from supportdesk.tickets import services as ticket_services
-from supportdesk.tickets.models import Ticket, TicketView
+from supportdesk.tickets.models import Ticket, TicketEntry, TicketView
 from tests.escalation.conftest import client_for
 
 
@@ -201,3 +201,36 @@ def test_erasing_a_person_takes_their_name_out_of_the_ticket_histories(
     assert f"Tildelt Slettet bruger {leaving.id}." in page
     other = coordinator.get(f"/tickets/{second.number}").get_data(as_text=True)
     assert "Tildelt Birthe Bortrejst." in other
+
+
+def test_erasure_rewrites_lines_written_before_they_carried_the_assignee_id(
+    app, db, world, make_ticket, make_user
+):
+    """Lines written before assignment events recorded `assignee_id` name the person only.
+    Erasure rewrites those naming the erased person on their municipality's tickets when
+    no colleague there has the same name; when one has, the line cannot be told apart and
+    stays (a colleague's history is never rewritten)."""
+    municipality = world.coordinator.municipality
+    leaving = make_user(Role.coordinator, municipality=municipality, name="Vibeke Væk")
+    ambiguous = make_user(Role.coordinator, municipality=municipality, name="Jens Jensen")
+    make_user(Role.coordinator, municipality=municipality, name="Jens Jensen")
+    aalborg = make_user(Role.superuser, municipality=world.other_coordinator.municipality)
+    mine, colleagues, elsewhere = make_ticket(), make_ticket(), make_ticket(aalborg)
+    lines = ((mine, leaving.name), (colleagues, "Jens Jensen"), (elsewhere, leaving.name))
+    for ticket, name in lines:
+        history.record_event(ticket, world.coordinator, "assigned", {"assignee": name})
+    db.session.commit()
+
+    for person in (leaving, ambiguous):
+        erased = app.test_cli_runner().invoke(args=["gdpr", "erase", person.email, "--yes"])
+        assert erased.exit_code == 0, erased.output
+    db.session.expire_all()
+
+    def assignee(ticket):
+        return db.session.scalars(
+            select(TicketEntry.data).where(TicketEntry.ticket_id == ticket.id)
+        ).all()[-1]["assignee"]
+
+    assert assignee(mine) == f"Slettet bruger {leaving.id}"
+    assert assignee(colleagues) == "Jens Jensen"
+    assert assignee(elsewhere) == "Vibeke Væk"

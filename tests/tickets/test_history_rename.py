@@ -25,7 +25,7 @@ def test_renaming_an_assignee_reads_the_lines_and_their_tickets_in_one_statement
     db.session.flush()
 
     with count_queries() as queries:
-        assert history.rename_assignee(leaving) == 3
+        assert history.rename_assignee(leaving, "gone") == 3
         db.session.flush()
     selects = [s for s in queries if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 1, selects
