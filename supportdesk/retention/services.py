@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select, update
@@ -129,6 +130,7 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
         )
         .execution_options(synchronize_session=False)
     )
+    _anonymise_merged_from_lines([row for row in rows if row.merged_into_id is not None])
     generations.bump(
         *{ticket_generation(row.municipality_id) for row in rows},
         # each ticket's page, and the page of the ticket it is merged into (which lists it)
@@ -143,6 +145,23 @@ def _anonymise_tickets(ids: list[int], now: datetime, report: RetentionReport) -
             Notification.url.in_([f"/tickets/{n}" for n in numbers] + survey_links)
         )
     )
+
+
+def _anonymise_merged_from_lines(rows: list[Any]) -> None:
+    """The ticket a ticket was merged into keeps a "merged from" line with the merged
+    ticket's subject: it goes with the merged ticket's other text."""
+    if not rows:
+        return
+    numbers = {row.number for row in rows}
+    lines = db.session.scalars(
+        select(TicketEntry).where(
+            TicketEntry.ticket_id.in_({row.merged_into_id for row in rows}),
+            TicketEntry.event == "merged_from",
+        )
+    )
+    for line in lines:
+        if (line.data or {}).get("ticket") in numbers:
+            line.data = {**line.data, "subject": ANONYMISED_SUBJECT}
 
 
 def _anonymise_in_batches(ids: list[int], now: datetime, report: RetentionReport) -> None:

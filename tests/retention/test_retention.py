@@ -6,13 +6,23 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import utcnow
 from supportdesk.notifications.models import Notification
 from supportdesk.retention.services import ANONYMISED_SUBJECT, run_retention
+from supportdesk.tickets import merging
 from supportdesk.tickets import services as tickets
 from supportdesk.tickets.attachments import Upload
-from supportdesk.tickets.models import Attachment, EntryKind, Ticket, TicketSource, TicketStatus
+from supportdesk.tickets.models import (
+    Attachment,
+    EntryKind,
+    Ticket,
+    TicketEntry,
+    TicketSource,
+    TicketStatus,
+)
 from tests.factories import file_ticket
 
 PNG = (
@@ -141,3 +151,33 @@ def test_attachment_files_stay_until_the_anonymisation_commits(app, db, make_use
     run_retention()
     db.session.commit()
     assert not any(path.exists() for path in stored)
+
+
+def test_a_merged_ticket_s_subject_leaves_the_history_of_the_ticket_it_was_merged_into(
+    app, db, make_user, make_system
+):
+    """The target's "merged from" line stores the merged ticket's number and subject; when
+    the merged ticket is anonymised, its subject goes from that line too."""
+    system = make_system("aula")
+    hotline = make_user(Role.hotline, municipality="esbjerg")
+    coordinator = make_user(Role.coordinator, municipality=hotline.municipality)
+    hotline.municipality.retention_days = 365
+    merged = file_ticket(
+        hotline, system, subject="Emma Jensen kan ikke logge ind", institution=None
+    )
+    target = file_ticket(hotline, system, subject="Login fejler", institution=None)
+    merging.merge(coordinator, merged, target)
+    merged.closed_at = utcnow() - timedelta(days=400)
+    db.session.commit()
+
+    assert run_retention().tickets == 1
+    db.session.commit()
+    db.session.expire_all()
+
+    line = db.session.scalars(
+        select(TicketEntry.data).where(
+            TicketEntry.ticket_id == target.id, TicketEntry.event == "merged_from"
+        )
+    ).one()
+    assert line == {"ticket": merged.number, "subject": ANONYMISED_SUBJECT}
+    assert db.session.get(Ticket, target.id).subject == "Login fejler"
