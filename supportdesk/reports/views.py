@@ -146,10 +146,15 @@ def _choices(name: str) -> dict[str, list[tuple[str, str]]]:
     if name == "vendor" and not policy.is_admin(user):
         systems_query = systems_query.where(System.vendor_id == user.vendor_id)
     systems = db.session.execute(systems_query).all()
-    vendors = db.session.execute(select(Vendor.slug, Vendor.name).order_by(Vendor.name)).all()
+    # the vendor filter: on the municipality and rollout reports for all, and as the
+    # report's subject for the admin; a vendor's own report has neither
+    vendors: list[tuple[str, str]] = []
+    if name != "vendor" or policy.is_admin(user):
+        rows = db.session.execute(select(Vendor.slug, Vendor.name).order_by(Vendor.name))
+        vendors = [(s, n) for s, n in rows]
     choices: dict[str, list[tuple[str, str]]] = {
         "system": [(s, n) for s, n in systems],
-        "vendor": [(s, n) for s, n in vendors] if name != "vendor" else [],
+        "vendor": vendors if name != "vendor" else [],
         "institution_type": [(t.value, t.value) for t in InstitutionType]
         if name != "vendor"
         else [],
@@ -161,7 +166,7 @@ def _choices(name: str) -> dict[str, list[tuple[str, str]]]:
         ).all()
         choices["municipality"] = [(s, n) for s, n in rows]
     if policy.is_admin(user) and name == "vendor":
-        choices["vendor"] = [(s, n) for s, n in vendors]
+        choices["vendor"] = vendors
     return choices
 
 
