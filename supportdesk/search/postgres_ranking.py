@@ -85,9 +85,10 @@ MASK_BITS = 63  # stems per bigint presence mask
 def coordination(scale: float, children: int) -> list[float]:
     """`1 - scale + scale / children x hits` for 0 … children hits, as float8 values.
 
-    Computed as PostgreSQL computed the statement's numeric literals (`{1 - scale!r} +
-    {scale / children!r} * hits`: exact decimals) and cast them to float8 (correctly
-    rounded), so scores stay what they were to the last bit.
+    The statement used to compute them per document from numeric literals (the shortest
+    repr of `1 - scale` plus that of `scale / children` times hits: exact decimals) cast
+    to float8 (correctly rounded). The same decimals, rounded the same way, here: the
+    scores stay what they were to the last bit.
     """
     with localcontext(prec=100):
         base, step = Decimal(repr(1 - scale)), Decimal(repr(scale / children))
