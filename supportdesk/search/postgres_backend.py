@@ -12,10 +12,10 @@ key (`postgres_ranking.visibility_key`) and, for postings, its system and catego
 numbers (`search_facet`), all small integers.
 
 A search is two statements: the query stems' document frequencies and whether the
-caller may see them; then the total, the facets and the page from one index-only pass
-over the query stems' postings (supportdesk.search.postgres_ranking), with the shown
-page's text for its highlights. The articles' text and lexemes are never read for
-ranking.
+caller may see them (JIT turned off for the transaction on the way); then the total,
+the facets and the page from one index-only pass over the query stems' postings
+(supportdesk.search.postgres_ranking), with the shown page's text for its highlights.
+The articles' text and lexemes are never read for ranking.
 
 Visibility is part of every WHERE clause: results, the total, the facets, the words
 used for compounds and typos, and "Mente du …?" only ever come from articles the
@@ -42,6 +42,7 @@ from sqlalchemy import (
     func,
     select,
     text,
+    true,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -291,10 +292,15 @@ class _Stats:
         documents = select(func.coalesce(func.max(_total.c.documents), 0).label("n")).subquery(
             "documents"
         )
-        query = select(documents.c.n, _stem.c.stem, _stem.c.documents, seen).select_from(
+        # The search's first statement also turns PostgreSQL's JIT off for the rest of the
+        # transaction (as SET LOCAL would, without a round trip of its own): a long ticket
+        # text's answer statement is estimated above jit_above_cost, and compiling it took
+        # 30-60 ms, longer than the statement runs.
+        jit_off = func.set_config("jit", "off", true())
+        query = select(documents.c.n, _stem.c.stem, _stem.c.documents, seen, jit_off).select_from(
             documents.outerjoin(_stem, _stem.c.stem.in_(missing))
         )
-        for docs, stemmed, frequency, visible in db.session.execute(query):
+        for docs, stemmed, frequency, visible, _jit in db.session.execute(query):
             self._docs = docs
             if stemmed is not None:
                 self.frequency[stemmed] = frequency

@@ -8,6 +8,7 @@ document number; only the shown page's articles are read besides.
 
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, text, true
@@ -79,6 +80,19 @@ def visibility_sql(visible: Visibility, column: str) -> str:
 
 
 MASK_BITS = 63  # stems per bigint presence mask
+
+
+def coordination(scale: float, children: int) -> list[float]:
+    """`1 - scale + scale / children x hits` for 0 … children hits, as float8 values.
+
+    The statement used to compute them per document from numeric literals (the shortest
+    repr of `1 - scale` plus that of `scale / children` times hits: exact decimals) cast
+    to float8 (correctly rounded). The same decimals, rounded the same way, here: the
+    scores stay what they were to the last bit.
+    """
+    with localcontext(prec=100):
+        base, step = Decimal(repr(1 - scale)), Decimal(repr(scale / children))
+        return [float(base + step * hits) for hits in range(children + 1)]
 
 
 class _Plan:
@@ -153,20 +167,36 @@ class _Plan:
             else:
                 nested.append(self.matched(child))
 
+    def factors(self) -> str:
+        """Each "and" and coordinating "or" node's factor, once per document, as columns
+        f0, f1, … (several groups share a node's factor).
+
+        An "and" is 0 or 1. A coordination `1 - scale + scale / n x hits` is taken from
+        the list of its n + 1 values, worked out here exactly as PostgreSQL's numeric
+        arithmetic on the literals did it and rounded to float8 as its cast did: the
+        same scores, without numeric arithmetic and its conversion to float8 per
+        document.
+        """
+        columns = []
+        for k, node in enumerate(self.nodes.values()):
+            if node.kind == "and":
+                columns.append(f"(CASE WHEN {self.matched(node)} THEN 1 ELSE 0 END) AS f{k}")
+                continue
+            hits = " + ".join(
+                f"(CASE WHEN {self.matched(child)} THEN 1 ELSE 0 END)" for child in node.children
+            )
+            values = ",".join(repr(v) for v in coordination(node.scale, len(node.children)))
+            columns.append(f"(CAST('{{{values}}}' AS float8[]))[{hits} + 1] AS f{k}")
+        return ", ".join(columns)
+
     def score(self) -> str:
+        """The sum of the groups, each times its ancestors' factors (columns of `factors`)."""
+        column = {node_id: f"f{k}" for k, node_id in enumerate(self.nodes)}
         parts = []
         for path, group in self.groups.items():
-            factors = [self._factor(self.nodes[node_id]) for node_id in path]
+            factors = [column[node_id] for node_id in path]
             parts.append(" * ".join([f"coalesce(s{group}, 0)", *factors]))
         return " + ".join(parts)
-
-    def _factor(self, node: Node) -> str:
-        if node.kind == "and":
-            return f"(CASE WHEN {self.matched(node)} THEN 1 ELSE 0 END)"
-        hits = " + ".join(
-            f"(CASE WHEN {self.matched(child)} THEN 1 ELSE 0 END)" for child in node.children
-        )
-        return f"({1 - node.scale!r} + {node.scale / len(node.children)!r} * ({hits}))"
 
     def leaf_rows(self) -> tuple[str, dict[str, object]]:
         """One row per stem (so each stem's postings are read once): its mask word and
@@ -183,16 +213,19 @@ class _Plan:
         return "VALUES " + ", ".join(rows), params
 
 
+# All postings of a document carry its system and category: grouped by the number alone
+# (one integer to hash per posting, not three), the facets ride along as min().
 _ANSWER = """
 WITH leaf (stem, word, bit, {coefficients}) AS ({leaves}),
 per_document AS (
-    SELECT p.document, p.system, p.category, {sums}, {masks}
+    SELECT p.document, min(p.system) AS system, min(p.category) AS category, {sums}, {masks}
     FROM search_posting p JOIN leaf ON leaf.stem = p.stem
     WHERE {where}
-    GROUP BY p.document, p.system, p.category
+    GROUP BY p.document
 ),
 scored AS (
-    SELECT document, system, category, {score} AS score FROM per_document WHERE {matched}
+    SELECT document, system, category, {score} AS score
+    FROM (SELECT *{factors} FROM per_document WHERE {matched} OFFSET 0) AS matched
 ),
 page AS (
     SELECT document, score FROM scored
@@ -241,6 +274,7 @@ class Answer:
             if value:
                 where.append(_FACET.format(kind=kind))
                 params[kind] = value
+        factors = plan.factors()
         statement = _ANSWER.format(
             leaves=leaves,
             coefficients=", ".join(f"c{g}" for g in range(len(plan.groups))),
@@ -249,6 +283,7 @@ class Answer:
                 f"coalesce(bit_or(leaf.bit){_word_filter(plan, w)}, 0) AS m{w}" for w in plan.words
             ),
             where=" AND ".join(where),
+            factors=f", {factors}" if factors else "",
             score=plan.score(),
             matched=plan.matched(plan.root),
         )

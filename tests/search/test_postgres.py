@@ -8,7 +8,7 @@ about what only the PostgreSQL backend has. They skip on the SQLite app.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, event, func, select, text
 
 from supportdesk import create_app, outbox
 from supportdesk.accounts.models import Role
@@ -25,7 +25,7 @@ from supportdesk.search.models import (
     SearchWord,
 )
 from supportdesk.search.postgres_backend import PostgresBackend, _ensure_extension, tsvector_literal
-from supportdesk.search.postgres_ranking import visibility_key, visibility_keys
+from supportdesk.search.postgres_ranking import coordination, visibility_key, visibility_keys
 from tests.search.conftest import CONTENT, write_article
 from tests.signin import sign_in_client
 
@@ -417,3 +417,48 @@ def test_a_system_filter_narrows_public_articles_too(app, db, pg, faq_world, tmp
     assert narrowed.total == 1
     assert narrowed.facets["system"] == {"aula": 1}
     assert pg.search("printer", READER, category="opgaver").total == 0
+
+
+def test_a_search_turns_jit_off_for_its_transaction_only(app, db, pg, faq_world):
+    """A long ticket text's answer statement is estimated above jit_above_cost: with JIT
+    on, PostgreSQL compiled it for 30-60 ms, longer than it runs."""
+    _import(app, CONTENT)
+    db.session.commit()
+    before = db.session.scalar(text("SHOW jit"))
+    assert pg.search("forældre logger ind i kalenderen på mobilen", READER).total > 0
+    assert db.session.scalar(text("SHOW jit")) == "off"
+    db.session.commit()
+    assert db.session.scalar(text("SHOW jit")) == before
+
+
+def test_scores_are_summed_in_float8_without_numeric_arithmetic(app, db, pg, faq_world):
+    """The coordination `1 - scale + scale / n x hits` was numeric literals, computed in
+    numeric and cast to float8 for every matching document; it is a float8 taken from
+    the list of its values, the same to the last bit."""
+    _import(app, CONTENT)
+    db.session.commit()
+    answers: list[tuple[str, dict]] = []
+
+    def _record(_conn, _cursor, statement, parameters, *_args):
+        if "per_document" in statement:
+            answers.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", _record)
+    try:
+        found = pg.search("forældre login kalender billeder", READER)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", _record)
+    assert found.total > 0
+    statement, parameters = answers[-1]
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    cursor.execute("EXPLAIN (VERBOSE) " + statement, parameters)
+    plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "coalesce(s0" in statement.lower()  # a coordinated query
+    assert "numeric" not in plan
+    for scale, children in ((0.9, 4), (0.9, 10), (0.5, 3)):
+        hits = ", ".join(
+            f"CAST({1 - scale!r} + {scale / children!r} * {h} AS float8)"
+            for h in range(children + 1)
+        )
+        expected = list(db.session.execute(text(f"SELECT {hits}")).one())
+        assert coordination(scale, children) == expected
