@@ -28,7 +28,9 @@ the backend's CPU (0.45 ms unprepared against 0.15 ms prepared, bench/RESULTS.md
 transaction that executed nothing but SELECT statements changed nothing, so COMMIT and
 ROLLBACK end it alike (snapshot and locks released); it now ends with COMMIT and the
 prepared statements stay. A transaction that executed anything else (an INSERT, an
-UPDATE, a savepoint, ...) is rolled back as before, as is one in a failed state.
+UPDATE, a savepoint, SET LOCAL, ...) is rolled back as before, as is one in a failed
+state. (A SELECT with a lasting side effect, such as `set_config(..., false)`, would
+keep it; the app runs none.)
 
 On SQLite nothing is registered.
 """
