@@ -31,6 +31,7 @@ from supportdesk.extensions import (
     login_manager,
     migrate,
 )
+from supportdesk.pg_connections import configure_postgres
 from supportdesk.safe_input import DatabaseIdConverter
 from supportdesk.sqlite_locks import configure_sqlite
 
@@ -129,6 +130,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     fragments.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, settings.db_busy_timeout * 1000)
+        configure_postgres(db.engine)
 
     # the domains, when the app is built (see the module docstring)
     from supportdesk import models  # noqa: F401  (every model registered for metadata)

@@ -158,8 +158,9 @@ def flask_config(settings: Settings) -> dict[str, Any]:
     # Wait at most db_busy_timeout for a lock: SQLite's busy timeout, PostgreSQL's
     # lock_timeout (the request then answers 503 with Retry-After).
     busy_ms = settings.db_busy_timeout * 1000
+    # No pool_pre_ping (a round trip on every checkout): supportdesk.pg_connections
+    # refuses a pooled connection that PostgreSQL closed without asking it anything.
     engine_options: dict[str, Any] = {
-        "pool_pre_ping": True,
         "connect_args": {"options": f"-c lock_timeout={busy_ms}"},
     }
     if settings.database_url.startswith("sqlite"):

@@ -312,23 +312,26 @@ def log_search(query: str, result_count: int, system: str | None, source: str) -
     """Log one search in its own short transaction and return the row's id.
 
     Committing the request's session instead would expire every article it had
-    loaded, so each hit would reload its attributes one query at a time.
+    loaded, so each hit would reload its attributes one query at a time. On
+    PostgreSQL the single INSERT runs in autocommit: it is its own transaction, as
+    durable as before, without a BEGIN and a COMMIT round trip on every search.
     """
     normalised = normalise_query(query)
     if not normalised:
         return None
-    with db.engine.begin() as conn:
-        return conn.execute(
-            _INSERT_SEARCH,
-            {
-                "query": normalised,
-                "result_count": result_count,
-                "system_slug": system or None,
-                "source": source,
-                "clicked": False,
-                "created_at": utcnow(),
-            },
-        ).scalar_one()
+    values = {
+        "query": normalised,
+        "result_count": result_count,
+        "system_slug": system or None,
+        "source": source,
+        "clicked": False,
+        "created_at": utcnow(),
+    }
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return conn.execute(_INSERT_SEARCH, values).scalar_one()
+    with db.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, queued on the write lock
+        return conn.execute(_INSERT_SEARCH, values).scalar_one()
 
 
 def mark_clicked(log_id: int) -> None:
