@@ -358,6 +358,16 @@ def ticket_page_generation(municipality_id: int, ticket_id: int) -> str:
     return f"ticket:m{municipality_id}:{ticket_id % TICKET_PAGE_SLOTS}"
 
 
+def ticket_page_generation_of(municipality_id: Any, ticket_id: Any) -> Any:
+    """`ticket_page_generation` in SQL, of columns (read with the ticket itself)."""
+    return generations.name_of("ticket:m", municipality_id, ":", ticket_id % TICKET_PAGE_SLOTS)
+
+
+def case_page_generation_of(municipality_id: Any, case_id: Any) -> Any:
+    """`case_page_generation` in SQL, of columns; NULL for a ticket without a case."""
+    return generations.name_of("case:m", municipality_id, ":", case_id % TICKET_PAGE_SLOTS)
+
+
 def case_page_generation(municipality_id: int, case_id: int) -> str:
     """The cache generation of a vendor case as its tickets' pages show it (status, SLA,
     messages); a case bundles tickets of one municipality, so it is named like them."""

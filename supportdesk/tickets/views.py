@@ -21,16 +21,17 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy import String, bindparam, select
 
 from supportdesk import policy
 from supportdesk.accounts.forms import ROLE_LABELS
-from supportdesk.accounts.models import User
+from supportdesk.accounts.models import System, User
 from supportdesk.accounts.reference import system_vendors
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
@@ -73,9 +74,11 @@ from supportdesk.tickets.models import (
     TicketSource,
     TicketStatus,
     case_page_generation,
+    case_page_generation_of,
     saved_views_generation,
     ticket_generation,
     ticket_page_generation,
+    ticket_page_generation_of,
 )
 
 bp = Blueprint("tickets", __name__)
@@ -407,12 +410,25 @@ def handling_form(user: User, ticket: Ticket, formdata: Any = None) -> HandlingF
     form = HandlingForm(formdata=formdata, version=ticket.version)
     statuses = [ticket.status, *lifecycle.allowed_statuses(user, ticket)]
     form.status.choices = [(s.value, str(STATUS_LABELS[s])) for s in TicketStatus if s in statuses]
-    form.assignee.choices = [("", _("Nobody")), *lookups.assignee_choices(user, ROLE_LABELS)]
+    form.assignee.choices = [("", _("Nobody")), *assignee_choices(user)]
     if formdata is None:
         form.status.data = ticket.status.value
         form.assignee.data = str(ticket.assignee_id or "")
         form.priority.data = ticket.priority.value
     return form
+
+
+def assignee_choices(user: User) -> tuple[tuple[str, str], ...]:
+    """`lookups.assignee_choices`, built once for every ticket page of the municipality's
+    users with this role and language until the municipality's or the shared names
+    change (built from people read after the generations in its key)."""
+    values = fragments.read_generations(
+        generations.municipality_reference(user.municipality_id), generations.REFERENCE
+    )
+    return fragments.fragment(
+        ("tickets.assignee_choices", user.municipality_id, user.role, str(get_locale()), values),
+        lambda: tuple(lookups.assignee_choices(user, ROLE_LABELS)),
+    )
 
 
 def _detail_context(
@@ -466,23 +482,42 @@ def detail(number: str) -> ResponseReturnValue:
     ticket's page only. The access-log row is written on every request, hit or not.
     """
     _require_municipal()
-    ticket = policy.get_ticket(current_user, number)
-    access_log.log_view(current_user, ticket, "page")
-    names = detail_generations(current_user, ticket)
-    can_reopen = lifecycle.can_reopen_now(current_user, ticket)
-    key = fragments.page_key(
-        "tickets.detail",
-        ticket.id,
-        current_user.id,
-        current_user.role,
-        can_reopen,
-        # the SLA shows business time left, which moves with the clock alone
-        utcnow().strftime("%Y%m%d%H%M") if ticket.vendor_case_id is not None else None,
-        names,
-        fragments.read_generations(*names),
-    )
-    body = fragments.fragment_html(key, lambda: _fresh_detail_body(ticket, can_reopen))
-    return render_template("tickets/detail.html", ticket=ticket, body=body)
+    ticket = _visible_ticket(current_user, number)
+    with access_log.viewing(current_user, ticket, "page"):
+        names = detail_generations(current_user, ticket)
+        can_reopen = lifecycle.can_reopen_now(current_user, ticket)
+        key = fragments.page_key(
+            "tickets.detail",
+            ticket.id,
+            current_user.id,
+            current_user.role,
+            can_reopen,
+            # the SLA shows business time left, which moves with the clock alone
+            utcnow().strftime("%Y%m%d%H%M") if ticket.vendor_case_id is not None else None,
+            names,
+            fragments.read_generations(*names),
+        )
+        body = fragments.fragment_html(key, lambda: _fresh_detail_body(ticket, can_reopen))
+        page = render_template("tickets/detail.html", ticket=ticket, body=body)
+    return page
+
+
+def _visible_ticket(user: User, number: str) -> Ticket:
+    """`policy.get_ticket`, with the values of the page's generations read in the same
+    statement (`detail_generation_columns`): `read_generations` then needs no query."""
+    provided = [name for provider in DETAIL_GENERATION_PROVIDERS for name in provider(user)]
+    row = db.session.execute(
+        policy.tickets_visible_to(user)
+        .where(Ticket.number == number)
+        .add_columns(*detail_generation_columns(len(provided))),
+        {f"{_PROVIDED}{index}": name for index, name in enumerate(provided)},
+    ).first()
+    if row is None:
+        raise NotFound()
+    ticket, *values = row
+    pairs = zip(values[::2], values[1::2], strict=True)
+    fragments.remember_generations({name: value or 0 for name, value in pairs if name})
+    return ticket
 
 
 # Names other domains' parts of the ticket page read (the reply tools' canned replies
@@ -505,6 +540,38 @@ def detail_generations(user: User, ticket: Ticket) -> tuple[str, ...]:
     for provider in DETAIL_GENERATION_PROVIDERS:
         names.extend(provider(user))
     return tuple(names)
+
+
+_PROVIDED = "detail_generation_"
+_GENERATION_COLUMNS: dict[int, tuple[Any, ...]] = {}
+
+
+def detail_generation_columns(provided: int) -> tuple[Any, ...]:
+    """`detail_generations` in SQL, each name (NULL where none applies) and its value, of
+    the ticket's columns: the ticket's page, its system's vendor's names, its case, and
+    `provided` names of `DETAIL_GENERATION_PROVIDERS` (parameters `detail_generation_<i>`).
+    Built once per count: a statement built anew costs more to key than a query.
+    The municipality's names and the shared ones are read with the user already
+    (`navigation`'s preloads). A name computed here and not in `detail_generations`
+    is never used: the key holds what `detail_generations` names, and what no statement
+    gave is read anew by `read_generations`."""
+    found = _GENERATION_COLUMNS.get(provided)
+    if found is None:
+        vendor = (
+            select(System.vendor_id)
+            .where(System.id == Ticket.system_id)
+            .correlate(Ticket)
+            .scalar_subquery()
+        )
+        names = [
+            ticket_page_generation_of(Ticket.municipality_id, Ticket.id),
+            generations.vendor_reference_of(vendor),
+            case_page_generation_of(Ticket.municipality_id, Ticket.vendor_case_id),
+            *(bindparam(f"{_PROVIDED}{index}", type_=String) for index in range(provided)),
+        ]
+        found = tuple(c for name in names for c in (name, generations.value_of(name)))
+        _GENERATION_COLUMNS[provided] = found
+    return found
 
 
 def _fresh_detail_body(ticket: Ticket, can_reopen: bool) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import request
 from sqlalchemy import text
 
 from supportdesk.cache import fragments
@@ -174,18 +175,10 @@ def test_a_merge_shows_on_both_pages(app, world, make_ticket):
     assert "Nu også på 3. sal" in page
 
 
-@pytest.mark.postgresql_only
-def test_a_change_committed_while_the_page_is_read_is_not_cached_as_new(
-    app, world, make_ticket, monkeypatch
-):
-    """The ticket is read before the generations in the key; a change committed in
-    between (PostgreSQL reads each statement's newest data) must not be cached under the
-    new generation with the old data, so the fragment is built from the ticket read again.
-    PostgreSQL only: SQLite reads one snapshot per transaction."""
-    ticket = make_ticket(subject="Gammelt emne")
-    db.session.commit()
-    coordinator = client_for(app, world.coordinator)
-    url = f"/tickets/{ticket.number}"
+def _change_when_the_key_is_read(monkeypatch, ticket, *, forget_read_values: bool) -> list:
+    """Commit a change to `ticket` (subject and page generation, as another request
+    would) when the page reads its key's generations; `forget_read_values` drops what
+    the request read already, so the key's values are read after the change."""
     name = ticket_page_generation(ticket.municipality_id, ticket.id)
     read = fragments.read_generations
     writes = []
@@ -205,10 +198,45 @@ def test_a_change_committed_while_the_page_is_read_is_not_cached_as_new(
                     {"name": name},
                 )
             writes.append(name)
+            if forget_read_values:
+                request.environ.pop("supportdesk.generations", None)
         return read(*names)
 
     monkeypatch.setattr(fragments, "read_generations", read_after_a_change)
+    return writes
+
+
+@pytest.mark.postgresql_only
+def test_a_change_committed_while_the_page_is_read_is_not_cached_as_new(
+    app, world, make_ticket, monkeypatch
+):
+    """A generation the ticket's statement did not read is read after the ticket; a
+    change committed in between (PostgreSQL reads each statement's newest data) must not
+    be cached under the new generation with the old data, so the fragment is built from
+    the ticket read again. PostgreSQL only: SQLite reads one snapshot per transaction."""
+    ticket = make_ticket(subject="Gammelt emne")
+    db.session.commit()
+    coordinator = client_for(app, world.coordinator)
+    url = f"/tickets/{ticket.number}"
+    writes = _change_when_the_key_is_read(monkeypatch, ticket, forget_read_values=True)
     coordinator.get(url)
     assert writes
     # the heading is in the fragment (the page title is rendered per request)
+    assert "</span> Nyt emne</h1>" in _served_from_cache(app, coordinator, url)
+
+
+@pytest.mark.postgresql_only
+def test_a_change_committed_after_the_ticket_is_read_shows_on_the_next_view(
+    app, world, make_ticket, monkeypatch
+):
+    """The page's generations are read in the ticket's own statement: a change committed
+    after it bumps a generation newer than the key, so the next view is built anew."""
+    ticket = make_ticket(subject="Gammelt emne")
+    db.session.commit()
+    coordinator = client_for(app, world.coordinator)
+    url = f"/tickets/{ticket.number}"
+    writes = _change_when_the_key_is_read(monkeypatch, ticket, forget_read_values=False)
+    coordinator.get(url)
+    assert writes
+    assert "</span> Nyt emne</h1>" in coordinator.get(url).get_data(as_text=True)
     assert "</span> Nyt emne</h1>" in _served_from_cache(app, coordinator, url)
