@@ -1,11 +1,13 @@
 """Parts of the ticket page built once for many pages: the generations read with the
-ticket itself, the FAQ article options of the reply tools (per article visibility) and
-the assignee list (per municipality, role and language). A change shows on the next
+ticket itself, the FAQ article options of the reply tools (per article visibility), the
+assignee list (per municipality, role and language) and the known-issue banner (per
+system and language). A change shows on the next
 first view of another ticket, and another municipality never gets these lists."""
 
 from __future__ import annotations
 
 from supportdesk.accounts.models import Role
+from supportdesk.escalation.models import KnownIssue, KnownIssueStatus
 from supportdesk.extensions import db
 from supportdesk.tickets.models import Ticket
 from tests.escalation.conftest import client_for
@@ -76,3 +78,29 @@ def test_another_municipality_gets_its_own_assignee_list(app, world, make_ticket
     assert f'value="{world.other_coordinator.id}"' in page
     assert f'value="{colleague.id}"' not in page
     assert f'value="{world.coordinator.id}"' not in page
+
+
+def test_a_new_known_issue_shows_on_another_ticket_of_the_system_only(
+    app, world, make_ticket, make_system
+):
+    first, second = make_ticket(), make_ticket(subject="Beskeder mangler")
+    other_system = make_system("skoleintra", vendor=world.vendor)
+    elsewhere = make_ticket(subject="Andet system")
+    db.session.get(Ticket, elsewhere.id).system_id = other_system.id
+    db.session.commit()
+    coordinator = client_for(app, world.coordinator)
+    for ticket in (first, elsewhere):
+        _cached(app, coordinator, f"/tickets/{ticket.number}")  # the banners are built
+    db.session.add(
+        KnownIssue(
+            vendor_id=world.vendor.id,
+            system_id=world.system.id,
+            title="Login driller i hele landet",
+            status=KnownIssueStatus.investigating,
+        )
+    )
+    db.session.commit()
+    banner = f"<strong>{world.system.name}: Login driller i hele landet</strong>"
+    assert banner in _page(coordinator, second)
+    assert banner in _page(coordinator, first)
+    assert "Login driller i hele landet" not in _page(coordinator, elsewhere)
