@@ -29,7 +29,8 @@ from supportdesk.replies.forms import CannedReplyForm
 from supportdesk.replies.models import canned_replies_generation
 from supportdesk.tickets.forms import EntryForm
 from supportdesk.tickets.models import Ticket
-from supportdesk.tickets.views import DETAIL_GENERATION_PROVIDERS, render_ticket_page
+from supportdesk.tickets.page_keys import DETAIL_GENERATION_PROVIDERS
+from supportdesk.tickets.views import render_ticket_page
 
 bp = Blueprint("replies", __name__)
 

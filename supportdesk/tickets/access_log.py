@@ -12,6 +12,7 @@ from typing import Any
 from flask import has_request_context
 from sqlalchemy import insert
 
+from supportdesk.accounts import sessions
 from supportdesk.accounts.models import User
 from supportdesk.extensions import db, utcnow
 from supportdesk.tickets.models import Ticket, TicketView
@@ -53,7 +54,9 @@ def viewing(user: User, ticket: Ticket, channel: str = "page") -> Iterator[None]
     expired, the rendered page is what was read): two statements instead of a
     connection, a ping, BEGIN, INSERT and COMMIT of its own, and the row locks of the
     insert's foreign keys are held only from the INSERT to the COMMIT. A block that
-    fails writes nothing, as no page is sent. On SQLite (one writer: a reader cannot
+    fails writes nothing, as no page is sent; one that left a change pending or flushed
+    (`sessions.preloaded` is gone once the session flushed) gets the row in a transaction
+    of its own, so the change is not committed. On SQLite (one writer: a reader cannot
     become the writer once another has committed) and outside a request, the row is
     committed in its own transaction before the block, as `log_view` does.
     """
@@ -64,6 +67,12 @@ def viewing(user: User, ticket: Ticket, channel: str = "page") -> Iterator[None]
         return
     row = _row(user, ticket, channel)
     yield
+    pending = session.new or session.deleted or any(map(session.is_modified, session.dirty))
+    if pending or sessions.preloaded(user) is None:  # a change pending, or flushed already
+        # a change the request left pending is not the view's to commit: log on its own
+        with db.engine.begin() as conn:
+            conn.execute(_INSERT_VIEW, row)
+        return
     session.execute(_INSERT_VIEW, row)
     expire, session.expire_on_commit = session.expire_on_commit, False
     try:

@@ -27,12 +27,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import String, bindparam, select
 
 from supportdesk import policy
 from supportdesk.accounts.forms import ROLE_LABELS
-from supportdesk.accounts.models import System, User
-from supportdesk.accounts.reference import system_vendors
+from supportdesk.accounts.models import User
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db, utcnow
@@ -47,6 +45,7 @@ from supportdesk.tickets import (
     listing,
     lookups,
     merging,
+    page_keys,
     services,
     surveys,
 )
@@ -73,12 +72,8 @@ from supportdesk.tickets.models import (
     Ticket,
     TicketSource,
     TicketStatus,
-    case_page_generation,
-    case_page_generation_of,
     saved_views_generation,
     ticket_generation,
-    ticket_page_generation,
-    ticket_page_generation_of,
 )
 
 bp = Blueprint("tickets", __name__)
@@ -482,9 +477,9 @@ def detail(number: str) -> ResponseReturnValue:
     ticket's page only. The access-log row is written on every request, hit or not.
     """
     _require_municipal()
-    ticket = _visible_ticket(current_user, number)
+    ticket = page_keys.visible_ticket(current_user, number)
     with access_log.viewing(current_user, ticket, "page"):
-        names = detail_generations(current_user, ticket)
+        names = page_keys.detail_generations(current_user, ticket)
         can_reopen = lifecycle.can_reopen_now(current_user, ticket)
         key = fragments.page_key(
             "tickets.detail",
@@ -500,78 +495,6 @@ def detail(number: str) -> ResponseReturnValue:
         body = fragments.fragment_html(key, lambda: _fresh_detail_body(ticket, can_reopen))
         page = render_template("tickets/detail.html", ticket=ticket, body=body)
     return page
-
-
-def _visible_ticket(user: User, number: str) -> Ticket:
-    """`policy.get_ticket`, with the values of the page's generations read in the same
-    statement (`detail_generation_columns`): `read_generations` then needs no query."""
-    provided = [name for provider in DETAIL_GENERATION_PROVIDERS for name in provider(user)]
-    row = db.session.execute(
-        policy.tickets_visible_to(user)
-        .where(Ticket.number == number)
-        .add_columns(*detail_generation_columns(len(provided))),
-        {f"{_PROVIDED}{index}": name for index, name in enumerate(provided)},
-    ).first()
-    if row is None:
-        raise NotFound()
-    ticket, *values = row
-    pairs = zip(values[::2], values[1::2], strict=True)
-    fragments.remember_generations({name: value or 0 for name, value in pairs if name})
-    return ticket
-
-
-# Names other domains' parts of the ticket page read (the reply tools' canned replies
-# and FAQ articles): each provider gives them for a viewer.
-DETAIL_GENERATION_PROVIDERS: list[Callable[[User], tuple[str, ...]]] = []
-
-
-def detail_generations(user: User, ticket: Ticket) -> tuple[str, ...]:
-    """What the ticket page shows: the ticket (and its case), the municipality's people,
-    institutions, queues and entitlements, the shared names, its system's vendor's known
-    issues and SLA targets, and what other domains' parts of the page register."""
-    names = [
-        ticket_page_generation(ticket.municipality_id, ticket.id),
-        generations.municipality_reference(ticket.municipality_id),
-        generations.REFERENCE,
-        generations.vendor_reference(system_vendors().get(ticket.system_id)),
-    ]
-    if ticket.vendor_case_id is not None:
-        names.append(case_page_generation(ticket.municipality_id, ticket.vendor_case_id))
-    for provider in DETAIL_GENERATION_PROVIDERS:
-        names.extend(provider(user))
-    return tuple(names)
-
-
-_PROVIDED = "detail_generation_"
-_GENERATION_COLUMNS: dict[int, tuple[Any, ...]] = {}
-
-
-def detail_generation_columns(provided: int) -> tuple[Any, ...]:
-    """`detail_generations` in SQL, each name (NULL where none applies) and its value, of
-    the ticket's columns: the ticket's page, its system's vendor's names, its case, and
-    `provided` names of `DETAIL_GENERATION_PROVIDERS` (parameters `detail_generation_<i>`).
-    Built once per count: a statement built anew costs more to key than a query.
-    The municipality's names and the shared ones are read with the user already
-    (`navigation`'s preloads). A name computed here and not in `detail_generations`
-    is never used: the key holds what `detail_generations` names, and what no statement
-    gave is read anew by `read_generations`."""
-    found = _GENERATION_COLUMNS.get(provided)
-    if found is None:
-        vendor = (
-            select(System.vendor_id)
-            .where(System.id == Ticket.system_id)
-            .correlate(Ticket)
-            .scalar_subquery()
-        )
-        names = [
-            ticket_page_generation_of(Ticket.municipality_id, Ticket.id),
-            generations.vendor_reference_of(vendor),
-            case_page_generation_of(Ticket.municipality_id, Ticket.vendor_case_id),
-            *(bindparam(f"{_PROVIDED}{index}", type_=String) for index in range(provided)),
-        ]
-        found = tuple(c for name in names for c in (name, generations.value_of(name)))
-        _GENERATION_COLUMNS[provided] = found
-    return found
 
 
 def _fresh_detail_body(ticket: Ticket, can_reopen: bool) -> str:

@@ -73,3 +73,35 @@ def test_a_page_that_fails_to_render_sends_no_ticket(app, world, make_ticket, mo
     before = _views(ticket.id, world.coordinator.id)
     assert coordinator.get(url).status_code == 200
     assert _views(ticket.id, world.coordinator.id) == before + 1
+
+
+@pytest.mark.postgresql_only
+def test_a_change_a_page_left_pending_is_not_committed_with_the_view(
+    app, world, make_ticket, monkeypatch
+):
+    """The view's row shares the request's transaction on PostgreSQL, but a change the
+    page left in the session, pending or flushed, is never committed by it. (On SQLite
+    the row has its own transaction, and a GET cannot write.)"""
+    from supportdesk.tickets import lifecycle
+
+    ticket = make_ticket(subject="Uændret")
+    coordinator = client_for(app, world.coordinator)
+    url = f"/tickets/{ticket.number}"
+    for flush in (False, True):
+
+        def stray_change(_user, seen, flush=flush):
+            seen.subject = "Ændret ved en fejl"
+            if flush:
+                _db.session.flush()
+            return False
+
+        before = _views(ticket.id, world.coordinator.id)
+        with monkeypatch.context() as patch:
+            patch.setattr(lifecycle, "can_reopen_now", stray_change)
+            assert coordinator.get(url).status_code == 200
+        assert _views(ticket.id, world.coordinator.id) == before + 1
+        with _db.engine.connect() as other:
+            subject = other.scalar(
+                text("SELECT subject FROM ticket WHERE id = :id"), {"id": ticket.id}
+            )
+        assert subject == "Uændret"

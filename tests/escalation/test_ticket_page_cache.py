@@ -27,6 +27,19 @@ def _served_from_cache(app, client, url: str) -> str:
     return html
 
 
+def add_known_issue(world, title: str) -> None:
+    """An active known issue of the world's system, committed."""
+    db.session.add(
+        KnownIssue(
+            vendor_id=world.vendor.id,
+            system_id=world.system.id,
+            title=title,
+            status=KnownIssueStatus.investigating,
+        )
+    )
+    db.session.commit()
+
+
 def _cached(app, client, url: str) -> None:
     """View the page once, so the next view is served from the cache (asserted)."""
     client.get(url)
@@ -75,15 +88,7 @@ def test_changes_reach_the_cached_ticket_page(app, world, make_ticket, escalated
     assert "Rettet i version 2.1" in coordinator.get(url).get_data(as_text=True)
 
     # a new known issue for the system shows in the banner
-    db.session.add(
-        KnownIssue(
-            vendor_id=world.vendor.id,
-            system_id=world.system.id,
-            title="Login driller i hele landet",
-            status=KnownIssueStatus.investigating,
-        )
-    )
-    db.session.commit()
+    add_known_issue(world, "Login driller i hele landet")
     assert "Login driller i hele landet" in coordinator.get(url).get_data(as_text=True)
 
     # a renamed institution

@@ -7,11 +7,10 @@ first view of another ticket, and another municipality never gets these lists.""
 from __future__ import annotations
 
 from supportdesk.accounts.models import Role
-from supportdesk.escalation.models import KnownIssue, KnownIssueStatus
 from supportdesk.extensions import db
 from supportdesk.tickets.models import Ticket
 from tests.escalation.conftest import client_for
-from tests.escalation.test_ticket_page_cache import _cached
+from tests.escalation.test_ticket_page_cache import _cached, add_known_issue
 from tests.factories import published_article
 
 
@@ -91,15 +90,7 @@ def test_a_new_known_issue_shows_on_another_ticket_of_the_system_only(
     coordinator = client_for(app, world.coordinator)
     for ticket in (first, elsewhere):
         _cached(app, coordinator, f"/tickets/{ticket.number}")  # the banners are built
-    db.session.add(
-        KnownIssue(
-            vendor_id=world.vendor.id,
-            system_id=world.system.id,
-            title="Login driller i hele landet",
-            status=KnownIssueStatus.investigating,
-        )
-    )
-    db.session.commit()
+    add_known_issue(world, "Login driller i hele landet")
     banner = f"<strong>{world.system.name}: Login driller i hele landet</strong>"
     assert banner in _page(coordinator, second)
     assert banner in _page(coordinator, first)
