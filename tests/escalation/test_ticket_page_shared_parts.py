@@ -6,11 +6,13 @@ first view of another ticket, and another municipality never gets these lists.""
 
 from __future__ import annotations
 
+from sqlalchemy import event
+
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import db
 from supportdesk.tickets.models import Ticket
 from tests.escalation.conftest import client_for
-from tests.escalation.test_ticket_page_cache import _cached, add_known_issue
+from tests.escalation.test_ticket_page_cache import _cached, _served_from_cache, add_known_issue
 from tests.factories import published_article
 
 
@@ -95,3 +97,27 @@ def test_a_new_known_issue_shows_on_another_ticket_of_the_system_only(
     assert banner in _page(coordinator, second)
     assert banner in _page(coordinator, first)
     assert "Login driller i hele landet" not in _page(coordinator, elsewhere)
+
+
+def test_on_postgresql_a_view_s_row_goes_in_the_request_s_own_transaction(app, world, make_ticket):
+    """PostgreSQL: the access-log row is written on the connection that read the ticket
+    and committed with it (no second connection, no transaction of its own)."""
+    ticket = make_ticket()
+    url = f"/tickets/{ticket.number}"
+    coordinator = client_for(app, world.coordinator)
+    _cached(app, coordinator, url)
+    seen: list[tuple[int, str]] = []
+
+    def record(conn, _cursor, statement, *_args):
+        seen.append((id(conn.connection.dbapi_connection), " ".join(statement.split())))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        _served_from_cache(app, coordinator, url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    reads = {c for c, s in seen if s.startswith("SELECT ticket.id")}
+    writes = {c for c, s in seen if s.startswith("INSERT INTO ticket_view")}
+    assert len(writes) == 1
+    if db.engine.dialect.name == "postgresql":
+        assert writes == reads
