@@ -71,6 +71,26 @@ def reference_of(municipality_id: Any, vendor_id: Any) -> Any:
     )
 
 
+def municipality_reference_of(municipality_id: Any) -> Any:
+    """In SQL, `municipality_reference` of a municipality id column (never NULL)."""
+    return name_of(f"{REFERENCE}:m", municipality_id)
+
+
+def vendor_reference_of(vendor_id: Any) -> Any:
+    """In SQL, `vendor_reference` of a vendor id column or subquery."""
+    return func.coalesce(literal(f"{REFERENCE}:v") + cast(vendor_id, String), literal(REFERENCE))
+
+
+def name_of(*parts: Any) -> Any:
+    """In SQL, a generation name put together like an f-string: each `str` part as it
+    is, every other part (an integer column or expression) as text; NULL if one is."""
+    found = [literal(part) if isinstance(part, str) else cast(part, String) for part in parts]
+    name = found[0]
+    for part in found[1:]:
+        name = name + part
+    return name
+
+
 def value_of(name: Any) -> Any:
     """The value of the generation `name` (a SQL expression) as a scalar subquery; NULL
     for one never bumped."""

@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -21,7 +21,7 @@ from markupsafe import Markup
 from supportdesk import policy
 from supportdesk.accounts import stepup
 from supportdesk.accounts.models import User
-from supportdesk.accounts.reference import vendor_references
+from supportdesk.accounts.reference import system_vendors, vendor_references
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import Forbidden, NotFound, ValidationFailed
 from supportdesk.escalation import cases, documents, known_issues, listing, relay_views
@@ -57,6 +57,25 @@ from supportdesk.tickets.models import Ticket
 
 bp = Blueprint("escalation", __name__)
 bp.add_app_template_global(known_issues.active_known_issues)
+
+
+@bp.app_template_global()
+def known_issues_banner(system_id: int) -> Markup:
+    """The banner of the system's active known issues above a ticket's timeline, rendered
+    once for every ticket page of the system in a language until its vendor's known
+    issues or the shared names change (the same generations the page's key holds)."""
+    values = fragments.read_generations(
+        generations.vendor_reference(system_vendors().get(system_id)), generations.REFERENCE
+    )
+    return fragments.fragment(
+        ("escalation.known_issues_banner", system_id, str(get_locale()), values),
+        lambda: Markup(  # noqa: S704 — rendered template
+            render_template(
+                "escalation/_known_issue_list.html",
+                issues=known_issues.active_known_issues(system_id),
+            )
+        ),
+    )
 
 
 @bp.app_template_global()

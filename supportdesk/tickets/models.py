@@ -8,7 +8,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 from sqlalchemy.orm.util import identity_key
 
@@ -358,6 +368,16 @@ def ticket_page_generation(municipality_id: int, ticket_id: int) -> str:
     return f"ticket:m{municipality_id}:{ticket_id % TICKET_PAGE_SLOTS}"
 
 
+def ticket_page_generation_of(municipality_id: Any, ticket_id: Any) -> Any:
+    """`ticket_page_generation` in SQL, of columns (read with the ticket itself)."""
+    return generations.name_of("ticket:m", municipality_id, ":", ticket_id % TICKET_PAGE_SLOTS)
+
+
+def case_page_generation_of(municipality_id: Any, case_id: Any) -> Any:
+    """`case_page_generation` in SQL, of columns; NULL for a ticket without a case."""
+    return generations.name_of("case:m", municipality_id, ":", case_id % TICKET_PAGE_SLOTS)
+
+
 def case_page_generation(municipality_id: int, case_id: int) -> str:
     """The cache generation of a vendor case as its tickets' pages show it (status, SLA,
     messages); a case bundles tickets of one municipality, so it is named like them."""
@@ -397,17 +417,45 @@ def pages_of_ticket_row(row: Any) -> list[str]:
     for ticket_id in generations.old_and_new(row, "ticket_id"):
         ticket = in_session(session, Ticket, ticket_id) if session is not None else None
         if ticket is None:
-            merged_into = (
-                session.scalar(select(Ticket.merged_into_id).where(Ticket.id == ticket_id))
-                if session is not None
-                else None
-            )
+            merged_into = _merged_into(session, ticket_id) if session is not None else None
         elif ticket in session.new:
             continue
         else:
             merged_into = ticket.merged_into_id
         ids.update((ticket_id, merged_into))
     return ticket_pages(row.municipality_id, ids)
+
+
+_MERGED_INTO = "tickets_merged_into"  # session.info, during one flush's collection
+
+
+def _merged_into(session: Session, ticket_id: int) -> int | None:
+    """`merged_into_id` of a ticket the session does not hold, read in one statement for
+    every such ticket of the rows in this flush (a bulk link or share adds many)."""
+    known: dict[int, int | None] = session.info.setdefault(_MERGED_INTO, {})
+    if ticket_id not in known:
+        wanted = {ticket_id}
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            if any(fn is pages_of_ticket_row for fn, _only in generations.tracked(type(obj))):
+                wanted.update(
+                    i
+                    for i in generations.old_and_new(obj, "ticket_id")
+                    if i not in known and in_session(session, Ticket, i) is None
+                )
+        known.update(dict.fromkeys(wanted))
+        known.update(
+            session.execute(
+                select(Ticket.id, Ticket.merged_into_id).where(Ticket.id.in_(sorted(wanted)))
+            ).all()
+        )
+    return known[ticket_id]
+
+
+@event.listens_for(Session, "before_flush")
+@event.listens_for(Session, "after_flush_postexec")
+def _forget_merged_into(session: Session, *_args: Any) -> None:
+    # read anew for each flush (also after one that failed)
+    session.info.pop(_MERGED_INTO, None)
 
 
 generations.track(Ticket, lambda ticket: [ticket_generation(ticket.municipality_id)])

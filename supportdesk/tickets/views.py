@@ -21,9 +21,9 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -31,7 +31,6 @@ from markupsafe import Markup
 from supportdesk import policy
 from supportdesk.accounts.forms import ROLE_LABELS
 from supportdesk.accounts.models import User
-from supportdesk.accounts.reference import system_vendors
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db, utcnow
@@ -46,6 +45,7 @@ from supportdesk.tickets import (
     listing,
     lookups,
     merging,
+    page_keys,
     services,
     surveys,
 )
@@ -72,10 +72,8 @@ from supportdesk.tickets.models import (
     Ticket,
     TicketSource,
     TicketStatus,
-    case_page_generation,
     saved_views_generation,
     ticket_generation,
-    ticket_page_generation,
 )
 
 bp = Blueprint("tickets", __name__)
@@ -407,12 +405,25 @@ def handling_form(user: User, ticket: Ticket, formdata: Any = None) -> HandlingF
     form = HandlingForm(formdata=formdata, version=ticket.version)
     statuses = [ticket.status, *lifecycle.allowed_statuses(user, ticket)]
     form.status.choices = [(s.value, str(STATUS_LABELS[s])) for s in TicketStatus if s in statuses]
-    form.assignee.choices = [("", _("Nobody")), *lookups.assignee_choices(user, ROLE_LABELS)]
+    form.assignee.choices = [("", _("Nobody")), *assignee_choices(user)]
     if formdata is None:
         form.status.data = ticket.status.value
         form.assignee.data = str(ticket.assignee_id or "")
         form.priority.data = ticket.priority.value
     return form
+
+
+def assignee_choices(user: User) -> tuple[tuple[str, str], ...]:
+    """`lookups.assignee_choices`, built once for every ticket page of the municipality's
+    users with this role and language until the municipality's or the shared names
+    change (built from people read after the generations in its key)."""
+    values = fragments.read_generations(
+        generations.municipality_reference(user.municipality_id), generations.REFERENCE
+    )
+    return fragments.fragment(
+        ("tickets.assignee_choices", user.municipality_id, user.role, str(get_locale()), values),
+        lambda: tuple(lookups.assignee_choices(user, ROLE_LABELS)),
+    )
 
 
 def _detail_context(
@@ -466,45 +477,24 @@ def detail(number: str) -> ResponseReturnValue:
     ticket's page only. The access-log row is written on every request, hit or not.
     """
     _require_municipal()
-    ticket = policy.get_ticket(current_user, number)
-    access_log.log_view(current_user, ticket, "page")
-    names = detail_generations(current_user, ticket)
-    can_reopen = lifecycle.can_reopen_now(current_user, ticket)
-    key = fragments.page_key(
-        "tickets.detail",
-        ticket.id,
-        current_user.id,
-        current_user.role,
-        can_reopen,
-        # the SLA shows business time left, which moves with the clock alone
-        utcnow().strftime("%Y%m%d%H%M") if ticket.vendor_case_id is not None else None,
-        names,
-        fragments.read_generations(*names),
-    )
-    body = fragments.fragment_html(key, lambda: _fresh_detail_body(ticket, can_reopen))
-    return render_template("tickets/detail.html", ticket=ticket, body=body)
-
-
-# Names other domains' parts of the ticket page read (the reply tools' canned replies
-# and FAQ articles): each provider gives them for a viewer.
-DETAIL_GENERATION_PROVIDERS: list[Callable[[User], tuple[str, ...]]] = []
-
-
-def detail_generations(user: User, ticket: Ticket) -> tuple[str, ...]:
-    """What the ticket page shows: the ticket (and its case), the municipality's people,
-    institutions, queues and entitlements, the shared names, its system's vendor's known
-    issues and SLA targets, and what other domains' parts of the page register."""
-    names = [
-        ticket_page_generation(ticket.municipality_id, ticket.id),
-        generations.municipality_reference(ticket.municipality_id),
-        generations.REFERENCE,
-        generations.vendor_reference(system_vendors().get(ticket.system_id)),
-    ]
-    if ticket.vendor_case_id is not None:
-        names.append(case_page_generation(ticket.municipality_id, ticket.vendor_case_id))
-    for provider in DETAIL_GENERATION_PROVIDERS:
-        names.extend(provider(user))
-    return tuple(names)
+    ticket = page_keys.visible_ticket(current_user, number)
+    with access_log.viewing(current_user, ticket, "page"):
+        names = page_keys.detail_generations(current_user, ticket)
+        can_reopen = lifecycle.can_reopen_now(current_user, ticket)
+        key = fragments.page_key(
+            "tickets.detail",
+            ticket.id,
+            current_user.id,
+            current_user.role,
+            can_reopen,
+            # the SLA shows business time left, which moves with the clock alone
+            utcnow().strftime("%Y%m%d%H%M") if ticket.vendor_case_id is not None else None,
+            names,
+            fragments.read_generations(*names),
+        )
+        body = fragments.fragment_html(key, lambda: _fresh_detail_body(ticket, can_reopen))
+        page = render_template("tickets/detail.html", ticket=ticket, body=body)
+    return page
 
 
 def _fresh_detail_body(ticket: Ticket, can_reopen: bool) -> str:

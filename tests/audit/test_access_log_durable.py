@@ -39,3 +39,69 @@ def test_a_failed_write_fails_the_page(app, world, make_ticket, monkeypatch):
     response = coordinator.get(f"/tickets/{ticket.number}")
     assert response.status_code == 500
     assert ticket.subject not in response.get_data(as_text=True)
+
+
+def test_every_view_is_recorded_cached_or_not(app, world, make_ticket):
+    """Five views of a page served from the cache, by two people: five committed rows
+    each (on PostgreSQL the row goes in the request's own transaction)."""
+    ticket = make_ticket()
+    url = f"/tickets/{ticket.number}"
+    store = app.extensions["fragment_cache"]
+    for user in (world.coordinator, world.superuser):
+        client = client_for(app, user)
+        client.get(url)  # built (the first view is a row too)
+        hits = store.hits_by_name.get("tickets.detail", 0)
+        for expected in range(2, 7):
+            assert client.get(url).status_code == 200
+            assert _views(ticket.id, user.id) == expected
+        assert store.hits_by_name.get("tickets.detail", 0) == hits + 5
+
+
+def test_a_page_that_fails_to_render_sends_no_ticket(app, world, make_ticket, monkeypatch):
+    """A view whose page fails writes no row on PostgreSQL (nothing was shown) and the
+    request's transaction is not committed half-way; the next view is logged."""
+    from supportdesk.tickets import views
+
+    ticket = make_ticket()
+    coordinator = client_for(app, world.coordinator)
+    url = f"/tickets/{ticket.number}"
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    with monkeypatch.context() as patch:
+        patch.setattr(views, "_fresh_detail_body", lambda *_args: 1 / 0)
+        assert coordinator.get(url).status_code == 500
+    assert _views(ticket.id, world.coordinator.id) <= 1  # SQLite logs before the page
+    before = _views(ticket.id, world.coordinator.id)
+    assert coordinator.get(url).status_code == 200
+    assert _views(ticket.id, world.coordinator.id) == before + 1
+
+
+@pytest.mark.postgresql_only
+def test_a_change_a_page_left_pending_is_not_committed_with_the_view(
+    app, world, make_ticket, monkeypatch
+):
+    """The view's row shares the request's transaction on PostgreSQL, but a change the
+    page left in the session, pending or flushed, is never committed by it. (On SQLite
+    the row has its own transaction, and a GET cannot write.)"""
+    from supportdesk.tickets import lifecycle
+
+    ticket = make_ticket(subject="Uændret")
+    coordinator = client_for(app, world.coordinator)
+    url = f"/tickets/{ticket.number}"
+    for flush in (False, True):
+
+        def stray_change(_user, seen, flush=flush):
+            seen.subject = "Ændret ved en fejl"
+            if flush:
+                _db.session.flush()
+            return False
+
+        before = _views(ticket.id, world.coordinator.id)
+        with monkeypatch.context() as patch:
+            patch.setattr(lifecycle, "can_reopen_now", stray_change)
+            assert coordinator.get(url).status_code == 200
+        assert _views(ticket.id, world.coordinator.id) == before + 1
+        with _db.engine.connect() as other:
+            subject = other.scalar(
+                text("SELECT subject FROM ticket WHERE id = :id"), {"id": ticket.id}
+            )
+        assert subject == "Uændret"

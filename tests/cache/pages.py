@@ -9,7 +9,8 @@ from supportdesk.escalation.views import queue_generations
 from supportdesk.extensions import db
 from supportdesk.faq.views import SEARCH_GENERATIONS
 from supportdesk.navigation import menu_generations
-from supportdesk.tickets.views import detail_generations, list_generations
+from supportdesk.tickets.page_keys import detail_generations
+from supportdesk.tickets.views import list_generations
 from tests.cache.conftest import Town
 
 PAGES: dict[str, Callable[[Town], tuple[str, ...]]] = {

@@ -14,8 +14,16 @@ from supportdesk.accounts.models import Role
 from supportdesk.cache import generations
 from supportdesk.escalation.models import KnownIssue, SlaTarget
 from supportdesk.extensions import db, utcnow
-from supportdesk.tickets.models import Priority, Queue
+from supportdesk.tickets.models import (
+    EntryKind,
+    Priority,
+    Queue,
+    Ticket,
+    TicketEntry,
+    ticket_page_generation,
+)
 from tests.cache.pages import PAGES, all_values, values
+from tests.factories import file_ticket
 
 # what a municipality shows of itself (its case list shows vendors, not its own people)
 MUNICIPAL_PAGES = ("ticket list", "menu")
@@ -170,3 +178,33 @@ def test_a_known_issue_or_sla_target_reaches_only_its_vendors_pages(town):
     assert "case queue (vendor)" in changed
     assert "ticket list" not in changed
     assert values(town, "FAQ search") == before["FAQ search"]
+
+
+def test_rows_of_tickets_the_session_does_not_hold_read_their_merges_in_one_statement(
+    make_user, make_system, count_queries
+):
+    """Entries added to tickets the session has not loaded bump each ticket's page and the
+    page of the ticket it is merged into, with one read of `merged_into_id` per flush."""
+    reporter = make_user(Role.superuser, municipality="esbjerg")
+    system = make_system("aula")
+    target, *tickets = (file_ticket(reporter, system, commit=True) for _ in range(4))
+    tickets[0].merged_into_id = target.id
+    db.session.commit()
+    municipality_id, ids, target_id = reporter.municipality_id, [t.id for t in tickets], target.id
+    db.session.expunge_all()  # the rows below name tickets the session does not hold
+    for ticket_id in ids:
+        db.session.add(
+            TicketEntry(
+                ticket_id=ticket_id,
+                municipality_id=municipality_id,
+                kind=EntryKind.internal_note,
+                body="Set",
+            )
+        )
+    with count_queries() as statements:
+        db.session.flush()
+    reads = [s for s in statements if "merged_into_id" in s and s.lstrip().startswith("SELECT")]
+    assert len(reads) == 1
+    expected = {ticket_page_generation(municipality_id, i) for i in (*ids, target_id)}
+    assert all(generations.pending(name) for name in expected)
+    assert db.session.get(Ticket, ids[0]).merged_into_id == target_id

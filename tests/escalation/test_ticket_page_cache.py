@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import request
 from sqlalchemy import text
 
 from supportdesk.cache import fragments
@@ -24,6 +25,19 @@ def _served_from_cache(app, client, url: str) -> str:
     html = client.get(url).get_data(as_text=True)
     assert store.hits_by_name.get("tickets.detail", 0) == hits + 1
     return html
+
+
+def add_known_issue(world, title: str) -> None:
+    """An active known issue of the world's system, committed."""
+    db.session.add(
+        KnownIssue(
+            vendor_id=world.vendor.id,
+            system_id=world.system.id,
+            title=title,
+            status=KnownIssueStatus.investigating,
+        )
+    )
+    db.session.commit()
 
 
 def _cached(app, client, url: str) -> None:
@@ -74,15 +88,7 @@ def test_changes_reach_the_cached_ticket_page(app, world, make_ticket, escalated
     assert "Rettet i version 2.1" in coordinator.get(url).get_data(as_text=True)
 
     # a new known issue for the system shows in the banner
-    db.session.add(
-        KnownIssue(
-            vendor_id=world.vendor.id,
-            system_id=world.system.id,
-            title="Login driller i hele landet",
-            status=KnownIssueStatus.investigating,
-        )
-    )
-    db.session.commit()
+    add_known_issue(world, "Login driller i hele landet")
     assert "Login driller i hele landet" in coordinator.get(url).get_data(as_text=True)
 
     # a renamed institution
@@ -174,18 +180,10 @@ def test_a_merge_shows_on_both_pages(app, world, make_ticket):
     assert "Nu også på 3. sal" in page
 
 
-@pytest.mark.postgresql_only
-def test_a_change_committed_while_the_page_is_read_is_not_cached_as_new(
-    app, world, make_ticket, monkeypatch
-):
-    """The ticket is read before the generations in the key; a change committed in
-    between (PostgreSQL reads each statement's newest data) must not be cached under the
-    new generation with the old data, so the fragment is built from the ticket read again.
-    PostgreSQL only: SQLite reads one snapshot per transaction."""
-    ticket = make_ticket(subject="Gammelt emne")
-    db.session.commit()
-    coordinator = client_for(app, world.coordinator)
-    url = f"/tickets/{ticket.number}"
+def _change_when_the_key_is_read(monkeypatch, ticket, *, forget_read_values: bool) -> list:
+    """Commit a change to `ticket` (subject and page generation, as another request
+    would) when the page reads its key's generations; `forget_read_values` drops what
+    the request read already, so the key's values are read after the change."""
     name = ticket_page_generation(ticket.municipality_id, ticket.id)
     read = fragments.read_generations
     writes = []
@@ -205,10 +203,38 @@ def test_a_change_committed_while_the_page_is_read_is_not_cached_as_new(
                     {"name": name},
                 )
             writes.append(name)
+            if forget_read_values:
+                request.environ.pop("supportdesk.generations", None)
         return read(*names)
 
     monkeypatch.setattr(fragments, "read_generations", read_after_a_change)
+    return writes
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("read_with_the_ticket", [False, True])
+def test_a_change_committed_while_the_page_is_read_is_not_cached_as_new(
+    app, world, make_ticket, monkeypatch, read_with_the_ticket
+):
+    """A change committed while the page is read (PostgreSQL reads each statement's
+    newest data; SQLite one snapshot per transaction, so PostgreSQL only) is never cached
+    with old data under the new generation.
+
+    The page's generations are read in the ticket's own statement: a change committed
+    after it leaves a key older than the change, and the next view is built anew. A
+    generation that statement did not read (`read_with_the_ticket=False`) is read after
+    the ticket, maybe after the change: so the fragment is built from the ticket read
+    again, and the next view is served from the cache with the new data."""
+    ticket = make_ticket(subject="Gammelt emne")
+    db.session.commit()
+    coordinator = client_for(app, world.coordinator)
+    url = f"/tickets/{ticket.number}"
+    writes = _change_when_the_key_is_read(
+        monkeypatch, ticket, forget_read_values=not read_with_the_ticket
+    )
     coordinator.get(url)
     assert writes
+    if read_with_the_ticket:
+        assert "</span> Nyt emne</h1>" in coordinator.get(url).get_data(as_text=True)
     # the heading is in the fragment (the page title is rendered per request)
     assert "</span> Nyt emne</h1>" in _served_from_cache(app, coordinator, url)
