@@ -160,8 +160,12 @@ def flask_config(settings: Settings) -> dict[str, Any]:
     busy_ms = settings.db_busy_timeout * 1000
     # No pool_pre_ping (a round trip on every checkout): supportdesk.pg_connections
     # refuses a pooled connection that PostgreSQL closed without asking it anything.
+    # The pool hands out the connection returned last (LIFO): a worker keeps reusing one
+    # warm connection, whose prepared statements (supportdesk.pg_connections) are there,
+    # instead of rotating over every connection it ever opened; the others idle.
     engine_options: dict[str, Any] = {
         "connect_args": {"options": f"-c lock_timeout={busy_ms}"},
+        "pool_use_lifo": True,
     }
     if settings.database_url.startswith("sqlite"):
         engine_options = {
