@@ -16,9 +16,9 @@ from supportdesk.extensions import db
 
 def system_vendors() -> dict[int, int]:
     """{system id: vendor id}, built again after any change to systems or vendors."""
-    (value,) = fragments.read_generations(generations.REFERENCE)
-    return fragments.fragment(
-        ("system_vendors", value),
+    return fragments.kept(
+        ("system_vendors",),
+        (generations.REFERENCE,),
         lambda: {
             system: vendor
             for system, vendor in db.session.execute(select(System.id, System.vendor_id))

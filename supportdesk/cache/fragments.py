@@ -103,6 +103,13 @@ def fragment(key: Hashable, build: Callable[[], Any]) -> Any:
     return store.get_or_build(key, build)
 
 
+def kept(key: tuple[Hashable, ...], names: tuple[str, ...], build: Callable[[], Any]) -> Any:
+    """`fragment()` of a value built from rows that the generations `names` track: the
+    key is `key` and their current values (`read_generations`), so a change to those rows
+    builds it again."""
+    return fragment((*key, read_generations(*names)), build)
+
+
 def page_key(name: str, *parts: Hashable) -> tuple[Hashable, ...]:
     """The key of a page's fragment: its name, the locale and the query string, then
     `parts`: who sees it (the viewer, or an audience) and the generations it reads."""

@@ -64,11 +64,9 @@ def known_issues_banner(system_id: int) -> Markup:
     """The banner of the system's active known issues above a ticket's timeline, rendered
     once for every ticket page of the system in a language until its vendor's known
     issues or the shared names change (the same generations the page's key holds)."""
-    values = fragments.read_generations(
-        generations.vendor_reference(system_vendors().get(system_id)), generations.REFERENCE
-    )
-    return fragments.fragment(
-        ("escalation.known_issues_banner", system_id, str(get_locale()), values),
+    return fragments.kept(
+        ("escalation.known_issues_banner", system_id, str(get_locale())),
+        (generations.vendor_reference(system_vendors().get(system_id)), generations.REFERENCE),
         lambda: Markup(  # noqa: S704 — rendered template
             render_template(
                 "escalation/_known_issue_list.html",

@@ -92,9 +92,9 @@ def article_options(user: User) -> Markup:
     rendered once for every ticket page of every user with the same article visibility
     (up to 300 options: about a tenth of a ticket page's first view) until an article
     changes; built from the articles read after the generation in its key."""
-    (value,) = fragments.read_generations(ARTICLES_GENERATION)
-    return fragments.fragment(
-        ("replies.article_options", policy.article_visibility(user), value),
+    return fragments.kept(
+        ("replies.article_options", policy.article_visibility(user)),
+        (ARTICLES_GENERATION,),
         lambda: Markup("").join(
             _OPTION.format(a.slug, a.title, a.slug, a.title)
             for a in services.insertable_articles(user)

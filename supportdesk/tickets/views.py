@@ -417,11 +417,9 @@ def assignee_choices(user: User) -> tuple[tuple[str, str], ...]:
     """`lookups.assignee_choices`, built once for every ticket page of the municipality's
     users with this role and language until the municipality's or the shared names
     change (built from people read after the generations in its key)."""
-    values = fragments.read_generations(
-        generations.municipality_reference(user.municipality_id), generations.REFERENCE
-    )
-    return fragments.fragment(
-        ("tickets.assignee_choices", user.municipality_id, user.role, str(get_locale()), values),
+    return fragments.kept(
+        ("tickets.assignee_choices", user.municipality_id, user.role, str(get_locale())),
+        (generations.municipality_reference(user.municipality_id), generations.REFERENCE),
         lambda: tuple(lookups.assignee_choices(user, ROLE_LABELS)),
     )
 
