@@ -215,7 +215,10 @@ class _Plan:
 
 # All postings of a document carry its system and category: grouped by the number alone
 # (one integer to hash per posting, not three), the facets ride along as min().
+# The whole is a SELECT from the WITH query, so the statement reads as the read it is
+# (`pg_connections.read_only`: a transaction that only read keeps its prepared statements).
 _ANSWER = """
+SELECT * FROM (
 WITH leaf (stem, word, bit, {coefficients}) AS ({leaves}),
 per_document AS (
     SELECT p.document, min(p.system) AS system, min(p.category) AS category, {sums}, {masks}
@@ -241,6 +244,7 @@ UNION ALL
 SELECT NULL, NULL, NULL, s.name, c.name, NULL, f.n
 FROM (SELECT system, category, count(*) AS n FROM scored GROUP BY system, category) AS f
 JOIN search_facet s ON s.id = f.system JOIN search_facet c ON c.id = f.category
+) AS answer
 """
 
 

@@ -14,6 +14,7 @@ from supportdesk import create_app, outbox
 from supportdesk.accounts.models import Role
 from supportdesk.faq import services
 from supportdesk.faq.models import Article, ArticleState, Audience, Visibility
+from supportdesk.pg_connections import read_only
 from supportdesk.search.analysis import danish_analyzer, stem
 from supportdesk.search.models import (
     SearchDocument,
@@ -462,3 +463,23 @@ def test_scores_are_summed_in_float8_without_numeric_arithmetic(app, db, pg, faq
         )
         expected = list(db.session.execute(text(f"SELECT {hits}")).one())
         assert coordination(scale, children) == expected
+
+
+def test_a_search_only_reads_so_its_transaction_keeps_prepared_statements(app, db, pg, faq_world):
+    """Every statement of a search counts as a read (`pg_connections.read_only`), so a
+    request whose only database work was a search ends with COMMIT and psycopg keeps its
+    prepared statements; a statement that looked like a write threw them away."""
+    _import(app, CONTENT)
+    db.session.commit()
+    statements: list[str] = []
+
+    def _record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", _record)
+    try:
+        assert pg.search("forældre login kalender billeder", READER).total > 0
+    finally:
+        event.remove(db.engine, "before_cursor_execute", _record)
+    assert len(statements) == 2
+    assert all(read_only(statement) for statement in statements), statements
