@@ -115,6 +115,15 @@ def test_search_postings_are_carried_over_from_an_older_index(fresh_database, tm
         _upgrade(fresh_database, tmp_path)
         with engine.connect() as conn:
             carried = dict(conn.execute(text("SELECT stem, weight FROM search_posting")).all())
+            # the ranking's packed blocks are derived from the postings (0016)
+            packed = text(
+                "SELECT b.stem, p.document, p.weight FROM search_block b"
+                " JOIN search_posting p ON p.stem = b.stem AND p.visibility = b.visibility"
+                " WHERE b.documents = int4send(p.document) AND b.weights = float4send(p.weight)"
+                " AND b.systems = int2send(p.system) AND b.categories = int2send(p.category)"
+            )
+            assert {stem for stem, _d, _w in conn.execute(packed)} == carried.keys()
+            assert conn.scalar(text("SELECT count(*) FROM search_block")) == len(carried)
             assert conn.scalar(text("SELECT documents FROM search_total")) == 1
             assert set(conn.scalars(text("SELECT word FROM search_vocabulary"))) == words
     finally:

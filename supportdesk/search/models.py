@@ -6,7 +6,16 @@ search backend fills and reads them.
 
 from __future__ import annotations
 
-from sqlalchemy import REAL, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    REAL,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,7 +45,7 @@ class SearchDocument(db.Model):
     tags: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
     # Lexemes of the project's Danish analysis with weights A (title), B (tags), D (body).
-    # Not indexed: searches read `search_posting`; the lexemes let a migration derive the
+    # Not indexed: searches read `search_block`; the lexemes let a migration derive the
     # postings from an index written by an older version without analysing again.
     document: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
     # Terms per field (stop words left out): the average lengths of BM25F's normalisation.
@@ -48,10 +57,9 @@ class SearchDocument(db.Model):
 class SearchPosting(db.Model):
     """A stem of one document with its BM25F weight (idf left out), computed when indexed.
 
-    Carries the document's visibility key and facet numbers, so the postings of a stem
-    a caller may see are read from one index, without the heap. Every column but the
-    stem is a small integer: at 20,000 articles the covering index is a third of its
-    size with slug, audience and facet text, and fits the buffer cache.
+    Carries the document's visibility key and facet numbers: the rows a stem's blocks
+    (`SearchBlock`) are packed from, and whether a caller may see a stem at all (one
+    entry of the covering index). Every column but the stem is a small integer.
     """
 
     __tablename__ = "search_posting"
@@ -75,6 +83,28 @@ class SearchPosting(db.Model):
     visibility: Mapped[int] = mapped_column(Integer)  # postgres_ranking.visibility_key
     system: Mapped[int] = mapped_column(SmallInteger)  # search_facet.id
     category: Mapped[int] = mapped_column(SmallInteger)  # search_facet.id
+
+
+class SearchBlock(db.Model):
+    """The postings of one stem that one group of readers may see, packed: what a search reads.
+
+    A search reads a few dozen of these rows (one per query stem and visibility key the
+    caller has) and scores, counts and facets the documents in numpy, instead of the
+    database grouping tens of thousands of posting rows per long query. Each column is
+    the values of the block's postings in document order, packed as PostgreSQL's binary
+    send functions write them (big-endian): document numbers int4, weights float4 (the
+    postings' `real`), system and category numbers int2. Derived from `search_posting`
+    by `postgres_backend` for the stems an index() or remove() touched.
+    """
+
+    __tablename__ = "search_block"
+
+    stem: Mapped[str] = mapped_column(String(100), primary_key=True)
+    visibility: Mapped[int] = mapped_column(Integer, primary_key=True)
+    documents: Mapped[bytes] = mapped_column(LargeBinary)
+    weights: Mapped[bytes] = mapped_column(LargeBinary)
+    systems: Mapped[bytes] = mapped_column(LargeBinary)
+    categories: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SearchFacet(db.Model):
@@ -140,6 +170,7 @@ class SearchTotal(db.Model):
 
 
 __all__ = [
+    "SearchBlock",
     "SearchDocument",
     "SearchFacet",
     "SearchPosting",

@@ -9,12 +9,15 @@ stemmed twice); every stem of a document with its BM25F weight is a row of
 `search_posting`, its unstemmed words rows of `search_word`, each distinct word once
 in `search_vocabulary`. Postings and words carry the document's number, its visibility
 key (`postgres_ranking.visibility_key`) and, for postings, its system and category
-numbers (`search_facet`), all small integers.
+numbers (`search_facet`), all small integers. The postings of each stem and visibility
+key are also kept packed in one row of `search_block`, rewritten from the postings for
+the stems each index() or remove() touches; index writers on all nodes take turns
+(an advisory lock held to commit) so no rewrite leaves out another's document.
 
-A search is two statements: the query stems' document frequencies and whether the
-caller may see them (JIT turned off for the transaction on the way); then the total,
-the facets and the page from one index-only pass over the query stems' postings
-(supportdesk.search.postgres_ranking), with the shown page's text for its highlights.
+A search is three statements: the query stems' document frequencies and whether the
+caller may see them (JIT turned off for the transaction on the way); the blocks of the
+query stems the caller may see, which numpy scores, counts and facets
+(supportdesk.search.postgres_ranking); and the shown page's text for its highlights.
 The articles' text and lexemes are never read for ranking.
 
 Visibility is part of every WHERE clause: results, the total, the facets, the words
@@ -59,6 +62,7 @@ from supportdesk.search.analysis import (
     words,
 )
 from supportdesk.search.models import (
+    SearchBlock,
     SearchDocument,
     SearchFacet,
     SearchPosting,
@@ -83,6 +87,7 @@ FIELDS = tuple(TEXT_FIELDS)  # title, tags, body
 _document = SearchDocument.__table__
 _facet = SearchFacet.__table__
 _posting = SearchPosting.__table__
+_block = SearchBlock.__table__
 _word = SearchWord.__table__
 _stem = SearchStem.__table__
 _vocabulary = SearchVocabulary.__table__
@@ -159,7 +164,42 @@ _INSERT_POSTINGS = text(
     " FROM unnest(CAST(:posting_stems AS text[]), CAST(:posting_weights AS real[]))"
     " AS p(stem, weight)"
 )
-_DELETE_POSTINGS = text("DELETE FROM search_posting WHERE document = :number")
+_DELETE_POSTINGS = text(
+    "DELETE FROM search_posting WHERE document = :number RETURNING stem, visibility"
+)
+# A block is its postings in document order, packed as the binary send functions write
+# them (`SearchBlock`). Refreshed for the stems and visibility keys an index() or
+# remove() touched, in key order; blocks left without postings are dropped.
+_BLOCK = "stem, visibility, documents, weights, systems, categories"
+_PACKED = (
+    "stem, visibility, string_agg(int4send(document), ''::bytea ORDER BY document),"
+    " string_agg(float4send(weight), ''::bytea ORDER BY document),"
+    " string_agg(int2send(system), ''::bytea ORDER BY document),"
+    " string_agg(int2send(category), ''::bytea ORDER BY document)"
+)
+_BLOCKS_FROM_POSTINGS = text(
+    f"INSERT INTO search_block ({_BLOCK}) SELECT {_PACKED}"  # noqa: S608 — constant text
+    " FROM search_posting GROUP BY stem, visibility"
+)
+_REFRESH_BLOCKS = text(
+    f"INSERT INTO search_block ({_BLOCK}) SELECT {_PACKED}"  # noqa: S608 — constant text
+    " FROM search_posting WHERE stem = ANY(CAST(:stems AS text[]))"
+    " AND visibility = ANY(CAST(:keys AS integer[]))"
+    " GROUP BY stem, visibility ORDER BY stem, visibility"
+    " ON CONFLICT (stem, visibility) DO UPDATE SET documents = excluded.documents,"
+    " weights = excluded.weights, systems = excluded.systems, categories = excluded.categories"
+)
+_DROP_EMPTY_BLOCKS = text(
+    "DELETE FROM search_block b"
+    " WHERE b.stem = ANY(CAST(:stems AS text[])) AND b.visibility = ANY(CAST(:keys AS integer[]))"
+    " AND NOT EXISTS (SELECT 1 FROM search_posting p"
+    " WHERE p.stem = b.stem AND p.visibility = b.visibility)"
+)
+# Writers of the index take turns (all nodes): a block is rewritten from the postings as
+# its writer's statement sees them, so two writers of one stem at once would each leave
+# out the other's document. Held until commit; the rebuild takes it too, first.
+_WRITERS = text("SELECT pg_advisory_xact_lock(:key)")
+WRITERS_KEY = 0x5D5EA4C1  # "supportdesk search", any constant the app uses for nothing else
 _AVERAGES = text(
     "SELECT CAST(avg(title_length) AS float), CAST(avg(tags_length) AS float),"
     " CAST(avg(body_length) AS float) FROM search_document"
@@ -180,8 +220,8 @@ _RECOUNT_STEMS = text(
     " SELECT stem, count(DISTINCT document) FROM search_word GROUP BY stem"
 )
 _TABLES = (
-    "search_document, search_facet, search_posting, search_word, search_vocabulary,"
-    " search_stem, search_total"
+    "search_document, search_facet, search_posting, search_block, search_word,"
+    " search_vocabulary, search_stem, search_total"
 )
 
 
@@ -398,16 +438,20 @@ class PostgresBackend:
             self.remove(article.slug)
             return
         row = row_for(article)
-        # The upsert locks the document row first, so two nodes indexing the same
-        # article take turns instead of failing on the words' primary key.
+        db.session.execute(_WRITERS, {"key": WRITERS_KEY})
         number, inserted = db.session.execute(_INDEX_DOCUMENT, row).one()
         row["number"] = number
         db.session.execute(_ADD_FACETS, row)
         # Weighed against today's average field lengths; the other articles keep the
         # weights of when they were indexed until the next rebuild.
         averages = dict(zip(FIELDS, db.session.execute(_AVERAGES).one(), strict=True))
-        db.session.execute(_DELETE_POSTINGS, row)
-        db.session.execute(_INSERT_POSTINGS, with_postings(row, averages))
+        before = db.session.execute(_DELETE_POSTINGS, row).all()
+        row = with_postings(row, averages)
+        db.session.execute(_INSERT_POSTINGS, row)
+        self._refresh_blocks(
+            {s for s, _key in before} | set(row["posting_stems"]),
+            {key for _s, key in before} | {row["visibility"]},
+        )
         old = set(db.session.scalars(_DELETE_WORDS, row))
         db.session.execute(_INSERT_WORDS, row)
         db.session.execute(_INSERT_VOCABULARY, row)
@@ -417,14 +461,24 @@ class PostgresBackend:
             db.session.execute(_COUNT_DOCUMENTS, {"delta": 1})
 
     def remove(self, slug: str) -> None:
-        # the document row first, as index() does: one lock order, no deadlock between them
+        # the writers' turn, then the document row, as index(): one lock order
+        db.session.execute(_WRITERS, {"key": WRITERS_KEY})
         number = db.session.scalar(_REMOVE_DOCUMENT, {"slug": slug})
         if number is None:  # not in the index: it has no postings nor words either
             return
-        db.session.execute(_DELETE_POSTINGS, {"number": number})
+        before = db.session.execute(_DELETE_POSTINGS, {"number": number}).all()
+        self._refresh_blocks({s for s, _key in before}, {key for _s, key in before})
         gone = set(db.session.scalars(_DELETE_WORDS, {"number": number}))
         self._count_stems(added=set(), gone=gone)
         db.session.execute(_COUNT_DOCUMENTS, {"delta": -1})
+
+    @staticmethod
+    def _refresh_blocks(stems: set[str], keys: set[int]) -> None:
+        """Rewrite the blocks of these stems and visibility keys from their postings."""
+        if stems:
+            values = {"stems": sorted(stems), "keys": sorted(keys)}
+            db.session.execute(_REFRESH_BLOCKS, values)
+            db.session.execute(_DROP_EMPTY_BLOCKS, values)
 
     @staticmethod
     def _count_stems(added: set[str], gone: set[str]) -> None:
@@ -460,8 +514,9 @@ class PostgresBackend:
         with db.engine.begin() as connection:
             # In the order indexers write them: an index() in flight finishes first, later
             # ones wait for the new rows; searches (ACCESS SHARE) go on reading the old.
+            connection.execute(_WRITERS, {"key": WRITERS_KEY})
             connection.execute(text(f"LOCK TABLE {_TABLES} IN EXCLUSIVE MODE"))
-            for table in (_total, _stem, _vocabulary, _word, _posting, _facet, _document):
+            for table in (_total, _stem, _vocabulary, _word, _block, _posting, _facet, _document):
                 connection.execute(delete(table))
             connection.execute(_COUNT_DOCUMENTS, {"delta": len(rows)})
             if rows:
@@ -479,6 +534,7 @@ class PostgresBackend:
                     {"words": list(vocabulary), "stems": list(vocabulary.values())},
                 )
                 connection.execute(_INSERT_POSTINGS, [with_postings(r, averages) for r in rows])
+                connection.execute(_BLOCKS_FROM_POSTINGS)
                 connection.execute(_RECOUNT_STEMS)
             # Last, so a rebuild that fails before it leaves the numbering as it was.
             connection.execute(_RESTART_FACETS)
@@ -536,9 +592,9 @@ class PostgresBackend:
         results.total = answer.total
         results.facets = answer.facets
         seen: dict[str, bool] = {}
-        for row in answer.page:
+        for shown in answer.page:
             results.hits.append(
-                Hit.found(row._mapping, snippet(row.body, stems, seen=seen), row.score)
+                Hit.found(shown, snippet(shown["body"], stems, seen=seen), shown["score"])
             )
         return results
 

@@ -201,7 +201,7 @@ def _scored(node: Ranked, cache, docs: int, many: bool):
     """The documents of a bitset, ascending, and their scores (as arrays when `many`)."""
     if many:
         members = positions_array(docs)
-        return members, _array(node, cache, members, {})
+        return members, array_scores(node, cache, members, {})
     members = positions(docs)
     return members, _vector(node, cache, members)
 
@@ -271,7 +271,7 @@ def _vector(node: Ranked, cache, docs: list[int], terms: dict | None = None) -> 
     return totals
 
 
-def _array(node: Ranked, cache, docs: np.ndarray, terms: dict) -> np.ndarray:
+def array_scores(node: Ranked, cache, docs: np.ndarray, terms: dict) -> np.ndarray:
     """`_vector` with arrays: the same floating-point operations in the same order, one
     element at a time, so the same scores."""
     if node.kind == "term":
@@ -280,7 +280,7 @@ def _array(node: Ranked, cache, docs: np.ndarray, terms: dict) -> np.ndarray:
             _parts, idf = cache.term_weights(node.stemmed)
             terms[key] = cache.term_array(node.stemmed, docs) * (idf * node.boost)
         return terms[key]
-    vectors = [_array(child, cache, docs, terms) for child in node.children]
+    vectors = [array_scores(child, cache, docs, terms) for child in node.children]
     totals = vectors[0]
     for vector in vectors[1:]:
         totals = totals + vector

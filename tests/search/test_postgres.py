@@ -7,6 +7,11 @@ about what only the PostgreSQL backend has. They skip on the SQLite app.
 
 from __future__ import annotations
 
+import threading
+import time
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 from sqlalchemy import delete, event, func, select, text
 
@@ -17,6 +22,7 @@ from supportdesk.faq.models import Article, ArticleState, Audience, Visibility
 from supportdesk.pg_connections import read_only
 from supportdesk.search.analysis import danish_analyzer, stem
 from supportdesk.search.models import (
+    SearchBlock,
     SearchDocument,
     SearchFacet,
     SearchPosting,
@@ -26,7 +32,7 @@ from supportdesk.search.models import (
     SearchWord,
 )
 from supportdesk.search.postgres_backend import PostgresBackend, _ensure_extension, tsvector_literal
-from supportdesk.search.postgres_ranking import coordination, visibility_key, visibility_keys
+from supportdesk.search.postgres_ranking import visibility_key, visibility_keys
 from tests.search.conftest import CONTENT, write_article
 from tests.signin import sign_in_client
 
@@ -37,6 +43,7 @@ INDEX_TABLES = (
     SearchStem,
     SearchVocabulary,
     SearchWord,
+    SearchBlock,
     SearchPosting,
     SearchFacet,
     SearchDocument,
@@ -309,12 +316,13 @@ def test_typos_match_visible_words_with_or_without_the_extension(
     assert pg.search("synkronisring", esbjerg).suggestion == "synkronisering"
 
 
-def test_a_search_costs_two_statements_and_a_typo_one_more(app, db, pg, faq_world, count_queries):
-    """Stems, then count, facets, ranking and the shown page's text in one."""
+def test_a_search_costs_three_statements_and_a_typo_one_more(app, db, pg, faq_world, count_queries):
+    """Stems; the query stems' blocks (count, facets and ranking in numpy); the shown
+    page's text."""
     _import(app, CONTENT)
     pg.search("kalnder", READER)  # the extension check happens once per process
     db.session.commit()
-    for query, expected in (("forældre login", 2), ("skoleaarsskift", 2), ("kalnder", 3)):
+    for query, expected in (("forældre login", 3), ("skoleaarsskift", 3), ("kalnder", 4)):
         with count_queries() as statements:
             assert pg.search(query, READER).total > 0
         assert len(statements) == expected, (query, statements)
@@ -432,37 +440,122 @@ def test_a_search_turns_jit_off_for_its_transaction_only(app, db, pg, faq_world)
     assert db.session.scalar(text("SHOW jit")) == before
 
 
-def test_scores_are_summed_in_float8_without_numeric_arithmetic(app, db, pg, faq_world):
-    """The coordination `1 - scale + scale / n x hits` was numeric literals, computed in
-    numeric and cast to float8 for every matching document; it is a float8 taken from
-    the list of its values, the same to the last bit."""
-    _import(app, CONTENT)
+def _unpacked_blocks(db) -> dict[tuple[str, int], list[tuple]]:
+    """Each block as (document, weight, system, category) tuples, in its stored order."""
+    found = {}
+    for block in db.session.scalars(select(SearchBlock)):
+        columns = [
+            np.frombuffer(block.documents, ">i4").tolist(),
+            np.frombuffer(block.weights, ">f4").tolist(),
+            np.frombuffer(block.systems, ">i2").tolist(),
+            np.frombuffer(block.categories, ">i2").tolist(),
+        ]
+        found[(block.stem, block.visibility)] = list(zip(*columns, strict=True))
+    return found
+
+
+def _blocks_of_postings(db) -> dict[tuple[str, int], list[tuple]]:
+    found: dict[tuple[str, int], list[tuple]] = {}
+    postings = select(SearchPosting).order_by(SearchPosting.document)
+    for p in db.session.scalars(postings):
+        # psycopg reads a real as its shortest decimal: back to that float4's exact value
+        values = (p.document, float(np.float32(p.weight)), p.system, p.category)
+        found.setdefault((p.stem, p.visibility), []).append(values)
+    return found
+
+
+def test_blocks_follow_the_postings_through_edits_moves_and_removals(
+    app, db, pg, faq_world, tmp_path
+):
+    """A search reads the packed blocks, never the postings: every index() and remove()
+    leaves each stem's block, per visibility key, equal to its postings in document
+    order, and drops blocks left empty."""
+    write_article(tmp_path, "aula", "printer-a", title="Printeren driller", body="Genstart den.")
+    write_article(tmp_path, "aula", "printer-b", title="Printer og kalender", body="Kalenderen.")
+    _import(app, tmp_path)
+    assert _unpacked_blocks(db) == _blocks_of_postings(db)
+    assert pg.search("kalender", READER).total == 1
+    # an edit drops a word and adds one; another audience moves the postings' key
+    write_article(
+        tmp_path, "aula", "printer-b", title="Printer", body="Fotoalbum.", audience="public"
+    )
+    _import(app, tmp_path)
+    assert _unpacked_blocks(db) == _blocks_of_postings(db)
+    assert pg.search("kalender", READER).total == 0
+    assert pg.search("fotoalbum", Visibility()).total == 1
+    pg.remove("printer-a")
     db.session.commit()
-    answers: list[tuple[str, dict]] = []
+    assert _unpacked_blocks(db) == _blocks_of_postings(db)
+    assert (stem("driller"), visibility_key(Audience.first_level, None, None)) not in (
+        _unpacked_blocks(db)
+    )
+    assert [hit.slug for hit in pg.search("printer", READER).hits] == ["printer-b"]
+    result = app.test_cli_runner().invoke(args=["search", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert _unpacked_blocks(db) == _blocks_of_postings(db)
 
-    def _record(_conn, _cursor, statement, parameters, *_args):
-        if "per_document" in statement:
-            answers.append((statement, parameters))
 
-    event.listen(db.engine, "before_cursor_execute", _record)
+def test_two_nodes_indexing_articles_that_share_a_stem_keep_both_in_its_block(
+    app, db, pg, faq_world, tmp_path
+):
+    """Index writers take turns: the second waits for the first to commit and then
+    rewrites the shared stem's block with both articles. Without the turn it rewrote the
+    block as its statement saw the postings before the first committed, and the first
+    article dropped out of every search for that word."""
+    write_article(tmp_path, "aula", "printer-a", title="Printeren", body="Genstart den.")
+    write_article(tmp_path, "aula", "printer-b", title="Printer", body="Tjek kablet.")
+    _import(app, tmp_path)
+    first, second = (_detached(db, slug) for slug in ("printer-a", "printer-b"))
+    first.body += " Se også zebraguiden."
+    second.body += " Zebraguiden hjælper."
+    pg.index(first)  # this node's turn, held until it commits
+
+    def other_node() -> None:
+        with app.app_context():
+            pg.index(second)
+            db.session.commit()
+
+    waiting = threading.Thread(target=other_node)
+    waiting.start()
     try:
-        found = pg.search("forældre login kalender billeder", READER)
+        _wait_for_a_waiting_backend(db)
+        db.session.commit()
     finally:
-        event.remove(db.engine, "before_cursor_execute", _record)
-    assert found.total > 0
-    statement, parameters = answers[-1]
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    cursor.execute("EXPLAIN (VERBOSE) " + statement, parameters)
-    plan = "\n".join(line for (line,) in cursor.fetchall())
-    assert "coalesce(s0" in statement.lower()  # a coordinated query
-    assert "numeric" not in plan
-    for scale, children in ((0.9, 4), (0.9, 10), (0.5, 3)):
-        hits = ", ".join(
-            f"CAST({1 - scale!r} + {scale / children!r} * {h} AS float8)"
-            for h in range(children + 1)
-        )
-        expected = list(db.session.execute(text(f"SELECT {hits}")).one())
-        assert coordination(scale, children) == expected
+        waiting.join(timeout=30)
+    assert not waiting.is_alive()
+    found = pg.search("zebraguiden", READER)
+    assert sorted(hit.slug for hit in found.hits) == ["printer-a", "printer-b"]
+    assert _unpacked_blocks(db) == _blocks_of_postings(db)
+
+
+def _detached(db, slug: str) -> SimpleNamespace:
+    """An article's indexed fields, as a copy outside the session (no article row changes)."""
+    article = db.session.scalar(select(Article).where(Article.slug == slug))
+    return SimpleNamespace(
+        slug=article.slug,
+        title=article.title,
+        body=article.body,
+        tags=list(article.tags or []),
+        system=SimpleNamespace(slug=article.system.slug, vendor_id=article.system.vendor_id),
+        category=SimpleNamespace(slug=article.category.slug),
+        audience=article.audience,
+        municipality_id=article.municipality_id,
+        state=article.state,
+    )
+
+
+def _wait_for_a_waiting_backend(db) -> None:
+    """Until another connection waits for a lock (checked on a connection of its own)."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    with db.engine.connect() as watcher:
+        for _ in range(300):
+            if watcher.scalar(query):
+                return
+            time.sleep(0.01)
+    raise AssertionError("the other node never waited")
 
 
 def test_a_search_only_reads_so_its_transaction_keeps_prepared_statements(app, db, pg, faq_world):
@@ -481,5 +574,5 @@ def test_a_search_only_reads_so_its_transaction_keeps_prepared_statements(app, d
         assert pg.search("forældre login kalender billeder", READER).total > 0
     finally:
         event.remove(db.engine, "before_cursor_execute", _record)
-    assert len(statements) == 2
+    assert len(statements) == 3
     assert all(read_only(statement) for statement in statements), statements
