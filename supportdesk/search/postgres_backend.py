@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Unpack
 
+import numpy as np
 from sqlalchemy import (
     String,
     cast,
@@ -168,21 +169,19 @@ _DELETE_POSTINGS = text(
     "DELETE FROM search_posting WHERE document = :number RETURNING stem, visibility"
 )
 # A block is its postings in document order, packed as the binary send functions write
-# them (`SearchBlock`). Refreshed for the stems and visibility keys an index() or
-# remove() touched, in key order; blocks left without postings are dropped.
-_BLOCK = "stem, visibility, documents, weights, systems, categories"
-_PACKED = (
-    "stem, visibility, string_agg(int4send(document), ''::bytea ORDER BY document),"
+# them (`SearchBlock`): written whole by rebuild(), rewritten from the postings for the
+# stems and visibility keys an index() or remove() touched (in key order); blocks left
+# without postings are dropped.
+_INSERT_BLOCK = text(
+    "INSERT INTO search_block (stem, visibility, documents, weights, systems, categories)"
+    " VALUES (:stem, :visibility, :documents, :weights, :systems, :categories)"
+)
+_REFRESH_BLOCKS = text(
+    "INSERT INTO search_block (stem, visibility, documents, weights, systems, categories)"
+    " SELECT stem, visibility, string_agg(int4send(document), ''::bytea ORDER BY document),"
     " string_agg(float4send(weight), ''::bytea ORDER BY document),"
     " string_agg(int2send(system), ''::bytea ORDER BY document),"
     " string_agg(int2send(category), ''::bytea ORDER BY document)"
-)
-_BLOCKS_FROM_POSTINGS = text(
-    f"INSERT INTO search_block ({_BLOCK}) SELECT {_PACKED}"  # noqa: S608 — constant text
-    " FROM search_posting GROUP BY stem, visibility"
-)
-_REFRESH_BLOCKS = text(
-    f"INSERT INTO search_block ({_BLOCK}) SELECT {_PACKED}"  # noqa: S608 — constant text
     " FROM search_posting WHERE stem = ANY(CAST(:stems AS text[]))"
     " AND visibility = ANY(CAST(:keys AS integer[]))"
     " GROUP BY stem, visibility ORDER BY stem, visibility"
@@ -305,6 +304,35 @@ def with_postings(row: dict, averages: dict[str, float]) -> dict:
     """The row with its stems' weights as the arrays of `_INSERT_POSTINGS`."""
     weights = posting_weights(row["fields"], averages)
     return {**row, "posting_stems": list(weights), "posting_weights": list(weights.values())}
+
+
+def packed_blocks(rows: list[dict], facets: dict[tuple[str, str], int]) -> list[dict]:
+    """The blocks of rows in ascending document number, as `_REFRESH_BLOCKS` packs them
+    from their postings: weights rounded to float4 as the postings' `real` column rounds
+    them, every number big-endian."""
+    blocks: dict[tuple[str, int], list[list]] = {}
+    for row in rows:
+        system = facets[("system", row["system"])]
+        category = facets[("category", row["category"])]
+        for stemmed, weight in zip(row["posting_stems"], row["posting_weights"], strict=True):
+            block = blocks.get((stemmed, row["visibility"]))
+            if block is None:
+                block = blocks[(stemmed, row["visibility"])] = [[], [], [], []]
+            block[0].append(row["number"])
+            block[1].append(weight)
+            block[2].append(system)
+            block[3].append(category)
+    return [
+        {
+            "stem": stemmed,
+            "visibility": key,
+            "documents": np.array(documents, ">i4").tobytes(),
+            "weights": np.array(weights, ">f4").tobytes(),
+            "systems": np.array(systems, ">i2").tobytes(),
+            "categories": np.array(categories, ">i2").tobytes(),
+        }
+        for (stemmed, key), (documents, weights, systems, categories) in blocks.items()
+    ]
 
 
 class _Stats:
@@ -523,9 +551,10 @@ class PostgresBackend:
                 numbers = connection.scalars(_NUMBERS, {"count": len(rows)})
                 for row, number in zip(rows, numbers, strict=True):
                     row["number"] = number
+                numbered = {facet: i for i, facet in enumerate(facets, 1)}
                 connection.execute(
                     _INSERT_FACET,
-                    [{"id": i, "kind": k, "name": n} for i, (k, n) in enumerate(facets, 1)],
+                    [{"id": i, "kind": k, "name": n} for (k, n), i in numbered.items()],
                 )
                 connection.execute(_INSERT_DOCUMENT, rows)
                 connection.execute(_INSERT_WORDS, rows)
@@ -533,8 +562,9 @@ class PostgresBackend:
                     _INSERT_VOCABULARY,
                     {"words": list(vocabulary), "stems": list(vocabulary.values())},
                 )
-                connection.execute(_INSERT_POSTINGS, [with_postings(r, averages) for r in rows])
-                connection.execute(_BLOCKS_FROM_POSTINGS)
+                rows = [with_postings(r, averages) for r in rows]
+                connection.execute(_INSERT_POSTINGS, rows)
+                connection.execute(_INSERT_BLOCK, packed_blocks(rows, numbered))
                 connection.execute(_RECOUNT_STEMS)
             # Last, so a rebuild that fails before it leaves the numbering as it was.
             connection.execute(_RESTART_FACETS)
