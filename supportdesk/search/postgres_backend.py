@@ -15,7 +15,7 @@ the stems each index() or remove() touches; index writers on all nodes take turn
 (an advisory lock held to commit) so no rewrite leaves out another's document.
 
 A search is three statements: the query stems' document frequencies and whether the
-caller may see them (JIT turned off for the transaction on the way); the blocks of the
+caller may see them; the blocks of the
 query stems the caller may see, which numpy scores, counts and facets
 (supportdesk.search.postgres_ranking); and the shown page's text for its highlights.
 The articles' text and lexemes are never read for ranking.
@@ -46,7 +46,6 @@ from sqlalchemy import (
     func,
     select,
     text,
-    true,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -72,7 +71,12 @@ from supportdesk.search.models import (
     SearchVocabulary,
     SearchWord,
 )
-from supportdesk.search.postgres_ranking import Answer, visibility_clause, visibility_key
+from supportdesk.search.postgres_ranking import (
+    Answer,
+    visibility_clause,
+    visibility_key,
+    visibility_sql,
+)
 from supportdesk.search.postings import K1, B
 from supportdesk.search.query import TEXT_FIELDS, build_query, closest, suggestion, within
 from supportdesk.search.synonyms import Synonyms
@@ -95,7 +99,8 @@ _vocabulary = SearchVocabulary.__table__
 _total = SearchTotal.__table__
 _unstemmed = danish_analyzer(stemming=False)
 
-# rebuild(): numbers taken from the sequence beforehand, so the postings know them.
+# rebuild(): documents numbered 1.. afresh (the ranking's arrays are as long as the
+# highest number), the sequence set after them.
 _INSERT_DOCUMENT = text(
     "INSERT INTO search_document (id, slug, system, category, audience, municipality_id,"
     " vendor_id, title, tags, body, document, title_length, tags_length, body_length)"
@@ -103,9 +108,9 @@ _INSERT_DOCUMENT = text(
     " :title, :tags, :body, CAST(:document AS tsvector), :title_length, :tags_length,"
     " :body_length)"
 )
-_NUMBERS = text(
-    "SELECT nextval(pg_get_serial_sequence('search_document', 'id'))"
-    " FROM generate_series(1, :count)"
+_RESTART_DOCUMENTS = text(
+    "SELECT setval(pg_get_serial_sequence('search_document', 'id'),"
+    " (SELECT coalesce(max(id), 0) + 1 FROM search_document), false)"
 )
 # index(): an article keeps its number while it stays in the index. xmax is 0 on a
 # freshly inserted row version: whether the article is new to the index.
@@ -335,6 +340,18 @@ def packed_blocks(rows: list[dict], facets: dict[tuple[str, str], int]) -> list[
     ]
 
 
+# Per stem its document count and whether the caller may see it (a block of a key the
+# caller has: one probe of the blocks' primary key). The count of documents rides along,
+# a one-row table left-joined to the stems, so it comes back even when no stem is known.
+# One array parameter, so the statement is the same text (and prepared) for any stems.
+_STEM_STATISTICS = (
+    "SELECT t.n, s.stem, s.documents,"
+    " EXISTS (SELECT 1 FROM search_block b WHERE b.stem = s.stem AND {visible})"
+    " FROM (SELECT coalesce(max(documents), 0) AS n FROM search_total) AS t"
+    " LEFT JOIN search_stem s ON s.stem = ANY(CAST(:stems AS text[]))"
+)
+
+
 class _Stats:
     """Per search: document frequency and caller visibility of stems, fetched in batches."""
 
@@ -348,27 +365,9 @@ class _Stats:
         missing = sorted({s for s in stems if s not in self.frequency})
         if not missing:
             return
-        # Whether the caller may see a stem: one visible posting is enough (EXISTS, read
-        # from the postings' covering index).
-        seen = (
-            select(_posting.c.document)
-            .where(_posting.c.stem == _stem.c.stem, visibility_clause(self.visible, _posting))
-            .exists()
-        )
-        # The count of documents rides along: a one-row table left-joined to the stems,
-        # so it comes back even when no stem is known.
-        documents = select(func.coalesce(func.max(_total.c.documents), 0).label("n")).subquery(
-            "documents"
-        )
-        # The search's first statement also turns PostgreSQL's JIT off for the rest of the
-        # transaction (as SET LOCAL would, without a round trip of its own): a long ticket
-        # text's answer statement is estimated above jit_above_cost, and compiling it took
-        # 30-60 ms, longer than the statement runs.
-        jit_off = func.set_config("jit", "off", true())
-        query = select(documents.c.n, _stem.c.stem, _stem.c.documents, seen, jit_off).select_from(
-            documents.outerjoin(_stem, _stem.c.stem.in_(missing))
-        )
-        for docs, stemmed, frequency, visible, _jit in db.session.execute(query):
+        statement = _STEM_STATISTICS.format(visible=visibility_sql(self.visible, "b.visibility"))
+        rows = db.session.execute(text(statement), {"stems": missing})
+        for docs, stemmed, frequency, visible in rows:
             self._docs = docs
             if stemmed is not None:
                 self.frequency[stemmed] = frequency
@@ -548,8 +547,7 @@ class PostgresBackend:
                 connection.execute(delete(table))
             connection.execute(_COUNT_DOCUMENTS, {"delta": len(rows)})
             if rows:
-                numbers = connection.scalars(_NUMBERS, {"count": len(rows)})
-                for row, number in zip(rows, numbers, strict=True):
+                for number, row in enumerate(rows, 1):
                     row["number"] = number
                 numbered = {facet: i for i, facet in enumerate(facets, 1)}
                 connection.execute(
@@ -568,6 +566,7 @@ class PostgresBackend:
                 connection.execute(_RECOUNT_STEMS)
             # Last, so a rebuild that fails before it leaves the numbering as it was.
             connection.execute(_RESTART_FACETS)
+            connection.execute(_RESTART_DOCUMENTS)
             # Fresh statistics with the fresh rows: without them the planner guesses the
             # vocabulary lookups badly (30 ms instead of 1 ms at 2,000 articles).
             connection.execute(text(f"ANALYZE {_TABLES}"))

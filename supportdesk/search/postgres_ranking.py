@@ -94,6 +94,15 @@ _SHOWN = text(
 _DOCUMENT, _WEIGHT, _FACET = np.dtype(">i4"), np.dtype(">f4"), np.dtype(">i2")
 
 
+def _distinct(documents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct document numbers ascending, and where each of `documents` is among
+    them: `np.unique(documents, return_inverse=True)` without sorting, over an array as
+    long as the highest number (the numbers are dense: rebuild() numbers from 1)."""
+    present = np.zeros(int(documents.max()) + 1, bool)
+    present[documents] = True
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[documents]
+
+
 class _Terms:
     """Each query stem's weight in every document of the answer (0.0 where absent), and
     its idf: what `ranking.array_scores` reads of an index."""
@@ -135,7 +144,7 @@ class Answer:
         parts = [
             np.frombuffer(row.documents, _DOCUMENT) for same in blocks.values() for row in same
         ]
-        found, where = np.unique(np.concatenate(parts), return_inverse=True) if parts else ([], [])
+        found, where = _distinct(np.concatenate(parts)) if parts else ([], [])
         systems = np.zeros(len(found), np.int32)
         categories = np.zeros(len(found), np.int32)
         weights: dict[str, np.ndarray] = {}
