@@ -20,11 +20,9 @@ depends_on = None
 
 # postgres_backend._BLOCKS_FROM_POSTINGS when this migration was written.
 _FILL = (
-    'INSERT INTO search_block (stem, visibility, documents, weights, systems, categories)'
-    " SELECT stem, visibility, string_agg(int4send(document), ''::bytea ORDER BY document),"
-    " string_agg(float4send(weight), ''::bytea ORDER BY document),"
-    " string_agg(int2send(system), ''::bytea ORDER BY document),"
-    " string_agg(int2send(category), ''::bytea ORDER BY document)"
+    'INSERT INTO search_block (stem, visibility, postings)'
+    ' SELECT stem, visibility, string_agg(int4send(document) || float4send(weight)'
+    " || int2send(system) || int2send(category), ''::bytea ORDER BY document)"
     ' FROM search_posting GROUP BY stem, visibility'
 )
 
@@ -34,10 +32,7 @@ def upgrade():
         'search_block',
         sa.Column('stem', sa.String(length=100), nullable=False),
         sa.Column('visibility', sa.Integer(), nullable=False),
-        sa.Column('documents', sa.LargeBinary(), nullable=False),
-        sa.Column('weights', sa.LargeBinary(), nullable=False),
-        sa.Column('systems', sa.LargeBinary(), nullable=False),
-        sa.Column('categories', sa.LargeBinary(), nullable=False),
+        sa.Column('postings', sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint('stem', 'visibility', name=op.f('pk_search_block')),
     )
     if op.get_bind().dialect.name == 'postgresql':

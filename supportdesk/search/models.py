@@ -90,21 +90,19 @@ class SearchBlock(db.Model):
 
     A search reads a few dozen of these rows (one per query stem and visibility key the
     caller has) and scores, counts and facets the documents in numpy, instead of the
-    database grouping tens of thousands of posting rows per long query. Each column is
-    the values of the block's postings in document order, packed as PostgreSQL's binary
-    send functions write them (big-endian): document numbers int4, weights float4 (the
-    postings' `real`), system and category numbers int2. Derived from `search_posting`
-    by `postgres_backend` for the stems an index() or remove() touched.
+    database grouping tens of thousands of posting rows per long query. `postings` is
+    the block's postings in document order, 12 bytes each, as PostgreSQL's binary send
+    functions write them (big-endian): document number int4, weight float4 (the
+    postings' `real`), system and category numbers int2 (`postgres_ranking.POSTING`).
+    Derived from `search_posting` by `postgres_backend` for the stems an index() or
+    remove() touched.
     """
 
     __tablename__ = "search_block"
 
     stem: Mapped[str] = mapped_column(String(100), primary_key=True)
     visibility: Mapped[int] = mapped_column(Integer, primary_key=True)
-    documents: Mapped[bytes] = mapped_column(LargeBinary)
-    weights: Mapped[bytes] = mapped_column(LargeBinary)
-    systems: Mapped[bytes] = mapped_column(LargeBinary)
-    categories: Mapped[bytes] = mapped_column(LargeBinary)
+    postings: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SearchFacet(db.Model):

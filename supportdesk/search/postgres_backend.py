@@ -72,6 +72,7 @@ from supportdesk.search.models import (
     SearchWord,
 )
 from supportdesk.search.postgres_ranking import (
+    POSTING,
     Answer,
     visibility_clause,
     visibility_key,
@@ -178,20 +179,16 @@ _DELETE_POSTINGS = text(
 # stems and visibility keys an index() or remove() touched (in key order); blocks left
 # without postings are dropped.
 _INSERT_BLOCK = text(
-    "INSERT INTO search_block (stem, visibility, documents, weights, systems, categories)"
-    " VALUES (:stem, :visibility, :documents, :weights, :systems, :categories)"
+    "INSERT INTO search_block (stem, visibility, postings) VALUES (:stem, :visibility, :postings)"
 )
 _REFRESH_BLOCKS = text(
-    "INSERT INTO search_block (stem, visibility, documents, weights, systems, categories)"
-    " SELECT stem, visibility, string_agg(int4send(document), ''::bytea ORDER BY document),"
-    " string_agg(float4send(weight), ''::bytea ORDER BY document),"
-    " string_agg(int2send(system), ''::bytea ORDER BY document),"
-    " string_agg(int2send(category), ''::bytea ORDER BY document)"
+    "INSERT INTO search_block (stem, visibility, postings)"
+    " SELECT stem, visibility, string_agg(int4send(document) || float4send(weight)"
+    " || int2send(system) || int2send(category), ''::bytea ORDER BY document)"
     " FROM search_posting WHERE stem = ANY(CAST(:stems AS text[]))"
     " AND visibility = ANY(CAST(:keys AS integer[]))"
     " GROUP BY stem, visibility ORDER BY stem, visibility"
-    " ON CONFLICT (stem, visibility) DO UPDATE SET documents = excluded.documents,"
-    " weights = excluded.weights, systems = excluded.systems, categories = excluded.categories"
+    " ON CONFLICT (stem, visibility) DO UPDATE SET postings = excluded.postings"
 )
 _DROP_EMPTY_BLOCKS = text(
     "DELETE FROM search_block b"
@@ -313,30 +310,18 @@ def with_postings(row: dict, averages: dict[str, float]) -> dict:
 
 def packed_blocks(rows: list[dict], facets: dict[tuple[str, str], int]) -> list[dict]:
     """The blocks of rows in ascending document number, as `_REFRESH_BLOCKS` packs them
-    from their postings: weights rounded to float4 as the postings' `real` column rounds
-    them, every number big-endian."""
-    blocks: dict[tuple[str, int], list[list]] = {}
+    from their postings (`POSTING`: the weights rounded to float4 as the postings'
+    `real` column rounds them)."""
+    blocks: dict[tuple[str, int], list[tuple]] = {}
     for row in rows:
+        number, key = row["number"], row["visibility"]
         system = facets[("system", row["system"])]
         category = facets[("category", row["category"])]
         for stemmed, weight in zip(row["posting_stems"], row["posting_weights"], strict=True):
-            block = blocks.get((stemmed, row["visibility"]))
-            if block is None:
-                block = blocks[(stemmed, row["visibility"])] = [[], [], [], []]
-            block[0].append(row["number"])
-            block[1].append(weight)
-            block[2].append(system)
-            block[3].append(category)
+            blocks.setdefault((stemmed, key), []).append((number, weight, system, category))
     return [
-        {
-            "stem": stemmed,
-            "visibility": key,
-            "documents": np.array(documents, ">i4").tobytes(),
-            "weights": np.array(weights, ">f4").tobytes(),
-            "systems": np.array(systems, ">i2").tobytes(),
-            "categories": np.array(categories, ">i2").tobytes(),
-        }
-        for (stemmed, key), (documents, weights, systems, categories) in blocks.items()
+        {"stem": stemmed, "visibility": key, "postings": np.array(postings, POSTING).tobytes()}
+        for (stemmed, key), postings in blocks.items()
     ]
 
 

@@ -82,16 +82,16 @@ def visibility_sql(visible: Visibility, column: str) -> str:
 # The blocks of the query stems the caller may see, and every facet's number and name
 # (a few dozen rows: one table of systems and categories) to name the counts.
 _BLOCKS = (
-    "SELECT b.stem, b.documents, b.weights, b.systems, b.categories,"
-    " NULL AS kind, NULL AS name, NULL AS id"
+    "SELECT b.stem, b.postings, NULL AS kind, NULL AS name, NULL AS id"
     " FROM search_block b WHERE b.stem = ANY(CAST(:stems AS text[])) AND {visible}"
-    " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, kind, name, id FROM search_facet"
+    " UNION ALL SELECT NULL, NULL, kind, name, id FROM search_facet"
 )
 _SHOWN = text(
     "SELECT id, slug, title, body FROM search_document WHERE id = ANY(CAST(:ids AS integer[]))"
 )
-# As PostgreSQL's int4send, float4send and int2send write them (`SearchBlock`).
-_DOCUMENT, _WEIGHT, _FACET = np.dtype(">i4"), np.dtype(">f4"), np.dtype(">i2")
+# A posting in a block, as PostgreSQL's int4send, float4send and int2send write its
+# values one after the other (`SearchBlock`).
+POSTING = np.dtype([("document", ">i4"), ("weight", ">f4"), ("system", ">i2"), ("category", ">i2")])
 
 
 def _distinct(documents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,10 +140,8 @@ class Answer:
                 names[row.id] = row.name
                 numbers[(row.kind, row.name)] = row.id
             else:
-                blocks[row.stem].append(row)
-        parts = [
-            np.frombuffer(row.documents, _DOCUMENT) for same in blocks.values() for row in same
-        ]
+                blocks[row.stem].append(np.frombuffer(row.postings, POSTING))
+        parts = [postings["document"] for same in blocks.values() for postings in same]
         found, where = _distinct(np.concatenate(parts)) if parts else ([], [])
         systems = np.zeros(len(found), np.int32)
         categories = np.zeros(len(found), np.int32)
@@ -151,12 +149,12 @@ class Answer:
         start = 0
         for stemmed, same in blocks.items():
             weights[stemmed] = np.zeros(len(found))
-            for row in same:
-                at = where[start : start + len(row.documents) // _DOCUMENT.itemsize]
-                start += len(at)
-                weights[stemmed][at] = np.frombuffer(row.weights, _WEIGHT)
-                systems[at] = np.frombuffer(row.systems, _FACET)
-                categories[at] = np.frombuffer(row.categories, _FACET)
+            for postings in same:
+                at = where[start : start + len(postings)]
+                start += len(postings)
+                weights[stemmed][at] = postings["weight"]
+                systems[at] = postings["system"]
+                categories[at] = postings["category"]
         documents = max(stats.docs, 1)
         idfs = {s: idf(stats.df(s), documents) for s in stems}
         # Every weight and idf is positive: a document matches exactly when it scores.
@@ -203,6 +201,7 @@ class Answer:
 
 
 __all__ = [
+    "POSTING",
     "Answer",
     "Statistics",
     "visibility_clause",

@@ -32,7 +32,7 @@ from supportdesk.search.models import (
     SearchWord,
 )
 from supportdesk.search.postgres_backend import PostgresBackend, _ensure_extension, tsvector_literal
-from supportdesk.search.postgres_ranking import visibility_key, visibility_keys
+from supportdesk.search.postgres_ranking import POSTING, visibility_key, visibility_keys
 from tests.search.conftest import CONTENT, write_article
 from tests.signin import sign_in_client
 
@@ -432,13 +432,7 @@ def _unpacked_blocks(db) -> dict[tuple[str, int], list[tuple]]:
     """Each block as (document, weight, system, category) tuples, in its stored order."""
     found = {}
     for block in db.session.scalars(select(SearchBlock)):
-        columns = [
-            np.frombuffer(block.documents, ">i4").tolist(),
-            np.frombuffer(block.weights, ">f4").tolist(),
-            np.frombuffer(block.systems, ">i2").tolist(),
-            np.frombuffer(block.categories, ">i2").tolist(),
-        ]
-        found[(block.stem, block.visibility)] = list(zip(*columns, strict=True))
+        found[(block.stem, block.visibility)] = np.frombuffer(block.postings, POSTING).tolist()
     return found
 
 
