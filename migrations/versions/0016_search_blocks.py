@@ -18,7 +18,7 @@ down_revision = '0015_search_posting_keys'
 branch_labels = None
 depends_on = None
 
-# postgres_backend._BLOCKS_FROM_POSTINGS when this migration was written.
+# postgres_backend._REFRESH_BLOCKS when this migration was written.
 _FILL = (
     'INSERT INTO search_block (stem, visibility, postings)'
     ' SELECT stem, visibility, string_agg(int4send(document) || float4send(weight)'

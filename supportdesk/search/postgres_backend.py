@@ -100,8 +100,9 @@ _vocabulary = SearchVocabulary.__table__
 _total = SearchTotal.__table__
 _unstemmed = danish_analyzer(stemming=False)
 
-# rebuild(): documents numbered 1.. afresh (the ranking's arrays are as long as the
-# highest number), the sequence set after them.
+# rebuild(): an article already in the index keeps its number, a new one takes the next
+# from the sequence. A number never changes article, so a search that read the blocks
+# before a rebuild committed still shows the articles it ranked.
 _INSERT_DOCUMENT = text(
     "INSERT INTO search_document (id, slug, system, category, audience, municipality_id,"
     " vendor_id, title, tags, body, document, title_length, tags_length, body_length)"
@@ -109,24 +110,28 @@ _INSERT_DOCUMENT = text(
     " :title, :tags, :body, CAST(:document AS tsvector), :title_length, :tags_length,"
     " :body_length)"
 )
-_RESTART_DOCUMENTS = text(
-    "SELECT setval(pg_get_serial_sequence('search_document', 'id'),"
-    " (SELECT coalesce(max(id), 0) + 1 FROM search_document), false)"
+_NUMBERED = text("SELECT slug, id FROM search_document")
+_NUMBERS = text(
+    "SELECT nextval(pg_get_serial_sequence('search_document', 'id'))"
+    " FROM generate_series(1, :count)"
 )
-# index(): an article keeps its number while it stays in the index. xmax is 0 on a
-# freshly inserted row version: whether the article is new to the index.
-_INDEX_DOCUMENT = text(
+# index(): an article keeps its number while it stays in the index; a new one takes the
+# next. An update first, not INSERT … ON CONFLICT, which would spend a number of the
+# sequence on every edit (the ranking's arrays are as long as the highest number).
+# Writers take turns (`_WRITERS`), so no other node inserts the slug in between.
+_UPDATE_DOCUMENT = text(
+    "UPDATE search_document SET system = :system, category = :category,"
+    " audience = :audience, municipality_id = :municipality_id, vendor_id = :vendor_id,"
+    " title = :title, tags = :tags, body = :body, document = CAST(:document AS tsvector),"
+    " title_length = :title_length, tags_length = :tags_length, body_length = :body_length"
+    " WHERE slug = :slug RETURNING id"
+)
+_ADD_DOCUMENT = text(
     "INSERT INTO search_document (slug, system, category, audience, municipality_id,"
     " vendor_id, title, tags, body, document, title_length, tags_length, body_length)"
     " VALUES (:slug, :system, :category, :audience, :municipality_id, :vendor_id, :title,"
     " :tags, :body, CAST(:document AS tsvector), :title_length, :tags_length, :body_length)"
-    " ON CONFLICT (slug) DO UPDATE SET system = excluded.system, category = excluded.category,"
-    " audience = excluded.audience, municipality_id = excluded.municipality_id,"
-    " vendor_id = excluded.vendor_id, title = excluded.title, tags = excluded.tags,"
-    " body = excluded.body, document = excluded.document,"
-    " title_length = excluded.title_length, tags_length = excluded.tags_length,"
-    " body_length = excluded.body_length"
-    " RETURNING id, (xmax = 0)"
+    " RETURNING id"
 )
 _REMOVE_DOCUMENT = text("DELETE FROM search_document WHERE slug = :slug RETURNING id")
 _COUNT_DOCUMENTS = text(
@@ -451,7 +456,10 @@ class PostgresBackend:
             return
         row = row_for(article)
         db.session.execute(_WRITERS, {"key": WRITERS_KEY})
-        number, inserted = db.session.execute(_INDEX_DOCUMENT, row).one()
+        number = db.session.scalar(_UPDATE_DOCUMENT, row)
+        inserted = number is None
+        if inserted:
+            number = db.session.scalar(_ADD_DOCUMENT, row)
         row["number"] = number
         db.session.execute(_ADD_FACETS, row)
         # Weighed against today's average field lengths; the other articles keep the
@@ -528,16 +536,21 @@ class PostgresBackend:
             # ones wait for the new rows; searches (ACCESS SHARE) go on reading the old.
             connection.execute(_WRITERS, {"key": WRITERS_KEY})
             connection.execute(text(f"LOCK TABLE {_TABLES} IN EXCLUSIVE MODE"))
+            numbered = dict(connection.execute(_NUMBERED).all())
             for table in (_total, _stem, _vocabulary, _word, _block, _posting, _facet, _document):
                 connection.execute(delete(table))
             connection.execute(_COUNT_DOCUMENTS, {"delta": len(rows)})
             if rows:
-                for number, row in enumerate(rows, 1):
-                    row["number"] = number
-                numbered = {facet: i for i, facet in enumerate(facets, 1)}
+                new = [row for row in rows if row["slug"] not in numbered]
+                numbers = connection.scalars(_NUMBERS, {"count": len(new)}) if new else []
+                numbered.update(zip((row["slug"] for row in new), numbers, strict=True))
+                for row in rows:
+                    row["number"] = numbered[row["slug"]]
+                rows.sort(key=lambda row: row["number"])  # the blocks are in number order
+                facet_numbers = {facet: i for i, facet in enumerate(facets, 1)}
                 connection.execute(
                     _INSERT_FACET,
-                    [{"id": i, "kind": k, "name": n} for (k, n), i in numbered.items()],
+                    [{"id": i, "kind": k, "name": n} for (k, n), i in facet_numbers.items()],
                 )
                 connection.execute(_INSERT_DOCUMENT, rows)
                 connection.execute(_INSERT_WORDS, rows)
@@ -547,14 +560,14 @@ class PostgresBackend:
                 )
                 rows = [with_postings(r, averages) for r in rows]
                 connection.execute(_INSERT_POSTINGS, rows)
-                connection.execute(_INSERT_BLOCK, packed_blocks(rows, numbered))
+                connection.execute(_INSERT_BLOCK, packed_blocks(rows, facet_numbers))
                 connection.execute(_RECOUNT_STEMS)
-            # Last, so a rebuild that fails before it leaves the numbering as it was.
-            connection.execute(_RESTART_FACETS)
-            connection.execute(_RESTART_DOCUMENTS)
             # Fresh statistics with the fresh rows: without them the planner guesses the
             # vocabulary lookups badly (30 ms instead of 1 ms at 2,000 articles).
             connection.execute(text(f"ANALYZE {_TABLES}"))
+            # Last before the commit (a sequence does not roll back), so a rebuild that
+            # fails leaves the numbering as it was.
+            connection.execute(_RESTART_FACETS)
         if rows:
             _vacuum("search_posting")
         return len(rows)

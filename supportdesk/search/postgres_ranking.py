@@ -86,21 +86,42 @@ _BLOCKS = (
     " FROM search_block b WHERE b.stem = ANY(CAST(:stems AS text[])) AND {visible}"
     " UNION ALL SELECT NULL, NULL, kind, name, id FROM search_facet"
 )
-_SHOWN = text(
-    "SELECT id, slug, title, body FROM search_document WHERE id = ANY(CAST(:ids AS integer[]))"
+# The shown page's text, for articles the caller may still see: an edit committed since
+# the blocks were read may have moved one to another audience (a posting of the article
+# with one of the caller's keys: all of an article's postings carry its key).
+_SHOWN = (
+    "SELECT d.id, d.slug, d.title, d.body FROM search_document d"
+    " WHERE d.id = ANY(CAST(:ids AS integer[])) AND EXISTS (SELECT 1 FROM search_posting p"
+    " WHERE p.document = d.id AND {visible})"
 )
 # A posting in a block, as PostgreSQL's int4send, float4send and int2send write its
 # values one after the other (`SearchBlock`).
 POSTING = np.dtype([("document", ">i4"), ("weight", ">f4"), ("system", ">i2"), ("category", ">i2")])
 
 
+# Up to this many times as many numbers as postings, the distinct documents are marked
+# in an array as long as the highest number instead of sorted.
+SPREAD = 8
+
+
 def _distinct(documents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct document numbers ascending, and where each of `documents` is among
-    them: `np.unique(documents, return_inverse=True)` without sorting, over an array as
-    long as the highest number (the numbers are dense: rebuild() numbers from 1)."""
-    present = np.zeros(int(documents.max()) + 1, bool)
+    them (`np.unique(documents, return_inverse=True)`).
+
+    Articles keep their numbers and new ones take the next, so the numbers are about
+    as many as the articles: marking them in an array costs less than sorting the tens
+    of thousands of postings of a long query. Sorted when the numbers are far sparser
+    than the postings (a short query, or an index numbered by an older version).
+    """
+    top = int(documents.max()) + 1
+    if top > SPREAD * len(documents) + 65536:
+        return np.unique(documents, return_inverse=True)
+    present = np.zeros(top, bool)
     present[documents] = True
-    return np.flatnonzero(present), (np.cumsum(present) - 1)[documents]
+    found = np.flatnonzero(present)
+    place = np.empty(top, np.int32)
+    place[found] = np.arange(len(found), dtype=np.int32)
+    return found, place[documents]
 
 
 class _Terms:
@@ -117,6 +138,41 @@ class _Terms:
         return self.weights[stemmed]
 
 
+class _Facets:
+    """Every facet's name by number and number by (kind, name): one small table."""
+
+    def __init__(self) -> None:
+        self.names: dict[int, str] = {}
+        self.numbers: dict[tuple[str, str], int] = {}
+
+    def add(self, number: int, kind: str, name: str) -> None:
+        self.names[number] = name
+        self.numbers[(kind, name)] = number
+
+
+class _Matches:
+    """The documents of a query's blocks: their numbers ascending, each stem's weight in
+    each of them (0.0 where absent) and their system and category numbers."""
+
+    def __init__(self, blocks: dict[str, list[np.ndarray]]) -> None:
+        parts = [postings["document"] for same in blocks.values() for postings in same]
+        self.documents, place = (
+            _distinct(np.concatenate(parts)) if parts else (np.zeros(0, np.int64), None)
+        )
+        self.systems = np.zeros(len(self.documents), np.int32)
+        self.categories = np.zeros(len(self.documents), np.int32)
+        self.weights: dict[str, np.ndarray] = {}
+        start = 0
+        for stemmed, same in blocks.items():
+            self.weights[stemmed] = np.zeros(len(self.documents))
+            for postings in same:
+                at = place[start : start + len(postings)]
+                start += len(postings)
+                self.weights[stemmed][at] = postings["weight"]
+                self.systems[at] = postings["system"]
+                self.categories[at] = postings["category"]
+
+
 class Answer:
     """The total, the facets and the best `limit` hits of one query tree.
 
@@ -131,73 +187,73 @@ class Answer:
 
     def __init__(self, node: Node, stats: Statistics, visible, system, category, limit: int):
         stems = sorted(node.stems())
-        statement = text(_BLOCKS.format(visible=visibility_sql(visible, "b.visibility")))
-        blocks: dict[str, list] = {s: [] for s in stems}
-        names: dict[int, str] = {}
-        numbers: dict[tuple[str, str], int] = {}
-        for row in db.session.execute(statement, {"stems": stems}):
-            if row.stem is None:
-                names[row.id] = row.name
-                numbers[(row.kind, row.name)] = row.id
-            else:
-                blocks[row.stem].append(np.frombuffer(row.postings, POSTING))
-        parts = [postings["document"] for same in blocks.values() for postings in same]
-        found, where = _distinct(np.concatenate(parts)) if parts else ([], [])
-        systems = np.zeros(len(found), np.int32)
-        categories = np.zeros(len(found), np.int32)
-        weights: dict[str, np.ndarray] = {}
-        start = 0
-        for stemmed, same in blocks.items():
-            weights[stemmed] = np.zeros(len(found))
-            for postings in same:
-                at = where[start : start + len(postings)]
-                start += len(postings)
-                weights[stemmed][at] = postings["weight"]
-                systems[at] = postings["system"]
-                categories[at] = postings["category"]
+        blocks, facets = _read_blocks(stems, visible)
+        matches = _Matches(blocks)
         documents = max(stats.docs, 1)
-        idfs = {s: idf(stats.df(s), documents) for s in stems}
+        terms = _Terms(matches.weights, {s: idf(stats.df(s), documents) for s in stems})
+        scores = array_scores(node, terms, matches.documents, {})
         # Every weight and idf is positive: a document matches exactly when it scores.
-        scores = array_scores(node, _Terms(weights, idfs), found, {}) if parts else np.zeros(0)
         matched = scores > 0.0
         for kind, value, column in (
-            ("system", system, systems),
-            ("category", category, categories),
+            ("system", system, matches.systems),
+            ("category", category, matches.categories),
         ):
             if value:
-                matched &= column == numbers.get((kind, value), -1)
+                matched &= column == facets.numbers.get((kind, value), -1)
         chosen = np.flatnonzero(matched)
         self.total = len(chosen)
         self.facets: dict[str, dict[str, int]] = {}
-        for name, column in (("system", systems), ("category", categories)):
+        for name, column in (("system", matches.systems), ("category", matches.categories)):
             values, counts = np.unique(column[chosen], return_counts=True)
-            totals = dict(zip(map(names.get, values.tolist()), counts.tolist(), strict=True))
+            totals = dict(zip(map(facets.names.get, values.tolist()), counts.tolist(), strict=True))
             self.facets[name] = dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
         # slug, title, body, system, category and score of each shown hit, best first
         self.page: list[dict] = []
-        if limit <= 0 or not self.total:
-            return
-        best = scores[chosen]
-        if len(best) > limit:
-            # Every document scoring at least the `limit`-th best score, ties included.
-            cut = np.partition(best, len(best) - limit)[len(best) - limit]
-            chosen, best = chosen[best >= cut], best[best >= cut]
-        score = dict(zip(found[chosen].tolist(), best.tolist(), strict=True))
-        facet = dict(zip(found[chosen].tolist(), chosen.tolist(), strict=True))
-        for row in db.session.execute(_SHOWN, {"ids": list(score)}):
-            at = facet[row.id]
-            self.page.append(
-                {
-                    "slug": row.slug,
-                    "title": row.title,
-                    "body": row.body,
-                    "system": names[int(systems[at])],
-                    "category": names[int(categories[at])],
-                    "score": score[row.id],
-                }
-            )
-        self.page.sort(key=lambda hit: (-hit["score"], hit["slug"]))
-        del self.page[limit:]
+        if limit > 0 and self.total:
+            self.page = _page(matches, facets, chosen, scores[chosen], visible, limit)
+
+
+def _read_blocks(stems: list[str], visible) -> tuple[dict[str, list[np.ndarray]], _Facets]:
+    """The postings of each stem's blocks the caller may see, and the facets."""
+    statement = text(_BLOCKS.format(visible=visibility_sql(visible, "b.visibility")))
+    blocks: dict[str, list[np.ndarray]] = {s: [] for s in stems}
+    facets = _Facets()
+    for row in db.session.execute(statement, {"stems": stems}):
+        if row.stem is None:
+            facets.add(row.id, row.kind, row.name)
+        else:
+            blocks[row.stem].append(np.frombuffer(row.postings, POSTING))
+    return blocks, facets
+
+
+def _page(
+    matches: _Matches, facets: _Facets, chosen: np.ndarray, best: np.ndarray, visible, limit: int
+) -> list[dict]:
+    """The best `limit` of the chosen documents (positions in `matches`, scored `best`),
+    ties at the cut ordered by slug, with their text."""
+    if len(best) > limit:
+        # Every document scoring at least the `limit`-th best score, ties included.
+        cut = np.partition(best, len(best) - limit)[len(best) - limit]
+        chosen, best = chosen[best >= cut], best[best >= cut]
+    numbers = matches.documents[chosen].tolist()
+    score = dict(zip(numbers, best.tolist(), strict=True))
+    position = dict(zip(numbers, chosen.tolist(), strict=True))
+    shown = text(_SHOWN.format(visible=visibility_sql(visible, "p.visibility")))
+    page = []
+    for row in db.session.execute(shown, {"ids": numbers}):
+        at = position[row.id]
+        page.append(
+            {
+                "slug": row.slug,
+                "title": row.title,
+                "body": row.body,
+                "system": facets.names[int(matches.systems[at])],
+                "category": facets.names[int(matches.categories[at])],
+                "score": score[row.id],
+            }
+        )
+    page.sort(key=lambda hit: (-hit["score"], hit["slug"]))
+    return page[:limit]
 
 
 __all__ = [

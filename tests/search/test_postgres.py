@@ -472,18 +472,22 @@ def test_blocks_follow_the_postings_through_edits_moves_and_removals(
         _unpacked_blocks(db)
     )
     assert [hit.slug for hit in pg.search("printer", READER).hits] == ["printer-b"]
+    numbers = dict(db.session.execute(select(SearchDocument.slug, SearchDocument.id)).all())
     result = app.test_cli_runner().invoke(args=["search", "rebuild"])
     assert result.exit_code == 0, result.output
     assert _unpacked_blocks(db) == _blocks_of_postings(db)
-    # numbered from 1 again (the ranking's arrays are as long as the highest number),
-    # and the next article after them
-    numbers = select(func.min(SearchDocument.id), func.max(SearchDocument.id))
-    count = db.session.scalar(select(func.count()).select_from(SearchDocument))
-    assert tuple(db.session.execute(numbers).one()) == (1, count)
+    # An article keeps its number through edits and rebuilds, a new one takes the next:
+    # a number never changes article, and the numbers stay about as many as the articles
+    # (an upsert spent one on every edit).
+    after = dict(db.session.execute(select(SearchDocument.slug, SearchDocument.id)).all())
+    assert after["printer-b"] == numbers["printer-b"]
+    assert after["printer-a"] == max(numbers.values()) + 1  # removed, so new to the index
+    for _ in range(3):
+        pg.index(db.session.scalar(select(Article).where(Article.slug == "printer-b")))
     write_article(tmp_path, "aula", "printer-c", title="Ny printer", body="Installer den.")
     _import(app, tmp_path)
     added = select(SearchDocument.id).where(SearchDocument.slug == "printer-c")
-    assert db.session.scalar(added) == count + 1
+    assert db.session.scalar(added) == after["printer-a"] + 1
 
 
 def test_two_nodes_indexing_articles_that_share_a_stem_keep_both_in_its_block(
@@ -517,6 +521,44 @@ def test_two_nodes_indexing_articles_that_share_a_stem_keep_both_in_its_block(
     found = pg.search("zebraguiden", READER)
     assert sorted(hit.slug for hit in found.hits) == ["printer-a", "printer-b"]
     assert _unpacked_blocks(db) == _blocks_of_postings(db)
+
+
+def test_an_article_moved_to_another_audience_while_searching_is_not_shown(
+    app, db, pg, faq_world, tmp_path
+):
+    """The page's text is read after the blocks, in a statement of its own: an edit
+    committed in between that makes an article vendor-internal must not show its new
+    title and text to a first-level reader (the page statement checks the caller's
+    keys again)."""
+    write_article(tmp_path, "aula", "printer-a", title="Printeren", body="Genstart den.")
+    write_article(tmp_path, "aula", "printer-b", title="Printer", body="Tjek kablet.")
+    _import(app, tmp_path)
+    moved = _detached(db, "printer-a")
+    moved.title, moved.audience = "Intern printernote", Audience.vendor_internal
+    db.session.commit()
+    edits: list[str] = []
+
+    def edit_on_another_node(_conn, _cursor, statement, *_args):
+        if "FROM search_document d" in statement and not edits:
+            edits.append(statement)
+            worker = threading.Thread(target=_index_in_another_session, args=(app, db, pg, moved))
+            worker.start()
+            worker.join(timeout=30)
+
+    event.listen(db.engine, "before_cursor_execute", edit_on_another_node)
+    try:
+        found = pg.search("printer", READER)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", edit_on_another_node)
+    assert edits
+    assert [hit.slug for hit in found.hits] == ["printer-b"]
+    assert "Intern" not in str(found.hits)
+
+
+def _index_in_another_session(app, db, pg, article) -> None:
+    with app.app_context():
+        pg.index(article)
+        db.session.commit()
 
 
 def _detached(db, slug: str) -> SimpleNamespace:
