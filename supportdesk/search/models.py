@@ -58,21 +58,21 @@ class SearchPosting(db.Model):
     """A stem of one document with its BM25F weight (idf left out), computed when indexed.
 
     Carries the document's visibility key and facet numbers: the rows a stem's blocks
-    (`SearchBlock`) are packed from, and whether a caller may see a stem at all (one
-    entry of the covering index). Every column but the stem is a small integer.
+    (`SearchBlock`) are packed from, and whether a shown article is still visible to
+    the caller. Every column but the stem is a small integer.
     """
 
     __tablename__ = "search_posting"
     __table_args__ = (
-        # The visibility key second: a caller's postings of a stem are index ranges
-        # (one per key it may see), not a filter over everyone's postings.
+        # The visibility key second: the postings of one block are one index range, read
+        # without the heap when index() rewrites the blocks of the stems it touched.
         Index(
             "ix_search_posting_rank",
             "stem",
             "visibility",
             postgresql_include=["document", "weight", "system", "category"],
         ),
-        # One search is one short pass over a few thousand index entries: parallel
+        # A block rewrite is a short pass over a few thousand index entries: parallel
         # workers cost more to start than they save, and take cores from other requests.
         {"postgresql_with": {"parallel_workers": "0"}},
     )

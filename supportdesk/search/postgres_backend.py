@@ -15,10 +15,9 @@ the stems each index() or remove() touches; index writers on all nodes take turn
 (an advisory lock held to commit) so no rewrite leaves out another's document.
 
 A search is three statements: the query stems' document frequencies and whether the
-caller may see them; the blocks of the
-query stems the caller may see, which numpy scores, counts and facets
-(supportdesk.search.postgres_ranking); and the shown page's text for its highlights.
-The articles' text and lexemes are never read for ranking.
+caller may see them; the blocks of the query stems the caller may see, which numpy
+scores, counts and facets (supportdesk.search.postgres_ranking); and the shown page's
+text for its highlights. The articles' text and lexemes are never read for ranking.
 
 Visibility is part of every WHERE clause: results, the total, the facets, the words
 used for compounds and typos, and "Mente du …?" only ever come from articles the
