@@ -139,7 +139,6 @@ class SearchWord(db.Model):
 
     __tablename__ = "search_word"
     __table_args__ = (
-        Index("ix_search_word_stem", "stem"),
         Index("ix_search_word_word", "word", postgresql_ops={"word": "text_pattern_ops"}),
     )
 
