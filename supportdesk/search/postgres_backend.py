@@ -80,7 +80,7 @@ from supportdesk.search.postgres_ranking import (
 from supportdesk.search.postings import K1, B
 from supportdesk.search.query import TEXT_FIELDS, build_query, closest, suggestion, within
 from supportdesk.search.synonyms import Synonyms
-from supportdesk.search.whoosh_backend import plain_text, snippet
+from supportdesk.search.whoosh_backend import PROGRESS_EVERY, plain_text, snippet
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +102,6 @@ _unstemmed = danish_analyzer(stemming=False)
 # rebuild(): an article already in the index keeps its number, a new one takes the next
 # from the sequence. A number never changes article, so a search that read the blocks
 # before a rebuild committed still shows the articles it ranked.
-_INSERT_DOCUMENT = text(
-    "INSERT INTO search_document (id, slug, system, category, audience, municipality_id,"
-    " vendor_id, title, tags, body, document, title_length, tags_length, body_length)"
-    " VALUES (:number, :slug, :system, :category, :audience, :municipality_id, :vendor_id,"
-    " :title, :tags, :body, CAST(:document AS tsvector), :title_length, :tags_length,"
-    " :body_length)"
-)
 _NUMBERED = text("SELECT slug, id FROM search_document")
 _NUMBERS = text(
     "SELECT nextval(pg_get_serial_sequence('search_document', 'id'))"
@@ -147,7 +140,6 @@ _ADD_FACETS = text(
     " ORDER BY f.kind ON CONFLICT DO NOTHING"
 )
 # rebuild(): facets numbered 1.. afresh, the sequence set after them.
-_INSERT_FACET = text("INSERT INTO search_facet (id, kind, name) VALUES (:id, :kind, :name)")
 _RESTART_FACETS = text(
     "SELECT setval(pg_get_serial_sequence('search_facet', 'id'),"
     " (SELECT coalesce(max(id), 0) + 1 FROM search_facet), false)"
@@ -179,12 +171,9 @@ _DELETE_POSTINGS = text(
     "DELETE FROM search_posting WHERE document = :number RETURNING stem, visibility"
 )
 # A block is its postings in document order, packed as the binary send functions write
-# them (`SearchBlock`): written whole by rebuild(), rewritten from the postings for the
+# them (`SearchBlock`): packed by rebuild() (`packed_blocks`), rewritten from the postings for the
 # stems and visibility keys an index() or remove() touched (in key order); blocks left
 # without postings are dropped.
-_INSERT_BLOCK = text(
-    "INSERT INTO search_block (stem, visibility, postings) VALUES (:stem, :visibility, :postings)"
-)
 _REFRESH_BLOCKS = text(
     "INSERT INTO search_block (stem, visibility, postings)"
     " SELECT stem, visibility, string_agg(int4send(document) || float4send(weight)"
@@ -220,9 +209,21 @@ _COUNT_STEMS = text(
 _DROP_UNUSED_STEMS = text(
     "DELETE FROM search_stem WHERE documents <= 0 AND stem = ANY(CAST(:stems AS text[]))"
 )
-_RECOUNT_STEMS = text(
-    "INSERT INTO search_stem (stem, documents)"
-    " SELECT stem, count(DISTINCT document) FROM search_word GROUP BY stem"
+_DOCUMENT_COLUMNS = (
+    "number",
+    "slug",
+    "system",
+    "category",
+    "audience",
+    "municipality_id",
+    "vendor_id",
+    "title",
+    "tags",
+    "body",
+    "document",
+    "title_length",
+    "tags_length",
+    "body_length",
 )
 _TABLES = (
     "search_document, search_facet, search_posting, search_block, search_word,"
@@ -312,10 +313,12 @@ def with_postings(row: dict, averages: dict[str, float]) -> dict:
     return {**row, "posting_stems": list(weights), "posting_weights": list(weights.values())}
 
 
-def packed_blocks(rows: list[dict], facets: dict[tuple[str, str], int]) -> list[dict]:
-    """The blocks of rows in ascending document number, as `_REFRESH_BLOCKS` packs them
-    from their postings (`POSTING`: the weights rounded to float4 as the postings'
-    `real` column rounds them)."""
+def grouped_postings(
+    rows: list[dict], facets: dict[tuple[str, str], int]
+) -> dict[tuple[str, int], list[tuple]]:
+    """{(stem, visibility key): [(number, weight, system, category), …]} of rows given in
+    ascending number (`with_postings`): each block's postings in document order, as
+    `_REFRESH_BLOCKS` packs them."""
     blocks: dict[tuple[str, int], list[tuple]] = {}
     for row in rows:
         number, key = row["number"], row["visibility"]
@@ -323,10 +326,12 @@ def packed_blocks(rows: list[dict], facets: dict[tuple[str, str], int]) -> list[
         category = facets[("category", row["category"])]
         for stemmed, weight in zip(row["posting_stems"], row["posting_weights"], strict=True):
             blocks.setdefault((stemmed, key), []).append((number, weight, system, category))
-    return [
-        {"stem": stemmed, "visibility": key, "postings": np.array(postings, POSTING).tobytes()}
-        for (stemmed, key), postings in blocks.items()
-    ]
+    return blocks
+
+
+def reals(values: list[float]) -> list[float]:
+    """The values as PostgreSQL's `real` holds them (float8 rounded to the nearest float4)."""
+    return np.asarray(values, dtype=np.float64).astype(np.float32).tolist()
 
 
 # Per stem its document count and whether the caller may see it (a block of a key the
@@ -516,51 +521,33 @@ class PostgresBackend:
     ) -> int:
         """Replace every row in one transaction: searches see the old index until commit.
 
-        Runs on a connection of its own, so the caller's session must not hold
+        Every table is written with COPY. The articles are analysed in number order while
+        their words are copied, so the server writes those as the next are analysed;
+        the postings need every article's field lengths and follow, with the stems'
+        document counts and the blocks computed here. `progress(count)` is called every
+        `PROGRESS_EVERY` articles analysed. Index writers on all nodes wait for the
+        commit. Runs on a connection of its own, so the caller's session must not hold
         uncommitted index() writes (it would wait for itself).
         """
-        rows = [row_for(a) for a in articles if a.state == ArticleState.published]
-        if progress is not None:
-            progress(len(rows))
-        averages = {
-            name: sum(row[f"{name}_length"] for row in rows) / len(rows) if rows else 0.0
-            for name in FIELDS
-        }
-        vocabulary: dict[str, str] = {}
-        for row in rows:
-            vocabulary.update(zip(row["words"], row["stems"], strict=True))
-        facets = sorted({(kind, row[kind]) for row in rows for kind in ("system", "category")})
+        published = [a for a in articles if a.state == ArticleState.published]
         with db.engine.begin() as connection:
             # In the order indexers write them: an index() in flight finishes first, later
             # ones wait for the new rows; searches (ACCESS SHARE) go on reading the old.
             connection.execute(_WRITERS, {"key": WRITERS_KEY})
             connection.execute(text(f"LOCK TABLE {_TABLES} IN EXCLUSIVE MODE"))
-            numbered = dict(connection.execute(_NUMBERED).all())
+            numbers = dict(connection.execute(_NUMBERED).all())
             for table in (_total, _stem, _vocabulary, _word, _block, _posting, _facet, _document):
                 connection.execute(delete(table))
-            connection.execute(_COUNT_DOCUMENTS, {"delta": len(rows)})
+            connection.execute(_COUNT_DOCUMENTS, {"delta": len(published)})
+            new = [a.slug for a in published if a.slug not in numbers]
+            if new:
+                fresh = connection.scalars(_NUMBERS, {"count": len(new)}).all()
+                numbers.update(zip(new, fresh, strict=True))
+            published.sort(key=lambda article: numbers[article.slug])  # blocks: number order
+            cursor = connection.connection.driver_connection.cursor()
+            rows = _copy_words(cursor, published, numbers, progress)
             if rows:
-                new = [row for row in rows if row["slug"] not in numbered]
-                numbers = connection.scalars(_NUMBERS, {"count": len(new)}) if new else []
-                numbered.update(zip((row["slug"] for row in new), numbers, strict=True))
-                for row in rows:
-                    row["number"] = numbered[row["slug"]]
-                rows.sort(key=lambda row: row["number"])  # the blocks are in number order
-                facet_numbers = {facet: i for i, facet in enumerate(facets, 1)}
-                connection.execute(
-                    _INSERT_FACET,
-                    [{"id": i, "kind": k, "name": n} for (k, n), i in facet_numbers.items()],
-                )
-                connection.execute(_INSERT_DOCUMENT, rows)
-                connection.execute(_INSERT_WORDS, rows)
-                connection.execute(
-                    _INSERT_VOCABULARY,
-                    {"words": list(vocabulary), "stems": list(vocabulary.values())},
-                )
-                rows = [with_postings(r, averages) for r in rows]
-                connection.execute(_INSERT_POSTINGS, rows)
-                connection.execute(_INSERT_BLOCK, packed_blocks(rows, facet_numbers))
-                connection.execute(_RECOUNT_STEMS)
+                _copy_index(cursor, rows)
             # Fresh statistics with the fresh rows: without them the planner guesses the
             # vocabulary lookups badly (30 ms instead of 1 ms at 2,000 articles).
             connection.execute(text(f"ANALYZE {_TABLES}"))
@@ -661,6 +648,86 @@ class PostgresBackend:
                 close[candidate] = stemmed
                 stats.add_visible(stemmed, frequency)
         return closest(word, {candidate: stats.df(s) for candidate, s in close.items()})
+
+
+def _copy(cursor, table: str, columns: str, rows: Iterable[tuple]) -> None:
+    """COPY rows (tuples in the order of columns) into table, in the cursor's transaction."""
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_words(
+    cursor,
+    articles: list[Article],
+    numbers: dict[str, int],
+    progress: Callable[[int], None] | None,
+) -> list[dict]:
+    """The articles analysed (`row_for`) and numbered, their words copied as they come."""
+    rows = []
+
+    def words_of_articles() -> Iterable[tuple]:
+        for article in articles:
+            row = row_for(article)
+            number = row["number"] = numbers[article.slug]
+            rows.append(row)
+            for word, stemmed in zip(row["words"], row["stems"], strict=True):
+                yield number, word, stemmed, row["visibility"]
+            if progress is not None and len(rows) % PROGRESS_EVERY == 0:
+                progress(len(rows))
+
+    _copy(cursor, "search_word", "document, word, stem, visibility", words_of_articles())
+    if progress is not None and (not rows or len(rows) % PROGRESS_EVERY):
+        progress(len(rows))
+    return rows
+
+
+def _copy_index(cursor, rows: list[dict]) -> None:
+    """Write the rest of the index of rows (`_copy_words`, in number order) with COPY.
+
+    What index() has the database derive (facet numbers, stem counts, blocks) is
+    computed here from the same rows; the weights are rounded to float4 first, as the
+    postings' `real` column and the blocks hold them.
+    """
+    averages = {name: sum(row[f"{name}_length"] for row in rows) / len(rows) for name in FIELDS}
+    kinds = ("system", "category")
+    facets = {f: i for i, f in enumerate(sorted({(k, row[k]) for row in rows for k in kinds}), 1)}
+    _copy(cursor, "search_facet", "id, kind, name", ((i, k, n) for (k, n), i in facets.items()))
+    _copy(
+        cursor,
+        "search_document",
+        "id, slug, system, category, audience, municipality_id, vendor_id, title, tags,"
+        " body, document, title_length, tags_length, body_length",
+        (tuple(row[column] for column in _DOCUMENT_COLUMNS) for row in rows),
+    )
+    vocabulary: dict[str, str] = {}
+    documents: Counter[str] = Counter()
+    for row in rows:
+        vocabulary.update(zip(row["words"], row["stems"], strict=True))
+        documents.update(set(row["stems"]))
+    _copy(cursor, "search_vocabulary", "word, stem", sorted(vocabulary.items()))
+    _copy(cursor, "search_stem", "stem, documents", sorted(documents.items()))
+    rows = [with_postings(row, averages) for row in rows]
+    for row in rows:
+        row["posting_weights"] = reals(row["posting_weights"])
+    blocks = grouped_postings(rows, facets)
+    keys = sorted(blocks)  # the order of the postings' covering index
+    _copy(
+        cursor,
+        "search_posting",
+        "document, stem, weight, visibility, system, category",
+        (
+            (number, stemmed, weight, key, system, category)
+            for stemmed, key in keys
+            for number, weight, system, category in blocks[stemmed, key]
+        ),
+    )
+    _copy(
+        cursor,
+        "search_block",
+        "stem, visibility, postings",
+        ((s, k, np.array(blocks[s, k], POSTING).tobytes()) for s, k in keys),
+    )
 
 
 def _vacuum(table: str) -> None:

@@ -31,7 +31,12 @@ from supportdesk.search.models import (
     SearchVocabulary,
     SearchWord,
 )
-from supportdesk.search.postgres_backend import PostgresBackend, _ensure_extension, tsvector_literal
+from supportdesk.search.postgres_backend import (
+    PostgresBackend,
+    _ensure_extension,
+    reals,
+    tsvector_literal,
+)
 from supportdesk.search.postgres_ranking import POSTING, visibility_key, visibility_keys
 from tests.search.conftest import CONTENT, write_article
 from tests.signin import sign_in_client
@@ -488,6 +493,72 @@ def test_blocks_follow_the_postings_through_edits_moves_and_removals(
     _import(app, tmp_path)
     added = select(SearchDocument.id).where(SearchDocument.slug == "printer-c")
     assert db.session.scalar(added) == after["printer-a"] + 1
+
+
+def _index_rows(db) -> dict[str, set[tuple]]:
+    """Every row of the index tables but the counters, weights as float4 (rounded to 6
+    significant digits: index() weighs against averages PostgreSQL computes in numeric)."""
+
+    def rounded(value):
+        if isinstance(value, float):
+            return float(f"{value:.6g}")
+        if isinstance(value, list | tuple):
+            return tuple(rounded(v) for v in value)
+        return value
+
+    found = {
+        model.__tablename__: {
+            rounded(tuple(row)) for row in db.session.execute(select(*model.__table__.c))
+        }
+        for model in INDEX_TABLES
+        if model is not SearchBlock
+    }
+    found["search_block"] = {
+        (key, rounded(postings)) for key, postings in _unpacked_blocks(db).items()
+    }
+    return found
+
+
+def test_rebuild_writes_the_rows_index_writes(app, db, pg, faq_world):
+    """`search rebuild` writes every table with COPY and counts stems and packs blocks in
+    Python: the rows are those index() writes for the same articles, article by article,
+    once every article is there (the same average field lengths)."""
+    _import(app, CONTENT)
+    result = app.test_cli_runner().invoke(args=["search", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "articles analysed" in result.output
+    rebuilt = _index_rows(db)
+    assert len(rebuilt["search_document"]) > 40
+    # what index() of an article already there leaves as it is: counted from the rows
+    _assert_postings_follow_documents(db)
+    assert _stem_counts(db) == _recounted(db)
+    words = select(SearchWord.word, SearchWord.stem).distinct()
+    assert rebuilt["search_vocabulary"] == set(db.session.execute(words).all())
+    used = {
+        (kind, name)
+        for document in db.session.scalars(select(SearchDocument))
+        for kind, name in (("system", document.system), ("category", document.category))
+    }
+    assert {(kind, name) for _id, kind, name in rebuilt["search_facet"]} == used
+    assert len(rebuilt["search_block"]) > 1000
+    published = select(Article).where(Article.state == ArticleState.published)
+    for article in db.session.scalars(published.order_by(Article.slug)).all():
+        pg.index(article)
+    db.session.commit()
+    assert _index_rows(db) == rebuilt
+    assert _unpacked_blocks(db) == _blocks_of_postings(db)
+
+
+def test_weights_are_copied_as_real_casts_round_them(db, pg):
+    """COPY parses a weight's text as a real; `reals` rounds the float8 first, as the CAST
+    of index() does, so both paths store the same float4 (and the blocks hold it)."""
+    rng = np.random.default_rng(18)
+    # float8 values halfway between two float4s and their neighbours, and ordinary ones
+    below = np.float32(1.25) + np.float32(1.25) * np.float32(2.0**-24) * 0.999999
+    values = [float(below), 1.0 + 2.0**-24, 1.0 + 3 * 2.0**-24, *rng.uniform(0, 3, 200)]
+    cast = db.session.scalar(text("SELECT CAST(:v AS real[])"), {"v": values})
+    assert reals(values) == [float(np.float32(v)) for v in cast]
+    assert reals(values) == np.asarray(values).astype(np.float32).tolist()
 
 
 def test_two_nodes_indexing_articles_that_share_a_stem_keep_both_in_its_block(
