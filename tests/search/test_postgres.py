@@ -549,6 +549,28 @@ def test_rebuild_writes_the_rows_index_writes(app, db, pg, faq_world):
     assert _unpacked_blocks(db) == _blocks_of_postings(db)
 
 
+def test_a_rebuild_failing_while_it_copies_leaves_the_index_as_it_was(
+    app, db, pg, faq_world, tmp_path
+):
+    """The words are copied while the articles are analysed: an article that cannot be
+    analysed halfway aborts the COPY and the transaction: every row, number and count
+    is as before, and searches answer from it."""
+    for n in range(5):
+        write_article(tmp_path, "aula", f"printer-{n}", title=f"Printer {n}", body="Genstart.")
+    _import(app, tmp_path)
+    before = _index_rows(db)
+    articles = [_detached(db, f"printer-{n}") for n in range(5)] + [
+        _detached(db, "printer-0") for _ in range(3)
+    ]
+    for n, article in enumerate(articles[5:]):
+        article.slug = f"ny-{n}"
+    articles[6].system = SimpleNamespace()  # no slug: row_for raises on the 7th article
+    with pytest.raises(AttributeError):
+        pg.rebuild(articles)
+    assert _index_rows(db) == before
+    assert pg.search("printer", READER).total == 5
+
+
 def test_weights_are_copied_as_real_casts_round_them(db, pg):
     """COPY parses a weight's text as a real; `reals` rounds the float8 first, as the CAST
     of index() does, so both paths store the same float4 (and the blocks hold it)."""
