@@ -171,9 +171,9 @@ _DELETE_POSTINGS = text(
     "DELETE FROM search_posting WHERE document = :number RETURNING stem, visibility"
 )
 # A block is its postings in document order, packed as the binary send functions write
-# them (`SearchBlock`): packed by rebuild() (`packed_blocks`), rewritten from the postings for the
-# stems and visibility keys an index() or remove() touched (in key order); blocks left
-# without postings are dropped.
+# them (`SearchBlock`): packed in Python by rebuild() (`grouped_postings`), rewritten from
+# the postings for the stems and visibility keys an index() or remove() touched (in key
+# order); blocks left without postings are dropped.
 _REFRESH_BLOCKS = text(
     "INSERT INTO search_block (stem, visibility, postings)"
     " SELECT stem, visibility, string_agg(int4send(document) || float4send(weight)"
@@ -544,10 +544,10 @@ class PostgresBackend:
                 fresh = connection.scalars(_NUMBERS, {"count": len(new)}).all()
                 numbers.update(zip(new, fresh, strict=True))
             published.sort(key=lambda article: numbers[article.slug])  # blocks: number order
-            cursor = connection.connection.driver_connection.cursor()
-            rows = _copy_words(cursor, published, numbers, progress)
-            if rows:
-                _copy_index(cursor, rows)
+            with connection.connection.driver_connection.cursor() as cursor:
+                rows = _copy_words(cursor, published, numbers, progress)
+                if rows:
+                    _copy_index(cursor, rows)
             # Fresh statistics with the fresh rows: without them the planner guesses the
             # vocabulary lookups badly (30 ms instead of 1 ms at 2,000 articles).
             connection.execute(text(f"ANALYZE {_TABLES}"))
