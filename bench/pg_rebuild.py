@@ -20,7 +20,7 @@ from sqlalchemy import event
 
 from bench.search_bench import _postgres_app, make_corpus
 from supportdesk.extensions import db
-from supportdesk.search import postgres_backend
+from supportdesk.search import postgres_rows
 
 EDITS = 50
 
@@ -36,14 +36,14 @@ def _timed_statements(spent: Counter) -> None:
     def after(conn, _cursor, statement, _parameters, _context, _executemany):
         spent[" ".join(statement.split())[:60]] += time.perf_counter() - conn.info["started"]
 
-    copy = postgres_backend._copy
+    copy = postgres_rows._copy
 
     def timed_copy(cursor, table, columns, rows):
         started = time.perf_counter()
         copy(cursor, table, columns, rows)
         spent[f"COPY {table}"] += time.perf_counter() - started
 
-    postgres_backend._copy = timed_copy
+    postgres_rows._copy = timed_copy
 
 
 def main() -> None:

@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 import supportdesk.models  # noqa: F401  (every table in the metadata)
 from supportdesk.extensions import db
 from supportdesk.search.analysis import stem
-from supportdesk.search.postgres_backend import field_terms, posting_weights, tsvector_literal
 from supportdesk.search.postgres_ranking import visibility_key
+from supportdesk.search.postgres_rows import field_terms, posting_weights, tsvector_literal
 from tests.conftest import BACKENDS, PG_URL, ROOT
 
 

@@ -23,7 +23,7 @@ branch_labels = None
 depends_on = None
 
 # BM25F as the backend weighs a stem when this migration was written: k1 1.2, b 0.75,
-# title x3, tags x2, body x1 (posting_weights in supportdesk/search/postgres_backend.py).
+# title x3, tags x2, body x1 (posting_weights, now in supportdesk/search/postgres_rows.py).
 _CARRY_OVER = """
 WITH terms AS (
     SELECT d.slug, u.lexeme,

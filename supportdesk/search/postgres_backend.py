@@ -12,7 +12,8 @@ key (`postgres_ranking.visibility_key`) and, for postings, its system and catego
 numbers (`search_facet`), all small integers. The postings of each stem and visibility
 key are also kept packed in one row of `search_block`, rewritten from the postings for
 the stems each index() or remove() touches; index writers on all nodes take turns
-(an advisory lock held to commit) so no rewrite leaves out another's document.
+(an advisory lock held to commit) so no rewrite leaves out another's document. What
+an article's rows hold, and how `search rebuild` copies them all: postgres_rows.
 
 A search is three statements: the query stems' document frequencies and whether the
 caller may see them; the blocks of the query stems the caller may see, which numpy
@@ -32,12 +33,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Unpack
 
-import numpy as np
 from sqlalchemy import (
     String,
     cast,
@@ -49,15 +48,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportdesk.extensions import db
-from supportdesk.faq.models import Article, ArticleState, Audience
+from supportdesk.faq.models import Article, ArticleState
 from supportdesk.search import Hit, SearchFilters, SearchResults, SearchUnavailable, Visibility
 from supportdesk.search.analysis import (
     _LINKS,
     MIN_PART,
-    danish_analyzer,
     is_stop,
     stem,
-    unique,
     words,
 )
 from supportdesk.search.models import (
@@ -71,23 +68,23 @@ from supportdesk.search.models import (
     SearchWord,
 )
 from supportdesk.search.postgres_ranking import (
-    POSTING,
     Answer,
     visibility_clause,
-    visibility_key,
     visibility_sql,
 )
-from supportdesk.search.postings import K1, B
-from supportdesk.search.query import TEXT_FIELDS, build_query, closest, suggestion, within
+from supportdesk.search.postgres_rows import (
+    FIELDS,
+    copy_index,
+    copy_words,
+    row_for,
+    with_postings,
+)
+from supportdesk.search.query import build_query, closest, suggestion, within
 from supportdesk.search.synonyms import Synonyms
-from supportdesk.search.whoosh_backend import PROGRESS_EVERY, plain_text, snippet
+from supportdesk.search.whoosh_backend import snippet
 
 log = logging.getLogger(__name__)
 
-MAX_WORD = 100  # longer "words" (hashes, glued URLs) are neither indexed nor suggested
-MAX_POSITION = 16383  # PostgreSQL's limit for a tsvector position
-MAX_POSITIONS = 255  # positions kept per lexeme
-FIELDS = tuple(TEXT_FIELDS)  # title, tags, body
 
 _document = SearchDocument.__table__
 _facet = SearchFacet.__table__
@@ -97,7 +94,6 @@ _word = SearchWord.__table__
 _stem = SearchStem.__table__
 _vocabulary = SearchVocabulary.__table__
 _total = SearchTotal.__table__
-_unstemmed = danish_analyzer(stemming=False)
 
 # rebuild(): an article already in the index keeps its number, a new one takes the next
 # from the sequence. A number never changes article, so a search that read the blocks
@@ -171,7 +167,7 @@ _DELETE_POSTINGS = text(
     "DELETE FROM search_posting WHERE document = :number RETURNING stem, visibility"
 )
 # A block is its postings in document order, packed as the binary send functions write
-# them (`SearchBlock`): packed in Python by rebuild() (`grouped_postings`), rewritten from
+# them (`SearchBlock`): packed in Python by rebuild() (`postgres_rows`), rewritten from
 # the postings for the stems and visibility keys an index() or remove() touched (in key
 # order); blocks left without postings are dropped.
 _REFRESH_BLOCKS = text(
@@ -209,129 +205,10 @@ _COUNT_STEMS = text(
 _DROP_UNUSED_STEMS = text(
     "DELETE FROM search_stem WHERE documents <= 0 AND stem = ANY(CAST(:stems AS text[]))"
 )
-_DOCUMENT_COLUMNS = (
-    "number",
-    "slug",
-    "system",
-    "category",
-    "audience",
-    "municipality_id",
-    "vendor_id",
-    "title",
-    "tags",
-    "body",
-    "document",
-    "title_length",
-    "tags_length",
-    "body_length",
-)
 _TABLES = (
     "search_document, search_facet, search_posting, search_block, search_word,"
     " search_vocabulary, search_stem, search_total"
 )
-
-
-def _quote(lexeme: str) -> str:
-    """A lexeme as a tsvector/tsquery literal."""
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def field_terms(title: str, tags: str, body: str) -> dict[str, list[str]]:
-    """Each field's unstemmed terms in order (folded, no stop words): analysed once."""
-    values = {"title": title, "tags": tags, "body": body}
-    return {name: [token.text for token in _unstemmed(values[name])] for name in FIELDS}
-
-
-def _tsvector(fields: dict[str, list[str]]) -> str:
-    """The stemmed lexemes with positions and weights, in tsvector input syntax."""
-    positions: dict[str, list[str]] = {}
-    position = 0
-    for name, weight in zip(FIELDS, ("A", "B", ""), strict=True):  # D is the default
-        for word in fields[name]:
-            position += 1
-            if len(word) > MAX_WORD:
-                continue
-            kept = positions.setdefault(stem(word), [])
-            if len(kept) < MAX_POSITIONS and position <= MAX_POSITION:
-                kept.append(f"{position}{weight}")
-    return " ".join(f"{_quote(lexeme)}:{','.join(p)}" for lexeme, p in positions.items())
-
-
-def tsvector_literal(title: str, tags: str, body: str) -> str:
-    """The analysed lexemes with positions and weights, in tsvector input syntax."""
-    return _tsvector(field_terms(title, tags, body))
-
-
-def posting_weights(fields: dict[str, list[str]], averages: dict[str, float]) -> dict[str, float]:
-    """{stem: BM25F weight without idf}, as the Whoosh backend's scorer weighs a stem.
-
-    A field's term frequency is normalised by its length against the average length
-    (`averages`; a field without one counts as average), boosted, summed over the
-    fields and saturated once.
-    """
-    pseudo: dict[str, float] = {}
-    for name, boost in TEXT_FIELDS.items():
-        terms = fields[name]
-        if not terms:
-            continue
-        average = averages.get(name) or len(terms)
-        norm = 1 - B + B * len(terms) / average
-        for stemmed, tf in Counter(stem(w) for w in terms if len(w) <= MAX_WORD).items():
-            pseudo[stemmed] = pseudo.get(stemmed, 0.0) + boost * tf / norm
-    return {s: tf * (K1 + 1) / (tf + K1) for s, tf in pseudo.items()}
-
-
-def row_for(article: Article) -> dict:
-    tags = " , ".join(article.tags or [])
-    body = plain_text(article.body)
-    fields = field_terms(article.title, tags, body)
-    unstemmed = unique(w for name in FIELDS for w in fields[name] if len(w) <= MAX_WORD)
-    return {
-        "slug": article.slug,
-        "system": article.system.slug,
-        "category": article.category.slug,
-        "audience": Audience(article.audience).value,
-        "municipality_id": article.municipality_id,
-        "vendor_id": article.system.vendor_id,
-        "visibility": visibility_key(
-            article.audience, article.municipality_id, article.system.vendor_id
-        ),
-        "title": article.title,
-        "tags": tags,
-        "body": body,
-        "document": _tsvector(fields),
-        "words": unstemmed,
-        "stems": [stem(w) for w in unstemmed],
-        **{f"{name}_length": len(fields[name]) for name in FIELDS},
-        "fields": fields,
-    }
-
-
-def with_postings(row: dict, averages: dict[str, float]) -> dict:
-    """The row with its stems' weights as the arrays of `_INSERT_POSTINGS`."""
-    weights = posting_weights(row["fields"], averages)
-    return {**row, "posting_stems": list(weights), "posting_weights": list(weights.values())}
-
-
-def grouped_postings(
-    rows: list[dict], facets: dict[tuple[str, str], int]
-) -> dict[tuple[str, int], list[tuple]]:
-    """{(stem, visibility key): [(number, weight, system, category), …]} of rows given in
-    ascending number (`with_postings`): each block's postings in document order, as
-    `_REFRESH_BLOCKS` packs them."""
-    blocks: dict[tuple[str, int], list[tuple]] = {}
-    for row in rows:
-        number, key = row["number"], row["visibility"]
-        system = facets[("system", row["system"])]
-        category = facets[("category", row["category"])]
-        for stemmed, weight in zip(row["posting_stems"], row["posting_weights"], strict=True):
-            blocks.setdefault((stemmed, key), []).append((number, weight, system, category))
-    return blocks
-
-
-def reals(values: list[float]) -> list[float]:
-    """The values as PostgreSQL's `real` holds them (float8 rounded to the nearest float4)."""
-    return np.asarray(values, dtype=np.float64).astype(np.float32).tolist()
 
 
 # Per stem its document count and whether the caller may see it (a block of a key the
@@ -539,15 +416,18 @@ class PostgresBackend:
             for table in (_total, _stem, _vocabulary, _word, _block, _posting, _facet, _document):
                 connection.execute(delete(table))
             connection.execute(_COUNT_DOCUMENTS, {"delta": len(published)})
+            # Numbers for new articles before they are analysed (their words are copied
+            # as they come); a rebuild that fails leaves those numbers unused, a gap the
+            # ranking's arrays bear (`postgres_ranking._distinct`).
             new = [a.slug for a in published if a.slug not in numbers]
             if new:
                 fresh = connection.scalars(_NUMBERS, {"count": len(new)}).all()
                 numbers.update(zip(new, fresh, strict=True))
             published.sort(key=lambda article: numbers[article.slug])  # blocks: number order
             with connection.connection.driver_connection.cursor() as cursor:
-                rows = _copy_words(cursor, published, numbers, progress)
+                rows = copy_words(cursor, published, numbers, progress)
                 if rows:
-                    _copy_index(cursor, rows)
+                    copy_index(cursor, rows)
             # Fresh statistics with the fresh rows: without them the planner guesses the
             # vocabulary lookups badly (30 ms instead of 1 ms at 2,000 articles).
             connection.execute(text(f"ANALYZE {_TABLES}"))
@@ -650,86 +530,6 @@ class PostgresBackend:
         return closest(word, {candidate: stats.df(s) for candidate, s in close.items()})
 
 
-def _copy(cursor, table: str, columns: str, rows: Iterable[tuple]) -> None:
-    """COPY rows (tuples in the order of columns) into table, in the cursor's transaction."""
-    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _copy_words(
-    cursor,
-    articles: list[Article],
-    numbers: dict[str, int],
-    progress: Callable[[int], None] | None,
-) -> list[dict]:
-    """The articles analysed (`row_for`) and numbered, their words copied as they come."""
-    rows = []
-
-    def words_of_articles() -> Iterable[tuple]:
-        for article in articles:
-            row = row_for(article)
-            number = row["number"] = numbers[article.slug]
-            rows.append(row)
-            for word, stemmed in zip(row["words"], row["stems"], strict=True):
-                yield number, word, stemmed, row["visibility"]
-            if progress is not None and len(rows) % PROGRESS_EVERY == 0:
-                progress(len(rows))
-
-    _copy(cursor, "search_word", "document, word, stem, visibility", words_of_articles())
-    if progress is not None and (not rows or len(rows) % PROGRESS_EVERY):
-        progress(len(rows))
-    return rows
-
-
-def _copy_index(cursor, rows: list[dict]) -> None:
-    """Write the rest of the index of rows (`_copy_words`, in number order) with COPY.
-
-    What index() has the database derive (facet numbers, stem counts, blocks) is
-    computed here from the same rows; the weights are rounded to float4 first, as the
-    postings' `real` column and the blocks hold them.
-    """
-    averages = {name: sum(row[f"{name}_length"] for row in rows) / len(rows) for name in FIELDS}
-    kinds = ("system", "category")
-    facets = {f: i for i, f in enumerate(sorted({(k, row[k]) for row in rows for k in kinds}), 1)}
-    _copy(cursor, "search_facet", "id, kind, name", ((i, k, n) for (k, n), i in facets.items()))
-    _copy(
-        cursor,
-        "search_document",
-        "id, slug, system, category, audience, municipality_id, vendor_id, title, tags,"
-        " body, document, title_length, tags_length, body_length",
-        (tuple(row[column] for column in _DOCUMENT_COLUMNS) for row in rows),
-    )
-    vocabulary: dict[str, str] = {}
-    documents: Counter[str] = Counter()
-    for row in rows:
-        vocabulary.update(zip(row["words"], row["stems"], strict=True))
-        documents.update(set(row["stems"]))
-    _copy(cursor, "search_vocabulary", "word, stem", sorted(vocabulary.items()))
-    _copy(cursor, "search_stem", "stem, documents", sorted(documents.items()))
-    rows = [with_postings(row, averages) for row in rows]
-    for row in rows:
-        row["posting_weights"] = reals(row["posting_weights"])
-    blocks = grouped_postings(rows, facets)
-    keys = sorted(blocks)  # the order of the postings' covering index
-    _copy(
-        cursor,
-        "search_posting",
-        "document, stem, weight, visibility, system, category",
-        (
-            (number, stemmed, weight, key, system, category)
-            for stemmed, key in keys
-            for number, weight, system, category in blocks[stemmed, key]
-        ),
-    )
-    _copy(
-        cursor,
-        "search_block",
-        "stem, visibility, postings",
-        ((s, k, np.array(blocks[s, k], POSTING).tobytes()) for s, k in keys),
-    )
-
-
 def _vacuum(table: str) -> None:
     """VACUUM after a rebuild, so the postings' covering index is read without the heap."""
     try:
@@ -755,4 +555,4 @@ def _ensure_extension(name: str) -> bool:
         return False
 
 
-__all__ = ["PostgresBackend", "tsvector_literal"]
+__all__ = ["PostgresBackend"]
