@@ -9,9 +9,9 @@ totals, facets and suggestions only ever come from articles the caller may see.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypedDict, Unpack
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
@@ -20,6 +20,21 @@ from supportdesk.config import ROOT_DIR
 from supportdesk.errors import DomainError
 from supportdesk.faq import services
 from supportdesk.faq.models import Article, Visibility
+
+PROGRESS_EVERY = 1000  # articles between two progress(count) calls of a rebuild
+T = TypeVar("T")
+
+
+def with_progress(items: Iterable[T], progress: Callable[[int], None] | None) -> Iterator[T]:
+    """The items; `progress(count)` once every `PROGRESS_EVERY` items the caller is done
+    with, and after the last when it fell between (a rebuild's progress, both backends)."""
+    count = 0
+    for count, item in enumerate(items, 1):
+        yield item
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(count)
+    if progress is not None and count % PROGRESS_EVERY:
+        progress(count)
 
 
 class SearchUnavailable(DomainError):

@@ -401,10 +401,10 @@ class PostgresBackend:
         Every table is written with COPY. The articles are analysed in number order while
         their words are copied, so the server writes those as the next are analysed;
         the postings need every article's field lengths and follow, with the stems'
-        document counts and the blocks computed here. `progress(count)` is called every
-        `PROGRESS_EVERY` articles analysed. Index writers on all nodes wait for the
-        commit. Runs on a connection of its own, so the caller's session must not hold
-        uncommitted index() writes (it would wait for itself).
+        document counts and the blocks computed here. `progress(count)` as articles are
+        analysed (`with_progress`). Index writers on all nodes wait for the commit. Runs on
+        a connection of its own, so the caller's session must not hold uncommitted index()
+        writes (it would wait for itself).
         """
         published = [a for a in articles if a.state == ArticleState.published]
         with db.engine.begin() as connection:

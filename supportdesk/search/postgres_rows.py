@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from supportdesk.faq.models import Article, Audience
+from supportdesk.search import with_progress
 from supportdesk.search.analysis import danish_analyzer, stem, unique
 from supportdesk.search.postgres_ranking import POSTING, visibility_key
 from supportdesk.search.postings import K1, B
 from supportdesk.search.query import TEXT_FIELDS
-from supportdesk.search.whoosh_backend import PROGRESS_EVERY, plain_text
+from supportdesk.search.whoosh_backend import plain_text
 
 MAX_WORD = 100  # longer "words" (hashes, glued URLs) are neither indexed nor suggested
 MAX_POSITION = 16383  # PostgreSQL's limit for a tsvector position
@@ -168,18 +169,14 @@ def copy_words(
     rows = []
 
     def words_of_articles() -> Iterable[tuple]:
-        for article in articles:
+        for article in with_progress(articles, progress):
             row = row_for(article)
             number = row["number"] = numbers[article.slug]
             rows.append(row)
             for word, stemmed in zip(row["words"], row["stems"], strict=True):
                 yield number, word, stemmed, row["visibility"]
-            if progress is not None and len(rows) % PROGRESS_EVERY == 0:
-                progress(len(rows))
 
     _copy(cursor, "search_word", "document, word, stem, visibility", words_of_articles())
-    if progress is not None and (not rows or len(rows) % PROGRESS_EVERY):
-        progress(len(rows))
     return rows
 
 

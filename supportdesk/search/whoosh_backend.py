@@ -27,7 +27,14 @@ from whoosh.query import And, Or, Query, Term
 from whoosh.searching import Searcher
 
 from supportdesk.faq.models import Article, ArticleState, Audience
-from supportdesk.search import Hit, SearchFilters, SearchResults, SearchUnavailable, Visibility
+from supportdesk.search import (
+    Hit,
+    SearchFilters,
+    SearchResults,
+    SearchUnavailable,
+    Visibility,
+    with_progress,
+)
 from supportdesk.search.analysis import STOP_WORDS, fold, stem, words
 from supportdesk.search.postings import (
     WEIGHT,
@@ -48,7 +55,6 @@ WRITE_TIMEOUT = 20.0
 # Answers kept per index generation: the same words from the same audience are common
 # (the FAQ search box, the suggestions beside a ticket being written).
 RESULT_ENTRIES = 1024
-PROGRESS_EVERY = 1000
 # The document that carries a rebuild's vocabulary (words of all articles). Never
 # published, so no caller sees it; words of deleted articles only suggest what a
 # caller may see (`_near_words` checks every candidate).
@@ -402,7 +408,7 @@ class WhooshBackend:
 
         One writer and one commit: each article is analysed once (`Analysed`), its
         stems weighted, and the postings sorted and written in a single segment.
-        `progress(count)` is called every `PROGRESS_EVERY` articles written.
+        `progress(count)` as articles are written (`with_progress`).
         """
         with self._lock, self.storage.lock():
             self._reset()
@@ -421,15 +427,11 @@ class WhooshBackend:
             # +1: the vocabulary document, as in the index's own document count.
             averages = average_lengths([a.stems for a in analysed], documents=len(analysed) + 1)
             vocabulary: set[str] = set()
-            count = 0
-            for article in analysed:
+            for article in with_progress(analysed, progress):
                 # The vocabulary is only a word list: one document carries it all,
                 # instead of one posting per word and article.
                 vocabulary.update(article.vocabulary)
                 writer.add_document(**article.with_weights(averages))
-                count += 1
-                if progress is not None and count % PROGRESS_EVERY == 0:
-                    progress(count)
             writer.add_document(
                 slug=VOCABULARY_SLUG,
                 state="vocabulary",
@@ -439,15 +441,13 @@ class WhooshBackend:
             )
             writer.commit()
             ix.close()
-            if progress is not None and count % PROGRESS_EVERY:
-                progress(count)
             old = self.path.with_name(self.path.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
             if self.path.exists():
                 self.path.rename(old)
             fresh.rename(self.path)
             shutil.rmtree(old, ignore_errors=True)
-            return count
+            return len(analysed)
 
     # --- querying ----------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ import pytest
 from whoosh import index
 from whoosh.fields import ID, TEXT, Schema
 
+from supportdesk import search
 from supportdesk.faq.models import ArticleState, Audience, Visibility
-from supportdesk.search import whoosh_backend
 from supportdesk.search.analysis import stem
 from supportdesk.search.whoosh_backend import VOCABULARY_SLUG, WhooshBackend, is_current
 
@@ -107,7 +107,7 @@ def test_scores_of_untouched_articles_survive_an_edit_of_another(backend):
 
 
 def test_rebuild_writes_one_segment_and_one_vocabulary_document(tmp_path, articles, monkeypatch):
-    monkeypatch.setattr(whoosh_backend, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(search, "PROGRESS_EVERY", 10)
     backend = WhooshBackend(tmp_path / "index")
     seen: list[int] = []
     draft = article(99, "kladde", state=ArticleState.draft)
