@@ -126,9 +126,10 @@ def row_for(article: Article) -> dict:
 
 
 def with_postings(row: dict, averages: dict[str, float]) -> dict:
-    """The row with its stems' weights as the arrays of `_INSERT_POSTINGS`."""
+    """The row with its stems and their weights as the postings' `real` column holds them
+    (`reals`): index() casts them, a rebuild copies them and packs them into blocks."""
     weights = posting_weights(row["fields"], averages)
-    return {**row, "posting_stems": list(weights), "posting_weights": list(weights.values())}
+    return {**row, "posting_stems": list(weights), "posting_weights": reals(weights.values())}
 
 
 def grouped_postings(
@@ -147,9 +148,9 @@ def grouped_postings(
     return blocks
 
 
-def reals(values: list[float]) -> list[float]:
+def reals(values: Iterable[float]) -> list[float]:
     """The values as PostgreSQL's `real` holds them (float8 rounded to the nearest float4)."""
-    return np.asarray(values, dtype=np.float64).astype(np.float32).tolist()
+    return np.fromiter(values, dtype=np.float64).astype(np.float32).tolist()
 
 
 def _copy(cursor, table: str, columns: str, rows: Iterable[tuple]) -> None:
@@ -184,8 +185,7 @@ def copy_index(cursor, rows: list[dict]) -> None:
     """Write the rest of the index of rows (`copy_words`, in number order) with COPY.
 
     What index() has the database derive (facet numbers, stem counts, blocks) is
-    computed here from the same rows; the weights are rounded to float4 first, as the
-    postings' `real` column and the blocks hold them.
+    computed here from the same rows.
     """
     averages = {name: sum(row[f"{name}_length"] for row in rows) / len(rows) for name in FIELDS}
     kinds = ("system", "category")
@@ -204,10 +204,7 @@ def copy_index(cursor, rows: list[dict]) -> None:
         documents.update(set(row["stems"]))
     _copy(cursor, "search_vocabulary", "word, stem", sorted(vocabulary.items()))
     _copy(cursor, "search_stem", "stem, documents", sorted(documents.items()))
-    rows = [with_postings(row, averages) for row in rows]
-    for row in rows:
-        row["posting_weights"] = reals(row["posting_weights"])
-    blocks = grouped_postings(rows, facets)
+    blocks = grouped_postings([with_postings(row, averages) for row in rows], facets)
     keys = sorted(blocks)  # the order of the postings' covering index
     _copy(
         cursor,
