@@ -62,7 +62,8 @@ def backend_pids(admin, database: str) -> list[int]:
 
 
 def snapshot(server: Server, admin, database: str) -> dict[str, dict[int, float | None]]:
-    groups = {"workers": server.worker_pids(), "postgres": backend_pids(admin, database)}
+    backends = backend_pids(admin, database) if admin is not None else []
+    groups = {"workers": server.worker_pids(), "postgres": backends}
     taken = {name: {pid: process_cpu(pid) for pid in pids} for name, pids in groups.items()}
     taken["load generator"] = {os.getpid(): time.process_time()}
     return taken
@@ -97,6 +98,7 @@ def measure(server: Server, scenario: Scenario, admin, database: str, args) -> s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cpu_split", description=__doc__)
+    parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--pg-url", default=os.environ.get("SUPPORTDESK_BENCH_DATABASE_URL"))
     parser.add_argument(
         "--scenarios",
@@ -107,12 +109,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--warmup", type=float, default=0.0, help="seconds, after 60 requests")
     args = parser.parse_args(argv)
-    url = args.pg_url or DEFAULT_PG
+    if args.backend == "sqlite":
+        url = f"sqlite:///{DATA / 'sqlite' / 'bench.db'}"
+        target = Target("sqlite", 0, url, DATA / "sqlite")
+    else:
+        url = args.pg_url or DEFAULT_PG
+        target = Target("postgresql", 0, url, DATA / "postgresql")
     database = make_url(url).database
-    target = Target("postgresql", 0, url, DATA / "postgresql")
     if not (target.workdir / "index").exists():
         raise SystemExit("no kept benchmark data: run `make bench BENCH_ARGS='... --keep'` first")
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = None
+    if args.backend == "postgresql":
+        admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     # the bench's vendor agent sets two-factor sign-in up anew (its key is not kept)
     with create_engine(url).begin() as conn:
         conn.execute(
@@ -136,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         for scenario in scenarios(server.port, data):
             if scenario.name in args.scenarios:
                 print(measure(server, scenario, admin, database, args), flush=True)
-    admin.dispose()
+    if admin is not None:
+        admin.dispose()
     return 0
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, contains_eager
 from supportdesk.accounts.models import Municipality, User, UserSession
 from supportdesk.audit import events
 from supportdesk.extensions import db, utcnow
+from supportdesk.sqlite_locks import execute_apart
 
 SESSION_KEY = "sid"
 TOUCH_EVERY = timedelta(minutes=1)
@@ -146,10 +147,9 @@ def load(
         return None
     if now - record.last_seen_at >= TOUCH_EVERY:
         if read_only:
-            with db.engine.begin() as connection:
-                connection.execute(
-                    update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now)
-                )
+            execute_apart(
+                update(UserSession).where(UserSession.id == record.id), {"last_seen_at": now}
+            )
             db.session.expire(record, ["last_seen_at"])
         else:
             record.last_seen_at = now

@@ -12,6 +12,7 @@ from supportdesk.audit import events
 from supportdesk.audit.models import SecurityEventKind
 from supportdesk.errors import NotFound
 from supportdesk.extensions import db, utcnow
+from supportdesk.sqlite_locks import execute_apart
 
 TOKEN_PREFIX = "sd_"  # noqa: S105 — a public prefix, not a secret
 
@@ -49,10 +50,7 @@ def user_for_token(plain: str, *, read_only: bool = False) -> User | None:
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         if read_only:
-            with db.engine.begin() as connection:
-                connection.execute(
-                    update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
-                )
+            execute_apart(update(ApiToken).where(ApiToken.id == token.id), {"last_used_at": now})
         else:
             token.last_used_at = now
     return token.user

@@ -18,6 +18,7 @@ from sqlalchemy import insert
 from supportdesk.accounts.models import User
 from supportdesk.audit.models import Outcome, SecurityEvent, SecurityEventKind
 from supportdesk.extensions import db, utcnow
+from supportdesk.sqlite_locks import execute_apart
 
 
 def client_address() -> str | None:
@@ -111,5 +112,4 @@ def record_now(
     """
     values = _values(kind, outcome, None, None, email, detail, None)
     values.update(user_id=user_id, municipality_id=municipality_id)
-    with db.engine.begin() as connection:
-        connection.execute(insert(SecurityEvent.__table__).values(**values))
+    execute_apart(insert(SecurityEvent.__table__), values)

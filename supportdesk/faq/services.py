@@ -31,6 +31,7 @@ from supportdesk.faq.models import (
     SearchLog,
     TicketShownArticle,
 )
+from supportdesk.sqlite_locks import execute_apart
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,118}$")
 MAX_TAGS = 20
@@ -312,9 +313,7 @@ def log_search(query: str, result_count: int, system: str | None, source: str) -
     """Log one search in its own short transaction and return the row's id.
 
     Committing the request's session instead would expire every article it had
-    loaded, so each hit would reload its attributes one query at a time. On
-    PostgreSQL the single INSERT runs in autocommit: it is its own transaction, as
-    durable as before, without a BEGIN and a COMMIT round trip on every search.
+    loaded, so each hit would reload its attributes one query at a time.
     """
     normalised = normalise_query(query)
     if not normalised:
@@ -327,11 +326,7 @@ def log_search(query: str, result_count: int, system: str | None, source: str) -
         "clicked": False,
         "created_at": utcnow(),
     }
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return conn.execute(_INSERT_SEARCH, values).scalar_one()
-    with db.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, queued on the write lock
-        return conn.execute(_INSERT_SEARCH, values).scalar_one()
+    return execute_apart(_INSERT_SEARCH, values)[0][0]
 
 
 def mark_clicked(log_id: int) -> None:

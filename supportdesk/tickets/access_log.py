@@ -15,6 +15,7 @@ from sqlalchemy import insert
 from supportdesk.accounts import sessions
 from supportdesk.accounts.models import User
 from supportdesk.extensions import db, utcnow
+from supportdesk.sqlite_locks import execute_apart
 from supportdesk.tickets.models import Ticket, TicketView
 
 # Built once: the values go in as parameters, so SQLAlchemy compiles the statement once
@@ -44,8 +45,7 @@ def log_view(user: User, ticket: Ticket, channel: str = "page") -> None:
 
 
 def _insert_alone(row: dict[str, Any]) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(_INSERT_VIEW, row)
+    execute_apart(_INSERT_VIEW, row)
 
 
 @contextmanager
@@ -62,7 +62,8 @@ def viewing(user: User, ticket: Ticket, channel: str = "page") -> Iterator[None]
     (`sessions.preloaded` is gone once the session flushed) gets the row in a transaction
     of its own, so the change is not committed. On SQLite (one writer: a reader cannot
     become the writer once another has committed) and outside a request, the row is
-    committed in its own transaction before the block, as `log_view` does.
+    committed in its own transaction before the block, as `log_view` does
+    (`execute_apart`).
     """
     session = db.session()
     if not has_request_context() or session.get_bind().dialect.name != "postgresql":
