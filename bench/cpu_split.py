@@ -1,14 +1,15 @@
 """Where a request's CPU goes on the whole machine: the workers, PostgreSQL, the load generator.
 
 `python -m bench.cpu_split [--scenarios ceiling,ticket_list,faq_search_page] [--duration 12]
-[--pg-url URL]` runs on the PostgreSQL database a `make bench ... --keep` run left behind
-(`bench/.data/postgresql/`, the database of `--pg-url`, default as `make bench`): it starts
+[--pg-url URL] [--backend postgresql|sqlite]` runs on the database a `make bench ... --keep`
+run left behind (`bench/.data/postgresql/`, the database of `--pg-url`, default as
+`make bench`; with `--backend sqlite`, `bench/.data/sqlite/bench.db`): it starts
 the ceiling and the app under gunicorn as `make bench` does, loads each scenario with 16
 users and reads, from /proc/<pid>/stat before and after, the CPU time of
 
 - the gunicorn workers (all of it: accepting, parsing, teardown, not only the window
   between the first request hook and the response that `CPU ms/req` in `make bench` is),
-- the PostgreSQL backends connected to the benchmark's database,
+- the PostgreSQL backends connected to the benchmark's database (none on SQLite),
 - this process, the load generator,
 
 each divided by the requests answered. CPU time is what other engineers' load on the
