@@ -152,8 +152,9 @@ def execute_apart(statement: Executable, params: dict[str, Any]) -> list[Row]:
     SQLite starts its write-ahead log over only when no reader holds on to it, so under
     steady load the log grew without bound (215 MB in 40 s of `make bench`) and every
     commit copied pages back and synced the database file. Anywhere else (no request,
-    nothing read yet, a writing request's own transaction) the row gets a connection of
-    its own.
+    nothing read yet, a writing request) the row gets a connection of its own: a writing
+    request calls it only while its session holds no transaction (after a rollback), as
+    that connection would otherwise wait for the request's own write lock.
     """
     engine = db.engine
     if engine.dialect.name == "postgresql":
@@ -166,17 +167,18 @@ def execute_apart(statement: Executable, params: dict[str, Any]) -> list[Row]:
     dbapi_connection = reader.connection.dbapi_connection
     dbapi_connection.commit()  # the request only read: ending its transaction loses nothing
     try:
-        _begin_immediate_polling(reader)
         try:
+            _begin_immediate_polling(reader)
             rows = _rows(reader.execute(statement, params))
             dbapi_connection.commit()
         except BaseException:
-            dbapi_connection.rollback()
+            dbapi_connection.rollback()  # nothing, if the lock was not taken
             raise
         return rows
     finally:
         reader.info.pop(_READER_WROTE, None)  # what it wrote is committed; it reads on
-        dbapi_connection.execute("BEGIN")  # deferred: its snapshot starts at the next read
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN")  # deferred: its snapshot starts at the next read
 
 
 def _rows(result: CursorResult) -> list[Row]:
@@ -184,18 +186,26 @@ def _rows(result: CursorResult) -> list[Row]:
 
 
 def _request_reader() -> Connection | None:
-    """The request session's SQLite connection while it holds a plain read transaction
-    that has written nothing, else None."""
-    if not has_request_context():
-        return None
+    """The SQLite connection of a read request's session while it holds a plain read
+    transaction, else None (the row then gets a connection of its own).
+
+    A read request whose session has written holds SQLite's write lock: a row apart
+    from it would wait the whole busy timeout for that lock, so it fails at once.
+    """
+    if not has_request_context() or not _read_request():
+        return None  # a writing request: asking for its connection would take the lock
     session = db.session()
     if not session.in_transaction() or session.in_nested_transaction():
         return None
     connection = session.connection()
     info = connection.info
-    if not info.get(_READER) or info.get(_READER_WROTE):
-        return None
-    return connection
+    if info.get(_READER_WROTE):
+        raise RuntimeError("a read request that wrote cannot commit a row apart from its write")
+    return connection if info.get(_READER) else None
+
+
+def _read_request() -> bool:
+    return request.method in _READ_METHODS or _ONLY_READS_NOW in request.environ
 
 
 def only_reads_from_now() -> None:
@@ -250,7 +260,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> 
         info.pop(_READER, None)
         info.pop(_READER_WROTE, None)
         if has_request_context():
-            read_only = request.method in _READ_METHODS or _ONLY_READS_NOW in request.environ
+            read_only = _read_request()
             if not read_only and _reads_first():
                 connection.exec_driver_sql("BEGIN")
                 info[_READ_PHASE] = True

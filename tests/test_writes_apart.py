@@ -13,12 +13,14 @@ import sqlite3
 import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from supportdesk.accounts.models import Municipality
 from supportdesk.extensions import utcnow
 from supportdesk.faq.models import SearchLog
-from supportdesk.sqlite_locks import execute_apart
+from supportdesk.sqlite_locks import execute_apart, lock_wait_exceeded
+
+BUSY_KEY = "supportdesk_busy_timeout_ms"  # the connection's busy timeout (configure_sqlite)
 
 INSERT = insert(SearchLog.__table__).returning(SearchLog.__table__.c.id)
 
@@ -83,3 +85,62 @@ def test_a_failing_row_is_rolled_back_alone_and_the_request_reads_on(app, db, ma
         assert db.session.scalar(select(func.count(Municipality.id))) == 1
         execute_apart(INSERT, _row("third"))
     assert _logged(app) == ["first", "third"]
+
+
+def test_a_read_request_that_wrote_fails_at_once_and_commits_nothing(app, db, make_municipality):
+    """Its session holds the write lock: a row apart would wait for it the whole busy
+    timeout (SQLite), so it fails at once and the request's change is not committed."""
+    make_municipality("ribe", name="Ribe Kommune")
+    db.session.commit()
+    with app.test_request_context("/faq/search?q=aula"):
+        assert db.session.scalar(select(func.count(Municipality.id))) == 1
+        db.session.add(Municipality(slug="varde", name="Varde Kommune", code="VAR"))
+        db.session.flush()
+        if db.engine.dialect.name == "sqlite":
+            with pytest.raises(RuntimeError, match="wrote"):
+                execute_apart(INSERT, _row("beside a write"))
+        else:  # PostgreSQL: a row apart waits for no lock of the request's
+            execute_apart(INSERT, _row("beside a write"))
+        db.session.rollback()
+    assert db.session.scalar(select(func.count(Municipality.id))) == 1
+
+
+def test_a_writing_request_with_nothing_flushed_gets_its_row_apart(app, db, make_municipality):
+    """A POST whose session has a transaction but no connection yet: asking for one
+    would take SQLite's write lock, and the row would wait for it."""
+    make_municipality("ribe", name="Ribe Kommune")
+    db.session.commit()
+    with app.test_request_context("/tickets/1/entries", method="POST"):
+        db.session.add(Municipality(slug="varde", name="Varde Kommune", code="VAR"))
+        assert db.session().in_transaction()
+        execute_apart(INSERT, _row("before the write"))
+        db.session.commit()
+    assert _logged(app) == ["before the write"]
+    assert db.session.scalar(select(func.count(Municipality.id))) == 2
+
+
+def test_a_row_that_cannot_get_the_lock_answers_busy_and_the_request_reads_on(
+    app, db, make_municipality
+):
+    make_municipality("ribe", name="Ribe Kommune")
+    db.session.commit()
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite":
+        return  # PostgreSQL: no table lock stops an INSERT here (test_busy_database)
+    with app.test_request_context("/faq/search?q=aula"):
+        assert db.session.scalar(select(func.count(Municipality.id))) == 1
+        info = db.session.connection().info
+        info[BUSY_KEY], busy = 200, info.get(BUSY_KEY)
+        holder = sqlite3.connect(url.database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(OperationalError) as caught:
+                execute_apart(INSERT, _row("waits"))
+            assert lock_wait_exceeded(caught.value)
+        finally:
+            holder.rollback()
+            holder.close()
+            info[BUSY_KEY] = busy
+        assert db.session.scalar(select(func.count(Municipality.id))) == 1
+        execute_apart(INSERT, _row("after the wait"))
+    assert _logged(app) == ["after the wait"]
