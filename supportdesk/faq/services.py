@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from supportdesk import events, policy
@@ -329,10 +329,19 @@ def log_search(query: str, result_count: int, system: str | None, source: str) -
     return execute_apart(_INSERT_SEARCH, values)[0][0]
 
 
+_MARK_CLICKED = (
+    update(SearchLog.__table__)
+    .where(
+        SearchLog.__table__.c.id == bindparam("log_id"), SearchLog.__table__.c.clicked.is_(False)
+    )
+    .values(clicked=True)
+)
+
+
 def mark_clicked(log_id: int) -> None:
-    entry = db.session.get(SearchLog, log_id)
-    if entry is not None and not entry.clicked:
-        entry.clicked = True
+    """The search led to an article: a row of the article page's own (`execute_apart`),
+    committed at once; an unknown id changes nothing."""
+    execute_apart(_MARK_CLICKED, {"log_id": log_id})
 
 
 @events.ticket_created.connect

@@ -210,9 +210,8 @@ def article(slug: str) -> ResponseReturnValue:
     if log_id:
         try:
             services.mark_clicked(log_id)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
+        except Exception as error:  # the log is a nicety: never fail the article for it
+            current_app.logger.warning("faq: search click not logged: %s", error)
     related = [
         a
         for a in db.session.scalars(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from flask import has_request_context
+from sqlalchemy import event, func, insert, select
 
 from supportdesk.accounts.models import Role
+from supportdesk.extensions import utcnow
 from supportdesk.faq.models import SearchLog
 from tests.faq.conftest import write_article
 from tests.signin import sign_in_client
@@ -93,6 +95,47 @@ def test_each_search_is_logged_and_linked_though_the_page_is_cached(
         assert "%00" not in page
     reader.get(f"/faq/printer?s={ids[1]}")
     assert db.session.scalar(select(func.count()).where(SearchLog.clicked.is_(True))) == 1
+
+
+def test_a_click_is_kept_when_another_request_wrote_after_the_article_was_read(
+    app, db, faq_world, tmp_path, make_user
+):
+    """The article page marks the search that led to it as clicked. On SQLite the
+    request's reader became the writer for it, which fails once another connection has
+    committed since the article was read: the click was lost. It is a row apart now."""
+    write_article(tmp_path, "aula", "printer", title="Printeren driller", body="Printeren.")
+    _import(app, tmp_path)
+    reader = _client(
+        app, make_user(Role.superuser, municipality=faq_world["municipalities"]["esbjerg"])
+    )
+    _page(reader)
+    log_id = db.session.scalar(select(SearchLog.id).where(SearchLog.query == "printeren"))
+    db.session.commit()
+    wrote: list[str] = []
+
+    def _another_request_writes(_conn, _cursor, statement, *_args) -> None:
+        if has_request_context() and "FROM article" in statement and not wrote:
+            wrote.append(statement)
+            with db.engine.connect() as other:
+                other.execute(
+                    insert(SearchLog.__table__).values(
+                        query="meanwhile",
+                        result_count=0,
+                        clicked=False,
+                        source="page",
+                        created_at=utcnow(),
+                    )
+                )
+                other.commit()
+
+    event.listen(db.engine, "after_cursor_execute", _another_request_writes)
+    try:
+        assert reader.get(f"/faq/printer?s={log_id}").status_code == 200
+    finally:
+        event.remove(db.engine, "after_cursor_execute", _another_request_writes)
+    assert wrote
+    db.session.rollback()
+    assert db.session.scalar(select(SearchLog.clicked).where(SearchLog.id == log_id)) is True
 
 
 def test_one_audience_never_gets_anothers_answer(
