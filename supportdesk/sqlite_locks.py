@@ -276,7 +276,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> 
             info[_READER] = True
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _write_in_read_phase(connection, _cursor, statement, *_args):
+    def _note_writes(connection, _cursor, statement, *_args):
         # A write before start_writing(), or in a read request, turns the reader into the
         # writer; it must not then be committed apart from the request's other writes.
         info = connection.info

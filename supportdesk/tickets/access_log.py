@@ -41,11 +41,7 @@ def log_view(user: User, ticket: Ticket, channel: str = "page") -> None:
     The row is committed before the page is rendered, so it is on disk before
     the response is sent; a failed write fails the request.
     """
-    _insert_alone(_row(user, ticket, channel))
-
-
-def _insert_alone(row: dict[str, Any]) -> None:
-    execute_apart(_INSERT_VIEW, row)
+    execute_apart(_INSERT_VIEW, _row(user, ticket, channel))
 
 
 @contextmanager
@@ -75,7 +71,7 @@ def viewing(user: User, ticket: Ticket, channel: str = "page") -> Iterator[None]
     pending = session.new or session.deleted or any(map(session.is_modified, session.dirty))
     if pending or sessions.preloaded(user) is None:  # a change pending, or flushed already
         # a change the request left pending is not the view's to commit: log on its own
-        _insert_alone(row)
+        execute_apart(_INSERT_VIEW, row)
         return
     session.execute(_INSERT_VIEW, row)
     expire, session.expire_on_commit = session.expire_on_commit, False
