@@ -7,13 +7,17 @@ outbox in the same transaction (faq ← search: nothing here knows search).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql import Executable
 
 from supportdesk import events, policy
 from supportdesk.accounts.models import Category, Role, System, User
@@ -32,6 +36,8 @@ from supportdesk.faq.models import (
     TicketShownArticle,
 )
 from supportdesk.sqlite_locks import execute_apart
+
+log = logging.getLogger(__name__)
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,118}$")
 MAX_TAGS = 20
@@ -310,7 +316,8 @@ _INSERT_SEARCH = insert(SearchLog.__table__).returning(SearchLog.__table__.c.id)
 
 
 def log_search(query: str, result_count: int, system: str | None, source: str) -> int | None:
-    """Log one search in its own short transaction and return the row's id.
+    """Log one search in its own short transaction and return the row's id (None when
+    there is nothing to log, or the log could not be written).
 
     Committing the request's session instead would expire every article it had
     loaded, so each hit would reload its attributes one query at a time.
@@ -326,22 +333,31 @@ def log_search(query: str, result_count: int, system: str | None, source: str) -
         "clicked": False,
         "created_at": utcnow(),
     }
-    return execute_apart(_INSERT_SEARCH, values)[0][0]
+    rows = _write_log(_INSERT_SEARCH, values)
+    return rows[0][0] if rows else None
 
 
 _MARK_CLICKED = (
-    update(SearchLog.__table__)
-    .where(
-        SearchLog.__table__.c.id == bindparam("log_id"), SearchLog.__table__.c.clicked.is_(False)
-    )
+    update(SearchLog)
+    .where(SearchLog.id == bindparam("log_id"), SearchLog.clicked.is_(False))
     .values(clicked=True)
 )
 
 
 def mark_clicked(log_id: int) -> None:
-    """The search led to an article: a row of the article page's own (`execute_apart`),
-    committed at once; an unknown id changes nothing."""
-    execute_apart(_MARK_CLICKED, {"log_id": log_id})
+    """The search led to an article; an unknown id changes nothing."""
+    _write_log(_MARK_CLICKED, {"log_id": log_id})
+
+
+def _write_log(statement: Executable, params: dict[str, Any]) -> list[Row]:
+    """A search-log row of the request's own (`execute_apart`), committed at once. The
+    log is a nicety: a write that fails is logged and never fails the search or the
+    article that asked for it."""
+    try:
+        return execute_apart(statement, params)
+    except Exception as error:  # whatever the database or the lock wait said
+        log.warning("faq: search log not written: %s", error)
+        return []
 
 
 @events.ticket_created.connect

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -86,12 +86,7 @@ def run_search(asked: SearchAsked, limit: int, source: str) -> tuple[SearchResul
         category=asked.category,
         limit=limit,
     )
-    log_id = None
-    try:
-        log_id = services.log_search(text, results.total, asked.system, source)
-    except Exception as error:  # the log is a nicety: never fail a search for it
-        current_app.logger.warning("faq: search log failed: %s", error)
-    return results, log_id
+    return results, services.log_search(text, results.total, asked.system, source)
 
 
 @bp.get("")
@@ -208,10 +203,7 @@ def article(slug: str) -> ResponseReturnValue:
     item = policy.get_article(current_user, slug)
     log_id = request.args.get("s", type=database_id)
     if log_id:
-        try:
-            services.mark_clicked(log_id)
-        except Exception as error:  # the log is a nicety: never fail the article for it
-            current_app.logger.warning("faq: search click not logged: %s", error)
+        services.mark_clicked(log_id)
     related = [
         a
         for a in db.session.scalars(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import has_request_context
 from sqlalchemy import event, func, insert, select
+from sqlalchemy.exc import OperationalError
 
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import utcnow
+from supportdesk.faq import services
 from supportdesk.faq.models import SearchLog
 from tests.faq.conftest import write_article
 from tests.signin import sign_in_client
@@ -136,6 +138,27 @@ def test_a_click_is_kept_when_another_request_wrote_after_the_article_was_read(
     assert wrote
     db.session.rollback()
     assert db.session.scalar(select(SearchLog.clicked).where(SearchLog.id == log_id)) is True
+
+
+def test_a_search_log_that_cannot_be_written_fails_no_search_and_no_article(
+    app, db, faq_world, tmp_path, make_user, monkeypatch
+):
+    """The search log is a nicety: a write that fails (here: the database refuses it) is
+    logged as a warning, and the search page, the API and the article page answer."""
+    write_article(tmp_path, "aula", "printer", title="Printeren driller", body="Printeren.")
+    _import(app, tmp_path)
+    reader = _client(
+        app, make_user(Role.superuser, municipality=faq_world["municipalities"]["esbjerg"])
+    )
+
+    def _refused(*_args, **_kwargs):
+        raise OperationalError("INSERT INTO search_log", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(services, "execute_apart", _refused)
+    assert "Printeren driller" in _page(reader)
+    assert _api(reader) == ["Printeren driller"]
+    assert reader.get("/faq/printer?s=1").status_code == 200
+    assert db.session.scalar(select(func.count(SearchLog.id))) == 0
 
 
 def test_one_audience_never_gets_anothers_answer(
