@@ -19,6 +19,7 @@ import itertools
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from flask import g
 from flask.testing import FlaskClient
@@ -89,6 +91,29 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("serial") or browser in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.xdist_group("serial"))
+
+
+@contextlib.contextmanager
+def held_write_lock(app) -> Iterator[None]:
+    """Another connection holds what a write needs: SQLite's write lock (BEGIN
+    IMMEDIATE); on PostgreSQL a table lock that blocks writers of tickets, not readers."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(url.database, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.rollback()
+            conn.close()
+        return
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as conn:
+        conn.execute("LOCK TABLE ticket IN EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            conn.rollback()
 
 
 @pytest.fixture(scope="session")

@@ -8,12 +8,13 @@ import urllib.request
 
 
 def call_json(
-    url: str, method: str, token: str, body: dict, headers: dict[str, str] | None = None
+    url: str, method: str, token: str, body: dict | None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict]:
-    """(status, JSON answer) of one API call with a bearer token; errors are answers too."""
+    """(status, JSON answer) of one API call with a bearer token; errors are answers too.
+    `body` None sends none (a GET)."""
     request = urllib.request.Request(  # noqa: S310 — local test server
         url,
-        data=json.dumps(body).encode(),
+        data=None if body is None else json.dumps(body).encode(),
         method=method,
         headers={
             "Authorization": f"Bearer {token}",

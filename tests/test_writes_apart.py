@@ -18,9 +18,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from supportdesk.accounts.models import Municipality
 from supportdesk.extensions import utcnow
 from supportdesk.faq.models import SearchLog
-from supportdesk.sqlite_locks import execute_apart, lock_wait_exceeded
-
-BUSY_KEY = "supportdesk_busy_timeout_ms"  # the connection's busy timeout (configure_sqlite)
+from supportdesk.sqlite_locks import _BUSY_TIMEOUT_KEY, execute_apart, lock_wait_exceeded
+from tests.conftest import held_write_lock
 
 INSERT = insert(SearchLog.__table__).returning(SearchLog.__table__.c.id)
 
@@ -36,14 +35,8 @@ def _row(query: str) -> dict:
     }
 
 
-def _logged(app) -> list[str]:
+def _logged(db) -> list[str]:
     """The search log as a connection of its own sees it (committed rows only)."""
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite":
-        with sqlite3.connect(url.database) as conn:
-            return [q for (q,) in conn.execute("SELECT query FROM search_log ORDER BY id")]
-    from supportdesk.extensions import db
-
     with db.engine.connect() as conn:
         return list(conn.scalars(text("SELECT query FROM search_log ORDER BY id")))
 
@@ -64,14 +57,14 @@ def test_a_read_requests_row_is_committed_apart_and_its_reads_go_on(app, db, mak
         loaded = db.session.get(Municipality, ribe.id)  # the request has read
         (row,) = execute_apart(INSERT, _row("aula login"))
         assert row.id > 0
-        assert _logged(app) == ["aula login"]  # committed before the page is sent
+        assert _logged(db) == ["aula login"]  # committed before the page is sent
         if db.engine.dialect.name == "sqlite":
             assert _checkpoint_truncates(app)  # the request's snapshot is gone
         # nothing the request loaded was expired, and its next read sees the row
         assert "name" in loaded.__dict__
         assert db.session.scalar(select(func.count(SearchLog.id))) == 1
         db.session.rollback()  # the request fails later: its log row stays
-    assert _logged(app) == ["aula login"]
+    assert _logged(db) == ["aula login"]
 
 
 def test_a_failing_row_is_rolled_back_alone_and_the_request_reads_on(app, db, make_municipality):
@@ -84,7 +77,7 @@ def test_a_failing_row_is_rolled_back_alone_and_the_request_reads_on(app, db, ma
             execute_apart(INSERT, {**_row("second"), "query": None})
         assert db.session.scalar(select(func.count(Municipality.id))) == 1
         execute_apart(INSERT, _row("third"))
-    assert _logged(app) == ["first", "third"]
+    assert _logged(db) == ["first", "third"]
 
 
 def test_a_read_request_that_wrote_fails_at_once_and_commits_nothing(app, db, make_municipality):
@@ -115,7 +108,7 @@ def test_a_writing_request_with_nothing_flushed_gets_its_row_apart(app, db, make
         assert db.session().in_transaction()
         execute_apart(INSERT, _row("before the write"))
         db.session.commit()
-    assert _logged(app) == ["before the write"]
+    assert _logged(db) == ["before the write"]
     assert db.session.scalar(select(func.count(Municipality.id))) == 2
 
 
@@ -124,23 +117,18 @@ def test_a_row_that_cannot_get_the_lock_answers_busy_and_the_request_reads_on(
 ):
     make_municipality("ribe", name="Ribe Kommune")
     db.session.commit()
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() != "sqlite":
+    if db.engine.dialect.name != "sqlite":
         return  # PostgreSQL: no table lock stops an INSERT here (test_busy_database)
     with app.test_request_context("/faq/search?q=aula"):
         assert db.session.scalar(select(func.count(Municipality.id))) == 1
         info = db.session.connection().info
-        info[BUSY_KEY], busy = 200, info.get(BUSY_KEY)
-        holder = sqlite3.connect(url.database, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
+        info[_BUSY_TIMEOUT_KEY], busy = 200, info.get(_BUSY_TIMEOUT_KEY)
         try:
-            with pytest.raises(OperationalError) as caught:
+            with held_write_lock(app), pytest.raises(OperationalError) as caught:
                 execute_apart(INSERT, _row("waits"))
             assert lock_wait_exceeded(caught.value)
         finally:
-            holder.rollback()
-            holder.close()
-            info[BUSY_KEY] = busy
+            info[_BUSY_TIMEOUT_KEY] = busy
         assert db.session.scalar(select(func.count(Municipality.id))) == 1
         execute_apart(INSERT, _row("after the wait"))
-    assert _logged(app) == ["after the wait"]
+    assert _logged(db) == ["after the wait"]

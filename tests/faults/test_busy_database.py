@@ -8,23 +8,19 @@ Reads keep answering meanwhile (SQLite in WAL mode; PostgreSQL's MVCC).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 
-import psycopg
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from supportdesk.accounts import services as account_services
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import db
 from supportdesk.tickets.models import Ticket
+from tests.conftest import held_write_lock
 
 BODY = {"subject": "Login virker ikke", "description": "Siden svarer ikke.", "system": "aula"}
 
@@ -42,27 +38,6 @@ def call(url: str, token: str, body: dict | None = None, timeout: float = 8.0):
             return response.status, dict(response.headers), json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), json.loads(error.read())
-
-
-@contextlib.contextmanager
-def held_write_lock(app) -> Iterator[None]:
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite":
-        conn = sqlite3.connect(url.database, isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            conn.rollback()
-            conn.close()
-        return
-    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo) as conn:
-        conn.execute("LOCK TABLE ticket IN EXCLUSIVE MODE")
-        try:
-            yield
-        finally:
-            conn.rollback()
 
 
 @pytest.mark.slow

@@ -12,10 +12,8 @@ PostgreSQL the same load logs every read.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-import urllib.request
 
 import pytest
 from sqlalchemy import func, select, text
@@ -25,16 +23,10 @@ from supportdesk.accounts import services as account_services
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import db
 from supportdesk.tickets.models import TicketView
+from tests.live_http import call_json
 
 CLIENTS = 4
 READS = 500  # per client: about 2,000 log rows, some 30 MB of log if it never starts over
-
-
-def _get(url: str, token: str) -> int:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        json.loads(response.read())
-        return response.status
 
 
 @pytest.mark.slow
@@ -55,7 +47,7 @@ def test_the_log_stays_short_while_clients_read_and_log_without_a_pause(
     statuses: list[int] = []
 
     def reads() -> None:
-        statuses.extend(_get(url, token) for _ in range(READS))
+        statuses.extend(call_json(url, "GET", token, None)[0] for _ in range(READS))
 
     threads = [threading.Thread(target=reads) for _ in range(CLIENTS)]
     for thread in threads:
