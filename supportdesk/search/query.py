@@ -11,6 +11,8 @@ from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from typing import Protocol
 
+from rapidfuzz.distance import OSA
+
 from supportdesk.search.analysis import is_stop, split_compound, stem
 from supportdesk.search.synonyms import Synonyms
 
@@ -211,51 +213,14 @@ def memo(fn: Callable[[str], bool]) -> Callable[[str], bool]:
 
 
 def distance(a: str, b: str) -> int:
-    """Damerau-Levenshtein distance (small words only)."""
-    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        rows[i][0] = i
-    for j in range(len(b) + 1):
-        rows[0][j] = j
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            rows[i][j] = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                rows[i][j] = min(rows[i][j], rows[i - 2][j - 2] + 1)
-    return rows[-1][-1]
+    """Damerau-Levenshtein distance in its restricted form (optimal string alignment:
+    an adjacent transposition counts as one edit, a transposed pair is not edited
+    again), computed by RapidFuzz in C."""
+    return OSA.distance(a, b)
 
 
 def within(a: str, b: str, maxdist: int) -> bool:
-    """Whether `distance(a, b) <= maxdist`, cheaply for the usual case of a far word.
-
-    A common beginning and ending never change the distance, so only what lies between
-    them is compared, and the comparison stops at the first row of the table whose
-    smallest entry exceeds `maxdist` (no later entry can be smaller). A typo is checked
-    against hundreds of candidate words per query; this is most of its cost.
-    """
-    if abs(len(a) - len(b)) > maxdist:
-        return False
-    shorter = min(len(a), len(b))
-    start = 0
-    while start < shorter and a[start] == b[start]:
-        start += 1
-    end = 0
-    while end < shorter - start and a[-1 - end] == b[-1 - end]:
-        end += 1
-    a, b = a[start : len(a) - end], b[start : len(b) - end]
-    if not a or not b:
-        return len(a) + len(b) <= maxdist
-    twoago: list[int] = []
-    oneago = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        row = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            best = min(oneago[j] + 1, row[j - 1] + 1, oneago[j - 1] + (a[i - 1] != b[j - 1]))
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                best = min(best, twoago[j - 2] + 1)
-            row[j] = best
-        if min(row) > maxdist:
-            return False
-        twoago, oneago = oneago, row
-    return oneago[-1] <= maxdist
+    """Whether `distance(a, b) <= maxdist`. RapidFuzz stops as soon as the distance
+    must exceed `maxdist`; a typo is checked against hundreds of candidate words per
+    query, and this check was most of a typo's cost while it ran in Python."""
+    return OSA.distance(a, b, score_cutoff=maxdist) <= maxdist

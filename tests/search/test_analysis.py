@@ -1,6 +1,9 @@
 """The Danish analyzer and the synonym file, without a database."""
 
 import itertools
+import random
+
+from whoosh.support.levenshtein import damerau_levenshtein
 
 from supportdesk.search.analysis import danish_analyzer, fold, split_compound, stem
 from supportdesk.search.query import closest, distance, suggestion, within
@@ -40,11 +43,16 @@ def test_synonyms_match_longest_phrase_and_ignore_comments():
     assert synonyms.match(["aula"], 0) is None
 
 
-def test_within_agrees_with_the_full_distance():
-    """The bounded check used for typos answers as the full table would."""
-    words = ["", "a", "ab", "ba", "abc", "acb", "kalender", "kalnder", "klaender", "kalenderen"]
-    words += ["beskeder", "bsekeder", "besked", "aab", "aba", "æøå", "øæå"]
+def test_distance_is_the_restricted_damerau_levenshtein_and_within_bounds_it():
+    """RapidFuzz's edit distance answers as Whoosh's own Damerau-Levenshtein (an adjacent
+    transposition is one edit, a transposed pair is not edited again), and the bounded
+    check used for typos answers as the full distance would."""
+    words = ["", "a", "ab", "ba", "abc", "acb", "ca", "abc", "kalender", "kalnder", "klaender"]
+    words += ["kalenderen", "beskeder", "bsekeder", "besked", "aab", "aba", "æøå", "øæå"]
+    rng = random.Random(18)  # noqa: S311 — test data, not secrets
+    words += ["".join(rng.choice("abæø") for _ in range(rng.randint(1, 7))) for _ in range(60)]
     for a, b in itertools.product(words, repeat=2):
+        assert distance(a, b) == damerau_levenshtein(a, b), (a, b)
         for maxdist in (1, 2):
             assert within(a, b, maxdist) == (distance(a, b) <= maxdist), (a, b, maxdist)
 
