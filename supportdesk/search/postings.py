@@ -140,7 +140,7 @@ class SegmentPostings:
         self.offset = offset
         self.doc_count = leaf.doc_count_all()
         self._weights: OrderedDict[str, dict[int, float]] = OrderedDict()
-        # Derived from the weights and dropped with them: bitset, maximum, ranked list.
+        # Derived from the weights and dropped with them: bitset, ranked list, arrays.
         self._derived: dict[str, dict[str, object]] = {}
         # What is kept for the segment's life is held in tuples (see `_untracked`).
         self._columns: dict[str, tuple[str, ...]] = {}
@@ -213,9 +213,6 @@ class SegmentPostings:
     def bits(self, stemmed: str) -> int:
         """The (global) documents holding a stem, as a bitset."""
         return self._derive(stemmed, "bits", bitset)
-
-    def maximum(self, stemmed: str) -> float:
-        return self._derive(stemmed, "max", lambda weights: max(weights.values(), default=0.0))
 
     def ranked(self, stemmed: str) -> tuple[tuple[int, float], ...]:
         """(document, weight) by descending weight, then ascending document."""
@@ -442,10 +439,6 @@ class GenerationPostings:
             spread[local] = weights
             values[start:end] = spread[docs[start:end] - offset]
         return values
-
-    def term_max(self, stemmed: str) -> float:
-        """The highest weight (without idf) of a stem in any document."""
-        return max((segment.maximum(stemmed) for segment in self._holding(stemmed)), default=0.0)
 
     def ranked(self, stemmed: str) -> Iterable[tuple[int, float]]:
         """(document, weight) of a stem by descending weight, across segments."""

@@ -30,9 +30,6 @@ class Postings(Protocol):
     def term_bits(self, stemmed: str) -> int:
         """The documents holding a stem as a bitset (see `ranking`)."""
 
-    def term_max(self, stemmed: str) -> float:
-        """The stem's highest term weight in any document."""
-
 
 MAX_PLAIN_TERMS = 8
 COMMON_SHARE = 0.3
@@ -70,7 +67,10 @@ class Node:
         return cls("term", stemmed=stemmed, boost=boost)
 
     def scores(self, cache: Postings, candidates: AbstractSet[int]) -> dict[int, float]:
-        """BM25F-style scores of the candidate documents this node matches."""
+        """BM25F-style scores of the candidate documents this node matches.
+
+        The definition of a score, one document at a time: `ranking.top_hits` computes
+        the same floating-point operations in C loops (tests/search/test_ranking.py)."""
         if self.kind == "term":
             parts, idf = cache.term_weights(self.stemmed)
             factor = idf * self.boost
@@ -113,14 +113,6 @@ class Node:
             else:
                 found |= child.bits(cache)
         return found
-
-    def bound(self, cache: Postings) -> float:
-        """No document scores more than this on this node (the max-score bound)."""
-        if self.kind == "term":
-            _parts, idf = cache.term_weights(self.stemmed)
-            return cache.term_max(self.stemmed) * idf * self.boost
-        # Coordination (`scale`) only lowers a sum, so the sum bounds every kind.
-        return sum(child.bound(cache) for child in self.children)
 
 
 def build_query(

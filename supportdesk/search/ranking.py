@@ -1,19 +1,17 @@
-"""Document sets as bitsets, and the top hits without scoring every match.
+"""Document sets as bitsets, and the top hits of a query.
 
 A set of document numbers is a Python int whose bit `d` is set when document `d` is in
 it: intersection, union and counting (`int.bit_count`) run in C over 64 documents per
 machine word, so the total and the facet counts of a query cost a few microseconds even
 when it matches thousands of articles.
 
-The top hits use a max-score bound (as in block-max WAND / MaxScore): a query of several
-concepts ranks documents matching more of them higher (coordination), and no document
-matching `h` concepts can score more than the `h` best concepts' maximum weights. So
-documents are scored level by level, from those matching every concept down, and the
-ranking stops as soon as the tenth best score beats the bound of the next level. A
+The top hits score every matched document, in C loops: thousands of them (long ticket
+texts in a large index) as numpy arrays, a few (most queries) over Python lists, which
+cost less to start. Scoring 12,000 matches of eight stems this way costs about a
+millisecond; the max-score bound that scored fewer of them (level by level, groups split
+on one concept at a time) cost more in its Python bookkeeping than it saved (issue 18,
+bench/RESULTS.md "Search: typo candidates in C, every match scored as arrays"). A
 single-word query walks the stem's documents in descending weight instead.
-
-Thousands of documents to score (long ticket texts in a large index) are scored as numpy
-arrays, a few (most queries) in Python's C loops over lists, which cost less to start.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from operator import add, mul
 from typing import Protocol
 
@@ -76,26 +74,16 @@ class Ranked(Protocol):
 
     def bits(self, cache) -> int: ...
 
-    def bound(self, cache) -> float: ...
-
     def scores(self, cache, candidates: AbstractSet[int]) -> dict[int, float]: ...
 
 
-def _best(scored: Iterable[tuple[int, float]], limit: int) -> list[tuple[int, float]]:
-    # Higher score first; on equal scores the lower document number (as before).
-    return heapq.nlargest(limit, scored, key=lambda item: (item[1], -item[0]))
-
-
-# Documents scored as lists of (documents, scores): Python lists or numpy arrays.
-Scored = list[tuple[list[int] | np.ndarray, list[float] | np.ndarray]]
-
-
-def _best_of(scored: Scored, limit: int) -> list[tuple[int, float]]:
-    """`_best` of documents scored in parts, with the same order and tie-break."""
-    if not isinstance(scored[0][1], np.ndarray):
-        return _best(chain.from_iterable(zip(d, s, strict=True) for d, s in scored), limit)
-    docs = np.concatenate([d for d, _s in scored])
-    scores = np.concatenate([s for _d, s in scored])
+def _best(
+    docs: list[int] | np.ndarray, scores: list[float] | np.ndarray, limit: int
+) -> list[tuple[int, float]]:
+    """The `limit` best (document, score), higher score first, on equal scores the lower
+    document number."""
+    if not isinstance(scores, np.ndarray):
+        return heapq.nlargest(limit, zip(docs, scores, strict=True), key=_higher)
     if len(scores) > limit:
         # Every document scoring at least the `limit`-th best score, ties included.
         tenth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
@@ -105,14 +93,23 @@ def _best_of(scored: Scored, limit: int) -> list[tuple[int, float]]:
     return list(zip(docs[order].tolist(), scores[order].tolist(), strict=True))
 
 
+def _higher(item: tuple[int, float]) -> tuple[float, int]:
+    return (item[1], -item[0])
+
+
+# From this many matched documents a query is scored as arrays, below it as lists.
+ARRAYS = 256
+
+
 def top_hits(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, float]]:
     """The `limit` best (document, score) among the matched documents, best first.
 
-    Exact: the same documents and scores as scoring every match.
+    A single stem walks its documents by descending weight and stops at the `limit`-th
+    matched one. Any other query scores every matched document: as numpy arrays from
+    `ARRAYS` documents on, else in Python's C loops over lists (cheaper to start).
     """
     limit = max(limit, 1)
     if node.kind == "term":
-        # The stem's documents in descending weight: the first matched ones are the best.
         _parts, idf = cache.term_weights(node.stemmed)
         factor = idf * node.boost
         member = Member(matched)
@@ -123,119 +120,11 @@ def top_hits(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, f
                 if len(found) == limit:
                     break
         return found
-    if node.kind == "or" and len(node.children) > 1:
-        return _by_levels(node, cache, matched, limit)
-    return _best(node.scores(cache, set(positions(matched))).items(), limit)
-
-
-GROUPS = 2048
-# Bounds are sums in another order than the scores: a margin for rounding.
-SLACK = 1 + 1e-9
-# From this many matched documents a query is scored as arrays (`_array`).
-ARRAYS = 256
-
-
-def _by_levels(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, float]]:
-    """Top hits of a query of several concepts in two scoring passes.
-
-    1. The documents matching the most concepts (at least `limit` of them) are scored:
-       the `limit`-th best score is a threshold.
-    2. Only documents that could still beat it are scored: groups split on one concept
-       at a time (highest maximum first), each bounded by the best score its documents
-       could reach given the concepts decided so far (bitset operations only).
-    Each pass scores its documents in C loops (`_vector`, or `_array` for many).
-    """
-    children = node.children
-    n = len(children)
-    maxima_by_child = [_bound(child, cache, matched) for child in children]
-    order = sorted(range(n), key=lambda i: -maxima_by_child[i])
-    maxima = [maxima_by_child[i] for i in order]
-    bits = [children[i].bits(cache) & matched for i in order]
-    scale = node.scale
-
-    def coordination(hits: int) -> float:
-        return 1 - scale + scale * hits / n if scale else 1.0
-
-    def bound(hits: int, total: float, decided: int) -> float:
-        # The undecided concepts may add any number m of hits, at most the m best maxima.
-        best, extra = coordination(hits) * total, total
-        for m, maximum in enumerate(maxima[decided:], start=1):
-            extra += maximum
-            best = max(best, coordination(hits + m) * extra)
-        return best
-
-    # at_least[h]: the matched documents matching at least h of the concepts.
-    at_least = [matched] + [0] * n
-    for i, child_bits in enumerate(bits):
-        for h in range(i + 1, 0, -1):
-            at_least[h] |= at_least[h - 1] & child_bits
-    # (all matched documents when fewer than `limit` match)
-    seed = next((docs for docs in reversed(at_least) if docs.bit_count() >= limit), matched)
-    many = matched.bit_count() >= ARRAYS
-    scored = [_scored(node, cache, seed, many)]
-    if seed == matched:
-        return _best_of(scored, limit)
-    threshold = _best_of(scored, limit)[-1][1]
-    candidates = 0
-    groups = [(matched & ~seed, 0, 0, 0.0)]
-    explored = 0
-    while groups:
-        docs, decided, hits, total = groups.pop()
-        if bound(hits, total, decided) * SLACK < threshold:
-            continue
-        explored += 1
-        if decided == n or explored > GROUPS:
-            candidates |= docs
-            continue
-        inside, outside = docs & bits[decided], docs & ~bits[decided]
-        if outside:
-            groups.append((outside, decided + 1, hits, total))
-        if inside:
-            groups.append((inside, decided + 1, hits + 1, total + maxima[decided]))
-    if candidates:
-        scored.append(_scored(node, cache, candidates, many))
-    return _best_of(scored, limit)
-
-
-def _scored(node: Ranked, cache, docs: int, many: bool):
-    """The documents of a bitset, ascending, and their scores (as arrays when `many`)."""
-    if many:
-        members = positions_array(docs)
-        return members, array_scores(node, cache, members, {})
-    members = positions(docs)
-    return members, _vector(node, cache, members)
-
-
-def _bound(node: Ranked, cache, matched: int) -> float:
-    """The highest score a matched document can reach on this node.
-
-    For a group of alternatives (synonyms, typo candidates) the sum of their maxima is
-    loose: a document matching one alternative scores at most its maximum (times the
-    times it occurs: two synonyms may share a stem), and the documents matching
-    several distinct ones are scored exactly (when they are not too many).
-    """
-    if node.kind != "or" or node.scale or len(node.children) < 2:
-        return node.bound(cache)
-    alternatives: dict[object, list] = {}
-    for child in node.children:
-        key = (child.stemmed, child.boost) if child.kind == "term" else id(child)
-        alternatives.setdefault(key, []).append(child)
-    single = 0.0
-    seen = several = 0
-    for same in alternatives.values():
-        child_bits = same[0].bits(cache) & matched
-        several |= seen & child_bits
-        seen |= child_bits
-        single = max(single, len(same) * _bound(same[0], cache, matched))
-    if not several:
-        return single
-    if several.bit_count() > MULTI_LIMIT:
-        return node.bound(cache)
-    _members, scores = _scored(node, cache, several, several.bit_count() >= ARRAYS)
-    return max(single, float(np.max(scores)))
-
-
-MULTI_LIMIT = 2048
+    if matched.bit_count() >= ARRAYS:
+        docs = positions_array(matched)
+        return _best(docs, array_scores(node, cache, docs, {}), limit)
+    members = positions(matched)
+    return _best(members, _vector(node, cache, members), limit)
 
 
 def _vector(node: Ranked, cache, docs: list[int], terms: dict | None = None) -> list[float]:

@@ -1,7 +1,8 @@
-"""The top hits without scoring every match (issue 18): bitsets and the max-score bound.
+"""The top hits (issue 18): bitsets, and scores computed in C loops.
 
-The ranking may skip documents only when they cannot reach the page shown, so its
-answer must equal scoring every matched document, also across segments after edits.
+The fast paths (a stem walked by descending weight, every match scored as arrays or as
+lists) must answer as `Node.scores` does for every matched document, also across
+segments after edits.
 """
 
 from __future__ import annotations
