@@ -58,6 +58,11 @@ SEGMENT_STEMS = 4096
 # Combined entries per generation of stems found in more than one segment.
 GENERATION_STEMS = 1024
 SMALL_SEGMENT = 256
+# The stored field holding an edited article's (words, stems) (`_stored_terms`).
+STORED_TERMS = "terms"
+# Up to this many words a segment's typo candidates are found by comparing every word
+# with the same first letter (no groups to build for a new segment).
+FEW_WORDS = 2000
 # The field holding each document's stems with their weights (`RankField`).
 RANK = "rank"
 _NOTHING: dict[int, float] = {}
@@ -155,7 +160,29 @@ class SegmentPostings:
         # lacks costs a set lookup instead of a term-dictionary lookup.
         self._stems: frozenset[str] | None = None
         if self.doc_count <= SMALL_SEGMENT:
-            self._stems = frozenset(leaf.field_terms(RANK))
+            stored = self._stored_terms()
+            if stored is not None:
+                self._words, self._stems = stored
+            else:
+                self._stems = frozenset(leaf.field_terms(RANK))
+
+    def _stored_terms(self) -> tuple[tuple[str, ...], frozenset[str]] | None:
+        """The words and stems of a small segment's documents, from their stored
+        `terms` (written with each edited article), None when a document has none.
+
+        Whoosh reads a term dictionary at about 5 µs a term: the few hundred words and
+        stems of a one-article segment cost the first search after an edit 1-3 ms that
+        way, against a few stored-field reads.
+        """
+        words: set[str] = set()
+        stems: set[str] = set()
+        for local in reversed(range(self.doc_count)):  # a rebuild's vocabulary comes last
+            terms = self.stored(local).get(STORED_TERMS)
+            if terms is None:
+                return None
+            words.update(terms[0])
+            stems.update(terms[1])
+        return tuple(sorted(words)), frozenset(stems)
 
     def stored(self, local: int) -> dict:
         """A document's stored fields, through a reader kept for the segment's life.
@@ -261,8 +288,9 @@ class SegmentPostings:
         return bitset(searcher.docs_for_query(query))
 
     def words(self) -> tuple[str, ...]:
-        """The indexed words of this segment, read from its term dictionary once (the
-        snippet spellings and the typo groups both need them)."""
+        """The indexed words of this segment, read once (the snippet spellings and the
+        typo groups both need them): from its term dictionary, or for a small segment
+        of edited articles from their stored terms (`_stored_terms`)."""
         if self._words is None:
             self._words = tuple(self.leaf.field_terms("words"))
         return self._words
@@ -279,13 +307,23 @@ class SegmentPostings:
     def near_words(self, word: str, maxdist: int) -> list[str]:
         """Words of this segment within `maxdist` edits that start with the same letter.
 
-        The word list is grouped once by first letter and length, and by first letter
-        and each pair of adjacent letters (bigram). An edit (insertion, deletion,
+        A segment of few words (an edit) compares them directly. A larger one groups
+        its word list once by first letter and length, and by first letter and
+        each pair of adjacent letters (bigram). An edit (insertion, deletion,
         substitution, transposition) removes at most three of a word's bigrams, so a
         word within `maxdist` edits shares at least `distinct bigrams - 3 * maxdist` of
         them: only those are compared letter by letter. A large vocabulary (product
         names, error codes) then costs a typo tens of comparisons, not thousands.
         """
+        if len(self.words()) <= FEW_WORDS:
+            first, size = word[0], len(word)
+            return [
+                known
+                for known in self.words()
+                if known[0] == first
+                and abs(len(known) - size) <= maxdist
+                and within(known, word, maxdist)
+            ]
         if self._vocabulary is None:
             groups: dict[tuple[str, int], list[str]] = {}
             bigrams: dict[tuple[str, str], list[str]] = {}
@@ -372,6 +410,7 @@ class GenerationPostings:
         self._parts: OrderedDict[str, list[dict[int, float]]] = OrderedDict()
         self._bits: OrderedDict[str, int] = OrderedDict()
         self._values: dict[str, dict[str, int]] = {}
+        self._live: int | None = None
 
     def parts(self, stemmed: str) -> list[dict[int, float]]:
         """{document: weight without idf} of a stem, one dict per segment holding it."""
@@ -487,11 +526,19 @@ class GenerationPostings:
         """Live documents matching a visibility filter, from the segments' cached sets."""
         docs = 0
         for segment, offset in self.segments:
-            local = segment.visible(key, query())
-            if segment.leaf.has_deletions():
-                local &= ~bitset(segment.leaf.deleted_docs_set)  # a cached property
-            docs |= local << offset
-        return docs
+            docs |= segment.visible(key, query()) << offset
+        return docs & self.live()
+
+    def live(self) -> int:
+        """Every document of this generation not deleted, as a bitset (once for all
+        callers: each segment's deletions are this generation's)."""
+        if self._live is None:
+            live = (1 << self.reader.doc_count_all()) - 1
+            for segment, offset in self.segments:
+                if segment.leaf.has_deletions():
+                    live &= ~(bitset(segment.leaf.deleted_docs_set) << offset)
+            self._live = live
+        return self._live
 
 
 def _arrays(weights: dict[int, float], offset: int) -> tuple[np.ndarray, np.ndarray]:

@@ -37,6 +37,7 @@ from supportdesk.search import (
 )
 from supportdesk.search.analysis import STOP_WORDS, fold, stem, words
 from supportdesk.search.postings import (
+    STORED_TERMS,
     WEIGHT,
     GenerationPostings,
     SegmentStore,
@@ -64,7 +65,7 @@ _MARKDOWN_NOISE = re.compile(r"[#*_`>\[\]|]+|\(https?://[^)]*\)")
 
 # Bumped when the indexed form of a field changes: an index written with another
 # version is rebuilt from the database on first use.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 
 class RankField(FieldType):
@@ -103,12 +104,17 @@ def make_schema() -> Schema:
         schema_version=STORED(),
         # On the vocabulary document: the average field lengths the weights use.
         averages=STORED(),
+        # On an article written by an edit (`index`): its words and stems, which the
+        # small segment of edits reads instead of its term dictionary
+        # (`postings.SegmentPostings._stored_terms`).
+        terms=STORED(),
     )
 
 
 def is_current(schema: Schema) -> bool:
     """Whether an opened index was written in today's indexed form."""
-    return "rank" in schema.names() and isinstance(schema["rank"], RankField)
+    names = schema.names()
+    return "rank" in names and isinstance(schema["rank"], RankField) and STORED_TERMS in names
 
 
 def plain_text(markdown: str) -> str:
@@ -376,7 +382,10 @@ class WhooshBackend:
             writer = self._writer()
             try:
                 document = analysed.with_weights(self._averages(writer, analysed))
-                writer.update_document(**document, words=" ".join(analysed.vocabulary))
+                terms = (tuple(sorted(analysed.vocabulary)), tuple(sorted(document["rank"])))
+                writer.update_document(
+                    **document, words=" ".join(analysed.vocabulary), **{STORED_TERMS: terms}
+                )
             except Exception:
                 writer.cancel()
                 raise

@@ -16,7 +16,7 @@ import pytest
 from whoosh.support.levenshtein import damerau_levenshtein
 
 from supportdesk.faq.models import Visibility
-from supportdesk.search import ranking
+from supportdesk.search import postings, ranking
 from supportdesk.search.analysis import words
 from supportdesk.search.ranking import Member, bitset, positions, positions_array, top_hits
 from supportdesk.search.whoosh_backend import WhooshBackend
@@ -94,8 +94,13 @@ def test_the_total_never_counts_an_edited_articles_old_copy(backend):
     assert sum(found.facets["system"].values()) == found.total
 
 
-def test_typo_candidates_by_shared_bigrams_equal_comparing_every_word(tmp_path):
-    """The bigram filter of `near_words` may only skip words beyond the distance."""
+@pytest.mark.parametrize("few_words", [0, 10**6], ids=["bigram groups", "every word"])
+def test_typo_candidates_by_shared_bigrams_equal_comparing_every_word(
+    tmp_path, few_words, monkeypatch
+):
+    """The bigram filter of `near_words` may only skip words beyond the distance; a
+    segment of few words compares each of them."""
+    monkeypatch.setattr(postings, "FEW_WORDS", few_words)
     rng = random.Random(7)  # noqa: S311 — test data, not secrets
     syllables = ["ka", "ber", "lin", "sko", "dal", "mo", "ret", "vik", "or", "tor", "pe"]
     vocabulary = sorted(
@@ -133,9 +138,10 @@ def test_a_stems_values_across_segments_equal_its_weights(backend):
         assert cache.term_array("kalend", np.array(docs[::7])).tolist() == expected[::7]
 
 
-def test_kept_word_groups_are_not_walked_by_every_garbage_collection(backend):
+def test_kept_word_groups_are_not_walked_by_every_garbage_collection(backend, monkeypatch):
     """A segment's word groups live as long as it does; a full collection walked them
     all when they were lists (a 200 ms pause at 20,000 articles)."""
+    monkeypatch.setattr(postings, "FEW_WORDS", 0)  # typo groups even for these few words
     backend.search("kalendr elev", Visibility())  # builds the typo and snippet groups
     gc.collect()
     for segment in backend._segments.segments.values():
