@@ -22,7 +22,8 @@ from typing import Unpack
 from markupsafe import escape
 from whoosh import index
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.fields import ID, KEYWORD, STORED, FieldType, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, FieldType, Schema
 from whoosh.query import And, Or, Query, Term
 from whoosh.searching import Searcher
 
@@ -44,6 +45,7 @@ from supportdesk.search.postings import (
     WeightFormat,
     average_lengths,
     bm25f_weights,
+    encode_terms,
 )
 from supportdesk.search.query import build_query, closest, memo, suggestion
 from supportdesk.search.ranking import top_hits
@@ -104,10 +106,10 @@ def make_schema() -> Schema:
         schema_version=STORED(),
         # On the vocabulary document: the average field lengths the weights use.
         averages=STORED(),
-        # On an article written by an edit (`index`): its words and stems, which the
-        # small segment of edits reads instead of its term dictionary
-        # (`postings.SegmentPostings._stored_terms`).
-        terms=STORED(),
+        # On an article written by an edit (`index`): its words and stems as one column
+        # value, which the small segment of edits reads instead of its term dictionary
+        # (`postings.SegmentPostings._stored_terms`); empty on rebuilt articles.
+        terms=COLUMN(VarBytesColumn()),
     )
 
 
@@ -382,7 +384,7 @@ class WhooshBackend:
             writer = self._writer()
             try:
                 document = analysed.with_weights(self._averages(writer, analysed))
-                terms = (tuple(sorted(analysed.vocabulary)), tuple(sorted(document["rank"])))
+                terms = encode_terms(analysed.vocabulary, document["rank"])
                 writer.update_document(
                     **document, words=" ".join(analysed.vocabulary), **{STORED_TERMS: terms}
                 )
