@@ -31,14 +31,15 @@ def fold(word: str) -> str:
     return word
 
 
-def spellings(word: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def spellings(word: str) -> frozenset[str]:
     """Every lowercase spelling that `fold` turns into this folded word ("forældre":
-    also "foraeldre")."""
+    also "foraeldre"). Kept per word: every snippet of a search asks for its words'."""
     found = {""}
     for letter in word:
         ascii_forms = [a for a, folded in _FOLDS if folded == letter]
         found = {f + option for f in found for option in [letter, *ascii_forms]}
-    return {spelling for spelling in found if fold(spelling) == word}
+    return frozenset(spelling for spelling in found if fold(spelling) == word)
 
 
 STOP_WORDS = frozenset(fold(w) for w in stopwords_for_language("da"))

@@ -265,10 +265,11 @@ class SegmentPostings:
             self._values[name] = {value: bitset(docs) for value, docs in groups.items()}
         return self._values[name]
 
-    def visible(self, key: tuple, query: Query) -> int:
-        """Local documents matching a visibility filter as a bitset (deleted ones too)."""
+    def visible(self, key: tuple, query: Callable[[], Query]) -> int:
+        """Local documents matching a visibility filter as a bitset (deleted ones too);
+        the filter is made only when this segment has not answered it before."""
         if key not in self._visible:
-            self._visible[key] = self._query_bits(query)
+            self._visible[key] = self._query_bits(query())
         return self._visible[key]
 
     def _query_bits(self, query: Query) -> int:
@@ -506,7 +507,7 @@ class GenerationPostings:
         """Every lowercase spelling of the indexed words with these stems: what a
         snippet marks."""
         words = {w for s in stems for segment, _o in self.segments for w in segment.surfaces(s)}
-        return {spelling for word in words for spelling in spellings(word)}
+        return set().union(*map(spellings, words))
 
     def value_bits(self, name: str) -> dict[str, int]:
         """{value: bitset of the documents with it} of a column (`system`, `category`)."""
@@ -531,7 +532,7 @@ class GenerationPostings:
         """Live documents matching a visibility filter, from the segments' cached sets."""
         docs = 0
         for segment, offset in self.segments:
-            docs |= segment.visible(key, query()) << offset
+            docs |= segment.visible(key, query) << offset
         return docs & self.live()
 
     def live(self) -> int:
