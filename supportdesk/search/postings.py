@@ -59,7 +59,7 @@ SEGMENT_STEMS = 4096
 GENERATION_STEMS = 1024
 SMALL_SEGMENT = 256
 # The column holding an edited article's words and stems (`encode_terms`).
-STORED_TERMS = "terms"
+TERMS_COLUMN = "terms"
 # Up to this many words a segment's typo candidates are found by comparing every word
 # with the same first letter (no groups to build for a new segment).
 FEW_WORDS = 2000
@@ -176,7 +176,7 @@ class SegmentPostings:
         """
         words: set[str] = set()
         stems: set[str] = set()
-        for value in self.leaf.column_reader(STORED_TERMS):
+        for value in self.leaf.column_reader(TERMS_COLUMN):
             if not value:  # a rebuilt article (the vocabulary document among them)
                 return None
             word_part, _tab, stem_part = value.decode("utf-8").partition("\t")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
+from functools import reduce
+from operator import add
 from typing import Protocol
 
 from rapidfuzz.distance import OSA
@@ -84,7 +86,8 @@ class Node:
         parts = [child.scores(cache, candidates) for child in self.children]
         if self.kind == "and":
             common = set(parts[0]).intersection(*parts[1:])
-            return {d: sum(p[d] for p in parts) for d in common}
+            # Left to right, as the ranking adds (`sum` compensates since Python 3.12).
+            return {d: reduce(add, (p[d] for p in parts)) for d in common}
         total: dict[int, float] = {}
         hits: dict[int, int] = {}
         for part in parts:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from collections.abc import Set as AbstractSet
 from itertools import compress, repeat
 from operator import add, mul
 from typing import Protocol
@@ -71,10 +70,6 @@ class Ranked(Protocol):
     stemmed: str
     boost: float
     scale: float | None
-
-    def bits(self, cache) -> int: ...
-
-    def scores(self, cache, candidates: AbstractSet[int]) -> dict[int, float]: ...
 
 
 def _best(

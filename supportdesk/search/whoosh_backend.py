@@ -38,7 +38,7 @@ from supportdesk.search import (
 )
 from supportdesk.search.analysis import STOP_WORDS, fold, stem, words
 from supportdesk.search.postings import (
-    STORED_TERMS,
+    TERMS_COLUMN,
     WEIGHT,
     GenerationPostings,
     SegmentStore,
@@ -65,8 +65,8 @@ VOCABULARY_SLUG = "~vocabulary"
 _MARKDOWN_NOISE = re.compile(r"[#*_`>\[\]|]+|\(https?://[^)]*\)")
 
 
-# Bumped when the indexed form of a field changes: an index written with another
-# version is rebuilt from the database on first use.
+# The indexed form an article was written in, stored with it. Whether an index must be
+# rebuilt (on first use, from the database) is decided from its schema (`is_current`).
 SCHEMA_VERSION = "4"
 
 
@@ -116,7 +116,12 @@ def make_schema() -> Schema:
 def is_current(schema: Schema) -> bool:
     """Whether an opened index was written in today's indexed form."""
     names = schema.names()
-    return "rank" in names and isinstance(schema["rank"], RankField) and STORED_TERMS in names
+    return (
+        "rank" in names
+        and isinstance(schema["rank"], RankField)
+        and TERMS_COLUMN in names
+        and isinstance(schema[TERMS_COLUMN].column_type, VarBytesColumn)
+    )
 
 
 def plain_text(markdown: str) -> str:
@@ -386,7 +391,7 @@ class WhooshBackend:
                 document = analysed.with_weights(self._averages(writer, analysed))
                 terms = encode_terms(analysed.vocabulary, document["rank"])
                 writer.update_document(
-                    **document, words=" ".join(analysed.vocabulary), **{STORED_TERMS: terms}
+                    **document, words=" ".join(analysed.vocabulary), **{TERMS_COLUMN: terms}
                 )
             except Exception:
                 writer.cancel()

@@ -13,13 +13,18 @@ from types import SimpleNamespace
 
 import pytest
 from whoosh import index
-from whoosh.fields import ID, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.reading import SegmentReader
 
 from supportdesk import search
 from supportdesk.faq.models import ArticleState, Audience, Visibility
 from supportdesk.search.analysis import stem
-from supportdesk.search.whoosh_backend import VOCABULARY_SLUG, WhooshBackend, is_current
+from supportdesk.search.whoosh_backend import (
+    VOCABULARY_SLUG,
+    WhooshBackend,
+    is_current,
+    make_schema,
+)
 
 EVERYONE = Visibility()
 
@@ -100,6 +105,11 @@ def test_an_edit_segment_reads_its_words_and_stems_from_stored_terms(backend, mo
     (small,) = [seg for seg in _segments(backend).values() if seg.doc_count == 1]
     assert small.words() == tuple(small.leaf.field_terms("words"))
     assert small._stems == frozenset(small.leaf.field_terms("rank"))
+    # The rebuilt articles and the vocabulary document have no column value: their
+    # segment reads its term dictionary.
+    (rebuilt,) = [seg for seg in _segments(backend).values() if seg.doc_count == 31]
+    assert rebuilt._words == tuple(rebuilt.leaf.field_terms("words"))
+    assert rebuilt._stems == frozenset(rebuilt.leaf.field_terms("rank"))
 
 
 def test_edited_and_removed_articles_leave_counts_and_facets_exact(backend):
@@ -166,6 +176,25 @@ def test_an_index_in_the_old_form_is_rebuilt_on_first_use(tmp_path, articles):
     ix = index.create_in(str(path), old)
     writer = ix.writer()
     writer.add_document(slug="gammel", title="Kalenderen", words="kalenderen")
+    writer.commit()
+    ix.close()
+    backend = WhooshBackend(path, loader=lambda: articles)
+    assert backend.search("kalenderen", EVERYONE, limit=50).total == 30
+    ix = index.open_dir(str(path))
+    assert is_current(ix.schema)
+    ix.close()
+
+
+def test_an_index_whose_terms_are_not_a_column_is_rebuilt_on_first_use(tmp_path, articles):
+    """An index of an earlier schema 4 kept an edit's terms as a stored field."""
+    path = tmp_path / "index"
+    path.mkdir()
+    schema = make_schema()
+    schema.remove("terms")
+    schema.add("terms", STORED())
+    ix = index.create_in(str(path), schema)
+    writer = ix.writer()
+    writer.add_document(slug="gammel", words="kalenderen", terms=(("kalenderen",), ()))
     writer.commit()
     ix.close()
     backend = WhooshBackend(path, loader=lambda: articles)
