@@ -169,32 +169,28 @@ def test_a_word_only_in_removed_articles_is_never_suggested(backend):
     assert found.total == 0
 
 
-def test_an_index_in_the_old_form_is_rebuilt_on_first_use(tmp_path, articles):
-    path = tmp_path / "index"
-    path.mkdir()
+def _first_schema() -> tuple[Schema, dict]:
+    """The first indexed form: titles as text, no weights."""
     old = Schema(slug=ID(stored=True, unique=True), title=TEXT(stored=True), words=TEXT())
-    ix = index.create_in(str(path), old)
-    writer = ix.writer()
-    writer.add_document(slug="gammel", title="Kalenderen", words="kalenderen")
-    writer.commit()
-    ix.close()
-    backend = WhooshBackend(path, loader=lambda: articles)
-    assert backend.search("kalenderen", EVERYONE, limit=50).total == 30
-    ix = index.open_dir(str(path))
-    assert is_current(ix.schema)
-    ix.close()
+    return old, {"slug": "gammel", "title": "Kalenderen", "words": "kalenderen"}
 
 
-def test_an_index_whose_terms_are_not_a_column_is_rebuilt_on_first_use(tmp_path, articles):
-    """An index of an earlier schema 4 kept an edit's terms as a stored field."""
-    path = tmp_path / "index"
-    path.mkdir()
+def _terms_stored_schema() -> tuple[Schema, dict]:
+    """The first form of schema 4: an edit's terms as a stored field, not a column."""
     schema = make_schema()
     schema.remove("terms")
     schema.add("terms", STORED())
+    return schema, {"slug": "gammel", "words": "kalenderen", "terms": (("kalenderen",), ())}
+
+
+@pytest.mark.parametrize("written", [_first_schema, _terms_stored_schema])
+def test_an_index_in_an_older_form_is_rebuilt_on_first_use(tmp_path, articles, written):
+    path = tmp_path / "index"
+    path.mkdir()
+    schema, document = written()
     ix = index.create_in(str(path), schema)
     writer = ix.writer()
-    writer.add_document(slug="gammel", words="kalenderen", terms=(("kalenderen",), ()))
+    writer.add_document(**document)
     writer.commit()
     ix.close()
     backend = WhooshBackend(path, loader=lambda: articles)
