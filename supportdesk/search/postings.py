@@ -306,25 +306,24 @@ class SegmentPostings:
         return self._by_stem.get(stemmed, ())
 
     def near_words(self, word: str, maxdist: int) -> list[str]:
-        """Words of this segment within `maxdist` edits that start with the same letter.
+        """Words of this segment within `maxdist` edits that start with the same letter."""
+        return [k for k in self._candidates(word, maxdist) if within(k, word, maxdist)]
 
-        A segment of few words (an edit) compares them directly. A larger one groups
-        its word list once by first letter and length, and by first letter and
-        each pair of adjacent letters (bigram). An edit (insertion, deletion,
-        substitution, transposition) removes at most three of a word's bigrams, so a
-        word within `maxdist` edits shares at least `distinct bigrams - 3 * maxdist` of
-        them: only those are compared letter by letter. A large vocabulary (product
-        names, error codes) then costs a typo tens of comparisons, not thousands.
+    def _candidates(self, word: str, maxdist: int) -> list[str]:
+        """Words that may be within `maxdist` edits: same first letter, a length at most
+        `maxdist` away, and (in a large word list) enough shared bigrams.
+
+        A segment of few words (an edit) lists them directly. A larger one groups its
+        word list once by first letter and length, and by first letter and each pair of
+        adjacent letters (bigram). An edit (insertion, deletion, substitution,
+        transposition) removes at most three of a word's bigrams, so a word within
+        `maxdist` edits shares at least `distinct bigrams - 3 * maxdist` of them: only
+        those are compared letter by letter. A large vocabulary (product names, error
+        codes) then costs a typo tens of comparisons, not thousands.
         """
+        first, size = word[0], len(word)
         if len(self.words()) <= FEW_WORDS:
-            first, size = word[0], len(word)
-            return [
-                known
-                for known in self.words()
-                if known[0] == first
-                and abs(len(known) - size) <= maxdist
-                and within(known, word, maxdist)
-            ]
+            return [k for k in self.words() if k[0] == first and abs(len(k) - size) <= maxdist]
         if self._vocabulary is None:
             groups: dict[tuple[str, int], list[str]] = {}
             bigrams: dict[tuple[str, str], list[str]] = {}
@@ -333,25 +332,18 @@ class SegmentPostings:
                 for gram in _bigrams(known):
                     bigrams.setdefault((known[0], gram), []).append(known)
             self._vocabulary, self._bigrams = _untracked(groups), _untracked(bigrams)
-        first, size = word[0], len(word)
         grams = _bigrams(word)
         need = len(grams) - 3 * maxdist
-        if need > 0:
-            shared: Counter[str] = Counter()
-            for gram in grams:
-                shared.update(self._bigrams.get((first, gram), ()))
-            candidates = [
-                known
-                for known, count in shared.items()
-                if count >= need and abs(len(known) - size) <= maxdist
-            ]
-        else:
-            candidates = [
+        if need <= 0:
+            return [
                 known
                 for length in range(size - maxdist, size + maxdist + 1)
                 for known in self._vocabulary.get((first, length), ())
             ]
-        return [k for k in candidates if within(k, word, maxdist)]
+        shared: Counter[str] = Counter()
+        for gram in grams:
+            shared.update(self._bigrams.get((first, gram), ()))
+        return [k for k, n in shared.items() if n >= need and abs(len(k) - size) <= maxdist]
 
 
 def encode_terms(words: Iterable[str], stems: Iterable[str]) -> bytes:
