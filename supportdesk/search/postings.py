@@ -160,13 +160,13 @@ class SegmentPostings:
         # lacks costs a set lookup instead of a term-dictionary lookup.
         self._stems: frozenset[str] | None = None
         if self.doc_count <= SMALL_SEGMENT:
-            stored = self._stored_terms()
-            if stored is not None:
-                self._words, self._stems = stored
+            terms = self._column_terms()
+            if terms is not None:
+                self._words, self._stems = terms
             else:
                 self._stems = frozenset(leaf.field_terms(RANK))
 
-    def _stored_terms(self) -> tuple[tuple[str, ...], frozenset[str]] | None:
+    def _column_terms(self) -> tuple[tuple[str, ...], frozenset[str]] | None:
         """The words and stems of a small segment's documents, from the `terms` column
         (written with each edited article), None when a document has none.
 
@@ -291,7 +291,7 @@ class SegmentPostings:
     def words(self) -> tuple[str, ...]:
         """The indexed words of this segment, read once (the snippet spellings and the
         typo groups both need them): from its term dictionary, or for a small segment
-        of edited articles from their stored terms (`_stored_terms`)."""
+        of edited articles from their `terms` column (`_column_terms`)."""
         if self._words is None:
             self._words = tuple(self.leaf.field_terms("words"))
         return self._words

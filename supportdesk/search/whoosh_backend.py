@@ -108,7 +108,7 @@ def make_schema() -> Schema:
         averages=STORED(),
         # On an article written by an edit (`index`): its words and stems as one column
         # value, which the small segment of edits reads instead of its term dictionary
-        # (`postings.SegmentPostings._stored_terms`); empty on rebuilt articles.
+        # (`postings.SegmentPostings._column_terms`); empty on rebuilt articles.
         terms=COLUMN(VarBytesColumn()),
     )
 

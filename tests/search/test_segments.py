@@ -85,9 +85,9 @@ def test_an_edit_keeps_what_was_derived_from_the_other_articles(backend, article
     assert sum(after.facets["system"].values()) == 30
 
 
-def test_an_edit_segment_reads_its_words_and_stems_from_stored_terms(backend, monkeypatch):
+def test_an_edit_segment_reads_its_words_and_stems_from_its_terms_column(backend, monkeypatch):
     """Whoosh reads a term dictionary at about 5 µs a term: the new segment of an edit
-    takes its word list and stems from the stored terms written with the article."""
+    takes its word list and stems from the column written with the article."""
     backend.search("kalenderen", EVERYONE)
     backend.index(article(4, "Kalenderen har nu en ny knap til abonnement."))
     read: list[str] = []
