@@ -8,9 +8,6 @@ backend turns into a tsquery.
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Set as AbstractSet
-from functools import reduce
-from operator import add
 from typing import Protocol
 
 from rapidfuzz.distance import OSA
@@ -24,10 +21,7 @@ COMPOUND_BOOST = 0.8
 
 
 class Postings(Protocol):
-    """What a node needs from an index generation to score and count itself."""
-
-    def term_weights(self, stemmed: str) -> tuple[list[dict[int, float]], float]:
-        """{document: term weight} of a stem (in parts that share no document), its idf."""
+    """What a node needs from an index generation to count itself (`ranking` scores it)."""
 
     def term_bits(self, stemmed: str) -> int:
         """The documents holding a stem as a bitset (see `ranking`)."""
@@ -67,38 +61,6 @@ class Node:
     @classmethod
     def term(cls, stemmed: str, boost: float = 1.0) -> Node:
         return cls("term", stemmed=stemmed, boost=boost)
-
-    def scores(self, cache: Postings, candidates: AbstractSet[int]) -> dict[int, float]:
-        """BM25F-style scores of the candidate documents this node matches.
-
-        The definition of a score, one document at a time: `ranking.top_hits` computes
-        the same floating-point operations in C loops (tests/search/test_ranking.py)."""
-        if self.kind == "term":
-            parts, idf = cache.term_weights(self.stemmed)
-            factor = idf * self.boost
-            found: dict[int, float] = {}
-            for weights in parts:
-                if len(candidates) < len(weights):
-                    found.update({d: weights[d] * factor for d in candidates if d in weights})
-                else:
-                    found.update({d: w * factor for d, w in weights.items() if d in candidates})
-            return found
-        parts = [child.scores(cache, candidates) for child in self.children]
-        if self.kind == "and":
-            common = set(parts[0]).intersection(*parts[1:])
-            # Left to right, as the ranking adds (`sum` compensates since Python 3.12).
-            return {d: reduce(add, (p[d] for p in parts)) for d in common}
-        total: dict[int, float] = {}
-        hits: dict[int, int] = {}
-        for part in parts:
-            for d, w in part.items():
-                total[d] = total.get(d, 0.0) + w
-                hits[d] = hits.get(d, 0) + 1
-        if self.scale:
-            # Coordination: documents matching more of the query's concepts rank higher.
-            n = len(parts)
-            return {d: w * (1 - self.scale + self.scale * hits[d] / n) for d, w in total.items()}
-        return total
 
     def stems(self) -> set[str]:
         if self.kind == "term":

@@ -125,8 +125,9 @@ def top_hits(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, f
 def _vector(node: Ranked, cache, docs: list[int], terms: dict | None = None) -> list[float]:
     """A node's score of each document (0.0 where it does not match), in C loops.
 
-    The same floating-point operations in the same order as `Node.scores` (adding 0.0
-    changes no sum), so the same scores. `terms`: the vectors of the stems met so far
+    The same floating-point operations in the same order as scoring one document at a
+    time (adding 0.0 changes no sum; the definition is `reference_scores` in
+    tests/search/test_ranking.py), so the same scores. `terms`: the vectors of the stems met so far
     (synonyms may repeat a stem).
     """
     terms = {} if terms is None else terms

@@ -1,8 +1,8 @@
 """The top hits (issue 18): bitsets, and scores computed in C loops.
 
 The fast paths (a stem walked by descending weight, every match scored as arrays or as
-lists) must answer as `Node.scores` does for every matched document, also across
-segments after edits.
+lists) must answer as `reference_scores`, the definition of a score one document at a
+time, does for every matched document, also across segments after edits.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import gc
 import heapq
 import random
+from functools import reduce
+from operator import add
 
 import numpy as np
 import pytest
@@ -65,8 +67,32 @@ def backend(tmp_path):
     return backend
 
 
+def reference_scores(node, cache, candidates: set[int]) -> dict[int, float]:
+    """BM25F-style scores of the candidate documents a query node matches, one document
+    at a time: what `ranking.top_hits` computes in C loops must equal this."""
+    if node.kind == "term":
+        parts, idf = cache.term_weights(node.stemmed)
+        factor = idf * node.boost
+        return {d: w * factor for weights in parts for d, w in weights.items() if d in candidates}
+    parts = [reference_scores(child, cache, candidates) for child in node.children]
+    if node.kind == "and":
+        common = set(parts[0]).intersection(*parts[1:])
+        # Left to right, as the ranking adds (`sum` compensates since Python 3.12).
+        return {d: reduce(add, (p[d] for p in parts)) for d in common}
+    total: dict[int, float] = {}
+    hits: dict[int, int] = {}
+    for part in parts:
+        for d, w in part.items():
+            total[d] = total.get(d, 0.0) + w
+            hits[d] = hits.get(d, 0) + 1
+    if node.scale:  # coordination: documents matching more concepts rank higher
+        n = len(parts)
+        return {d: w * (1 - node.scale + node.scale * hits[d] / n) for d, w in total.items()}
+    return total
+
+
 def _every_match_scored(node, cache, matched: int, limit: int):
-    scores = node.scores(cache, set(positions(matched)))
+    scores = reference_scores(node, cache, set(positions(matched)))
     return heapq.nlargest(limit, scores.items(), key=lambda item: (item[1], -item[0]))
 
 
