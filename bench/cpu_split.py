@@ -112,10 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.backend == "sqlite":
         url = f"sqlite:///{DATA / 'sqlite' / 'bench.db'}"
-        target = Target("sqlite", 0, url, DATA / "sqlite")
     else:
         url = args.pg_url or DEFAULT_PG
-        target = Target("postgresql", 0, url, DATA / "postgresql")
+    target = Target(args.backend, 0, url, DATA / args.backend)
     database = make_url(url).database
     if not (target.workdir / "index").exists():
         raise SystemExit("no kept benchmark data: run `make bench BENCH_ARGS='... --keep'` first")
