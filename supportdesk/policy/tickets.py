@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Hashable
+from typing import Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, false, or_, select
 
 from supportdesk.accounts.models import Institution, Role, User
 from supportdesk.errors import NotFound
@@ -57,39 +59,99 @@ def can_file_ticket_for(user: User, institution: Institution) -> bool:
 
 def tickets_visible_to(user: User) -> Select[tuple[Ticket]]:
     """Single starting point, so no list, search or export forgets the tenant."""
+    return select(Ticket).where(_visible(_shape(user))).params(_viewer(user))
+
+
+# The rule reads these of the viewer, as parameters: a statement built for one kind of
+# viewer (`_shape`) never holds a viewer's values, so it can be kept and reused.
+_VIEWER = bindparam("viewer_id", type_=Integer)
+_VIEWER_MUNICIPALITY = bindparam("viewer_municipality_id", type_=Integer)
+_VIEWER_INSTITUTION = bindparam("viewer_institution_id", type_=Integer)
+
+
+def _shape(user: User) -> str:
+    """The kind of viewer the rule tells apart: which clause applies, not whose values."""
     if not is_municipal(user):
-        return select(Ticket).where(false())  # vendor staff see cases, not tickets
-    query = select(Ticket).where(Ticket.municipality_id == user.municipality_id)
+        return "none"  # vendor staff see cases, not tickets
     match user.role:
         case Role.coordinator | Role.municipal_admin:
-            return query
+            return "municipality"
         case Role.superuser:
-            own = [Ticket.created_by_id == user.id, _followed_by(user)]
-            if user.institution_id is not None:
-                own.append(Ticket.institution_id == user.institution_id)
-            return query.where(or_(*own))
+            return "superuser" if user.institution_id is None else "superuser_institution"
         case Role.hotline:
-            hotline_queues = select(Queue.id).where(
-                Queue.municipality_id == user.municipality_id, Queue.is_hotline.is_(True)
-            )
-            return query.where(
-                or_(
-                    Ticket.created_by_id == user.id,
-                    Ticket.queue_id.in_(hotline_queues),
-                    _followed_by(user),
-                )
-            )
+            return "hotline"
         case _:
-            return query.where(false())
+            return "none"
 
 
-def _followed_by(user: User):
-    """Tickets the user follows: a merged duplicate's reporter follows the target."""
-    return Ticket.id.in_(select(TicketFollower.ticket_id).where(TicketFollower.user_id == user.id))
+def _viewer(user: User) -> dict[str, int | None]:
+    return {
+        "viewer_id": user.id,
+        "viewer_municipality_id": user.municipality_id,
+        "viewer_institution_id": user.institution_id,
+    }
+
+
+@functools.cache
+def _visible(shape: str) -> ColumnElement[bool]:
+    """The tickets a kind of viewer sees, in the viewer's parameters (`_viewer`)."""
+    if shape == "none":
+        return false()
+    municipality = Ticket.municipality_id == _VIEWER_MUNICIPALITY
+    followed = Ticket.id.in_(  # a merged duplicate's reporter follows the target
+        select(TicketFollower.ticket_id).where(TicketFollower.user_id == _VIEWER)
+    )
+    match shape:
+        case "municipality":
+            return municipality
+        case "superuser":
+            return and_(municipality, or_(Ticket.created_by_id == _VIEWER, followed))
+        case "superuser_institution":
+            own = or_(
+                Ticket.created_by_id == _VIEWER,
+                followed,
+                Ticket.institution_id == _VIEWER_INSTITUTION,
+            )
+            return and_(municipality, own)
+        case "hotline":
+            hotline_queues = select(Queue.id).where(
+                Queue.municipality_id == _VIEWER_MUNICIPALITY, Queue.is_hotline.is_(True)
+            )
+            return and_(
+                municipality,
+                or_(Ticket.created_by_id == _VIEWER, Ticket.queue_id.in_(hotline_queues), followed),
+            )
+    raise ValueError(shape)
+
+
+_BY_NUMBER: dict[tuple[str, Hashable], Select[Any]] = {}
+
+
+def ticket_by_number(
+    user: User, columns: Hashable = None, add: Callable[[], tuple[Any, ...]] = tuple
+) -> tuple[Select[Any], dict[str, Any]]:
+    """`tickets_visible_to(user)` for one ticket (parameter `ticket_number`), with the
+    columns `add()` gives (kept under the name `columns`), and the viewer's parameters.
+
+    Built once per kind of viewer and columns and kept: SQLAlchemy keys a statement it
+    has not seen by walking it, which for the ticket page's statement cost more than
+    running it. The kept statement holds parameters only, never a viewer's values.
+    """
+    shape = _shape(user)
+    statement = _BY_NUMBER.get((shape, columns))
+    if statement is None:
+        statement = (
+            select(Ticket)
+            .where(_visible(shape), Ticket.number == bindparam("ticket_number", type_=String))
+            .add_columns(*add())
+        )
+        _BY_NUMBER[(shape, columns)] = statement
+    return statement, _viewer(user)
 
 
 def get_ticket(user: User, number: str) -> Ticket:
-    ticket = db.session.scalar(tickets_visible_to(user).where(Ticket.number == number))
+    statement, viewer = ticket_by_number(user)
+    ticket = db.session.scalar(statement, {**viewer, "ticket_number": number})
     if ticket is None:
         raise NotFound()
     return ticket

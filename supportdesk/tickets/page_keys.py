@@ -50,14 +50,16 @@ def detail_generations(user: User, ticket: Ticket) -> tuple[str, ...]:
 
 def visible_ticket(user: User, number: str) -> Ticket:
     """`policy.get_ticket`, with the values of the page's generations read in the same
-    statement (`detail_generation_columns`): `read_generations` then needs no query."""
+    statement (`detail_generation_columns`): `read_generations` then needs no query.
+    The statement is the policy's kept one for this kind of viewer (`ticket_by_number`)."""
     provided = [name for provider in DETAIL_GENERATION_PROVIDERS for name in provider(user)]
-    row = db.session.execute(
-        policy.tickets_visible_to(user)
-        .where(Ticket.number == number)
-        .add_columns(*detail_generation_columns(len(provided))),
-        {f"{_PROVIDED}{index}": name for index, name in enumerate(provided)},
-    ).first()
+    statement, viewer = policy.ticket_by_number(
+        user,
+        ("detail_generations", len(provided)),
+        lambda: detail_generation_columns(len(provided)),
+    )
+    names = {f"{_PROVIDED}{index}": name for index, name in enumerate(provided)}
+    row = db.session.execute(statement, {**viewer, **names, "ticket_number": number}).first()
     if row is None:
         raise NotFound()
     ticket, *values = row
