@@ -698,13 +698,7 @@ def run_target(target: Target, args, first_of_backend: bool) -> Outcome:
         f"{target.label}: prepared " + ", ".join(f"{k}={v:.1f}" for k, v in outcome.prepare.items())
     )
     data = scenario_data(target)
-    with gunicorn(target, "bench.ceiling.app:app", "ceiling") as ceiling:
-        ceiling_scenario = Scenario(
-            "ceiling", "Ceiling: bare Flask, 50 rows via Jinja", lambda _n: Request("GET", "/")
-        )
-        row = measure(ceiling, ceiling_scenario, args, profile=False)
-        outcome.rows.append(row)
-        log(f"{target.label}: ceiling {row['rps']:.0f} req/s, p99 {row['p99_ms']:.1f} ms")
+    measure_ceiling(target, args, outcome, CEILINGS[0])
     with gunicorn(target, "bench.wsgi_bench:app", "supportdesk") as server:
         for scenario in scenarios(server.port, data):
             if args.scenarios and scenario.name not in args.scenarios:
@@ -726,9 +720,34 @@ def run_target(target: Target, args, first_of_backend: bool) -> Outcome:
                 f"p50 {row['p50_ms']:.1f} / p99 {row['p99_ms']:.1f} ms, "
                 f"errors {row['errors']}, sql/req {row['sql_per_request']}"
             )
+    measure_ceiling(target, args, outcome, CEILINGS[1])
     outcome.tickets_after = ticket_count(target)
     outcome.load = loadavg()
     return outcome
+
+
+# The ceiling is measured before the app's scenarios and again after them: right after the
+# seed, the database may still be busy (PostgreSQL's autovacuum after the bulk load), and a
+# ceiling measured then flatters every ratio. Pages are judged against the faster of the two.
+CEILINGS = (
+    ("ceiling", "Ceiling: bare Flask, 50 rows via Jinja"),
+    ("ceiling_after", "Ceiling again, after the app's scenarios"),
+)
+
+
+def measure_ceiling(target: Target, args, outcome: Outcome, ceiling: tuple[str, str]) -> None:
+    name, title = ceiling
+    with gunicorn(target, "bench.ceiling.app:app", "ceiling") as server:
+        scenario = Scenario(name, title, lambda _n: Request("GET", "/"))
+        row = measure(server, scenario, args, profile=False)
+    outcome.rows.append(row)
+    log(f"{target.label}: {name} {row['rps']:.0f} req/s, p99 {row['p99_ms']:.1f} ms")
+
+
+def best_ceiling(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The faster of the ceiling's two measurements: what every page is judged against."""
+    measured = [r for r in rows if r["name"] in dict(CEILINGS) and r["rps"]]
+    return max(measured, key=lambda r: r["rps"], default=None)
 
 
 # --- report -----------------------------------------------------------------------------
@@ -798,9 +817,9 @@ def evaluate(outcomes: list[Outcome]) -> list[str]:
     """Each target against its figure: pass/miss with the numbers."""
     lines = []
     for outcome in outcomes:
-        ceiling = next((r for r in outcome.rows if r["name"] == "ceiling"), None)
+        ceiling = best_ceiling(outcome.rows)
         for row in outcome.rows:
-            if row["name"] in READ_SCENARIOS and ceiling and ceiling["rps"]:
+            if row["name"] in READ_SCENARIOS and ceiling:
                 ratio = row["rps"] / ceiling["rps"]
                 verdict = "met" if ratio >= 0.5 else "**missed**"
                 lines.append(
@@ -853,7 +872,7 @@ def report(outcomes: list[Outcome], targets: list[Target], args, elapsed: float)
         *evaluate(outcomes),
     ]
     for outcome in outcomes:
-        ceiling = next((r for r in outcome.rows if r["name"] == "ceiling"), None)
+        ceiling = best_ceiling(outcome.rows)
         prep = ", ".join(f"{k.removesuffix('_s')} {v:.1f} s" for k, v in outcome.prepare.items())
         out += [
             "",
@@ -861,7 +880,12 @@ def report(outcomes: list[Outcome], targets: list[Target], args, elapsed: float)
             "",
             f"Measured {outcome.measured_at} (load average after: {outcome.load}). "
             f"Prepared in: {prep}. Tickets: {outcome.tickets_before:,} measured "
-            f"({outcome.tickets_after:,} after the creation scenario).",
+            f"({outcome.tickets_after:,} after the creation scenario). "
+            + (
+                f"`x ceiling` is against the faster ceiling run ({ceiling['rps']:.0f} req/s)."
+                if ceiling
+                else ""
+            ),
             "",
             "| scenario | req/s | x ceiling | p50 ms | p95 ms | p99 ms | errors | SQL/req "
             "| CPU ms/req | x ceiling CPU | cache hits % | worker RSS MB |",
