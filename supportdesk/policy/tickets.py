@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, false, or_, select
@@ -58,15 +57,12 @@ def can_file_ticket_for(user: User, institution: Institution) -> bool:
 
 
 def tickets_visible_to(user: User) -> Select[tuple[Ticket]]:
-    """Single starting point, so no list, search or export forgets the tenant."""
-    return select(Ticket).where(_visible(_shape(user))).params(_viewer(user))
+    """Single starting point, so no list, search or export forgets the tenant.
 
-
-# The rule reads these of the viewer, as parameters: a statement built for one kind of
-# viewer (`_shape`) never holds a viewer's values, so it can be kept and reused.
-_VIEWER = bindparam("viewer_id", type_=Integer)
-_VIEWER_MUNICIPALITY = bindparam("viewer_municipality_id", type_=Integer)
-_VIEWER_INSTITUTION = bindparam("viewer_institution_id", type_=Integer)
+    The viewer's values are written into this statement (anonymous parameters), so a
+    statement that combines two viewers' (tickets both may see) keeps each one's apart.
+    """
+    return select(Ticket).where(_visible(_shape(user), _viewer(user)))
 
 
 def _shape(user: User) -> str:
@@ -84,44 +80,51 @@ def _shape(user: User) -> str:
             return "none"
 
 
-def _viewer(user: User) -> dict[str, int | None]:
+def _viewer(user: User) -> dict[str, Any]:
+    """The values `_visible` reads (none for a signed-out visitor, who sees no ticket)."""
     return {
-        "viewer_id": user.id,
-        "viewer_municipality_id": user.municipality_id,
-        "viewer_institution_id": user.institution_id,
+        "viewer_id": getattr(user, "id", None),
+        "viewer_municipality_id": getattr(user, "municipality_id", None),
+        "viewer_institution_id": getattr(user, "institution_id", None),
     }
 
 
-@functools.cache
-def _visible(shape: str) -> ColumnElement[bool]:
-    """The tickets a kind of viewer sees, in the viewer's parameters (`_viewer`)."""
+# `_viewer`'s names as parameters: the kept statements of `ticket_by_number` hold these,
+# never a viewer's values, and are executed with `_viewer(user)`.
+_VIEWER_PARAMETERS = {
+    name: bindparam(name, type_=Integer)
+    for name in ("viewer_id", "viewer_municipality_id", "viewer_institution_id")
+}
+
+
+def _visible(shape: str, viewer: Mapping[str, Any]) -> ColumnElement[bool]:
+    """The tickets a kind of viewer sees: `viewer` holds the viewer's values
+    (`_viewer`) or, for a statement that is kept, the parameters they go into."""
     if shape == "none":
         return false()
-    municipality = Ticket.municipality_id == _VIEWER_MUNICIPALITY
-    followed = Ticket.id.in_(  # a merged duplicate's reporter follows the target
-        select(TicketFollower.ticket_id).where(TicketFollower.user_id == _VIEWER)
-    )
+    municipality = Ticket.municipality_id == viewer["viewer_municipality_id"]
+    if shape == "municipality":
+        return municipality
+    me = viewer["viewer_id"]
+    own = [
+        Ticket.created_by_id == me,
+        # a merged duplicate's reporter follows the target
+        Ticket.id.in_(select(TicketFollower.ticket_id).where(TicketFollower.user_id == me)),
+    ]
     match shape:
-        case "municipality":
-            return municipality
         case "superuser":
-            return and_(municipality, or_(Ticket.created_by_id == _VIEWER, followed))
+            pass
         case "superuser_institution":
-            own = or_(
-                Ticket.created_by_id == _VIEWER,
-                followed,
-                Ticket.institution_id == _VIEWER_INSTITUTION,
-            )
-            return and_(municipality, own)
+            own.append(Ticket.institution_id == viewer["viewer_institution_id"])
         case "hotline":
             hotline_queues = select(Queue.id).where(
-                Queue.municipality_id == _VIEWER_MUNICIPALITY, Queue.is_hotline.is_(True)
+                Queue.municipality_id == viewer["viewer_municipality_id"],
+                Queue.is_hotline.is_(True),
             )
-            return and_(
-                municipality,
-                or_(Ticket.created_by_id == _VIEWER, Ticket.queue_id.in_(hotline_queues), followed),
-            )
-    raise ValueError(shape)
+            own.insert(1, Ticket.queue_id.in_(hotline_queues))
+        case _:
+            raise ValueError(shape)
+    return and_(municipality, or_(*own))
 
 
 _BY_NUMBER: dict[tuple[str, Hashable], Select[Any]] = {}
@@ -135,14 +138,18 @@ def ticket_by_number(
 
     Built once per kind of viewer and columns and kept: SQLAlchemy keys a statement it
     has not seen by walking it, which for the ticket page's statement cost more than
-    running it. The kept statement holds parameters only, never a viewer's values.
+    running it. The kept statement holds parameters only, never a viewer's values: it is
+    executed with them, not combined into another statement.
     """
     shape = _shape(user)
     statement = _BY_NUMBER.get((shape, columns))
     if statement is None:
         statement = (
             select(Ticket)
-            .where(_visible(shape), Ticket.number == bindparam("ticket_number", type_=String))
+            .where(
+                _visible(shape, _VIEWER_PARAMETERS),
+                Ticket.number == bindparam("ticket_number", type_=String),
+            )
             .add_columns(*add())
         )
         _BY_NUMBER[(shape, columns)] = statement

@@ -171,3 +171,37 @@ def test_viewers_in_turn_each_get_their_own_tickets(world, client, login, token_
             page = client.get(f"/tickets/{ticket.number}").status_code
             api = client.get(f"/api/v1/tickets/{ticket.number}", headers=headers).status_code
             assert (who, name, page, api) == (who, name, expected, expected)
+
+
+def test_two_viewers_in_one_statement_keep_their_own_values(world):
+    """Each viewer's values stay with their own part of a statement that combines two
+    (tickets both may see, tickets either may see), never the other viewer's."""
+    from sqlalchemy import select, union
+
+    from supportdesk import policy
+    from supportdesk.tickets.models import Ticket
+
+    users, tickets = world
+    home, away = users["coordinator"], users["other_coordinator"]
+    own = {t.id for t in tickets.values()}
+
+    def ids(statement) -> set[int]:
+        return set(db.session.scalars(statement))
+
+    both = policy.tickets_visible_to(home).where(
+        Ticket.id.in_(policy.tickets_visible_to(away).with_only_columns(Ticket.id))
+    )
+    assert ids(both.with_only_columns(Ticket.id)) == set()
+    either = union(
+        policy.tickets_visible_to(home).with_only_columns(Ticket.id),
+        policy.tickets_visible_to(away).with_only_columns(Ticket.id),
+    )
+    assert ids(select(either.subquery().c.id)) == own
+
+
+def test_signed_out_visitor_sees_no_tickets(app):
+    from flask_login import AnonymousUserMixin
+
+    from supportdesk import policy
+
+    assert db.session.scalars(policy.tickets_visible_to(AnonymousUserMixin())).all() == []
