@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, false, or_, select
@@ -127,33 +127,35 @@ def _visible(shape: str, viewer: Mapping[str, Any]) -> ColumnElement[bool]:
     return and_(municipality, or_(*own))
 
 
-_BY_NUMBER: dict[tuple[str, Hashable], Select[Any]] = {}
+# (kind of viewer, name) -> the columns a statement was built with, and the statement
+_BY_NUMBER: dict[tuple[str, str], tuple[tuple[Any, ...], Select[Any]]] = {}
 
 
 def ticket_by_number(
-    user: User, columns: Hashable = None, add: Callable[[], tuple[Any, ...]] = tuple
+    user: User, name: str = "", columns: tuple[Any, ...] = ()
 ) -> tuple[Select[Any], dict[str, Any]]:
-    """`tickets_visible_to(user)` for one ticket (parameter `ticket_number`), with the
-    columns `add()` gives (kept under the name `columns`), and the viewer's parameters.
+    """`tickets_visible_to(user)` for one ticket (parameter `ticket_number`), with
+    `columns` added, and the viewer's values for the statement's parameters.
 
-    Built once per kind of viewer and columns and kept: SQLAlchemy keys a statement it
-    has not seen by walking it, which for the ticket page's statement cost more than
-    running it. The kept statement holds parameters only, never a viewer's values: it is
+    Kept per kind of viewer and `name`, for the same `columns` object (build them once):
+    SQLAlchemy keys a statement it has not seen by walking it, which for the ticket
+    page's statement cost more than running it. Other columns under the name build it
+    again. The kept statement holds parameters only, never a viewer's values: it is
     executed with them, not combined into another statement.
     """
     shape = _shape(user)
-    statement = _BY_NUMBER.get((shape, columns))
-    if statement is None:
+    kept = _BY_NUMBER.get((shape, name))
+    if kept is None or kept[0] is not columns:
         statement = (
             select(Ticket)
             .where(
                 _visible(shape, _VIEWER_PARAMETERS),
                 Ticket.number == bindparam("ticket_number", type_=String),
             )
-            .add_columns(*add())
+            .add_columns(*columns)
         )
-        _BY_NUMBER[(shape, columns)] = statement
-    return statement, _viewer(user)
+        kept = _BY_NUMBER[(shape, name)] = (columns, statement)
+    return kept[1], _viewer(user)
 
 
 def get_ticket(user: User, number: str) -> Ticket:

@@ -205,3 +205,19 @@ def test_signed_out_visitor_sees_no_tickets(app):
     from supportdesk import policy
 
     assert db.session.scalars(policy.tickets_visible_to(AnonymousUserMixin())).all() == []
+
+
+def test_kept_ticket_statement_has_the_columns_asked_for(world):
+    """`ticket_by_number` keeps a statement per kind of viewer and name; other columns
+    under a name already used build the statement again, never answer with the old ones."""
+    from sqlalchemy import literal
+
+    from supportdesk import policy
+
+    users, tickets = world
+    number = tickets["other_school"].number
+    for value in (1, 2, 2):
+        columns = (literal(value).label("extra"),)
+        statement, viewer = policy.ticket_by_number(users["coordinator"], "test.extra", columns)
+        row = db.session.execute(statement, {**viewer, "ticket_number": number}).one()
+        assert (row.Ticket.number, row.extra) == (number, value)
