@@ -67,10 +67,14 @@ def pytest_report_header(config):
 POSTGRESQL_ONLY_FIXTURES = frozenset({"postgres_backend"})
 
 
-def _postgresql_only_on_sqlite(item) -> bool:
-    """A run of a PostgreSQL-only test with the SQLite app: not collected, not skipped."""
+def _other_backends_test(item) -> bool:
+    """A run of a test meant for the other database only (`postgresql_only`, the
+    PostgreSQL search fixtures, `sqlite_only`): not collected, not skipped."""
     callspec = getattr(item, "callspec", None)
-    if callspec is None or callspec.params.get("backend_app") != "sqlite":
+    backend = callspec.params.get("backend_app") if callspec is not None else None
+    if backend == "postgresql":
+        return item.get_closest_marker("sqlite_only") is not None
+    if backend != "sqlite":
         return False
     return bool(
         item.get_closest_marker("postgresql_only")
@@ -82,11 +86,11 @@ def _postgresql_only_on_sqlite(item) -> bool:
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Browser tests and tests marked `serial` share one xdist group (one worker);
-    PostgreSQL-only tests run once, on PostgreSQL."""
-    deselected = [item for item in items if _postgresql_only_on_sqlite(item)]
+    tests for one database run once, on that database."""
+    deselected = [item for item in items if _other_backends_test(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not _postgresql_only_on_sqlite(item)]
+        items[:] = [item for item in items if not _other_backends_test(item)]
     browser = Path(__file__).parent / "browser"
     for item in items:
         if item.get_closest_marker("serial") or browser in Path(str(item.fspath)).parents:

@@ -177,9 +177,8 @@ def test_creation_waits_for_another_writer_then_succeeds(app, client, system, ma
     assert time.monotonic() - started >= 0.3
 
 
+@pytest.mark.sqlite_only
 def test_polling_for_the_write_lock_restores_the_busy_timeout(app):
-    if db.engine.dialect.name != "sqlite":
-        return
     from supportdesk.sqlite_locks import BUSY_TIMEOUT_MS, _begin_immediate_polling
 
     thread = _hold_write_lock(0.1)
