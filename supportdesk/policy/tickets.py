@@ -121,7 +121,7 @@ def _visible(shape: str, viewer: Mapping[str, Any]) -> ColumnElement[bool]:
                 Queue.municipality_id == viewer["viewer_municipality_id"],
                 Queue.is_hotline.is_(True),
             )
-            own.insert(1, Ticket.queue_id.in_(hotline_queues))
+            own.append(Ticket.queue_id.in_(hotline_queues))
         case _:
             raise ValueError(shape)
     return and_(municipality, or_(*own))
@@ -132,10 +132,10 @@ _BY_NUMBER: dict[tuple[str, str], tuple[tuple[Any, ...], Select[Any]]] = {}
 
 
 def ticket_by_number(
-    user: User, name: str = "", columns: tuple[Any, ...] = ()
+    user: User, number: str, name: str = "", columns: tuple[Any, ...] = ()
 ) -> tuple[Select[Any], dict[str, Any]]:
-    """`tickets_visible_to(user)` for one ticket (parameter `ticket_number`), with
-    `columns` added, and the viewer's values for the statement's parameters.
+    """`tickets_visible_to(user)` for the ticket `number`, with `columns` added, and the
+    values of the statement's parameters (the viewer's and the number).
 
     Kept per kind of viewer and `name`, for the same `columns` object (build them once):
     SQLAlchemy keys a statement it has not seen by walking it, which for the ticket
@@ -155,12 +155,11 @@ def ticket_by_number(
             .add_columns(*columns)
         )
         kept = _BY_NUMBER[(shape, name)] = (columns, statement)
-    return kept[1], _viewer(user)
+    return kept[1], {**_viewer(user), "ticket_number": number}
 
 
 def get_ticket(user: User, number: str) -> Ticket:
-    statement, viewer = ticket_by_number(user)
-    ticket = db.session.scalar(statement, {**viewer, "ticket_number": number})
+    ticket = db.session.scalar(*ticket_by_number(user, number))
     if ticket is None:
         raise NotFound()
     return ticket

@@ -53,11 +53,11 @@ def visible_ticket(user: User, number: str) -> Ticket:
     statement (`detail_generation_columns`): `read_generations` then needs no query.
     The statement is the policy's kept one for this kind of viewer (`ticket_by_number`)."""
     provided = [name for provider in DETAIL_GENERATION_PROVIDERS for name in provider(user)]
-    statement, viewer = policy.ticket_by_number(
-        user, "tickets.detail", detail_generation_columns(len(provided))
+    statement, params = policy.ticket_by_number(
+        user, number, "tickets.detail", detail_generation_columns(len(provided))
     )
     names = {f"{_PROVIDED}{index}": name for index, name in enumerate(provided)}
-    row = db.session.execute(statement, {**viewer, **names, "ticket_number": number}).first()
+    row = db.session.execute(statement, {**params, **names}).first()
     if row is None:
         raise NotFound()
     ticket, *values = row

@@ -218,6 +218,8 @@ def test_kept_ticket_statement_has_the_columns_asked_for(world):
     number = tickets["other_school"].number
     for value in (1, 2, 2):
         columns = (literal(value).label("extra"),)
-        statement, viewer = policy.ticket_by_number(users["coordinator"], "test.extra", columns)
-        row = db.session.execute(statement, {**viewer, "ticket_number": number}).one()
+        statement, params = policy.ticket_by_number(
+            users["coordinator"], number, "test.extra", columns
+        )
+        row = db.session.execute(statement, params).one()
         assert (row.Ticket.number, row.extra) == (number, value)
