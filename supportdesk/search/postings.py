@@ -298,12 +298,15 @@ class SegmentPostings:
 
     def surfaces(self, stemmed: str) -> tuple[str, ...]:
         """The indexed words (folded, unstemmed) of this segment with this stem."""
+        return self._surfaces().get(stemmed, ())
+
+    def _surfaces(self) -> dict[str, tuple[str, ...]]:
         if self._by_stem is None:
             groups: dict[str, list[str]] = {}
             for known in self.words():
                 groups.setdefault(stem(known), []).append(known)
             self._by_stem = _untracked(groups)
-        return self._by_stem.get(stemmed, ())
+        return self._by_stem
 
     def near_words(self, word: str, maxdist: int) -> list[str]:
         """Words of this segment within `maxdist` edits that start with the same letter."""
@@ -500,6 +503,17 @@ class GenerationPostings:
         snippet marks."""
         words = {w for s in stems for segment, _o in self.segments for w in segment.surfaces(s)}
         return set().union(*map(spellings, words))
+
+    def prepare(self, columns: Iterable[str]) -> None:
+        """Derive now what every search with hits reads of this generation: the live
+        documents, these columns' value sets and each segment's words by stem (the
+        snippet spellings; a new segment's are built from its words, about 1 ms for
+        one edited article and more for a merge of edits)."""
+        self.live()
+        for name in columns:
+            self.value_bits(name)
+        for segment, _offset in self.segments:
+            segment._surfaces()
 
     def value_bits(self, name: str) -> dict[str, int]:
         """{value: bitset of the documents with it} of a column (`system`, `category`)."""

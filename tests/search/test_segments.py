@@ -19,6 +19,8 @@ from whoosh.reading import SegmentReader
 from supportdesk import search
 from supportdesk.faq.models import ArticleState, Audience, Visibility
 from supportdesk.search.analysis import stem
+from supportdesk.search.postings import GenerationPostings, SegmentPostings, SegmentStore
+from supportdesk.search.storage import SegmentReaders
 from supportdesk.search.whoosh_backend import (
     VOCABULARY_SLUG,
     WhooshBackend,
@@ -229,3 +231,39 @@ def test_results_stay_exact_when_edit_segments_are_merged(backend):
     assert backend.search("kalenderen", EVERYONE, limit=50).total == 18
     closed = [leaf for leaf in backend._readers.readers.values() if leaf.is_closed]
     assert closed == []
+
+
+@pytest.mark.parametrize("change", ["edit", "removal"])
+def test_the_writing_process_opens_the_new_generation_before_the_next_search(backend, change):
+    """An edit's or removal's new generation, its live documents, facet columns and
+    word spellings, and the documents each audience searched before may see in it, are
+    derived when it is written: the next search of the process that wrote it opens and
+    derives nothing."""
+    members = Visibility(first_level=True, municipality_id=7)
+    for visible in (EVERYONE, members):
+        backend.search("kalenderen", visible)
+    if change == "edit":
+        backend.index(article(4, "Kalenderen har nu en ny knap til abonnement."))
+    else:
+        backend.remove("artikel-4")
+    calls: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        for owner, name in (
+            (SegmentReaders, "open"),
+            (SegmentStore, "generation"),
+            (GenerationPostings, "visible"),
+            (GenerationPostings, "live"),
+            (SegmentPostings, "value_bits"),
+            (SegmentPostings, "words"),
+        ):
+            original = getattr(owner, name)
+
+            def recorded(*args, _original=original, _name=name, **kwargs):
+                calls.append(_name)
+                return _original(*args, **kwargs)
+
+            patch.setattr(owner, name, recorded)
+        found = {v: backend.search("kalenderen", v, limit=50) for v in (EVERYONE, members)}
+    assert calls == []
+    assert found[EVERYONE].total == found[members].total == 30 - (change == "removal")
+    assert (found[EVERYONE].hits[0].slug == "artikel-4") == (change == "edit")
