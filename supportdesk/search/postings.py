@@ -152,7 +152,9 @@ class SegmentPostings:
         self._visible: dict[tuple, int] = {}
         self._values: dict[str, dict[str, int]] = {}
         self._vocabulary: dict[tuple[str, int], tuple[str, ...]] | None = None
-        self._bigrams: dict[tuple[str, str], tuple[str, ...]] = {}
+        # Per first letter and bigram, the numbers of the words (in `words()`) holding it.
+        self._bigrams: dict[tuple[str, str], np.ndarray] = {}
+        self._lengths: np.ndarray | None = None
         self._perdoc = None
         self._by_stem: dict[str, tuple[str, ...]] | None = None
         self._words: tuple[str, ...] | None = None
@@ -322,31 +324,38 @@ class SegmentPostings:
         transposition) removes at most three of a word's bigrams, so a word within
         `maxdist` edits shares at least `distinct bigrams - 3 * maxdist` of them: only
         those are compared letter by letter. A large vocabulary (product names, error
-        codes) then costs a typo tens of comparisons, not thousands.
+        codes) then costs a typo tens of comparisons, not thousands. The shared bigrams
+        are counted by numpy over the groups' word numbers (a `Counter` of the words
+        took 0.3-0.6 ms a typo at 20,000 articles).
         """
         first, size = word[0], len(word)
-        if len(self.words()) <= FEW_WORDS:
-            return [k for k in self.words() if k[0] == first and abs(len(k) - size) <= maxdist]
+        known = self.words()
+        if len(known) <= FEW_WORDS:
+            return [k for k in known if k[0] == first and abs(len(k) - size) <= maxdist]
         if self._vocabulary is None:
             groups: dict[tuple[str, int], list[str]] = {}
-            bigrams: dict[tuple[str, str], list[str]] = {}
-            for known in self.words():
-                groups.setdefault((known[0], len(known)), []).append(known)
-                for gram in _bigrams(known):
-                    bigrams.setdefault((known[0], gram), []).append(known)
-            self._vocabulary, self._bigrams = _untracked(groups), _untracked(bigrams)
+            bigrams: dict[tuple[str, str], list[int]] = {}
+            for number, spelled in enumerate(known):
+                groups.setdefault((spelled[0], len(spelled)), []).append(spelled)
+                for gram in _bigrams(spelled):
+                    bigrams.setdefault((spelled[0], gram), []).append(number)
+            self._vocabulary = _untracked(groups)
+            self._bigrams = {key: np.array(numbers, np.int32) for key, numbers in bigrams.items()}
+            self._lengths = np.fromiter(map(len, known), np.int32, len(known))
         grams = _bigrams(word)
         need = len(grams) - 3 * maxdist
         if need <= 0:
             return [
-                known
+                spelled
                 for length in range(size - maxdist, size + maxdist + 1)
-                for known in self._vocabulary.get((first, length), ())
+                for spelled in self._vocabulary.get((first, length), ())
             ]
-        shared: Counter[str] = Counter()
-        for gram in grams:
-            shared.update(self._bigrams.get((first, gram), ()))
-        return [k for k, n in shared.items() if n >= need and abs(len(k) - size) <= maxdist]
+        held = [self._bigrams[key] for gram in grams if (key := (first, gram)) in self._bigrams]
+        if not held:
+            return []
+        shared = np.bincount(np.concatenate(held), minlength=len(known))
+        close = (shared >= need) & (np.abs(self._lengths - size) <= maxdist)
+        return [known[number] for number in np.flatnonzero(close).tolist()]
 
 
 def encode_terms(words: Iterable[str], stems: Iterable[str]) -> bytes:

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from itertools import compress, repeat
+from itertools import repeat
 from operator import add, mul
 from typing import Protocol
 
 import numpy as np
 
 _BIT = [1 << j for j in range(8)]
-_DIGITS = bytes.maketrans(b"01", b"\x00\x01")
 
 
 def bitset(docs: Iterable[int]) -> int:
@@ -39,10 +38,26 @@ def bitset(docs: Iterable[int]) -> int:
     return int.from_bytes(marks, "little")
 
 
+# Up to this many documents a bitset is read lowest bit first, beyond it as an array.
+FEW_POSITIONS = 40
+
+
 def positions(bits: int) -> list[int]:
-    """The document numbers in a bitset, ascending (C loops over its binary digits)."""
-    flags = bin(bits)[:1:-1].encode().translate(_DIGITS)  # bit d at index d, as 0 or 1
-    return list(compress(range(len(flags)), flags))
+    """The document numbers in a bitset, ascending.
+
+    A few are taken off lowest bit first (three int operations each); more are unpacked
+    by numpy (`positions_array`, about 40 µs at 20,000 documents). Reading the binary
+    digits (`bin`) cost 0.3 ms at 20,000 documents however few were set, on every
+    query with more than one word and fewer than `ARRAYS` matches.
+    """
+    if bits.bit_count() > FEW_POSITIONS:
+        return positions_array(bits).tolist()
+    found = []
+    while bits:
+        low = bits & -bits
+        found.append(low.bit_length() - 1)
+        bits ^= low
+    return found
 
 
 def positions_array(bits: int) -> np.ndarray:

@@ -49,6 +49,10 @@ def test_bitsets_round_trip():
     assert positions(0) == []
     assert positions_array(bits).tolist() == docs
     assert positions_array(0).tolist() == []
+    # Past `FEW_POSITIONS` the bitset is read as an array: the same documents.
+    many = sorted(random.Random(3).sample(range(20_001), ranking.FEW_POSITIONS + 1))  # noqa: S311
+    assert positions(bitset(many)) == many
+    assert positions(bitset(many[1:])) == many[1:]
 
 
 @pytest.fixture
