@@ -32,16 +32,36 @@ COMMON_SHARE = 0.3
 COMMON_MIN_DOCS = 1000
 
 
+def _common(frequency: int, docs: int) -> bool:
+    """Whether a word held by `frequency` of `docs` articles is too common to carry a
+    query (in a small index every word is informative)."""
+    return docs >= COMMON_MIN_DOCS and frequency > COMMON_SHARE * docs
+
+
 def _prune(plain: list[tuple[int, Node]], docs: int, keep_some: bool) -> list[Node]:
     """Long queries (a ticket description) keep their rarest words; very common words
     are dropped when rarer ones carry the query. Keeps scoring cheap at 20k articles."""
     ranked = sorted(plain, key=lambda item: item[0])[:MAX_PLAIN_TERMS]
-    if docs < COMMON_MIN_DOCS:  # in a small index every word is informative
+    if docs < COMMON_MIN_DOCS:
         return [node for _frequency, node in ranked]
-    rare = [node for frequency, node in ranked if frequency <= COMMON_SHARE * docs]
+    rare = [node for frequency, node in ranked if not _common(frequency, docs)]
     if rare or not keep_some:
         return rare
     return [node for _frequency, node in ranked[:2]]
+
+
+def _rare_groups(
+    clauses: list[Node], groups: list[tuple[int, Node]], plain: list[tuple[int, Node]], docs: int
+) -> list[Node]:
+    """The clauses without the synonym groups most articles hold, when a rarer word,
+    group or corrected word carries the query: a group is a word with other spellings,
+    pruned as `_prune` prunes a word. A group counts as held by as many articles as its
+    most common word (its stems' frequencies are known, their union is not)."""
+    common = {id(node) for frequency, node in groups if _common(frequency, docs)}
+    carried = len(common) < len(clauses) or any(not _common(f, docs) for f, _n in plain)
+    if not common or not carried:
+        return clauses
+    return [node for node in clauses if id(node) not in common]
 
 
 class Node:
@@ -98,6 +118,7 @@ def build_query(
     """
     clauses: list[Node] = []
     plain: list[tuple[int, Node]] = []  # (document frequency, clause) of ordinary words
+    groups: list[tuple[int, Node]] = []  # (its most common stem's frequency, synonym clause)
     corrections: dict[str, str] = {}
     i = 0
     while i < len(tokens):
@@ -105,6 +126,7 @@ def build_query(
         if match is not None:
             length, phrases = match
             alternatives = []
+            held = 0
             for phrase in phrases:
                 stems = [stem(w) for w in phrase if not is_stop(w)]
                 if stems:
@@ -113,8 +135,13 @@ def build_query(
                         if len(stems) == 1
                         else Node("and", [Node.term(s) for s in stems])
                     )
+                    # A phrase is held by at most as many articles as its rarest word.
+                    known_stems = [s for s in stems if known(s)]
+                    if len(known_stems) == len(stems):
+                        held = max(held, min(map(frequency, known_stems)))
             if alternatives:
                 clauses.append(Node("or", alternatives))
+                groups.append((held, clauses[-1]))
             i += length
             continue
         word = tokens[i]
@@ -137,6 +164,7 @@ def build_query(
             options.extend(Node.term(stem(c), FUZZY_BOOST) for c in candidates[:4])
         if options:
             clauses.append(options[0] if len(options) == 1 else Node("or", options))
+    clauses = _rare_groups(clauses, groups, plain, docs)
     clauses.extend(_prune(plain, docs, keep_some=not clauses))
     if not clauses:
         return None, corrections

@@ -5,8 +5,8 @@ import random
 
 from whoosh.support.levenshtein import damerau_levenshtein
 
-from supportdesk.search.analysis import danish_analyzer, fold, split_compound, stem
-from supportdesk.search.query import closest, distance, suggestion, within
+from supportdesk.search.analysis import danish_analyzer, fold, split_compound, stem, words
+from supportdesk.search.query import build_query, closest, distance, suggestion, within
 from supportdesk.search.synonyms import Synonyms
 
 
@@ -68,3 +68,44 @@ def test_typo_candidates_closest_then_most_frequent_then_alphabetical():
 def test_suggestion_only_when_a_word_changed():
     assert suggestion(["kalendr", "elev"], {"kalendr": "kalender"}) == "kalender elev"
     assert suggestion(["kalender"], {"kalender": "kalender"}) is None
+
+
+def _tree(query: str, held: dict[str, int], docs: int = 20_000) -> str:
+    """The query tree of `query` over an index of `docs` articles, where `held` says
+    how many articles hold each word (the other words are unknown): its stems, nested."""
+    synonyms = Synonyms.parse("elev, barn, skolebarn\nfotos, billeder\n")
+    frequencies = {stem(word): count for word, count in held.items()}
+    node, _corrections = build_query(
+        words(query),
+        synonyms,
+        known=frequencies.__contains__,
+        frequency=frequencies.__getitem__,
+        near_words=lambda _word: [],
+        docs=docs,
+    )
+
+    def shown(node) -> str:
+        if node.kind == "term":
+            return node.stemmed
+        return node.kind + "(" + " ".join(shown(child) for child in node.children) + ")"
+
+    return shown(node) if node is not None else ""
+
+
+def test_a_synonym_group_held_by_most_articles_is_dropped_like_a_common_word():
+    """Issue 18: a long query (a ticket's text) keeps its rarer words and drops those
+    most articles hold; a common word with synonyms was kept with all of them, and in
+    a large index their postings were nine tenths of a long query's."""
+    held = {"elev": 17_000, "barn": 15_000, "skolebarn": 900, "kalender": 400}
+    held |= {"fravær": 300, "fotos": 9_000, "billeder": 200, "ferie": 12_000}
+    child = "or(elev barn skolebarn)"
+    assert _tree("elev kalender fravær", held) == "or(fravær kalend)"
+    # As a common word without synonyms is.
+    assert _tree("ferie kalender fravær", held) == "or(fravær kalend)"
+    # Kept where nothing rarer carries the query, or the index is small.
+    assert _tree("elev", held) == child
+    assert _tree("elev ferie", held) == child
+    assert _tree("elev kalender fravær", held, docs=900) == f"or({child} fravær kalend)"
+    # A group is as common as its most common word.
+    assert _tree("fotos kalender", held) == "kalend"
+    assert _tree("fotos elev", held) == f"or(or(foto billed) {child})"
