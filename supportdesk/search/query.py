@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from supportdesk.search.analysis import is_stop, split_compound, stem
@@ -28,6 +29,9 @@ class Postings(Protocol):
 
 
 MAX_PLAIN_TERMS = 8
+# More words than this (stop words aside) are a text, such as a ticket's subject and
+# description in the deflection panel, rather than words typed into a search box.
+LONG_QUERY = 6
 COMMON_SHARE = 0.3
 COMMON_MIN_DOCS = 1000
 
@@ -53,12 +57,14 @@ def _prune(plain: list[tuple[int, Node]], docs: int, keep_some: bool) -> list[No
 def _rare_groups(
     clauses: list[Node], groups: list[tuple[int, Node]], plain: list[tuple[int, Node]], docs: int
 ) -> list[Node]:
-    """The clauses without the synonym groups most articles hold, when a rarer word,
-    group or corrected word carries the query: a group is a word with other spellings,
-    pruned as `_prune` prunes a word. A group counts as held by as many articles as its
-    most common word (its stems' frequencies are known, their union is not)."""
+    """A long query's clauses without the synonym groups most articles hold, when a
+    rarer word or group carries the query: a group is a word with other spellings,
+    dropped as `_prune` drops a common word (in a 20,000-article index such groups were
+    nine tenths of a ticket text's postings). Not for a corrected word or a compound's
+    parts, which are guesses. A group counts as held by as many articles as its most
+    common word (its stems' frequencies are known, their union is not)."""
     common = {id(node) for frequency, node in groups if _common(frequency, docs)}
-    carried = len(common) < len(clauses) or any(not _common(f, docs) for f, _n in plain)
+    carried = len(common) < len(groups) or any(not _common(f, docs) for f, _n in plain)
     if not common or not carried:
         return clauses
     return [node for node in clauses if id(node) not in common]
@@ -164,7 +170,8 @@ def build_query(
             options.extend(Node.term(stem(c), FUZZY_BOOST) for c in candidates[:4])
         if options:
             clauses.append(options[0] if len(options) == 1 else Node("or", options))
-    clauses = _rare_groups(clauses, groups, plain, docs)
+    if sum(not is_stop(word) for word in tokens) > LONG_QUERY:
+        clauses = _rare_groups(clauses, groups, plain, docs)
     clauses.extend(_prune(plain, docs, keep_some=not clauses))
     if not clauses:
         return None, corrections
@@ -209,3 +216,11 @@ def within(a: str, b: str, maxdist: int) -> bool:
     must exceed `maxdist`; a typo is checked against hundreds of candidate words per
     query, and this check was most of a typo's cost while it ran in Python."""
     return OSA.distance(a, b, score_cutoff=maxdist) <= maxdist
+
+
+def near(word: str, candidates: list[str], maxdist: int) -> list[str]:
+    """The candidates within `maxdist` edits of `word`, closest first: `within` for each,
+    in one RapidFuzz call over the list (a typo's hundreds of candidates cost a Python
+    call each)."""
+    found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=maxdist, limit=None)
+    return [candidate for candidate, _distance, _index in found]
