@@ -40,7 +40,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from supportdesk.search.analysis import spellings, stem
-from supportdesk.search.query import TEXT_FIELDS, within
+from supportdesk.search.query import TEXT_FIELDS, near
 from supportdesk.search.ranking import bitset
 
 # BM25 constants.
@@ -312,7 +312,7 @@ class SegmentPostings:
 
     def near_words(self, word: str, maxdist: int) -> list[str]:
         """Words of this segment within `maxdist` edits that start with the same letter."""
-        return [k for k in self._candidates(word, maxdist) if within(k, word, maxdist)]
+        return near(word, self._candidates(word, maxdist), maxdist)
 
     def _candidates(self, word: str, maxdist: int) -> list[str]:
         """Words that may be within `maxdist` edits: same first letter, a length at most
