@@ -57,6 +57,9 @@ def idf(df: int, n: int) -> float:
 SEGMENT_STEMS = 4096
 # Combined entries per generation of stems found in more than one segment.
 GENERATION_STEMS = 1024
+# Stems whose documents from several segments are kept joined per generation (16 bytes
+# a document).
+GENERATION_ARRAYS = 256
 SMALL_SEGMENT = 256
 # The column holding an edited article's words and stems (`encode_terms`).
 TERMS_COLUMN = "terms"
@@ -66,6 +69,8 @@ FEW_WORDS = 2000
 # The field holding each document's stems with their weights (`RankField`).
 RANK = "rank"
 _NOTHING: dict[int, float] = {}
+_NO_DOCS = np.zeros(0, np.int64)
+_NO_WEIGHTS = np.zeros(0)
 K = TypeVar("K")
 
 
@@ -419,6 +424,7 @@ class GenerationPostings:
         self.doc_count = max(reader.doc_count_all(), 1)
         self._parts: OrderedDict[str, list[dict[int, float]]] = OrderedDict()
         self._bits: OrderedDict[str, int] = OrderedDict()
+        self._arrays: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._values: dict[str, dict[str, int]] = {}
         self._live: int | None = None
 
@@ -477,17 +483,31 @@ class GenerationPostings:
         return values
 
     def term_array(self, stemmed: str, docs: np.ndarray) -> np.ndarray:
-        """`term_values` as an array: each segment holding the stem spreads its weights
-        over all its documents (0.0 where absent) and picks those of its range."""
-        values = np.zeros(len(docs))
-        for segment in self._holding(stemmed):
-            local, weights = segment.arrays(stemmed)
-            offset = segment.offset
-            start, end = np.searchsorted(docs, (offset, offset + segment.doc_count))
-            spread = np.zeros(segment.doc_count)
-            spread[local] = weights
-            values[start:end] = spread[docs[start:end] - offset]
-        return values
+        """`term_values` as an array: the stem's weights spread over every document of
+        the generation (0.0 where absent), then those of `docs` picked."""
+        where, weights = self._postings(stemmed)
+        spread = np.zeros(self.doc_count)
+        spread[where] = weights
+        return spread[docs]
+
+    def _postings(self, stemmed: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (global) documents holding a stem and its weights in them, every segment's
+        in one pair of arrays: after edits a common stem is in most of the one-article
+        segments, and spreading each segment's apart cost numpy calls per segment."""
+        holding = self._holding(stemmed)
+        if len(holding) == 1 and holding[0].offset == 0:  # its documents are global ones
+            return holding[0].arrays(stemmed)
+        found = self._arrays.get(stemmed)
+        if found is None:
+            held = [(segment.arrays(stemmed), segment.offset) for segment in holding]
+            found = (
+                np.concatenate([local + offset for (local, _w), offset in held] or [_NO_DOCS]),
+                np.concatenate([weights for (_l, weights), _o in held] or [_NO_WEIGHTS]),
+            )
+            self._arrays[stemmed] = found
+            while len(self._arrays) > GENERATION_ARRAYS:
+                self._arrays.popitem(last=False)
+        return found
 
     def ranked(self, stemmed: str) -> Iterable[tuple[int, float]]:
         """(document, weight) of a stem by descending weight, across segments."""
