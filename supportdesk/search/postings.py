@@ -93,9 +93,7 @@ def read_ids(leaf, name: str, text: str, weights: array | None = None) -> list[i
     codecs. Deleted documents are included (callers leave them out with the segment's
     deletions), so a segment with deletions is read the fast way too.
     """
-    matcher = leaf.postings(name, text)
-    if isinstance(matcher, FilterMatcher):  # Whoosh's filter of the deleted documents
-        matcher = matcher.child
+    matcher = _postings(leaf, name, text)
     ids: list[int] = []
     if hasattr(matcher, "_read_data") and hasattr(matcher, "_next_block"):
         while matcher.is_active():
@@ -113,6 +111,21 @@ def read_ids(leaf, name: str, text: str, weights: array | None = None) -> list[i
             weights.append(WEIGHT.unpack(matcher.value())[0])
         matcher.next()
     return ids
+
+
+def _postings(leaf, name: str, text: str):
+    """A term's matcher, deleted documents included.
+
+    Whoosh wraps a segment's postings in a filter of its deleted documents, which moves
+    past the first ones as it is made: unwrapped, a term whose first block was all
+    deleted lost that block (a stem held only by an edited article's old copy counted
+    none). A segment's own term table gives the postings unfiltered.
+    """
+    terms = getattr(leaf, "_terms", None)
+    if terms is None:  # another reader: its filter, unwrapped
+        matcher = leaf.postings(name, text)
+        return matcher.child if isinstance(matcher, FilterMatcher) else matcher
+    return terms.matcher(name, leaf._text_to_bytes(name, text), leaf.schema[name].format)
 
 
 def average_lengths(stems: Iterable[dict[str, list[str]]], documents: int) -> dict[str, float]:
@@ -234,6 +247,13 @@ class SegmentPostings:
         while len(self._weights) > SEGMENT_STEMS:
             self._derived.pop(self._weights.popitem(last=False)[0], None)
         return found
+
+    def document_frequency(self, stemmed: str) -> int:
+        """How many documents hold a stem, deleted ones too (its postings' count)."""
+        if self._stems is not None and stemmed not in self._stems:
+            return 0
+        found = self._weights.get(stemmed)
+        return len(found) if found is not None else self.leaf.doc_frequency(RANK, stemmed)
 
     def _derive(self, stemmed: str, what: str, make: Callable[[dict[int, float]], object]):
         weights = self.weights(stemmed)
@@ -456,6 +476,10 @@ class GenerationPostings:
 
     def frequency(self, stemmed: str) -> int:
         return sum(map(len, self.parts(stemmed)))
+
+    def document_frequency(self, stemmed: str) -> int:
+        """`frequency` from the segments' term dictionaries, without reading postings."""
+        return sum(segment.document_frequency(stemmed) for segment, _offset in self.segments)
 
     def term_weights(self, stemmed: str) -> tuple[list[dict[int, float]], float]:
         """The stem's weights per segment and its idf (over every document)."""

@@ -18,6 +18,8 @@ from supportdesk.search.synonyms import Synonyms
 
 TEXT_FIELDS = {"title": 3.0, "tags": 2.0, "body": 1.0}
 FUZZY_BOOST = 0.4
+# Typo candidates a word is searched as (the closest, most common visible words).
+FUZZY_TERMS = 4
 COMPOUND_BOOST = 0.8
 
 
@@ -118,7 +120,8 @@ def build_query(
 
     Shared by both backends so they expand a query identically. `known(stem)`: the
     stem occurs in an article the caller may see; `frequency(stem)`: its document
-    frequency; `near_words(word)`: visible words within one or two edits, best first;
+    frequency; `near_words(word)`: visible words within one or two edits, best first
+    (at least the first `FUZZY_TERMS`);
     `docs`: the number of indexed articles. Returns the query tree (None when nothing
     is searchable) and the corrections {typed word: suggested word}.
     """
@@ -167,7 +170,7 @@ def build_query(
         if candidates:
             if not parts:
                 corrections[word] = candidates[0]
-            options.extend(Node.term(stem(c), FUZZY_BOOST) for c in candidates[:4])
+            options.extend(Node.term(stem(c), FUZZY_BOOST) for c in candidates[:FUZZY_TERMS])
         if options:
             clauses.append(options[0] if len(options) == 1 else Node("or", options))
     if sum(not is_stop(word) for word in tokens) > LONG_QUERY:
