@@ -173,6 +173,8 @@ class SegmentPostings:
         # Per first letter and bigram, the numbers of the words (in `words()`) holding it.
         self._bigrams: dict[tuple[str, str], np.ndarray] = {}
         self._lengths: np.ndarray | None = None
+        # A segment of few words: its words by first letter.
+        self._firsts: dict[str, tuple[str, ...]] | None = None
         self._perdoc = None
         self._by_stem: dict[str, tuple[str, ...]] | None = None
         self._words: tuple[str, ...] | None = None
@@ -343,8 +345,9 @@ class SegmentPostings:
         """Words that may be within `maxdist` edits: same first letter, a length at most
         `maxdist` away, and (in a large word list) enough shared bigrams.
 
-        A segment of few words (an edit) lists them directly. A larger one groups its
-        word list once by first letter and length, and by first letter and each pair of
+        A segment of few words (an edit) lists those with the same first letter. A
+        larger one groups its word list once by first letter and length, and by first
+        letter and each pair of
         adjacent letters (bigram). An edit (insertion, deletion, substitution,
         transposition) removes at most three of a word's bigrams, so a word within
         `maxdist` edits shares at least `distinct bigrams - 3 * maxdist` of them: only
@@ -356,7 +359,12 @@ class SegmentPostings:
         first, size = word[0], len(word)
         known = self.words()
         if len(known) <= FEW_WORDS:
-            return [k for k in known if k[0] == first and abs(len(k) - size) <= maxdist]
+            if self._firsts is None:
+                firsts: dict[str, list[str]] = {}
+                for spelled in known:
+                    firsts.setdefault(spelled[0], []).append(spelled)
+                self._firsts = _untracked(firsts)
+            return [k for k in self._firsts.get(first, ()) if abs(len(k) - size) <= maxdist]
         if self._vocabulary is None:
             groups: dict[tuple[str, int], list[str]] = {}
             bigrams: dict[tuple[str, str], list[int]] = {}

@@ -179,3 +179,9 @@ def test_kept_word_groups_are_not_walked_by_every_garbage_collection(backend, mo
         kept += segment._by_stem.values()
         assert kept
         assert not any(gc.is_tracked(group) for group in kept)
+    monkeypatch.setattr(postings, "FEW_WORDS", 10**6)  # a segment of few words: by letter
+    backend.search("kalendr elev", Visibility())
+    gc.collect()
+    for segment in backend._segments.segments.values():
+        assert segment._firsts
+        assert not any(gc.is_tracked(group) for group in segment._firsts.values())
