@@ -175,7 +175,7 @@ def test_kept_word_groups_are_not_walked_by_every_garbage_collection(backend, mo
     backend.search("kalendr elev", Visibility())  # builds the typo and snippet groups
     gc.collect()
     for segment in backend._segments.segments.values():
-        kept = [segment._words, *segment._vocabulary.values(), *segment._bigrams.values()]
+        kept = [segment._words, segment._ordered, *segment._bigrams.values()]
         kept += segment._by_stem.values()
         assert kept
         assert not any(gc.is_tracked(group) for group in kept)
