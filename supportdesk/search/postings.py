@@ -424,11 +424,13 @@ class SegmentStore:
 
     def __init__(self) -> None:
         self.segments: dict[str, SegmentPostings] = {}
+        self.last: GenerationPostings | None = None
 
     def clear(self) -> None:
         for segment in self.segments.values():
             segment.close()
         self.segments.clear()
+        self.last = None
 
     def generation(self, reader, generation: int | None) -> GenerationPostings:
         leaves = list(reader.leaf_readers())
@@ -448,7 +450,11 @@ class SegmentStore:
             if segid not in current:
                 segment.close()
         self.segments = current
-        return GenerationPostings(reader, generation, parts)
+        fresh = GenerationPostings(reader, generation, parts)
+        if self.last is not None:
+            fresh.inherit(self.last)
+        self.last = fresh
+        return fresh
 
 
 class GenerationPostings:
@@ -464,6 +470,29 @@ class GenerationPostings:
         self._arrays: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._values: dict[str, dict[str, int]] = {}
         self._live: int | None = None
+
+    def inherit(self, previous: GenerationPostings) -> None:
+        """Keep what `previous` combined from its segments for each stem the segments
+        added since lack: an edit touches only its own article's stems (issue 18).
+
+        Only when this generation is `previous`'s segments at the same offsets and new
+        small ones (an edit, a removal's deletions): a merge or a rebuild starts anew.
+        Deleted documents change nothing kept, as deleted documents are in every stem's
+        documents until a merge (`read_ids`).
+        """
+        old = previous.segments
+        if self.segments[: len(old)] != old:
+            return
+        added = [segment for segment, _offset in self.segments[len(old) :]]
+        if any(segment._stems is None for segment in added):
+            return
+        touched = frozenset().union(*(segment._stems for segment in added))
+        for mine, theirs in (
+            (self._parts, previous._parts),
+            (self._bits, previous._bits),
+            (self._arrays, previous._arrays),
+        ):
+            mine.update((stem, kept) for stem, kept in theirs.items() if stem not in touched)
 
     def parts(self, stemmed: str) -> list[dict[int, float]]:
         """{document: weight without idf} of a stem, one dict per segment holding it."""

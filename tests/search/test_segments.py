@@ -319,3 +319,29 @@ def test_a_stem_held_only_by_deleted_copies_still_counts_them(tmp_path, articles
     assert len(cache.segments) > 1
     assert cache.frequency(held) == cache.document_frequency(held) == 1
     assert backend.search("abonnementx", EVERYONE).total == 0
+
+
+def test_an_edit_keeps_each_stem_combined_across_segments_unless_it_holds_the_stem(backend):
+    """Issue 18: an edit touches only its own article's stems. What a generation combined
+    from its segments for a stem (weights, documents, arrays) is kept by the next
+    generation when the edit's segment lacks the stem; each search after an edit
+    combined every stem it used again."""
+    backend.index(article(4, "Kalenderen har nu en ny knap til abonnement."))
+    for query in ("fravær kalenderen", "sygemelding kalenderen"):
+        backend.search(query, EVERYONE, limit=50)
+    before = backend._generation_cache(backend._get_searcher())
+    kept = {s: (before.parts(s), before.term_bits(s)) for s in ("fravær", "sygemelding")}
+    changed = before.parts(stem("kalenderen"))
+    backend.index(article(5, "Kalenderen og sygemelding, ny udgave."))
+    after = backend._generation_cache(backend._get_searcher())
+    assert after is not before
+    assert after.parts("fravær") is kept["fravær"][0]  # not in the edit: kept
+    assert after.term_bits("fravær") == kept["fravær"][1]
+    assert after.parts("sygemelding") is not kept["sygemelding"][0]  # in the edit: anew
+    assert after.parts(stem("kalenderen")) is not changed
+    found = backend.search("fravær sygemelding kalenderen", EVERYONE, limit=50)
+    assert found.total == 30
+    assert {h.slug for h in backend.search("sygemelding", EVERYONE, limit=50).hits} == {
+        *(f"artikel-{n}" for n in range(0, 30, 3)),
+        "artikel-5",
+    }
