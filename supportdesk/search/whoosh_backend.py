@@ -428,10 +428,13 @@ class WhooshBackend:
         `GenerationPostings.prepare`, and the documents each audience searched so far
         may see: without this, the first search after an edit paid for them
         (2-5 ms at 20,000 articles, issue 18). Only this process's searches gain;
-        another process derives the generation on its first search after the edit.
+        another process derives the generation on its first search after the edit, and
+        a process that never searched (the outbox worker) opens nothing.
         The edit is written either way: a failure here only leaves the work to the
         next search, which recovers as any search does.
         """
+        if self._searcher is None:  # this process has not searched: nothing to keep ready
+            return
         visibilities = [allowed.visible for allowed in self._allowed_cache.values()]
         try:
             postings = self._generation_cache(self._get_searcher())

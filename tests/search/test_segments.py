@@ -266,6 +266,11 @@ def test_the_writing_process_opens_the_new_generation_before_the_next_search(bac
             patch.setattr(owner, name, recorded)
         found = {v: backend.search("kalenderen", v, limit=50) for v in (EVERYONE, members)}
     assert calls == []
+    # A process that never searched (the outbox worker) writes without opening anything.
+    writer = WhooshBackend(backend.path)
+    writer.index(article(6, "Kalenderen er flyttet."))
+    assert writer._searcher is None
+    assert writer._segments.segments == {}
     assert found[EVERYONE].total == found[members].total == 30 - (change == "removal")
     assert (found[EVERYONE].hits[0].slug == "artikel-4") == (change == "edit")
 
