@@ -60,7 +60,7 @@ WRITE_TIMEOUT = 20.0
 RESULT_ENTRIES = 1024
 # The document that carries a rebuild's vocabulary (words of all articles). Never
 # published, so no caller sees it; words of deleted articles only suggest what a
-# caller may see (`_near_words` checks every candidate).
+# caller may see (`_near_words` checks each candidate it returns).
 VOCABULARY_SLUG = "~vocabulary"
 # The columns counted for every answer (`SearchResults.facets`).
 FACETS = ("system", "category")
