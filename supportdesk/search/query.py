@@ -63,10 +63,13 @@ def _rare_groups(
     rarer word or group carries the query: a group is a word with other spellings,
     dropped as `_prune` drops a common word (in a 20,000-article index such groups were
     nine tenths of a ticket text's postings). Not for a corrected word or a compound's
-    parts, which are guesses. A group counts as held by as many articles as its most
-    common word (its stems' frequencies are known, their union is not)."""
+    parts, which are guesses, nor a group no article the caller may see holds. A group
+    counts as held by as many articles as its most common word (its stems' frequencies
+    are known, their union is not)."""
     common = {id(node) for frequency, node in groups if _common(frequency, docs)}
-    carried = len(common) < len(groups) or any(not _common(f, docs) for f, _n in plain)
+    carried = any(f > 0 and not _common(f, docs) for f, _n in groups) or any(
+        not _common(f, docs) for f, _n in plain
+    )
     if not common or not carried:
         return clauses
     return [node for node in clauses if id(node) not in common]

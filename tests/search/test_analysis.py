@@ -110,6 +110,10 @@ def test_a_long_querys_synonym_group_held_by_most_articles_is_dropped_like_a_com
     # A group is as common as its most common word.
     assert "foto" not in _tree("fotos kalender" + text, held)
     assert _tree("fotos elev", held) == f"or(or(foto billed) {child})"
+    # A group no visible article holds carries nothing: the common group stays.
+    unseen = {w: n for w, n in held.items() if w not in ("fotos", "billeder")}
+    unseen |= dict.fromkeys(["skema", "opgave", "mappe", "deling"], 9_000)
+    assert _tree("elev fotos ferie" + text, unseen) == f"or({child} or(foto billed))"
     # A compound's parts are a guess: they carry no query alone.
     assert _tree("elev kalenderfravær ferie ferie ferie ferie ferie", held) == (
         f"or({child} and(kalend fravær))"
