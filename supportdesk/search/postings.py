@@ -20,6 +20,7 @@ without touching a stored weight.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import math
 import struct
@@ -397,7 +398,7 @@ class SegmentPostings:
 
 def _key(first: str, length: int) -> int:
     """A word's place in a segment's ordered word list: by first letter, then length."""
-    return ord(first) * 4096 + min(max(length, 0), 4095)
+    return (ord(first) << 32) + max(length, 0)
 
 
 def encode_terms(words: Iterable[str], stems: Iterable[str]) -> bytes:
@@ -427,10 +428,10 @@ class SegmentStore:
         self.last: GenerationPostings | None = None
 
     def clear(self) -> None:
-        for segment in self.segments.values():
-            segment.close()
-        self.segments.clear()
-        self.last = None
+        segments, self.segments, self.last = self.segments, {}, None
+        for segment in segments.values():
+            with contextlib.suppress(Exception):  # a broken reader is dropped either way
+                segment.close()
 
     def generation(self, reader, generation: int | None) -> GenerationPostings:
         leaves = list(reader.leaf_readers())

@@ -350,3 +350,24 @@ def test_an_edit_keeps_each_stem_combined_across_segments_unless_it_holds_the_st
         *(f"artikel-{n}" for n in range(0, 30, 3)),
         "artikel-5",
     }
+
+
+def test_an_edit_is_kept_when_opening_its_generation_fails(backend, monkeypatch):
+    """The edit is committed before its generation is opened: a failure there, even one
+    in closing the old readers, leaves the next search to open it, with no answer or
+    audience kept from before."""
+    backend.search("kalenderen", EVERYONE)
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk read error")
+
+    monkeypatch.setattr(GenerationPostings, "prepare", broken)
+    monkeypatch.setattr(SegmentPostings, "close", broken)
+    backend.index(article(4, "Kalenderen har nu en ny knap til abonnement."))
+    assert backend._searcher is None
+    assert not backend._allowed_cache
+    assert not backend._results
+    monkeypatch.undo()
+    found = backend.search("abonnement", EVERYONE)
+    assert [h.slug for h in found.hits] == ["artikel-4"]
+    assert backend.search("kalenderen", EVERYONE, limit=50).total == 30
