@@ -29,8 +29,9 @@ from array import array
 from bisect import bisect_left
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
+from functools import reduce
 from itertools import repeat
-from operator import add
+from operator import add, or_
 from typing import TypeVar
 
 import numpy as np
@@ -73,6 +74,7 @@ _NOTHING: dict[int, float] = {}
 _NO_DOCS = np.zeros(0, np.int64)
 _NO_WEIGHTS = np.zeros(0)
 K = TypeVar("K")
+V = TypeVar("V")
 
 
 # A `rank` posting's value: its weight as a little-endian 64-bit float.
@@ -94,7 +96,7 @@ def read_ids(leaf, name: str, text: str, weights: array | None = None) -> list[i
     codecs. Deleted documents are included (callers leave them out with the segment's
     deletions), so a segment with deletions is read the fast way too.
     """
-    matcher = _postings(leaf, name, text)
+    matcher = _unfiltered(leaf, name, text)
     ids: list[int] = []
     if hasattr(matcher, "_read_data") and hasattr(matcher, "_next_block"):
         while matcher.is_active():
@@ -114,7 +116,7 @@ def read_ids(leaf, name: str, text: str, weights: array | None = None) -> list[i
     return ids
 
 
-def _postings(leaf, name: str, text: str):
+def _unfiltered(leaf, name: str, text: str):
     """A term's matcher, deleted documents included.
 
     Whoosh wraps a segment's postings in a filter of its deleted documents, which moves
@@ -252,7 +254,7 @@ class SegmentPostings:
             self._derived.pop(self._weights.popitem(last=False)[0], None)
         return found
 
-    def document_frequency(self, stemmed: str) -> int:
+    def frequency(self, stemmed: str) -> int:
         """How many documents hold a stem, deleted ones too (its postings' count)."""
         if self._stems is not None and stemmed not in self._stems:
             return 0
@@ -497,13 +499,12 @@ class GenerationPostings:
 
     def parts(self, stemmed: str) -> list[dict[int, float]]:
         """{document: weight without idf} of a stem, one dict per segment holding it."""
-        found = self._parts.get(stemmed)
-        if found is None:
-            found = [w for w in (seg.weights(stemmed) for seg, _o in self.segments) if w]
-            self._parts[stemmed] = found
-            while len(self._parts) > GENERATION_STEMS:
-                self._parts.popitem(last=False)
-        return found
+        return _kept(
+            self._parts,
+            stemmed,
+            GENERATION_STEMS,
+            lambda: [w for w in (seg.weights(stemmed) for seg, _o in self.segments) if w],
+        )
 
     def _holding(self, stemmed: str) -> list[SegmentPostings]:
         self.parts(stemmed)  # derives the weights of every segment
@@ -511,22 +512,17 @@ class GenerationPostings:
 
     def term_bits(self, stemmed: str) -> int:
         """The documents holding a stem, deleted ones too, as a bitset."""
-        found = self._bits.get(stemmed)
-        if found is None:
-            found = 0
-            for segment in self._holding(stemmed):
-                found |= segment.bits(stemmed)
-            self._bits[stemmed] = found
-            while len(self._bits) > GENERATION_STEMS:
-                self._bits.popitem(last=False)
-        return found
+        return _kept(
+            self._bits,
+            stemmed,
+            GENERATION_STEMS,
+            lambda: reduce(or_, (segment.bits(stemmed) for segment in self._holding(stemmed)), 0),
+        )
 
     def frequency(self, stemmed: str) -> int:
-        return sum(map(len, self.parts(stemmed)))
-
-    def document_frequency(self, stemmed: str) -> int:
-        """`frequency` from the segments' term dictionaries, without reading postings."""
-        return sum(segment.document_frequency(stemmed) for segment, _offset in self.segments)
+        """How many documents hold a stem, deleted ones too: from the weights read, else
+        the segments' term dictionaries (no postings read)."""
+        return sum(segment.frequency(stemmed) for segment, _offset in self.segments)
 
     def term_weights(self, stemmed: str) -> tuple[list[dict[int, float]], float]:
         """The stem's weights per segment and its idf (over every document)."""
@@ -568,17 +564,15 @@ class GenerationPostings:
         holding = self._holding(stemmed)
         if len(holding) == 1 and holding[0].offset == 0:  # its documents are global ones
             return holding[0].arrays(stemmed)
-        found = self._arrays.get(stemmed)
-        if found is None:
+
+        def joined() -> tuple[np.ndarray, np.ndarray]:
             held = [(segment.arrays(stemmed), segment.offset) for segment in holding]
-            found = (
+            return (
                 np.concatenate([local + offset for (local, _w), offset in held] or [_NO_DOCS]),
                 np.concatenate([weights for (_l, weights), _o in held] or [_NO_WEIGHTS]),
             )
-            self._arrays[stemmed] = found
-            while len(self._arrays) > GENERATION_ARRAYS:
-                self._arrays.popitem(last=False)
-        return found
+
+        return _kept(self._arrays, stemmed, GENERATION_ARRAYS, joined)
 
     def ranked(self, stemmed: str) -> Iterable[tuple[int, float]]:
         """(document, weight) of a stem by descending weight, across segments."""
@@ -657,6 +651,16 @@ def _arrays(weights: dict[int, float], offset: int) -> tuple[np.ndarray, np.ndar
     count = len(weights)
     local = np.fromiter(weights.keys(), np.int64, count) - offset
     return local, np.fromiter(weights.values(), np.float64, count)
+
+
+def _kept(cache: OrderedDict[str, V], key: str, limit: int, make: Callable[[], V]) -> V:
+    """`cache[key]`, made and kept when missing; the oldest entries beyond `limit` go."""
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = make()
+        while len(cache) > limit:
+            cache.popitem(last=False)
+    return found
 
 
 def _by_weight(item: tuple[int, float]) -> tuple[float, int]:

@@ -618,7 +618,7 @@ class WhooshBackend:
             return []
         maxdist = 1 if len(word) < 8 else 2
         stems = {c: stem(c) for c in postings.near_words(word, maxdist) if c != word}
-        held = {c: postings.document_frequency(stemmed) for c, stemmed in stems.items()}
+        held = {c: postings.frequency(stemmed) for c, stemmed in stems.items()}
         found: list[str] = []
         for candidate in closest(word, held):
             if known(stems[candidate]):
