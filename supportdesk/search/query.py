@@ -8,6 +8,7 @@ backend turns into a tsquery.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol
 
 from rapidfuzz import process
@@ -57,22 +58,40 @@ def _prune(plain: list[tuple[int, Node]], docs: int, keep_some: bool) -> list[No
 
 
 def _rare_groups(
-    clauses: list[Node], groups: list[tuple[int, Node]], plain: list[tuple[int, Node]], docs: int
+    clauses: list[Node],
+    groups: list[Node],
+    plain: list[tuple[int, Node]],
+    held: Callable[[Node], int],
+    docs: int,
 ) -> list[Node]:
     """A long query's clauses without the synonym groups most articles hold, when a
     rarer word or group carries the query: a group is a word with other spellings,
     dropped as `_prune` drops a common word (in a 20,000-article index such groups were
     nine tenths of a ticket text's postings). Not for a corrected word or a compound's
-    parts, which are guesses, nor a group no article the caller may see holds. A group
-    counts as held by as many articles as its most common word (its stems' frequencies
-    are known, their union is not)."""
-    common = {id(node) for frequency, node in groups if _common(frequency, docs)}
-    carried = any(f > 0 and not _common(f, docs) for f, _n in groups) or any(
+    parts, which are guesses, nor a group no article the caller may see holds
+    (`held(group)` 0)."""
+    frequencies = [(held(group), group) for group in groups]
+    common = {id(group) for frequency, group in frequencies if _common(frequency, docs)}
+    carried = any(f > 0 and not _common(f, docs) for f, _g in frequencies) or any(
         not _common(f, docs) for f, _n in plain
     )
     if not common or not carried:
         return clauses
     return [node for node in clauses if id(node) not in common]
+
+
+def _group_frequency(
+    group: Node, known: Callable[[str], bool], frequency: Callable[[str], int]
+) -> int:
+    """About how many articles a synonym group matches: as many as its most common
+    visible alternative (a phrase: its rarest word); its stems' frequencies are known,
+    their union is not. 0 when no alternative is visible."""
+    held = 0
+    for alternative in group.children:
+        stems = [leaf.stemmed for leaf in alternative.children or [alternative]]
+        if all(map(known, stems)):
+            held = max(held, min(map(frequency, stems)))
+    return held
 
 
 class Node:
@@ -130,7 +149,7 @@ def build_query(
     """
     clauses: list[Node] = []
     plain: list[tuple[int, Node]] = []  # (document frequency, clause) of ordinary words
-    groups: list[tuple[int, Node]] = []  # (its most common stem's frequency, synonym clause)
+    groups: list[Node] = []  # the synonym clauses
     corrections: dict[str, str] = {}
     i = 0
     while i < len(tokens):
@@ -138,7 +157,6 @@ def build_query(
         if match is not None:
             length, phrases = match
             alternatives = []
-            held = 0
             for phrase in phrases:
                 stems = [stem(w) for w in phrase if not is_stop(w)]
                 if stems:
@@ -147,13 +165,9 @@ def build_query(
                         if len(stems) == 1
                         else Node("and", [Node.term(s) for s in stems])
                     )
-                    # A phrase is held by at most as many articles as its rarest word.
-                    known_stems = [s for s in stems if known(s)]
-                    if len(known_stems) == len(stems):
-                        held = max(held, min(map(frequency, known_stems)))
             if alternatives:
                 clauses.append(Node("or", alternatives))
-                groups.append((held, clauses[-1]))
+                groups.append(clauses[-1])
             i += length
             continue
         word = tokens[i]
@@ -177,7 +191,8 @@ def build_query(
         if options:
             clauses.append(options[0] if len(options) == 1 else Node("or", options))
     if sum(not is_stop(word) for word in tokens) > LONG_QUERY:
-        clauses = _rare_groups(clauses, groups, plain, docs)
+        held = partial(_group_frequency, known=known, frequency=frequency)
+        clauses = _rare_groups(clauses, groups, plain, held, docs)
     clauses.extend(_prune(plain, docs, keep_some=not clauses))
     if not clauses:
         return None, corrections
