@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, false, or_, select
@@ -127,35 +128,30 @@ def _visible(shape: str, viewer: Mapping[str, Any]) -> ColumnElement[bool]:
     return and_(municipality, or_(*own))
 
 
-# (kind of viewer, name) -> the columns a statement was built with, and the statement
-_BY_NUMBER: dict[tuple[str, str], tuple[tuple[Any, ...], Select[Any]]] = {}
-
-
 def ticket_by_number(
-    user: User, number: str, name: str = "", columns: tuple[Any, ...] = ()
+    user: User, number: str, columns: tuple[Any, ...] = ()
 ) -> tuple[Select[Any], dict[str, Any]]:
     """`tickets_visible_to(user)` for the ticket `number`, with `columns` added, and the
     values of the statement's parameters (the viewer's and the number).
 
-    Kept per kind of viewer and `name`, for the same `columns` object (build them once):
+    The statement is kept per kind of viewer and `columns` object (build them once):
     SQLAlchemy keys a statement it has not seen by walking it, which for the ticket
-    page's statement cost more than running it. Other columns under the name build it
-    again. The kept statement holds parameters only, never a viewer's values: it is
-    executed with them, not combined into another statement.
+    page's statement cost more than running it. The kept statement holds parameters
+    only, never a viewer's values: it is executed with them, not combined into another.
     """
-    shape = _shape(user)
-    kept = _BY_NUMBER.get((shape, name))
-    if kept is None or kept[0] is not columns:
-        statement = (
-            select(Ticket)
-            .where(
-                _visible(shape, _VIEWER_PARAMETERS),
-                Ticket.number == bindparam("ticket_number", type_=String),
-            )
-            .add_columns(*columns)
+    return _by_number(_shape(user), columns), {**_viewer(user), "ticket_number": number}
+
+
+@lru_cache(maxsize=64)
+def _by_number(shape: str, columns: tuple[Any, ...]) -> Select[Any]:
+    return (
+        select(Ticket)
+        .where(
+            _visible(shape, _VIEWER_PARAMETERS),
+            Ticket.number == bindparam("ticket_number", type_=String),
         )
-        kept = _BY_NUMBER[(shape, name)] = (columns, statement)
-    return kept[1], {**_viewer(user), "ticket_number": number}
+        .add_columns(*columns)
+    )
 
 
 def get_ticket(user: User, number: str) -> Ticket:

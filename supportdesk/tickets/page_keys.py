@@ -54,7 +54,7 @@ def visible_ticket(user: User, number: str) -> Ticket:
     The statement is the policy's kept one for this kind of viewer (`ticket_by_number`)."""
     provided = [name for provider in DETAIL_GENERATION_PROVIDERS for name in provider(user)]
     statement, params = policy.ticket_by_number(
-        user, number, "tickets.detail", detail_generation_columns(len(provided))
+        user, number, detail_generation_columns(len(provided))
     )
     names = {f"{_PROVIDED}{index}": name for index, name in enumerate(provided)}
     row = db.session.execute(statement, {**params, **names}).first()
