@@ -57,6 +57,8 @@ def idf(df: int, n: int) -> float:
 
 # Stems kept per segment: each entry is one dict of {document: weight}.
 SEGMENT_STEMS = 4096
+# Stems whose document count a segment keeps (a few bytes each).
+SEGMENT_FREQUENCIES = 16384
 # Combined entries per generation of stems found in more than one segment.
 GENERATION_STEMS = 1024
 # Stems whose documents from several segments are kept joined per generation (16 bytes
@@ -166,6 +168,7 @@ class SegmentPostings:
         self.offset = offset
         self.doc_count = leaf.doc_count_all()
         self._weights: OrderedDict[str, dict[int, float]] = OrderedDict()
+        self._frequencies: OrderedDict[str, int] = OrderedDict()
         # Derived from the weights and dropped with them: bitset, ranked list, arrays.
         self._derived: dict[str, dict[str, object]] = {}
         # What is kept for the segment's life is held in tuples (see `_untracked`).
@@ -236,13 +239,14 @@ class SegmentPostings:
 
     def weights(self, stemmed: str) -> dict[int, float]:
         """{document: BM25F weight without idf} of a stem (empty when absent)."""
-        if self._stems is not None and stemmed not in self._stems:
+        held = self._held(stemmed)
+        if held is False:
             return _NOTHING
         found = self._weights.get(stemmed)
         if found is not None:
             self._weights.move_to_end(stemmed)
             return found
-        if self._stems is None and not self.leaf.frequency(RANK, stemmed):
+        if held is None and not self.leaf.frequency(RANK, stemmed):
             return _NOTHING
         weights = array("d")
         ids = read_ids(self.leaf, RANK, stemmed, weights)
@@ -255,11 +259,30 @@ class SegmentPostings:
         return found
 
     def frequency(self, stemmed: str) -> int:
-        """How many documents hold a stem, deleted ones too (its postings' count)."""
-        if self._stems is not None and stemmed not in self._stems:
+        """How many documents hold a stem, deleted ones too (its postings' count): from
+        the weights read, else the term dictionary, once per stem (a segment's counts
+        never change; typo candidates ask again with each misspelling)."""
+        if self._held(stemmed) is False:
             return 0
         found = self._weights.get(stemmed)
-        return len(found) if found is not None else self.leaf.doc_frequency(RANK, stemmed)
+        if found is not None:
+            return len(found)
+        return _kept(
+            self._frequencies,
+            stemmed,
+            SEGMENT_FREQUENCIES,
+            lambda: self.leaf.doc_frequency(RANK, stemmed),
+        )
+
+    def _held(self, stemmed: str) -> bool | None:
+        """Whether a document of this segment holds the stem, from what is kept in
+        memory: a small segment's stems, or a large one's words grouped by stem (the
+        snippet spellings, derived when a generation is prepared; an article's stems
+        are its words' stems, `Analysed`). None when neither is kept: ask the term
+        dictionary (about 18 µs a stem in Whoosh, and a typo or compound asks about
+        many stems no article holds)."""
+        stems = self._stems if self._stems is not None else self._by_stem
+        return None if stems is None else stemmed in stems
 
     def _derive(self, stemmed: str, what: str, make: Callable[[dict[int, float]], object]):
         weights = self.weights(stemmed)
@@ -654,12 +677,15 @@ def _arrays(weights: dict[int, float], offset: int) -> tuple[np.ndarray, np.ndar
 
 
 def _kept(cache: OrderedDict[str, V], key: str, limit: int, make: Callable[[], V]) -> V:
-    """`cache[key]`, made and kept when missing; the oldest entries beyond `limit` go."""
+    """`cache[key]`, made and kept when missing; beyond `limit` entries the least
+    recently used go (a stem every synonym query uses stays while rarer ones pass)."""
     found = cache.get(key)
-    if found is None:
-        found = cache[key] = make()
-        while len(cache) > limit:
-            cache.popitem(last=False)
+    if found is not None:
+        cache.move_to_end(key)
+        return found
+    found = cache[key] = make()
+    while len(cache) > limit:
+        cache.popitem(last=False)
     return found
 
 
