@@ -496,38 +496,58 @@ class GenerationPostings:
         self._arrays: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._values: dict[str, dict[str, int]] = {}
         self._live: int | None = None
+        # What the last generation combined for the stems that the segments added since
+        # hold (`inherit`): each grows by those segments when first asked for.
+        self._added: list[tuple[SegmentPostings, int]] = []
+        self._earlier_parts: dict[str, list[dict[int, float]]] = {}
+        self._earlier_bits: dict[str, int] = {}
+        self._earlier_arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def inherit(self, previous: GenerationPostings) -> None:
-        """Keep what `previous` combined from its segments for each stem the segments
-        added since lack: an edit touches only its own article's stems (issue 18).
+        """Keep what `previous` combined from its segments for each stem that neither
+        the segments added since nor those merged away hold: an edit touches only its
+        own article's stems (issue 18). When segments were only added (no merge), a
+        stem they hold grows by them when first asked for, instead of being combined
+        across every segment again (a common stem is in most edits).
 
-        Only when this generation is `previous`'s segments at the same offsets and new
-        small ones (an edit, a removal's deletions): a merge or a rebuild starts anew.
-        Deleted documents change nothing kept, as deleted documents are in every stem's
-        documents until a merge (`read_ids`).
+        Only when both generations begin with the same segments at the same offsets
+        and differ in small ones only (an edit's, a removal's, Whoosh's merge of edits
+        every few edits): a stem none of those hold has the same documents and weights
+        in both. A merge of a large segment or a rebuild starts anew. Deleted documents
+        change nothing kept, as deleted documents are in every stem's documents until
+        their segment is merged (`read_ids`).
         """
-        old = previous.segments
-        if self.segments[: len(old)] != old:
+        old, new = previous.segments, self.segments
+        same = 0
+        while same < min(len(old), len(new)) and old[same] == new[same]:
+            same += 1
+        changed = [segment for segment, _offset in old[same:] + new[same:]]
+        if not same or any(segment._stems is None for segment in changed):
             return
-        added = [segment for segment, _offset in self.segments[len(old) :]]
-        if any(segment._stems is None for segment in added):
-            return
-        touched = frozenset().union(*(segment._stems for segment in added))
-        for mine, theirs in (
-            (self._parts, previous._parts),
-            (self._bits, previous._bits),
-            (self._arrays, previous._arrays),
+        touched = frozenset().union(*(segment._stems for segment in changed))
+        grows = same == len(old)
+        self._added = new[same:]
+        for mine, earlier, theirs in (
+            (self._parts, self._earlier_parts, previous._parts),
+            (self._bits, self._earlier_bits, previous._bits),
+            (self._arrays, self._earlier_arrays, previous._arrays),
         ):
-            mine.update((stem, kept) for stem, kept in theirs.items() if stem not in touched)
+            for stemmed, kept in theirs.items():
+                if stemmed not in touched:
+                    mine[stemmed] = kept
+                elif grows:
+                    earlier[stemmed] = kept
 
     def parts(self, stemmed: str) -> list[dict[int, float]]:
         """{document: weight without idf} of a stem, one dict per segment holding it."""
-        return _kept(
-            self._parts,
-            stemmed,
-            GENERATION_STEMS,
-            lambda: [w for w in (seg.weights(stemmed) for seg, _o in self.segments) if w],
-        )
+
+        def combined() -> list[dict[int, float]]:
+            earlier = self._earlier_parts.pop(stemmed, None)
+            segments = self.segments if earlier is None else self._added
+            found = [w for w in (seg.weights(stemmed) for seg, _o in segments) if w]
+            return found if earlier is None else earlier + found
+
+        return _kept(self._parts, stemmed, GENERATION_STEMS, combined)
 
     def _holding(self, stemmed: str) -> list[SegmentPostings]:
         self.parts(stemmed)  # derives the weights of every segment
@@ -535,12 +555,14 @@ class GenerationPostings:
 
     def term_bits(self, stemmed: str) -> int:
         """The documents holding a stem, deleted ones too, as a bitset."""
-        return _kept(
-            self._bits,
-            stemmed,
-            GENERATION_STEMS,
-            lambda: reduce(or_, (segment.bits(stemmed) for segment in self._holding(stemmed)), 0),
-        )
+
+        def combined() -> int:
+            earlier = self._earlier_bits.pop(stemmed, None)
+            if earlier is not None:
+                return reduce(or_, (segment.bits(stemmed) for segment, _o in self._added), earlier)
+            return reduce(or_, (segment.bits(stemmed) for segment in self._holding(stemmed)), 0)
+
+        return _kept(self._bits, stemmed, GENERATION_STEMS, combined)
 
     def frequency(self, stemmed: str) -> int:
         """How many documents hold a stem, deleted ones too: from the weights read, else
@@ -576,6 +598,8 @@ class GenerationPostings:
         """`term_values` as an array: the stem's weights spread over every document of
         the generation (0.0 where absent), then those of `docs` picked."""
         where, weights = self._postings(stemmed)
+        if not len(where):  # a synonym no article uses
+            return np.zeros(len(docs))
         spread = np.zeros(self.doc_count)
         spread[where] = weights
         return spread[docs]
@@ -584,18 +608,16 @@ class GenerationPostings:
         """The (global) documents holding a stem and its weights in them, every segment's
         in one pair of arrays: after edits a common stem is in most of the one-article
         segments, and spreading each segment's apart cost numpy calls per segment."""
+        earlier = self._earlier_arrays.pop(stemmed, None)
+        if earlier is not None:
+            added = [segment for segment, _o in self._added if segment.weights(stemmed)]
+            return _kept(
+                self._arrays, stemmed, GENERATION_ARRAYS, lambda: _joined(stemmed, added, earlier)
+            )
         holding = self._holding(stemmed)
         if len(holding) == 1 and holding[0].offset == 0:  # its documents are global ones
             return holding[0].arrays(stemmed)
-
-        def joined() -> tuple[np.ndarray, np.ndarray]:
-            held = [(segment.arrays(stemmed), segment.offset) for segment in holding]
-            return (
-                np.concatenate([local + offset for (local, _w), offset in held] or [_NO_DOCS]),
-                np.concatenate([weights for (_l, weights), _o in held] or [_NO_WEIGHTS]),
-            )
-
-        return _kept(self._arrays, stemmed, GENERATION_ARRAYS, joined)
+        return _kept(self._arrays, stemmed, GENERATION_ARRAYS, lambda: _joined(stemmed, holding))
 
     def ranked(self, stemmed: str) -> Iterable[tuple[int, float]]:
         """(document, weight) of a stem by descending weight, across segments."""
@@ -668,6 +690,19 @@ class GenerationPostings:
                     live &= ~(bitset(segment.leaf.deleted_docs_set) << offset)
             self._live = live
         return self._live
+
+
+def _joined(
+    stemmed: str,
+    segments: list[SegmentPostings],
+    earlier: tuple[np.ndarray, np.ndarray] = (_NO_DOCS, _NO_WEIGHTS),
+) -> tuple[np.ndarray, np.ndarray]:
+    """A stem's (global) documents and weights: `earlier` ones, then these segments'."""
+    held = [(*segment.arrays(stemmed), segment.offset) for segment in segments]
+    return (
+        np.concatenate([earlier[0], *(local + offset for local, _w, offset in held)]),
+        np.concatenate([earlier[1], *(weights for _local, weights, _offset in held)]),
+    )
 
 
 def _arrays(weights: dict[int, float], offset: int) -> tuple[np.ndarray, np.ndarray]:
