@@ -95,12 +95,32 @@ def _best(
     if not isinstance(scores, np.ndarray):
         return heapq.nlargest(limit, zip(docs, scores, strict=True), key=_higher)
     if len(scores) > limit:
-        # Every document scoring at least the `limit`-th best score, ties included.
-        tenth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-        kept = scores >= tenth
+        # Every document scoring at least a score no better than the `limit`-th best:
+        # the best ones, ties included, and a few more.
+        kept = scores >= _at_most_best(scores, limit)
         docs, scores = docs[kept], scores[kept]
     order = np.lexsort((docs, -scores))[:limit]
     return list(zip(docs[order].tolist(), scores[order].tolist(), strict=True))
+
+
+# Blocks per hit wanted that `_at_most_best` takes the best of.
+BLOCKS_PER_HIT = 8
+
+
+def _at_most_best(scores: np.ndarray, limit: int) -> float:
+    """A score no better than the `limit`-th best: the `limit`-th best of the best
+    scores of `BLOCKS_PER_HIT * limit` blocks (`limit` blocks each hold a score at least
+    that good). numpy's selection over every score cost 90 µs at 10,000 scores (a
+    synonym query at 20,000 articles); the blocks' best scores cost a tenth of that,
+    and few scores pass the bound."""
+    blocks = BLOCKS_PER_HIT * limit
+    size = -(-len(scores) // blocks)
+    if size < 2:
+        return float(np.partition(scores, len(scores) - limit)[len(scores) - limit])
+    padded = np.full(blocks * size, -np.inf)
+    padded[: len(scores)] = scores
+    best = padded.reshape(blocks, size).max(axis=1)
+    return float(np.partition(best, blocks - limit)[blocks - limit])
 
 
 def _higher(item: tuple[int, float]) -> tuple[float, int]:

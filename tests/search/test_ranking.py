@@ -117,6 +117,20 @@ def test_top_hits_equal_scoring_every_match(backend, query, limit, arrays, monke
         assert top_hits(node, cache, matched, limit) == expected
 
 
+@pytest.mark.parametrize("count", [1, 9, 10, 11, 79, 80, 81, 500, 9_847])
+@pytest.mark.parametrize("limit", [1, 10, 50])
+def test_the_best_scores_are_those_of_sorting_every_one(count, limit):
+    """`_best` against a full sort by (score descending, document ascending), with many
+    equal scores (the cut may fall inside a run of them) and as many documents as a
+    synonym query matches at 20,000 articles."""
+    rng = np.random.default_rng(count * 100 + limit)
+    docs = np.sort(rng.choice(40_000, count, replace=False))
+    scores = rng.integers(1, 30, count) / 7  # few distinct values: ties everywhere
+    expected = sorted(zip(docs.tolist(), scores.tolist(), strict=True), key=lambda h: (-h[1], h[0]))
+    assert ranking._best(docs, scores, limit) == expected[:limit]
+    assert ranking._best(docs.tolist(), scores.tolist(), limit) == expected[:limit]
+
+
 def test_the_total_never_counts_an_edited_articles_old_copy(backend):
     found = backend.search("samtykke", Visibility(), limit=300)
     slugs = [hit.slug for hit in found.hits]
