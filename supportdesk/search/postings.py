@@ -188,30 +188,43 @@ class SegmentPostings:
         # A small segment (an edit, a merge of edits) lists its stems once, so a stem it
         # lacks costs a set lookup instead of a term-dictionary lookup.
         self._stems: frozenset[str] | None = None
+        # ... and, when its column holds them, each stem's {local document: weight}.
+        self._column_weights: dict[str, dict[int, float]] | None = None
         if self.doc_count <= SMALL_SEGMENT:
             terms = self._column_terms()
             if terms is not None:
-                self._words, self._stems = terms
+                self._words, self._stems, self._column_weights = terms
             else:
                 self._stems = frozenset(leaf.field_terms(RANK))
 
-    def _column_terms(self) -> tuple[tuple[str, ...], frozenset[str]] | None:
-        """The words and stems of a small segment's documents, from the `terms` column
-        (written with each edited article), None when a document has none.
+    def _column_terms(
+        self,
+    ) -> tuple[tuple[str, ...], frozenset[str], dict[str, dict[int, float]] | None] | None:
+        """The words and stems of a small segment's documents, and each stem's weights
+        in them, from the `terms` column (written with each edited article); None when
+        a document has no value, no weights when one was written without them.
 
-        Whoosh reads a term dictionary at about 5 µs a term: the few hundred words and
-        stems of a one-article segment cost the first search after an edit 1-3 ms that
-        way, and a merge of 40 edits 10 times more; a column value costs microseconds.
+        Whoosh reads a term dictionary at about 5 µs a term and a stem's postings at
+        about 27 µs: the few hundred words and stems of a one-article segment cost the
+        first search after an edit 1-3 ms that way, and a merge of 40 edits 10 times
+        more; a column value costs microseconds.
         """
         words: set[str] = set()
         stems: set[str] = set()
-        for value in self.leaf.column_reader(TERMS_COLUMN):
+        weights: dict[str, dict[int, float]] | None = {}
+        for local, value in enumerate(self.leaf.column_reader(TERMS_COLUMN)):
             if not value:  # a rebuilt article (the vocabulary document among them)
                 return None
-            word_part, _tab, stem_part = value.decode("utf-8").partition("\t")
+            word_part, stem_part, *weight_part = value.decode("utf-8").split("\t")
             words.update(word_part.split())
-            stems.update(stem_part.split())
-        return tuple(sorted(words)), frozenset(stems)
+            spelled = stem_part.split()
+            stems.update(spelled)
+            if weights is not None and weight_part:
+                for stemmed, weight in zip(spelled, weight_part[0].split(), strict=True):
+                    weights.setdefault(stemmed, {})[local] = float(weight)
+            else:
+                weights = None
+        return tuple(sorted(words)), frozenset(stems), weights
 
     def stored(self, local: int) -> dict:
         """A document's stored fields, through a reader kept for the segment's life.
@@ -248,8 +261,12 @@ class SegmentPostings:
             return found
         if held is None and not self.leaf.frequency(RANK, stemmed):
             return _NOTHING
-        weights = array("d")
-        ids = read_ids(self.leaf, RANK, stemmed, weights)
+        if self._column_weights is not None:
+            column = self._column_weights[stemmed]
+            ids, weights = column.keys(), column.values()
+        else:
+            weights = array("d")
+            ids = read_ids(self.leaf, RANK, stemmed, weights)
         if self.offset:
             ids = map(add, ids, repeat(self.offset))
         found = dict(zip(ids, weights, strict=False))
@@ -426,9 +443,13 @@ def _key(first: str, length: int) -> int:
     return (ord(first) << 32) + max(length, 0)
 
 
-def encode_terms(words: Iterable[str], stems: Iterable[str]) -> bytes:
-    """An edited article's words and stems as its `terms` column value."""
-    return (" ".join(sorted(words)) + "\t" + " ".join(sorted(stems))).encode("utf-8")
+def encode_terms(words: Iterable[str], weights: dict[str, float]) -> bytes:
+    """An edited article's words, stems and the stems' weights (as `repr` writes them:
+    read back exactly) as its `terms` column value."""
+    stems = sorted(weights)
+    return "\t".join(
+        (" ".join(sorted(words)), " ".join(stems), " ".join(repr(weights[s]) for s in stems))
+    ).encode("utf-8")
 
 
 def _untracked(groups: dict[K, list[str]]) -> dict[K, tuple[str, ...]]:

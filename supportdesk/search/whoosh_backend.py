@@ -108,9 +108,10 @@ def make_schema() -> Schema:
         schema_version=STORED(),
         # On the vocabulary document: the average field lengths the weights use.
         averages=STORED(),
-        # On an article written by an edit (`index`): its words and stems as one column
-        # value, which the small segment of edits reads instead of its term dictionary
-        # (`postings.SegmentPostings._column_terms`); empty on rebuilt articles.
+        # On an article written by an edit (`index`): its words, stems and the stems'
+        # weights as one column value, which the small segment of edits reads instead of
+        # its term dictionary and postings (`postings.SegmentPostings._column_terms`);
+        # empty on rebuilt articles.
         terms=COLUMN(VarBytesColumn()),
     )
 
