@@ -259,7 +259,9 @@ class SegmentPostings:
         if found is not None:
             self._weights.move_to_end(stemmed)
             return found
-        if held is None and not self.leaf.frequency(RANK, stemmed):
+        # A large segment's words may hold a stem its postings lost in a merge (a
+        # removed article's, kept by the rebuild's vocabulary): only "absent" is sure.
+        if self._stems is None and not self.leaf.frequency(RANK, stemmed):
             return _NOTHING
         if self._column_weights is not None:
             column = self._column_weights[stemmed]
@@ -297,7 +299,9 @@ class SegmentPostings:
         snippet spellings, derived when a generation is prepared; an article's stems
         are its words' stems, `Analysed`). None when neither is kept: ask the term
         dictionary (about 18 µs a stem in Whoosh, and a typo or compound asks about
-        many stems no article holds)."""
+        many stems no article holds). For a large segment only False is sure: its
+        words are a superset (the rebuild's vocabulary keeps a removed article's words
+        after a merge dropped its postings)."""
         stems = self._stems if self._stems is not None else self._by_stem
         return None if stems is None else stemmed in stems
 

@@ -559,3 +559,27 @@ def test_an_edit_segment_written_without_weights_reads_its_postings(backend, mon
     found = backend.search("kalenderen abonnement", EVERYONE, limit=50)
     assert found.total == 30
     assert found.hits[0].slug == "artikel-4"
+
+
+def test_a_word_left_only_in_the_vocabulary_after_a_merge_is_not_held(tmp_path):
+    """A large segment's words include every word of its rebuild (the vocabulary
+    document), and a merge drops the postings of removed articles: a word only a removed
+    article held is then among the words but not the stems. Its absence must come from
+    the term dictionary, not a failed postings read (which counted as a broken index)."""
+    articles = [
+        article(n, f"Kalenderen viser møder {'xyzzyord' if n == 3 else ''} i Aula.")
+        for n in range(300)
+    ]
+    backend = WhooshBackend(tmp_path / "index")  # no loader: a broken index cannot be rebuilt
+    backend.rebuild(articles)
+    assert backend.search("xyzzyord", EVERYONE).total == 1
+    backend.remove("artikel-3")
+    writer = backend._open().writer()
+    writer.commit(optimize=True)  # as Whoosh's merge policy does in time
+    (large,) = [
+        segment for segment, _offset in backend._generation_cache(backend._get_searcher()).segments
+    ]
+    large._surfaces()
+    assert "xyzzyord" in large._by_stem
+    assert backend.search("xyzzyord", EVERYONE).total == 0
+    assert backend.search("kalenderen", EVERYONE).total == 299
