@@ -7,7 +7,7 @@ audience may see) is read once per segment and reused by every later index
 generation. Publishing or editing an article writes a one-document
 segment and marks the old copy deleted: the next query derives that one document's
 stems, and nothing is recomputed for the thousands of others. Deleted documents stay
-in the per-segment sets; `GenerationPostings.visible` leaves them out.
+in the per-segment sets; `generations.GenerationPostings.visible` leaves them out.
 
 Ranking is BM25F (Robertson & Zaragoza): a document's term frequencies in title,
 tags and body are normalised by the field's length, boosted, summed and saturated
@@ -20,18 +20,14 @@ without touching a stored weight.
 
 from __future__ import annotations
 
-import contextlib
-import heapq
 import math
 import struct
 import sys
 from array import array
-from bisect import bisect_left
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
-from functools import reduce
 from itertools import repeat
-from operator import add, or_
+from operator import add
 from typing import TypeVar
 
 import numpy as np
@@ -41,7 +37,7 @@ from whoosh.query import And, Or, Query, Term
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from supportdesk.search.analysis import spellings, stem
+from supportdesk.search.analysis import stem
 from supportdesk.search.query import TEXT_FIELDS, near
 from supportdesk.search.ranking import bitset
 
@@ -59,11 +55,6 @@ def idf(df: int, n: int) -> float:
 SEGMENT_STEMS = 4096
 # Stems whose document count a segment keeps (a few bytes each).
 SEGMENT_FREQUENCIES = 16384
-# Combined entries per generation of stems found in more than one segment.
-GENERATION_STEMS = 1024
-# Stems whose documents from several segments are kept joined per generation (16 bytes
-# a document).
-GENERATION_ARRAYS = 256
 SMALL_SEGMENT = 256
 # The column holding an edited article's words and stems (`encode_terms`).
 TERMS_COLUMN = "terms"
@@ -73,8 +64,6 @@ FEW_WORDS = 2000
 # The field holding each document's stems with their weights (`RankField`).
 RANK = "rank"
 _NOTHING: dict[int, float] = {}
-_NO_DOCS = np.zeros(0, np.int64)
-_NO_WEIGHTS = np.zeros(0)
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -286,7 +275,7 @@ class SegmentPostings:
         found = self._weights.get(stemmed)
         if found is not None:
             return len(found)
-        return _kept(
+        return kept(
             self._frequencies,
             stemmed,
             SEGMENT_FREQUENCIES,
@@ -321,7 +310,7 @@ class SegmentPostings:
     def ranked(self, stemmed: str) -> tuple[tuple[int, float], ...]:
         """(document, weight) by descending weight, then ascending document."""
         return self._derive(
-            stemmed, "ranked", lambda weights: tuple(sorted(weights.items(), key=_by_weight))
+            stemmed, "ranked", lambda weights: tuple(sorted(weights.items(), key=by_weight))
         )
 
     def arrays(self, stemmed: str) -> tuple[np.ndarray, np.ndarray]:
@@ -470,273 +459,13 @@ def _bigrams(word: str) -> set[str]:
     return {word[i : i + 2] for i in range(len(word) - 1)}
 
 
-class SegmentStore:
-    """`SegmentPostings` by segment id, across generations of one index directory."""
-
-    def __init__(self) -> None:
-        self.segments: dict[str, SegmentPostings] = {}
-        self.last: GenerationPostings | None = None
-
-    def clear(self) -> None:
-        segments, self.segments, self.last = self.segments, {}, None
-        for segment in segments.values():
-            with contextlib.suppress(Exception):  # a broken reader is dropped either way
-                segment.close()
-
-    def generation(self, reader, generation: int | None) -> GenerationPostings:
-        leaves = list(reader.leaf_readers())
-        current: dict[str, SegmentPostings] = {}
-        parts: list[tuple[SegmentPostings, int]] = []
-        for leaf, offset in leaves:
-            segid = leaf.segment().segment_id()
-            segment = self.segments.get(segid)
-            if segment is None:
-                segment = SegmentPostings(leaf, offset)
-            else:
-                segment.attach(leaf, offset)
-            current[segid] = segment
-            parts.append((segment, offset))
-        # Segments merged away or dropped are forgotten.
-        for segid, segment in self.segments.items():
-            if segid not in current:
-                segment.close()
-        self.segments = current
-        fresh = GenerationPostings(reader, generation, parts)
-        if self.last is not None:
-            fresh.inherit(self.last)
-        self.last = fresh
-        return fresh
-
-
-class GenerationPostings:
-    """One index generation: its segments at their document offsets."""
-
-    def __init__(self, reader, generation: int | None, parts) -> None:
-        self.reader = reader
-        self.generation = generation
-        self.segments: list[tuple[SegmentPostings, int]] = parts
-        self.doc_count = max(reader.doc_count_all(), 1)
-        self._parts: OrderedDict[str, list[dict[int, float]]] = OrderedDict()
-        self._bits: OrderedDict[str, int] = OrderedDict()
-        self._arrays: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._values: dict[str, dict[str, int]] = {}
-        self._live: int | None = None
-        # What the last generation combined for the stems that the segments added since
-        # hold (`inherit`): each grows by those segments when first asked for.
-        self._added: list[tuple[SegmentPostings, int]] = []
-        self._earlier_parts: dict[str, list[dict[int, float]]] = {}
-        self._earlier_bits: dict[str, int] = {}
-        self._earlier_arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def inherit(self, previous: GenerationPostings) -> None:
-        """Keep what `previous` combined from its segments for each stem that neither
-        the segments added since nor those merged away hold: an edit touches only its
-        own article's stems (issue 18). When segments were only added (no merge), a
-        stem they hold grows by them when first asked for, instead of being combined
-        across every segment again (a common stem is in most edits).
-
-        Only when both generations begin with the same segments at the same offsets
-        and differ in small ones only (an edit's, a removal's, Whoosh's merge of edits
-        every few edits): a stem none of those hold has the same documents and weights
-        in both. A merge of a large segment or a rebuild starts anew. Deleted documents
-        change nothing kept, as deleted documents are in every stem's documents until
-        their segment is merged (`read_ids`).
-        """
-        old, new = previous.segments, self.segments
-        same = 0
-        while same < min(len(old), len(new)) and old[same] == new[same]:
-            same += 1
-        changed = [segment for segment, _offset in old[same:] + new[same:]]
-        if not same or any(segment._stems is None for segment in changed):
-            return
-        touched = frozenset().union(*(segment._stems for segment in changed))
-        grows = same == len(old)
-        self._added = new[same:]
-        for mine, earlier, theirs in (
-            (self._parts, self._earlier_parts, previous._parts),
-            (self._bits, self._earlier_bits, previous._bits),
-            (self._arrays, self._earlier_arrays, previous._arrays),
-        ):
-            for stemmed, kept in theirs.items():
-                if stemmed not in touched:
-                    mine[stemmed] = kept
-                elif grows:
-                    earlier[stemmed] = kept
-
-    def parts(self, stemmed: str) -> list[dict[int, float]]:
-        """{document: weight without idf} of a stem, one dict per segment holding it."""
-
-        def combined() -> list[dict[int, float]]:
-            earlier = self._earlier_parts.pop(stemmed, None)
-            segments = self.segments if earlier is None else self._added
-            found = [w for w in (seg.weights(stemmed) for seg, _o in segments) if w]
-            return found if earlier is None else earlier + found
-
-        return _kept(self._parts, stemmed, GENERATION_STEMS, combined)
-
-    def _holding(self, stemmed: str) -> list[SegmentPostings]:
-        self.parts(stemmed)  # derives the weights of every segment
-        return [seg for seg, _o in self.segments if seg.weights(stemmed)]
-
-    def term_bits(self, stemmed: str) -> int:
-        """The documents holding a stem, deleted ones too, as a bitset."""
-
-        def combined() -> int:
-            earlier = self._earlier_bits.pop(stemmed, None)
-            if earlier is not None:
-                return reduce(or_, (segment.bits(stemmed) for segment, _o in self._added), earlier)
-            return reduce(or_, (segment.bits(stemmed) for segment in self._holding(stemmed)), 0)
-
-        return _kept(self._bits, stemmed, GENERATION_STEMS, combined)
-
-    def frequency(self, stemmed: str) -> int:
-        """How many documents hold a stem, deleted ones too: from the weights read, else
-        the segments' term dictionaries (no postings read)."""
-        return sum(segment.frequency(stemmed) for segment, _offset in self.segments)
-
-    def term_weights(self, stemmed: str) -> tuple[list[dict[int, float]], float]:
-        """The stem's weights per segment and its idf (over every document)."""
-        parts = self.parts(stemmed)
-        return parts, idf(sum(map(len, parts)), self.doc_count)
-
-    def term_values(self, stemmed: str, docs: list[int]) -> Iterable[float]:
-        """The stem's weight (without idf) in each of these ascending documents, 0.0 where
-        it is absent.
-
-        Each segment holding the stem looks up only the documents in its range: after
-        edits a stem is in several segments, and looking every document up in each of
-        them made a query cost as many times more as there were segments.
-        """
-        holding = self._holding(stemmed)
-        if len(holding) == 1:
-            return map(holding[0].weights(stemmed).get, docs, repeat(0.0))
-        values: list[float] = []
-        for segment in holding:
-            start = bisect_left(docs, segment.offset, len(values))
-            end = bisect_left(docs, segment.offset + segment.doc_count, start)
-            values.extend(repeat(0.0, start - len(values)))
-            values.extend(map(segment.weights(stemmed).get, docs[start:end], repeat(0.0)))
-        values.extend(repeat(0.0, len(docs) - len(values)))
-        return values
-
-    def term_array(self, stemmed: str, docs: np.ndarray) -> np.ndarray:
-        """`term_values` as an array: the stem's weights spread over every document of
-        the generation (0.0 where absent), then those of `docs` picked."""
-        where, weights = self._postings(stemmed)
-        if not len(where):  # a synonym no article uses
-            return np.zeros(len(docs))
-        spread = np.zeros(self.doc_count)
-        spread[where] = weights
-        return spread[docs]
-
-    def _postings(self, stemmed: str) -> tuple[np.ndarray, np.ndarray]:
-        """The (global) documents holding a stem and its weights in them, every segment's
-        in one pair of arrays: after edits a common stem is in most of the one-article
-        segments, and spreading each segment's apart cost numpy calls per segment."""
-        earlier = self._earlier_arrays.pop(stemmed, None)
-        if earlier is not None:
-            added = [segment for segment, _o in self._added if segment.weights(stemmed)]
-            return _kept(
-                self._arrays, stemmed, GENERATION_ARRAYS, lambda: _joined(stemmed, added, earlier)
-            )
-        holding = self._holding(stemmed)
-        if len(holding) == 1 and holding[0].offset == 0:  # its documents are global ones
-            return holding[0].arrays(stemmed)
-        return _kept(self._arrays, stemmed, GENERATION_ARRAYS, lambda: _joined(stemmed, holding))
-
-    def ranked(self, stemmed: str) -> Iterable[tuple[int, float]]:
-        """(document, weight) of a stem by descending weight, across segments."""
-        lists = [segment.ranked(stemmed) for segment in self._holding(stemmed)]
-        if len(lists) == 1:
-            return lists[0]
-        return heapq.merge(*lists, key=_by_weight)
-
-    def stored_fields(self, docnum: int) -> dict:
-        """The stored fields of a document (its segment's kept reader)."""
-        for segment, offset in reversed(self.segments):
-            if docnum >= offset:
-                return segment.stored(docnum - offset)
-        raise IndexError(docnum)
-
-    def near_words(self, word: str, maxdist: int) -> set[str]:
-        """Indexed words within `maxdist` edits of `word` (same first letter)."""
-        return {w for segment, _offset in self.segments for w in segment.near_words(word, maxdist)}
-
-    def surfaces(self, stems: Iterable[str]) -> set[str]:
-        """Every lowercase spelling of the indexed words with these stems: what a
-        snippet marks."""
-        words = {w for s in stems for segment, _o in self.segments for w in segment.surfaces(s)}
-        return set().union(*map(spellings, words))
-
-    def prepare(self, columns: Iterable[str]) -> None:
-        """Derive now what every search with hits reads of this generation: the live
-        documents, these columns' value sets and each segment's words by stem (the
-        snippet spellings; a new segment's are built from its words, about 1 ms for
-        one edited article and more for a merge of edits)."""
-        self.live()
-        for name in columns:
-            self.value_bits(name)
-        for segment, _offset in self.segments:
-            segment._surfaces()
-
-    def value_bits(self, name: str) -> dict[str, int]:
-        """{value: bitset of the documents with it} of a column (`system`, `category`)."""
-        if name not in self._values:
-            values: dict[str, int] = {}
-            for segment, offset in self.segments:
-                for value, local in segment.value_bits(name).items():
-                    values[value] = values.get(value, 0) | local << offset
-            self._values[name] = values
-        return self._values[name]
-
-    def counts(self, name: str, matched: int) -> dict[str, int]:
-        """How many matched documents have each value of a column (the facet)."""
-        counts = {}
-        for value, bits in self.value_bits(name).items():
-            count = (matched & bits).bit_count()
-            if count:
-                counts[value] = count
-        return counts
-
-    def visible(self, key: tuple, query: Callable[[], Query]) -> int:
-        """Live documents matching a visibility filter, from the segments' cached sets."""
-        docs = 0
-        for segment, offset in self.segments:
-            docs |= segment.visible(key, query) << offset
-        return docs & self.live()
-
-    def live(self) -> int:
-        """Every document of this generation not deleted, as a bitset (once for all
-        callers: each segment's deletions are this generation's)."""
-        if self._live is None:
-            live = (1 << self.reader.doc_count_all()) - 1
-            for segment, offset in self.segments:
-                if segment.leaf.has_deletions():
-                    live &= ~(bitset(segment.leaf.deleted_docs_set) << offset)
-            self._live = live
-        return self._live
-
-
-def _joined(
-    stemmed: str,
-    segments: list[SegmentPostings],
-    earlier: tuple[np.ndarray, np.ndarray] = (_NO_DOCS, _NO_WEIGHTS),
-) -> tuple[np.ndarray, np.ndarray]:
-    """A stem's (global) documents and weights: `earlier` ones, then these segments'."""
-    held = [(*segment.arrays(stemmed), segment.offset) for segment in segments]
-    return (
-        np.concatenate([earlier[0], *(local + offset for local, _w, offset in held)]),
-        np.concatenate([earlier[1], *(weights for _local, weights, _offset in held)]),
-    )
-
-
 def _arrays(weights: dict[int, float], offset: int) -> tuple[np.ndarray, np.ndarray]:
     count = len(weights)
     local = np.fromiter(weights.keys(), np.int64, count) - offset
     return local, np.fromiter(weights.values(), np.float64, count)
 
 
-def _kept(cache: OrderedDict[str, V], key: str, limit: int, make: Callable[[], V]) -> V:
+def kept(cache: OrderedDict[str, V], key: str, limit: int, make: Callable[[], V]) -> V:
     """`cache[key]`, made and kept when missing; beyond `limit` entries the least
     recently used go (a stem every synonym query uses stays while rarer ones pass)."""
     found = cache.get(key)
@@ -749,5 +478,5 @@ def _kept(cache: OrderedDict[str, V], key: str, limit: int, make: Callable[[], V
     return found
 
 
-def _by_weight(item: tuple[int, float]) -> tuple[float, int]:
+def by_weight(item: tuple[int, float]) -> tuple[float, int]:
     return (-item[1], item[0])

@@ -37,11 +37,10 @@ from supportdesk.search import (
     with_progress,
 )
 from supportdesk.search.analysis import STOP_WORDS, fold, stem, words
+from supportdesk.search.generations import GenerationPostings, SegmentStore
 from supportdesk.search.postings import (
     TERMS_COLUMN,
     WEIGHT,
-    GenerationPostings,
-    SegmentStore,
     WeightFormat,
     average_lengths,
     bm25f_weights,

@@ -19,9 +19,10 @@ from whoosh.reading import SegmentReader
 
 from supportdesk import search
 from supportdesk.faq.models import ArticleState, Audience, Visibility
-from supportdesk.search import postings, whoosh_backend
+from supportdesk.search import generations, postings, whoosh_backend
 from supportdesk.search.analysis import stem
-from supportdesk.search.postings import GenerationPostings, SegmentPostings, SegmentStore
+from supportdesk.search.generations import GenerationPostings, SegmentStore
+from supportdesk.search.postings import SegmentPostings
 from supportdesk.search.query import FUZZY_TERMS, closest
 from supportdesk.search.storage import SegmentReaders
 from supportdesk.search.whoosh_backend import (
@@ -481,7 +482,7 @@ def test_a_stem_an_edit_holds_grows_by_the_edit_instead_of_being_combined_again(
 def test_a_generation_keeps_the_stems_used_most_recently(backend, monkeypatch):
     """The per-generation caches drop the least recently used stem, not the first one
     made: a stem every synonym query uses stays while many rarer ones pass."""
-    monkeypatch.setattr(postings, "GENERATION_STEMS", 2)
+    monkeypatch.setattr(generations, "GENERATION_STEMS", 2)
     backend.search("kalenderen", EVERYONE)
     cache = backend._generation_cache(backend._get_searcher())
     common = cache.parts("fravær")
