@@ -86,8 +86,11 @@ class GenerationPostings:
         self._arrays: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._values: dict[str, dict[str, int]] = {}
         self._live: int | None = None
-        # What the last generation combined for the stems that the segments added since
-        # hold (`inherit`): each grows by those segments when first asked for.
+        # What the last generation combined for the stems that the segments added or
+        # merged away since hold (`inherit`): when first asked for, each keeps its part
+        # in the documents before `_shared` (the segments both share) and grows by the
+        # added segments.
+        self._shared = 0
         self._added: list[tuple[SegmentPostings, int]] = []
         self._earlier_parts: dict[str, list[dict[int, float]]] = {}
         self._earlier_bits: dict[str, int] = {}
@@ -96,9 +99,10 @@ class GenerationPostings:
     def inherit(self, previous: GenerationPostings) -> None:
         """Keep what `previous` combined from its segments for each stem that neither
         the segments added since nor those merged away hold: an edit touches only its
-        own article's stems (issue 18). When segments were only added (no merge), a
-        stem they hold grows by them when first asked for, instead of being combined
-        across every segment again (a common stem is in most edits).
+        own article's stems (issue 18). A stem those segments hold keeps, when first
+        asked for, its part in the shared segments and grows by the added ones, instead
+        of being combined across every segment again (a common stem is in most edits,
+        and a merge of edits holds most of a small vocabulary).
 
         Only when both generations begin with the same segments at the same offsets
         and differ in small ones only (an edit's, a removal's, Whoosh's merge of edits
@@ -115,7 +119,8 @@ class GenerationPostings:
         if not same or any(segment._stems is None for segment in changed):
             return
         touched = frozenset().union(*(segment._stems for segment in changed))
-        grows = same == len(old)
+        last, offset = new[same - 1]
+        self._shared = offset + last.doc_count
         self._added = new[same:]
         for mine, earlier, theirs in (
             (self._parts, self._earlier_parts, previous._parts),
@@ -123,10 +128,7 @@ class GenerationPostings:
             (self._arrays, self._earlier_arrays, previous._arrays),
         ):
             for stemmed, combined in theirs.items():
-                if stemmed not in touched:
-                    mine[stemmed] = combined
-                elif grows:
-                    earlier[stemmed] = combined
+                (earlier if stemmed in touched else mine)[stemmed] = combined
 
     def parts(self, stemmed: str) -> list[dict[int, float]]:
         """{document: weight without idf} of a stem, one dict per segment holding it."""
@@ -135,7 +137,10 @@ class GenerationPostings:
             earlier = self._earlier_parts.pop(stemmed, None)
             segments = self.segments if earlier is None else self._added
             found = [w for w in (seg.weights(stemmed) for seg, _o in segments) if w]
-            return found if earlier is None else earlier + found
+            if earlier is None:
+                return found
+            # a segment's part holds its own documents only: the shared ones come first
+            return [w for w in earlier if next(iter(w)) < self._shared] + found
 
         return kept(self._parts, stemmed, GENERATION_STEMS, combined)
 
@@ -149,7 +154,8 @@ class GenerationPostings:
         def combined() -> int:
             earlier = self._earlier_bits.pop(stemmed, None)
             if earlier is not None:
-                return reduce(or_, (segment.bits(stemmed) for segment, _o in self._added), earlier)
+                shared = earlier & ((1 << self._shared) - 1)
+                return reduce(or_, (segment.bits(stemmed) for segment, _o in self._added), shared)
             return reduce(or_, (segment.bits(stemmed) for segment in self._holding(stemmed)), 0)
 
         return kept(self._bits, stemmed, GENERATION_STEMS, combined)
@@ -200,9 +206,14 @@ class GenerationPostings:
         segments, and spreading each segment's apart cost numpy calls per segment."""
         earlier = self._earlier_arrays.pop(stemmed, None)
         if earlier is not None:
+            where, weights = earlier
+            cut = int(np.searchsorted(where, self._shared))  # ascending: the shared first
             added = [segment for segment, _o in self._added if segment.weights(stemmed)]
             return kept(
-                self._arrays, stemmed, GENERATION_ARRAYS, lambda: _joined(stemmed, added, earlier)
+                self._arrays,
+                stemmed,
+                GENERATION_ARRAYS,
+                lambda: _joined(stemmed, added, (where[:cut], weights[:cut])),
             )
         holding = self._holding(stemmed)
         if len(holding) == 1 and holding[0].offset == 0:  # its documents are global ones

@@ -584,3 +584,48 @@ def test_a_word_left_only_in_the_vocabulary_after_a_merge_is_not_held(tmp_path):
     assert "xyzzyord" in large._by_stem
     assert backend.search("xyzzyord", EVERYONE).total == 0
     assert backend.search("kalenderen", EVERYONE).total == 299
+
+
+def test_a_stem_a_merge_of_edits_holds_grows_from_the_segments_kept(tmp_path, monkeypatch):
+    """After a merge of edit segments, a stem the merged segments hold keeps what the
+    last generation combined from the segments both share and adds the new ones, instead
+    of being combined across every segment again (on the harsh corpus a merge of five
+    edits touches most of the vocabulary)."""
+    articles = [
+        article(n, f"Kalenderen viser møder og {'fravær' if n % 3 else 'sygemelding'} i Aula.")
+        for n in range(120)
+    ]
+    backend = WhooshBackend(tmp_path / "index", loader=lambda: articles)
+    backend.rebuild(articles)
+    held = stem("kalenderen")
+    for n in range(12):
+        backend.search("kalenderen", EVERYONE, limit=50)
+        before = backend._generation_cache(backend._get_searcher())
+        before.parts(held), before.term_bits(held), before._postings(held)
+        backend.index(article(n, f"Kalenderen udvidet, version {n}."))
+        after = backend._generation_cache(backend._get_searcher())
+        if len(after.segments) < len(before.segments):
+            break
+    else:
+        pytest.fail("no merge in twelve edits")
+    (large, _offset), *_small = after.segments
+    assert large is before.segments[0][0]
+    asked: list[SegmentPostings] = []
+    for name in ("weights", "bits", "arrays"):
+        original = getattr(SegmentPostings, name)
+
+        def recorded(segment, stemmed, original=original):
+            if stemmed == held:
+                asked.append(segment)
+            return original(segment, stemmed)
+
+        monkeypatch.setattr(SegmentPostings, name, recorded)
+    grown = after.parts(held), after.term_bits(held), after._postings(held)
+    assert asked  # the merged segment's part is read
+    assert large not in asked
+    monkeypatch.undo()
+    anew = GenerationPostings(after.reader, after.generation, after.segments)
+    assert grown[0] == anew.parts(held)
+    assert grown[1] == anew.term_bits(held)
+    assert [a.tolist() for a in grown[2]] == [a.tolist() for a in anew._postings(held)]
+    assert backend.search("kalenderen", EVERYONE, limit=200).total == 120
