@@ -383,23 +383,14 @@ def test_a_merge_of_edit_segments_keeps_each_stem_the_merged_segments_lack(tmp_p
     generation combined for a stem none of the merged or added segments hold is kept;
     after a merge every search combined every stem it used again (most of a query's
     work in the twenty searches after it)."""
-    articles = [
-        article(n, f"Kalenderen viser møder og {'fravær' if n % 3 else 'sygemelding'} i Aula.")
-        for n in range(120)  # enough that Whoosh merges only the edits' segments
-    ]
-    backend = WhooshBackend(tmp_path / "index", loader=lambda: articles)
-    backend.rebuild(articles)
-    for n in range(12):  # enough one-document segments for Whoosh to merge them
-        backend.search("fravær lagerplads", EVERYONE, limit=50)
-        before = backend._generation_cache(backend._get_searcher())
-        kept = before.parts("fravær"), before.term_bits("fravær")
-        merged_away = before.parts("lagerplad")
-        backend.index(article(n, f"Lagerplads udvidet, version {n}."))
-        after = backend._generation_cache(backend._get_searcher())
-        if len(after.segments) < len(before.segments):
-            break
-    else:
-        pytest.fail("no merge in twelve edits")
+    backend = _backend_of_120(tmp_path)
+
+    def remember(before: GenerationPostings):
+        return before.parts("fravær"), before.term_bits("fravær"), before.parts("lagerplad")
+
+    n, (*kept, merged_away), before, after = _edit_until_merged(
+        backend, "fravær lagerplads", remember, "Lagerplads udvidet, version {n}."
+    )
     assert after.segments[0] == before.segments[0]  # the rebuilt segment is not merged
     assert after.parts("fravær") is kept[0]
     assert after.term_bits("fravær") == kept[1]
@@ -457,23 +448,11 @@ def test_a_stem_an_edit_holds_grows_by_the_edit_instead_of_being_combined_again(
     backend.index(article(5, "Kalenderen og sygemelding, ny udgave."))
     after = backend._generation_cache(backend._get_searcher())
     (edit,) = [seg for seg, _offset in after.segments if seg not in dict(before.segments)]
-    asked: list[SegmentPostings] = []
-    for name in ("weights", "bits", "arrays"):
-        original = getattr(SegmentPostings, name)
-
-        def recorded(segment, stemmed, original=original):
-            if stemmed == held:
-                asked.append(segment)
-            return original(segment, stemmed)
-
-        monkeypatch.setattr(SegmentPostings, name, recorded)
+    asked = _segments_asked_for(held, monkeypatch)
     grown = after.parts(held), after.term_bits(held), after._postings(held)
     assert set(asked) == {edit}
     monkeypatch.undo()
-    anew = GenerationPostings(after.reader, after.generation, after.segments)
-    assert grown[0] == anew.parts(held)
-    assert grown[1] == anew.term_bits(held)
-    assert [a.tolist() for a in grown[2]] == [a.tolist() for a in anew._postings(held)]
+    _assert_combined_anew(after, held, grown)
     found = backend.search("kalenderen", EVERYONE, limit=50)
     assert found.total == 30
     assert {h.slug for h in found.hits[:2]} == {"artikel-4", "artikel-5"}  # the short ones
@@ -591,41 +570,72 @@ def test_a_stem_a_merge_of_edits_holds_grows_from_the_segments_kept(tmp_path, mo
     last generation combined from the segments both share and adds the new ones, instead
     of being combined across every segment again (on the harsh corpus a merge of five
     edits touches most of the vocabulary)."""
+    backend = _backend_of_120(tmp_path)
+    held = stem("kalenderen")
+
+    def remember(before: GenerationPostings):
+        return before.parts(held), before.term_bits(held), before._postings(held)
+
+    _n, _combined, before, after = _edit_until_merged(
+        backend, "kalenderen", remember, "Kalenderen udvidet, version {n}."
+    )
+    (large, _offset), *_small = after.segments
+    assert large is before.segments[0][0]
+    asked = _segments_asked_for(held, monkeypatch)
+    grown = after.parts(held), after.term_bits(held), after._postings(held)
+    assert asked  # the merged segment's part is read
+    assert large not in asked
+    monkeypatch.undo()
+    _assert_combined_anew(after, held, grown)
+    assert backend.search("kalenderen", EVERYONE, limit=200).total == 120
+
+
+def _segments_asked_for(stemmed: str, monkeypatch) -> list[SegmentPostings]:
+    """The segments asked for this stem's weights, documents or arrays from now on."""
+    asked: list[SegmentPostings] = []
+    for name in ("weights", "bits", "arrays"):
+        original = getattr(SegmentPostings, name)
+
+        def recorded(segment, text, original=original):
+            if text == stemmed:
+                asked.append(segment)
+            return original(segment, text)
+
+        monkeypatch.setattr(SegmentPostings, name, recorded)
+    return asked
+
+
+def _assert_combined_anew(generation: GenerationPostings, stemmed: str, grown) -> None:
+    """What a generation grew for a stem equals combining it across its segments anew."""
+    anew = GenerationPostings(generation.reader, generation.generation, generation.segments)
+    assert grown[0] == anew.parts(stemmed)
+    assert grown[1] == anew.term_bits(stemmed)
+    assert [a.tolist() for a in grown[2]] == [a.tolist() for a in anew._postings(stemmed)]
+
+
+def _backend_of_120(tmp_path) -> WhooshBackend:
+    """A backend of 120 rebuilt articles: enough that Whoosh merges only the edits'
+    segments."""
     articles = [
         article(n, f"Kalenderen viser møder og {'fravær' if n % 3 else 'sygemelding'} i Aula.")
         for n in range(120)
     ]
     backend = WhooshBackend(tmp_path / "index", loader=lambda: articles)
     backend.rebuild(articles)
-    held = stem("kalenderen")
-    for n in range(12):
-        backend.search("kalenderen", EVERYONE, limit=50)
+    return backend
+
+
+def _edit_until_merged(backend: WhooshBackend, query: str, remember, text: str):
+    """Edits articles 0, 1, … (`text` with the edit's `{n}`) until Whoosh merges the
+    edits' segments, searching `query` and calling `remember(generation)` before each
+    edit. Returns the last edit's number, what `remember` returned before it, and the
+    generations before and after it."""
+    for n in range(12):  # enough one-document segments for Whoosh to merge them
+        backend.search(query, EVERYONE, limit=50)
         before = backend._generation_cache(backend._get_searcher())
-        before.parts(held), before.term_bits(held), before._postings(held)
-        backend.index(article(n, f"Kalenderen udvidet, version {n}."))
+        remembered = remember(before)
+        backend.index(article(n, text.format(n=n)))
         after = backend._generation_cache(backend._get_searcher())
         if len(after.segments) < len(before.segments):
-            break
-    else:
-        pytest.fail("no merge in twelve edits")
-    (large, _offset), *_small = after.segments
-    assert large is before.segments[0][0]
-    asked: list[SegmentPostings] = []
-    for name in ("weights", "bits", "arrays"):
-        original = getattr(SegmentPostings, name)
-
-        def recorded(segment, stemmed, original=original):
-            if stemmed == held:
-                asked.append(segment)
-            return original(segment, stemmed)
-
-        monkeypatch.setattr(SegmentPostings, name, recorded)
-    grown = after.parts(held), after.term_bits(held), after._postings(held)
-    assert asked  # the merged segment's part is read
-    assert large not in asked
-    monkeypatch.undo()
-    anew = GenerationPostings(after.reader, after.generation, after.segments)
-    assert grown[0] == anew.parts(held)
-    assert grown[1] == anew.term_bits(held)
-    assert [a.tolist() for a in grown[2]] == [a.tolist() for a in anew._postings(held)]
-    assert backend.search("kalenderen", EVERYONE, limit=200).total == 120
+            return n, remembered, before, after
+    pytest.fail("no merge in twelve edits")
