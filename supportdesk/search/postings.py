@@ -241,8 +241,7 @@ class SegmentPostings:
 
     def weights(self, stemmed: str) -> dict[int, float]:
         """{document: BM25F weight without idf} of a stem (empty when absent)."""
-        held = self._held(stemmed)
-        if held is False:
+        if self._lacks(stemmed):
             return _NOTHING
         found = self._weights.get(stemmed)
         if found is not None:
@@ -268,13 +267,16 @@ class SegmentPostings:
 
     def frequency(self, stemmed: str) -> int:
         """How many documents hold a stem, deleted ones too (its postings' count): from
-        the weights read, else the term dictionary, once per stem (a segment's counts
-        never change; typo candidates ask again with each misspelling)."""
-        if self._held(stemmed) is False:
+        the weights read or an edit's column, else the term dictionary, once per stem
+        (a segment's counts never change; typo candidates ask again with each
+        misspelling)."""
+        if self._lacks(stemmed):
             return 0
         found = self._weights.get(stemmed)
         if found is not None:
             return len(found)
+        if self._column_weights is not None:
+            return len(self._column_weights[stemmed])
         return kept(
             self._frequencies,
             stemmed,
@@ -282,17 +284,16 @@ class SegmentPostings:
             lambda: self.leaf.doc_frequency(RANK, stemmed),
         )
 
-    def _held(self, stemmed: str) -> bool | None:
-        """Whether a document of this segment holds the stem, from what is kept in
-        memory: a small segment's stems, or a large one's words grouped by stem (the
+    def _lacks(self, stemmed: str) -> bool:
+        """Whether surely no document of this segment holds the stem, from what is kept
+        in memory: a small segment's stems, or a large one's words grouped by stem (the
         snippet spellings, derived when a generation is prepared; an article's stems
-        are its words' stems, `Analysed`). None when neither is kept: ask the term
-        dictionary (about 18 µs a stem in Whoosh, and a typo or compound asks about
-        many stems no article holds). For a large segment only False is sure: its
-        words are a superset (the rebuild's vocabulary keeps a removed article's words
-        after a merge dropped its postings)."""
+        are its words' stems, `Analysed`), instead of the term dictionary (about 18 µs
+        a stem in Whoosh, and a typo or compound asks about many stems no article
+        holds). False when unsure: a large segment's words are a superset (the rebuild's
+        vocabulary keeps a removed article's words after a merge dropped its postings)."""
         stems = self._stems if self._stems is not None else self._by_stem
-        return None if stems is None else stemmed in stems
+        return stems is not None and stemmed not in stems
 
     def _derive(self, stemmed: str, what: str, make: Callable[[dict[int, float]], object]):
         weights = self.weights(stemmed)
