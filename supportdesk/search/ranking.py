@@ -5,13 +5,13 @@ it: intersection, union and counting (`int.bit_count`) run in C over 64 document
 machine word, so the total and the facet counts of a query cost a few microseconds even
 when it matches thousands of articles.
 
-The top hits score every matched document, in C loops: thousands of them (long ticket
-texts in a large index) as numpy arrays, a few (most queries) over Python lists, which
-cost less to start. Scoring 12,000 matches of eight stems this way costs about a
-millisecond; the max-score bound that scored fewer of them (level by level, groups split
-on one concept at a time) cost more in its Python bookkeeping than it saved (issue 18,
-bench/RESULTS.md "Search: typo candidates in C, every match scored as arrays"). A
-single-word query walks the stem's documents in descending weight instead.
+The top hits score every matched document, in C loops: as numpy arrays, or over Python
+lists when a query has only a few scores to compute (lists cost less to start). Scoring
+12,000 matches of eight stems this way costs about a millisecond; the max-score bound
+that scored fewer of them (level by level, groups split on one concept at a time) cost
+more in its Python bookkeeping than it saved (issue 18, bench/RESULTS.md "Search: typo
+candidates in C, every match scored as arrays"). A single-word query walks the stem's
+documents in descending weight instead.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def positions(bits: int) -> list[int]:
     A few are taken off lowest bit first (three int operations each); more are unpacked
     by numpy (`positions_array`, about 40 µs at 20,000 documents). Reading the binary
     digits (`bin`) cost 0.3 ms at 20,000 documents however few were set, on every
-    query with more than one word and fewer than `ARRAYS` matches.
+    query with more than one word that was scored as lists.
     """
     if bits.bit_count() > FEW_POSITIONS:
         return positions_array(bits).tolist()
@@ -61,9 +61,11 @@ def positions(bits: int) -> list[int]:
 
 
 def positions_array(bits: int) -> np.ndarray:
-    """`positions` as an array."""
+    """`positions` as an array. The unpacked bits are read as booleans: numpy finds the
+    set ones of a boolean array several times faster than of bytes (8-15 µs against 40
+    at 20,000 documents)."""
     data = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) >> 3 or 1, "little"), np.uint8)
-    return np.flatnonzero(np.unpackbits(data, bitorder="little"))
+    return np.flatnonzero(np.unpackbits(data, bitorder="little").view(bool))
 
 
 class Member:
@@ -127,8 +129,11 @@ def _higher(item: tuple[int, float]) -> tuple[float, int]:
     return (item[1], -item[0])
 
 
-# From this many matched documents a query is scored as arrays, below it as lists.
-ARRAYS = 256
+# From this many scores (matched documents times the stems of the query) a query is scored
+# as arrays, below it as lists. Measured at 20,000 articles: arrays cost about 30 µs to
+# start and lists about 3 µs a score, so a synonym group of nine stems over 150 matches
+# cost 240 µs as lists and 60 as arrays.
+ARRAYS = 32
 
 
 def top_hits(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, float]]:
@@ -136,7 +141,7 @@ def top_hits(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, f
 
     A single stem walks its documents by descending weight and stops at the `limit`-th
     matched one. Any other query scores every matched document: as numpy arrays from
-    `ARRAYS` documents on, else in Python's C loops over lists (cheaper to start).
+    `ARRAYS` scores on, else in Python's C loops over lists (cheaper to start).
     """
     limit = max(limit, 1)
     if node.kind == "term":
@@ -150,11 +155,18 @@ def top_hits(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, f
                 if len(found) == limit:
                     break
         return found
-    if matched.bit_count() >= ARRAYS:
+    if matched.bit_count() * _stems_scored(node) >= ARRAYS:
         docs = positions_array(matched)
         return _best(docs, array_scores(node, cache, docs, {}), limit)
     members = positions(matched)
     return _best(members, _vector(node, cache, members), limit)
+
+
+def _stems_scored(node: Ranked) -> int:
+    """How many stems a query scores (a synonym group's repeated stem counts each time)."""
+    if node.kind == "term":
+        return 1
+    return sum(map(_stems_scored, node.children))
 
 
 def _vector(node: Ranked, cache, docs: list[int], terms: dict | None = None) -> list[float]:
