@@ -38,15 +38,16 @@ def bitset(docs: Iterable[int]) -> int:
     return int.from_bytes(marks, "little")
 
 
-# Up to this many documents a bitset is read lowest bit first, beyond it as an array.
-FEW_POSITIONS = 40
+# Up to this many documents a bitset is read lowest bit first, beyond it as an array
+# (at 20,000 documents: 0.9 µs a document against 7 µs for the array, 10 documents).
+FEW_POSITIONS = 8
 
 
 def positions(bits: int) -> list[int]:
     """The document numbers in a bitset, ascending.
 
     A few are taken off lowest bit first (three int operations each); more are unpacked
-    by numpy (`positions_array`, about 40 µs at 20,000 documents). Reading the binary
+    by numpy (`positions_array`, 7-15 µs at 20,000 documents). Reading the binary
     digits (`bin`) cost 0.3 ms at 20,000 documents however few were set, on every
     query with more than one word that was scored as lists.
     """
@@ -130,10 +131,10 @@ def _higher(item: tuple[int, float]) -> tuple[float, int]:
 
 
 # From this many scores (matched documents times the stems of the query) a query is scored
-# as arrays, below it as lists. Measured at 20,000 articles: arrays cost about 30 µs to
-# start and lists about 3 µs a score, so a synonym group of nine stems over 150 matches
-# cost 240 µs as lists and 60 as arrays.
-ARRAYS = 32
+# as arrays, below it as lists. Measured at 20,000 realistic articles, 851 queries: below
+# 128 scores lists cost less (42 against 46 µs at 32-63 scores), from 128 on arrays (56
+# against 103 µs at 256-511; a synonym group of nine stems over 150 matches).
+ARRAYS = 128
 
 
 def top_hits(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, float]]:
