@@ -7,7 +7,9 @@ throw-away database on that server), runs
 plain, inflected, typo, ASCII-spelled, synonym, compound and multi-word queries as
 anonymous, first-level, municipal and vendor callers, and writes the figures to
 bench/RESULTS.md under "## Search" (and ", realistic corpus"). After the timed queries,
-50 article edits are interleaved with queries (p50/p99 after edits). `--corpus harsh`:
+50 article edits are interleaved with queries (p50/p99 after edits), and one fixed piece
+of work as long as the p50 after edits is timed 1,000 times: the p99 / p50 this machine
+itself gives a constant cost. `--corpus harsh`:
 random mixes of the starter words, a query matches thousands of articles; `--corpus
 realistic`: articles on topics that share few words, a query matches tens; default both.
 Not part of `make test`.
@@ -381,6 +383,7 @@ def _measure(
             edited.append((time.perf_counter() - t0) * 1000)
             edited_kinds.setdefault(kind, []).append(edited[-1])
             edited_cpu.append((time.process_time() - c0) * 1000)
+    spread = machine_spread(statistics.median(edited))
     return {
         "articles": articles,
         "corpus": corpus,
@@ -405,9 +408,41 @@ def _measure(
         "cpu_p99": percentile(cpu, 99),
         "edit_cpu_p50": statistics.median(edited_cpu),
         "edit_cpu_p99": percentile(edited_cpu, 99),
+        "spread_p50": spread[0],
+        "spread_p99": spread[1],
         "backend": type(getattr(backend, "backend", backend)).__name__,
         "load": os.getloadavg(),
     }
+
+
+def _fixed_work(rounds: int) -> int:
+    total = 0
+    for i in range(rounds):
+        total += i * i
+    return total
+
+
+SPREAD_RUNS = 1_000
+
+
+def machine_spread(target_ms: float, runs: int = SPREAD_RUNS) -> tuple[float, float]:
+    """p50 and p99 in ms of one fixed piece of work, as long as `target_ms`, run `runs`
+    times: the spread this machine gives a cost that never changes (no data, no
+    allocation, no I/O). The ratio after edits is read beside it: a p99 / p50 of a
+    search can be no lower than that of the machine it runs on."""
+    probe = 10_000
+    took = []
+    for _ in range(21):
+        t0 = time.perf_counter()
+        _fixed_work(probe)
+        took.append(time.perf_counter() - t0)
+    rounds = max(1, round(probe * target_ms / 1000 / statistics.median(took)))
+    timings = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        _fixed_work(rounds)
+        timings.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(timings), percentile(timings, 99)
 
 
 def _progress(total: int):
@@ -463,10 +498,14 @@ def report(figures: dict[str, object]) -> str:
         f" / {figures['median_total']:.0f} |",
         f"| after {EDITS} edits, {QUERIES_PER_EDIT} queries after each: p50 / p99 / max |"
         f" {figures['edit_p50']:.2f} / {figures['edit_p99']:.2f}"
-        f" / {figures['edit_max']:.2f} ms (p99 = {figures['edit_p99'] / figures['edit_p50']:.1f}"
+        f" / {figures['edit_max']:.2f} ms (p99 = {figures['edit_p99'] / figures['edit_p50']:.2f}"
         " x p50) |",
         f"| the same, CPU time p50 / p99 | {figures['edit_cpu_p50']:.2f}"
         f" / {figures['edit_cpu_p99']:.2f} ms |",
+        f"| this machine's own spread: one fixed piece of work as long as the p50 after"
+        f" edits, {SPREAD_RUNS:,} runs, p50 / p99 | {figures['spread_p50']:.2f}"
+        f" / {figures['spread_p99']:.2f} ms (p99 ="
+        f" {figures['spread_p99'] / figures['spread_p50']:.2f} x p50) |",
         "",
         "| query kind | p50 ms | p99 ms | after edits: p50 / p90 / p99 ms |",
         "|---|---|---|---|",
