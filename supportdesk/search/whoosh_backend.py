@@ -271,8 +271,17 @@ class _Allowed:
         self.everything = visible.everything
         # For "everything" too: the live documents, so deleted ones never count.
         self.bits = postings.visible(visible.key, lambda: visibility_query(visible))
+        # The documents of the generation the caller may not see, deleted ones included.
+        self.hidden = postings.reader.doc_count_all() - self.bits.bit_count()
 
     def has_term(self, postings: GenerationPostings, stemmed: str) -> bool:
+        """Whether an article the caller may see holds the stem. A stem that more
+        documents hold (deleted ones too) than the caller may not see is surely held by
+        one they may see: decided from the counts, without combining the stem's
+        documents across segments (a long query asks about each of its words, and after
+        an edit a common word's documents were combined anew for it: issue 18)."""
+        if postings.frequency(stemmed) > self.hidden:
+            return True
         return bool(self.bits & postings.term_bits(stemmed))
 
 

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from whoosh.support.levenshtein import damerau_levenshtein
 
-from supportdesk.faq.models import Visibility
+from supportdesk.faq.models import Audience, Visibility
 from supportdesk.search import postings, ranking
-from supportdesk.search.analysis import words
+from supportdesk.search.analysis import stem, words
 from supportdesk.search.ranking import Member, bitset, positions, positions_array, top_hits
-from supportdesk.search.whoosh_backend import WhooshBackend
+from supportdesk.search.whoosh_backend import WhooshBackend, _Allowed
 from tests.search.test_segments import article
 
 VOCABULARY = [
@@ -199,3 +199,42 @@ def test_kept_word_groups_are_not_walked_by_every_garbage_collection(backend, mo
     for segment in backend._segments.segments.values():
         assert segment._firsts
         assert not any(gc.is_tracked(group) for group in segment._firsts.values())
+
+
+def test_a_stem_is_known_exactly_when_an_article_the_caller_may_see_holds_it(tmp_path, monkeypatch):
+    """`has_term` against the bitsets, for every stem and caller, after edits and a
+    removal; and a stem that more articles hold than the caller may not see is known
+    from the counts, without combining its documents across segments (a long query
+    asks about every one of its words, after an edit most of them anew: issue 18)."""
+    rng = random.Random(9)  # noqa: S311 — test data, not secrets
+    audiences = [Audience.public, Audience.first_level, Audience.vendor_internal]
+    articles = [
+        article(
+            n,
+            " ".join(rng.sample(VOCABULARY, 3 + n % 5)) + f" eget{n % 7}",
+            audience=audiences[n % 3],
+        )
+        for n in range(120)
+    ]
+    backend = WhooshBackend(tmp_path / "index", loader=lambda: articles, result_entries=0)
+    backend.rebuild(articles)
+    for n in (4, 17, 60):
+        articles[n].body += " kalender " + " ".join(VOCABULARY[:6])
+        backend.index(articles[n])
+    backend.remove(articles[9].slug)
+    stems = {stem(w) for w in VOCABULARY} | {f"eget{k}" for k in range(7)} | {"ukendt"}
+    callers = [Visibility(), Visibility(first_level=True), Visibility(everything=True)]
+    with backend._lock:
+        cache = backend._generation_cache(backend._get_searcher())
+        assert len(cache.segments) > 1
+        for visible in callers:
+            allowed = backend._allowed(cache, visible)
+            for stemmed in sorted(stems):
+                expected = bool(allowed.bits & cache.term_bits(stemmed))
+                assert allowed.has_term(cache, stemmed) == expected, (visible, stemmed)
+        fresh = backend._segments.generation(cache.reader, cache.generation)
+        combined: list[str] = []
+        monkeypatch.setattr(fresh, "term_bits", combined.append)
+        allowed = _Allowed(fresh, Visibility(everything=True))
+        assert allowed.has_term(fresh, stem("kalender"))
+        assert combined == []
