@@ -639,3 +639,32 @@ def _edit_until_merged(backend: WhooshBackend, query: str, remember, text: str):
         if len(after.segments) < len(before.segments):
             return n, remembered, before, after
     pytest.fail("no merge in twelve edits")
+
+
+def test_a_generation_counts_a_stem_once_and_an_edit_keeps_the_counts_it_lacks(
+    backend, monkeypatch
+):
+    """A long query asks how many articles hold each of its words (and each synonym),
+    and a typo each candidate's: summed over every segment, about 1 µs a segment.
+    A generation's counts never change, and an edit changes only its own stems'
+    counts (deleted copies count until a merge), so each is summed once."""
+    backend.index(article(4, "Kalenderen har nu en ny knap til abonnement."))
+    backend.search("fravær kalenderen", EVERYONE)
+    asked: list[str] = []
+    original = SegmentPostings.frequency
+
+    def counted(segment, stemmed):
+        asked.append(stemmed)
+        return original(segment, stemmed)
+
+    monkeypatch.setattr(SegmentPostings, "frequency", counted)
+    before = backend._generation_cache(backend._get_searcher())
+    counts = {s: before.frequency(s) for s in ("fravær", "sygemelding", "abonnement")}
+    assert counts == {"fravær": 20, "sygemelding": 10, "abonnement": 1}
+    asked.clear()
+    assert {s: before.frequency(s) for s in counts} == counts
+    assert asked == []
+    backend.index(article(5, "Kalenderen og sygemelding, ny udgave."))
+    after = backend._generation_cache(backend._get_searcher())
+    assert {s: after.frequency(s) for s in counts} == {**counts, "sygemelding": 11}
+    assert set(asked) == {"sygemelding"}  # the edit holds it: counted anew
