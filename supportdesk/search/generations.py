@@ -235,6 +235,11 @@ class GenerationPostings:
             return holding[0].arrays(stemmed)
         return kept(self._arrays, stemmed, GENERATION_ARRAYS, lambda: _joined(stemmed, holding))
 
+    def best_weight(self, stemmed: str) -> float:
+        """The stem's highest weight (without idf) in any document, 0.0 when none
+        holds it: a bound on its score (`ranking._ceiling`)."""
+        return max((seg.best_weight(stemmed) for seg in self._holding(stemmed)), default=0.0)
+
     def ranked(self, stemmed: str) -> Iterable[tuple[int, float]]:
         """(document, weight) of a stem by descending weight, across segments."""
         lists = [segment.ranked(stemmed) for segment in self._holding(stemmed)]

@@ -314,6 +314,10 @@ class SegmentPostings:
             stemmed, "ranked", lambda weights: tuple(sorted(weights.items(), key=by_weight))
         )
 
+    def best_weight(self, stemmed: str) -> float:
+        """The stem's highest weight in this segment (0.0 when absent)."""
+        return self._derive(stemmed, "best", lambda weights: max(weights.values(), default=0.0))
+
     def arrays(self, stemmed: str) -> tuple[np.ndarray, np.ndarray]:
         """The local documents holding a stem and their weights, as arrays."""
         return self._derive(stemmed, "arrays", lambda weights: _arrays(weights, self.offset))
