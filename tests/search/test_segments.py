@@ -64,6 +64,20 @@ def backend(tmp_path, articles):
     return backend
 
 
+def _calls(monkeypatch, owner, name: str, argument: int = 1) -> list:
+    """One argument (by default the first after the instance) of each call of
+    `owner.name` from now on."""
+    calls: list = []
+    original = getattr(owner, name)
+
+    def recorded(*args, **kwargs):
+        calls.append(args[argument])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recorded)
+    return calls
+
+
 def _segments(backend):
     return dict(backend._segments.segments)
 
@@ -96,14 +110,7 @@ def test_an_edit_segment_reads_its_words_and_stems_from_its_terms_column(backend
     takes its word list and stems from the column written with the article."""
     backend.search("kalenderen", EVERYONE)
     backend.index(article(4, "Kalenderen har nu en ny knap til abonnement."))
-    read: list[str] = []
-    field_terms = SegmentReader.field_terms
-
-    def counted(reader, fieldname):
-        read.append(fieldname)
-        return field_terms(reader, fieldname)
-
-    monkeypatch.setattr(SegmentReader, "field_terms", counted)
+    read = _calls(monkeypatch, SegmentReader, "field_terms")
     found = backend.search("abonnemnt", EVERYONE)  # a typo: the new segment's words
     assert found.suggestion == "abonnement"
     assert read == []
@@ -479,14 +486,7 @@ def test_a_segment_reads_a_stems_frequency_from_its_term_dictionary_once(backend
     dictionary costs about 18 µs a stem in Whoosh."""
     backend.search("kalenderen", EVERYONE)
     (segment,) = _segments(backend).values()
-    asked: list[str] = []
-    original = SegmentReader.doc_frequency
-
-    def counted(reader, fieldname, text):
-        asked.append(text)
-        return original(reader, fieldname, text)
-
-    monkeypatch.setattr(SegmentReader, "doc_frequency", counted)
+    asked = _calls(monkeypatch, SegmentReader, "doc_frequency", argument=2)
     rare = stem("sygemelding")
     for _ in range(3):
         assert segment.frequency("fravær") == 20
@@ -650,14 +650,7 @@ def test_a_generation_counts_a_stem_once_and_an_edit_keeps_the_counts_it_lacks(
     counts (deleted copies count until a merge), so each is summed once."""
     backend.index(article(4, "Kalenderen har nu en ny knap til abonnement."))
     backend.search("fravær kalenderen", EVERYONE)
-    asked: list[str] = []
-    original = SegmentPostings.frequency
-
-    def counted(segment, stemmed):
-        asked.append(stemmed)
-        return original(segment, stemmed)
-
-    monkeypatch.setattr(SegmentPostings, "frequency", counted)
+    asked = _calls(monkeypatch, SegmentPostings, "frequency")
     before = backend._generation_cache(backend._get_searcher())
     counts = {s: before.frequency(s) for s in ("fravær", "sygemelding", "abonnement")}
     assert counts == {"fravær": 20, "sygemelding": 10, "abonnement": 1}
