@@ -275,14 +275,15 @@ class _Allowed:
         self.hidden = postings.reader.doc_count_all() - self.bits.bit_count()
 
     def has_term(self, postings: GenerationPostings, stemmed: str) -> bool:
-        """Whether an article the caller may see holds the stem. A stem that more
-        documents hold (deleted ones too) than the caller may not see is surely held by
-        one they may see: decided from the counts, without combining the stem's
-        documents across segments (a long query asks about each of its words, and after
-        an edit a common word's documents were combined anew for it: issue 18)."""
+        """Whether an article the caller may see holds the stem, without combining the
+        stem's documents across segments (a long query asks about each of its words,
+        and after an edit a common word's documents were combined anew for it: issue
+        18). A stem that more documents hold (deleted ones too) than the caller may not
+        see is surely held by one they may see; else each segment's documents holding
+        it are asked in turn (global numbers, as `self.bits`)."""
         if postings.frequency(stemmed) > self.hidden:
             return True
-        return bool(self.bits & postings.term_bits(stemmed))
+        return any(self.bits & segment.bits(stemmed) for segment, _offset in postings.segments)
 
 
 class WhooshBackend:
