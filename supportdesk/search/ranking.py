@@ -162,7 +162,8 @@ def top_hits(node: Ranked, cache, matched: int, limit: int) -> list[tuple[int, f
                 if len(found) == limit:
                     break
         return found
-    if node.kind == "or" and node.scale and matched.bit_count() > ALONE_FROM:
+    # The bound holds for a coordination between none and full (`query` uses 0.9).
+    if node.kind == "or" and 0 < (node.scale or 0) <= 1 and matched.bit_count() > ALONE_FROM:
         found = _others_first(node, cache, matched, limit)
         if found is not None:
             return found
@@ -180,7 +181,8 @@ def _every_match(node: Ranked, cache, matched: int, limit: int) -> list[tuple[in
 # From this many documents matching only its most common clause, a query first scores
 # those matching another one (`_others_first`).
 ALONE_FROM = 256
-# Room for rounding: a bound summed in another order than the score it bounds.
+# Room for rounding: the bound multiplies and sums in another order than the score it
+# bounds (measured: at most one unit in the last place above the exact bound).
 _ROUNDING = 1 + 1e-9
 
 
