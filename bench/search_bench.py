@@ -427,22 +427,18 @@ def _fixed_work(rounds: int) -> int:
     return total
 
 
-def calibrated(target_ms: float) -> int:
-    """Rounds of `_fixed_work` that take about `target_ms` on this machine now."""
-    probe = 10_000
-    took = []
-    for _ in range(21):
-        t0 = time.perf_counter()
-        _fixed_work(probe)
-        took.append(time.perf_counter() - t0)
-    return max(1, round(probe * target_ms / 1000 / statistics.median(took)))
-
-
 def timed_work(rounds: int) -> float:
     """Milliseconds one run of the fixed work took."""
     t0 = time.perf_counter()
     _fixed_work(rounds)
     return (time.perf_counter() - t0) * 1000
+
+
+def calibrated(target_ms: float) -> int:
+    """Rounds of `_fixed_work` that take about `target_ms` on this machine now."""
+    probe = 10_000
+    took = statistics.median(timed_work(probe) for _ in range(21))
+    return max(1, round(probe * target_ms / took))
 
 
 def _progress(total: int):
