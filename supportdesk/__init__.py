@@ -10,7 +10,7 @@ would close the cycle package → domain module → package while this one is ha
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from flask import Flask, g, request, session
 from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -184,15 +186,22 @@ def _init_login(app: Flask) -> None:
         return user
 
 
-def _install_request_gettext(app: Flask) -> None:
-    """Jinja's `_()` with the request's translations looked up once, not on every call.
+PLAIN_MESSAGES = 4096  # per catalogue: templates' `_()` take literal message ids
+
+
+def _install_request_gettext(app: Flask) -> Callable[[], Any]:
+    """Jinja's `_()` with the request's catalogue looked up once, not on every call.
 
     Flask-Babel resolves context, locale and catalogue for each message; a page has
     hundreds. The catalogue is kept on `g` beside the locale it was looked up for, so
     `force_locale` (e-mails in the recipient's language) and `refresh()` still apply.
+    Every render gets a `_` bound to that catalogue (`_context`); macros imported
+    without the page's context and `{% trans %}` blocks use the global `gettext`,
+    which looks the catalogue up per call. A message without variables is translated
+    and formatted once per catalogue and kept (`_translate`).
     """
 
-    def translations():
+    def translations() -> Any:
         babel_state = g.get("_flask_babel")
         locale = getattr(babel_state, "babel_locale", None)
         memo = g.get("_sd_translations")
@@ -210,6 +219,48 @@ def _install_request_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+    def gettext(context: Any, string: str, **variables: Any) -> Any:
+        catalogue = translations()
+        return _translate(catalogue, _plain(catalogue)[0], context, string, variables)
+
+    app.jinja_env.globals["gettext"] = pass_context(gettext)
+    return lambda: _plain(translations())[1]
+
+
+# catalogue -> (message -> what `_()` gives without variables, the bound `_`)
+_PLAIN: dict[Any, tuple[dict[str, Any], Any]] = {}
+
+
+def _plain(catalogue: Any) -> tuple[dict[str, Any], Any]:
+    found = _PLAIN.get(catalogue)
+    if found is None:
+        messages: dict[str, Any] = {}
+
+        @pass_context
+        def bound(context: Any, string: str, **variables: Any) -> Any:
+            return _translate(catalogue, messages, context, string, variables)
+
+        found = _PLAIN.setdefault(catalogue, (messages, bound))
+    return found
+
+
+def _translate(
+    catalogue: Any, messages: dict[str, Any], context: Any, string: str, variables: dict[str, Any]
+) -> Any:
+    """What Jinja's newstyle `gettext` gives: the translation, as Markup where the
+    template escapes, always formatted with `%` (so `%%` reads `%` without variables
+    too). Without variables it is kept in `messages`, the catalogue's."""
+    autoescape = context.eval_ctx.autoescape
+    if variables or not autoescape:
+        text = catalogue.ugettext(string)
+        return (Markup(text) if autoescape else text) % variables  # noqa: S704 — as Jinja does
+    found = messages.get(string)
+    if found is None:
+        found = Markup(catalogue.ugettext(string)) % {}  # noqa: S704 — our catalogue
+        if len(messages) < PLAIN_MESSAGES:
+            messages[string] = found
+    return found
 
 
 def _init_templates(app: Flask) -> None:
@@ -246,7 +297,7 @@ def _init_templates(app: Flask) -> None:
         app.jinja_env.globals[name] = _enum_label(labels, enum)
     app.jinja_env.filters["markdown"] = render_markdown
     dates.init_app(app)
-    _install_request_gettext(app)
+    template_gettext = _install_request_gettext(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -258,6 +309,7 @@ def _init_templates(app: Flask) -> None:
             "current_locale": str(get_locale() or "da"),
             "session": session,
             "csrf_token": fragments.csrf_token,
+            "_": template_gettext(),
         }
 
 
