@@ -1,13 +1,16 @@
-"""The main menu per role. Each domain adds its entries in NAV_PROVIDERS."""
+"""The main menu per role, and whole pages around it from the fragment store.
+
+Each domain adds its entries in NAV_PROVIDERS."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
-from flask import render_template, request, url_for
+from flask import render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from markupsafe import Markup
 
 from supportdesk import policy
@@ -74,6 +77,14 @@ def main_menu(user: User) -> Markup:
         items = nav_items(user)
         html = render_template("_nav.html", items=items, here=current_url(items, request.path))
         return Markup(html)  # noqa: S704 — rendered template
+    key, items, here = _menu(user)
+    return fragments.fragment_html(
+        key, lambda: render_template("_nav.html", items=items, here=here)
+    )
+
+
+def _menu(user: User) -> tuple[tuple[Hashable, ...], list[NavItem], str]:
+    """The menu fragment's key, its items and the current item's address."""
     locale = str(get_locale())
     names = menu_generations(user)
     who = ("main_menu", user.id, user.role, locale, fragments.read_generations(*names))
@@ -83,9 +94,30 @@ def main_menu(user: User) -> Markup:
     )
     items = [*offered, *(item for provider in NAV_TRAILING for item in provider(user))]
     here = current_url(items, request.path)
+    return (*who, here, tuple(items)), items, here
+
+
+def cached_page(
+    key: tuple[Hashable, ...], render: Callable[[], str], fills: Mapping[str, str] | None = None
+) -> str:
+    """A whole signed-in page, layout and menu included, from the fragment store.
+
+    `key` is the key of the page's body (`fragments.page_key`: viewer, locale, query
+    string, generations) and must hold whatever else the page's own blocks show; this
+    adds what the layout shows around them: the menu's key (items, badge, current
+    item) and the address (the language form's `next`). Its name is the body's with
+    `:page`. The page expires with the parts it was built from (`bounded`). `render`
+    renders the page as ever; so does a request with flashed messages to show
+    (showing them removes them), and a visitor.
+    """
+    if not current_user.is_authenticated or "_flashes" in session:
+        return render()
+    where = request.full_path if request.query_string else request.path
     return fragments.fragment_html(
-        (*who, here, tuple(items)),
-        lambda: render_template("_nav.html", items=items, here=here),
+        (f"{key[0]}:page", *key[1:], _menu(current_user)[0], request.script_root, where),
+        render,
+        fills=fills,
+        bounded=True,
     )
 
 
@@ -126,6 +158,7 @@ __all__ = [
     "NAV_PROVIDERS",
     "NAV_TRAILING",
     "NavItem",
+    "cached_page",
     "current_url",
     "main_menu",
     "nav_items",

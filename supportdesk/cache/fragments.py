@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
@@ -27,6 +28,8 @@ FRAGMENT_ENTRIES = 1024
 # stands for the session's CSRF token inside a cached fragment; filled in per request.
 # Random per process (the store is per process too), so no stored text can contain it.
 CSRF_HOLE = f"\x00csrf-{secrets.token_hex(16)}\x00"
+# while a `bounded` entry is built: when each entry it read expires
+_PARTS_EXPIRE: ContextVar[list[float] | None] = ContextVar("fragment_parts_expire", default=None)
 
 
 def read_generations(*names: str) -> tuple[int, ...]:
@@ -65,7 +68,10 @@ class FragmentCache:
         self.hits_by_name: dict[str, int] = {}
         self.misses_by_name: dict[str, int] = {}
 
-    def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
+    def get_or_build(self, key: Hashable, build: Callable[[], Any], bounded: bool = False) -> Any:
+        """The entry for `key`, built on a miss. A `bounded` entry (a page around
+        cached parts) expires no later than the parts it was built from, so nothing
+        in it is older than the time to live."""
         now = time.monotonic()
         name = str(key[0]) if isinstance(key, tuple) and key else str(key)
         with self._lock:
@@ -73,12 +79,24 @@ class FragmentCache:
             if found is not None and found[0] > now:
                 self._data.move_to_end(key)
                 self.hits_by_name[name] = self.hits_by_name.get(name, 0) + 1
+                _read(found[0])
                 return found[1]
-        value = build()
+        expires = now + self.ttl
+        if bounded:
+            parts: list[float] = []
+            token = _PARTS_EXPIRE.set(parts)
+            try:
+                value = build()
+            finally:
+                _PARTS_EXPIRE.reset(token)
+            expires = min([expires, *parts])
+        else:
+            value = build()
+        _read(expires)
         with self._lock:
             self.misses += 1
             self.misses_by_name[name] = self.misses_by_name.get(name, 0) + 1
-            self._data[key] = (now + self.ttl, value)
+            self._data[key] = (expires, value)
             self._data.move_to_end(key)
             while len(self._data) > self.entries:
                 self._data.popitem(last=False)
@@ -89,18 +107,24 @@ class FragmentCache:
             self._data.clear()
 
 
+def _read(expires: float) -> None:
+    parts = _PARTS_EXPIRE.get()
+    if parts is not None:
+        parts.append(expires)
+
+
 def init_app(app: Flask) -> None:
     app.extensions["fragment_cache"] = FragmentCache()
 
 
-def fragment(key: Hashable, build: Callable[[], Any]) -> Any:
+def fragment(key: Hashable, build: Callable[[], Any], bounded: bool = False) -> Any:
     """The cached value for `key`, built (and kept) on a miss.
 
     `key` must hold everything the fragment depends on: the viewer, the locale, the
     request's arguments and the generations read with `read_generations()`.
     """
     store: FragmentCache = current_app.extensions["fragment_cache"]
-    return store.get_or_build(key, build)
+    return store.get_or_build(key, build, bounded)
 
 
 def kept(key: tuple[Hashable, ...], names: tuple[str, ...], build: Callable[[], Any]) -> Any:
@@ -117,11 +141,21 @@ def page_key(name: str, *parts: Hashable) -> tuple[Hashable, ...]:
 
 
 def fragment_html(
-    key: Hashable, build: Callable[[], str], fills: Mapping[str, str] | None = None
+    key: Hashable,
+    build: Callable[[], str],
+    fills: Mapping[str, str] | None = None,
+    bounded: bool = False,
 ) -> Markup:
     """`fragment()` for HTML: the cached text holds `CSRF_HOLE` where a template asked
     for `csrf_token()`, and each request gets its own session's token; `fills` replaces
-    other per-request placeholders the same way (text → this request's value)."""
+    other per-request placeholders the same way (text → this request's value).
+
+    Inside another fragment being built (a page around its body and menu) the holes
+    stay: the outermost fragment fills them, so no cached text holds a token, and its
+    `fills` must name the holes of every part it is built from.
+    """
+    if g.get("fragment_csrf_hole"):
+        return Markup(fragment(key, lambda: str(build()), bounded))  # noqa: S704 — rendered
 
     def _build() -> str:
         g.fragment_csrf_hole = True
@@ -130,7 +164,7 @@ def fragment_html(
         finally:
             g.pop("fragment_csrf_hole", None)
 
-    html = fragment(key, _build)
+    html = fragment(key, _build, bounded)
     if CSRF_HOLE in html:
         html = html.replace(CSRF_HOLE, generate_csrf())
     for hole, value in (fills or {}).items():

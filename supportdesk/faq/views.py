@@ -30,7 +30,7 @@ from supportdesk.faq.forms import (
 )
 from supportdesk.faq.models import Article, ArticleState, ArticleVersion, Audience
 from supportdesk.markup import render_markdown
-from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.navigation import NAV_PROVIDERS, NavItem, cached_page
 from supportdesk.safe_input import database_id
 from supportdesk.search import SearchResults, SearchUnavailable, get_backend
 from supportdesk.search import init_app as init_search
@@ -165,12 +165,19 @@ def search() -> ResponseReturnValue:
         log_id is None,
         _answer_key(results),
     )
-    body = fragments.fragment_html(
+    fills = None if log_id is None else {_LOG_HOLE_IN_URL: f"s={int(log_id)}"}
+    return cached_page(
         key,
-        lambda: _search_body(asked, results, None if log_id is None else _LOG_HOLE, False),
-        fills=None if log_id is None else {_LOG_HOLE_IN_URL: f"s={int(log_id)}"},
+        lambda: render_template(
+            "faq/search.html",
+            body=fragments.fragment_html(
+                key,
+                lambda: _search_body(asked, results, None if log_id is None else _LOG_HOLE, False),
+                fills=fills,
+            ),
+        ),
+        fills=fills,
     )
-    return render_template("faq/search.html", body=body)
 
 
 def _answer_key(results: SearchResults) -> tuple:

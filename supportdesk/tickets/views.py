@@ -34,7 +34,7 @@ from supportdesk.accounts.models import User
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db, utcnow
-from supportdesk.navigation import NAV_PROVIDERS, NavItem
+from supportdesk.navigation import NAV_PROVIDERS, NavItem, cached_page
 from supportdesk.safe_input import database_id
 from supportdesk.tickets import (
     access_log,
@@ -149,9 +149,18 @@ def index() -> ResponseReturnValue:
         # the age column counts hours: render again at least every hour
         utcnow().strftime("%Y%m%d%H"),
     )
-    body = fragments.fragment_html(key, lambda: _list_body(triage, scope))
     tabs = [(value, SCOPE_LABELS[value]) for value in scopes]
-    return render_template("tickets/index.html", body=body, triage=triage, tabs=tabs, scope=scope)
+    # the tabs and buttons around the body follow the viewer and the query string
+    return cached_page(
+        key,
+        lambda: render_template(
+            "tickets/index.html",
+            body=fragments.fragment_html(key, lambda: _list_body(triage, scope)),
+            triage=triage,
+            tabs=tabs,
+            scope=scope,
+        ),
+    )
 
 
 def list_generations(user: User) -> tuple[str, ...]:
@@ -472,7 +481,8 @@ def detail(number: str) -> ResponseReturnValue:
     case's (`case_page_generation`), the names it shows (`detail_generations`), the
     viewer (id and role; the locale is in every page key), whether the reopen window is
     still open and, while a case's SLA clock shows, the minute. A reply empties that
-    ticket's page only. The access-log row is written on every request, hit or not.
+    ticket's page only. The whole page around it is cached too (`cached_page`). The
+    access-log row is written on every request, hit or not.
     """
     _require_municipal()
     ticket = page_keys.visible_ticket(current_user, number)
@@ -490,8 +500,15 @@ def detail(number: str) -> ResponseReturnValue:
             names,
             fragments.read_generations(*names),
         )
-        body = fragments.fragment_html(key, lambda: _fresh_detail_body(ticket, can_reopen))
-        page = render_template("tickets/detail.html", ticket=ticket, body=body)
+        # the title (number, subject) and the scripts (role) follow the body's key
+        page = cached_page(
+            key,
+            lambda: render_template(
+                "tickets/detail.html",
+                ticket=ticket,
+                body=fragments.fragment_html(key, lambda: _fresh_detail_body(ticket, can_reopen)),
+            ),
+        )
     return page
 
 

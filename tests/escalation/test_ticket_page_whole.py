@@ -1,0 +1,114 @@
+"""A ticket page seen again comes whole from the fragment store, layout and menu
+included (`navigation.cached_page`): no template is rendered, yet the session's own
+token, the bell's count, a flashed message and the language are this request's, and a
+page never outlives the parts it was built from."""
+
+from __future__ import annotations
+
+import re
+
+from flask import template_rendered
+
+from supportdesk.cache import fragments
+from supportdesk.cache.fragments import CSRF_HOLE, FragmentCache
+from supportdesk.extensions import db
+from supportdesk.notifications.models import Notification
+from tests.escalation.conftest import client_for
+
+
+def _rendered(app, client, url: str) -> tuple[str, list[str]]:
+    names: list[str] = []
+
+    def _record(_sender, template, **_extra) -> None:
+        names.append(template.name)
+
+    with template_rendered.connected_to(_record, app):
+        html = client.get(url).get_data(as_text=True)
+    return html, names
+
+
+def test_a_page_seen_again_renders_no_template(app, world, make_ticket):
+    ticket = make_ticket()
+    coordinator = client_for(app, world.coordinator)
+    for url in (f"/tickets/{ticket.number}", "/tickets?scope=all", "/tickets"):
+        first, names = _rendered(app, coordinator, url)
+        assert names  # the page and its parts, the first time
+        again, names = _rendered(app, coordinator, url)
+        assert names == []
+        assert re.sub(r'value="[^"]+"|content="[^"]+"', "", again) == re.sub(
+            r'value="[^"]+"|content="[^"]+"', "", first
+        )
+        # the language form sends the reader back to this very address
+        assert f'name="next" value="{url}"' in again
+
+
+def test_a_cached_page_carries_each_sessions_own_token(app, world, make_ticket, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    url = f"/tickets/{make_ticket().number}"
+    browsers = [client_for(app, world.coordinator) for _ in range(2)]
+    tokens = []
+    for browser in browsers:
+        html = browser.get(url).get_data(as_text=True)
+        meta = re.search(r'<meta name="csrf-token" content="([^"]+)">', html).group(1)
+        found = set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+        assert found == {meta}  # the layout's language form and the page's forms alike
+        tokens.append(meta)
+    assert tokens[0] != tokens[1]
+    stored = [v for _at, v in app.extensions["fragment_cache"]._data.values() if isinstance(v, str)]
+    assert any(CSRF_HOLE in value for value in stored)
+    assert not any(token in value for token in tokens for value in stored)
+    for browser, token in zip(browsers, tokens, strict=True):
+        response = browser.post("/language", data={"locale": "en", "csrf_token": token})
+        assert response.status_code == 302
+
+
+def test_the_bell_a_flash_and_the_language_are_this_requests(app, world, make_ticket):
+    url = f"/tickets/{make_ticket().number}"
+    coordinator = client_for(app, world.coordinator)
+    coordinator.get(url)
+    assert 'class="badge"' not in coordinator.get(url).get_data(as_text=True)
+    db.session.add(
+        Notification(user_id=world.coordinator.id, event="ticket_reply", context={}, url=url)
+    )
+    db.session.commit()
+    assert '<span class="badge" aria-label="1 ulæst">1</span>' in coordinator.get(url).get_data(
+        as_text=True
+    )
+    with coordinator.session_transaction() as session:
+        session["_flashes"] = [("info", "Svaret er sendt.")]
+    assert "Svaret er sendt." in coordinator.get(url).get_data(as_text=True)
+    assert "Svaret er sendt." not in coordinator.get(url).get_data(as_text=True)
+    coordinator.set_cookie("lang", "en")
+    world.coordinator.locale = "en"
+    db.session.commit()
+    assert '<html lang="en">' in coordinator.get(url).get_data(as_text=True)
+
+
+def test_a_page_expires_with_the_oldest_part_it_was_built_from(app, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(fragments.time, "monotonic", lambda: clock[0])
+    store = FragmentCache(ttl=60)
+    built: list[str] = []
+
+    def part() -> str:
+        built.append("part")
+        return "body"
+
+    def page() -> str:
+        built.append("page")
+        return f"<main>{store.get_or_build('part', part)}</main>"
+
+    store.get_or_build("part", part)  # expires at 1060
+    clock[0] = 1030.0
+    assert store.get_or_build("page", page, bounded=True) == "<main>body</main>"
+    clock[0] = 1059.0
+    assert store.get_or_build("page", page, bounded=True) == "<main>body</main>"
+    assert built == ["part", "page"]
+    clock[0] = 1061.0  # the part is past its time, so is the page built from it
+    store.get_or_build("page", page, bounded=True)
+    assert built == ["part", "page", "page", "part"]
+    # an entry that is not bounded keeps its own time to live
+    store.get_or_build("plain", lambda: store.get_or_build("part", part))
+    clock[0] = 1122.0
+    store.get_or_build("plain", lambda: "again")
+    assert store.get_or_build("plain", lambda: "later") == "again"
