@@ -465,7 +465,13 @@ def sign_in(port: int, email: str) -> str:
         if answer.status != 302:
             raise SystemExit(f"two-factor sign-in as {email} failed with {answer.status}")
         cookie = _session_cookie(answer)
-    return cookie
+    # follow the redirect as a browser does and keep the cookie it sets: a signed-in
+    # session gets its CSRF token on its first page, and a client that kept sending the
+    # cookie from before would make every request start a new token and set the cookie
+    where = urllib.parse.urlsplit(answer.headers.get("location", "/"))
+    landing = (where.path or "/") + (f"?{where.query}" if where.query else "")
+    page = request_once(HOST, port, Request("GET", landing, {"Cookie": cookie}))
+    return _session_cookie(page, cookie)
 
 
 def _post_form(port: int, path: str, cookie: str, fields: dict[str, str]) -> Response:
