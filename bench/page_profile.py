@@ -65,9 +65,11 @@ def pages(app, data: dict[str, Any]) -> dict[str, Callable[[], Any]]:
 
     def first_view() -> Any:
         # a ticket page no worker has rendered yet (each worker's first view of each
-        # ticket in `make bench`): its fragment goes, the shared ones stay warm
+        # ticket in `make bench`): its fragment and the whole page go, the shared ones
+        # stay warm
+        gone = {"tickets.detail", "tickets.detail:page"}
         with store._lock:
-            for key in [k for k in store._data if k[:1] == ("tickets.detail",)]:
+            for key in [k for k in store._data if k[0] in gone]:
                 del store._data[key]
         return coordinator.get(f"/tickets/{rng.choice(numbers)}")
 
