@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -166,7 +166,7 @@ def fragment_html(
 
     html = fragment(key, _build, bounded)
     if CSRF_HOLE in html:
-        html = html.replace(CSRF_HOLE, session_token())
+        html = html.replace(CSRF_HOLE, generate_csrf())
     for hole, value in (fills or {}).items():
         html = html.replace(hole, value)
     return Markup(html)  # noqa: S704 — rendered template
@@ -174,37 +174,7 @@ def fragment_html(
 
 def csrf_token() -> str:
     """The templates' `csrf_token()`: a hole inside a fragment being cached."""
-    return CSRF_HOLE if g.get("fragment_csrf_hole") else session_token()
-
-
-SIGNED_FOR = 60.0  # seconds a session's signed token is handed out again
-SIGNED_SESSIONS = 10_000
-# (secret, the session's raw token) -> (when it was signed, the signed token)
-_SIGNED: dict[tuple[Any, str], tuple[float, str]] = {}
-
-
-def session_token() -> str:
-    """Flask-WTF's `generate_csrf()`, signed at most once a minute per session in this
-    process rather than on every page (77 µs each). The token checks out as before: it
-    is the session's own, and with a `WTF_CSRF_TIME_LIMIT` it is handed out again for
-    at most a sixtieth of that limit."""
-    if "csrf_token" in g:
-        return generate_csrf()  # this request's, signed already
-    config = current_app.config
-    secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-    now = time.monotonic()
-    raw = session.get("csrf_token")
-    found = _SIGNED.get((secret, raw)) if raw is not None else None
-    limit = config.get("WTF_CSRF_TIME_LIMIT")
-    reuse = SIGNED_FOR if limit is None else min(SIGNED_FOR, limit / 60)
-    if found is not None and now - found[0] < reuse:
-        g.csrf_token = found[1]
-        return found[1]
-    token = generate_csrf()  # makes the session's raw token if it has none
-    if len(_SIGNED) >= SIGNED_SESSIONS:
-        _SIGNED.clear()
-    _SIGNED[(secret, session["csrf_token"])] = (now, token)
-    return token
+    return CSRF_HOLE if g.get("fragment_csrf_hole") else generate_csrf()
 
 
 def clear(app: Flask) -> None:
