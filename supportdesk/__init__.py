@@ -220,7 +220,7 @@ def _install_request_gettext(app: Flask) -> Callable[[], Any]:
         newstyle=True,
     )
 
-    def gettext(context: Any, string: str, **variables: Any) -> Any:
+    def gettext(context: Any, string: str, /, **variables: Any) -> Any:
         catalogue = translations()
         return _translate(catalogue, _plain(catalogue)[0], context, string, variables)
 
@@ -238,7 +238,7 @@ def _plain(catalogue: Any) -> tuple[dict[str, Any], Any]:
         messages: dict[str, Any] = {}
 
         @pass_context
-        def bound(context: Any, string: str, **variables: Any) -> Any:
+        def bound(context: Any, string: str, /, **variables: Any) -> Any:
             return _translate(catalogue, messages, context, string, variables)
 
         found = _PLAIN.setdefault(catalogue, (messages, bound))
@@ -250,7 +250,9 @@ def _translate(
 ) -> Any:
     """What Jinja's newstyle `gettext` gives: the translation, as Markup where the
     template escapes, always formatted with `%` (so `%%` reads `%` without variables
-    too). Without variables it is kept in `messages`, the catalogue's."""
+    too). Without variables it is kept in `messages`, the catalogue's. The callers take
+    the context and the message positionally only: a template's variables may be named
+    `context` or `string`."""
     autoescape = context.eval_ctx.autoescape
     if variables or not autoescape:
         text = catalogue.ugettext(string)
