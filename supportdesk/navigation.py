@@ -8,6 +8,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from flask import render_template, request, session, url_for
+from flask.globals import request_ctx
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -84,8 +85,16 @@ def main_menu(user: User) -> Markup:
 
 
 def _menu(user: User) -> tuple[tuple[Hashable, ...], list[NavItem], str]:
-    """The menu fragment's key, its items and the current item's address."""
+    """The menu fragment's key, its items and the current item's address; once per
+    request and language (a page's key and its layout both ask)."""
+    known = request.environ.setdefault("supportdesk.menu", {})
     locale = str(get_locale())
+    if (user.id, locale) not in known:
+        known[(user.id, locale)] = _build_menu(user, locale)
+    return known[(user.id, locale)]
+
+
+def _build_menu(user: User, locale: str) -> tuple[tuple[Hashable, ...], list[NavItem], str]:
     names = menu_generations(user)
     who = ("main_menu", user.id, user.role, locale, fragments.read_generations(*names))
     offered = fragments.fragment(
@@ -110,7 +119,11 @@ def cached_page(
     renders the page as ever; so does a request with flashed messages to show
     (showing them removes them), and a visitor.
     """
-    if not current_user.is_authenticated or "_flashes" in session:
+    if (
+        not current_user.is_authenticated
+        or "_flashes" in session
+        or getattr(request_ctx, "flashes", None)  # taken from the session already
+    ):
         return render()
     where = request.full_path if request.query_string else request.path
     return fragments.fragment_html(

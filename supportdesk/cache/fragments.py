@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from contextvars import ContextVar
+from time import monotonic
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
@@ -72,7 +72,7 @@ class FragmentCache:
         """The entry for `key`, built on a miss. A `bounded` entry (a page around
         cached parts) expires no later than the parts it was built from, so nothing
         in it is older than the time to live."""
-        now = time.monotonic()
+        now = monotonic()
         name = str(key[0]) if isinstance(key, tuple) and key else str(key)
         with self._lock:
             found = self._data.get(key)
@@ -152,17 +152,24 @@ def fragment_html(
 
     Inside another fragment being built (a page around its body and menu) the holes
     stay: the outermost fragment fills them, so no cached text holds a token, and its
-    `fills` must name the holes of every part it is built from.
+    `fills` must name the holes of every part it is built from (a part whose fills the
+    outermost lacks raises RuntimeError: on a hit of the outermost the part is not
+    asked, and its holes would reach the reader).
     """
     if g.get("fragment_csrf_hole"):
+        outer = g.get("fragment_fills", {})
+        if any(outer.get(hole) != value for hole, value in (fills or {}).items()):
+            raise RuntimeError(f"{key!r}: its fills are not the enclosing fragment's")
         return Markup(fragment(key, lambda: str(build()), bounded))  # noqa: S704 — rendered
 
     def _build() -> str:
         g.fragment_csrf_hole = True
+        g.fragment_fills = dict(fills or {})
         try:
             return str(build())
         finally:
             g.pop("fragment_csrf_hole", None)
+            g.pop("fragment_fills", None)
 
     html = fragment(key, _build, bounded)
     if CSRF_HOLE in html:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import template_rendered
 
 from supportdesk.cache import fragments
@@ -66,7 +67,7 @@ def test_the_bell_a_flash_and_the_language_are_this_requests(app, world, make_ti
 
 def test_a_page_expires_with_the_oldest_part_it_was_built_from(app, monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(fragments.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(fragments, "monotonic", lambda: clock[0])
     store = FragmentCache(ttl=60)
     built: list[str] = []
 
@@ -92,3 +93,23 @@ def test_a_page_expires_with_the_oldest_part_it_was_built_from(app, monkeypatch)
     clock[0] = 1122.0
     store.get_or_build("plain", lambda: "again")
     assert store.get_or_build("plain", lambda: "later") == "again"
+
+
+def test_a_part_built_inside_a_page_leaves_its_holes_to_the_page(app):
+    """The page fills the holes of the parts it is built from; a part whose fills the
+    page does not repeat is refused, since on the page's next hit it is not asked."""
+    hole = {"\x00n\x00": "7"}
+
+    def part(fills):
+        return fragments.fragment_html(("part", tuple(fills)), lambda: "n=\x00n\x00", fills)
+
+    with app.test_request_context("/"):
+        page = fragments.fragment_html(("page",), lambda: f"<p>{part(hole)}</p>", hole)
+        assert page == "<p>n=7</p>"
+        assert fragments.fragment_html(("page",), lambda: "never", {"\x00n\x00": "8"}) == (
+            "<p>n=8</p>"
+        )
+        stored = app.extensions["fragment_cache"]._data
+        assert all("=7" not in value and "=8" not in value for _at, value in stored.values())
+        with pytest.raises(RuntimeError):
+            fragments.fragment_html(("other page",), lambda: f"<p>{part({'x': '1'})}</p>")
