@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import render_template, request, session, url_for
 from flask.globals import request_ctx
@@ -107,18 +108,29 @@ def _build_menu(user: User, locale: str) -> tuple[tuple[Hashable, ...], list[Nav
 
 
 def cached_page(
-    key: tuple[Hashable, ...], render: Callable[[], str], fills: Mapping[str, str] | None = None
+    key: tuple[Hashable, ...],
+    template: str,
+    build_body: Callable[[], str],
+    fills: Mapping[str, str] | None = None,
+    **context: Any,
 ) -> str:
-    """A whole signed-in page, layout and menu included, from the fragment store.
+    """`template` (a page around a cached body) whole, layout and menu included, from
+    the fragment store.
 
-    `key` is the key of the page's body (`fragments.page_key`: viewer, locale, query
-    string, generations) and must hold whatever else the page's own blocks show; this
-    adds what the layout shows around them: the menu's key (items, badge, current
-    item) and the address (the language form's `next`). Its name is the body's with
-    `:page`. The page expires with the parts it was built from (`bounded`). `render`
-    renders the page as ever; so does a request with flashed messages to show
-    (showing them removes them), and a visitor.
+    `key` is the key of the body (`fragments.page_key`: viewer, locale, query string,
+    generations), built by `build_body`, and must hold whatever else `context` gives
+    the page's own blocks; this adds what the layout shows around them: the menu's key
+    (items, badge, current item) and the address (the language form's `next`). Its name
+    is the body's with `:page`. The page expires with the parts it was built from
+    (`bounded`); `fills` are the body's per-request holes. A request with flashed
+    messages to show (showing them removes them) and a visitor get the page rendered
+    around the cached body, as ever.
     """
+
+    def render() -> str:
+        body = fragments.fragment_html(key, build_body, fills=fills)
+        return render_template(template, body=body, **context)
+
     if (
         not current_user.is_authenticated
         or "_flashes" in session
@@ -156,15 +168,11 @@ def current_url(items: list[NavItem], path: str) -> str:
 
 
 def nav_items(user: User) -> list[NavItem]:
-    """The menu, built once per request (the layout and the front page both show it)."""
-    cache = request.environ.setdefault("supportdesk.nav_items", {}) if request else {}
-    key = user.get_id()
-    if key not in cache:
-        items: list[NavItem] = []
-        for provider in (*NAV_PROVIDERS, *NAV_TRAILING):
-            items.extend(provider(user))
-        cache[key] = items
-    return cache[key]
+    """The menu's items (the layout and the front page both show them): a signed-in
+    user's as `main_menu` works them out, once per request."""
+    if user.is_authenticated:
+        return _menu(user)[1]
+    return [item for provider in (*NAV_PROVIDERS, *NAV_TRAILING) for item in provider(user)]
 
 
 __all__ = [

@@ -165,18 +165,11 @@ def search() -> ResponseReturnValue:
         log_id is None,
         _answer_key(results),
     )
-    fills = None if log_id is None else {_LOG_HOLE_IN_URL: f"s={int(log_id)}"}
     return cached_page(
         key,
-        lambda: render_template(
-            "faq/search.html",
-            body=fragments.fragment_html(
-                key,
-                lambda: _search_body(asked, results, None if log_id is None else _LOG_HOLE, False),
-                fills=fills,
-            ),
-        ),
-        fills=fills,
+        "faq/search.html",
+        lambda: _search_body(asked, results, None if log_id is None else _LOG_HOLE, False),
+        fills=None if log_id is None else {_LOG_HOLE_IN_URL: f"s={int(log_id)}"},
     )
 
 

@@ -153,13 +153,11 @@ def index() -> ResponseReturnValue:
     # the tabs and buttons around the body follow the viewer and the query string
     return cached_page(
         key,
-        lambda: render_template(
-            "tickets/index.html",
-            body=fragments.fragment_html(key, lambda: _list_body(triage, scope)),
-            triage=triage,
-            tabs=tabs,
-            scope=scope,
-        ),
+        "tickets/index.html",
+        lambda: _list_body(triage, scope),
+        triage=triage,
+        tabs=tabs,
+        scope=scope,
     )
 
 
@@ -503,11 +501,9 @@ def detail(number: str) -> ResponseReturnValue:
         # the title (number, subject) and the scripts (role) follow the body's key
         page = cached_page(
             key,
-            lambda: render_template(
-                "tickets/detail.html",
-                ticket=ticket,
-                body=fragments.fragment_html(key, lambda: _fresh_detail_body(ticket, can_reopen)),
-            ),
+            "tickets/detail.html",
+            lambda: _fresh_detail_body(ticket, can_reopen),
+            ticket=ticket,
         )
     return page
 
