@@ -212,6 +212,8 @@ def _install_request_gettext(app: Flask) -> Callable[[], Any]:
         g._sd_translations = (locale, found)
         return found
 
+    # Jinja wraps these as newstyle callables; its `gettext` is then replaced by ours,
+    # which keeps plain messages (`_translate`)
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: translations().ugettext(s),
         ngettext=lambda s, p, n: translations().ungettext(s, p, n),
