@@ -369,9 +369,14 @@ def _announce_entry(actor: User, ticket: Ticket, body: str, internal: bool) -> N
 
 
 def load_detail(ticket: Ticket, *, refresh: bool = False) -> Ticket:
-    """Eager-load what the ticket page shows in one round trip; `refresh` reads the
-    ticket's own columns again too (a cached page is built from data read after its key)."""
-    query = select(Ticket).where(Ticket.id == ticket.id).options(*SHOWN_RELATIONS)
+    """Eager-load what the ticket page shows in one round trip, the system's vendor too
+    (the escalation panel names it); `refresh` reads the ticket's own columns again too
+    (a cached page is built from data read after its key)."""
+    query = (
+        select(Ticket)
+        .where(Ticket.id == ticket.id)
+        .options(*SHOWN_RELATIONS, joinedload(Ticket.system).joinedload(System.vendor))
+    )
     if refresh:
         query = query.execution_options(populate_existing=True)
     return db.session.scalars(query).one()

@@ -89,3 +89,27 @@ def test_escalate_form_statements_do_not_grow_with_replies(
     with count_queries() as statements:
         coordinator.get(f"/tickets/{ticket.number}/escalate")
     assert len(statements) == few
+
+
+def test_a_first_view_reads_vendor_entitlements_and_merges_narrowly(
+    app, world, make_ticket, count_queries
+):
+    """A first view loads the ticket's vendor with the ticket, reads the viewer's
+    entitlements as vendor ids and asks whether tickets were merged into it before
+    loading any: no lazy load of whole rows the page does not show."""
+    ticket = make_ticket()
+    url = f"/tickets/{ticket.number}"
+    coordinator = client_for(app, world.coordinator)
+    coordinator.get(url)  # warm the shared parts
+    fragments.clear(app)
+    with count_queries() as statements:
+        page = coordinator.get(url).get_data(as_text=True)
+    assert world.vendor.name in page
+    assert f"/tickets/{ticket.number}/escalate" in page  # the viewer is entitled
+    flat = [" ".join(s.split()) for s in statements]
+    assert not [s for s in flat if s.startswith("SELECT vendor.")]
+    assert not [s for s in flat if s.startswith("SELECT support_entitlement.id")]
+    assert [s for s in flat if s.startswith("SELECT support_entitlement.vendor_id")]
+    merged = [s for s in flat if "merged_into_id = " in s]
+    assert merged
+    assert all(s.startswith("SELECT ticket.id FROM ticket") for s in merged)
