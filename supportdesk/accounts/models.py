@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    bindparam,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, validates
@@ -282,11 +283,7 @@ class User(UserMixin, db.Model):
         session = object_session(self)
         if "entitlements" in self.__dict__ or session is None or self.id is None:
             return frozenset(e.vendor_id for e in self.entitlements)
-        return frozenset(
-            session.scalars(
-                select(SupportEntitlement.vendor_id).where(SupportEntitlement.user_id == self.id)
-            )
-        )
+        return frozenset(session.scalars(_ENTITLED_VENDOR_IDS, {"user_id": self.id}))
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
@@ -311,6 +308,12 @@ class SupportEntitlement(MunicipalityOwned, db.Model):
     user: Mapped[User] = relationship(back_populates="entitlements", foreign_keys=[user_id])
     vendor: Mapped[Vendor] = relationship()
     granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id])
+
+
+# built once: a statement built anew per call cost more to key than to run
+_ENTITLED_VENDOR_IDS = select(SupportEntitlement.vendor_id).where(
+    SupportEntitlement.user_id == bindparam("user_id")
+)
 
 
 class ApiToken(db.Model):
