@@ -64,13 +64,18 @@ def delete_reply(actor: User, reply_id: int) -> None:
 
 def fill(reply: CannedReply, ticket: Ticket) -> str:
     """The body with the ticket's reporter, number and institution put in."""
+    return fill_text(reply.body, ticket)
+
+
+def fill_text(body: str, ticket: Ticket) -> str:
+    """A canned reply's `body` with the ticket's reporter, number and institution put in."""
     reporter = ticket.requester_name or (ticket.created_by.name if ticket.created_by else "")
     values = {
         "{reporter}": reporter,
         "{ticket}": ticket.number,
         "{institution}": ticket.institution.name if ticket.institution else "",
     }
-    text = reply.body
+    text = body
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)
     return text

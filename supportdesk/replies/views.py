@@ -78,10 +78,23 @@ def reply_tools(ticket: Ticket) -> dict[str, Any] | None:
         return None
     return {
         "replies": [
-            (r.id, r.title, services.fill(r, ticket)) for r in services.replies_for(current_user)
+            (reply_id, title, services.fill_text(body, ticket))
+            for reply_id, title, body in _owned_replies(current_user)
         ],
         "article_options": article_options(current_user),
     }
+
+
+def _owned_replies(user: User) -> tuple[tuple[int, str, str], ...]:
+    """Id, title and body of the canned replies of the user's owner (municipality or
+    vendor), read once for every ticket page of its staff until one of them changes (a
+    statement of each first view of a ticket)."""
+    owner = policy.canned_reply_owner(user)
+    return fragments.kept(
+        ("replies.canned", owner["municipality_id"], owner["vendor_id"]),
+        (canned_replies_generation(owner["municipality_id"], owner["vendor_id"]),),
+        lambda: tuple((r.id, r.title, r.body) for r in services.replies_for(user)),
+    )
 
 
 _OPTION = Markup('<option value="{}" data-text="[{}](/faq/{})">{}</option>')

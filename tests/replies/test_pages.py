@@ -81,3 +81,38 @@ def test_another_municipality_s_reply_cannot_be_inserted_or_deleted(
     assert client.post(f"/canned-replies/{reply.id}/delete").status_code == 404
     login(make_user(Role.superuser, municipality="esbjerg"))
     assert client.get("/canned-replies").status_code == 404
+
+
+def test_ticket_pages_read_the_canned_replies_once_until_one_changes(
+    client, login, make_user, make_institution, make_system, count_queries
+):
+    """The reply tools' canned replies are read once per municipality for every ticket
+    page, filled in per ticket, read again when one changes, and never another
+    municipality's."""
+    coordinator, ticket, system = _ticket(make_user, make_institution, make_system)
+    other = file_ticket(
+        ticket.created_by, system, subject="Beskeder", description="Væk", commit=True
+    )
+    reply = CannedReply(
+        municipality_id=coordinator.municipality_id, title="Hej", body="Sag {ticket}"
+    )
+    ribe = make_user(Role.coordinator, municipality="ribe")
+    db.session.add(CannedReply(municipality_id=ribe.municipality_id, title="Ribe", body="Hemmelig"))
+    db.session.add(reply)
+    db.session.commit()
+    login(coordinator)
+    with count_queries() as statements:
+        first = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+        second = client.get(f"/tickets/{other.number}").get_data(as_text=True)
+    assert f'data-text="Sag {ticket.number}"' in first
+    assert f'data-text="Sag {other.number}"' in second
+    assert "Hemmelig" not in first + second
+    assert len([s for s in statements if "FROM canned_reply" in s]) == 1
+
+    reply.body = "Sagen {ticket}"
+    db.session.commit()
+    third = make_user(Role.superuser, institution=ticket.institution)
+    newest = file_ticket(third, system, subject="Kalender", description="Tom", commit=True)
+    assert f'data-text="Sagen {newest.number}"' in client.get(f"/tickets/{newest.number}").get_data(
+        as_text=True
+    )
