@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from supportdesk import events, policy
 from supportdesk.accounts.models import Category, Institution, System, User
@@ -30,6 +31,7 @@ from supportdesk.tickets.history import assignee_data, new_entry, record_event, 
 from supportdesk.tickets.lifecycle import apply_status, open_on_reply
 from supportdesk.tickets.listing import SHOWN_RELATIONS
 from supportdesk.tickets.models import (
+    Attachment,
     EntryKind,
     Priority,
     Ticket,
@@ -382,17 +384,32 @@ def load_detail(ticket: Ticket, *, refresh: bool = False) -> Ticket:
     return db.session.scalars(query).one()
 
 
-def visible_entries(user: User, ticket: Ticket) -> list[TicketEntry]:
-    """The timeline as this user may see it: internal notes only for ticket staff."""
+def visible_entries(
+    user: User, ticket: Ticket, attachments: Sequence[Attachment] | None = None
+) -> list[TicketEntry]:
+    """The timeline as this user may see it: internal notes only for ticket staff.
+
+    `attachments`: the ticket's attachments this user may see, read already (the ticket
+    page lists them): each entry gets its own from them, without a statement of its own.
+    """
     query = (
         select(TicketEntry)
         .where(TicketEntry.ticket_id == ticket.id)
-        .options(joinedload(TicketEntry.author), selectinload(TicketEntry.attachments))
+        .options(joinedload(TicketEntry.author))
         .order_by(TicketEntry.created_at, TicketEntry.id)
     )
+    if attachments is None:
+        query = query.options(selectinload(TicketEntry.attachments))
     if not policy.can_see_internal_notes(user, ticket):
         query = query.where(TicketEntry.kind != EntryKind.internal_note)
-    return list(db.session.scalars(query))
+    entries = list(db.session.scalars(query))
+    if attachments is not None:
+        by_entry: dict[int | None, list[Attachment]] = {}
+        for attachment in attachments:
+            by_entry.setdefault(attachment.entry_id, []).append(attachment)
+        for entry in entries:
+            set_committed_value(entry, "attachments", by_entry.get(entry.id, []))
+    return entries
 
 
 def new_ticket_entries(user: User, ticket: Ticket) -> list[TicketEntry]:

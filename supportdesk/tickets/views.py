@@ -443,12 +443,11 @@ def _detail_context(
 ) -> dict[str, Any]:
     ticket = services.load_detail(ticket, refresh=refresh)
     user = current_user
+    shown = attachments.visible_attachments(user, ticket)
     context: dict[str, Any] = {
         "ticket": ticket,
-        "entries": services.visible_entries(user, ticket),
-        "attachments": [
-            a for a in attachments.visible_attachments(user, ticket) if a.entry_id is None
-        ],
+        "entries": services.visible_entries(user, ticket, shown),
+        "attachments": [a for a in shown if a.entry_id is None],
         "entry_form": entry_form or EntryForm(formdata=None),
         "can_internal": policy.can_add_internal_note(user, ticket),
         "can_reply": policy.can_reply(user, ticket),

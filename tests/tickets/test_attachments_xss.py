@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from supportdesk.accounts.models import Role
+from supportdesk.cache import fragments
 from supportdesk.extensions import db
 from supportdesk.tickets.models import Attachment
 
@@ -233,3 +234,29 @@ def test_one_bad_file_stores_nothing(ticket_and_staff, client, login, app):
     assert db.session.query(Attachment).count() == 0
     after = set(upload_dir.iterdir()) if upload_dir.exists() else set()
     assert after == before
+
+
+def test_the_ticket_page_lists_attachments_per_entry_from_one_statement(
+    ticket_and_staff, client, login, count_queries
+):
+    """Each reply's files under it, an internal note's only for staff, read in one
+    statement with the ticket's own files (not once more per page for the replies)."""
+    ticket, coordinator = ticket_and_staff
+    login(ticket.created_by)
+    assert _reply(client, ticket.number, "Første", [("foerste.pdf", PDF)]).status_code == 302
+    assert _reply(client, ticket.number, "Anden", [("anden.png", PNG)]).status_code == 302
+    login(coordinator)
+    assert _reply(client, ticket.number, "Note", [("intern.pdf", PDF)], True).status_code == 302
+    for viewer, shown in ((coordinator, True), (ticket.created_by, False)):
+        login(viewer)
+        fragments.clear(client.application)
+        with count_queries() as statements:
+            page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+        entries = page.split('class="entry')
+        first = next(e for e in entries if "Første" in e)
+        second = next(e for e in entries if "Anden" in e)
+        assert "foerste.pdf" in first
+        assert "anden.png" not in first
+        assert "anden.png" in second
+        assert ("intern.pdf" in page) is shown
+        assert len([s for s in statements if "FROM attachment" in s]) == 1
