@@ -87,8 +87,8 @@ def reply_tools(ticket: Ticket) -> dict[str, Any] | None:
 
 def _owned_replies(user: User) -> tuple[tuple[int, str, str], ...]:
     """Id, title and body of the canned replies of the user's owner (municipality or
-    vendor), read once for every ticket page of its staff until one of them changes (a
-    statement of each first view of a ticket)."""
+    vendor): read once per worker for all its staff's ticket pages until one of them
+    changes. Before, every first view of a ticket read them again."""
     owner = policy.canned_reply_owner(user)
     return fragments.kept(
         ("replies.canned", owner["municipality_id"], owner["vendor_id"]),

@@ -82,7 +82,8 @@ def follow(ticket: Ticket, user: User) -> None:
         db.session.add(TicketFollower(ticket_id=ticket.id, user_id=user.id, created_at=utcnow()))
 
 
-# built once (parameters, not values): keying a statement built anew costs more than it
+# built once (parameters, not values): keying a statement built anew costs more than
+# running it
 _ANY_MERGED = select(Ticket.id).where(Ticket.merged_into_id == bindparam("target_id")).limit(1)
 
 
