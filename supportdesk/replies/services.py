@@ -62,34 +62,24 @@ def delete_reply(actor: User, reply_id: int) -> None:
     db.session.flush()
 
 
-def fill(reply: CannedReply, ticket: Ticket) -> str:
-    """The body with the ticket's reporter, number and institution put in."""
-    return fill_text(reply.body, ticket)
-
-
-def fill_text(body: str, ticket: Ticket) -> str:
+def fill(body: str, ticket: Ticket) -> str:
     """A canned reply's `body` with the ticket's reporter, number and institution put in."""
     reporter = ticket.requester_name or (ticket.created_by.name if ticket.created_by else "")
-    values = {
-        "{reporter}": reporter,
-        "{ticket}": ticket.number,
-        "{institution}": ticket.institution.name if ticket.institution else "",
-    }
-    text = body
-    for placeholder, value in values.items():
-        text = text.replace(placeholder, value)
-    return text
+    institution = ticket.institution.name if ticket.institution else ""
+    return _put_in(body, reporter=reporter, ticket=ticket.number, institution=institution)
 
 
-def fill_case(reply: CannedReply, case: VendorCase) -> str:
-    """A vendor agent's reply for a case: {ticket} is the case number, {reporter} and
-    {institution} the municipality (the vendor does not see the people)."""
+def fill_case(body: str, case: VendorCase) -> str:
+    """A vendor agent's reply `body` for a case: {ticket} is the case number, {reporter}
+    and {institution} the municipality (the vendor does not see the people)."""
     municipality = case.municipality.name if case.municipality else ""
-    values = {"{reporter}": municipality, "{ticket}": case.number, "{institution}": municipality}
-    text = reply.body
-    for placeholder, value in values.items():
-        text = text.replace(placeholder, value)
-    return text
+    return _put_in(body, reporter=municipality, ticket=case.number, institution=municipality)
+
+
+def _put_in(body: str, **values: str) -> str:
+    for name, value in values.items():
+        body = body.replace(f"{{{name}}}", value)
+    return body
 
 
 def insertable_articles(user: User) -> list[Row[tuple[str, str]]]:

@@ -67,7 +67,8 @@ def case_reply_tools(case: VendorCase) -> list[tuple[int, str, str]]:
     ):
         return []
     return [
-        (r.id, r.title, services.fill_case(r, case)) for r in services.replies_for(current_user)
+        (r.id, r.title, services.fill_case(r.body, case))
+        for r in services.replies_for(current_user)
     ]
 
 
@@ -78,7 +79,7 @@ def reply_tools(ticket: Ticket) -> dict[str, Any] | None:
         return None
     return {
         "replies": [
-            (reply_id, title, services.fill_text(body, ticket))
+            (reply_id, title, services.fill(body, ticket))
             for reply_id, title, body in _owned_replies(current_user)
         ],
         "article_options": article_options(current_user),
@@ -88,7 +89,8 @@ def reply_tools(ticket: Ticket) -> dict[str, Any] | None:
 def _owned_replies(user: User) -> tuple[tuple[int, str, str], ...]:
     """Id, title and body of the canned replies of the user's owner (municipality or
     vendor): read once per worker for all its staff's ticket pages until one of them
-    changes. Before, every first view of a ticket read them again."""
+    changes. The ticket page reads their generation with the ticket; elsewhere (the case
+    page) the generation would cost the statement it saves."""
     owner = policy.canned_reply_owner(user)
     return fragments.kept(
         ("replies.canned", owner["municipality_id"], owner["vendor_id"]),
@@ -161,7 +163,7 @@ def insert(number: str) -> ResponseReturnValue:
             addition = services.article_link(current_user, request.form.get("article", ""))
         else:
             reply = policy.get_canned_reply(current_user, request.form.get("canned", type=int) or 0)
-            addition = services.fill(reply, ticket)
+            addition = services.fill(reply.body, ticket)
         form.body.data = services.insert(draft, addition)
     except (NotFound, ValidationFailed):
         errors.append(_("Choose a canned reply or an FAQ article to insert."))
@@ -187,5 +189,5 @@ def insert_case(number: str) -> ResponseReturnValue:
             message_form=form,
             errors=[_("Choose a canned reply or an FAQ article to insert.")],
         )
-    form.body.data = services.insert(form.body.data or "", services.fill_case(reply, case))
+    form.body.data = services.insert(form.body.data or "", services.fill_case(reply.body, case))
     return render_case_page(case, message_form=form)
