@@ -8,8 +8,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import render_template, request, session, url_for
-from flask.globals import request_ctx
+from flask import get_flashed_messages, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -131,11 +130,8 @@ def cached_page(
         body = fragments.fragment_html(key, build_body, fills=fills)
         return render_template(template, body=body, **context)
 
-    if (
-        not current_user.is_authenticated
-        or "_flashes" in session
-        or getattr(request_ctx, "flashes", None)  # taken from the session already
-    ):
+    # the messages stay for the layout: Flask keeps them for the rest of the request
+    if not current_user.is_authenticated or get_flashed_messages():
         return render()
     where = request.full_path if request.query_string else request.path
     return fragments.fragment_html(
