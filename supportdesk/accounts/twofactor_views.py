@@ -21,7 +21,7 @@ from supportdesk.accounts.views import (
 from supportdesk.audit import events
 from supportdesk.audit.models import Outcome, SecurityEventKind
 from supportdesk.errors import Forbidden, ValidationFailed, error_response, wants_json
-from supportdesk.extensions import db
+from supportdesk.extensions import db, request_user
 
 SETUP_KEY = "totp_setup"
 MAX_TRIES = 5
@@ -43,9 +43,10 @@ def _require_two_factor_setup() -> ResponseReturnValue | None:
     """Admins and vendor staff (and coordinators where required) set up two-factor first."""
     if request.endpoint in OPEN_ENDPOINTS or g.get("token_auth"):
         return None
-    if not current_user.is_authenticated or g.get("token_auth"):
+    user = request_user()
+    if not user.is_authenticated or g.get("token_auth"):
         return None
-    if not policy.must_set_up_two_factor(current_user):
+    if not policy.must_set_up_two_factor(user):
         return None
     if wants_json():
         return error_response(
@@ -90,7 +91,7 @@ def _setup_page(form: TwoFactorSetupForm, status: int = 200) -> ResponseReturnVa
     secret = session.get(SETUP_KEY)
     if not secret:
         secret = session[SETUP_KEY] = twofactor.new_secret()
-    user = current_user._get_current_object()
+    user = request_user()
     return render_template(
         "accounts/two_factor_setup.html",
         form=form,
@@ -104,7 +105,7 @@ def _setup_page(form: TwoFactorSetupForm, status: int = 200) -> ResponseReturnVa
 @bp.route("/account/2fa", methods=["GET", "POST"])
 @login_required
 def two_factor_setup() -> ResponseReturnValue:
-    user = current_user._get_current_object()
+    user = request_user()
     action = request.form.get("action", "enable")
     if user.has_two_factor:
         return _manage_two_factor(user, action)
@@ -182,7 +183,7 @@ def _ask_to_confirm(error: stepup.StepUpRequired) -> ResponseReturnValue:
 def confirm() -> ResponseReturnValue:
     """Check the password or code, then go on with what the user was doing."""
     form = ConfirmForm()
-    user = current_user._get_current_object()
+    user = request_user()
     target = safe_next(request.form.get("target")) or url_for("accounts.profile")
     method = "POST" if request.form.get("method") == "POST" else "GET"
     fields = [

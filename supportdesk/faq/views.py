@@ -17,7 +17,7 @@ from supportdesk import policy
 from supportdesk.accounts.models import Municipality, System
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import ValidationFailed
-from supportdesk.extensions import db
+from supportdesk.extensions import db, request_user
 from supportdesk.faq import services
 from supportdesk.faq.forms import (
     ACTION_LABELS,
@@ -28,7 +28,7 @@ from supportdesk.faq.forms import (
     SolvedForm,
     StateForm,
 )
-from supportdesk.faq.models import Article, ArticleState, ArticleVersion, Audience
+from supportdesk.faq.models import Article, ArticleState, ArticleVersion, Audience, Visibility
 from supportdesk.markup import render_markdown
 from supportdesk.navigation import NAV_PROVIDERS, NavItem, cached_page
 from supportdesk.safe_input import database_id
@@ -76,12 +76,15 @@ def _labels():
     }
 
 
-def run_search(asked: SearchAsked, limit: int, source: str) -> tuple[SearchResults, int | None]:
-    """Search as the current user and log the query without personal data."""
+def run_search(
+    asked: SearchAsked, limit: int, source: str, visibility: Visibility | None = None
+) -> tuple[SearchResults, int | None]:
+    """Search as the current user (or `visibility`, theirs already asked) and log the
+    query without personal data."""
     text = asked.q.strip()[:MAX_QUERY]
     results = get_backend().search(
         text,
-        policy.article_visibility(current_user),
+        visibility or policy.article_visibility(current_user),
         system=asked.system,
         category=asked.category,
         limit=limit,
@@ -147,12 +150,13 @@ def search() -> ResponseReturnValue:
     Only the search log row, and so the `?s=` of each result link, is per request.
     """
     asked = SearchAsked.from_args(request.args)
+    visibility = policy.article_visibility(request_user())
     results = None
     log_id = None
     unavailable = False
     if asked.q.strip():
         try:
-            results, log_id = run_search(asked, 20, "page")
+            results, log_id = run_search(asked, 20, "page", visibility)
         except SearchUnavailable:
             unavailable = True
     if results is None:
@@ -160,7 +164,7 @@ def search() -> ResponseReturnValue:
         return render_template("faq/search.html", body=body), 503 if unavailable else 200
     key = fragments.page_key(
         "faq.search",
-        policy.article_visibility(current_user).key,
+        visibility.key,
         fragments.read_generations(*SEARCH_GENERATIONS),
         log_id is None,
         _answer_key(results),

@@ -33,7 +33,7 @@ from supportdesk.accounts.forms import ROLE_LABELS
 from supportdesk.accounts.models import User
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
-from supportdesk.extensions import db, utcnow
+from supportdesk.extensions import db, request_user, utcnow
 from supportdesk.navigation import NAV_PROVIDERS, NavItem, cached_page
 from supportdesk.safe_input import database_id
 from supportdesk.tickets import (
@@ -105,8 +105,8 @@ def _uploads(form_field) -> tuple[Upload, ...]:
     )
 
 
-def _require_municipal() -> None:
-    if not policy.is_municipal(current_user):
+def _require_municipal(user: User) -> None:
+    if not policy.is_municipal(user):
         raise NotFound()
 
 
@@ -133,19 +133,18 @@ def index() -> ResponseReturnValue:
     generations of the municipality's tickets and of names, so the first request
     after any change renders it again.
     """
-    _require_municipal()
-    triage = policy.can_triage(current_user)
-    scopes = policy.ticket_list_scopes(current_user)
+    user = request_user()
+    _require_municipal(user)
+    triage = policy.can_triage(user)
+    scopes = policy.ticket_list_scopes(user)
     scope = _scope(scopes)
     key = fragments.page_key(
         "tickets.index",
-        current_user.id,
-        current_user.role,
-        current_user.municipality_id,
-        current_user.institution_id,
-        fragments.read_generations(
-            *list_generations(current_user), saved_views_generation(current_user.id)
-        ),
+        user.id,
+        user.role,
+        user.municipality_id,
+        user.institution_id,
+        fragments.read_generations(*list_generations(user), saved_views_generation(user.id)),
         # the age column counts hours: render again at least every hour
         utcnow().strftime("%Y%m%d%H"),
     )
@@ -481,16 +480,17 @@ def detail(number: str) -> ResponseReturnValue:
     ticket's page only. The whole page around it is cached too (`cached_page`). The
     access-log row is written on every request, hit or not.
     """
-    _require_municipal()
-    ticket = page_keys.visible_ticket(current_user, number)
-    with access_log.viewing(current_user, ticket, "page"):
-        names = page_keys.detail_generations(current_user, ticket)
-        can_reopen = lifecycle.can_reopen_now(current_user, ticket)
+    user = request_user()
+    _require_municipal(user)
+    ticket = page_keys.visible_ticket(user, number)
+    with access_log.viewing(user, ticket, "page"):
+        names = page_keys.detail_generations(user, ticket)
+        can_reopen = lifecycle.can_reopen_now(user, ticket)
         key = fragments.page_key(
             "tickets.detail",
             ticket.id,
-            current_user.id,
-            current_user.role,
+            user.id,
+            user.role,
             can_reopen,
             # the SLA shows business time left, which moves with the clock alone
             utcnow().strftime("%Y%m%d%H%M") if ticket.vendor_case_id is not None else None,
