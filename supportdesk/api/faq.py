@@ -50,7 +50,8 @@ def faq_search() -> ResponseReturnValue:
                 "facets": {"system": {}, "category": {}},
             }
         )
-    results, log_id = run_search(asked, int(raw_limit), source)
+    visibility = policy.article_visibility(current_user)
+    results, log_id = run_search(asked, int(raw_limit), source, visibility)
     # one url_for for all hits instead of one per hit
     article_url = url_for("faq.article", slug="__slug__")
     clicked = "" if log_id is None else f"?s={int(log_id)}"

@@ -77,14 +77,14 @@ def _labels():
 
 
 def run_search(
-    asked: SearchAsked, limit: int, source: str, visibility: Visibility | None = None
+    asked: SearchAsked, limit: int, source: str, visibility: Visibility
 ) -> tuple[SearchResults, int | None]:
-    """Search as the current user (or `visibility`, theirs already asked) and log the
-    query without personal data."""
+    """Search as the caller whose articles `visibility` names (`policy.article_visibility`)
+    and log the query without personal data."""
     text = asked.q.strip()[:MAX_QUERY]
     results = get_backend().search(
         text,
-        visibility or policy.article_visibility(current_user),
+        visibility,
         system=asked.system,
         category=asked.category,
         limit=limit,
