@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask, g, request, session
 from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
 from werkzeug.exceptions import BadRequest, NotFound
@@ -31,7 +32,6 @@ from supportdesk.extensions import (
     limiter,
     login_manager,
     migrate,
-    request_user,
 )
 from supportdesk.pg_connections import configure_postgres
 from supportdesk.safe_input import DatabaseIdConverter
@@ -96,7 +96,7 @@ def _translation_dirs() -> str:
 
 
 def select_locale() -> str:
-    user = request_user()
+    user = current_user._get_current_object()
     if user and user.is_authenticated and user.locale in LOCALES:
         return user.locale
     chosen = request.cookies.get("lang") if request else None
@@ -357,7 +357,11 @@ def _init_security_headers(app: Flask) -> None:
         )
         if request.path.startswith(
             ("/api/", "/tickets", "/cases", "/admin", "/account", "/login", "/password")
-        ) or (request.endpoint != "static" and (user := request_user()) and user.is_authenticated):
+        ) or (
+            request.endpoint != "static"
+            and (user := current_user._get_current_object())
+            and user.is_authenticated
+        ):
             # personal data must not stay in a browser's or proxy's cache
             response.headers["Cache-Control"] = "no-store"
         settings = app.config["SUPPORTDESK"]

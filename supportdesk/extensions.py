@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, current_user
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -66,11 +66,3 @@ login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-
-def request_user():
-    """The request's user itself (Flask-Login's anonymous user when signed out, None
-    outside a request), not the `current_user` proxy: every attribute read through the
-    proxy finds the user again (about 2 µs), and a cached page read 30-45 of them. For
-    code that reads the user more than once."""
-    return current_user._get_current_object()

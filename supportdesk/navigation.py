@@ -11,13 +11,13 @@ from typing import Any
 from flask import get_flashed_messages, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from markupsafe import Markup
 
 from supportdesk import policy
 from supportdesk.accounts import sessions
 from supportdesk.accounts.models import User
 from supportdesk.cache import fragments, generations
-from supportdesk.extensions import request_user
 from supportdesk.notifications.services import unread_count, unread_count_of_user
 
 # What the layout shows on every signed-in page, read with the user in one statement
@@ -131,7 +131,7 @@ def cached_page(
         return render_template(template, body=body, **context)
 
     # the messages stay for the layout: Flask keeps them for the rest of the request
-    user = request_user()
+    user = current_user._get_current_object()
     if not user.is_authenticated or get_flashed_messages():
         return render()
     where = request.full_path if request.query_string else request.path

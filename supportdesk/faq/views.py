@@ -17,7 +17,7 @@ from supportdesk import policy
 from supportdesk.accounts.models import Municipality, System
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import ValidationFailed
-from supportdesk.extensions import db, request_user
+from supportdesk.extensions import db
 from supportdesk.faq import services
 from supportdesk.faq.forms import (
     ACTION_LABELS,
@@ -150,7 +150,7 @@ def search() -> ResponseReturnValue:
     Only the search log row, and so the `?s=` of each result link, is per request.
     """
     asked = SearchAsked.from_args(request.args)
-    visibility = policy.article_visibility(request_user())
+    visibility = policy.article_visibility(current_user._get_current_object())
     results = None
     log_id = None
     unavailable = False

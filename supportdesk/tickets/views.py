@@ -33,7 +33,7 @@ from supportdesk.accounts.forms import ROLE_LABELS
 from supportdesk.accounts.models import User
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
-from supportdesk.extensions import db, request_user, utcnow
+from supportdesk.extensions import db, utcnow
 from supportdesk.navigation import NAV_PROVIDERS, NavItem, cached_page
 from supportdesk.safe_input import database_id
 from supportdesk.tickets import (
@@ -133,7 +133,7 @@ def index() -> ResponseReturnValue:
     generations of the municipality's tickets and of names, so the first request
     after any change renders it again.
     """
-    user = request_user()
+    user = current_user._get_current_object()
     _require_municipal(user)
     triage = policy.can_triage(user)
     scopes = policy.ticket_list_scopes(user)
@@ -480,7 +480,7 @@ def detail(number: str) -> ResponseReturnValue:
     ticket's page only. The whole page around it is cached too (`cached_page`). The
     access-log row is written on every request, hit or not.
     """
-    user = request_user()
+    user = current_user._get_current_object()
     _require_municipal(user)
     ticket = page_keys.visible_ticket(user, number)
     with access_log.viewing(user, ticket, "page"):
