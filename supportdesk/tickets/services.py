@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from supportdesk import events, policy
@@ -26,7 +26,13 @@ from supportdesk.numbering import next_value
 from supportdesk.safe_input import column_length
 from supportdesk.sqlite_locks import start_writing
 from supportdesk.tickets import notices
-from supportdesk.tickets.attachments import CheckedUpload, Upload, add_attachment, check_upload
+from supportdesk.tickets.attachments import (
+    CheckedUpload,
+    Upload,
+    add_attachment,
+    check_upload,
+    visible_attachments,
+)
 from supportdesk.tickets.history import assignee_data, new_entry, record_event, touch
 from supportdesk.tickets.lifecycle import apply_status, open_on_reply
 from supportdesk.tickets.listing import SHOWN_RELATIONS
@@ -389,8 +395,9 @@ def visible_entries(
 ) -> list[TicketEntry]:
     """The timeline as this user may see it: internal notes only for ticket staff.
 
-    `attachments`: the ticket's attachments this user may see, read already (the ticket
-    page lists them): each entry gets its own from them, without a statement of its own.
+    Each entry's files come from `visible_attachments`, one statement for the whole
+    ticket; a caller that has read them already (the ticket page lists the ticket's own
+    files too) passes them as `attachments`.
     """
     query = (
         select(TicketEntry)
@@ -398,17 +405,16 @@ def visible_entries(
         .options(joinedload(TicketEntry.author))
         .order_by(TicketEntry.created_at, TicketEntry.id)
     )
-    if attachments is None:
-        query = query.options(selectinload(TicketEntry.attachments))
     if not policy.can_see_internal_notes(user, ticket):
         query = query.where(TicketEntry.kind != EntryKind.internal_note)
     entries = list(db.session.scalars(query))
-    if attachments is not None:
-        by_entry: dict[int | None, list[Attachment]] = {}
-        for attachment in attachments:
-            by_entry.setdefault(attachment.entry_id, []).append(attachment)
-        for entry in entries:
-            set_committed_value(entry, "attachments", by_entry.get(entry.id, []))
+    if attachments is None:
+        attachments = visible_attachments(user, ticket)
+    by_entry: dict[int | None, list[Attachment]] = {}
+    for attachment in attachments:
+        by_entry.setdefault(attachment.entry_id, []).append(attachment)
+    for entry in entries:
+        set_committed_value(entry, "attachments", by_entry.get(entry.id, []))
     return entries
 
 

@@ -260,3 +260,28 @@ def test_the_ticket_page_lists_attachments_per_entry_from_one_statement(
         assert "anden.png" in second
         assert ("intern.pdf" in page) is shown
         assert len([s for s in statements if "FROM attachment" in s]) == 1
+
+
+def test_the_api_lists_each_entry_s_files_as_its_caller_may_see_them(
+    ticket_and_staff, client, login, token_for
+):
+    """GET /api/v1/tickets/<number>: a reply's files under that reply; an internal note and
+    its file only for ticket staff."""
+    ticket, coordinator = ticket_and_staff
+    login(ticket.created_by)
+    assert _reply(client, ticket.number, "Første", [("foerste.pdf", PDF)]).status_code == 302
+    login(coordinator)
+    assert _reply(client, ticket.number, "Note", [("intern.pdf", PDF)], True).status_code == 302
+    api = client.application.test_client()  # the token alone, no signed-in session
+    for viewer, staff in ((coordinator, True), (ticket.created_by, False)):
+        answer = api.get(f"/api/v1/tickets/{ticket.number}", headers=token_for(viewer))
+        assert answer.status_code == 200
+        files = {
+            e["body"]: [a["filename"] for a in e["attachments"]]
+            for e in answer.get_json()["entries"]
+            if e["body"]
+        }
+        assert files["Første"] == ["foerste.pdf"]
+        assert ("Note" in files) is staff
+        if staff:
+            assert files["Note"] == ["intern.pdf"]
