@@ -20,7 +20,7 @@ from supportdesk.extensions import db
 @document("The authenticated user")
 def me() -> ResponseReturnValue:
     require_user()
-    user = current_user
+    user = current_user._get_current_object()
     return jsonify(
         {
             **user_document(user),

@@ -177,7 +177,7 @@ def _queue_body() -> tuple[Markup, int]:
 
 
 def _case_context(case: VendorCase, **forms: Any) -> dict[str, Any]:
-    user = current_user
+    user = current_user._get_current_object()
     vendor_side = policy.is_case_vendor_side(user, case)
     municipal_side = policy.is_case_municipal_side(user, case)
     message_form = forms.get("message_form") or MessageForm()
@@ -476,7 +476,7 @@ def shared_attachment(number: str, item_id: int) -> ResponseReturnValue:
 @bp.app_template_global()
 def escalation_panel(ticket: Ticket) -> dict[str, Any] | None:
     """What the ticket page shows about escalation; None for users who see nothing of it."""
-    user = current_user
+    user = current_user._get_current_object()
     if not policy.can_follow_escalation(user, ticket):
         return None
     vendor = ticket.system.vendor

@@ -141,7 +141,7 @@ def _link_args(filters: ReportFilters | None, keep_period: bool = True) -> dict[
 def _choices(name: str) -> dict[str, list[tuple[str, str]]]:
     """What the filter form offers: systems, vendors, institution types, and for the
     admin the municipality or vendor the report is about."""
-    user = current_user
+    user = current_user._get_current_object()
     systems_query = select(System.slug, System.name).order_by(System.name)
     if name == "vendor" and not policy.is_admin(user):
         systems_query = systems_query.where(System.vendor_id == user.vendor_id)

@@ -441,7 +441,7 @@ def _detail_context(
     refresh: bool = False,
 ) -> dict[str, Any]:
     ticket = services.load_detail(ticket, refresh=refresh)
-    user = current_user
+    user = current_user._get_current_object()
     shown = attachments.visible_attachments(user, ticket)
     context: dict[str, Any] = {
         "ticket": ticket,
