@@ -69,6 +69,9 @@ class Settings:
     db_busy_timeout: int = 10
     # How long the worker that claimed an outbox message keeps it (one delivery).
     outbox_lease_seconds: int = 120
+    # Each worker writes the searches it logged together at most this long after the
+    # first one began to wait (supportdesk/faq/search_log.py).
+    search_log_flush_seconds: int = 2
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -111,6 +114,7 @@ _INT_FIELDS = {
     "audit_retention_days",
     "db_busy_timeout",
     "outbox_lease_seconds",
+    "search_log_flush_seconds",
 }
 _BOOL_FIELDS = {"session_cookie_secure"}
 

@@ -135,14 +135,18 @@ def _begin_immediate_polling(connection: Connection) -> None:
         dbapi_connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
 
 
-def execute_apart(statement: Executable, params: dict[str, Any]) -> list[Row]:
+def execute_apart(
+    statement: Executable, params: dict[str, Any] | list[dict[str, Any]]
+) -> list[Row]:
     """Commit one statement in a transaction of its own and return its rows (none unless
-    it returns some): a read request's own write, such as a log row (who opened a ticket,
-    what was searched) that must be on disk before the page is sent and must stay there
-    if the request fails later, or the touch of a session or token.
+    it returns some): a read request's own write, such as a log row (who opened a ticket)
+    that must be on disk before the page is sent and must stay there if the request
+    fails later, the touch of a session or token, or the search log's waiting rows (a
+    list of parameters: the statement once per row, in the one transaction).
 
-    PostgreSQL runs it on a connection of its own in autocommit: one statement is its own
-    transaction, without a BEGIN and a COMMIT round trip.
+    PostgreSQL runs one row on a connection of its own in autocommit: one statement is
+    its own transaction, without a BEGIN and a COMMIT round trip; several rows get one
+    transaction there.
 
     On SQLite, when the request's session holds a read transaction that only read, the
     row goes through that same connection: the read transaction is ended (nothing was
@@ -158,6 +162,9 @@ def execute_apart(statement: Executable, params: dict[str, Any]) -> list[Row]:
     """
     engine = db.engine
     if engine.dialect.name == "postgresql":
+        if isinstance(params, list):
+            with engine.begin() as conn:
+                return _rows(conn.execute(statement, params))
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             return _rows(conn.execute(statement, params))
     reader = _request_reader()

@@ -49,6 +49,7 @@ from supportdesk.accounts.models import (
 )
 from supportdesk.cache import fragments
 from supportdesk.extensions import db as _db
+from supportdesk.faq import search_log
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -147,6 +148,7 @@ def postgres_url() -> Iterator[str]:
             f"PostgreSQL at {base.render_as_string()} is not usable: {error}", pytrace=False
         )
     yield base.set(database=name).render_as_string(hide_password=False)
+    search_log.flush_all()  # what the tests' own apps still hold, before its database goes
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -161,6 +163,9 @@ def _test_environ(tmp: Path, database_url: str) -> dict[str, str]:
         "SUPPORTDESK_UPLOAD_DIR": str(tmp / "uploads"),
         "SUPPORTDESK_SMTP_URL": "smtp://127.0.0.1:1",
         "SUPPORTDESK_BASE_URL": "http://testserver",
+        # searches are written when a test asks (search_log.flush) or 50 wait, never
+        # by the timer in the middle of a test that counts statements
+        "SUPPORTDESK_SEARCH_LOG_FLUSH_SECONDS": "3600",
     }
 
 
@@ -221,6 +226,7 @@ def backend_app(request, tmp_path_factory):
 def _wipe(app) -> None:
     """Empty every table in one transaction (DELETE: TRUNCATE of ~40 tables costs ~1 s on PG)."""
     with app.app_context():
+        search_log.flush()  # nothing a test left waiting reaches the next one
         _db.session.remove()
         with _db.engine.begin() as conn:
             for table in reversed(_db.metadata.sorted_tables):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -232,3 +233,41 @@ def test_search_index_is_carried_to_integer_keys_and_back(fresh_database, tmp_pa
         assert after == before
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("fresh_database", BACKENDS, indirect=True)
+def test_search_log_ids_handed_out_in_blocks_pass_the_rows_kept_from_before(
+    fresh_database, tmp_path
+):
+    """On SQLite the search log becomes AUTOINCREMENT: the rows it had keep their ids and
+    the first block a worker takes starts after them; a row inserted without an id
+    afterwards is numbered past the block."""
+    _upgrade(fresh_database, tmp_path, "0017_search_word_unindexed_stem")
+    engine = create_engine(fresh_database)
+    row = (
+        "INSERT INTO search_log (query, result_count, clicked, source, created_at)"
+        " VALUES (:query, 0, false, 'page', CURRENT_TIMESTAMP)"
+    )
+    try:
+        with engine.begin() as conn:
+            for query in ("en", "to", "tre"):
+                conn.execute(text(row), {"query": query})
+        _upgrade(fresh_database, tmp_path)
+        from supportdesk.faq.search_log import ID_BLOCK, _reserve_ids
+
+        app = Flask(__name__)
+        app.config.update(SQLALCHEMY_DATABASE_URI=fresh_database)
+        db.init_app(app)
+        with app.app_context():
+            block = list(_reserve_ids(ID_BLOCK))
+            db.engine.dispose()
+        with engine.begin() as conn:
+            kept = dict(conn.execute(text("SELECT query, id FROM search_log")).all())
+            conn.execute(text(row), {"query": "fire"})
+            after = conn.execute(text("SELECT id FROM search_log WHERE query = 'fire'")).scalar()
+    finally:
+        engine.dispose()
+    assert sorted(kept.values()) == [1, 2, 3]
+    assert len(set(block)) == ID_BLOCK
+    assert min(block) > 3
+    assert after > max(block)

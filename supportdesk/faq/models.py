@@ -178,6 +178,8 @@ class SearchLog(db.Model):
     """One search: the normalised query and whether a result was opened; nobody's id."""
 
     __tablename__ = "search_log"
+    # SQLite: ids are never reused, so `search_log` can take them in blocks beforehand
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     query: Mapped[str] = mapped_column(String(200), index=True)

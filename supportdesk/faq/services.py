@@ -11,19 +11,17 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, case, func, insert, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql import Executable
 
 from supportdesk import events, policy
 from supportdesk.accounts.models import Category, Role, System, User
 from supportdesk.errors import InvalidTransition, NotFound, ValidationFailed
 from supportdesk.events import article_changed
 from supportdesk.extensions import db, utcnow
+from supportdesk.faq import search_log
 from supportdesk.faq.models import (
     TRANSITIONS,
     Article,
@@ -35,7 +33,6 @@ from supportdesk.faq.models import (
     SearchLog,
     TicketShownArticle,
 )
-from supportdesk.sqlite_locks import execute_apart
 
 log = logging.getLogger(__name__)
 
@@ -311,17 +308,10 @@ def normalise_query(text: str) -> str:
     return mask_numbers(" ".join((text or "").lower().split()))[:200]
 
 
-# Built once: compiled once per dialect, the values go in as parameters.
-_INSERT_SEARCH = insert(SearchLog.__table__).returning(SearchLog.__table__.c.id)
-
-
 def log_search(query: str, result_count: int, system: str | None, source: str) -> int | None:
-    """Log one search in its own short transaction and return the row's id (None when
-    there is nothing to log, or the log could not be written).
-
-    Committing the request's session instead would expire every article it had
-    loaded, so each hit would reload its attributes one query at a time.
-    """
+    """Log one search without personal data and return its row's id, which the result
+    links carry (None when there is nothing to log, or no id could be had). The row is
+    written behind, with the worker's other searches (`search_log`)."""
     normalised = normalise_query(query)
     if not normalised:
         return None
@@ -333,31 +323,19 @@ def log_search(query: str, result_count: int, system: str | None, source: str) -
         "clicked": False,
         "created_at": utcnow(),
     }
-    rows = _write_log(_INSERT_SEARCH, values)
-    return rows[0][0] if rows else None
-
-
-_MARK_CLICKED = (
-    update(SearchLog)
-    .where(SearchLog.id == bindparam("log_id"), SearchLog.clicked.is_(False))
-    .values(clicked=True)
-)
+    try:
+        return search_log.add(values)
+    except Exception as error:  # the log is a nicety: it never fails the search
+        log.warning("faq: search log not written: %s", error)
+        return None
 
 
 def mark_clicked(log_id: int) -> None:
     """The search led to an article; an unknown id changes nothing."""
-    _write_log(_MARK_CLICKED, {"log_id": log_id})
-
-
-def _write_log(statement: Executable, params: dict[str, Any]) -> list[Row]:
-    """A search-log row of the request's own (`execute_apart`), committed at once. The
-    log is a nicety: a write that fails is logged and never fails the search or the
-    article that asked for it."""
     try:
-        return execute_apart(statement, params)
-    except Exception as error:  # whatever the database or the lock wait said
-        log.warning("faq: search log not written: %s", error)
-        return []
+        search_log.click(log_id)
+    except Exception as error:  # nor the article
+        log.warning("faq: click not logged: %s", error)
 
 
 @events.ticket_created.connect

@@ -18,7 +18,7 @@ from supportdesk.accounts.models import Municipality, System
 from supportdesk.cache import fragments, generations
 from supportdesk.errors import ValidationFailed
 from supportdesk.extensions import db
-from supportdesk.faq import services
+from supportdesk.faq import search_log, services
 from supportdesk.faq.forms import (
     ACTION_LABELS,
     AUDIENCE_LABELS,
@@ -56,6 +56,7 @@ class SearchAsked:
 @bp.record_once
 def _init(state) -> None:
     init_search(state.app)
+    search_log.init_app(state.app)
     if _nav not in NAV_PROVIDERS:
         NAV_PROVIDERS.append(_nav)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from supportdesk.accounts.models import Role
+from supportdesk.faq import search_log
 from supportdesk.faq.models import ArticleFeedback, Deflection, SearchLog
 from supportdesk.tickets.models import Ticket
 from tests.faq.conftest import write_article
@@ -48,6 +49,7 @@ def test_feedback_deflection_and_gap_report(app, db, client, login, faq_world, t
     assert found["results"][0]["slug"] == "meld-syg"
     client.get(found["results"][0]["url"])
     client.get("/api/v1/faq/search?q=printerfejl")
+    search_log.flush()  # each worker writes its searches behind
     logs = db.session.scalars(select(SearchLog).order_by(SearchLog.id)).all()
     assert [(s.query, s.clicked) for s in logs] == [("sygemelding", True), ("printerfejl", False)]
     assert client.get("/faq/report").status_code == 404  # superusers do not see the report

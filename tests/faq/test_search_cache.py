@@ -8,7 +8,7 @@ from sqlalchemy.exc import OperationalError
 
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import utcnow
-from supportdesk.faq import services
+from supportdesk.faq import search_log
 from supportdesk.faq.models import SearchLog
 from tests.faq.conftest import write_article
 from tests.signin import sign_in_client
@@ -88,6 +88,7 @@ def test_each_search_is_logged_and_linked_though_the_page_is_cached(
         app, make_user(Role.superuser, municipality=faq_world["municipalities"]["esbjerg"])
     )
     pages = [_page(reader) for _ in range(3)]
+    search_log.flush()
     ids = db.session.scalars(
         select(SearchLog.id).where(SearchLog.query == "printeren").order_by(SearchLog.id)
     ).all()
@@ -96,6 +97,7 @@ def test_each_search_is_logged_and_linked_though_the_page_is_cached(
         assert f'/faq/printer?s={log_id}"' in page
         assert "%00" not in page
     reader.get(f"/faq/printer?s={ids[1]}")
+    db.session.rollback()
     assert db.session.scalar(select(func.count()).where(SearchLog.clicked.is_(True))) == 1
 
 
@@ -111,6 +113,7 @@ def test_a_click_is_kept_when_another_request_wrote_after_the_article_was_read(
         app, make_user(Role.superuser, municipality=faq_world["municipalities"]["esbjerg"])
     )
     _page(reader)
+    search_log.flush()
     log_id = db.session.scalar(select(SearchLog.id).where(SearchLog.query == "printeren"))
     db.session.commit()
     wrote: list[str] = []
@@ -154,10 +157,11 @@ def test_a_search_log_that_cannot_be_written_fails_no_search_and_no_article(
     def _refused(*_args, **_kwargs):
         raise OperationalError("INSERT INTO search_log", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(services, "execute_apart", _refused)
+    monkeypatch.setattr(search_log, "execute_apart", _refused)
     assert "Printeren driller" in _page(reader)
     assert _api(reader) == ["Printeren driller"]
     assert reader.get("/faq/printer?s=1").status_code == 200
+    search_log.flush()
     assert db.session.scalar(select(func.count(SearchLog.id))) == 0
 
 
