@@ -140,6 +140,10 @@ class SearchLogBuffer:
             if self._clicks:
                 self._wake()
 
+    def waiting_clicks(self) -> int:
+        with self._lock:
+            return len(self._clicks)
+
     def flush_in_app(self) -> None:
         """`flush` from outside a request (the timer, the process's exit)."""
         with self.app.app_context():
@@ -197,10 +201,19 @@ def init_app(app: Flask) -> None:
 
 
 @atexit.register
-def flush_all() -> None:
-    """Write what every app of this process holds (at its exit)."""
-    for each in list(_LIVE):
-        try:
-            each.flush_in_app()
-        except Exception as error:  # the process is ending: say so, do not raise
-            log.warning("faq: search log not written at exit: %s", error)
+def flush_all(wait_for_clicks: float = 3.0) -> None:
+    """Write what every app of this process holds (at its exit). A click on a row
+    another worker holds is tried again for up to `wait_for_clicks` seconds: stopped
+    together, the other worker writes that row meanwhile."""
+    deadline = time.monotonic() + wait_for_clicks
+    while True:
+        for each in list(_LIVE):
+            try:
+                each.flush_in_app()
+            except Exception as error:  # the process is ending: say so, do not raise
+                log.warning("faq: search log not written at exit: %s", error)
+        if not any(each.waiting_clicks() for each in list(_LIVE)):
+            return
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.2)
