@@ -99,6 +99,9 @@ class Settings:
             raise ConfigError(f"{ENV_PREFIX}BASE_URL must be an http(s) URL")
         if self.dev_mail_dir and self.env == "production":
             raise ConfigError(f"{ENV_PREFIX}DEV_MAIL_DIR is for development only")
+        if not 1 <= self.search_log_flush_seconds <= 30:
+            # a click reaching another worker first waits a minute for that worker's write
+            raise ConfigError(f"{ENV_PREFIX}SEARCH_LOG_FLUSH_SECONDS must be 1 to 30")
         if self.session_idle_hours > self.session_max_hours:
             raise ConfigError(
                 f"{ENV_PREFIX}SESSION_IDLE_HOURS cannot be longer than "

@@ -165,9 +165,10 @@ def _test_environ(tmp: Path, database_url: str) -> dict[str, str]:
         "SUPPORTDESK_UPLOAD_DIR": str(tmp / "uploads"),
         "SUPPORTDESK_SMTP_URL": "smtp://127.0.0.1:1",
         "SUPPORTDESK_BASE_URL": "http://testserver",
-        # searches are written when a test asks (search_log.flush) or 50 wait, never
-        # by the timer in the middle of a test that counts statements
-        "SUPPORTDESK_SEARCH_LOG_FLUSH_SECONDS": "3600",
+        # searches are written when a test asks (search_log.flush), when 50 wait, and
+        # by the timer only 30 s on (the longest interval): not in the middle of a test
+        # that counts statements
+        "SUPPORTDESK_SEARCH_LOG_FLUSH_SECONDS": "30",
     }
 
 

@@ -14,8 +14,8 @@ of this worker's writes for CLICK_PATIENCE seconds.
 
 The log feeds the editors' gap report, a nicety: a write that fails is logged as a
 warning and its rows are dropped, and a worker killed outright (SIGKILL, out of memory)
-loses what it held, at most FLUSH_ROWS searches or one interval's. A clean exit
-(gunicorn's graceful stop, a restart) writes them. One write per FLUSH_ROWS searches,
+loses what it held: at most FLUSH_ROWS searches, and the FLUSH_ROWS it was writing. A
+clean exit (gunicorn's graceful stop, a restart) writes them. One write per FLUSH_ROWS searches,
 instead of a transaction for each search, is a sixth of the search page's CPU
 (bench/RESULTS.md).
 """
@@ -57,8 +57,10 @@ _CLICK = (
 _PG_IDS = text(
     "SELECT nextval(pg_get_serial_sequence('search_log', 'id')) FROM generate_series(1, :n)"
 )
+# past the highest row too, should the entry ever lag behind it (a file put back by hand)
 _SQLITE_MOVE = text(
-    "UPDATE sqlite_sequence SET seq = seq + :n WHERE name = 'search_log' RETURNING seq"
+    "UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(id), 0) FROM search_log))"
+    " + :n WHERE name = 'search_log' RETURNING seq"
 )
 # the table's first block: SQLite makes the entry only at the first insert
 _SQLITE_FIRST = text(
@@ -67,6 +69,9 @@ _SQLITE_FIRST = text(
     "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'search_log') "
     "RETURNING seq"
 )
+# the highest id handed out so far: a click on a higher one names no search
+_PG_HANDED_OUT = text("SELECT last_value FROM search_log_id_seq")
+_SQLITE_HANDED_OUT = text("SELECT seq FROM sqlite_sequence WHERE name = 'search_log'")
 
 
 class SearchLogBuffer:
@@ -75,7 +80,8 @@ class SearchLogBuffer:
     def __init__(self, app: Flask, flush_seconds: float) -> None:
         self.app = app
         self.flush_seconds = flush_seconds
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the waiting rows, clicks, ids and timer
+        self._writing = threading.Lock()  # held by a flush from taking rows to their commit
         self._rows: dict[int, dict[str, Any]] = {}
         self._clicks: dict[int, float] = {}  # id -> given up at (monotonic)
         self._ids: Iterator[int] = iter(())
@@ -84,11 +90,8 @@ class SearchLogBuffer:
 
     def add(self, values: dict[str, Any]) -> int:
         """Keep one search's row; returns its id. Writes the rows when FLUSH_ROWS wait."""
+        log_id = self._take_id()
         with self._lock:
-            log_id = next(self._ids, None)
-            if log_id is None:
-                self._ids = iter(_reserve_ids(ID_BLOCK))
-                log_id = next(self._ids)
             self._rows[log_id] = {**values, "id": log_id}
             full = len(self._rows) >= FLUSH_ROWS
             if not full:
@@ -104,7 +107,7 @@ class SearchLogBuffer:
             if row is not None:
                 row["clicked"] = True
                 return
-        if _mark_written([log_id]):
+        if _mark_written([log_id]) or not _handed_out(log_id):
             return
         with self._lock:
             if len(self._clicks) < MAX_WAITING_CLICKS:
@@ -112,7 +115,14 @@ class SearchLogBuffer:
                 self._wake()
 
     def flush(self) -> None:
-        """Write the waiting rows in one transaction, then try the waiting clicks."""
+        """Write the waiting rows in one transaction, then try the waiting clicks.
+
+        One flush at a time: the exit's waits for the timer's, which may have taken the
+        rows already (the timer's thread dies with the process)."""
+        with self._writing:
+            self._flush()
+
+    def _flush(self) -> None:
         with self._lock:
             rows, self._rows = list(self._rows.values()), {}
             clicks, self._clicks = self._clicks, {}
@@ -149,12 +159,31 @@ class SearchLogBuffer:
         with self.app.app_context():
             self.flush()
 
+    def _take_id(self) -> int:
+        # the block is reserved outside the lock: a threaded server's other searches
+        # need not queue behind the database's lock (two blocks at once leave a gap)
+        with self._lock:
+            log_id = next(self._ids, None)
+        if log_id is not None:
+            return log_id
+        block = iter(_reserve_ids(ID_BLOCK))
+        log_id = next(block)
+        with self._lock:
+            self._ids = block
+        return log_id
+
     def _wake(self) -> None:
         # under the lock: one timer while anything waits
-        if self._timer is None:
-            self._timer = threading.Timer(self.flush_seconds, self.flush_in_app)
-            self._timer.daemon = True
-            self._timer.start()
+        if self._timer is not None:
+            return
+        timer = threading.Timer(self.flush_seconds, self.flush_in_app)
+        timer.daemon = True
+        try:
+            timer.start()
+        except RuntimeError as error:  # no new thread (Python 3.12 at exit): the next try
+            log.debug("faq: search log timer not started: %s", error)
+            return
+        self._timer = timer
 
 
 def _reserve_ids(count: int) -> Sequence[int]:
@@ -175,6 +204,13 @@ def _reserve_ids(count: int) -> Sequence[int]:
 
 def _mark_written(ids: list[int]) -> list[int]:
     return [row[0] for row in execute_apart(_CLICK, {"ids": ids})]
+
+
+def _handed_out(log_id: int) -> bool:
+    """Whether some worker took `log_id` from the sequence (its row may be waiting)."""
+    statement = _PG_HANDED_OUT if db.engine.dialect.name == "postgresql" else _SQLITE_HANDED_OUT
+    last = db.session.execute(statement).scalar()
+    return last is not None and log_id <= last
 
 
 def buffer() -> SearchLogBuffer:

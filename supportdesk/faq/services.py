@@ -318,7 +318,8 @@ def log_search(query: str, result_count: int, system: str | None, source: str) -
     values = {
         "query": normalised,
         "result_count": result_count,
-        "system_slug": system or None,
+        # the caller's text: longer than the column, it would fail the worker's whole batch
+        "system_slug": (system or "")[: SearchLog.system_slug.type.length] or None,
         "source": source,
         "clicked": False,
         "created_at": utcnow(),

@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from supportdesk import create_app
 from supportdesk.extensions import db
+from supportdesk.faq import search_log
 from tests.browser.helpers import AXE_JS, AXE_LOG, CHROMIUM, ROOT
 
 CHROMIUM_ARGS = [
@@ -80,6 +81,7 @@ def browser_app(tmp_path_factory):
             assert result.exit_code == 0, f"{' '.join(args)}: {result.output}"
     yield app
     with app.app_context():
+        search_log.flush()  # the browser's searches, before the engine goes
         db.session.remove()
         db.engine.dispose()
 

@@ -11,11 +11,14 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from supportdesk.accounts.models import Role
+from supportdesk.config import ConfigError, load_settings
 from supportdesk.extensions import utcnow
 from supportdesk.faq import search_log
 from supportdesk.faq.models import SearchLog
@@ -157,7 +160,7 @@ print(json.dumps(ids))
 
 
 def test_a_worker_that_exits_writes_what_it_held(app, db):
-    environ = {**app.config["TEST_ENVIRON"], "SUPPORTDESK_SEARCH_LOG_FLUSH_SECONDS": "3600"}
+    environ = {**app.config["TEST_ENVIRON"], "SUPPORTDESK_SEARCH_LOG_FLUSH_SECONDS": "30"}
     done = subprocess.run(
         [sys.executable, "-c", _EXITING_WORKER, json.dumps(environ)],
         capture_output=True,
@@ -190,3 +193,96 @@ def test_a_write_that_fails_drops_its_rows_and_fails_no_page(
     search_log.flush()
     assert [query for query, _ in _logged(db).values()] == ["printeren"]
     assert db.session.scalar(select(func.count(SearchLog.id))) == 1
+
+
+def test_a_search_with_an_overlong_system_sinks_no_one_elses_row(
+    app, db, faq_world, tmp_path, make_user
+):
+    """The system filter is the caller's text; on PostgreSQL a value past the column's
+    60 characters failed the whole batch, and every other search in it was lost."""
+    reader = _reader(app, db, faq_world, tmp_path, make_user)
+    ids = [_linked_id(reader) for _ in range(3)]
+    assert reader.get("/faq/search?q=printeren&system=" + "x" * 70).status_code == 200
+    search_log.flush()
+    logged = _logged(db)
+    assert set(ids) < set(logged)
+    assert len(logged) == 4
+
+
+def test_a_full_buffer_that_cannot_be_written_fails_no_search(
+    app, db, faq_world, tmp_path, make_user, monkeypatch, caplog
+):
+    reader = _reader(app, db, faq_world, tmp_path, make_user)
+    real = search_log.execute_apart
+
+    def _refused(statement, params):
+        if isinstance(params, list):
+            raise RuntimeError("disk I/O error")
+        return real(statement, params)
+
+    monkeypatch.setattr(search_log, "execute_apart", _refused)
+    for _ in range(search_log.FLUSH_ROWS):
+        _linked_id(reader)  # the last one writes the buffer, which fails: the page answers
+    assert f"{search_log.FLUSH_ROWS} searches not logged" in caplog.text
+    assert _logged(db) == {}
+
+
+def test_the_exit_waits_for_a_write_the_timer_has_begun(app, db, monkeypatch):
+    """The timer takes the rows out of the buffer, then writes them; an exit in between
+    found the buffer empty and the daemon timer died with the process: rows lost."""
+    buffer = search_log.SearchLogBuffer(app, 3600)
+    log_id = buffer.add(_values("printeren"))
+    real = search_log.execute_apart
+    writing = threading.Event()
+
+    def _slow(statement, params):
+        if isinstance(params, list):
+            writing.set()
+            time.sleep(0.5)
+        return real(statement, params)
+
+    monkeypatch.setattr(search_log, "execute_apart", _slow)
+    timer = threading.Thread(target=buffer.flush_in_app)
+    timer.start()
+    assert writing.wait(30)
+    search_log.flush_all(wait_for_clicks=0)  # as at the process's exit
+    assert _logged(db) == {log_id: ("printeren", False)}
+    timer.join()
+
+
+def test_a_timer_that_cannot_start_leaves_the_next_one_free(app, db, monkeypatch):
+    """A timer that failed to start (Python 3.12 refuses threads at exit) was kept as the
+    running one: no timer ever started again, and rows waited for the 50th."""
+    buffer = search_log.SearchLogBuffer(app, 1)
+
+    def _refused(_self):
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(search_log.threading.Timer, "start", _refused)
+    first = buffer.add(_values("first"))  # no timer, and no error either
+    monkeypatch.undo()
+    second = buffer.add(_values("second"))
+    deadline = time.monotonic() + 30  # a deadline to give up, not a time asserted
+    while second not in _logged(db) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _logged(db) == {first: ("first", False), second: ("second", False)}
+
+
+def test_a_click_on_an_id_never_handed_out_does_not_wait(app, db):
+    """Only an id the sequence handed out may be a row another worker holds; a made-up
+    one waited too, and would have marked a later search as clicked."""
+    holder, other = search_log.SearchLogBuffer(app, 3600), search_log.SearchLogBuffer(app, 3600)
+    held = holder.add(_values("printeren"))
+    other.click(held)
+    other.click(held + 10 * search_log.ID_BLOCK)
+    assert other.waiting_clicks() == 1
+    holder.flush()
+    other.flush()
+    assert _logged(db) == {held: ("printeren", True)}
+
+
+def test_the_interval_must_leave_a_click_time_to_land(tmp_path):
+    for bad in ("0", "31"):
+        with pytest.raises(ConfigError, match="SEARCH_LOG_FLUSH_SECONDS"):
+            load_settings({"SUPPORTDESK_SEARCH_LOG_FLUSH_SECONDS": bad}, instance=tmp_path)
+    assert load_settings({}, instance=tmp_path).search_log_flush_seconds == 2

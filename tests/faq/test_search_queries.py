@@ -29,7 +29,12 @@ def _search_statements(app, client, count_queries) -> tuple[int, str]:
     with count_queries() as statements:
         page = client.get("/faq/search?q=printeren")
     assert page.status_code == 200
-    return len(statements), page.get_data(as_text=True)
+    return len(_without_id_blocks(statements)), page.get_data(as_text=True)
+
+
+def _without_id_blocks(statements: list[str]) -> list[str]:
+    """Once in ID_BLOCK searches a worker takes a new block of search-log ids."""
+    return [s for s in statements if "sqlite_sequence" not in s and "nextval" not in s]
 
 
 def test_search_page_statements_do_not_grow_with_hits(
@@ -52,7 +57,7 @@ def test_search_page_statements_do_not_grow_with_hits(
     # Served from the cached fragment: no systems and categories to load.
     with count_queries() as statements:
         html = client.get("/faq/search?q=printeren").get_data(as_text=True)
-    assert len(statements) <= many - 2, statements
+    assert len(_without_id_blocks(statements)) <= many - 2, statements
 
     # The log rows are still written, one per search, and linked from the hits.
     search_log.flush()

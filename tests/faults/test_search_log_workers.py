@@ -1,9 +1,11 @@
-"""The search log written behind, through a real gunicorn with two workers.
+"""The search log written behind, through real gunicorn processes.
 
-Each worker holds the searches it logged (supportdesk/faq/search_log.py). Stopped the
-way a deploy stops them (SIGTERM to gunicorn: a graceful stop), they write what they
-held: every search's row is there under the id its result link carried, and a click
-that reached the other worker before the row was written was not lost.
+Each worker holds the searches it logged (supportdesk/faq/search_log.py). Two servers of
+one worker each share the database: searches go to both, and every click goes to the
+server that did not run its search, so the click reaches a worker that does not hold
+the row. Stopped the way a deploy stops them (SIGTERM: a graceful stop), they write
+what they held: every search's row is there under the id its result link carried, and
+every click landed.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from supportdesk.search import get_backend
 from tests.faq.conftest import write_article
 from tests.live_http import call_json
 
-SEARCHES = 20
+SEARCHES = 10  # on each server
 
 
-def test_a_graceful_stop_writes_every_workers_searches_and_clicks(
+def test_a_graceful_stop_writes_both_workers_searches_and_the_clicks_across_them(
     app, make_system, make_user, processes, tmp_path
 ):
     make_system("aula", categories=("login",))
@@ -36,21 +38,28 @@ def test_a_graceful_stop_writes_every_workers_searches_and_clicks(
     user = make_user(Role.superuser, municipality="esbjerg")
     _record, token = account_services.create_token(user, "searches")
     db.session.commit()
-    base = processes.gunicorn(workers=2, extra_env={"SUPPORTDESK_SEARCH_LOG_FLUSH_SECONDS": "3600"})
-    links = []
+    quiet = {"SUPPORTDESK_SEARCH_LOG_FLUSH_SECONDS": "30"}  # nothing written before the stop
+    servers = [processes.gunicorn(workers=1, extra_env=quiet) for _ in range(2)]
+    links: dict[str, list[str]] = {server: [] for server in servers}
     for _ in range(SEARCHES):
-        status, answer = call_json(f"{base}/api/v1/faq/search?q=printeren", "GET", token, None)
-        assert status == 200, answer
-        links.append(answer["results"][0]["url"])
-    ids = [int(link.rsplit("?s=", 1)[1]) for link in links]
-    assert len(set(ids)) == SEARCHES
-    clicked = ids[::3]
-    for link in links[::3]:  # the article page, as anyone may read a public article
-        with urllib.request.urlopen(base + link, timeout=60) as page:  # noqa: S310
-            assert page.status == 200
-    gunicorn = processes.started[-1]
-    gunicorn.send_signal(signal.SIGTERM)
-    assert gunicorn.wait(timeout=60) == 0, processes.log_of(gunicorn)[-2000:]
+        for server in servers:
+            url = f"{server}/api/v1/faq/search?q=printeren"
+            status, answer = call_json(url, "GET", token, None)
+            assert status == 200, answer
+            links[server].append(answer["results"][0]["url"])
+    ids = [int(link.rsplit("?s=", 1)[1]) for found in links.values() for link in found]
+    assert len(set(ids)) == 2 * SEARCHES  # the two processes took different blocks
+    clicked = []
+    first, second = servers
+    for server, other in ((first, second), (second, first)):
+        for link in links[server][::3]:  # the article page, as anyone may read it
+            with urllib.request.urlopen(other + link, timeout=60) as page:  # noqa: S310
+                assert page.status == 200
+            clicked.append(int(link.rsplit("?s=", 1)[1]))
+    for proc in processes.started:
+        proc.send_signal(signal.SIGTERM)  # both at once, as a deploy stops a machine
+    for proc in processes.started:
+        assert proc.wait(timeout=60) == 0, processes.log_of(proc)[-2000:]
 
     db.session.rollback()
     logged = dict(db.session.execute(select(SearchLog.id, SearchLog.clicked)).all())

@@ -17,7 +17,7 @@ from sqlalchemy import delete, event, func, select, text
 
 from supportdesk import create_app, outbox
 from supportdesk.accounts.models import Role
-from supportdesk.faq import services
+from supportdesk.faq import search_log, services
 from supportdesk.faq.models import Article, ArticleState, Audience, Visibility
 from supportdesk.pg_connections import read_only
 from supportdesk.search.analysis import danish_analyzer, stem
@@ -273,6 +273,7 @@ def test_an_app_configured_for_postgres_serves_search_and_health(app, db, faq_wo
         with configured.app_context():
             from supportdesk.extensions import db as configured_db
 
+            search_log.flush()  # its searches, before its engine goes
             configured_db.session.remove()
             configured_db.engine.dispose()
 
