@@ -15,9 +15,8 @@ of this worker's writes for CLICK_PATIENCE seconds.
 The log feeds the editors' gap report, a nicety: a write that fails is logged as a
 warning and its rows are dropped, and a worker killed outright (SIGKILL, out of memory)
 loses what it held: at most FLUSH_ROWS searches, and the FLUSH_ROWS it was writing. A
-clean exit (gunicorn's graceful stop, a restart) writes them. One write per FLUSH_ROWS searches,
-instead of a transaction for each search, is a sixth of the search page's CPU
-(bench/RESULTS.md).
+clean exit (gunicorn's graceful stop, a restart) writes them. A transaction of its own
+for each search was a sixth of the search page's CPU (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -70,7 +69,7 @@ _SQLITE_FIRST = text(
     "RETURNING seq"
 )
 # the highest id handed out so far: a click on a higher one names no search
-_PG_HANDED_OUT = text("SELECT last_value FROM search_log_id_seq")
+_PG_HANDED_OUT = text("SELECT pg_sequence_last_value(pg_get_serial_sequence('search_log', 'id'))")
 _SQLITE_HANDED_OUT = text("SELECT seq FROM sqlite_sequence WHERE name = 'search_log'")
 
 
