@@ -33,6 +33,7 @@ from supportdesk.faq.models import (
     SearchLog,
     TicketShownArticle,
 )
+from supportdesk.safe_input import column_length
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +320,7 @@ def log_search(query: str, result_count: int, system: str | None, source: str) -
         "query": normalised,
         "result_count": result_count,
         # the caller's text: longer than the column, it would fail the worker's whole batch
-        "system_slug": (system or "")[: SearchLog.system_slug.type.length] or None,
+        "system_slug": (system or "")[: column_length(SearchLog.system_slug)] or None,
         "source": source,
         "clicked": False,
         "created_at": utcnow(),
