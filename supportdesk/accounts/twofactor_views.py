@@ -46,6 +46,7 @@ def _require_two_factor_setup() -> ResponseReturnValue | None:
     # the user itself: each read through the proxy finds the user again (about 2 µs), and
     # a page reads it dozens of times; hot paths take the object once
     user = current_user._get_current_object()
+    # loading the user (above) is what sets token_auth for a bearer token
     if not user.is_authenticated or g.get("token_auth"):
         return None
     if not policy.must_set_up_two_factor(user):
