@@ -148,9 +148,8 @@ def postgres_url() -> Iterator[str]:
             f"PostgreSQL at {base.render_as_string()} is not usable: {error}", pytrace=False
         )
     yield base.set(database=name).render_as_string(hide_password=False)
-    search_log.flush_all(
-        wait_for_clicks=0
-    )  # what the tests' own apps still hold, before its database goes
+    # what the tests' own apps still hold, written before their database goes
+    search_log.flush_all(wait_for_clicks=0)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

@@ -60,6 +60,18 @@ def _values(query: str) -> dict:
     }
 
 
+def _refuse_batches(monkeypatch) -> None:
+    """The database refuses every batch of rows (one row at a time still goes)."""
+    real = search_log.execute_apart
+
+    def _refused(statement, params):
+        if isinstance(params, list):
+            raise RuntimeError("disk I/O error")
+        return real(statement, params)
+
+    monkeypatch.setattr(search_log, "execute_apart", _refused)
+
+
 def test_searches_wait_in_the_worker_and_are_written_together_under_their_links(
     app, db, faq_world, tmp_path, make_user
 ):
@@ -178,17 +190,10 @@ def test_a_write_that_fails_drops_its_rows_and_fails_no_page(
 ):
     reader = _reader(app, db, faq_world, tmp_path, make_user)
     _linked_id(reader)
-    real = search_log.execute_apart
-
-    def _refused(statement, params):
-        if isinstance(params, list):
-            raise RuntimeError("disk I/O error")
-        return real(statement, params)
-
-    monkeypatch.setattr(search_log, "execute_apart", _refused)
+    _refuse_batches(monkeypatch)
     search_log.flush()
     assert "1 searches not logged" in caplog.text
-    monkeypatch.setattr(search_log, "execute_apart", real)
+    monkeypatch.undo()
     _linked_id(reader)
     search_log.flush()
     assert [query for query, _ in _logged(db).values()] == ["printeren"]
@@ -213,14 +218,7 @@ def test_a_full_buffer_that_cannot_be_written_fails_no_search(
     app, db, faq_world, tmp_path, make_user, monkeypatch, caplog
 ):
     reader = _reader(app, db, faq_world, tmp_path, make_user)
-    real = search_log.execute_apart
-
-    def _refused(statement, params):
-        if isinstance(params, list):
-            raise RuntimeError("disk I/O error")
-        return real(statement, params)
-
-    monkeypatch.setattr(search_log, "execute_apart", _refused)
+    _refuse_batches(monkeypatch)
     for _ in range(search_log.FLUSH_ROWS):
         _linked_id(reader)  # the last one writes the buffer, which fails: the page answers
     assert f"{search_log.FLUSH_ROWS} searches not logged" in caplog.text
