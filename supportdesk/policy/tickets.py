@@ -129,7 +129,7 @@ def _visible(shape: str, viewer: Mapping[str, Any]) -> ColumnElement[bool]:
 
 
 def ticket_by_number(
-    user: User, number: str, columns: tuple[Any, ...] = ()
+    user: User, number: str, columns: tuple[Any, ...] = (), *, row: bool = False
 ) -> tuple[Select[Any], dict[str, Any]]:
     """`tickets_visible_to(user)` for the ticket `number`, with `columns` added, and the
     values of the statement's parameters (the viewer's and the number).
@@ -138,14 +138,16 @@ def ticket_by_number(
     SQLAlchemy keys a statement it has not seen by walking it, which for the ticket
     page's statement cost more than running it. The kept statement holds parameters
     only, never a viewer's values: it is executed with them, not combined into another.
+    `row`: the ticket's table columns instead of the model, for a caller that executes
+    it on the session's connection and needs the ticket's own values only.
     """
-    return _by_number(_shape(user), columns), {**_viewer(user), "ticket_number": number}
+    return _by_number(_shape(user), columns, row), {**_viewer(user), "ticket_number": number}
 
 
 @lru_cache(maxsize=64)
-def _by_number(shape: str, columns: tuple[Any, ...]) -> Select[Any]:
+def _by_number(shape: str, columns: tuple[Any, ...], row: bool = False) -> Select[Any]:
     return (
-        select(Ticket)
+        select(*Ticket.__table__.columns if row else (Ticket,))
         .where(
             _visible(shape, _VIEWER_PARAMETERS),
             Ticket.number == bindparam("ticket_number", type_=String),

@@ -7,6 +7,7 @@ parts of the page register their names in `DETAIL_GENERATION_PROVIDERS`.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +32,7 @@ from supportdesk.tickets.models import (
 DETAIL_GENERATION_PROVIDERS: list[Callable[[User], tuple[str, ...]]] = []
 
 
-def detail_generations(user: User, ticket: Ticket) -> tuple[str, ...]:
+def detail_generations(user: User, ticket: Ticket | TicketHead) -> tuple[str, ...]:
     """What the ticket page shows: the ticket (and its case), the municipality's people,
     institutions, queues and entitlements, the shared names, its system's vendor's known
     issues and SLA targets, and what other domains' parts of the page register."""
@@ -48,22 +49,32 @@ def detail_generations(user: User, ticket: Ticket) -> tuple[str, ...]:
     return tuple(names)
 
 
-def visible_ticket(user: User, number: str) -> Ticket:
-    """`policy.get_ticket`, with the values of the page's generations read in the same
-    statement (`detail_generation_columns`): `read_generations` then needs no query.
-    The statement is the policy's kept one for this kind of viewer (`ticket_by_number`)."""
+# The ticket's own values as its table holds them: all a cached page needs (its key, the
+# reopen offer, the access-log row, the title). A page built anew loads the model
+# (`services.load_detail`), as it reads the ticket again anyway.
+TicketHead = namedtuple(  # built from the table: a column added is a field added
+    "TicketHead", [column.key for column in Ticket.__table__.columns]
+)
+
+
+def visible_ticket(user: User, number: str) -> TicketHead:
+    """`policy.get_ticket`'s ticket, as its row, with the values of the page's generations
+    read in the same statement (`detail_generation_columns`): `read_generations` then
+    needs no query. The statement is the policy's kept one for this kind of viewer
+    (`ticket_by_number`), run on the session's connection: a row, not a model, spares the
+    ORM's work per statement, which cost more than the query (0.17 → 0.08 ms)."""
     provided = [name for provider in DETAIL_GENERATION_PROVIDERS for name in provider(user)]
     statement, params = policy.ticket_by_number(
-        user, number, detail_generation_columns(len(provided))
+        user, number, detail_generation_columns(len(provided)), row=True
     )
     names = {f"{_PROVIDED}{index}": name for index, name in enumerate(provided)}
-    row = db.session.execute(statement, {**params, **names}).first()
+    row = db.session.connection().execute(statement, {**params, **names}).first()
     if row is None:
         raise NotFound()
-    ticket, *values = row
+    values = row[len(TicketHead._fields) :]
     pairs = zip(values[::2], values[1::2], strict=True)
     fragments.remember_generations({name: value or 0 for name, value in pairs if name})
-    return ticket
+    return TicketHead._make(row[: len(TicketHead._fields)])
 
 
 _PROVIDED = "detail_generation_"

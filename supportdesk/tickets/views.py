@@ -507,11 +507,12 @@ def detail(number: str) -> ResponseReturnValue:
     return page
 
 
-def _fresh_detail_body(ticket: Ticket, can_reopen: bool) -> str:
-    # the ticket was read before the generations in the key: read it again, so what is
-    # cached is never older than the key it is kept under. Whether to offer "reopen" is
-    # the key's, though (from the first read): a page built from the second read would
-    # otherwise keep offering it under a key that says the window is shut
+def _fresh_detail_body(ticket: page_keys.TicketHead, can_reopen: bool) -> str:
+    # the ticket was read (as its row) before the generations in the key: read it again,
+    # as the model, so what is cached is never older than the key it is kept under.
+    # Whether to offer "reopen" is the key's, though (from the first read): a page built
+    # from the second read would otherwise keep offering it under a key that says the
+    # window is shut
     return _detail_body(ticket, refresh=True, extra={"can_reopen": can_reopen})
 
 
