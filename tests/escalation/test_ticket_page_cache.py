@@ -253,3 +253,39 @@ def test_a_change_committed_while_the_page_is_read_is_not_cached_as_new(
         assert "</span> Nyt emne</h1>" in coordinator.get(url).get_data(as_text=True)
     # the heading is in the fragment (the page title is rendered per request)
     assert "</span> Nyt emne</h1>" in _served_from_cache(app, coordinator, url)
+
+
+def test_a_sessions_token_is_signed_once_and_still_accepted(app, world, make_ticket, monkeypatch):
+    """Tokens have no time limit, so the worker signs each session's token once: a later
+    page carries the same token, a form sent with it is accepted, and another session
+    gets its own."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    ticket = make_ticket()
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    url = f"/tickets/{ticket.number}"
+    signed: list[object] = []
+    real_dumps = URLSafeTimedSerializer.dumps
+
+    def counting_dumps(self, obj, salt=None):
+        if self.salt == b"wtf-csrf-token":  # not the session cookie's
+            signed.append(obj)
+        return real_dumps(self, obj, salt)
+
+    monkeypatch.setattr(URLSafeTimedSerializer, "dumps", counting_dumps)
+    browser, other = (client_for(app, world.coordinator) for _ in range(2))
+    # the first page's forms sign through Flask-WTF; the next is signed and kept
+    pages = [browser.get(url).get_data(as_text=True) for _ in range(2)]
+    before = len(signed)
+    pages += [browser.get(url).get_data(as_text=True) for _ in range(3)]
+    assert len(signed) == before
+    tokens = {t for html in pages for t in re.findall(r'name="csrf_token" value="([^"]+)"', html)}
+    assert len(tokens) == 1
+    (token,) = tokens
+    theirs = set(re.findall(r'name="csrf_token" value="([^"]+)"', other.get(url).get_data(True)))
+    assert theirs
+    assert token not in theirs
+    answer = browser.post(f"{url}/entries", data={"body": "Svar", "csrf_token": token})
+    assert answer.status_code == 302
+    refused = browser.post(f"{url}/entries", data={"body": "Svar", "csrf_token": theirs.pop()})
+    assert refused.status_code == 400
