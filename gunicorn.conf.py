@@ -8,7 +8,9 @@ connection. Override with GUNICORN_BIND, GUNICORN_WORKERS and GUNICORN_TIMEOUT.
 Each worker freezes what loading the app created (`post_worker_init`): the models,
 the templates, the catalogues and the search schema live as long as the worker, and
 the garbage collector then no longer walks them on every collection a request
-triggers (0.21 → 0.05 ms a cached ticket page, bench/RESULTS.md).
+triggers (0.21 → 0.05 ms a cached ticket page, bench/RESULTS.md). The app is loaded
+in each worker (no `preload_app`): with it, the collection here would touch every object
+the worker shares with the master and copy its memory; freeze in the master instead.
 """
 
 import gc

@@ -200,9 +200,10 @@ def session_csrf_token() -> str:
     if token is not None:
         return token
     raw = session.get(field)
-    if not isinstance(raw, str) or config.get("WTF_CSRF_TIME_LIMIT") is not None:
+    # the settings read as Flask-WTF reads them (its default limit is an hour)
+    if not isinstance(raw, str) or config.get("WTF_CSRF_TIME_LIMIT", 3600) is not None:
         return generate_csrf()
-    token = _signed(config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, raw)
+    token = _signed(config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key), raw)
     setattr(g, field, token)  # where Flask-WTF keeps it: its forms use the same token
     return token
 

@@ -517,7 +517,10 @@ def _fresh_detail_body(ticket: page_keys.TicketHead, can_reopen: bool) -> str:
 
 
 def _detail_body(
-    ticket: Ticket, entry_form: EntryForm | None = None, errors=None, **forms: Any
+    ticket: Ticket | page_keys.TicketHead,
+    entry_form: EntryForm | None = None,
+    errors=None,
+    **forms: Any,
 ) -> str:
     return render_template(
         "tickets/_detail.html", **_detail_context(ticket, entry_form, errors, **forms)
