@@ -13,20 +13,19 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from contextvars import ContextVar
-from functools import lru_cache
 from time import monotonic
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
-from itsdangerous import URLSafeTimedSerializer
 from markupsafe import Markup
 
 from supportdesk.cache import generations
 
 FRAGMENT_TTL = 60.0
 FRAGMENT_ENTRIES = 1024
+SIGNED_TOKENS = 4096  # sessions whose signed CSRF token a worker keeps
 # stands for the session's CSRF token inside a cached fragment; filled in per request.
 # Random per process (the store is per process too), so no stored text can contain it.
 CSRF_HOLE = f"\x00csrf-{secrets.token_hex(16)}\x00"
@@ -117,6 +116,7 @@ def _read(expires: float) -> None:
 
 def init_app(app: Flask) -> None:
     app.extensions["fragment_cache"] = FragmentCache()
+    app.extensions["csrf_signed"] = {}  # session's raw token -> Flask-WTF's signed one
 
 
 def fragment(key: Hashable, build: Callable[[], Any], bounded: bool = False) -> Any:
@@ -194,23 +194,26 @@ def session_csrf_token() -> str:
     on every request (a serializer and an HMAC) cost 0.1 ms, a twentieth of a cached
     ticket page. With a time limit set, each request signs anew, as Flask-WTF does.
     """
-    config = current_app.config
-    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     token = g.get(field)
     if token is not None:
         return token
-    raw = session.get(field)
-    # the settings read as Flask-WTF reads them (its default limit is an hour)
-    if not isinstance(raw, str) or config.get("WTF_CSRF_TIME_LIMIT", 3600) is not None:
+    # the limit read as Flask-WTF reads it (its default is an hour)
+    if current_app.config.get("WTF_CSRF_TIME_LIMIT", 3600) is not None:
         return generate_csrf()
-    token = _signed(config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key), raw)
-    setattr(g, field, token)  # where Flask-WTF keeps it: its forms use the same token
+    raw = session.get(field)
+    if raw is not None and not isinstance(raw, str):
+        return generate_csrf()  # Flask-WTF replaces a token it cannot sign
+    signed: dict[str, str] = current_app.extensions["csrf_signed"]
+    token = signed.get(raw) if raw is not None else None
+    if token is not None:
+        setattr(g, field, token)  # where Flask-WTF keeps it: its forms use the same token
+        return token
+    token = generate_csrf()  # signs, and makes the session's raw token if it had none
+    if len(signed) >= SIGNED_TOKENS:
+        signed.clear()
+    signed[session[field]] = token
     return token
-
-
-@lru_cache(maxsize=4096)
-def _signed(secret_key: str | bytes, raw: str) -> str:
-    return URLSafeTimedSerializer(secret_key, salt="wtf-csrf-token").dumps(raw)
 
 
 def clear(app: Flask) -> None:
