@@ -55,6 +55,11 @@ def _cached(app, client, url: str) -> None:
     _served_from_cache(app, client, url)
 
 
+def _tokens(html: str) -> set[str]:
+    """The CSRF tokens a page's forms carry."""
+    return set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+
+
 def _version(ticket: Ticket) -> int:
     db.session.expire_all()
     return db.session.get(Ticket, ticket.id).version
@@ -116,7 +121,7 @@ def test_every_form_on_a_cached_page_has_the_sessions_token(app, world, make_tic
     for browser in browsers:
         html = browser.get(url).get_data(as_text=True)
         assert "\x00" not in html
-        found = set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+        found = _tokens(html)
         # reply, status, assignment, priority, the layout's language form: one token
         assert len(found) == 1, found
         assert f'<meta name="csrf-token" content="{next(iter(found))}">' in html
@@ -281,10 +286,10 @@ def test_a_sessions_token_is_signed_once_and_still_accepted(app, world, make_tic
     assert len(signed) == before
     # the first page's token (Flask-WTF's) is stamped with its own second
     kept = pages[1:]
-    tokens = {t for html in kept for t in re.findall(r'name="csrf_token" value="([^"]+)"', html)}
+    tokens = set().union(*map(_tokens, kept))
     assert len(tokens) == 1
     (token,) = tokens
-    theirs = set(re.findall(r'name="csrf_token" value="([^"]+)"', other.get(url).get_data(True)))
+    theirs = _tokens(other.get(url).get_data(as_text=True))
     assert theirs
     assert token not in theirs
     answer = browser.post(f"{url}/entries", data={"body": "Svar", "csrf_token": token})
@@ -305,6 +310,6 @@ def test_a_sessions_token_follows_flask_wtfs_settings(app, world, make_ticket, m
             browser = client_for(app, world.coordinator)
             for _ in range(2):
                 html = browser.get(url).get_data(as_text=True)
-            (token,) = set(re.findall(r'name="csrf_token" value="([^"]+)"', html))
+            (token,) = _tokens(html)
             sent = browser.post(f"{url}/entries", data={"body": "Svar", "csrf_token": token})
             assert sent.status_code == 302, setting
