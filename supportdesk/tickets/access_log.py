@@ -20,7 +20,8 @@ from supportdesk.tickets.models import Ticket, TicketView
 
 # Built once: the values go in as parameters, so SQLAlchemy compiles the statement once
 # per dialect instead of building and keying a new one per view (0.5 → 0.16 ms CPU).
-_INSERT_VIEW = insert(TicketView.__table__)
+# `inline`: nothing reads the new row's id, so PostgreSQL is not asked to return it.
+_INSERT_VIEW = insert(TicketView.__table__).inline()
 
 
 def _row(user: User, ticket: Ticket, channel: str) -> dict[str, Any]:

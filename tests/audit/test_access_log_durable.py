@@ -106,3 +106,15 @@ def test_a_change_a_page_left_pending_is_not_committed_with_the_view(
                 text("SELECT subject FROM ticket WHERE id = :id"), {"id": ticket.id}
             )
         assert subject == "Uændret"
+
+
+def test_the_row_is_written_without_asking_for_its_id(app, world, make_ticket, count_queries):
+    """Nothing reads the new row's id: the INSERT returns nothing (no RETURNING, whose
+    result costs the worker a described and fetched row on PostgreSQL)."""
+    ticket = make_ticket()
+    coordinator = client_for(app, world.coordinator)
+    with count_queries() as queries:
+        assert coordinator.get(f"/tickets/{ticket.number}").status_code == 200
+    inserts = [sql for sql in queries if sql.lstrip().upper().startswith("INSERT INTO TICKET_VIEW")]
+    assert len(inserts) == 1
+    assert "RETURNING" not in inserts[0].upper()
