@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select, text
 
 from supportdesk.extensions import db as _db
-from supportdesk.tickets import access_log
 from supportdesk.tickets.models import Ticket, TicketView
 from tests.escalation.conftest import client_for
 
@@ -31,14 +30,43 @@ def test_the_row_is_committed_when_the_response_is_sent(app, world, make_ticket,
         assert _views(ticket.id, world.coordinator.id) == expected
 
 
-def test_a_failed_write_fails_the_page(app, world, make_ticket, monkeypatch):
+@pytest.fixture
+def views_refused(app):
+    """The database refuses every access-log row (a trigger), as a full disk would."""
+    if _db.engine.dialect.name == "postgresql":
+        create = [
+            "CREATE FUNCTION refuse_view() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            "CREATE TRIGGER refuse_view BEFORE INSERT ON ticket_view "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_view()",
+        ]
+        drop = ["DROP TRIGGER refuse_view ON ticket_view", "DROP FUNCTION refuse_view()"]
+    else:
+        create = [
+            "CREATE TRIGGER refuse_view BEFORE INSERT ON ticket_view "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+        drop = ["DROP TRIGGER refuse_view"]
+    _db.session.commit()
+    with _db.engine.begin() as conn:
+        for statement in create:
+            conn.execute(text(statement))
+    yield
+    _db.session.rollback()
+    with _db.engine.begin() as conn:
+        for statement in drop:
+            conn.execute(text(statement))
+
+
+def test_a_failed_write_fails_the_page(app, world, make_ticket, monkeypatch, views_refused):
     ticket = make_ticket()
     coordinator = client_for(app, world.coordinator)
-    monkeypatch.setattr(access_log, "_INSERT_VIEW", text("INSERT INTO no_such_table VALUES (1)"))
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
-    response = coordinator.get(f"/tickets/{ticket.number}")
-    assert response.status_code == 500
-    assert ticket.subject not in response.get_data(as_text=True)
+    for path in (f"/tickets/{ticket.number}", f"/api/v1/tickets/{ticket.number}"):
+        response = coordinator.get(path)
+        assert response.status_code == 500
+        assert ticket.subject not in response.get_data(as_text=True)
+    assert _views(ticket.id, world.coordinator.id) == 0
 
 
 def test_every_view_is_recorded_cached_or_not(app, world, make_ticket):
@@ -113,8 +141,37 @@ def test_the_row_is_written_without_asking_for_its_id(app, world, make_ticket, c
     result costs the worker a described and fetched row on PostgreSQL)."""
     ticket = make_ticket()
     coordinator = client_for(app, world.coordinator)
+    for path in (f"/tickets/{ticket.number}", f"/api/v1/tickets/{ticket.number}"):
+        with count_queries() as queries:
+            assert coordinator.get(path).status_code == 200
+        inserts = [sql for sql in queries if "INSERT INTO TICKET_VIEW" in sql.upper()]
+        assert len(inserts) == 1
+        assert "RETURNING" not in inserts[0].upper()
+
+
+@pytest.mark.postgresql_only
+def test_the_page_reads_the_ticket_and_writes_its_row_in_one_statement(
+    app, world, make_ticket, count_queries
+):
+    """On PostgreSQL the ticket's statement inserts the view's row too (a data-modifying
+    WITH): a cached view is the session check and that one statement, then COMMIT."""
+    ticket = make_ticket()
+    coordinator = client_for(app, world.coordinator)
+    url = f"/tickets/{ticket.number}"
+    assert coordinator.get(url).status_code == 200  # built and kept
     with count_queries() as queries:
-        assert coordinator.get(f"/tickets/{ticket.number}").status_code == 200
-    inserts = [sql for sql in queries if sql.lstrip().upper().startswith("INSERT INTO TICKET_VIEW")]
-    assert len(inserts) == 1
-    assert "RETURNING" not in inserts[0].upper()
+        assert coordinator.get(url).status_code == 200
+    assert len(queries) == 2
+    assert "JOIN user_session" in queries[0]
+    assert "INSERT INTO ticket_view" in queries[1]
+    assert "FROM ticket" in queries[1]
+    assert _views(ticket.id, world.coordinator.id) == 2
+
+
+@pytest.mark.postgresql_only
+def test_a_ticket_not_shown_writes_no_row(app, world, make_ticket):
+    """Another municipality's ticket, read by the same statement: not found, no row."""
+    ticket = make_ticket()
+    stranger = client_for(app, world.other_coordinator)
+    assert stranger.get(f"/tickets/{ticket.number}").status_code == 404
+    assert _views(ticket.id, world.other_coordinator.id) == 0

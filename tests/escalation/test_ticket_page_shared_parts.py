@@ -26,7 +26,8 @@ def test_a_cached_view_reads_the_page_s_generations_with_the_ticket(
     app, world, make_ticket, escalated, count_queries
 ):
     """A hit: the session with the user, the ticket with its page's generations (its
-    case's too), the access-log row; nothing else."""
+    case's too), the access-log row (on PostgreSQL in the ticket's statement); nothing
+    else."""
     for ticket in (make_ticket(), escalated().tickets[0]):
         url = f"/tickets/{ticket.number}"
         coordinator = client_for(app, world.coordinator)
@@ -35,7 +36,7 @@ def test_a_cached_view_reads_the_page_s_generations_with_the_ticket(
             _cached(app, coordinator, url)
         statements = [" ".join(s.split()) for s in statements]
         assert not [s for s in statements if s.startswith("SELECT cache_generation")]
-        assert len([s for s in statements if s.startswith("INSERT INTO ticket_view")]) == 2
+        assert len([s for s in statements if "INSERT INTO ticket_view" in s]) == 2
         assert len(statements) <= 2 * 4  # user, ticket, view row (and COMMIT on PostgreSQL)
 
 
@@ -101,7 +102,8 @@ def test_a_new_known_issue_shows_on_another_ticket_of_the_system_only(
 
 def test_on_postgresql_a_view_s_row_goes_in_the_request_s_own_transaction(app, world, make_ticket):
     """PostgreSQL: the access-log row is written on the connection that read the ticket
-    and committed with it (no second connection, no transaction of its own)."""
+    and committed with it (no second connection, no transaction of its own); SQLite
+    writes it in a transaction of its own."""
     ticket = make_ticket()
     url = f"/tickets/{ticket.number}"
     coordinator = client_for(app, world.coordinator)
@@ -116,8 +118,8 @@ def test_on_postgresql_a_view_s_row_goes_in_the_request_s_own_transaction(app, w
         _served_from_cache(app, coordinator, url)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    reads = {c for c, s in seen if s.startswith("SELECT ticket.id")}
-    writes = {c for c, s in seen if s.startswith("INSERT INTO ticket_view")}
-    assert len(writes) == 1
+    reads = {c for c, s in seen if "FROM ticket WHERE" in s}
+    writes = {c for c, s in seen if "INSERT INTO ticket_view" in s}
+    assert len(reads) == len(writes) == 1
     if db.engine.dialect.name == "postgresql":
         assert writes == reads
