@@ -286,13 +286,26 @@ class RoutingRule(MunicipalityOwned, db.Model):
 
 
 class TicketView(MunicipalityOwned, db.Model):
-    """Access log: who opened which ticket when (DESIGN §3.9, data about children)."""
+    """Access log: who opened which ticket when (DESIGN §3.9, data about children).
+
+    The foreign keys are checked at COMMIT (deferred): on PostgreSQL the ticket page
+    inserts the row with its read of the ticket, before the page is rendered, and the
+    rows it refers to are then locked (key share) only while the view commits, not
+    while the page renders (`access_log.read_ticket`).
+    """
 
     __tablename__ = "ticket_view"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("ticket.id", deferrable=True, initially="DEFERRED"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", deferrable=True, initially="DEFERRED"), index=True
+    )
+    municipality_id: Mapped[int] = mapped_column(
+        ForeignKey("municipality.id", deferrable=True, initially="DEFERRED"), index=True
+    )
     # "page" or "api".
     channel: Mapped[str] = mapped_column(String(10), default="page")
     at: Mapped[datetime] = mapped_column(default=utcnow)

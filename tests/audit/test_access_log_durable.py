@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from supportdesk.extensions import db as _db
 from supportdesk.tickets.models import Ticket, TicketView
@@ -175,3 +176,46 @@ def test_a_ticket_not_shown_writes_no_row(app, world, make_ticket):
     stranger = client_for(app, world.other_coordinator)
     assert stranger.get(f"/tickets/{ticket.number}").status_code == 404
     assert _views(ticket.id, world.other_coordinator.id) == 0
+
+
+@pytest.mark.postgresql_only
+def test_a_page_being_rendered_locks_no_row_its_view_refers_to(
+    app, world, make_ticket, monkeypatch
+):
+    """The view's row is inserted with the ticket's read, before the page is rendered; its
+    foreign keys are checked at COMMIT (deferred), so the rows it refers to (the ticket,
+    the viewer, the municipality) are not locked while the page renders: another
+    transaction may lock them meanwhile without waiting."""
+    from supportdesk.tickets import lifecycle
+
+    ticket = make_ticket()
+    coordinator = client_for(app, world.coordinator)
+    url = f"/tickets/{ticket.number}"
+    rows = {
+        "ticket": ticket.id,
+        "user_account": world.coordinator.id,
+        "municipality": ticket.municipality_id,
+    }
+    locked: dict[str, bool] = {}
+
+    def lock_meanwhile(_user, _seen):
+        with _db.engine.connect() as other:
+            for table, row_id in rows.items():
+                try:
+                    other.execute(
+                        text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE NOWAIT"),  # noqa: S608
+                        {"id": row_id},
+                    )
+                    locked[table] = True
+                except DBAPIError:
+                    locked[table] = False
+                other.rollback()
+        return False
+
+    for _view in ("built", "from the store"):
+        locked.clear()
+        with monkeypatch.context() as patch:
+            patch.setattr(lifecycle, "can_reopen_now", lock_meanwhile)
+            assert coordinator.get(url).status_code == 200
+        assert locked == dict.fromkeys(rows, True)
+    assert _views(ticket.id, world.coordinator.id) == 2
