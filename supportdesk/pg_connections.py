@@ -39,9 +39,10 @@ columns and only asks whether there is a result: the list was built for nothing,
 1 µs a column (80 columns a cached ticket page, 224 a ticket page built anew, a tenth
 of the worker's instructions for a cached view). The connections' cursors
 (`DescribedOnDemandCursor`) give a sequence that builds psycopg's own list when it is
-first read by index, slice or iteration; its length needs nothing. A description is
-read at once or never, before the cursor runs its next statement; read later, it
-describes the result the cursor then holds, as psycopg's own `description` would.
+first read by index, slice or iteration; its length needs nothing. SQLAlchemy reads a
+description at once or never, before the cursor runs its next statement. Unlike
+psycopg's own list, fixed when built, one kept and first read after the cursor ran
+another statement would describe that statement's result.
 
 On SQLite nothing is registered.
 """

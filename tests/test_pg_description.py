@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from supportdesk.accounts.models import Municipality
+from supportdesk.pg_connections import DescribedOnDemandCursor
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -46,6 +47,7 @@ def test_a_description_read_is_the_result_s_own(db, make_municipality):
     assert found.one() == ("ribe", "Ribe Kommune")
 
     cursor = db.session.connection().connection.dbapi_connection.cursor()
+    assert isinstance(cursor, DescribedOnDemandCursor)
     cursor.execute("SELECT 1 AS one, 'a'::text AS letter")
     description = cursor.description
     assert len(description) == 2
@@ -57,8 +59,11 @@ def test_a_description_read_is_the_result_s_own(db, make_municipality):
 
 
 def test_many_rows_returned_by_one_insert_keep_their_columns(db):
+    # in batches of 7 (insertmanyvalues): the description is read after several statements
     rows = db.session.execute(
-        insert(Municipality).returning(Municipality.id, Municipality.slug),
+        insert(Municipality)
+        .returning(Municipality.id, Municipality.slug, sort_by_parameter_order=True)
+        .execution_options(insertmanyvalues_page_size=7),
         [{"slug": f"m{n}", "name": f"Kommune {n}", "code": f"M{n:02d}"} for n in range(30)],
     ).all()
     assert [slug for _id, slug in rows] == [f"m{n}" for n in range(30)]

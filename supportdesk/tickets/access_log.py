@@ -26,7 +26,8 @@ _INSERT_VIEW = insert(TicketView.__table__).inline()
 
 # a ticket's kept statement (the policy's, by viewer kind) -> it with the view logged too
 _LOGGING_READS: dict[Select[Any], Select[Any]] = {}
-# on `g`: (ticket id, channel) of a view already inserted by the statement that read it
+# on `g`: (ticket id, channel) of a view inserted by the statement that read it -> the
+# session's transaction it is in (`viewing` commits it there)
 _LOGGED_IN_READ = "access_logged_in_read"
 
 
@@ -74,7 +75,8 @@ def read_ticket(
         {**params, "view_user_id": user.id, "view_channel": channel, "view_at": utcnow()},
     ).first()
     if found is not None:
-        g.setdefault(_LOGGED_IN_READ, set()).add((found.id, channel))
+        logged = g.setdefault(_LOGGED_IN_READ, {})
+        logged[found.id, channel] = db.session().get_transaction()
     return found
 
 
@@ -121,7 +123,10 @@ def viewing(user: User, ticket: Ticket, channel: str = "page") -> Iterator[None]
         yield
         return
     row = _row(user, ticket, channel)
-    logged = (ticket.id, channel) in g.get(_LOGGED_IN_READ, ())
+    # inserted by the read, and still pending in this transaction (one that ended since
+    # took the row with it, or committed it: the row is then written again, never lost)
+    read_in = g.get(_LOGGED_IN_READ, {}).pop((ticket.id, channel), None)
+    logged = read_in is not None and read_in is session.get_transaction()
     yield
     pending = session.new or session.deleted or any(map(session.is_modified, session.dirty))
     if pending or sessions.preloaded(user) is None:  # a change pending, or flushed already

@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from supportdesk import policy
 from supportdesk.extensions import db as _db
+from supportdesk.tickets import access_log
 from supportdesk.tickets.models import Ticket, TicketView
 from tests.escalation.conftest import client_for
 
@@ -171,11 +173,25 @@ def test_the_page_reads_the_ticket_and_writes_its_row_in_one_statement(
 
 @pytest.mark.postgresql_only
 def test_a_ticket_not_shown_writes_no_row(app, world, make_ticket):
-    """Another municipality's ticket, read by the same statement: not found, no row."""
+    """The statement that reads the ticket inserts a row only for a ticket the viewer
+    may see: counted in its own transaction, before anything could roll it back."""
     ticket = make_ticket()
     stranger = client_for(app, world.other_coordinator)
     assert stranger.get(f"/tickets/{ticket.number}").status_code == 404
     assert _views(ticket.id, world.other_coordinator.id) == 0
+
+    def read_and_count(user) -> tuple[bool, int]:
+        statement, params = policy.ticket_by_number(user, ticket.number, row=True)
+        with app.test_request_context():
+            found = access_log.read_ticket(user, statement, params)
+            inserted = _db.session.scalar(
+                select(func.count()).select_from(TicketView).where(TicketView.user_id == user.id)
+            )
+            _db.session.rollback()
+        return found is not None, inserted
+
+    assert read_and_count(world.other_coordinator) == (False, 0)
+    assert read_and_count(world.coordinator) == (True, 1)  # the same statement, shown
 
 
 @pytest.mark.postgresql_only
@@ -219,3 +235,21 @@ def test_a_page_being_rendered_locks_no_row_its_view_refers_to(
             assert coordinator.get(url).status_code == 200
         assert locked == dict.fromkeys(rows, True)
     assert _views(ticket.id, world.coordinator.id) == 2
+
+
+@pytest.mark.postgresql_only
+def test_a_view_whose_read_was_rolled_back_is_written_again(app, world, make_ticket, monkeypatch):
+    """The read's row counts as written only while its transaction lasts: once that has
+    ended, `viewing` writes the row itself instead of committing nothing."""
+    from supportdesk.accounts import sessions
+
+    ticket = make_ticket()
+    user = world.coordinator
+    statement, params = policy.ticket_by_number(user, ticket.number, row=True)
+    monkeypatch.setattr(sessions, "preloaded", lambda _user: {})  # as after the session check
+    with app.test_request_context():
+        seen = access_log.read_ticket(user, statement, params)
+        _db.session.rollback()  # the transaction holding the read's row ends
+        with access_log.viewing(user, seen):
+            pass
+    assert _views(ticket.id, user.id) == 1
