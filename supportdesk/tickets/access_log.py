@@ -63,9 +63,9 @@ def read_ticket(
     shown), in the request's transaction; `viewing` then commits it once the page is
     rendered, or writes the row apart as ever if the page left a change pending. One
     round trip and one statement instead of two: the INSERT and its result cost a
-    cached ticket page a tenth of the worker's instructions. The foreign keys' row
-    locks (key share: they stop only a delete or a key change of the ticket, the user or
-    the municipality) are held until that commit.
+    cached ticket page a tenth of the worker's instructions. The row's foreign keys are
+    checked at that commit (deferred, `TicketView`), so nothing it refers to is locked
+    while the page renders.
     """
     connection = db.session.connection()
     if not has_request_context() or connection.dialect.name != "postgresql":
