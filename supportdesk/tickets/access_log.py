@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from flask import g, has_request_context
@@ -24,8 +25,6 @@ from supportdesk.tickets.models import Ticket, TicketView
 _INSERT_VIEW = insert(TicketView.__table__).inline()
 
 
-# a ticket's kept statement (the policy's, by viewer kind) -> it with the view logged too
-_LOGGING_READS: dict[Select[Any], Select[Any]] = {}
 # on `g`: (ticket id, channel) of a view inserted by the statement that read it -> the
 # session's transaction it is in (`viewing` commits it there)
 _LOGGED_IN_READ = "access_logged_in_read"
@@ -80,24 +79,22 @@ def read_ticket(
     return found
 
 
+@lru_cache(maxsize=64)  # as many as the policy keeps (`ticket_by_number`)
 def _logging_read(statement: Select[Any]) -> Select[Any]:
-    """`statement` with its ticket's view inserted by the same statement; built once
-    per kept statement (parameters `view_user_id`, `view_channel`, `view_at`)."""
-    found = _LOGGING_READS.get(statement)
-    if found is None:
-        seen = statement.cte("seen")
-        logged = insert(TicketView.__table__).from_select(
-            ["ticket_id", "municipality_id", "user_id", "channel", "at"],
-            select(
-                seen.c.id,
-                seen.c.municipality_id,
-                bindparam("view_user_id", type_=TicketView.user_id.type),
-                bindparam("view_channel", type_=TicketView.channel.type),
-                bindparam("view_at", type_=TicketView.at.type),
-            ),
-        )
-        found = _LOGGING_READS.setdefault(statement, select(seen).add_cte(logged.cte("logged")))
-    return found
+    """`statement` (one of the policy's kept statements) with its ticket's view inserted
+    by the same statement (parameters `view_user_id`, `view_channel`, `view_at`)."""
+    seen = statement.cte("seen")
+    logged = insert(TicketView.__table__).from_select(
+        ["ticket_id", "municipality_id", "user_id", "channel", "at"],
+        select(
+            seen.c.id,
+            seen.c.municipality_id,
+            bindparam("view_user_id", type_=TicketView.user_id.type),
+            bindparam("view_channel", type_=TicketView.channel.type),
+            bindparam("view_at", type_=TicketView.at.type),
+        ),
+    )
+    return select(seen).add_cte(logged.cte("logged"))
 
 
 @contextmanager
