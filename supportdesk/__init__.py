@@ -155,8 +155,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
+    from supportdesk.accounts.cookies import VerifiedCookieSessionInterface
     from supportdesk.accounts.models import User  # a domain (see the module docstring)
 
+    app.session_interface = VerifiedCookieSessionInterface()
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Sign in to see this page.")
