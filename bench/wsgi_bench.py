@@ -30,19 +30,32 @@ def instrument(app: Flask) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _count(_conn, _cursor, statement, *_args):
-        if has_request_context() and not statement.lstrip().upper().startswith(_NOT_COUNTED):
+        # the head of the statement only: a ticket page's statement is 2 kB
+        if has_request_context() and not statement[:40].lstrip().upper().startswith(_NOT_COUNTED):
             g.bench_queries = g.get("bench_queries", 0) + 1
 
+    # each fragment the request asks for, hit or miss, on `g`: a handful of tuples per
+    # request instead of copying the store's per-name totals before and after it
     store = app.extensions["fragment_cache"]
+    get_or_build = store.get_or_build
+
+    def _counted(key, build, bounded=False):
+        misses = store.misses
+        value = get_or_build(key, build, bounded)
+        asked = g.get("bench_fragments") if has_request_context() else None
+        if asked is not None:
+            name = str(key[0]) if isinstance(key, tuple) and key else str(key)
+            asked.append((name, store.misses == misses))
+        return value
+
+    store.get_or_build = _counted
 
     def _start():
         g.bench_cpu = time.process_time()
-        g.bench_misses = store.misses
-        g.bench_fragments = (dict(store.hits_by_name), dict(store.misses_by_name))
+        g.bench_fragments = []
 
     # first, before the app's own hooks: a hook that answers (the two-factor set-up
-    # redirect) skips the rest, and a request without these marks reported the worker's
-    # totals so far as its own
+    # redirect) skips the rest, and a request without these marks reported nothing
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
 
     @app.after_request
@@ -50,16 +63,13 @@ def instrument(app: Flask) -> None:
         response.headers["X-Bench-Queries"] = str(g.get("bench_queries", 0))
         spent = time.process_time() - g.get("bench_cpu", time.process_time())
         response.headers["X-Bench-CPU-us"] = str(int(spent * 1_000_000))
-        misses = store.misses - g.get("bench_misses", store.misses)
-        response.headers["X-Bench-Cache-Misses"] = str(misses)
-        hits_before, misses_before = g.get("bench_fragments", ({}, {}))
-        counts = []
-        for name in sorted({*store.hits_by_name, *store.misses_by_name}):
-            hits = store.hits_by_name.get(name, 0) - hits_before.get(name, 0)
-            missed = store.misses_by_name.get(name, 0) - misses_before.get(name, 0)
-            if hits or missed:
-                counts.append(f"{name}={hits}/{missed}")
-        response.headers["X-Bench-Fragments"] = ",".join(counts)
+        counts: dict[str, list[int]] = {}
+        for name, hit in g.get("bench_fragments", ()):
+            counts.setdefault(name, [0, 0])[0 if hit else 1] += 1
+        response.headers["X-Bench-Cache-Misses"] = str(sum(m for _h, m in counts.values()))
+        response.headers["X-Bench-Fragments"] = ",".join(
+            f"{name}={hits}/{missed}" for name, (hits, missed) in sorted(counts.items())
+        )
         return response
 
 
