@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, CursorResult, Engine, Row
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql import Executable
 
 from supportdesk.extensions import db
@@ -106,6 +106,18 @@ def start_writing() -> None:
     _begin_immediate_polling(connection)
 
 
+def _begin_on_driver(connection: Connection, begin: str) -> None:
+    """`begin` (BEGIN or BEGIN IMMEDIATE) on the driver's own connection, raising what
+    `exec_driver_sql` would raise. SQLAlchemy's execution around a statement without
+    parameters or rows cost more than SQLite's work: 17 µs a BEGIN, two per cached ticket
+    page (bench/RESULTS.md). Statement events do not see it; COMMIT and ROLLBACK never
+    passed through them either."""
+    try:
+        connection.connection.dbapi_connection.execute(begin)
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(begin, None, error, sqlite3.Error) from error
+
+
 def _begin_immediate_polling(connection: Connection) -> None:
     """BEGIN IMMEDIATE, retried every few tenths of a millisecond while another writer works.
 
@@ -122,7 +134,7 @@ def _begin_immediate_polling(connection: Connection) -> None:
         delay = 0.0002
         while True:
             try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                _begin_on_driver(connection, "BEGIN IMMEDIATE")
                 return
             except OperationalError as error:
                 code = getattr(error.orig, "sqlite_errorcode", 0)
@@ -269,7 +281,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> 
         if has_request_context():
             read_only = _read_request()
             if not read_only and _reads_first():
-                connection.exec_driver_sql("BEGIN")
+                _begin_on_driver(connection, "BEGIN")
                 info[_READ_PHASE] = True
                 return
         else:
@@ -278,7 +290,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> 
             read_only = has_app_context() and current_app.config.get(
                 "SQLITE_DEFERRED_OUTSIDE_REQUESTS", False
             )
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        _begin_on_driver(connection, "BEGIN" if read_only else "BEGIN IMMEDIATE")
         if read_only and has_request_context():
             info[_READER] = True
 
