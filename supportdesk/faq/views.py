@@ -31,6 +31,7 @@ from supportdesk.faq.forms import (
 from supportdesk.faq.models import Article, ArticleState, ArticleVersion, Audience, Visibility
 from supportdesk.markup import render_markdown
 from supportdesk.navigation import NAV_PROVIDERS, NavItem, cached_page
+from supportdesk.pg_connections import reads_without_transaction
 from supportdesk.safe_input import database_id
 from supportdesk.search import SearchResults, SearchUnavailable, get_backend
 from supportdesk.search import init_app as init_search
@@ -142,6 +143,7 @@ SEARCH_GENERATIONS = (generations.REFERENCE,)
 
 
 @bp.get("/search")
+@reads_without_transaction
 def search() -> ResponseReturnValue:
     """Search results, with the search form and its system and category choices.
 

@@ -10,12 +10,13 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 from sqlalchemy import Row, Select, bindparam, insert, select
 
 from supportdesk.accounts import sessions
 from supportdesk.accounts.models import User
 from supportdesk.extensions import db, utcnow
+from supportdesk.pg_connections import COMMITS_ALONE, commits_alone
 from supportdesk.sqlite_locks import execute_apart
 from supportdesk.tickets.models import Ticket, TicketView
 
@@ -26,8 +27,10 @@ _INSERT_VIEW = insert(TicketView.__table__).inline()
 
 
 # on `g`: (ticket id, channel) of a view inserted by the statement that read it -> the
-# session's transaction it is in (`viewing` commits it there)
+# session's transaction it is in (`viewing` commits it there), or the request, when the
+# statement committed it itself (a view without a transaction)
 _LOGGED_IN_READ = "access_logged_in_read"
+_ALONE = {COMMITS_ALONE: True}
 
 
 def _row(user: User, ticket: Ticket, channel: str) -> dict[str, Any]:
@@ -60,7 +63,9 @@ def read_ticket(
     On PostgreSQL, inside a request, the same statement inserts the view's access-log
     row (a data-modifying WITH over the ticket's row: no row when the ticket is not
     shown), in the request's transaction; `viewing` then commits it once the page is
-    rendered, or writes the row apart as ever if the page left a change pending. One
+    rendered, or writes the row apart as ever if the page left a change pending. In a
+    view without a transaction (`pg_connections.reads_without_transaction`) the
+    statement commits the row itself, before the page is rendered. One
     round trip and one statement instead of two: the INSERT and its result cost a
     cached ticket page a tenth of the worker's instructions. The row's foreign keys are
     checked at that commit (deferred, `TicketView`), so nothing it refers to is locked
@@ -69,13 +74,16 @@ def read_ticket(
     connection = db.session.connection()
     if not has_request_context() or connection.dialect.name != "postgresql":
         return connection.execute(statement, params).first()
+    alone = commits_alone(connection)
     found = connection.execute(
         _logging_read(statement),
         {**params, "view_user_id": user.id, "view_channel": channel, "view_at": utcnow()},
+        execution_options=_ALONE,
     ).first()
     if found is not None:
         logged = g.setdefault(_LOGGED_IN_READ, {})
-        logged[found.id, channel] = db.session().get_transaction()
+        owner = request._get_current_object() if alone else db.session().get_transaction()
+        logged[found.id, channel] = owner
     return found
 
 
@@ -109,7 +117,10 @@ def viewing(user: User, ticket: Ticket, channel: str = "page") -> Iterator[None]
     insert's foreign keys are held only from the INSERT to the COMMIT. A block that
     fails writes nothing, as no page is sent; one that left a change pending or flushed
     (`sessions.preloaded` is gone once the session flushed) gets the row in a transaction
-    of its own, so the change is not committed. On SQLite (one writer: a reader cannot
+    of its own, so the change is not committed. A view without a transaction
+    (`pg_connections.reads_without_transaction`) has its row committed by the ticket's
+    read (`read_ticket`), before the block: nothing is left to do here, and a block that
+    fails has logged its view, as on SQLite. On SQLite (one writer: a reader cannot
     become the writer once another has committed) and outside a request, the row is
     committed in its own transaction before the block, as `log_view` does
     (`execute_apart`).
@@ -119,10 +130,15 @@ def viewing(user: User, ticket: Ticket, channel: str = "page") -> Iterator[None]
         log_view(user, ticket, channel)
         yield
         return
+    read_in = g.get(_LOGGED_IN_READ, {}).pop((ticket.id, channel), None)
+    if read_in is not None and read_in is request._get_current_object():
+        # the read inserted and committed the row (a view without a transaction): nothing
+        # to end here; a change the page left is rolled back with the request
+        yield
+        return
     row = _row(user, ticket, channel)
     # inserted by the read, and still pending in this transaction (one that ended since
     # took the row with it, or committed it: the row is then written again, never lost)
-    read_in = g.get(_LOGGED_IN_READ, {}).pop((ticket.id, channel), None)
     logged = read_in is not None and read_in is session.get_transaction()
     yield
     pending = session.new or session.deleted or any(map(session.is_modified, session.dirty))

@@ -35,6 +35,7 @@ from supportdesk.cache import fragments, generations
 from supportdesk.errors import NotFound, ValidationFailed
 from supportdesk.extensions import db, utcnow
 from supportdesk.navigation import NAV_PROVIDERS, NavItem, cached_page
+from supportdesk.pg_connections import reads_without_transaction
 from supportdesk.safe_input import database_id
 from supportdesk.tickets import (
     access_log,
@@ -468,6 +469,7 @@ def _detail_context(
 
 
 @bp.get("/tickets/<number>")
+@reads_without_transaction
 @login_required
 def detail(number: str) -> ResponseReturnValue:
     """The ticket page; below the title a cached fragment per ticket and viewer.
