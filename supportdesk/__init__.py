@@ -155,7 +155,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
-    from supportdesk.accounts.cookies import VerifiedCookieSessionInterface
+    from supportdesk.accounts.cookies import VerifiedCookieSessionInterface  # a domain, as below
     from supportdesk.accounts.models import User  # a domain (see the module docstring)
 
     app.session_interface = VerifiedCookieSessionInterface()
@@ -347,16 +347,24 @@ def _init_input_guard(app: Flask) -> None:
 
 
 def _init_security_headers(app: Flask) -> None:
+    defaults = {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+        "Content-Security-Policy": (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+        ),
+    }
+    lowered = {name.lower(): (name, value) for name, value in defaults.items()}
+
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-        )
+        # one pass over the response's headers, not one per default (a view may set its own)
+        missing = dict(lowered)
+        for name, _value in response.headers:
+            missing.pop(name.lower(), None)
+        response.headers.extend(missing.values())
         if request.path.startswith(
             ("/api/", "/tickets", "/cases", "/admin", "/account", "/login", "/password")
         ) or (
