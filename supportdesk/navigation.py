@@ -57,7 +57,12 @@ def _notification_items(user: User) -> list[NavItem]:
         return []
     found = sessions.preloaded(user)
     count = (found[_UNREAD] or 0) if found is not None else unread_count(user)
-    return [NavItem(_("Notifications"), url_for("notifications.index"), count)]
+    # its words and address from the store: the catalogue and the URL map cost more
+    label, url = fragments.fragment(
+        ("main_menu", "bell", str(get_locale()), request.script_root),
+        lambda: (_("Notifications"), url_for("notifications.index")),
+    )
+    return [NavItem(label, url, count)]
 
 
 # Providers return the items for the user in menu order; domains append theirs.
