@@ -131,3 +131,17 @@ def test_common_password_is_refused(client, db, login, make_user):
 
 def test_smtp_config_is_used_for_account_mail(app, smtp_server):
     assert dataclasses.is_dataclass(app.config["SUPPORTDESK"])
+
+
+def test_every_page_gets_the_security_headers_once(client):
+    response = client.get("/login")
+    for name, value in {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+    }.items():
+        assert response.headers.getlist(name) == [value]
+    (policy,) = response.headers.getlist("Content-Security-Policy")
+    assert policy.startswith("default-src 'self';")
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["Cache-Control"] == "no-store"

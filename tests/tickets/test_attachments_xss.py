@@ -63,6 +63,8 @@ def test_allowed_upload_is_served_only_as_a_safe_download(ticket_and_staff, clie
     )
     assert "<" not in disposition
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # the view's own policy, not the pages' default beside it
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'; sandbox"]
     page = client.get(f"/tickets/{ticket.number}").data.decode()
     assert "<svg onload" not in page
     assert "&lt;svg onload=alert(1)&gt;" in page
