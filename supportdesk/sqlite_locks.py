@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, CursorResult, Engine, Row
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Executable
 
 from supportdesk.extensions import db
@@ -106,18 +106,6 @@ def start_writing() -> None:
     _begin_immediate_polling(connection)
 
 
-def _begin_on_driver(connection: Connection, begin: str) -> None:
-    """`begin` (BEGIN or BEGIN IMMEDIATE) on the driver's own connection, raising what
-    `exec_driver_sql` would raise. SQLAlchemy's execution around a statement without
-    parameters or rows cost more than SQLite's work: 17 µs a BEGIN, two per cached ticket
-    page (bench/RESULTS.md). Statement events do not see it; COMMIT and ROLLBACK never
-    passed through them either."""
-    try:
-        connection.connection.dbapi_connection.execute(begin)
-    except sqlite3.Error as error:
-        raise DBAPIError.instance(begin, None, error, sqlite3.Error) from error
-
-
 def _begin_immediate_polling(connection: Connection) -> None:
     """BEGIN IMMEDIATE, retried every few tenths of a millisecond while another writer works.
 
@@ -134,7 +122,7 @@ def _begin_immediate_polling(connection: Connection) -> None:
         delay = 0.0002
         while True:
             try:
-                _begin_on_driver(connection, "BEGIN IMMEDIATE")
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
                 return
             except OperationalError as error:
                 code = getattr(error.orig, "sqlite_errorcode", 0)
@@ -281,7 +269,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> 
         if has_request_context():
             read_only = _read_request()
             if not read_only and _reads_first():
-                _begin_on_driver(connection, "BEGIN")
+                connection.exec_driver_sql("BEGIN")
                 info[_READ_PHASE] = True
                 return
         else:
@@ -290,7 +278,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> 
             read_only = has_app_context() and current_app.config.get(
                 "SQLITE_DEFERRED_OUTSIDE_REQUESTS", False
             )
-        _begin_on_driver(connection, "BEGIN" if read_only else "BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
         if read_only and has_request_context():
             info[_READER] = True
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -132,36 +132,3 @@ def test_a_row_that_cannot_get_the_lock_answers_busy_and_the_request_reads_on(
         assert db.session.scalar(select(func.count(Municipality.id))) == 1
         execute_apart(INSERT, _row("after the wait"))
     assert _logged(db) == ["after the wait"]
-
-
-@pytest.mark.sqlite_only
-@pytest.mark.parametrize(("method", "locks"), [("GET", False), ("POST", True)])
-def test_a_requests_begin_goes_to_the_driver(app, db, method, locks):
-    """BEGIN (a reader) or BEGIN IMMEDIATE (a writer) is sent to SQLite itself, not run as a
-    statement through SQLAlchemy (17 µs each, two per cached ticket page)."""
-    executed = []
-
-    def _executed(_conn, _cursor, statement, *_args):
-        executed.append(statement)
-
-    db.session.remove()
-    event.listen(db.engine, "before_cursor_execute", _executed)
-    try:
-        with app.test_request_context("/", method=method):
-            db.session.execute(select(func.count(Municipality.id)))
-            assert db.session.connection().connection.dbapi_connection.in_transaction
-            other = sqlite3.connect(make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database)
-            try:
-                other.execute("PRAGMA busy_timeout=0")
-                if locks:
-                    with pytest.raises(sqlite3.OperationalError, match="locked"):
-                        other.execute("BEGIN IMMEDIATE")
-                else:
-                    other.execute("BEGIN IMMEDIATE")  # a reader leaves the lock free
-            finally:
-                other.close()
-            db.session.rollback()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", _executed)
-    assert [s for s in executed if s.lstrip().upper().startswith("BEGIN")] == []
-    assert len(executed) == 1

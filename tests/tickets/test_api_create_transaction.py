@@ -21,39 +21,20 @@ from supportdesk.tickets.models import Queue, RoutingRule, Ticket
 BODY = {"subject": "Login virker ikke", "description": "Siden svarer ikke.", "system": "aula"}
 
 
-_UNTRACED = ("PRAGMA", "COMMIT", "ROLLBACK")
-
-
 @contextlib.contextmanager
 def _statements() -> Iterator[list[str]]:
-    """Every statement the requests send, BEGIN included (not the test's own).
-
-    On SQLite, BEGIN goes to the driver itself (sqlite_locks), past SQLAlchemy's
-    statement events: the driver's trace of each connection checked out sees it
-    (what the events never saw left out: PRAGMA, COMMIT, ROLLBACK)."""
+    """Every statement the requests send, BEGIN included (not the test's own)."""
     seen: list[str] = []
-    traced: list[sqlite3.Connection] = []
 
-    def _record(statement: str) -> None:
-        if has_request_context() and not statement.lstrip().upper().startswith(_UNTRACED):
+    def _record(_conn, _cursor, statement, *_args):
+        if has_request_context():
             seen.append(" ".join(statement.split()).upper())
 
-    def _executed(_conn, _cursor, statement, *_args):
-        _record(statement)
-
-    def _checked_out(driver, _record_in_pool, _proxy):
-        driver.set_trace_callback(_record)
-        traced.append(driver)
-
-    sqlite = db.engine.dialect.name == "sqlite"
-    watched = ("checkout", _checked_out) if sqlite else ("before_cursor_execute", _executed)
-    event.listen(db.engine, *watched)
+    event.listen(db.engine, "before_cursor_execute", _record)
     try:
         yield seen
     finally:
-        event.remove(db.engine, *watched)
-        for driver in traced:
-            driver.set_trace_callback(None)
+        event.remove(db.engine, "before_cursor_execute", _record)
 
 
 def _index(statements: list[str], prefix: str) -> int:
