@@ -143,7 +143,12 @@ class DescribedOnDemandCursor(psycopg.Cursor):
 
 def reads_without_transaction(view: F) -> F:
     """Mark a read view whose statements need no transaction around them on PostgreSQL
-    (see the module docstring): it reads, and writes only with `COMMITS_ALONE`."""
+    (see the module docstring): it reads, and writes only with `COMMITS_ALONE`.
+
+    Every connection the request begins is in autocommit until it writes, so such a view
+    must not rely on a SELECT that holds something to the end of a transaction:
+    `SELECT ... FOR UPDATE`, `pg_advisory_xact_lock`, `set_config(..., true)` end with
+    their statement there."""
     setattr(view, _NO_TRANSACTION, True)
     return view
 
@@ -202,8 +207,16 @@ def configure_postgres(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkin")
     def _checked_in(dbapi_connection: Any, record: Any) -> None:
-        if record.info.pop(_UNWRAPPED, False) and not dbapi_connection.closed:
-            dbapi_connection.autocommit = False
+        # a discarded connection comes back as None; an error here would keep the pool's
+        # slot from being given back, so a connection that cannot leave autocommit is
+        # closed instead (the next checkout replaces it, `gone`)
+        if not record.info.pop(_UNWRAPPED, False) or dbapi_connection is None:
+            return
+        try:
+            if not dbapi_connection.closed:
+                dbapi_connection.autocommit = False
+        except psycopg.Error:
+            dbapi_connection.close()
 
     @event.listens_for(engine, "commit")
     def _committed(conn: Any) -> None:

@@ -12,6 +12,7 @@ import pytest
 from flask import has_request_context
 from psycopg import pq
 from sqlalchemy import event, insert, text
+from sqlalchemy.exc import DBAPIError
 
 from supportdesk.accounts.models import Role
 from supportdesk.extensions import db, utcnow
@@ -111,3 +112,20 @@ def test_a_row_written_apart_in_such_a_view_is_committed(app, make_municipality)
         execute_apart(insert(SearchLog.__table__), row)
         with db.engine.connect() as other:
             assert other.scalar(text("SELECT count(*) FROM search_log")) == 1
+
+
+def test_a_connection_lost_in_such_a_view_goes_back_to_the_pool(app):
+    """PostgreSQL ends the backend in the middle of the page: the request fails with the
+    database's error, and the pool gets its slot back (SQLAlchemy checks a discarded
+    connection in without its driver connection)."""
+    with app.test_request_context("/faq/search?q=aula"):
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError):
+            db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    db.session.remove()
+    assert db.engine.pool.checkedout() == 0
+    with app.test_request_context("/faq/search?q=aula"):
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
