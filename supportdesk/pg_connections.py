@@ -67,10 +67,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import psycopg
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 from psycopg import pq
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
+
+from supportdesk.sqlite_locks import view_marked
 
 # the pooled connection's info: a statement other than a SELECT ran in this transaction
 _WROTE = "supportdesk_wrote"
@@ -156,8 +158,7 @@ def reads_without_transaction(view: F) -> F:
 def _unwrapped_request() -> bool:
     if not has_request_context() or request.method not in _READ_METHODS:
         return False
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    return getattr(view, _NO_TRANSACTION, False)
+    return view_marked(_NO_TRANSACTION)
 
 
 def commits_alone(connection: Connection) -> bool:

@@ -67,12 +67,18 @@ def reads_before_writes(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def view_marked(mark: str) -> bool:
+    """Whether the request's view carries `mark`, set by a decorator that tells how its
+    transaction runs (`reads_before_writes` here, `pg_connections.reads_without_transaction`)."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, mark, False)
+
+
 def _reads_first() -> bool:
     """This request is in the read part of a `reads_before_writes` view."""
     if request.method in _READ_METHODS or request.environ.get(_WRITING):
         return False
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    return getattr(view, _READS_FIRST, False)
+    return view_marked(_READS_FIRST)
 
 
 def start_writing() -> None:
