@@ -18,6 +18,7 @@ from flask import Flask, g, has_request_context
 from sqlalchemy import event
 
 from supportdesk import create_app
+from supportdesk.cache.fragments import fragment_name
 from supportdesk.extensions import db
 
 _NOT_COUNTED = ("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "ROLLBACK")
@@ -44,8 +45,7 @@ def instrument(app: Flask) -> None:
         value = get_or_build(key, build, bounded)
         asked = g.get("bench_fragments") if has_request_context() else None
         if asked is not None:
-            name = str(key[0]) if isinstance(key, tuple) and key else str(key)
-            asked.append((name, store.misses == misses))
+            asked.append((fragment_name(key), store.misses == misses))
         return value
 
     store.get_or_build = _counted

@@ -54,6 +54,11 @@ def remember_generations(values: Mapping[str, int]) -> None:
             known.setdefault(name, value)
 
 
+def fragment_name(key: Hashable) -> str:
+    """The name a fragment's hits and misses are counted under: its key's first part."""
+    return str(key[0]) if isinstance(key, tuple) and key else str(key)
+
+
 class FragmentCache:
     """A least-recently-used dict of rendered fragments with a time to live.
 
@@ -74,7 +79,7 @@ class FragmentCache:
         cached parts) expires no later than the parts it was built from, so nothing
         in it is older than the time to live."""
         now = monotonic()
-        name = str(key[0]) if isinstance(key, tuple) and key else str(key)
+        name = fragment_name(key)
         with self._lock:
             found = self._data.get(key)
             if found is not None and found[0] > now:
