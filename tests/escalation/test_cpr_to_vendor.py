@@ -6,6 +6,8 @@ The detector knew only ddmmyy-xxxx and ddmmyyxxxx: `010203 1234`, `01.02.03-1234
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from supportdesk import outbox, sensitive
@@ -33,11 +35,27 @@ SPELLINGS = [
     "150815 - 5123",
     "15.08.15-5123",
 ]
-PIECES = ("5123", "150815", "15.08.15")
+# a piece of the number: the serial or the date, not inside a longer run of digits
+PIECES = {
+    "5123": re.compile(r"(?<!\d)5123(?!\d)"),
+    "150815": re.compile(r"(?<!\d)150815"),
+    "15.08.15": re.compile(r"(?<![\d.])15\.08\.15"),
+}
+# times carry microseconds, random digits that may hold a piece by chance
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:?\d{2}|Z)?")
 
 
 def _leaks(text: str) -> list[str]:
-    return [piece for piece in PIECES if piece in text]
+    text = TIMESTAMP.sub("", text)
+    return [name for name, piece in PIECES.items() if piece.search(text)]
+
+
+def test_leaks_ignores_times_but_not_the_number():
+    assert _leaks('{"created_at":"2026-12-05T16:50:35.151230+00:00"}') == []
+    assert _leaks('{"created_at":"2026-12-05 16:50:35.150815"}') == []
+    assert _leaks("barnet XXXXXX-5123") == ["5123"]
+    assert _leaks("1508155123") == ["150815"]
+    assert _leaks("cpr 15.08.15-XXXX") == ["15.08.15"]
 
 
 @pytest.mark.parametrize("cpr", SPELLINGS)
