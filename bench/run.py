@@ -408,7 +408,7 @@ def fresh_code(secret: str) -> str:
     return code
 
 
-def sign_in(port: int, email: str) -> str:
+def sign_in(port: int, email: str, password: str = DEMO_PASSWORD) -> str:
     """Sign in through the real form; returns the Cookie header value."""
     page = request_once(HOST, port, Request("GET", "/login"))
     token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body)
@@ -419,7 +419,7 @@ def sign_in(port: int, email: str) -> str:
         port,
         "/login",
         cookie,
-        {"email": email, "password": DEMO_PASSWORD, "csrf_token": token.group(1).decode()},
+        {"email": email, "password": password, "csrf_token": token.group(1).decode()},
     )
     if answer.status != 302:
         raise SystemExit(f"sign-in as {email} failed with {answer.status}")
@@ -450,6 +450,9 @@ def sign_in(port: int, email: str) -> str:
     if answer.headers.get("location", "").endswith("/login/2fa"):
         # vendor staff sign in with a second factor: the key set up above, or the demo's
         page = request_once(HOST, port, Request("GET", "/login/2fa", {"Cookie": cookie}))
+        # the password form cleared the session (a new one on sign-in): the code form's
+        # page puts a new CSRF token in it and sets the cookie again
+        cookie = _session_cookie(page, cookie)
         token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body)
         if token is None:
             raise SystemExit("no csrf_token on /login/2fa")
