@@ -42,5 +42,5 @@ def test_a_refused_second_factor_ends_the_run(live_server, make_user, monkeypatc
     monkeypatch.setitem(run.TOTP_SECRETS, agent.email, "A" * 32)  # not the agent's key
     port = _port(live_server)
 
-    with pytest.raises(SystemExit, match="two-factor sign-in .* failed with 401"):
+    with pytest.raises(SystemExit, match=r"two-factor sign-in .* failed with 401"):
         run.sign_in(port, agent.email, password=PASSWORD)
