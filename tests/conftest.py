@@ -50,6 +50,7 @@ from supportdesk.accounts.models import (
 from supportdesk.cache import fragments
 from supportdesk.extensions import db as _db
 from supportdesk.faq import search_log
+from supportdesk.search import get_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -426,10 +427,14 @@ def make_user(app, password_hash, make_municipality, make_institution, make_vend
 
 @pytest.fixture
 def live_server(app) -> Iterator[Callable[..., str]]:
-    """Start gunicorn on a free port against the test database; returns its base URL."""
+    """Start gunicorn on a free port against the test database; returns its base URL.
+
+    The server answers /healthz only with a search index: the empty one is built first.
+    """
     processes: list[subprocess.Popen] = []
 
     def _start(workers: int = 2, extra_env: dict[str, str] | None = None) -> str:
+        get_backend().rebuild([])
         _db.session.commit()
         port = free_port()
         env = {**os.environ, **app.config["TEST_ENVIRON"], **(extra_env or {})}

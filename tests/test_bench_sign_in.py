@@ -13,7 +13,6 @@ import pytest
 from bench import run
 from bench.load import Request, request_once
 from supportdesk.accounts.models import Role
-from supportdesk.search import get_backend
 from tests.conftest import PASSWORD
 from tests.signin import give_two_factor
 
@@ -26,8 +25,6 @@ def _apart(call, *args, **kwargs):
 
 
 def _port(live_server) -> int:
-    """gunicorn on the test database (/healthz needs a search index: the empty one)."""
-    get_backend().rebuild([])
     return int(live_server(workers=1).rsplit(":", 1)[1])
 
 

@@ -75,16 +75,3 @@ def totp_now(user_or_secret: User | str, offset_steps: int = 0) -> str:
     secret = user_or_secret if isinstance(user_or_secret, str) else user_or_secret.totp_secret
     totp = pyotp.TOTP(secret)
     return totp.generate_otp(totp.timecode(datetime.now(UTC)) + offset_steps)
-
-
-@pytest.fixture
-def live_base(app, live_server):
-    """`live_base(workers)`: gunicorn on the test database; /healthz needs a search index,
-    so the empty one is built first."""
-    from supportdesk.search import get_backend
-
-    def _start(workers: int = 2) -> str:
-        get_backend().rebuild([])
-        return live_server(workers=workers)
-
-    return _start

@@ -16,11 +16,11 @@ from tests.conftest import PASSWORD
 NEW_PASSWORD = "blåbærgrød-på-en-tirsdag-9"
 
 
-def test_password_change_keeps_the_worker_alive(app, make_user, live_base, http_session):
+def test_password_change_keeps_the_worker_alive(app, make_user, live_server, http_session):
     """POST /account action=password crashed the gunicorn worker (SIGSEGV): the session
     got the LocalProxy itself, which resolved to itself."""
     user = make_user(Role.coordinator)
-    other = http_session(live_base(1))
+    other = http_session(live_server(1))
     base = other.base_url
     assert other.sign_in(user.email, PASSWORD).status == 302
     me = http_session(base)
@@ -55,9 +55,9 @@ def test_replayed_cookie_after_logout_is_signed_out(client, make_user):
     assert "/login" in answer.headers["Location"]
 
 
-def test_login_limit_holds_across_two_workers(app, db, live_base, http_session):
+def test_login_limit_holds_across_two_workers(app, db, live_server, http_session):
     """The limit was per worker process (memory://): 2 workers allowed twice as many."""
-    base = live_base(2)
+    base = live_server(2)
 
     def attempt(n: int) -> int:
         person = http_session(base)

@@ -12,20 +12,12 @@ from supportdesk.tickets.models import Ticket
 from tests.live_http import call_json
 
 
-def _server(live_server, workers: int) -> str:
-    """The real server answers /healthz only with a search index; build the empty one."""
-    from supportdesk.search import get_backend
-
-    get_backend().rebuild([])
-    return live_server(workers=workers)
-
-
 def test_fifty_concurrent_creations_get_fifty_distinct_numbers(
     make_user, system, token_for, live_server
 ):
     user = make_user(Role.superuser, municipality="esbjerg")
     token = token_for(user)["Authorization"].removeprefix("Bearer ")
-    base = _server(live_server, 4)
+    base = live_server(workers=4)
     body = {
         "subject": "Samtidig oprettelse",
         "description": "Samme øjeblik",
@@ -54,7 +46,7 @@ def test_racing_patches_with_the_same_version_one_200_one_409(
     ticket = make_ticket()
     coordinator = make_user(Role.coordinator, municipality=ticket.municipality)
     token = token_for(coordinator)["Authorization"].removeprefix("Bearer ")
-    base = _server(live_server, 2)
+    base = live_server(workers=2)
     url = f"{base}/api/v1/tickets/{ticket.number}"
     version = ticket.version
     bodies = [{"priority": "high", "version": version}, {"priority": "low", "version": version}]
