@@ -18,7 +18,6 @@ import io
 import itertools
 import pstats
 import random
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +31,7 @@ from bench.run import (
     FAQ_QUERIES,
     SUPERUSER,
     Target,
+    csrf_token,
     drop_database,
     prepare,
     scenario_data,
@@ -43,12 +43,13 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/supportdesk_bench_pro
 def sign_in(client, email: str) -> None:
     """The real login form (a password sign-in; the coordinator and superuser need no code)."""
     page = client.get("/login")
-    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.data)
-    if token is None:
-        raise SystemExit("no csrf_token on /login")
     answer = client.post(
         "/login",
-        data={"email": email, "password": DEMO_PASSWORD, "csrf_token": token.group(1).decode()},
+        data={
+            "email": email,
+            "password": DEMO_PASSWORD,
+            "csrf_token": csrf_token(page.data, "/login"),
+        },
     )
     if answer.status_code != 302:
         raise SystemExit(f"sign-in as {email} failed with {answer.status_code}")

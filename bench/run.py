@@ -40,6 +40,7 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 PYTHON = sys.executable
 HOST = "127.0.0.1"
 WORKERS = 2
+_CSRF_FIELD = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 — the demo seed's published password
 COORDINATOR = "koordinator1@esbjerg.sd-demo.dk"
 SUPERUSER = "superbruger.561001@esbjerg.sd-demo.dk"
@@ -410,16 +411,9 @@ def fresh_code(secret: str) -> str:
 
 def sign_in(port: int, email: str, password: str = DEMO_PASSWORD) -> str:
     """Sign in through the real form; returns the Cookie header value."""
-    page = request_once(HOST, port, Request("GET", "/login"))
-    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body)
-    if token is None:
-        raise SystemExit("no csrf_token on /login")
-    cookie = _session_cookie(page)
+    _page, cookie, token = _form_page(port, "/login")
     answer = _post_form(
-        port,
-        "/login",
-        cookie,
-        {"email": email, "password": password, "csrf_token": token.group(1).decode()},
+        port, "/login", cookie, {"email": email, "password": password, "csrf_token": token}
     )
     if answer.status != 302:
         raise SystemExit(f"sign-in as {email} failed with {answer.status}")
@@ -427,21 +421,15 @@ def sign_in(port: int, email: str, password: str = DEMO_PASSWORD) -> str:
     if answer.headers.get("location", "").endswith("/account/2fa"):
         # vendor staff must use two-factor sign-in; the bench app runs in production mode,
         # where the demo seed hands out no shared key: set it up as a new agent does
-        page = request_once(HOST, port, Request("GET", "/account/2fa", {"Cookie": cookie}))
-        cookie = _session_cookie(page, cookie)
+        page, cookie, token = _form_page(port, "/account/2fa", cookie)
         secret = re.search(rb"data-totp-secret>([A-Z2-7]+)<", page.body)
-        token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body)
-        if secret is None or token is None:
-            raise SystemExit("no two-factor key or csrf_token on /account/2fa")
+        if secret is None:
+            raise SystemExit("no two-factor key on /account/2fa")
         answer = _post_form(
             port,
             "/account/2fa",
             cookie,
-            {
-                "action": "enable",
-                "code": fresh_code(secret.group(1).decode()),
-                "csrf_token": token.group(1).decode(),
-            },
+            {"action": "enable", "code": fresh_code(secret.group(1).decode()), "csrf_token": token},
         )
         if answer.status != 200:
             raise SystemExit(f"two-factor set-up for {email} failed with {answer.status}")
@@ -449,22 +437,9 @@ def sign_in(port: int, email: str, password: str = DEMO_PASSWORD) -> str:
         TOTP_SECRETS[email] = secret.group(1).decode()
     if answer.headers.get("location", "").endswith("/login/2fa"):
         # vendor staff sign in with a second factor: the key set up above, or the demo's
-        page = request_once(HOST, port, Request("GET", "/login/2fa", {"Cookie": cookie}))
-        # the password form cleared the session (a new one on sign-in): the code form's
-        # page puts a new CSRF token in it and sets the cookie again
-        cookie = _session_cookie(page, cookie)
-        token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body)
-        if token is None:
-            raise SystemExit("no csrf_token on /login/2fa")
-        answer = _post_form(
-            port,
-            "/login/2fa",
-            cookie,
-            {
-                "code": fresh_code(TOTP_SECRETS.get(email, DEMO_TOTP_SECRET)),
-                "csrf_token": token.group(1).decode(),
-            },
-        )
+        _page, cookie, token = _form_page(port, "/login/2fa", cookie)
+        code = fresh_code(TOTP_SECRETS.get(email, DEMO_TOTP_SECRET))
+        answer = _post_form(port, "/login/2fa", cookie, {"code": code, "csrf_token": token})
         if answer.status != 302:
             raise SystemExit(f"two-factor sign-in as {email} failed with {answer.status}")
         cookie = _session_cookie(answer)
@@ -475,6 +450,23 @@ def sign_in(port: int, email: str, password: str = DEMO_PASSWORD) -> str:
     landing = (where.path or "/") + (f"?{where.query}" if where.query else "")
     page = request_once(HOST, port, Request("GET", landing, {"Cookie": cookie}))
     return _session_cookie(page, cookie)
+
+
+def csrf_token(body: bytes, where: str) -> str:
+    """The CSRF token of the form in a page's HTML; the run ends if there is none."""
+    found = _CSRF_FIELD.search(body)
+    if found is None:
+        raise SystemExit(f"no csrf_token on {where}")
+    return found.group(1).decode()
+
+
+def _form_page(port: int, path: str, cookie: str | None = None) -> tuple[Response, str, str]:
+    """GET a form's page: the page, the session cookie to post the form with and the
+    form's CSRF token. A page that puts a new token in the session sets the cookie again
+    (the code form after the password form, which starts a new session): that cookie,
+    not the one sent, goes with the form."""
+    page = request_once(HOST, port, Request("GET", path, {"Cookie": cookie} if cookie else {}))
+    return page, _session_cookie(page, cookie), csrf_token(page.body, path)
 
 
 def _post_form(port: int, path: str, cookie: str, fields: dict[str, str]) -> Response:
